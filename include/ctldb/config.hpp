@@ -1,0 +1,123 @@
+// Configuration resolution: flag > environment > config file > default.
+//
+// Every resolved value remembers where it came from, so `ctldb config show`
+// can say "DB_PORT (environment)" and every validation error can name the
+// variable and its origin. Validation collects every problem before failing.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ctldb {
+
+/// Where a value came from, lowest precedence first.
+enum class Origin { unset = 0, default_value = 1, config_file = 2, environment = 3, flag = 4 };
+
+const char* origin_name(Origin origin);
+
+struct Value {
+    std::string text;
+    Origin origin = Origin::unset;
+    /// Human description of the source: "DB_PORT", "--port",
+    /// "ctldb.yaml: database.port", "default".
+    std::string source;
+
+    bool is_set() const { return origin != Origin::unset; }
+};
+
+/// Reads one environment variable; injectable for tests.
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+
+/// The process environment.
+EnvLookup process_env();
+
+/// Everything resolution needs, gathered by main() from argv and the
+/// environment before any command runs.
+struct ConfigInputs {
+    /// Setting key -> value given by a flag (keys of settings()).
+    std::map<std::string, std::string> flags;
+    /// --config FILE; CTLDB_CONFIG is read from the environment otherwise.
+    std::optional<std::string> config_path;
+    EnvLookup env;
+};
+
+/// Typed connection parameters, valid only after a successful validate().
+struct ConnectionSettings {
+    std::string host;
+    std::string hostaddr;
+    int port = 5432;
+    std::string dbname;
+    std::string user;
+    std::string password;  // may be empty: libpq then tries ~/.pgpass
+    std::string sslmode;
+    std::string sslrootcert;
+    std::string sslcert;
+    std::string sslkey;
+    int connect_timeout_ms = 30000;
+};
+
+class Config {
+public:
+    /// The value for `key` (unset Value when absent).
+    const Value& get(const std::string& key) const;
+    void set(const std::string& key, Value value);
+
+    /// Problems that make the configuration unusable (bad values, missing
+    /// required settings). Empty means valid. `for_connection` adds the
+    /// checks that only matter when a command connects.
+    std::vector<std::string> problems(bool for_connection) const;
+
+    /// Non-fatal observations made while resolving (unknown keys, ...).
+    const std::vector<std::string>& warnings() const { return warnings_; }
+    void add_warning(std::string w) { warnings_.push_back(std::move(w)); }
+
+    /// Problems found while reading sources (unreadable file, bad YAML);
+    /// reported together with problems().
+    const std::vector<std::string>& load_errors() const { return load_errors_; }
+    void add_load_error(std::string e) { load_errors_.push_back(std::move(e)); }
+
+    /// Path of the config file that was read, if any.
+    const std::string& file() const { return file_; }
+    void set_file(std::string f) { file_ = std::move(f); }
+
+    /// Throws Error(usage) listing every problem; call before connecting.
+    void validate(bool for_connection) const;
+
+    ConnectionSettings connection() const;
+    std::int64_t integer(const std::string& key) const;
+    bool is_production() const { return get("env").text == "production"; }
+
+private:
+    std::map<std::string, Value> values_;
+    std::vector<std::string> warnings_;
+    std::vector<std::string> load_errors_;
+    std::string file_;
+};
+
+/// Resolve every setting from its sources. Never throws for bad values:
+/// those are reported by Config::problems(). Reads DB_PASSWORD_FILE.
+Config resolve_config(const ConfigInputs& inputs);
+
+/// Load a YAML config file (ctldb's own format or a Kubernetes ConfigMap
+/// manifest) into `config` with Origin::config_file. Exposed for tests.
+void load_config_file(const std::string& path, Config& config);
+
+/// Parse a setting's text as an integer strictly (no sign tricks, no
+/// trailing garbage). nullopt when not a whole number.
+std::optional<std::int64_t> parse_integer(const std::string& text);
+
+}  // namespace ctldb
+
+namespace ctldb {
+
+/// True for hosts inside the Kubernetes cluster or this machine: Unix
+/// sockets, loopback, single-label service names, *.svc[.cluster.local],
+/// and private (RFC 1918) addresses. Used to judge whether `require` is
+/// enough or `verify-full` is needed.
+bool is_cluster_internal_host(const std::string& host);
+
+}  // namespace ctldb

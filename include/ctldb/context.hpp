@@ -1,0 +1,49 @@
+// What every command receives: the global options and, on demand, the
+// resolved and validated configuration.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "ctldb/config.hpp"
+#include "ctldb/error.hpp"
+#include "ctldb/output.hpp"
+
+namespace ctldb {
+
+struct GlobalOptions {
+    std::optional<std::string> config_path;
+    /// Connection flags given on the command line: setting key -> value.
+    std::map<std::string, std::string> flags;
+    OutputFormat output = OutputFormat::text;
+};
+
+class Context {
+public:
+    GlobalOptions global;
+
+    /// The command chosen on the command line; set by its register_
+    /// function. Returns the exit code; errors are thrown as ctldb::Error.
+    std::function<ExitCode()> run;
+
+    /// Resolves the configuration from flags, environment, config file and
+    /// defaults on first use; logs its warnings once. Does not validate.
+    const Config& config();
+
+    /// The configuration, validated; throws Error(usage) listing every
+    /// problem. `for_connection` also requires host, dbname and user.
+    const Config& valid_config(bool for_connection = true);
+
+    bool json() const { return global.output == OutputFormat::json; }
+
+    /// For tests: use this environment instead of the process's.
+    EnvLookup env = process_env();
+
+private:
+    std::optional<Config> config_;
+};
+
+}  // namespace ctldb

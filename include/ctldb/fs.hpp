@@ -1,0 +1,37 @@
+// File-system helpers that never half-write: atomic replace, exclusive
+// create with the final mode from the start, fsync of the directory.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+namespace ctldb::fs {
+
+/// Write `contents` to `path` through `path.partial`: fsync, rename, fsync
+/// the directory. Readers see the old file or the new one, never a mix.
+void write_atomic(const std::string& path, const std::string& contents, mode_t mode);
+
+/// Create `path` with O_EXCL and `mode` from the start (keys are never
+/// briefly world-readable); throws if it exists.
+void write_new(const std::string& path, const std::string& contents, mode_t mode);
+
+/// Whole file as a string; throws Error(failure) naming the path.
+std::string read_file(const std::string& path);
+
+bool exists(const std::string& path);
+bool is_dir(const std::string& path);
+
+/// mkdir -p; the last component gets `mode`.
+void make_dirs(const std::string& path, mode_t mode);
+
+/// Remove a directory tree (no symlink following).
+void remove_tree(const std::string& path);
+
+/// Absolute, normalised form of `path` (need not exist).
+std::string absolute(const std::string& path);
+
+/// fsync the directory holding `path`.
+void sync_parent_dir(const std::string& path);
+
+}  // namespace ctldb::fs

@@ -1,0 +1,49 @@
+// Results on stdout: aligned tables for people, one JSON document for
+// scripts. Colour only on a terminal and never with NO_COLOR.
+#pragma once
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace ctldb {
+
+enum class OutputFormat { text, json, prometheus };
+
+/// Parse "text" / "json" / "prometheus"; nullopt-like false on bad input.
+bool parse_output_format(const std::string& name, OutputFormat& out);
+
+/// True when `stream` is a terminal.
+bool is_tty(std::FILE* stream);
+
+/// True when colour may be written to `stream` (a TTY, NO_COLOR unset).
+bool use_color(std::FILE* stream);
+
+enum class Style { none, bold, green, yellow, red, dim };
+/// Wrap `text` in ANSI colour when `enabled`.
+std::string styled(const std::string& text, Style style, bool enabled);
+
+/// A table with aligned columns for text output.
+class Table {
+public:
+    explicit Table(std::vector<std::string> headers) : headers_(std::move(headers)) {}
+    void add_row(std::vector<std::string> cells);
+    /// Rows with a status column can be coloured by the caller beforehand;
+    /// widths ignore ANSI escapes.
+    std::string render() const;
+    bool empty() const { return rows_.empty(); }
+
+private:
+    std::vector<std::string> headers_;
+    std::vector<std::vector<std::string>> rows_;
+};
+
+/// Write one JSON document and a newline to stdout.
+void print_json(const nlohmann::json& doc);
+
+/// Write text to stdout, failing loudly (EPIPE etc.) rather than silently.
+void print_text(const std::string& text);
+
+}  // namespace ctldb

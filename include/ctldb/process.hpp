@@ -1,0 +1,57 @@
+// Child processes (initdb, pg_ctl, pg_dump, psql): no shell, arguments as
+// a vector, secrets only through the environment, optionally as another
+// user, stopped when ctldb is interrupted.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ctldb {
+
+/// An unprivileged account to run a program as (PostgreSQL refuses root).
+struct UserAccount {
+    std::string name;
+    uid_t uid = 0;
+    gid_t gid = 0;
+    std::string home;
+};
+
+std::optional<UserAccount> lookup_user(const std::string& name);
+UserAccount current_user();
+
+struct ProcessOptions {
+    std::optional<UserAccount> run_as;
+    /// Variables to set (or override) in the child's environment.
+    std::vector<std::pair<std::string, std::string>> env;
+    /// Remove every PG* variable first, so the caller's libpq settings do
+    /// not leak into tools that should only see what we pass.
+    bool clear_pg_env = false;
+    std::string cwd;
+    /// Run even after SIGINT/SIGTERM: for clean-up steps (stopping a server
+    /// we started) that must happen on the way out.
+    bool cleanup = false;
+};
+
+struct ProcessResult {
+    int exit_code = -1;  ///< -1 when killed by a signal
+    int signal = 0;
+    std::string output;  ///< stdout and stderr, interleaved
+    bool ok() const { return exit_code == 0; }
+};
+
+/// Run `argv` to completion, capturing its output. Throws Error(failure)
+/// when it cannot be started; Error(interrupted) after a signal.
+ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOptions& options = {});
+
+/// True when `account` may access `path` with `mode` (R_OK, W_OK, X_OK),
+/// checked in a child process running as that account.
+bool can_access_as(const UserAccount& account, const std::string& path, int mode);
+
+/// Find an executable by name in `PATH`; empty when absent.
+std::string find_in_path(const std::string& name);
+
+}  // namespace ctldb

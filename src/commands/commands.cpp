@@ -1,0 +1,11 @@
+#include "commands.hpp"
+
+namespace ctldb {
+
+void register_commands(CLI::App& app, Context& ctx) {
+    register_config(app, ctx);
+    register_local(app, ctx);
+    register_version(app, ctx);
+}
+
+}  // namespace ctldb

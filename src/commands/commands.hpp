@@ -1,0 +1,21 @@
+// Registration of every command. Each command file defines one
+// register_<name>() that adds its subcommand to the app and, when chosen,
+// sets Context::run to its own run function.
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace ctldb {
+
+class Context;
+
+void register_config(CLI::App& app, Context& ctx);
+void register_local(CLI::App& app, Context& ctx);
+void register_version(CLI::App& app, Context& ctx);
+
+/// All of the above, in help order.
+void register_commands(CLI::App& app, Context& ctx);
+
+}  // namespace ctldb

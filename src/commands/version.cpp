@@ -1,0 +1,29 @@
+// ctldb version: the same line as --version, or JSON.
+#include <CLI/CLI.hpp>
+#include <libpq-fe.h>
+#include <nlohmann/json.hpp>
+#include <openssl/crypto.h>
+
+#include "commands.hpp"
+#include "ctldb/context.hpp"
+#include "ctldb/version.hpp"
+
+namespace ctldb {
+
+ExitCode run_version(Context& ctx) {
+    if (ctx.json()) {
+        print_json({{"version", version()},
+                    {"libpq", PQlibVersion()},
+                    {"openssl", OpenSSL_version(OPENSSL_VERSION)}});
+    } else {
+        print_text(version_line() + "\n");
+    }
+    return ExitCode::ok;
+}
+
+void register_version(CLI::App& app, Context& ctx) {
+    auto* cmd = app.add_subcommand("version", "Print the version of ctldb and its libraries");
+    cmd->callback([&ctx] { ctx.run = [&ctx] { return run_version(ctx); }; });
+}
+
+}  // namespace ctldb

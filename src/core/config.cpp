@@ -1,0 +1,386 @@
+#include "ctldb/config.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include <yaml-cpp/yaml.h>
+
+#include "ctldb/error.hpp"
+#include "ctldb/settings.hpp"
+
+namespace ctldb {
+
+const char* origin_name(Origin origin) {
+    switch (origin) {
+        case Origin::unset: return "unset";
+        case Origin::default_value: return "default";
+        case Origin::config_file: return "config file";
+        case Origin::environment: return "environment";
+        case Origin::flag: return "flag";
+    }
+    return "unknown";
+}
+
+EnvLookup process_env() {
+    return [](const std::string& name) -> std::optional<std::string> {
+        const char* v = std::getenv(name.c_str());
+        // An empty variable counts as unset, as libpq does for PG* variables.
+        if (v == nullptr || *v == '\0') return std::nullopt;
+        return std::string(v);
+    };
+}
+
+const Value& Config::get(const std::string& key) const {
+    static const Value unset;
+    auto it = values_.find(key);
+    return it == values_.end() ? unset : it->second;
+}
+
+void Config::set(const std::string& key, Value value) { values_[key] = std::move(value); }
+
+std::optional<std::int64_t> parse_integer(const std::string& text) {
+    if (text.empty() || text.size() > 18) return std::nullopt;
+    std::size_t i = 0;
+    bool negative = false;
+    if (text[0] == '-') {
+        negative = true;
+        i = 1;
+        if (text.size() == 1) return std::nullopt;
+    }
+    std::int64_t v = 0;
+    for (; i < text.size(); ++i) {
+        if (text[i] < '0' || text[i] > '9') return std::nullopt;
+        v = v * 10 + (text[i] - '0');
+    }
+    return negative ? -v : v;
+}
+
+namespace {
+
+std::string join(const std::vector<std::string_view>& items, const char* sep) {
+    std::string out;
+    for (const auto& i : items) {
+        if (!out.empty()) out += sep;
+        out += i;
+    }
+    return out;
+}
+
+/// Loaders call this for every (file key or env name, scalar) pair.
+void set_from_file(Config& config, const SettingSpec& spec, const std::string& value,
+                   const std::string& where) {
+    config.set(std::string(spec.key), Value{value, Origin::config_file, where});
+}
+
+void walk_own_format(const YAML::Node& node, const std::string& prefix, const std::string& path,
+                     Config& config) {
+    for (const auto& kv : node) {
+        const std::string name = kv.first.as<std::string>();
+        const std::string key = prefix.empty() ? name : prefix + "." + name;
+        const YAML::Node& v = kv.second;
+        const SettingSpec* match = nullptr;
+        for (const auto& s : settings()) {
+            if (s.file_key == key) match = &s;
+        }
+        if (match != nullptr) {
+            if (!v.IsScalar()) {
+                config.add_load_error(path + ": " + key + " must be a single value");
+                continue;
+            }
+            set_from_file(config, *match, v.Scalar(), path + ": " + key);
+            continue;
+        }
+        if (v.IsMap()) {
+            // Only descend into sections that some setting lives in.
+            bool is_section = false;
+            for (const auto& s : settings()) {
+                if (s.file_key.substr(0, key.size() + 1) == key + ".") is_section = true;
+            }
+            if (is_section) {
+                walk_own_format(v, key, path, config);
+                continue;
+            }
+        }
+        config.add_warning(path + ": unknown key '" + key + "' ignored");
+    }
+}
+
+void load_configmap_data(const YAML::Node& data, const std::string& path, Config& config) {
+    if (!data.IsMap()) {
+        config.add_load_error(path + ": ConfigMap .data must be a map");
+        return;
+    }
+    for (const auto& kv : data) {
+        const std::string name = kv.first.as<std::string>();
+        const SettingSpec* match = nullptr;
+        for (const auto& s : settings()) {
+            if (s.env == name) match = &s;
+        }
+        if (match == nullptr) {
+            config.add_warning(path + ": unknown key '" + name + "' in ConfigMap data ignored");
+            continue;
+        }
+        if (!kv.second.IsScalar()) {
+            config.add_load_error(path + ": data." + name + " must be a string");
+            continue;
+        }
+        set_from_file(config, *match, kv.second.Scalar(), path + ": data." + name);
+    }
+}
+
+bool readable_by_others(const std::string& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 && (st.st_mode & (S_IRGRP | S_IROTH)) != 0;
+}
+
+/// Reads a mounted secret. Strips one trailing newline (`echo pw > file`)
+/// and nothing else: leading/trailing spaces may be part of a password.
+std::optional<std::string> read_secret_file(const std::string& path, std::string& error) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        error = std::string("cannot read: ") + std::strerror(errno);
+        return std::nullopt;
+    }
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    std::string s = ss.str();
+    if (!s.empty() && s.back() == '\n') s.pop_back();
+    if (!s.empty() && s.back() == '\r') s.pop_back();
+    if (s.empty()) {
+        error = "file is empty";
+        return std::nullopt;
+    }
+    if (s.find('\0') != std::string::npos) {
+        error = "file contains a NUL byte";
+        return std::nullopt;
+    }
+    return s;
+}
+
+}  // namespace
+
+void load_config_file(const std::string& path, Config& config) {
+    config.set_file(path);
+    std::vector<YAML::Node> docs;
+    try {
+        docs = YAML::LoadAllFromFile(path);
+    } catch (const YAML::BadFile&) {
+        config.add_load_error(path + ": cannot read config file: " + std::strerror(errno));
+        return;
+    } catch (const YAML::ParserException& e) {
+        config.add_load_error(path + ":" + std::to_string(e.mark.line + 1) + ":" +
+                              std::to_string(e.mark.column + 1) + ": invalid YAML: " + e.msg);
+        return;
+    }
+    bool saw_password = false;
+    try {
+        for (const auto& doc : docs) {
+            if (doc.IsNull()) continue;
+            if (!doc.IsMap()) {
+                config.add_load_error(path + ": expected a YAML map at the top level");
+                continue;
+            }
+            if (doc["kind"]) {
+                const std::string kind = doc["kind"].as<std::string>();
+                if (kind != "ConfigMap") {
+                    config.add_warning(path + ": document of kind " + kind + " ignored");
+                    continue;
+                }
+                if (doc["data"]) load_configmap_data(doc["data"], path, config);
+                continue;
+            }
+            walk_own_format(doc, "", path, config);
+        }
+    } catch (const YAML::Exception& e) {
+        config.add_load_error(path + ": invalid config: " + e.msg);
+    }
+    saw_password = config.get("password").origin == Origin::config_file;
+    if (saw_password && readable_by_others(path)) {
+        config.add_warning(path + " holds a password and is readable by other users; chmod 600 it "
+                                  "or use DB_PASSWORD_FILE");
+    }
+}
+
+Config resolve_config(const ConfigInputs& inputs) {
+    Config config;
+    for (const auto& s : settings()) {
+        if (!s.default_value.empty()) {
+            config.set(std::string(s.key),
+                       Value{std::string(s.default_value), Origin::default_value, "default"});
+        }
+    }
+
+    std::optional<std::string> file = inputs.config_path;
+    std::string file_source = "--config";
+    if (!file) {
+        file = inputs.env("CTLDB_CONFIG");
+        file_source = "CTLDB_CONFIG";
+    }
+    if (file) {
+        if (::access(file->c_str(), R_OK) != 0) {
+            config.add_load_error(file_source + "=" + *file + ": cannot read config file: " +
+                                  std::strerror(errno));
+        } else {
+            load_config_file(*file, config);
+        }
+    }
+
+    for (const auto& s : settings()) {
+        const std::string key(s.key);
+        if (auto v = inputs.env(std::string(s.env))) {
+            config.set(key, Value{*v, Origin::environment, std::string(s.env)});
+        } else if (!s.pg_env.empty()) {
+            if (auto pv = inputs.env(std::string(s.pg_env))) {
+                config.set(key, Value{*pv, Origin::environment, std::string(s.pg_env)});
+            }
+        }
+        auto f = inputs.flags.find(key);
+        if (f != inputs.flags.end()) {
+            config.set(key, Value{f->second, Origin::flag, "--" + std::string(s.flag)});
+        }
+    }
+
+    // The password comes either inline or from a file; the higher-precedence
+    // source wins, and two at the same level are ambiguous.
+    const Value pw = config.get("password");
+    const Value pw_file = config.get("password_file");
+    if (pw_file.is_set()) {
+        if (pw.is_set() && pw.origin == pw_file.origin) {
+            config.add_load_error(pw.source + " and " + pw_file.source +
+                                  " are both set; set only one");
+        } else if (!pw.is_set() || pw_file.origin > pw.origin) {
+            std::string error;
+            if (auto secret = read_secret_file(pw_file.text, error)) {
+                config.set("password", Value{*secret, pw_file.origin,
+                                             "file " + pw_file.text + " (" + pw_file.source + ")"});
+            } else {
+                config.add_load_error(pw_file.source + "=" + pw_file.text + ": " + error);
+                config.set("password", Value{});
+            }
+        }
+    }
+    return config;
+}
+
+std::vector<std::string> Config::problems(bool for_connection) const {
+    std::vector<std::string> out = load_errors_;
+    for (const auto& s : settings()) {
+        const Value& v = get(std::string(s.key));
+        if (!v.is_set()) {
+            if (for_connection && s.required) {
+                std::string how = "set " + std::string(s.env);
+                if (!s.flag.empty()) how += ", pass --" + std::string(s.flag);
+                how += " or set " + std::string(s.file_key) + " in the config file";
+                out.push_back(std::string(s.key) + " is not set: " + how);
+            }
+            continue;
+        }
+        const std::string where = v.source + " (" + origin_name(v.origin) + ")";
+        switch (s.kind) {
+            case SettingKind::integer: {
+                auto n = parse_integer(v.text);
+                if (!n || *n < s.min || *n > s.max) {
+                    out.push_back(where + ": invalid " + std::string(s.key) + " '" + v.text +
+                                  "': expected a whole number from " + std::to_string(s.min) +
+                                  " to " + std::to_string(s.max));
+                }
+                break;
+            }
+            case SettingKind::choice:
+                if (std::find(s.choices.begin(), s.choices.end(), v.text) == s.choices.end()) {
+                    out.push_back(where + ": invalid " + std::string(s.key) + " '" + v.text +
+                                  "': expected one of " + join(s.choices, ", "));
+                }
+                break;
+            case SettingKind::path:
+                if (s.key != "password_file" && ::access(v.text.c_str(), R_OK) != 0) {
+                    out.push_back(where + ": " + std::string(s.key) + " file '" + v.text +
+                                  "' is not readable: " + std::strerror(errno));
+                }
+                break;
+            case SettingKind::text:
+                if (v.text.find('\0') != std::string::npos || v.text.empty()) {
+                    out.push_back(where + ": " + std::string(s.key) + " is empty");
+                }
+                break;
+            case SettingKind::secret: break;
+        }
+    }
+    const std::string mode = get("sslmode").text;
+    if (for_connection && (mode == "verify-ca" || mode == "verify-full") &&
+        !get("sslrootcert").is_set()) {
+        const char* home = std::getenv("HOME");
+        const std::string fallback = std::string(home ? home : "") + "/.postgresql/root.crt";
+        if (::access(fallback.c_str(), R_OK) != 0) {
+            out.push_back("sslmode " + mode + " (" + get("sslmode").source +
+                          ") needs the CA certificate: set DB_SSL_ROOT_CERT or --sslrootcert");
+        }
+    }
+    return out;
+}
+
+void Config::validate(bool for_connection) const {
+    auto found = problems(for_connection);
+    if (found.empty()) return;
+    std::string msg = found.size() == 1 ? "invalid configuration: " + found.front()
+                                        : "invalid configuration (" +
+                                              std::to_string(found.size()) + " problems)";
+    Error e(ExitCode::usage, msg, "run 'ctldb config show' to see every setting and its source");
+    if (found.size() > 1) e.with_details(found);
+    throw e;
+}
+
+std::int64_t Config::integer(const std::string& key) const {
+    auto n = parse_integer(get(key).text);
+    return n ? *n : 0;
+}
+
+ConnectionSettings Config::connection() const {
+    ConnectionSettings c;
+    c.host = get("host").text;
+    c.hostaddr = get("hostaddr").text;
+    c.port = static_cast<int>(integer("port"));
+    c.dbname = get("dbname").text;
+    c.user = get("user").text;
+    c.password = get("password").text;
+    c.sslmode = get("sslmode").text;
+    c.sslrootcert = get("sslrootcert").text;
+    c.sslcert = get("sslcert").text;
+    c.sslkey = get("sslkey").text;
+    c.connect_timeout_ms = static_cast<int>(integer("connect_timeout_ms"));
+    return c;
+}
+
+}  // namespace ctldb
+
+namespace ctldb {
+
+namespace {
+bool ends_with(const std::string& s, const std::string& suffix) {
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+}  // namespace
+
+bool is_cluster_internal_host(const std::string& host) {
+    if (host.empty() || host[0] == '/' || host == "localhost" || host == "::1") return true;
+    if (host.rfind("127.", 0) == 0 || host.rfind("10.", 0) == 0 || host.rfind("192.168.", 0) == 0) {
+        return true;
+    }
+    if (host.rfind("172.", 0) == 0) {
+        auto second = parse_integer(host.substr(4, host.find('.', 4) - 4));
+        if (second && *second >= 16 && *second <= 31) return true;
+    }
+    std::string h = host;
+    if (!h.empty() && h.back() == '.') h.pop_back();
+    if (h.find('.') == std::string::npos) return true;  // a service in the same namespace
+    return ends_with(h, ".svc") || ends_with(h, ".svc.cluster.local") || ends_with(h, ".cluster.local");
+}
+
+}  // namespace ctldb

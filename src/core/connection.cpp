@@ -1,0 +1,222 @@
+#include "ctldb/connection.hpp"
+
+#include <poll.h>
+
+#include <cerrno>
+#include <cstdlib>
+
+#include <chrono>
+#include <memory>
+#include <vector>
+
+#include <libpq-fe.h>
+#include <pqxx/except>
+
+namespace ctldb {
+
+std::string conninfo_quote(std::string_view value) {
+    std::string out = "'";
+    for (char ch : value) {
+        if (ch == '\\' || ch == '\'') out += '\\';
+        out += ch;
+    }
+    out += '\'';
+    return out;
+}
+
+int connect_timeout_seconds(int timeout_ms) {
+    if (timeout_ms <= 0) return 0;
+    int s = (timeout_ms + 999) / 1000;
+    return s < 2 ? 2 : s;
+}
+
+std::string conninfo_from(const ConnectionSettings& c, bool include_password,
+                          std::string_view application_name) {
+    std::string out;
+    auto add = [&out](const char* key, std::string_view value) {
+        if (value.empty()) return;
+        if (!out.empty()) out += ' ';
+        out += key;
+        out += '=';
+        out += conninfo_quote(value);
+    };
+    add("host", c.host);
+    add("hostaddr", c.hostaddr);
+    add("port", std::to_string(c.port));
+    add("dbname", c.dbname);
+    add("user", c.user);
+    if (include_password) add("password", c.password);
+    add("sslmode", c.sslmode);
+    add("sslrootcert", c.sslrootcert);
+    add("sslcert", c.sslcert);
+    add("sslkey", c.sslkey);
+    int t = connect_timeout_seconds(c.connect_timeout_ms);
+    if (t > 0) add("connect_timeout", std::to_string(t));
+    add("application_name", application_name);
+    return out;
+}
+
+namespace {
+
+// The deadline for the connect in progress on this thread; libpqxx 6.4
+// constructs the policy from the conninfo string alone.
+thread_local int t_connect_timeout_ms = 0;
+// libpqxx 6.4 keeps the libpq handle private; the policy hands it over here.
+thread_local PGconn* t_last_handle = nullptr;
+
+std::string first_lines(std::string msg) {
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    std::string out;
+    for (char ch : msg) {
+        if (ch == '\n') {
+            out += "; ";
+        } else if (ch != '\t') {
+            out += ch;
+        }
+    }
+    return out;
+}
+
+bool contains(const std::string& haystack, const char* needle) {
+    return haystack.find(needle) != std::string::npos;
+}
+
+}  // namespace
+
+pqxx::connectionpolicy::handle TimedConnectPolicy::do_startconnect(handle orig) {
+    if (orig != nullptr) return orig;
+    PGconn* conn = PQconnectStart(options().c_str());
+    if (conn == nullptr) throw std::bad_alloc();
+    using clock = std::chrono::steady_clock;
+    const int budget = t_connect_timeout_ms;
+    const auto deadline = clock::now() + std::chrono::milliseconds(budget);
+    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+    while (PQstatus(conn) != CONNECTION_BAD) {
+        if (st == PGRES_POLLING_OK) {
+            t_last_handle = conn;
+            return conn;
+        }
+        if (st == PGRES_POLLING_FAILED) break;
+        pollfd pfd{PQsocket(conn), static_cast<short>(st == PGRES_POLLING_READING ? POLLIN : POLLOUT),
+                   0};
+        int ready = 0;
+        // Wait in short slices so a signal or the deadline is noticed soon.
+        while (ready == 0) {
+            if (interrupted()) {
+                PQfinish(conn);
+                throw_if_interrupted();
+            }
+            int wait = 100;
+            if (budget > 0) {
+                auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                                  clock::now());
+                if (left.count() <= 0) {
+                    PQfinish(conn);
+                    throw pqxx::broken_connection("timeout expired after " +
+                                                  std::to_string(budget) + " ms");
+                }
+                if (left.count() < wait) wait = static_cast<int>(left.count());
+            }
+            ready = ::poll(&pfd, 1, wait);
+            if (ready < 0 && errno != EINTR) break;
+            if (ready < 0) ready = 0;
+        }
+        st = PQconnectPoll(conn);
+    }
+    std::string msg = PQerrorMessage(conn);
+    PQfinish(conn);
+    throw pqxx::broken_connection(msg);
+}
+
+Connection::Connection(const std::string& conninfo)
+    : pqxx::basic_connection_base<TimedConnectPolicy>(conninfo), raw_(t_last_handle) {
+    t_last_handle = nullptr;
+    // A silent reconnect would run later statements outside the session
+    // (advisory locks, SET lock_timeout) they belong to, and change raw_.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    inhibit_reactivation(true);
+#pragma GCC diagnostic pop
+}
+
+Connection::~Connection() = default;
+
+void Connection::cancel_on_signal() { cancel_ = std::make_unique<CancelOnSignal>(raw()); }
+
+Error connection_error(const std::string& libpq_message, const ConnectionSettings& s) {
+    const std::string m = first_lines(libpq_message);
+    const std::string target = s.host + ":" + std::to_string(s.port);
+    std::string what = "cannot connect to " + target + " as " + s.user + ": " + m;
+    std::string hint;
+    if (contains(m, "timeout expired")) {
+        hint = "no answer from " + target + " within " + std::to_string(s.connect_timeout_ms) +
+               " ms: check the host, port and network policies, or raise "
+               "DB_POOL_CONNECTION_TIMEOUT";
+    } else if (contains(m, "could not translate host name")) {
+        hint = "the host name '" + s.host +
+               "' does not resolve: check DB_HOST (in the cluster: "
+               "postgres.<namespace>.svc.cluster.local)";
+    } else if (contains(m, "Connection refused")) {
+        hint = "is PostgreSQL running and listening on " + target +
+               "? (kubectl get pods -n <namespace> | grep postgres; kubectl logs "
+               "statefulset/postgres)";
+    } else if (contains(m, "No route to host") || contains(m, "Network is unreachable")) {
+        hint = "the host is unreachable: check DB_HOST and the network policies";
+    } else if (contains(m, "password authentication failed") ||
+               contains(m, "no password supplied") || contains(m, "authentication failed")) {
+        hint = "check the password (DB_PASSWORD or DB_PASSWORD_FILE, secret key "
+               "postgres-password) and DB_USER";
+    } else if (contains(m, "no pg_hba.conf entry") && contains(m, "no encryption")) {
+        hint = "the server accepts only SSL connections: set DB_SSL_MODE=require (or "
+               "verify-full)";
+    } else if (contains(m, "no pg_hba.conf entry")) {
+        hint = "the server's pg_hba.conf has no entry for this host, user and database";
+    } else if (contains(m, "server does not support SSL")) {
+        hint = "the server has ssl=off: enable it (ALTER SYSTEM SET ssl = 'on'; SELECT "
+               "pg_reload_conf()) or, for testing only, DB_SSL_MODE=prefer";
+    } else if (contains(m, "does not match host name")) {
+        hint = "the certificate does not name the host '" + s.host +
+               "': connect with a name from its subjectAltName or reissue it with ctldb "
+               "gen-certs --san";
+    } else if (contains(m, "certificate verify failed") || contains(m, "root certificate file")) {
+        hint = "the server certificate is not signed by the CA in DB_SSL_ROOT_CERT" +
+               (s.sslrootcert.empty() ? std::string() : " (" + s.sslrootcert + ")");
+    } else if (contains(m, "too many clients") || contains(m, "remaining connection slots")) {
+        hint = "the server reached max_connections: check SELECT count(*) FROM pg_stat_activity "
+               "and ctldb pool-stats; lower DB_POOL_MAX or raise max_connections";
+    } else if (contains(m, "does not exist")) {
+        hint = "check DB_NAME and DB_USER";
+    } else if (contains(m, "SSL") || contains(m, "certificate")) {
+        hint = "TLS negotiation failed: check DB_SSL_MODE and the certificate files";
+    }
+    return Error(ExitCode::connect, what, hint);
+}
+
+std::unique_ptr<Connection> connect(const ConnectionSettings& settings) {
+    throw_if_interrupted();
+    t_connect_timeout_ms = settings.connect_timeout_ms;
+    try {
+        auto conn = std::make_unique<Connection>(conninfo_from(settings, true));
+        conn->cancel_on_signal();
+        return conn;
+    } catch (const pqxx::broken_connection& e) {
+        throw connection_error(e.what(), settings);
+    }
+}
+
+TlsInfo tls_info(const Connection& conn) {
+    TlsInfo info;
+    PGconn* pg = conn.raw();
+    info.in_use = PQsslInUse(pg) == 1;
+    if (!info.in_use) return info;
+    auto attr = [pg](const char* name) {
+        const char* v = PQsslAttribute(pg, name);
+        return v ? std::string(v) : std::string();
+    };
+    info.protocol = attr("protocol");
+    info.cipher = attr("cipher");
+    info.key_bits = std::atoi(attr("key_bits").c_str());
+    return info;
+}
+
+}  // namespace ctldb

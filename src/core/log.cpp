@@ -1,0 +1,81 @@
+#include "ctldb/log.hpp"
+
+#include <cstdio>
+#include <ctime>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "ctldb/output.hpp"
+
+namespace ctldb::log {
+
+namespace {
+Format g_format = Format::text;
+Level g_threshold = Level::info;
+
+const char* level_name(Level level) {
+    switch (level) {
+        case Level::error: return "error";
+        case Level::warn: return "warning";
+        case Level::info: return "info";
+        case Level::debug: return "debug";
+    }
+    return "info";
+}
+
+std::string utc_now() {
+    char buf[32];
+    std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+}  // namespace
+
+void configure(Format format, Level threshold) {
+    g_format = format;
+    g_threshold = threshold;
+}
+
+Format format() { return g_format; }
+
+bool enabled(Level level) { return static_cast<int>(level) <= static_cast<int>(g_threshold); }
+
+void write(Level level, std::string_view message) {
+    if (!enabled(level)) return;
+    std::string line;
+    if (g_format == Format::json) {
+        nlohmann::json j = {{"time", utc_now()},
+                            {"level", level_name(level)},
+                            {"msg", std::string(message)}};
+        line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    } else {
+        static const bool color = use_color(stderr);
+        switch (level) {
+            case Level::error: line = styled("ctldb: error: ", Style::red, color); break;
+            case Level::warn: line = styled("ctldb: warning: ", Style::yellow, color); break;
+            case Level::info: line = "ctldb: "; break;
+            case Level::debug: line = styled("ctldb: debug: ", Style::dim, color); break;
+        }
+        line += message;
+    }
+    line += '\n';
+    std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+void hint(std::string_view message) {
+    if (message.empty()) return;
+    std::string line;
+    if (g_format == Format::json) {
+        nlohmann::json j = {{"time", utc_now()}, {"level", "hint"}, {"msg", std::string(message)}};
+        line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    } else {
+        line = "hint: " + std::string(message);
+    }
+    line += '\n';
+    std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+}  // namespace ctldb::log

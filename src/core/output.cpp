@@ -1,0 +1,107 @@
+#include "ctldb/output.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include <nlohmann/json.hpp>
+
+#include "ctldb/error.hpp"
+
+namespace ctldb {
+
+bool parse_output_format(const std::string& name, OutputFormat& out) {
+    if (name == "text") {
+        out = OutputFormat::text;
+    } else if (name == "json") {
+        out = OutputFormat::json;
+    } else if (name == "prometheus") {
+        out = OutputFormat::prometheus;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+bool is_tty(std::FILE* stream) { return ::isatty(fileno(stream)) == 1; }
+
+bool use_color(std::FILE* stream) {
+    const char* no_color = std::getenv("NO_COLOR");
+    if (no_color != nullptr && *no_color != '\0') return false;
+    const char* term = std::getenv("TERM");
+    if (term != nullptr && std::strcmp(term, "dumb") == 0) return false;
+    return is_tty(stream);
+}
+
+std::string styled(const std::string& text, Style style, bool enabled) {
+    if (!enabled || style == Style::none) return text;
+    const char* code = "";
+    switch (style) {
+        case Style::bold: code = "\033[1m"; break;
+        case Style::green: code = "\033[32m"; break;
+        case Style::yellow: code = "\033[33m"; break;
+        case Style::red: code = "\033[31m"; break;
+        case Style::dim: code = "\033[2m"; break;
+        case Style::none: break;
+    }
+    return code + text + "\033[0m";
+}
+
+namespace {
+/// Display width: ANSI escapes take no room; UTF-8 continuation bytes
+/// do not start a new character.
+std::size_t display_width(const std::string& s) {
+    std::size_t w = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '\033') {
+            while (i < s.size() && s[i] != 'm') ++i;
+            continue;
+        }
+        if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) ++w;
+    }
+    return w;
+}
+}  // namespace
+
+void Table::add_row(std::vector<std::string> cells) {
+    cells.resize(headers_.size());
+    rows_.push_back(std::move(cells));
+}
+
+std::string Table::render() const {
+    std::vector<std::size_t> width(headers_.size());
+    for (std::size_t c = 0; c < headers_.size(); ++c) {
+        width[c] = display_width(headers_[c]);
+        for (const auto& r : rows_) width[c] = std::max(width[c], display_width(r[c]));
+    }
+    std::string out;
+    auto line = [&](const std::vector<std::string>& cells) {
+        std::string l;
+        for (std::size_t c = 0; c < cells.size(); ++c) {
+            l += cells[c];
+            if (c + 1 < cells.size()) l.append(width[c] - display_width(cells[c]) + 2, ' ');
+        }
+        while (!l.empty() && l.back() == ' ') l.pop_back();
+        out += l + "\n";
+    };
+    line(headers_);
+    for (const auto& r : rows_) line(r);
+    return out;
+}
+
+void print_text(const std::string& text) {
+    if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() ||
+        std::fflush(stdout) != 0) {
+        throw Error(ExitCode::failure,
+                    std::string("cannot write to standard output: ") + std::strerror(errno));
+    }
+}
+
+void print_json(const nlohmann::json& doc) {
+    print_text(doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+}
+
+}  // namespace ctldb

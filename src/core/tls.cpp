@@ -1,0 +1,248 @@
+#include "ctldb/tls.hpp"
+
+#include <arpa/inet.h>
+
+#include <ctime>
+#include <memory>
+
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "ctldb/error.hpp"
+
+namespace ctldb::tls {
+
+namespace {
+
+template <typename T, void (*F)(T*)>
+struct Deleter {
+    void operator()(T* p) const { F(p); }
+};
+using PKey = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
+using Cert = std::unique_ptr<X509, Deleter<X509, X509_free>>;
+using Bio = std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>>;
+using Names = std::unique_ptr<GENERAL_NAMES, Deleter<GENERAL_NAMES, GENERAL_NAMES_free>>;
+using Ext = std::unique_ptr<X509_EXTENSION, Deleter<X509_EXTENSION, X509_EXTENSION_free>>;
+using Big = std::unique_ptr<BIGNUM, Deleter<BIGNUM, BN_free>>;
+
+[[noreturn]] void openssl_fail(const std::string& what) {
+    unsigned long code = ERR_get_error();
+    char buf[256] = "unknown error";
+    if (code != 0) ERR_error_string_n(code, buf, sizeof buf);
+    ERR_clear_error();
+    throw failure(what + ": " + buf);
+}
+
+void check(int ok, const char* what) {
+    if (ok != 1) openssl_fail(what);
+}
+
+PKey generate_key(KeyType type, CertRole role) {
+    EVP_PKEY* k = nullptr;
+    if (type == KeyType::ec) {
+        k = EVP_EC_gen("P-256");
+    } else {
+        k = EVP_RSA_gen(role == CertRole::ca ? 3072 : 2048);
+    }
+    if (k == nullptr) openssl_fail("cannot generate key");
+    return PKey(k);
+}
+
+std::string to_pem(const PKey& key) {
+    Bio bio(BIO_new(BIO_s_mem()));
+    check(PEM_write_bio_PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr),
+          "cannot encode key");
+    char* data = nullptr;
+    long n = BIO_get_mem_data(bio.get(), &data);
+    return std::string(data, static_cast<std::size_t>(n));
+}
+
+std::string to_pem(const Cert& cert) {
+    Bio bio(BIO_new(BIO_s_mem()));
+    check(PEM_write_bio_X509(bio.get(), cert.get()), "cannot encode certificate");
+    char* data = nullptr;
+    long n = BIO_get_mem_data(bio.get(), &data);
+    return std::string(data, static_cast<std::size_t>(n));
+}
+
+Cert cert_from_pem(const std::string& pem) {
+    Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+    X509* c = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
+    if (c == nullptr) openssl_fail("cannot read certificate");
+    return Cert(c);
+}
+
+PKey key_from_pem(const std::string& pem) {
+    Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+    EVP_PKEY* k = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
+    if (k == nullptr) openssl_fail("cannot read private key");
+    return PKey(k);
+}
+
+void add_ext(X509* cert, X509V3_CTX* ctx, int nid, const char* value) {
+    Ext ext(X509V3_EXT_conf_nid(nullptr, ctx, nid, value));
+    if (!ext) openssl_fail(std::string("cannot build extension ") + OBJ_nid2sn(nid));
+    check(X509_add_ext(cert, ext.get(), -1), "cannot add extension");
+}
+
+/// subjectAltName built from typed entries, never from a config string,
+/// so a name cannot smuggle in another entry.
+void add_sans(X509* cert, const CertSpec& spec) {
+    if (spec.dns_names.empty() && spec.ip_addresses.empty()) return;
+    Names names(sk_GENERAL_NAME_new_null());
+    for (const auto& dns : spec.dns_names) {
+        GENERAL_NAME* gn = GENERAL_NAME_new();
+        ASN1_IA5STRING* s = ASN1_IA5STRING_new();
+        ASN1_STRING_set(s, dns.data(), static_cast<int>(dns.size()));
+        GENERAL_NAME_set0_value(gn, GEN_DNS, s);
+        sk_GENERAL_NAME_push(names.get(), gn);
+    }
+    for (const auto& ip : spec.ip_addresses) {
+        unsigned char buf[16];
+        int len = 0;
+        if (inet_pton(AF_INET, ip.c_str(), buf) == 1) {
+            len = 4;
+        } else if (inet_pton(AF_INET6, ip.c_str(), buf) == 1) {
+            len = 16;
+        } else {
+            throw usage_error("'" + ip + "' is not an IP address");
+        }
+        GENERAL_NAME* gn = GENERAL_NAME_new();
+        ASN1_OCTET_STRING* s = ASN1_OCTET_STRING_new();
+        ASN1_OCTET_STRING_set(s, buf, len);
+        GENERAL_NAME_set0_value(gn, GEN_IPADD, s);
+        sk_GENERAL_NAME_push(names.get(), gn);
+    }
+    check(X509_add1_ext_i2d(cert, NID_subject_alt_name, names.get(), 0, 0), "cannot add SAN");
+}
+
+void set_random_serial(X509* cert) {
+    unsigned char bytes[20];
+    check(RAND_bytes(bytes, sizeof bytes), "random serial");
+    bytes[0] &= 0x7F;  // positive
+    bytes[0] |= 0x40;  // and a full 159 bits long
+    Big bn(BN_bin2bn(bytes, sizeof bytes, nullptr));
+    if (!bn || BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(cert)) == nullptr) {
+        openssl_fail("cannot set serial");
+    }
+}
+
+std::string asn1_time_iso(const ASN1_TIME* t) {
+    std::tm tm{};
+    if (ASN1_TIME_to_tm(t, &tm) != 1) return "?";
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+std::string name_text(const X509_NAME* name) {
+    Bio bio(BIO_new(BIO_s_mem()));
+    X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253);
+    char* data = nullptr;
+    long n = BIO_get_mem_data(bio.get(), &data);
+    return std::string(data, static_cast<std::size_t>(n));
+}
+
+}  // namespace
+
+PemPair issue(const CertSpec& spec, const PemPair* issuer) {
+    if (issuer == nullptr && spec.role != CertRole::ca) {
+        throw failure("internal: only a CA certificate may be self-signed");
+    }
+    PKey key = generate_key(spec.key_type, spec.role);
+    Cert cert(X509_new());
+    check(X509_set_version(cert.get(), 2), "set version");
+    set_random_serial(cert.get());
+    X509_gmtime_adj(X509_getm_notBefore(cert.get()), -300);  // tolerate small clock skew
+    X509_time_adj_ex(X509_getm_notAfter(cert.get()), spec.days, 0, nullptr);
+    X509_NAME* subject = X509_get_subject_name(cert.get());
+    check(X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8,
+                                     reinterpret_cast<const unsigned char*>(spec.common_name.c_str()),
+                                     -1, -1, 0),
+          "set subject");
+    check(X509_set_pubkey(cert.get(), key.get()), "set public key");
+
+    Cert issuer_cert;
+    PKey issuer_key;
+    if (issuer != nullptr) {
+        issuer_cert = cert_from_pem(issuer->cert_pem);
+        issuer_key = key_from_pem(issuer->key_pem);
+    }
+    X509* signer_cert = issuer ? issuer_cert.get() : cert.get();
+    EVP_PKEY* signer_key = issuer ? issuer_key.get() : key.get();
+    check(X509_set_issuer_name(cert.get(), X509_get_subject_name(signer_cert)), "set issuer");
+
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, signer_cert, cert.get(), nullptr, nullptr, 0);
+    add_ext(cert.get(), &ctx, NID_subject_key_identifier, "hash");
+    if (issuer != nullptr) add_ext(cert.get(), &ctx, NID_authority_key_identifier, "keyid:always");
+    switch (spec.role) {
+        case CertRole::ca:
+            add_ext(cert.get(), &ctx, NID_basic_constraints, "critical,CA:TRUE,pathlen:0");
+            add_ext(cert.get(), &ctx, NID_key_usage, "critical,keyCertSign,cRLSign");
+            break;
+        case CertRole::server:
+        case CertRole::client:
+            add_ext(cert.get(), &ctx, NID_basic_constraints, "critical,CA:FALSE");
+            add_ext(cert.get(), &ctx, NID_key_usage,
+                    spec.key_type == KeyType::rsa ? "critical,digitalSignature,keyEncipherment"
+                                                  : "critical,digitalSignature");
+            add_ext(cert.get(), &ctx, NID_ext_key_usage,
+                    spec.role == CertRole::server ? "serverAuth" : "clientAuth");
+            break;
+    }
+    add_sans(cert.get(), spec);
+    if (X509_sign(cert.get(), signer_key, EVP_sha256()) <= 0) openssl_fail("cannot sign");
+    return PemPair{to_pem(cert), to_pem(key)};
+}
+
+CertSummary summarize(const std::string& cert_pem) {
+    Cert cert = cert_from_pem(cert_pem);
+    CertSummary s;
+    s.subject = name_text(X509_get_subject_name(cert.get()));
+    s.issuer = name_text(X509_get_issuer_name(cert.get()));
+    s.not_before = asn1_time_iso(X509_get0_notBefore(cert.get()));
+    s.not_after = asn1_time_iso(X509_get0_notAfter(cert.get()));
+    int days = 0, secs = 0;
+    if (ASN1_TIME_diff(&days, &secs, nullptr, X509_get0_notAfter(cert.get())) == 1) {
+        s.days_left = days;
+    }
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    X509_digest(cert.get(), EVP_sha256(), md, &len);
+    static const char* hex = "0123456789ABCDEF";
+    for (unsigned i = 0; i < len; ++i) {
+        if (i) s.fingerprint_sha256 += ':';
+        s.fingerprint_sha256 += hex[md[i] >> 4];
+        s.fingerprint_sha256 += hex[md[i] & 15];
+    }
+    auto* names = static_cast<GENERAL_NAMES*>(
+        X509_get_ext_d2i(cert.get(), NID_subject_alt_name, nullptr, nullptr));
+    if (names != nullptr) {
+        for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
+            const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names, i);
+            if (gn->type == GEN_DNS) {
+                s.sans.push_back("DNS:" + std::string(reinterpret_cast<const char*>(
+                                              ASN1_STRING_get0_data(gn->d.dNSName)),
+                                          ASN1_STRING_length(gn->d.dNSName)));
+            } else if (gn->type == GEN_IPADD) {
+                char buf[INET6_ADDRSTRLEN] = "";
+                int n = ASN1_STRING_length(gn->d.iPAddress);
+                inet_ntop(n == 4 ? AF_INET : AF_INET6, ASN1_STRING_get0_data(gn->d.iPAddress), buf,
+                          sizeof buf);
+                s.sans.push_back(std::string("IP:") + buf);
+            }
+        }
+        GENERAL_NAMES_free(names);
+    }
+    return s;
+}
+
+}  // namespace ctldb::tls

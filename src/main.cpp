@@ -1,0 +1,87 @@
+// ctldb entry point: parse, run the chosen command, map errors to exit codes.
+#include <cstdio>
+#include <map>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <pqxx/except>
+
+#include "commands/commands.hpp"
+#include "ctldb/context.hpp"
+#include "ctldb/error.hpp"
+#include "ctldb/log.hpp"
+#include "ctldb/output.hpp"
+#include "ctldb/settings.hpp"
+#include "ctldb/signals.hpp"
+#include "ctldb/version.hpp"
+#include "ctldb/report.hpp"
+
+int main(int argc, char** argv) {
+    using namespace ctldb;
+    install_signal_handlers();
+    Context ctx;
+
+    CLI::App app{"ctldb: PostgreSQL operations for the Admin Center, one safe command per "
+                 "procedure of the Database Configuration Guide.",
+                 "ctldb"};
+    app.fallthrough();  // global options may follow the command name
+    app.require_subcommand(1);
+    app.set_version_flag("--version", version_line(), "Print the version and exit");
+    app.get_formatter()->column_width(34);
+
+    std::string config_path;
+    app.add_option("--config", config_path,
+                   "YAML config file: ctldb's own or the guide's ConfigMap (env CTLDB_CONFIG)")
+        ->group("Connection");
+    std::map<std::string, std::string> flag_values;
+    std::map<std::string, CLI::Option*> flag_options;
+    for (const auto& s : settings()) {
+        if (s.flag.empty()) continue;
+        const std::string key(s.key);
+        flag_options[key] = app.add_option("--" + std::string(s.flag), flag_values[key],
+                                           std::string(s.description) + " (env " +
+                                               std::string(s.env) + ")")
+                                ->group("Connection");
+    }
+    std::string output = "text";
+    app.add_option("-o,--output", output, "Result format on stdout")
+        ->check(CLI::IsMember({"text", "json", "prometheus"}))
+        ->group("Output");
+    std::string log_format = "text";
+    app.add_option("--log-format", log_format, "Log format on stderr")
+        ->check(CLI::IsMember({"text", "json"}))
+        ->group("Output");
+    bool quiet = false;
+    int verbose = 0;
+    app.add_flag("-q,--quiet", quiet, "Only errors on stderr")->group("Output");
+    app.add_flag("-v,--verbose", verbose, "More detail on stderr (-vv for debug)")->group("Output");
+
+    register_commands(app, ctx);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        if (argc == 1) {
+            std::fputs(app.help().c_str(), stderr);
+            return static_cast<int>(ExitCode::usage);
+        }
+        report_error(Error(ExitCode::usage, e.what(), "see 'ctldb --help' or 'ctldb <command> --help'"),
+                     false);
+        return static_cast<int>(ExitCode::usage);
+    }
+
+    log::configure(log_format == "json" ? log::Format::json : log::Format::text,
+                   quiet ? log::Level::error : (verbose > 0 ? log::Level::debug : log::Level::info));
+    parse_output_format(output, ctx.global.output);
+    if (!config_path.empty()) ctx.global.config_path = config_path;
+    for (const auto& [key, opt] : flag_options) {
+        if (opt->count() > 0) ctx.global.flags[key] = flag_values[key];
+    }
+    return run_command(ctx);
+}
