@@ -11,19 +11,20 @@
 #include "ctldb/error.hpp"
 #include "ctldb/log.hpp"
 #include "ctldb/output.hpp"
+#include "ctldb/report.hpp"
 #include "ctldb/settings.hpp"
 #include "ctldb/signals.hpp"
 #include "ctldb/version.hpp"
-#include "ctldb/report.hpp"
 
 int main(int argc, char** argv) {
     using namespace ctldb;
     install_signal_handlers();
     Context ctx;
 
-    CLI::App app{"ctldb: PostgreSQL operations for the Admin Center, one safe command per "
-                 "procedure of the Database Configuration Guide.",
-                 "ctldb"};
+    CLI::App app{
+        "ctldb: PostgreSQL operations for the Admin Center, one safe command per "
+        "procedure of the Database Configuration Guide.",
+        "ctldb"};
     app.fallthrough();  // global options may follow the command name
     app.require_subcommand(1);
     app.set_version_flag("--version", version_line(), "Print the version and exit");
@@ -38,10 +39,10 @@ int main(int argc, char** argv) {
     for (const auto& s : settings()) {
         if (s.flag.empty()) continue;
         const std::string key(s.key);
-        flag_options[key] = app.add_option("--" + std::string(s.flag), flag_values[key],
-                                           std::string(s.description) + " (env " +
-                                               std::string(s.env) + ")")
-                                ->group("Connection");
+        flag_options[key] =
+            app.add_option("--" + std::string(s.flag), flag_values[key],
+                           std::string(s.description) + " (env " + std::string(s.env) + ")")
+                ->group("Connection");
     }
     std::string output = "text";
     app.add_option("-o,--output", output, "Result format on stdout")
@@ -71,13 +72,15 @@ int main(int argc, char** argv) {
             std::fputs(app.help().c_str(), stderr);
             return static_cast<int>(ExitCode::usage);
         }
-        report_error(Error(ExitCode::usage, e.what(), "see 'ctldb --help' or 'ctldb <command> --help'"),
-                     false);
+        report_error(
+            Error(ExitCode::usage, e.what(), "see 'ctldb --help' or 'ctldb <command> --help'"),
+            false);
         return static_cast<int>(ExitCode::usage);
     }
 
-    log::configure(log_format == "json" ? log::Format::json : log::Format::text,
-                   quiet ? log::Level::error : (verbose > 0 ? log::Level::debug : log::Level::info));
+    log::configure(
+        log_format == "json" ? log::Format::json : log::Format::text,
+        quiet ? log::Level::error : (verbose > 0 ? log::Level::debug : log::Level::info));
     parse_output_format(output, ctx.global.output);
     if (!config_path.empty()) ctx.global.config_path = config_path;
     for (const auto& [key, opt] : flag_options) {

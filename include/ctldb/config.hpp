@@ -61,7 +61,7 @@ struct ConnectionSettings {
 };
 
 class Config {
-public:
+  public:
     /// The value for `key` (unset Value when absent).
     const Value& get(const std::string& key) const;
     void set(const std::string& key, Value value);
@@ -91,7 +91,7 @@ public:
     std::int64_t integer(const std::string& key) const;
     bool is_production() const { return get("env").text == "production"; }
 
-private:
+  private:
     std::map<std::string, Value> values_;
     std::vector<std::string> warnings_;
     std::vector<std::string> load_errors_;

@@ -34,13 +34,13 @@ int connect_timeout_seconds(int timeout_ms);
 /// Connection policy for libpqxx 6.4: asynchronous connect with a deadline
 /// in milliseconds and interruption by signals.
 class TimedConnectPolicy : public pqxx::connectionpolicy {
-public:
+  public:
     explicit TimedConnectPolicy(const std::string& options) : pqxx::connectionpolicy(options) {}
     handle do_startconnect(handle orig) override;
 };
 
 class Connection : public pqxx::basic_connection_base<TimedConnectPolicy> {
-public:
+  public:
     /// Connects at once; throws pqxx::broken_connection on failure.
     explicit Connection(const std::string& conninfo);
     ~Connection();
@@ -49,7 +49,7 @@ public:
     /// From now on SIGINT/SIGTERM cancel the query running here.
     void cancel_on_signal();
 
-private:
+  private:
     pg_conn* raw_ = nullptr;
     std::unique_ptr<CancelOnSignal> cancel_;
 };

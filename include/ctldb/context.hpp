@@ -22,7 +22,7 @@ struct GlobalOptions {
 };
 
 class Context {
-public:
+  public:
     GlobalOptions global;
 
     /// The command chosen on the command line; set by its register_
@@ -42,7 +42,7 @@ public:
     /// For tests: use this environment instead of the process's.
     EnvLookup env = process_env();
 
-private:
+  private:
     std::optional<Config> config_;
 };
 

@@ -14,12 +14,12 @@ namespace ctldb {
 
 /// The process exit codes; the same for every command.
 enum class ExitCode : int {
-    ok = 0,           ///< success; for checks: all checks passed
-    failure = 1,      ///< the work ran and failed, or a check found a problem
-    usage = 2,        ///< usage or configuration error, before any connection
-    connect = 3,      ///< cannot connect (refused, DNS, timeout, TLS, auth)
-    lock = 4,         ///< a lock could not be acquired in time
-    interrupted = 130 ///< SIGINT/SIGTERM, after cleaning up
+    ok = 0,            ///< success; for checks: all checks passed
+    failure = 1,       ///< the work ran and failed, or a check found a problem
+    usage = 2,         ///< usage or configuration error, before any connection
+    connect = 3,       ///< cannot connect (refused, DNS, timeout, TLS, auth)
+    lock = 4,          ///< a lock could not be acquired in time
+    interrupted = 130  ///< SIGINT/SIGTERM, after cleaning up
 };
 
 /// Short name of an exit code ("usage", "connect", ...), for JSON output.
@@ -27,7 +27,7 @@ const char* exit_code_name(ExitCode code);
 
 /// An error meant for the user: what happened, optionally what to do about it.
 class Error : public std::runtime_error {
-public:
+  public:
     Error(ExitCode code, std::string message, std::string hint = {})
         : std::runtime_error(std::move(message)), code_(code), hint_(std::move(hint)) {}
 
@@ -40,7 +40,7 @@ public:
         return *this;
     }
 
-private:
+  private:
     ExitCode code_;
     std::string hint_;
     std::vector<std::string> details_;

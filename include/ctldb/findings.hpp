@@ -20,7 +20,7 @@ struct Finding {
 };
 
 class Findings {
-public:
+  public:
     void add(std::string name, Status status, std::string message) {
         items_.push_back(Finding{std::move(name), status, std::move(message)});
     }
@@ -32,7 +32,7 @@ public:
     /// Aligned CHECK/STATUS/DETAIL table; coloured when `color`.
     std::string render(bool color) const;
 
-private:
+  private:
     std::vector<Finding> items_;
 };
 

@@ -15,10 +15,18 @@ Format format();
 bool enabled(Level level);
 
 void write(Level level, std::string_view message);
-inline void error(std::string_view m) { write(Level::error, m); }
-inline void warn(std::string_view m) { write(Level::warn, m); }
-inline void info(std::string_view m) { write(Level::info, m); }
-inline void debug(std::string_view m) { write(Level::debug, m); }
+inline void error(std::string_view m) {
+    write(Level::error, m);
+}
+inline void warn(std::string_view m) {
+    write(Level::warn, m);
+}
+inline void info(std::string_view m) {
+    write(Level::info, m);
+}
+inline void debug(std::string_view m) {
+    write(Level::debug, m);
+}
 /// "hint: what to do", shown with errors (also under -q).
 void hint(std::string_view m);
 

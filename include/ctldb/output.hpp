@@ -27,7 +27,7 @@ std::string styled(const std::string& text, Style style, bool enabled);
 
 /// A table with aligned columns for text output.
 class Table {
-public:
+  public:
     explicit Table(std::vector<std::string> headers) : headers_(std::move(headers)) {}
     void add_row(std::vector<std::string> cells);
     /// Rows with a status column can be coloured by the caller beforehand;
@@ -35,7 +35,7 @@ public:
     std::string render() const;
     bool empty() const { return rows_.empty(); }
 
-private:
+  private:
     std::vector<std::string> headers_;
     std::vector<std::vector<std::string>> rows_;
 };

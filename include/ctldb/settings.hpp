@@ -21,11 +21,11 @@ enum class SettingKind {
 };
 
 struct SettingSpec {
-    std::string_view key;        ///< canonical name, e.g. "port"
-    std::string_view env;        ///< ctldb's environment variable, e.g. "DB_PORT"
-    std::string_view pg_env;     ///< libpq's variable used as a fallback (PGPORT), or empty
-    std::string_view flag;       ///< long flag without dashes, e.g. "port", or empty
-    std::string_view file_key;   ///< dotted path in ctldb's own YAML file
+    std::string_view key;       ///< canonical name, e.g. "port"
+    std::string_view env;       ///< ctldb's environment variable, e.g. "DB_PORT"
+    std::string_view pg_env;    ///< libpq's variable used as a fallback (PGPORT), or empty
+    std::string_view flag;      ///< long flag without dashes, e.g. "port", or empty
+    std::string_view file_key;  ///< dotted path in ctldb's own YAML file
     SettingKind kind;
     std::string_view default_value;  ///< empty: no default
     std::vector<std::string_view> choices;

@@ -25,25 +25,25 @@ void throw_if_interrupted();
 
 /// While alive, a signal cancels the query running on `conn`.
 class CancelOnSignal {
-public:
+  public:
     explicit CancelOnSignal(pg_conn* conn);
     ~CancelOnSignal();
     CancelOnSignal(const CancelOnSignal&) = delete;
     CancelOnSignal& operator=(const CancelOnSignal&) = delete;
 
-private:
+  private:
     int slot_ = -1;
 };
 
 /// While alive, a signal sends SIGTERM to child process `pid`.
 class TerminateOnSignal {
-public:
+  public:
     explicit TerminateOnSignal(pid_t pid);
     ~TerminateOnSignal();
     TerminateOnSignal(const TerminateOnSignal&) = delete;
     TerminateOnSignal& operator=(const TerminateOnSignal&) = delete;
 
-private:
+  private:
     int slot_ = -1;
 };
 

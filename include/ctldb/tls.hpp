@@ -14,8 +14,8 @@ enum class CertRole { ca, server, client };
 struct CertSpec {
     CertRole role = CertRole::server;
     std::string common_name;
-    std::vector<std::string> dns_names;    ///< subjectAltName DNS entries
-    std::vector<std::string> ip_addresses; ///< subjectAltName iPAddress entries
+    std::vector<std::string> dns_names;     ///< subjectAltName DNS entries
+    std::vector<std::string> ip_addresses;  ///< subjectAltName iPAddress entries
     int days = 365;
     KeyType key_type = KeyType::ec;
 };
@@ -38,7 +38,7 @@ struct CertSummary {
     std::string not_before;         ///< ISO 8601 UTC
     std::string not_after;
     long days_left = 0;
-    std::string fingerprint_sha256; ///< AA:BB:...
+    std::string fingerprint_sha256;  ///< AA:BB:...
 };
 CertSummary summarize(const std::string& cert_pem);
 

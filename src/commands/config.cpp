@@ -26,7 +26,8 @@ std::string shown_value(const SettingSpec& s, const Value& v) {
 
 std::string join(const std::vector<std::string>& items, const std::string& sep) {
     std::string out;
-    for (const auto& i : items) out += (out.empty() ? "" : sep) + i;
+    for (const auto& i : items)
+        out += (out.empty() ? "" : sep) + i;
     return out;
 }
 
@@ -47,8 +48,8 @@ ExitCode run_config_show(Context& ctx) {
             settings_json[std::string(s.key)] = e;
         }
         print_json({{"ok", problems.empty()},
-                    {"config_file", cfg.file().empty() ? nlohmann::json(nullptr)
-                                                       : nlohmann::json(cfg.file())},
+                    {"config_file",
+                     cfg.file().empty() ? nlohmann::json(nullptr) : nlohmann::json(cfg.file())},
                     {"settings", settings_json},
                     {"problems", problems},
                     {"warnings", cfg.warnings()}});
@@ -69,7 +70,8 @@ ExitCode run_config_show(Context& ctx) {
     if (!problems.empty()) {
         Error e(ExitCode::usage, "invalid configuration: " + join(problems, "; "));
         if (!ctx.json()) throw e;
-        for (const auto& p : problems) log::error(p);
+        for (const auto& p : problems)
+            log::error(p);
         return ExitCode::usage;
     }
     return ExitCode::ok;
@@ -83,8 +85,9 @@ ExitCode run_config_check(const ConfigCheckOptions& opts, Context& ctx) {
     const Config& cfg = ctx.valid_config(true);
     const ConnectionSettings cs = cfg.connection();
     Findings findings;
-    findings.add("configuration", Status::ok,
-                 cfg.file().empty() ? "valid (no config file)" : "valid; config file " + cfg.file());
+    findings.add(
+        "configuration", Status::ok,
+        cfg.file().empty() ? "valid (no config file)" : "valid; config file " + cfg.file());
 
     if (cs.password.empty()) {
         findings.add("password", Status::warn,
@@ -92,8 +95,8 @@ ExitCode run_config_check(const ConfigCheckOptions& opts, Context& ctx) {
     } else {
         auto gaps = password_policy_gaps(cs.password);
         if (gaps.empty()) {
-            findings.add("password", Status::ok, "meets the guide's policy (from " +
-                                                     cfg.get("password").source + ")");
+            findings.add("password", Status::ok,
+                         "meets the guide's policy (from " + cfg.get("password").source + ")");
         } else {
             findings.add("password", Status::warn,
                          "weaker than the guide's policy: " + join(gaps, ", "));
@@ -103,8 +106,9 @@ ExitCode run_config_check(const ConfigCheckOptions& opts, Context& ctx) {
     const bool internal = is_cluster_internal_host(cs.host);
     if (cs.sslmode == "disable" || cs.sslmode == "allow" || cs.sslmode == "prefer") {
         findings.add("sslmode", Status::warn,
-                     cs.sslmode + " allows unencrypted connections; use require inside the "
-                                  "cluster, verify-full outside it");
+                     cs.sslmode +
+                         " allows unencrypted connections; use require inside the "
+                         "cluster, verify-full outside it");
     } else if (cs.sslmode != "verify-full" && !internal) {
         findings.add("sslmode", Status::warn,
                      cs.sslmode + " does not verify the server's name; use verify-full for '" +
@@ -129,18 +133,18 @@ ExitCode run_config_check(const ConfigCheckOptions& opts, Context& ctx) {
             pqxx::row r = tx.exec1(
                 "SELECT current_setting('server_version'), current_user, current_database(), "
                 "current_setting('server_version_num')::int");
-            findings.add("connection", Status::ok,
-                         cs.host + ":" + std::to_string(cs.port) + " in " + std::to_string(ms) +
-                             " ms");
+            findings.add(
+                "connection", Status::ok,
+                cs.host + ":" + std::to_string(cs.port) + " in " + std::to_string(ms) + " ms");
             findings.add("server", Status::ok, "PostgreSQL " + r[0].as<std::string>());
             const TlsInfo ti = tls_info(*conn);
             if (ti.in_use) {
-                findings.add("tls", Status::ok,
-                             ti.protocol + ", " + ti.cipher + " (" + std::to_string(ti.key_bits) +
-                                 " bits)");
+                findings.add(
+                    "tls", Status::ok,
+                    ti.protocol + ", " + ti.cipher + " (" + std::to_string(ti.key_bits) + " bits)");
             } else {
-                findings.add("tls", Status::warn, "connection is not encrypted (sslmode " +
-                                                      cs.sslmode + ")");
+                findings.add("tls", Status::warn,
+                             "connection is not encrypted (sslmode " + cs.sslmode + ")");
             }
             findings.add("identity", Status::ok,
                          r[1].as<std::string>() + " on database " + r[2].as<std::string>());

@@ -17,8 +17,8 @@
 #include <filesystem>
 #include <iostream>
 
-#include <CLI/CLI.hpp>
 #include <libpq-fe.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 #include <pqxx/nontransaction>
 
@@ -81,7 +81,8 @@ std::string default_dir(const EnvLookup& env) {
 
 std::string resolve_dir(const LocalOptions& o, const EnvLookup& env) {
     std::string d = fs::absolute(o.dir.empty() ? default_dir(env) : o.dir);
-    while (d.size() > 1 && d.back() == '/') d.pop_back();
+    while (d.size() > 1 && d.back() == '/')
+        d.pop_back();
     return d;
 }
 
@@ -112,10 +113,10 @@ std::optional<SandboxInfo> load_info(const SandboxPaths& p) {
 }
 
 void save_info(const SandboxPaths& p, const SandboxInfo& i) {
-    nlohmann::json j = {{"port", i.port},           {"state", i.state},
-                        {"server_user", i.server_user}, {"bindir", i.bindir},
-                        {"created_at", i.created_at}, {"database", kDatabase},
-                        {"user", kAppUser}};
+    nlohmann::json j = {
+        {"port", i.port},     {"state", i.state},           {"server_user", i.server_user},
+        {"bindir", i.bindir}, {"created_at", i.created_at}, {"database", kDatabase},
+        {"user", kAppUser}};
     fs::write_atomic(p.marker, j.dump(2) + "\n", 0644);
 }
 
@@ -157,9 +158,9 @@ UserAccount server_account(const EnvLookup& env) {
     std::string name = env("CTLDB_SANDBOX_USER").value_or("postgres");
     auto u = lookup_user(name);
     if (!u) {
-        throw usage_error("PostgreSQL refuses to run as root and there is no user '" + name +
-                              "' to run it as",
-                          "create one (useradd --system postgres) or set CTLDB_SANDBOX_USER");
+        throw usage_error(
+            "PostgreSQL refuses to run as root and there is no user '" + name + "' to run it as",
+            "create one (useradd --system postgres) or set CTLDB_SANDBOX_USER");
     }
     if (u->uid == 0) throw usage_error("CTLDB_SANDBOX_USER must not be root");
     return *u;
@@ -178,8 +179,8 @@ int check_port(int port) {
     if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
         int saved = errno;
         ::close(fd);
-        throw usage_error("port " + std::to_string(port) + " on 127.0.0.1 is not available: " +
-                              std::strerror(saved),
+        throw usage_error("port " + std::to_string(port) +
+                              " on 127.0.0.1 is not available: " + std::strerror(saved),
                           "choose another with --port, or --port 0 to pick a free one");
     }
     socklen_t len = sizeof addr;
@@ -250,13 +251,23 @@ ProcessResult run_as_server(const SandboxInfo& info, const std::vector<std::stri
 std::string server_conf(const SandboxPaths& p, int port) {
     return "# Written by ctldb local start; rewritten at every start.\n"
            "listen_addresses = '127.0.0.1'\n"
-           "port = " + std::to_string(port) + "\n"
-           "unix_socket_directories = '" + p.socket + "'\n"
+           "port = " +
+           std::to_string(port) +
+           "\n"
+           "unix_socket_directories = '" +
+           p.socket +
+           "'\n"
            "max_connections = 100\n"
            "ssl = on\n"
-           "ssl_cert_file = '" + p.tls + "/server.crt'\n"
-           "ssl_key_file = '" + p.tls + "/server.key'\n"
-           "ssl_ca_file = '" + p.tls + "/ca.crt'\n"
+           "ssl_cert_file = '" +
+           p.tls +
+           "/server.crt'\n"
+           "ssl_key_file = '" +
+           p.tls +
+           "/server.key'\n"
+           "ssl_ca_file = '" +
+           p.tls +
+           "/ca.crt'\n"
            "ssl_min_protocol_version = 'TLSv1.2'\n"
            "password_encryption = 'scram-sha-256'\n"
            "autovacuum = on\n"
@@ -320,8 +331,8 @@ void start_server(const SandboxPaths& p, const SandboxInfo& info) {
     const auto server = ::geteuid() == 0 ? lookup_user(info.server_user) : current_user();
     if (!server) throw usage_error("the sandbox's server user '" + info.server_user + "' is gone");
     write_owned(p.data + "/ctldb.conf", server_conf(p, info.port), 0600, *server);
-    auto r = run_as_server(info, {"pg_ctl", "start", "-w", "-t", "60", "-s", "-D", p.data, "-l",
-                                  p.server_log()});
+    auto r = run_as_server(
+        info, {"pg_ctl", "start", "-w", "-t", "60", "-s", "-D", p.data, "-l", p.server_log()});
     if (!r.ok()) {
         throw failure("the sandbox server did not start: " + r.output + tail(p.server_log(), 8),
                       "see " + p.server_log());
@@ -329,9 +340,8 @@ void start_server(const SandboxPaths& p, const SandboxInfo& info) {
 }
 
 void stop_server(const SandboxPaths& p, const SandboxInfo& info, bool cleanup = false) {
-    auto r = run_as_server(info, {"pg_ctl", "stop", "-w", "-t", "60", "-s", "-m", "fast", "-D",
-                                  p.data},
-                           cleanup);
+    auto r = run_as_server(
+        info, {"pg_ctl", "stop", "-w", "-t", "60", "-s", "-m", "fast", "-D", p.data}, cleanup);
     if (!r.ok() && running_pid(p) != 0) throw failure("cannot stop the sandbox: " + r.output);
 }
 
@@ -367,7 +377,8 @@ void create_sandbox(const SandboxPaths& p, SandboxInfo& info, const UserAccount&
     fs::make_dirs(p.socket, 0700);
     fs::make_dirs(p.log, 0700);
     fs::make_dirs(p.tls, 0755);
-    for (const auto& d : {p.data, p.socket, p.log}) chown_to(d, server);
+    for (const auto& d : {p.data, p.socket, p.log})
+        chown_to(d, server);
     if (!can_access_as(server, p.data, W_OK | X_OK)) {
         throw usage_error("user '" + server.name + "' cannot reach " + p.data,
                           "a parent directory is closed to it; choose a --dir under /var/lib or "
@@ -376,9 +387,9 @@ void create_sandbox(const SandboxPaths& p, SandboxInfo& info, const UserAccount&
     make_certificates(p, server);
     fs::write_new(p.password, generate_password(24), 0600);
     log::info("initializing PostgreSQL in " + p.data);
-    auto r = run_as_server(info, {"initdb", "-D", p.data, "-U", kSuperuser, "-E", "UTF8",
-                                  "--locale=C", "--auth-local=trust", "--auth-host=scram-sha-256",
-                                  "--no-sync"});
+    auto r =
+        run_as_server(info, {"initdb", "-D", p.data, "-U", kSuperuser, "-E", "UTF8", "--locale=C",
+                             "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync"});
     if (!r.ok()) throw failure("initdb failed: " + r.output);
     std::string conf = fs::read_file(p.data + "/postgresql.conf");
     write_owned(p.data + "/postgresql.conf", conf + "\ninclude_if_exists = 'ctldb.conf'\n", 0600,
@@ -421,13 +432,16 @@ ExitCode run_local_start(const LocalOptions& o, Context& ctx) {
         if (running_pid(p) != 0) {
             log::info("sandbox already running");
         } else {
-            if (o.port >= 0) info.port = check_port(o.port);
-            else check_port(info.port);
+            if (o.port >= 0)
+                info.port = check_port(o.port);
+            else
+                check_port(info.port);
             save_info(p, info);
             start_server(p, info);
         }
     } else {
-        if (fs::exists(p.dir) && !fs::is_dir(p.dir)) throw usage_error(p.dir + " is not a directory");
+        if (fs::exists(p.dir) && !fs::is_dir(p.dir))
+            throw usage_error(p.dir + " is not a directory");
         if (fs::is_dir(p.dir) && fs::exists(p.data)) {
             throw usage_error(p.dir + " holds a data directory but no sandbox.json",
                               "it was not made by ctldb; choose another --dir");
@@ -468,11 +482,11 @@ ExitCode run_local_start(const LocalOptions& o, Context& ctx) {
                     {"database", kDatabase},
                     {"user", kAppUser}});
     } else {
-        print_text("sandbox " + std::string(created ? "created and " : "") + "running: PostgreSQL " +
-                   proof.version + " on localhost:" + std::to_string(info.port) + ", " +
-                   proof.tls + " verified (verify-full)\n" + "  dir      " + p.dir + "\n" +
-                   "  database " + kDatabase + ", user " + kAppUser + "\n" +
-                   "  use it:  eval \"$(ctldb local env" + dir_flag(o, p.dir) + ")\"\n");
+        print_text("sandbox " + std::string(created ? "created and " : "") +
+                   "running: PostgreSQL " + proof.version + " on localhost:" +
+                   std::to_string(info.port) + ", " + proof.tls + " verified (verify-full)\n" +
+                   "  dir      " + p.dir + "\n" + "  database " + kDatabase + ", user " + kAppUser +
+                   "\n" + "  use it:  eval \"$(ctldb local env" + dir_flag(o, p.dir) + ")\"\n");
     }
     return ExitCode::ok;
 }
@@ -552,13 +566,15 @@ ExitCode run_local_env(const LocalOptions& o, Context& ctx) {
     };
     if (ctx.json()) {
         nlohmann::json j = nlohmann::json::object();
-        for (const auto& [k, v] : vars) j[k] = v;
+        for (const auto& [k, v] : vars)
+            j[k] = v;
         print_json(j);
         return ExitCode::ok;
     }
     // The password stays in its 0600 file; DB_PASSWORD would win over it.
     std::string out = "unset DB_PASSWORD\n";
-    for (const auto& [k, v] : vars) out += "export " + k + "=" + shell_quote(v) + "\n";
+    for (const auto& [k, v] : vars)
+        out += "export " + k + "=" + shell_quote(v) + "\n";
     print_text(out);
     return ExitCode::ok;
 }
@@ -609,8 +625,9 @@ void register_local(CLI::App& app, Context& ctx) {
     };
     auto* start = cmd->add_subcommand("start", "Create the sandbox if needed and start it");
     add_dir(start);
-    start->add_option("--port", opts.port,
-                      "TCP port on 127.0.0.1 (default 55432; 0 picks a free one)")
+    start
+        ->add_option("--port", opts.port,
+                     "TCP port on 127.0.0.1 (default 55432; 0 picks a free one)")
         ->check(CLI::Range(0, 65535));
     start->callback([&ctx] { ctx.run = [&ctx] { return run_local_start(opts, ctx); }; });
     auto* stop = cmd->add_subcommand("stop", "Stop the sandbox server (data is kept)");

@@ -1,8 +1,8 @@
 // ctldb version: the same line as --version, or JSON.
-#include <CLI/CLI.hpp>
 #include <libpq-fe.h>
-#include <nlohmann/json.hpp>
 #include <openssl/crypto.h>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "commands.hpp"
 #include "ctldb/context.hpp"

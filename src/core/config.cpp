@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -19,11 +19,16 @@ namespace ctldb {
 
 const char* origin_name(Origin origin) {
     switch (origin) {
-        case Origin::unset: return "unset";
-        case Origin::default_value: return "default";
-        case Origin::config_file: return "config file";
-        case Origin::environment: return "environment";
-        case Origin::flag: return "flag";
+        case Origin::unset:
+            return "unset";
+        case Origin::default_value:
+            return "default";
+        case Origin::config_file:
+            return "config file";
+        case Origin::environment:
+            return "environment";
+        case Origin::flag:
+            return "flag";
     }
     return "unknown";
 }
@@ -43,7 +48,9 @@ const Value& Config::get(const std::string& key) const {
     return it == values_.end() ? unset : it->second;
 }
 
-void Config::set(const std::string& key, Value value) { values_[key] = std::move(value); }
+void Config::set(const std::string& key, Value value) {
+    values_[key] = std::move(value);
+}
 
 std::optional<std::int64_t> parse_integer(const std::string& text) {
     if (text.empty() || text.size() > 18) return std::nullopt;
@@ -203,8 +210,9 @@ void load_config_file(const std::string& path, Config& config) {
     }
     saw_password = config.get("password").origin == Origin::config_file;
     if (saw_password && readable_by_others(path)) {
-        config.add_warning(path + " holds a password and is readable by other users; chmod 600 it "
-                                  "or use DB_PASSWORD_FILE");
+        config.add_warning(path +
+                           " holds a password and is readable by other users; chmod 600 it "
+                           "or use DB_PASSWORD_FILE");
     }
 }
 
@@ -225,8 +233,8 @@ Config resolve_config(const ConfigInputs& inputs) {
     }
     if (file) {
         if (::access(file->c_str(), R_OK) != 0) {
-            config.add_load_error(file_source + "=" + *file + ": cannot read config file: " +
-                                  std::strerror(errno));
+            config.add_load_error(file_source + "=" + *file +
+                                  ": cannot read config file: " + std::strerror(errno));
         } else {
             load_config_file(*file, config);
         }
@@ -310,7 +318,8 @@ std::vector<std::string> Config::problems(bool for_connection) const {
                     out.push_back(where + ": " + std::string(s.key) + " is empty");
                 }
                 break;
-            case SettingKind::secret: break;
+            case SettingKind::secret:
+                break;
         }
     }
     const std::string mode = get("sslmode").text;
@@ -329,9 +338,9 @@ std::vector<std::string> Config::problems(bool for_connection) const {
 void Config::validate(bool for_connection) const {
     auto found = problems(for_connection);
     if (found.empty()) return;
-    std::string msg = found.size() == 1 ? "invalid configuration: " + found.front()
-                                        : "invalid configuration (" +
-                                              std::to_string(found.size()) + " problems)";
+    std::string msg = found.size() == 1
+                          ? "invalid configuration: " + found.front()
+                          : "invalid configuration (" + std::to_string(found.size()) + " problems)";
     Error e(ExitCode::usage, msg, "run 'ctldb config show' to see every setting and its source");
     if (found.size() > 1) e.with_details(found);
     throw e;
@@ -364,7 +373,8 @@ namespace ctldb {
 
 namespace {
 bool ends_with(const std::string& s, const std::string& suffix) {
-    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+    return s.size() >= suffix.size() &&
+           s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 }  // namespace
 
@@ -380,7 +390,8 @@ bool is_cluster_internal_host(const std::string& host) {
     std::string h = host;
     if (!h.empty() && h.back() == '.') h.pop_back();
     if (h.find('.') == std::string::npos) return true;  // a service in the same namespace
-    return ends_with(h, ".svc") || ends_with(h, ".svc.cluster.local") || ends_with(h, ".cluster.local");
+    return ends_with(h, ".svc") || ends_with(h, ".svc.cluster.local") ||
+           ends_with(h, ".cluster.local");
 }
 
 }  // namespace ctldb

@@ -65,7 +65,8 @@ thread_local int t_connect_timeout_ms = 0;
 thread_local PGconn* t_last_handle = nullptr;
 
 std::string first_lines(std::string msg) {
-    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' '))
+        msg.pop_back();
     std::string out;
     for (char ch : msg) {
         if (ch == '\n') {
@@ -97,8 +98,8 @@ pqxx::connectionpolicy::handle TimedConnectPolicy::do_startconnect(handle orig) 
             return conn;
         }
         if (st == PGRES_POLLING_FAILED) break;
-        pollfd pfd{PQsocket(conn), static_cast<short>(st == PGRES_POLLING_READING ? POLLIN : POLLOUT),
-                   0};
+        pollfd pfd{PQsocket(conn),
+                   static_cast<short>(st == PGRES_POLLING_READING ? POLLIN : POLLOUT), 0};
         int ready = 0;
         // Wait in short slices so a signal or the deadline is noticed soon.
         while (ready == 0) {
@@ -108,8 +109,8 @@ pqxx::connectionpolicy::handle TimedConnectPolicy::do_startconnect(handle orig) 
             }
             int wait = 100;
             if (budget > 0) {
-                auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
-                                                                                  clock::now());
+                auto left =
+                    std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
                 if (left.count() <= 0) {
                     PQfinish(conn);
                     throw pqxx::broken_connection("timeout expired after " +
@@ -141,7 +142,9 @@ Connection::Connection(const std::string& conninfo)
 
 Connection::~Connection() = default;
 
-void Connection::cancel_on_signal() { cancel_ = std::make_unique<CancelOnSignal>(raw()); }
+void Connection::cancel_on_signal() {
+    cancel_ = std::make_unique<CancelOnSignal>(raw());
+}
 
 Error connection_error(const std::string& libpq_message, const ConnectionSettings& s) {
     const std::string m = first_lines(libpq_message);
@@ -164,16 +167,19 @@ Error connection_error(const std::string& libpq_message, const ConnectionSetting
         hint = "the host is unreachable: check DB_HOST and the network policies";
     } else if (contains(m, "password authentication failed") ||
                contains(m, "no password supplied") || contains(m, "authentication failed")) {
-        hint = "check the password (DB_PASSWORD or DB_PASSWORD_FILE, secret key "
-               "postgres-password) and DB_USER";
+        hint =
+            "check the password (DB_PASSWORD or DB_PASSWORD_FILE, secret key "
+            "postgres-password) and DB_USER";
     } else if (contains(m, "no pg_hba.conf entry") && contains(m, "no encryption")) {
-        hint = "the server accepts only SSL connections: set DB_SSL_MODE=require (or "
-               "verify-full)";
+        hint =
+            "the server accepts only SSL connections: set DB_SSL_MODE=require (or "
+            "verify-full)";
     } else if (contains(m, "no pg_hba.conf entry")) {
         hint = "the server's pg_hba.conf has no entry for this host, user and database";
     } else if (contains(m, "server does not support SSL")) {
-        hint = "the server has ssl=off: enable it (ALTER SYSTEM SET ssl = 'on'; SELECT "
-               "pg_reload_conf()) or, for testing only, DB_SSL_MODE=prefer";
+        hint =
+            "the server has ssl=off: enable it (ALTER SYSTEM SET ssl = 'on'; SELECT "
+            "pg_reload_conf()) or, for testing only, DB_SSL_MODE=prefer";
     } else if (contains(m, "does not match host name")) {
         hint = "the certificate does not name the host '" + s.host +
                "': connect with a name from its subjectAltName or reissue it with ctldb "
@@ -181,9 +187,11 @@ Error connection_error(const std::string& libpq_message, const ConnectionSetting
     } else if (contains(m, "certificate verify failed") || contains(m, "root certificate file")) {
         hint = "the server certificate is not signed by the CA in DB_SSL_ROOT_CERT" +
                (s.sslrootcert.empty() ? std::string() : " (" + s.sslrootcert + ")");
-    } else if (contains(m, "too many clients") || contains(m, "remaining connection slots")) {
-        hint = "the server reached max_connections: check SELECT count(*) FROM pg_stat_activity "
-               "and ctldb pool-stats; lower DB_POOL_MAX or raise max_connections";
+    } else if (contains(m, "too many clients") || contains(m, "too many connections") ||
+               contains(m, "remaining connection slots")) {
+        hint =
+            "the server reached max_connections: check SELECT count(*) FROM pg_stat_activity "
+            "and ctldb pool-stats; lower DB_POOL_MAX or raise max_connections";
     } else if (contains(m, "does not exist")) {
         hint = "check DB_NAME and DB_USER";
     } else if (contains(m, "SSL") || contains(m, "certificate")) {

@@ -8,7 +8,8 @@ const Config& Context::config() {
     if (!config_) {
         ConfigInputs in{global.flags, global.config_path, env};
         config_ = resolve_config(in);
-        for (const auto& w : config_->warnings()) log::warn(w);
+        for (const auto& w : config_->warnings())
+            log::warn(w);
     }
     return *config_;
 }

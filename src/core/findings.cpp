@@ -8,26 +8,34 @@ namespace ctldb {
 
 const char* status_name(Status s) {
     switch (s) {
-        case Status::ok: return "ok";
-        case Status::warn: return "warn";
-        case Status::fail: return "fail";
-        case Status::info: return "info";
+        case Status::ok:
+            return "ok";
+        case Status::warn:
+            return "warn";
+        case Status::fail:
+            return "fail";
+        case Status::info:
+            return "info";
     }
     return "info";
 }
 
-bool Findings::failed() const { return count(Status::fail) > 0; }
+bool Findings::failed() const {
+    return count(Status::fail) > 0;
+}
 
 std::size_t Findings::count(Status s) const {
     std::size_t n = 0;
-    for (const auto& f : items_) n += f.status == s ? 1 : 0;
+    for (const auto& f : items_)
+        n += f.status == s ? 1 : 0;
     return n;
 }
 
 nlohmann::json Findings::to_json() const {
     nlohmann::json arr = nlohmann::json::array();
     for (const auto& f : items_) {
-        arr.push_back({{"name", f.name}, {"status", status_name(f.status)}, {"message", f.message}});
+        arr.push_back(
+            {{"name", f.name}, {"status", status_name(f.status)}, {"message", f.message}});
     }
     return arr;
 }

@@ -16,10 +16,14 @@ Level g_threshold = Level::info;
 
 const char* level_name(Level level) {
     switch (level) {
-        case Level::error: return "error";
-        case Level::warn: return "warning";
-        case Level::info: return "info";
-        case Level::debug: return "debug";
+        case Level::error:
+            return "error";
+        case Level::warn:
+            return "warning";
+        case Level::info:
+            return "info";
+        case Level::debug:
+            return "debug";
     }
     return "info";
 }
@@ -39,25 +43,36 @@ void configure(Format format, Level threshold) {
     g_threshold = threshold;
 }
 
-Format format() { return g_format; }
+Format format() {
+    return g_format;
+}
 
-bool enabled(Level level) { return static_cast<int>(level) <= static_cast<int>(g_threshold); }
+bool enabled(Level level) {
+    return static_cast<int>(level) <= static_cast<int>(g_threshold);
+}
 
 void write(Level level, std::string_view message) {
     if (!enabled(level)) return;
     std::string line;
     if (g_format == Format::json) {
-        nlohmann::json j = {{"time", utc_now()},
-                            {"level", level_name(level)},
-                            {"msg", std::string(message)}};
+        nlohmann::json j = {
+            {"time", utc_now()}, {"level", level_name(level)}, {"msg", std::string(message)}};
         line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     } else {
         static const bool color = use_color(stderr);
         switch (level) {
-            case Level::error: line = styled("ctldb: error: ", Style::red, color); break;
-            case Level::warn: line = styled("ctldb: warning: ", Style::yellow, color); break;
-            case Level::info: line = "ctldb: "; break;
-            case Level::debug: line = styled("ctldb: debug: ", Style::dim, color); break;
+            case Level::error:
+                line = styled("ctldb: error: ", Style::red, color);
+                break;
+            case Level::warn:
+                line = styled("ctldb: warning: ", Style::yellow, color);
+                break;
+            case Level::info:
+                line = "ctldb: ";
+                break;
+            case Level::debug:
+                line = styled("ctldb: debug: ", Style::dim, color);
+                break;
         }
         line += message;
     }

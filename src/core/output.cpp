@@ -26,7 +26,9 @@ bool parse_output_format(const std::string& name, OutputFormat& out) {
     return true;
 }
 
-bool is_tty(std::FILE* stream) { return ::isatty(fileno(stream)) == 1; }
+bool is_tty(std::FILE* stream) {
+    return ::isatty(fileno(stream)) == 1;
+}
 
 bool use_color(std::FILE* stream) {
     const char* no_color = std::getenv("NO_COLOR");
@@ -40,12 +42,23 @@ std::string styled(const std::string& text, Style style, bool enabled) {
     if (!enabled || style == Style::none) return text;
     const char* code = "";
     switch (style) {
-        case Style::bold: code = "\033[1m"; break;
-        case Style::green: code = "\033[32m"; break;
-        case Style::yellow: code = "\033[33m"; break;
-        case Style::red: code = "\033[31m"; break;
-        case Style::dim: code = "\033[2m"; break;
-        case Style::none: break;
+        case Style::bold:
+            code = "\033[1m";
+            break;
+        case Style::green:
+            code = "\033[32m";
+            break;
+        case Style::yellow:
+            code = "\033[33m";
+            break;
+        case Style::red:
+            code = "\033[31m";
+            break;
+        case Style::dim:
+            code = "\033[2m";
+            break;
+        case Style::none:
+            break;
     }
     return code + text + "\033[0m";
 }
@@ -57,7 +70,8 @@ std::size_t display_width(const std::string& s) {
     std::size_t w = 0;
     for (std::size_t i = 0; i < s.size(); ++i) {
         if (s[i] == '\033') {
-            while (i < s.size() && s[i] != 'm') ++i;
+            while (i < s.size() && s[i] != 'm')
+                ++i;
             continue;
         }
         if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) ++w;
@@ -75,7 +89,8 @@ std::string Table::render() const {
     std::vector<std::size_t> width(headers_.size());
     for (std::size_t c = 0; c < headers_.size(); ++c) {
         width[c] = display_width(headers_[c]);
-        for (const auto& r : rows_) width[c] = std::max(width[c], display_width(r[c]));
+        for (const auto& r : rows_)
+            width[c] = std::max(width[c], display_width(r[c]));
     }
     std::string out;
     auto line = [&](const std::vector<std::string>& cells) {
@@ -84,11 +99,13 @@ std::string Table::render() const {
             l += cells[c];
             if (c + 1 < cells.size()) l.append(width[c] - display_width(cells[c]) + 2, ' ');
         }
-        while (!l.empty() && l.back() == ' ') l.pop_back();
+        while (!l.empty() && l.back() == ' ')
+            l.pop_back();
         out += l + "\n";
     };
     line(headers_);
-    for (const auto& r : rows_) line(r);
+    for (const auto& r : rows_)
+        line(r);
     return out;
 }
 

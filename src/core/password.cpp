@@ -50,15 +50,16 @@ std::string generate_password(std::size_t length) {
     static constexpr std::string_view lower = "abcdefghijkmnopqrstuvwxyz";
     static constexpr std::string_view digits = "23456789";
     static constexpr std::string_view special = "-_.+=%@";
-    static const std::string all = std::string(upper) + std::string(lower) +
-                                   std::string(digits) + std::string(special);
+    static const std::string all =
+        std::string(upper) + std::string(lower) + std::string(digits) + std::string(special);
     if (length < 16) length = 16;
     std::string pw;
     pw += upper[random_below(upper.size())];
     pw += lower[random_below(lower.size())];
     pw += digits[random_below(digits.size())];
     pw += special[random_below(special.size())];
-    while (pw.size() < length) pw += all[random_below(all.size())];
+    while (pw.size() < length)
+        pw += all[random_below(all.size())];
     // Shuffle so the guaranteed classes are not always in front.
     for (std::size_t i = pw.size() - 1; i > 0; --i) {
         std::swap(pw[i], pw[random_below(static_cast<unsigned>(i + 1))]);

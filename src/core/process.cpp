@@ -42,7 +42,8 @@ std::optional<UserAccount> lookup_user(const std::string& name) {
 
 UserAccount current_user() {
     const passwd* pw = ::getpwuid(::geteuid());
-    if (pw == nullptr) return UserAccount{std::to_string(::geteuid()), ::geteuid(), ::getegid(), "/"};
+    if (pw == nullptr)
+        return UserAccount{std::to_string(::geteuid()), ::geteuid(), ::getegid(), "/"};
     return from_passwd(pw);
 }
 
@@ -88,7 +89,8 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
         std::string name = entry.substr(0, entry.find('='));
         if (options.clear_pg_env && name.rfind("PG", 0) == 0) continue;
         bool overridden = false;
-        for (const auto& kv : options.env) overridden = overridden || kv.first == name;
+        for (const auto& kv : options.env)
+            overridden = overridden || kv.first == name;
         if (options.run_as && (name == "HOME" || name == "USER" || name == "LOGNAME")) continue;
         if (!overridden) env_strings.push_back(entry);
     }
@@ -97,13 +99,16 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
         env_strings.push_back("USER=" + options.run_as->name);
         env_strings.push_back("LOGNAME=" + options.run_as->name);
     }
-    for (const auto& kv : options.env) env_strings.push_back(kv.first + "=" + kv.second);
+    for (const auto& kv : options.env)
+        env_strings.push_back(kv.first + "=" + kv.second);
     std::vector<char*> envp;
-    for (auto& s : env_strings) envp.push_back(s.data());
+    for (auto& s : env_strings)
+        envp.push_back(s.data());
     envp.push_back(nullptr);
     std::vector<std::string> args = argv;
     std::vector<char*> cargv;
-    for (auto& a : args) cargv.push_back(a.data());
+    for (auto& a : args)
+        cargv.push_back(a.data());
     cargv.push_back(nullptr);
 
     int fds[2];

@@ -14,19 +14,26 @@ namespace ctldb {
 
 const char* exit_code_name(ExitCode code) {
     switch (code) {
-        case ExitCode::ok: return "ok";
-        case ExitCode::failure: return "failure";
-        case ExitCode::usage: return "usage";
-        case ExitCode::connect: return "connect";
-        case ExitCode::lock: return "lock";
-        case ExitCode::interrupted: return "interrupted";
+        case ExitCode::ok:
+            return "ok";
+        case ExitCode::failure:
+            return "failure";
+        case ExitCode::usage:
+            return "usage";
+        case ExitCode::connect:
+            return "connect";
+        case ExitCode::lock:
+            return "lock";
+        case ExitCode::interrupted:
+            return "interrupted";
     }
     return "failure";
 }
 
 void report_error(const Error& e, bool json_output) {
     if (log::format() == log::Format::json) {
-        nlohmann::json line = {{"level", "error"}, {"msg", e.what()}, {"exit_code", static_cast<int>(e.code())}};
+        nlohmann::json line = {
+            {"level", "error"}, {"msg", e.what()}, {"exit_code", static_cast<int>(e.code())}};
         if (!e.details().empty()) line["details"] = e.details();
         if (!e.hint().empty()) line["hint"] = e.hint();
         std::string s = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
@@ -34,7 +41,8 @@ void report_error(const Error& e, bool json_output) {
     } else {
         log::error(e.what());
         std::string rest;
-        for (const auto& d : e.details()) rest += "  " + d + "\n";
+        for (const auto& d : e.details())
+            rest += "  " + d + "\n";
         if (!e.hint().empty()) rest += "hint: " + e.hint() + "\n";
         std::fputs(rest.c_str(), stderr);
     }

@@ -35,7 +35,7 @@ extern "C" void on_signal(int sig) {
 /// Blocks SIGINT/SIGTERM for a scope, so the handler never sees a slot
 /// being freed.
 class BlockSignals {
-public:
+  public:
     BlockSignals() {
         sigset_t set;
         sigemptyset(&set);
@@ -45,7 +45,7 @@ public:
     }
     ~BlockSignals() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
 
-private:
+  private:
     sigset_t old_{};
 };
 
@@ -70,7 +70,9 @@ void install_signal_handlers() {
     signal(SIGPIPE, SIG_IGN);
 }
 
-bool interrupted() { return g_signal != 0; }
+bool interrupted() {
+    return g_signal != 0;
+}
 
 void throw_if_interrupted() {
     if (interrupted()) {
@@ -92,7 +94,9 @@ CancelOnSignal::~CancelOnSignal() {
     PQfreeCancel(g_cancels[slot_].exchange(nullptr));
 }
 
-TerminateOnSignal::TerminateOnSignal(pid_t pid) { slot_ = claim(g_children, pid); }
+TerminateOnSignal::TerminateOnSignal(pid_t pid) {
+    slot_ = claim(g_children, pid);
+}
 
 TerminateOnSignal::~TerminateOnSignal() {
     if (slot_ < 0) return;

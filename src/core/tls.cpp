@@ -162,9 +162,9 @@ PemPair issue(const CertSpec& spec, const PemPair* issuer) {
     X509_gmtime_adj(X509_getm_notBefore(cert.get()), -300);  // tolerate small clock skew
     X509_time_adj_ex(X509_getm_notAfter(cert.get()), spec.days, 0, nullptr);
     X509_NAME* subject = X509_get_subject_name(cert.get());
-    check(X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8,
-                                     reinterpret_cast<const unsigned char*>(spec.common_name.c_str()),
-                                     -1, -1, 0),
+    check(X509_NAME_add_entry_by_txt(
+              subject, "CN", MBSTRING_UTF8,
+              reinterpret_cast<const unsigned char*>(spec.common_name.c_str()), -1, -1, 0),
           "set subject");
     check(X509_set_pubkey(cert.get(), key.get()), "set public key");
 
@@ -230,8 +230,8 @@ CertSummary summarize(const std::string& cert_pem) {
             const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names, i);
             if (gn->type == GEN_DNS) {
                 s.sans.push_back("DNS:" + std::string(reinterpret_cast<const char*>(
-                                              ASN1_STRING_get0_data(gn->d.dNSName)),
-                                          ASN1_STRING_length(gn->d.dNSName)));
+                                                          ASN1_STRING_get0_data(gn->d.dNSName)),
+                                                      ASN1_STRING_length(gn->d.dNSName)));
             } else if (gn->type == GEN_IPADD) {
                 char buf[INET6_ADDRSTRLEN] = "";
                 int n = ASN1_STRING_length(gn->d.iPAddress);

@@ -7,7 +7,9 @@
 
 namespace ctldb {
 
-const char* version() { return CTLDB_VERSION; }
+const char* version() {
+    return CTLDB_VERSION;
+}
 
 std::string version_line() {
     const int pq = PQlibVersion();  // e.g. 150018

@@ -1,0 +1,55 @@
+# bash completion for ctldb                                -*- shell-script -*-
+# Install: copy to /etc/bash_completion.d/ctldb or source it from ~/.bashrc.
+
+_ctldb() {
+    local cur prev words cword
+    _init_completion 2>/dev/null || {
+        cur=${COMP_WORDS[COMP_CWORD]}
+        prev=${COMP_WORDS[COMP_CWORD-1]}
+        words=("${COMP_WORDS[@]}")
+        cword=$COMP_CWORD
+    }
+
+    local global_opts="--config --host --hostaddr --port --dbname --user --sslmode --sslrootcert
+        --sslcert --sslkey --connect-timeout-ms --env --output -o --log-format --quiet -q
+        --verbose -v --help -h --version"
+    local commands="config local version"
+
+    case $prev in
+        --sslmode) COMPREPLY=($(compgen -W "disable allow prefer require verify-ca verify-full" -- "$cur")); return ;;
+        --output|-o) COMPREPLY=($(compgen -W "text json prometheus" -- "$cur")); return ;;
+        --log-format) COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
+        --env) COMPREPLY=($(compgen -W "development test staging production" -- "$cur")); return ;;
+        --config|--sslrootcert|--sslcert|--sslkey) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+        --host|--hostaddr|--port|--dbname|--user|--connect-timeout-ms) return ;;
+    esac
+
+    local cmd="" sub="" i
+    for ((i = 1; i < cword; i++)); do
+        case ${words[i]} in
+            -*) ;;
+            *) if [[ -z $cmd ]]; then cmd=${words[i]}; elif [[ -z $sub ]]; then sub=${words[i]}; fi ;;
+        esac
+    done
+
+    local opts=""
+    case $cmd in
+        "") COMPREPLY=($(compgen -W "$commands $global_opts" -- "$cur")); return ;;
+        config)
+            [[ -z $sub ]] && opts="show check"
+            [[ $sub == check ]] && opts="--offline"
+            ;;
+        local)
+            if [[ -z $sub ]]; then
+                opts="start stop status env destroy"
+            else
+                opts="--dir"
+                [[ $sub == start ]] && opts+=" --port"
+                [[ $sub == destroy ]] && opts+=" --yes -y"
+            fi
+            ;;
+    esac
+    COMPREPLY=($(compgen -W "$opts $global_opts" -- "$cur"))
+}
+complete -F _ctldb ctldb

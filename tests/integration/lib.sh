@@ -1,0 +1,89 @@
+# Shared helpers for the integration suites. Each suite sources this file,
+# calls `check ...` / `expect_rc ...`, and ends with `finish`, which prints
+# "N passed, N failed" and exits non-zero on any failure.
+: "${CTLDB:?set CTLDB to the ctldb binary}"
+
+IT_PASSED=0
+IT_FAILED=0
+IT_TMP=$(mktemp -d /tmp/ctldb-suite.XXXXXX)
+chmod 755 "$IT_TMP"
+trap 'rm -rf "$IT_TMP"' EXIT
+OUT="$IT_TMP/stdout"
+ERR="$IT_TMP/stderr"
+
+pg_bindir() {
+    if [[ -n "${CTLDB_PG_BINDIR:-}" ]]; then echo "$CTLDB_PG_BINDIR"; return; fi
+    ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1
+}
+
+# Exit 77 (ctest: skipped) when there is no PostgreSQL server to test with.
+require_server_binaries() {
+    local d
+    d=$(pg_bindir)
+    if [[ -z "$d" || ! -x "$d/initdb" ]]; then
+        echo "SKIP: PostgreSQL server binaries not found"
+        exit 77
+    fi
+}
+
+# Load the shared server's location and export the sandbox's DB_* settings.
+use_shared_server() {
+    : "${CTLDB_IT_STATE:?}"
+    source "$CTLDB_IT_STATE"
+    eval "$("$CTLDB" local env --dir "$IT_SANDBOX")"
+}
+
+# Run as the local superuser over the sandbox's Unix socket.
+superuser_psql() {
+    local port
+    port=$("$CTLDB" local env --dir "$IT_SANDBOX" -o json | sed -n 's/.*"DB_PORT": "\([0-9]*\)".*/\1/p')
+    runuser -u postgres -- "$(pg_bindir)/psql" -X -q -At -h "$IT_SANDBOX/socket" -p "$port" \
+        -d "${SUPERUSER_DB:-postgres}" -U postgres "$@"
+}
+
+pass() { IT_PASSED=$((IT_PASSED + 1)); echo "ok - $1"; }
+fail() {
+    IT_FAILED=$((IT_FAILED + 1))
+    echo "FAIL - $1"
+    if [[ -s "$OUT" ]]; then echo "  stdout:"; sed 's/^/    /' "$OUT" | head -40; fi
+    if [[ -s "$ERR" ]]; then echo "  stderr:"; sed 's/^/    /' "$ERR" | head -40; fi
+}
+
+# run CMD...: run with stdout/stderr captured in $OUT/$ERR, exit code in $RC.
+run() {
+    set +e
+    "$@" >"$OUT" 2>"$ERR" </dev/null
+    RC=$?
+    set -e
+}
+
+# expect_rc N DESCRIPTION CMD...
+expect_rc() {
+    local want=$1 desc=$2
+    shift 2
+    run "$@"
+    if [[ "$RC" == "$want" ]]; then pass "$desc (exit $RC)"; else fail "$desc: exit $RC, expected $want"; fi
+}
+
+# check DESCRIPTION TEST-COMMAND...: a plain assertion.
+check() {
+    local desc=$1
+    shift
+    if "$@"; then pass "$desc"; else fail "$desc"; fi
+}
+
+# Assertions on the last run's output.
+stdout_has() { grep -q -e "$1" "$OUT"; }
+stderr_has() { grep -q -e "$1" "$ERR"; }
+stdout_lacks() { ! grep -q -F -e "$1" "$OUT"; }
+output_lacks() { ! grep -q -F -e "$1" "$OUT" "$ERR"; }
+stdout_is_json() { "$CTLDB_JSON_TOOL" check <"$OUT"; }
+# json_get POINTER: value at a JSON pointer in the last stdout.
+json_get() { "$CTLDB_JSON_TOOL" get "$1" <"$OUT"; }
+# json_is POINTER VALUE
+json_is() { [[ "$(json_get "$1")" == "$2" ]]; }
+
+finish() {
+    echo "$IT_PASSED passed, $IT_FAILED failed"
+    [[ "$IT_FAILED" == 0 ]]
+}

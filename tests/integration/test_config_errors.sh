@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Configuration errors: exit 2 before any connection, naming the variable
+# and its origin; JSON stays one document; global options work anywhere.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+# A listener that never answers: a command that tried to connect would hang
+# on it, so a quick exit 2 proves the check came before any connection.
+"$CTLDB_BLACKHOLE" 30 >"$IT_TMP/bh.port" &
+BH_PID=$!
+trap 'kill $BH_PID 2>/dev/null; rm -rf "$IT_TMP"' EXIT
+for _ in $(seq 50); do [[ -s "$IT_TMP/bh.port" ]] && break; sleep 0.1; done
+BH_PORT=$(cat "$IT_TMP/bh.port")
+
+export DB_HOST=127.0.0.1 DB_PORT=$BH_PORT DB_NAME=app DB_USER=appuser
+export DB_POOL_CONNECTION_TIMEOUT=20000
+unset DB_PASSWORD DB_PASSWORD_FILE DB_SSL_MODE DB_SSL_ROOT_CERT CTLDB_CONFIG PGHOST PGPORT || true
+
+for bad in "DB_PORT=abc" "DB_SSL_MODE=bogus" "DB_TYPE=mysql" "DB_POOL_MAX=-1" "DB_POOL_MAX=0" \
+    "DB_POOL_IDLE_TIMEOUT=-5" "DB_POOL_CONNECTION_TIMEOUT=soon" "CTLDB_ENV=prod"; do
+    var=${bad%%=*}
+    start=$(date +%s%N)
+    expect_rc 2 "config check with $bad" env "$bad" "$CTLDB" config check
+    elapsed=$((($(date +%s%N) - start) / 1000000))
+    check "$bad is reported before connecting (${elapsed} ms)" test "$elapsed" -lt 5000
+    check "$bad: message names $var and its origin" stderr_has "$var (environment)"
+done
+
+expect_rc 2 "missing host" env -u DB_HOST "$CTLDB" config check
+check "missing host names DB_HOST and --host" stderr_has "host is not set: set DB_HOST, pass --host"
+
+expect_rc 2 "several problems at once" env DB_PORT=abc DB_SSL_MODE=bogus "$CTLDB" config check
+check "both problems listed" bash -c "grep -q DB_PORT '$ERR' && grep -q DB_SSL_MODE '$ERR'"
+check "a hint follows" stderr_has "^hint: "
+
+expect_rc 2 "bad value as a flag" "$CTLDB" config check --port 0
+check "flag origin named" stderr_has "\-\-port (flag)"
+
+expect_rc 2 "JSON output on a config error" env DB_PORT=abc "$CTLDB" config check -o json
+check "stdout is one JSON document" stdout_is_json
+check "JSON has exit_code 2" json_is /exit_code 2
+check "JSON has ok false" json_is /ok false
+
+printf 'database:\n  host: [oops\n' >"$IT_TMP/bad.yaml"
+expect_rc 2 "invalid YAML config" "$CTLDB" --config "$IT_TMP/bad.yaml" config check
+check "names the file and line" stderr_has "bad.yaml:[0-9]*:[0-9]*: invalid YAML"
+expect_rc 2 "missing config file" "$CTLDB" --config "$IT_TMP/none.yaml" config show
+expect_rc 2 "CTLDB_CONFIG pointing nowhere" env CTLDB_CONFIG=/nonexistent.yaml "$CTLDB" config show
+check "names CTLDB_CONFIG" stderr_has "CTLDB_CONFIG=/nonexistent.yaml"
+
+printf 'database:\n  hots: typo\n' >"$IT_TMP/typo.yaml"
+expect_rc 0 "unknown key is only a warning" "$CTLDB" --config "$IT_TMP/typo.yaml" config show
+check "warning names the key" stderr_has "unknown key 'database.hots'"
+expect_rc 0 "-q hides warnings" "$CTLDB" -q --config "$IT_TMP/typo.yaml" config show
+check "no warning with -q" bash -c "! grep -q warning '$ERR'"
+expect_rc 0 "--log-format json" "$CTLDB" --log-format json --config "$IT_TMP/typo.yaml" config show
+check "stderr lines are JSON" bash -c "head -1 '$ERR' | '$CTLDB_JSON_TOOL' check"
+
+expect_rc 2 "unknown option" "$CTLDB" config show --frobnicate
+check "says so" stderr_has "frobnicate"
+expect_rc 2 "unknown command" "$CTLDB" frobnicate
+expect_rc 2 "no command" "$CTLDB"
+expect_rc 2 "bad --output" "$CTLDB" --output yaml config show
+expect_rc 0 "--help" "$CTLDB" --help
+check "help lists commands" stdout_has "config"
+expect_rc 0 "--version" "$CTLDB" --version
+check "version line" stdout_has "^ctldb [0-9]"
+expect_rc 0 "version -o json" "$CTLDB" version -o json
+check "version JSON" stdout_is_json
+
+# Global options after the command name, and flag > env precedence.
+expect_rc 0 "global options after the command" "$CTLDB" config show --port 6000 -o json
+check "port 6000 from --port" json_is /settings/port/value 6000
+check "origin flag" json_is /settings/port/origin flag
+expect_rc 0 "env origin" "$CTLDB" config show -o json
+check "DB_PORT from environment" json_is /settings/port/source DB_PORT
+
+# The password is never shown.
+SECRET='Sup3r-Secret_Value!42'
+expect_rc 0 "config show with a password" env DB_PASSWORD="$SECRET" "$CTLDB" config show
+check "text shows ********" stdout_has '\*\*\*\*\*\*\*\*'
+check "text never shows the password" output_lacks "$SECRET"
+expect_rc 0 "config show JSON with a password" env DB_PASSWORD="$SECRET" "$CTLDB" config show -o json
+check "JSON never shows the password" output_lacks "$SECRET"
+check "JSON marks it secret" json_is /settings/password/secret true
+expect_rc 2 "password flag does not exist" "$CTLDB" config show --password x
+
+finish

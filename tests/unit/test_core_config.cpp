@@ -1,0 +1,309 @@
+// Config resolution: precedence, origins, file formats, validation.
+#include <doctest/doctest.h>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <string>
+
+#include "ctldb/config.hpp"
+#include "ctldb/error.hpp"
+
+using namespace ctldb;
+
+namespace {
+
+struct TempDir {
+    std::string path;
+    TempDir() {
+        char tmpl[] = "/tmp/ctldb-unit.XXXXXX";
+        path = ::mkdtemp(tmpl);
+    }
+    ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
+    std::string write(const std::string& name, const std::string& text) const {
+        std::string p = path + "/" + name;
+        std::ofstream(p) << text;
+        return p;
+    }
+};
+
+ConfigInputs inputs(std::map<std::string, std::string> env,
+                    std::map<std::string, std::string> flags = {},
+                    std::optional<std::string> file = std::nullopt) {
+    ConfigInputs in;
+    in.flags = std::move(flags);
+    in.config_path = std::move(file);
+    in.env = [env](const std::string& name) -> std::optional<std::string> {
+        auto it = env.find(name);
+        if (it == env.end()) return std::nullopt;
+        return it->second;
+    };
+    return in;
+}
+
+bool has_problem(const Config& c, const std::string& needle) {
+    for (const auto& p : c.problems(true)) {
+        if (p.find(needle) != std::string::npos) return true;
+    }
+    return false;
+}
+
+const std::map<std::string, std::string> kMinimal = {
+    {"DB_HOST", "db.example"}, {"DB_NAME", "app"}, {"DB_USER", "appuser"}};
+
+}  // namespace
+
+TEST_CASE("precedence: flag > environment > config file > default, with origins") {
+    TempDir t;
+    auto file = t.write("c.yaml",
+                        "database:\n  host: from-file\n  port: 6000\n  name: filedb\n"
+                        "  user: fileuser\n");
+    Config c = resolve_config(
+        inputs({{"DB_HOST", "from-env"}, {"DB_PORT", "7000"}}, {{"host", "from-flag"}}, file));
+    CHECK(c.get("host").text == "from-flag");
+    CHECK(c.get("host").origin == Origin::flag);
+    CHECK(c.get("host").source == "--host");
+    CHECK(c.get("port").text == "7000");
+    CHECK(c.get("port").origin == Origin::environment);
+    CHECK(c.get("port").source == "DB_PORT");
+    CHECK(c.get("dbname").text == "filedb");
+    CHECK(c.get("dbname").origin == Origin::config_file);
+    CHECK(c.get("dbname").source == file + ": database.name");
+    CHECK(c.get("sslmode").text == "require");
+    CHECK(c.get("sslmode").origin == Origin::default_value);
+    CHECK(c.problems(true).empty());
+}
+
+TEST_CASE("CTLDB_CONFIG names the file when --config is absent") {
+    TempDir t;
+    auto file = t.write("c.yaml", "database:\n  host: h\n");
+    Config c = resolve_config(inputs({{"CTLDB_CONFIG", file}}));
+    CHECK(c.get("host").text == "h");
+    CHECK(c.file() == file);
+}
+
+TEST_CASE("PG* variables are fallbacks below DB_*") {
+    Config c = resolve_config(inputs(
+        {{"PGHOST", "pghost"}, {"PGUSER", "pguser"}, {"DB_USER", "dbuser"}, {"PGPASSWORD", "pw"}}));
+    CHECK(c.get("host").text == "pghost");
+    CHECK(c.get("host").source == "PGHOST");
+    CHECK(c.get("user").text == "dbuser");
+    CHECK(c.get("password").text == "pw");
+}
+
+TEST_CASE("the guide's ConfigMap manifest is read as is") {
+    TempDir t;
+    auto file = t.write("configmap.yaml", R"(apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: cloudtolocalllm-config
+  namespace: cloudtolocalllm
+data:
+  # Database configuration
+  DB_TYPE: "postgresql"
+  DB_HOST: "postgres.cloudtolocalllm.svc.cluster.local"
+  DB_PORT: "5432"
+  DB_NAME: "cloudtolocalllm"
+  DB_USER: "appuser"
+  
+  # Database Connection Pool
+  DB_POOL_MAX: "50"
+  DB_POOL_IDLE_TIMEOUT: "600000"
+  DB_POOL_CONNECTION_TIMEOUT: "30000"
+)");
+    Config c = resolve_config(inputs({}, {}, file));
+    CHECK(c.get("host").text == "postgres.cloudtolocalllm.svc.cluster.local");
+    CHECK(c.get("host").source == file + ": data.DB_HOST");
+    CHECK(c.get("pool_max").text == "50");
+    CHECK(c.get("connect_timeout_ms").origin == Origin::config_file);
+    CHECK(c.warnings().empty());
+    CHECK(c.problems(true).empty());
+}
+
+TEST_CASE("a multi-document manifest: ConfigMap read, Secret ignored with a warning") {
+    TempDir t;
+    auto file = t.write("all.yaml",
+                        "apiVersion: v1\nkind: Secret\nstringData:\n  "
+                        "postgres-password: x\n---\napiVersion: v1\nkind: "
+                        "ConfigMap\ndata:\n  DB_HOST: h\n  FEATURE_FLAG: on\n");
+    Config c = resolve_config(inputs({}, {}, file));
+    CHECK(c.get("host").text == "h");
+    CHECK(!c.get("password").is_set());
+    REQUIRE(c.warnings().size() == 2);
+    CHECK(c.warnings()[0].find("kind Secret ignored") != std::string::npos);
+    CHECK(c.warnings()[1].find("FEATURE_FLAG") != std::string::npos);
+}
+
+TEST_CASE("unknown keys in ctldb's own file are warnings, not errors") {
+    TempDir t;
+    auto file = t.write("c.yaml", "database:\n  host: h\n  hots: typo\nextra: 1\n");
+    Config c = resolve_config(inputs({}, {}, file));
+    CHECK(c.get("host").text == "h");
+    CHECK(c.warnings().size() == 2);
+    CHECK(c.load_errors().empty());
+}
+
+TEST_CASE("bad YAML and unreadable files are config errors naming the file") {
+    TempDir t;
+    auto bad = t.write("bad.yaml", "database:\n  host: [unclosed\n");
+    Config c = resolve_config(inputs(kMinimal, {}, bad));
+    CHECK(has_problem(c, bad));
+    CHECK(has_problem(c, "invalid YAML"));
+    Config missing = resolve_config(inputs(kMinimal, {}, t.path + "/nope.yaml"));
+    CHECK(has_problem(missing, "--config=" + t.path + "/nope.yaml"));
+    Config env_missing = resolve_config(inputs({{"CTLDB_CONFIG", "/nonexistent/c.yaml"}}));
+    CHECK(has_problem(env_missing, "CTLDB_CONFIG=/nonexistent/c.yaml"));
+    auto nested = t.write("nested.yaml", "database:\n  port:\n    value: 1\n");
+    CHECK(has_problem(resolve_config(inputs(kMinimal, {}, nested)), "database.port must be"));
+}
+
+TEST_CASE("every bad value names the variable and where it came from") {
+    auto env = kMinimal;
+    env["DB_PORT"] = "abc";
+    env["DB_SSL_MODE"] = "bogus";
+    env["DB_TYPE"] = "mysql";
+    env["DB_POOL_MAX"] = "-5";
+    env["DB_POOL_IDLE_TIMEOUT"] = "ten";
+    env["DB_POOL_CONNECTION_TIMEOUT"] = "1.5";
+    env["CTLDB_ENV"] = "prod";
+    Config c = resolve_config(inputs(env));
+    CHECK(has_problem(c, "DB_PORT (environment): invalid port 'abc'"));
+    CHECK(has_problem(c, "DB_SSL_MODE (environment): invalid sslmode 'bogus'"));
+    CHECK(has_problem(c, "DB_TYPE (environment): invalid type 'mysql'"));
+    CHECK(has_problem(c, "DB_POOL_MAX (environment): invalid pool_max '-5'"));
+    CHECK(has_problem(c, "DB_POOL_IDLE_TIMEOUT (environment)"));
+    CHECK(has_problem(c, "DB_POOL_CONNECTION_TIMEOUT (environment)"));
+    CHECK(has_problem(c, "CTLDB_ENV (environment): invalid env 'prod'"));
+    CHECK(c.problems(true).size() == 7);
+
+    bool threw = false;
+    try {
+        c.validate(true);
+    } catch (const Error& e) {
+        threw = true;
+        CHECK(e.code() == ExitCode::usage);
+        CHECK(e.details().size() == 7);
+    }
+    CHECK(threw);
+}
+
+TEST_CASE("zero and out-of-range numbers") {
+    auto env = kMinimal;
+    env["DB_POOL_MAX"] = "0";
+    env["DB_PORT"] = "70000";
+    Config c = resolve_config(inputs(env));
+    CHECK(has_problem(c, "invalid pool_max '0'"));
+    CHECK(has_problem(c, "invalid port '70000'"));
+    CHECK(has_problem(resolve_config(inputs(kMinimal, {{"port", "0"}})), "--port (flag)"));
+    CHECK(has_problem(resolve_config(inputs(kMinimal, {{"port", "+5"}})), "invalid port '+5'"));
+    CHECK(has_problem(resolve_config(inputs(kMinimal, {{"port", " 5"}})), "invalid port ' 5'"));
+    CHECK(has_problem(resolve_config(inputs(kMinimal, {{"port", "99999999999999999999"}})),
+                      "invalid port"));
+}
+
+TEST_CASE("missing host, database and user are reported together, only when connecting") {
+    Config c = resolve_config(inputs({}));
+    CHECK(c.problems(false).empty());
+    auto p = c.problems(true);
+    CHECK(p.size() == 3);
+    CHECK(has_problem(c, "host is not set: set DB_HOST, pass --host"));
+    CHECK(has_problem(c, "dbname is not set"));
+    CHECK(has_problem(c, "user is not set"));
+}
+
+TEST_CASE("every sslmode passes validation") {
+    for (const char* mode : {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}) {
+        auto env = kMinimal;
+        env["DB_SSL_MODE"] = mode;
+        env["DB_SSL_ROOT_CERT"] = "/dev/null";
+        CHECK_MESSAGE(resolve_config(inputs(env)).problems(true).empty(), mode);
+    }
+}
+
+TEST_CASE("verify-full without a CA certificate is a config error") {
+    auto env = kMinimal;
+    env["DB_SSL_MODE"] = "verify-full";
+    env["HOME"] = "/nonexistent";
+    ::setenv("HOME", "/nonexistent", 1);
+    CHECK(has_problem(resolve_config(inputs(env)), "needs the CA certificate"));
+    env["DB_SSL_ROOT_CERT"] = "/nonexistent/ca.crt";
+    CHECK(has_problem(resolve_config(inputs(env)),
+                      "DB_SSL_ROOT_CERT (environment): sslrootcert file"));
+}
+
+TEST_CASE("DB_PASSWORD_FILE: read, one trailing newline stripped, errors name the file") {
+    TempDir t;
+    auto pw = t.write("pw", "s3cret with spaces \n");
+    auto env = kMinimal;
+    env["DB_PASSWORD_FILE"] = pw;
+    Config c = resolve_config(inputs(env));
+    CHECK(c.get("password").text == "s3cret with spaces ");
+    CHECK(c.get("password").source.find("DB_PASSWORD_FILE") != std::string::npos);
+    CHECK(c.problems(true).empty());
+
+    env["DB_PASSWORD_FILE"] = t.write("empty", "");
+    CHECK(has_problem(resolve_config(inputs(env)), "file is empty"));
+    env["DB_PASSWORD_FILE"] = t.path + "/missing";
+    Config m = resolve_config(inputs(env));
+    CHECK(has_problem(m, "DB_PASSWORD_FILE=" + t.path + "/missing: cannot read"));
+}
+
+TEST_CASE("DB_PASSWORD and DB_PASSWORD_FILE at the same level are ambiguous") {
+    TempDir t;
+    auto env = kMinimal;
+    env["DB_PASSWORD"] = "a";
+    env["DB_PASSWORD_FILE"] = t.write("pw", "b");
+    Config c = resolve_config(inputs(env));
+    CHECK(has_problem(c, "are both set"));
+    for (const auto& p : c.problems(true)) {
+        CHECK(p.find("\"a\"") == std::string::npos);
+    }
+}
+
+TEST_CASE("a password file from the environment beats a password in the config file") {
+    TempDir t;
+    auto file = t.write("c.yaml", "database:\n  password: fromfile\n");
+    ::chmod(file.c_str(), 0600);
+    auto env = kMinimal;
+    env["DB_PASSWORD_FILE"] = t.write("pw", "fromsecret\n");
+    Config c = resolve_config(inputs(env, {}, file));
+    CHECK(c.get("password").text == "fromsecret");
+    CHECK(c.warnings().empty());
+}
+
+TEST_CASE("a password in a world-readable config file is warned about") {
+    TempDir t;
+    auto file = t.write("c.yaml", "database:\n  password: fromfile\n");
+    ::chmod(file.c_str(), 0644);
+    Config c = resolve_config(inputs(kMinimal, {}, file));
+    REQUIRE(c.warnings().size() == 1);
+    CHECK(c.warnings()[0].find("readable by other users") != std::string::npos);
+    CHECK(c.warnings()[0].find("fromfile") == std::string::npos);
+}
+
+TEST_CASE("connection() converts validated values") {
+    auto env = kMinimal;
+    env["DB_PORT"] = "6543";
+    env["DB_POOL_CONNECTION_TIMEOUT"] = "1500";
+    auto cs = resolve_config(inputs(env)).connection();
+    CHECK(cs.port == 6543);
+    CHECK(cs.connect_timeout_ms == 1500);
+    CHECK(cs.sslmode == "require");
+}
+
+TEST_CASE("cluster-internal hosts") {
+    CHECK(is_cluster_internal_host("postgres"));
+    CHECK(is_cluster_internal_host("postgres.cloudtolocalllm.svc"));
+    CHECK(is_cluster_internal_host("postgres.cloudtolocalllm.svc.cluster.local"));
+    CHECK(is_cluster_internal_host("localhost"));
+    CHECK(is_cluster_internal_host("127.0.0.1"));
+    CHECK(is_cluster_internal_host("10.1.2.3"));
+    CHECK(is_cluster_internal_host("172.20.0.1"));
+    CHECK(is_cluster_internal_host("/var/run/postgresql"));
+    CHECK_FALSE(is_cluster_internal_host("172.32.0.1"));
+    CHECK_FALSE(is_cluster_internal_host("db.example.com"));
+    CHECK_FALSE(is_cluster_internal_host("8.8.8.8"));
+}
