@@ -13,6 +13,7 @@
 #include "ctldb/log.hpp"
 #include "ctldb/password.hpp"
 #include "ctldb/settings.hpp"
+#include "ctldb/text.hpp"
 
 namespace ctldb {
 
@@ -22,13 +23,6 @@ std::string shown_value(const SettingSpec& s, const Value& v) {
     if (!v.is_set()) return "(not set)";
     if (s.kind == SettingKind::secret) return "********";
     return v.text;
-}
-
-std::string join(const std::vector<std::string>& items, const std::string& sep) {
-    std::string out;
-    for (const auto& i : items)
-        out += (out.empty() ? "" : sep) + i;
-    return out;
 }
 
 }  // namespace

@@ -29,6 +29,7 @@
 #include "ctldb/log.hpp"
 #include "ctldb/password.hpp"
 #include "ctldb/process.hpp"
+#include "ctldb/text.hpp"
 #include "ctldb/tls.hpp"
 
 namespace ctldb {
@@ -84,15 +85,6 @@ std::string resolve_dir(const LocalOptions& o, const EnvLookup& env) {
     while (d.size() > 1 && d.back() == '/')
         d.pop_back();
     return d;
-}
-
-std::string now_iso() {
-    char buf[32];
-    std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
 }
 
 std::optional<SandboxInfo> load_info(const SandboxPaths& p) {
@@ -451,7 +443,7 @@ ExitCode run_local_start(const LocalOptions& o, Context& ctx) {
         info.server_user = server.name;
         info.port = check_port(o.port >= 0 ? o.port : kDefaultPort);
         info.state = "creating";
-        info.created_at = now_iso();
+        info.created_at = utc_now_iso8601();
         const bool dir_existed = fs::exists(p.dir);
         try {
             create_sandbox(p, info, server);

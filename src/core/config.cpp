@@ -14,6 +14,7 @@
 
 #include "ctldb/error.hpp"
 #include "ctldb/settings.hpp"
+#include "ctldb/text.hpp"
 
 namespace ctldb {
 
@@ -70,15 +71,6 @@ std::optional<std::int64_t> parse_integer(const std::string& text) {
 }
 
 namespace {
-
-std::string join(const std::vector<std::string_view>& items, const char* sep) {
-    std::string out;
-    for (const auto& i : items) {
-        if (!out.empty()) out += sep;
-        out += i;
-    }
-    return out;
-}
 
 /// Loaders call this for every (file key or env name, scalar) pair.
 void set_from_file(Config& config, const SettingSpec& spec, const std::string& value,
@@ -370,13 +362,6 @@ ConnectionSettings Config::connection() const {
 }  // namespace ctldb
 
 namespace ctldb {
-
-namespace {
-bool ends_with(const std::string& s, const std::string& suffix) {
-    return s.size() >= suffix.size() &&
-           s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-}  // namespace
 
 bool is_cluster_internal_host(const std::string& host) {
     if (host.empty() || host[0] == '/' || host == "localhost" || host == "::1") return true;

@@ -1,5 +1,7 @@
 #include "ctldb/connection.hpp"
 
+#include "ctldb/text.hpp"
+
 #include <poll.h>
 
 #include <cerrno>
@@ -76,10 +78,6 @@ std::string first_lines(std::string msg) {
         }
     }
     return out;
-}
-
-bool contains(const std::string& haystack, const char* needle) {
-    return haystack.find(needle) != std::string::npos;
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ctldb/output.hpp"
+#include "ctldb/text.hpp"
 
 namespace ctldb::log {
 
@@ -28,14 +29,6 @@ const char* level_name(Level level) {
     return "info";
 }
 
-std::string utc_now() {
-    char buf[32];
-    std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
 }  // namespace
 
 void configure(Format format, Level threshold) {
@@ -55,8 +48,9 @@ void write(Level level, std::string_view message) {
     if (!enabled(level)) return;
     std::string line;
     if (g_format == Format::json) {
-        nlohmann::json j = {
-            {"time", utc_now()}, {"level", level_name(level)}, {"msg", std::string(message)}};
+        nlohmann::json j = {{"time", utc_now_iso8601()},
+                            {"level", level_name(level)},
+                            {"msg", std::string(message)}};
         line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     } else {
         static const bool color = use_color(stderr);
@@ -84,7 +78,8 @@ void hint(std::string_view message) {
     if (message.empty()) return;
     std::string line;
     if (g_format == Format::json) {
-        nlohmann::json j = {{"time", utc_now()}, {"level", "hint"}, {"msg", std::string(message)}};
+        nlohmann::json j = {
+            {"time", utc_now_iso8601()}, {"level", "hint"}, {"msg", std::string(message)}};
         line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     } else {
         line = "hint: " + std::string(message);
