@@ -7,11 +7,16 @@
 // Error(connect) with a hint from the guide's troubleshooting section.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <pqxx/connection>
+
+struct pg_result;
 
 #include "ctldb/config.hpp"
 #include "ctldb/error.hpp"
@@ -69,5 +74,57 @@ struct TlsInfo {
     int key_bits = 0;
 };
 TlsInfo tls_info(const Connection& conn);
+
+}  // namespace ctldb
+
+namespace ctldb {
+
+/// PostgreSQL's error fields for a failed statement.
+struct ServerError {
+    std::string sqlstate;
+    std::string message;
+    std::string detail;
+    std::string hint;
+    std::string context;
+    int position = 0;  ///< 1-based character position in the statement, 0: none
+};
+
+/// A statement that failed on the server. Exit code: failure, or lock for
+/// lock_not_available (55P03, lock_timeout).
+class SqlError : public Error {
+public:
+    explicit SqlError(ServerError e);
+    const ServerError& server() const { return server_; }
+
+private:
+    ServerError server_;
+};
+
+/// The rows of a statement run by exec().
+class QueryResult {
+public:
+    explicit QueryResult(pg_result* r);
+    ~QueryResult();
+    QueryResult(QueryResult&& other) noexcept;
+    QueryResult& operator=(QueryResult&&) = delete;
+    QueryResult(const QueryResult&) = delete;
+    int rows() const;
+    bool is_null(int row, int col) const;
+    std::string get(int row, int col) const;
+    std::int64_t get_int(int row, int col) const;
+
+private:
+    pg_result* r_;
+};
+
+/// Run `sql` on `conn` directly through libpq, keeping PostgreSQL's error
+/// fields (position, hint, sqlstate) that libpqxx 6.4 drops. Without
+/// parameters the simple protocol is used (several statements allowed).
+/// Throws SqlError; Error(failure) when the connection is lost.
+QueryResult exec(Connection& conn, const std::string& sql,
+                 const std::vector<std::optional<std::string>>& params = {});
+
+/// Route server notices (NOTICE, WARNING) to ctldb's log at debug level.
+void log_notices(Connection& conn);
 
 }  // namespace ctldb

@@ -4,6 +4,8 @@ namespace ctldb {
 
 void register_commands(CLI::App& app, Context& ctx) {
     register_config(app, ctx);
+    register_migrate(app, ctx);
+    register_seed(app, ctx);
     register_local(app, ctx);
     register_version(app, ctx);
 }

@@ -13,6 +13,8 @@ class Context;
 
 void register_config(CLI::App& app, Context& ctx);
 void register_local(CLI::App& app, Context& ctx);
+void register_migrate(CLI::App& app, Context& ctx);
+void register_seed(CLI::App& app, Context& ctx);
 void register_version(CLI::App& app, Context& ctx);
 
 /// All of the above, in help order.

@@ -204,6 +204,7 @@ std::unique_ptr<Connection> connect(const ConnectionSettings& settings) {
     try {
         auto conn = std::make_unique<Connection>(conninfo_from(settings, true));
         conn->cancel_on_signal();
+        log_notices(*conn);
         return conn;
     } catch (const pqxx::broken_connection& e) {
         throw connection_error(e.what(), settings);
@@ -224,5 +225,79 @@ TlsInfo tls_info(const Connection& conn) {
     info.key_bits = std::atoi(attr("key_bits").c_str());
     return info;
 }
+
+}  // namespace ctldb
+
+#include "ctldb/log.hpp"
+
+namespace ctldb {
+
+namespace {
+Error make_sql_error_base(const ServerError& e) {
+    std::string what = e.message;
+    return Error(e.sqlstate == "55P03" ? ExitCode::lock : ExitCode::failure, what, e.hint);
+}
+}  // namespace
+
+SqlError::SqlError(ServerError e) : Error(make_sql_error_base(e)), server_(std::move(e)) {}
+
+QueryResult::QueryResult(pg_result* r) : r_(r) {}
+QueryResult::~QueryResult() {
+    if (r_ != nullptr) PQclear(r_);
+}
+QueryResult::QueryResult(QueryResult&& other) noexcept : r_(other.r_) { other.r_ = nullptr; }
+int QueryResult::rows() const { return PQntuples(r_); }
+bool QueryResult::is_null(int row, int col) const { return PQgetisnull(r_, row, col) == 1; }
+std::string QueryResult::get(int row, int col) const {
+    return std::string(PQgetvalue(r_, row, col), static_cast<std::size_t>(PQgetlength(r_, row, col)));
+}
+std::int64_t QueryResult::get_int(int row, int col) const {
+    return std::strtoll(PQgetvalue(r_, row, col), nullptr, 10);
+}
+
+QueryResult exec(Connection& conn, const std::string& sql,
+                 const std::vector<std::optional<std::string>>& params) {
+    PGconn* pg = conn.raw();
+    PGresult* r = nullptr;
+    if (params.empty()) {
+        r = PQexec(pg, sql.c_str());
+    } else {
+        std::vector<const char*> values;
+        for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+        r = PQexecParams(pg, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
+                         nullptr, nullptr, 0);
+    }
+    QueryResult result(r);
+    const ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY) return result;
+    if (PQstatus(pg) != CONNECTION_OK || r == nullptr) {
+        throw Error(ExitCode::failure,
+                    "lost the connection to the server: " + first_lines(PQerrorMessage(pg)),
+                    "check the server log; the work was not completed");
+    }
+    auto field = [r](int code) {
+        const char* v = PQresultErrorField(r, code);
+        return v ? std::string(v) : std::string();
+    };
+    ServerError e;
+    e.sqlstate = field(PG_DIAG_SQLSTATE);
+    e.message = field(PG_DIAG_MESSAGE_PRIMARY);
+    e.detail = field(PG_DIAG_MESSAGE_DETAIL);
+    e.hint = field(PG_DIAG_MESSAGE_HINT);
+    e.context = field(PG_DIAG_CONTEXT);
+    e.position = std::atoi(field(PG_DIAG_STATEMENT_POSITION).c_str());
+    if (e.message.empty()) e.message = first_lines(PQresultErrorMessage(r));
+    throw SqlError(std::move(e));
+}
+
+namespace {
+extern "C" void notice_to_log(void*, const char* message) {
+    std::string m = message ? message : "";
+    while (!m.empty() && m.back() == '\n') m.pop_back();
+    log::debug("server: " + m);
+}
+}  // namespace
+
+void log_notices(Connection& conn) { PQsetNoticeProcessor(conn.raw(), notice_to_log, nullptr); }
 
 }  // namespace ctldb

@@ -1,0 +1,60 @@
+// SQL understood by PostgreSQL's own parser (libpg_query): splitting into
+// statements exactly as the server would (dollar quotes, E-strings, nested
+// comments, BEGIN ATOMIC), syntax errors with line and column, statements
+// that cannot run inside a transaction, and risky-migration lint.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ctldb::sql {
+
+struct Statement {
+    std::size_t offset = 0;  ///< byte offset in the source text
+    std::size_t length = 0;
+    std::string text;        ///< the statement, without its trailing semicolon
+    int line = 1;            ///< 1-based line of its first character
+    std::string kind;        ///< parse node name, e.g. "IndexStmt"
+    /// Why it cannot run inside a transaction block; empty when it can.
+    std::string no_transaction_reason;
+    /// For CREATE INDEX CONCURRENTLY: the index name (to detect invalid
+    /// leftovers of a failed build); empty otherwise.
+    std::string concurrent_index;
+    /// True for BEGIN / COMMIT / ROLLBACK and friends.
+    bool transaction_control = false;
+};
+
+struct SyntaxError {
+    std::string message;
+    std::size_t offset = 0;
+    int line = 1;
+    int column = 1;
+};
+
+struct Parsed {
+    std::vector<Statement> statements;
+    std::optional<SyntaxError> error;
+};
+
+/// Parse `text` (several statements). Never throws on bad SQL: see error.
+Parsed parse(const std::string& text);
+
+/// First position at or after `pos` that is not white space or a comment.
+std::size_t skip_gap(const std::string& text, std::size_t pos);
+
+/// 1-based line and column (in characters) of a byte offset.
+std::pair<int, int> line_column(const std::string& text, std::size_t offset);
+
+struct LintFinding {
+    std::string rule;     ///< e.g. "index-not-concurrent"
+    int line = 1;
+    std::string message;  ///< what is risky and what to do instead
+};
+
+/// Risky statements on existing tables (tables created earlier in the same
+/// text are new and exempt), in the spirit of squawk.
+std::vector<LintFinding> lint(const std::string& text);
+
+}  // namespace ctldb::sql

@@ -1,0 +1,805 @@
+// ctldb migrate: versioned schema migrations that are safe in CI and pods.
+//
+// One migration = one transaction, or statement by statement for files
+// marked "-- ctldb:no-transaction". Runners serialise on a session advisory
+// lock; lock_timeout and statement_timeout are set while migrating. There
+// is no "dirty" state: a failed transactional migration leaves nothing.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdint>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "ctldb/connection.hpp"
+#include "ctldb/context.hpp"
+#include "ctldb/findings.hpp"
+#include "ctldb/fs.hpp"
+#include "ctldb/log.hpp"
+#include "ctldb/migrations.hpp"
+#include "ctldb/signals.hpp"
+#include "ctldb/sql.hpp"
+#include "ctldb/text.hpp"
+
+namespace ctldb {
+
+namespace {
+
+// "ctldb-mg" as a big-endian 64-bit number: the advisory lock key.
+constexpr std::int64_t kLockKey = 0x63746c64622d6d67;
+constexpr const char* kHistoryTable = "ctldb_schema_migrations";
+
+struct MigrateOptions {
+    std::string dir;
+    bool dry_run = false;
+    std::string to;
+    int lock_timeout_s = 60;
+    std::string ddl_lock_timeout = "10s";
+    std::string statement_timeout = "15min";
+    bool allow_out_of_order = false;
+    bool check = false;
+    std::int64_t steps = 0;
+    std::string baseline_version;
+    std::string name;
+    bool no_transaction = false;
+    bool force = false;
+};
+
+using Clock = std::chrono::steady_clock;
+
+std::int64_t ms_since(Clock::time_point start) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+}
+
+MigrationSet load_set(const MigrateOptions& o) {
+    if (o.dir.empty()) return embedded_migration_set();
+    if (!fs::is_dir(o.dir)) throw usage_error("--dir " + o.dir + " is not a directory");
+    return load_migrations_dir(o.dir);
+}
+
+/// PostgreSQL durations: a number with ms, s, min or h (plain: ms).
+void check_duration(const std::string& option, const std::string& value) {
+    std::size_t digits = 0;
+    while (digits < value.size() && std::isdigit(static_cast<unsigned char>(value[digits]))) {
+        ++digits;
+    }
+    const std::string unit = value.substr(digits);
+    if (digits == 0 || digits > 9 ||
+        !(unit.empty() || unit == "ms" || unit == "s" || unit == "min" || unit == "h")) {
+        throw usage_error(option + " '" + value + "' is not a duration",
+                          "use a number with ms, s, min or h, e.g. 10s; 0 disables it");
+    }
+}
+
+std::int64_t parse_version(const std::string& option, const std::string& text) {
+    auto v = parse_integer(text);
+    if (!v || *v < 0) throw usage_error(option + " '" + text + "' is not a migration version");
+    return *v;
+}
+
+bool history_exists(Connection& conn) {
+    return exec(conn, "SELECT to_regclass($1) IS NOT NULL", {std::string(kHistoryTable)})
+               .get(0, 0) == "t";
+}
+
+std::vector<AppliedMigration> read_history(Connection& conn) {
+    std::vector<AppliedMigration> out;
+    if (!history_exists(conn)) return out;
+    QueryResult r = exec(conn,
+                         "SELECT version, name, checksum, "
+                         "to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+                         "applied_by, execution_ms FROM ctldb_schema_migrations ORDER BY version");
+    for (int i = 0; i < r.rows(); ++i) {
+        out.push_back(AppliedMigration{r.get_int(i, 0), r.get(i, 1), r.get(i, 2), r.get(i, 3),
+                                       r.get(i, 4), r.get_int(i, 5)});
+    }
+    return out;
+}
+
+void create_history(Connection& conn) {
+    exec(conn,
+         "CREATE TABLE IF NOT EXISTS ctldb_schema_migrations ("
+         " version bigint PRIMARY KEY,"
+         " name text NOT NULL,"
+         " checksum text NOT NULL,"
+         " applied_at timestamptz NOT NULL DEFAULT now(),"
+         " applied_by text NOT NULL,"
+         " execution_ms bigint NOT NULL,"
+         " no_transaction boolean NOT NULL DEFAULT false)");
+}
+
+std::string applied_by(Connection& conn) {
+    char host[256] = "";
+    ::gethostname(host, sizeof host - 1);
+    return exec(conn, "SELECT current_user").get(0, 0) + "@" + host;
+}
+
+/// Who holds the migration lock, for the waiting message.
+std::string lock_holder(Connection& conn) {
+    QueryResult r = exec(conn,
+                         "SELECT a.pid, coalesce(nullif(a.application_name, ''), '?'), "
+                         "coalesce(host(a.client_addr), 'local socket'), "
+                         "coalesce(to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS'), '?') "
+                         "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                         "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+                         "AND l.database = (SELECT oid FROM pg_database WHERE datname = "
+                         "current_database()) AND l.classid = ($1::bigint >> 32)::oid "
+                         "AND l.objid = ($1::bigint & 4294967295)::oid",
+                         {std::to_string(kLockKey)});
+    if (r.rows() == 0) return "another session (not visible to this role)";
+    return "pid " + r.get(0, 0) + " (" + r.get(0, 1) + ", " + r.get(0, 2) + ", connected since " +
+           r.get(0, 3) + ")";
+}
+
+/// Holds the session advisory lock that serialises runners.
+class MigrationLock {
+public:
+    MigrationLock(Connection& conn, int timeout_s) : conn_(conn) {
+        const auto start = Clock::now();
+        bool announced = false;
+        for (;;) {
+            throw_if_interrupted();
+            if (exec(conn, "SELECT pg_try_advisory_lock($1)", {std::to_string(kLockKey)})
+                    .get(0, 0) == "t") {
+                break;
+            }
+            const std::string holder = lock_holder(conn);
+            if (!announced) {
+                log::info("waiting up to " + std::to_string(timeout_s) +
+                          " s for the migration lock held by " + holder);
+                announced = true;
+            }
+            if (ms_since(start) >= static_cast<std::int64_t>(timeout_s) * 1000) {
+                throw Error(ExitCode::lock,
+                            "another migration is running: the lock is held by " + holder +
+                                " (waited " + std::to_string(timeout_s) + " s)",
+                            "wait for it to finish, or raise --lock-timeout");
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        }
+        held_ = true;
+    }
+    ~MigrationLock() {
+        if (!held_) return;
+        try {
+            exec(conn_, "SELECT pg_advisory_unlock($1)", {std::to_string(kLockKey)});
+        } catch (...) {
+            // The session ends right after; the server releases the lock then.
+        }
+    }
+    MigrationLock(const MigrationLock&) = delete;
+    MigrationLock& operator=(const MigrationLock&) = delete;
+
+private:
+    Connection& conn_;
+    bool held_ = false;
+};
+
+/// Rolls back unless committed; so an exception or signal leaves nothing.
+class TransactionGuard {
+public:
+    explicit TransactionGuard(Connection& conn) : conn_(conn) { exec(conn_, "BEGIN"); }
+    void commit() {
+        exec(conn_, "COMMIT");
+        open_ = false;
+    }
+    ~TransactionGuard() {
+        if (!open_) return;
+        try {
+            exec(conn_, "ROLLBACK");
+        } catch (...) {
+        }
+    }
+    TransactionGuard(const TransactionGuard&) = delete;
+    TransactionGuard& operator=(const TransactionGuard&) = delete;
+
+private:
+    Connection& conn_;
+    bool open_ = true;
+};
+
+std::string first_line(const std::string& text) {
+    std::string l = text.substr(0, text.find('\n'));
+    return l.size() > 100 ? l.substr(0, 97) + "..." : l;
+}
+
+/// The failure of statement `s` of `file`, with PostgreSQL's fields and the
+/// position translated to the file's line and column.
+[[noreturn]] void statement_failed(const SqlError& e, const std::string& file,
+                                   const std::string& source, const sql::Statement& s,
+                                   std::vector<std::string> extra) {
+    int line = s.line, col = 1;
+    if (e.server().position > 0) {
+        // position counts characters in the statement; walk them to bytes.
+        std::size_t byte = 0;
+        for (int chars = 1; byte < s.text.size() && chars < e.server().position; ++byte) {
+            if ((static_cast<unsigned char>(s.text[byte + 1]) & 0xC0) != 0x80) ++chars;
+        }
+        auto lc = sql::line_column(source, s.offset + byte);
+        line = lc.first;
+        col = lc.second;
+    }
+    std::vector<std::string> details;
+    details.push_back("statement: " + first_line(s.text));
+    if (!e.server().detail.empty()) details.push_back("detail: " + e.server().detail);
+    if (!e.server().context.empty()) details.push_back("context: " + first_line(e.server().context));
+    details.push_back("sqlstate: " + e.server().sqlstate);
+    for (auto& x : extra) details.push_back(std::move(x));
+    std::string hint = e.hint();
+    if (e.server().sqlstate == "55P03") {
+        hint = "a lock on the table could not be taken within lock_timeout: a long transaction "
+               "holds it; retry when it is done (ctldb pool-stats shows it)";
+    } else if (e.server().sqlstate == "57014" && !interrupted()) {
+        hint = "the statement ran longer than --statement-timeout";
+    }
+    Error err(e.code(),
+              file + ":" + std::to_string(line) + ":" + std::to_string(col) + ": " + e.what(),
+              hint);
+    err.with_details(details);
+    throw err;
+}
+
+void set_timeouts(Connection& conn, const MigrateOptions& o, bool local) {
+    const std::string scope = local ? "SET LOCAL " : "SET ";
+    exec(conn, scope + "lock_timeout = '" + o.ddl_lock_timeout + "'");
+    exec(conn, scope + "statement_timeout = '" + o.statement_timeout + "'");
+}
+
+void reset_timeouts(Connection& conn) {
+    try {
+        exec(conn, "RESET lock_timeout");
+        exec(conn, "RESET statement_timeout");
+    } catch (const Error&) {
+        // A broken connection is reported by whatever comes next.
+    }
+}
+
+/// Invalid indexes (a failed CREATE INDEX CONCURRENTLY leaves one).
+std::vector<std::string> invalid_indexes(Connection& conn) {
+    QueryResult r = exec(conn,
+                         "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_index i "
+                         "JOIN pg_class c ON c.oid = i.indexrelid "
+                         "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                         "WHERE NOT i.indisvalid AND n.nspname NOT IN ('pg_catalog', "
+                         "'information_schema') ORDER BY 1");
+    std::vector<std::string> out;
+    for (int i = 0; i < r.rows(); ++i) out.push_back(r.get(i, 0));
+    return out;
+}
+
+struct Applied {
+    std::int64_t version;
+    std::string name;
+    std::int64_t ms;
+};
+
+/// Run one file (up or down) and record it, as one transaction or, for a
+/// no-transaction file, statement by statement.
+std::int64_t run_file(Connection& conn, const MigrateOptions& o, const std::string& file,
+                      const std::string& text, bool no_transaction,
+                      const std::function<void()>& record) {
+    const sql::Parsed parsed = sql::parse(text);
+    const auto start = Clock::now();
+    if (!no_transaction) {
+        TransactionGuard tx(conn);
+        set_timeouts(conn, o, true);
+        for (const auto& s : parsed.statements) {
+            throw_if_interrupted();
+            try {
+                exec(conn, s.text);
+            } catch (const SqlError& e) {
+                statement_failed(e, file, text, s,
+                                 {"the transaction was rolled back: nothing of " + file +
+                                  " remains; fix it and run migrate again"});
+            }
+        }
+        record();
+        throw_if_interrupted();
+        tx.commit();
+        return ms_since(start);
+    }
+    set_timeouts(conn, o, false);
+    std::size_t done = 0;
+    for (const auto& s : parsed.statements) {
+        throw_if_interrupted();
+        if (!s.concurrent_index.empty()) {
+            // A build that failed earlier leaves an invalid index, and
+            // IF NOT EXISTS would then skip it for ever: drop it first.
+            QueryResult r = exec(conn,
+                                 "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c "
+                                 "JOIN pg_index i ON i.indexrelid = c.oid JOIN pg_namespace n ON "
+                                 "n.oid = c.relnamespace WHERE c.relname = $1 AND NOT i.indisvalid "
+                                 "AND pg_catalog.pg_table_is_visible(c.oid)",
+                                 {s.concurrent_index});
+            if (r.rows() > 0) {
+                log::warn("dropping invalid index " + r.get(0, 0) +
+                          " left by an earlier failed build, then building it again");
+                exec(conn, "DROP INDEX CONCURRENTLY IF EXISTS " + r.get(0, 0));
+            }
+        }
+        try {
+            exec(conn, s.text);
+        } catch (const SqlError& e) {
+            std::vector<std::string> extra;
+            extra.push_back("statement " + std::to_string(done + 1) + " of " +
+                            std::to_string(parsed.statements.size()) +
+                            " failed; this file runs without a transaction, so the " +
+                            std::to_string(done) + " before it stay applied");
+            for (std::size_t i = 0; i < done; ++i) {
+                extra.push_back("  already ran: line " + std::to_string(parsed.statements[i].line) +
+                                ": " + first_line(parsed.statements[i].text));
+            }
+            try {
+                for (const auto& idx : invalid_indexes(conn)) {
+                    extra.push_back("invalid index left behind: " + idx +
+                                    " (the next run drops and rebuilds it)");
+                }
+            } catch (const Error&) {
+            }
+            reset_timeouts(conn);
+            statement_failed(e, file, text, s, extra);
+        }
+        ++done;
+    }
+    reset_timeouts(conn);
+    TransactionGuard tx(conn);
+    record();
+    tx.commit();
+    return ms_since(start);
+}
+
+}  // namespace
+
+namespace {
+
+void require_static_checks(const std::vector<const Migration*>& files, bool down) {
+    std::vector<std::string> problems;
+    for (const Migration* m : files) {
+        auto p = down ? check_migration_sql(m->down_file, *m->down_sql, m->down_no_transaction)
+                      : check_migration_sql(m->file, m->sql, m->no_transaction);
+        problems.insert(problems.end(), p.begin(), p.end());
+    }
+    if (problems.empty()) return;
+    Error e(ExitCode::failure,
+            std::to_string(problems.size()) + " problem" + (problems.size() == 1 ? "" : "s") +
+                " in the migration files; nothing was run",
+            "ctldb migrate validate lists them too");
+    e.with_details(problems);
+    throw e;
+}
+
+nlohmann::json status_json(const MigrationStatus& st) {
+    nlohmann::json j = {{"version", st.version},
+                        {"name", st.name},
+                        {"state", migration_state_name(st.state)},
+                        {"file", st.file ? nlohmann::json(st.file->file) : nlohmann::json(nullptr)},
+                        {"no_transaction", st.file ? st.file->no_transaction : false}};
+    if (st.applied) {
+        j["applied_at"] = st.applied->applied_at;
+        j["applied_by"] = st.applied->applied_by;
+        j["execution_ms"] = st.applied->execution_ms;
+    } else {
+        j["applied_at"] = nullptr;
+    }
+    return j;
+}
+
+std::string status_table(const std::vector<MigrationStatus>& list, bool color) {
+    Table t({"VERSION", "NAME", "STATE", "APPLIED AT", "BY", "MS"});
+    for (const auto& st : list) {
+        Style s = Style::none;
+        if (st.state == MigrationState::applied) s = Style::green;
+        if (st.state == MigrationState::pending) s = Style::yellow;
+        if (st.state == MigrationState::modified || st.state == MigrationState::missing ||
+            st.state == MigrationState::out_of_order) {
+            s = Style::red;
+        }
+        t.add_row({std::to_string(st.version), st.name,
+                   styled(migration_state_name(st.state), s, color),
+                   st.applied ? st.applied->applied_at : "", st.applied ? st.applied->applied_by : "",
+                   st.applied ? std::to_string(st.applied->execution_ms) : ""});
+    }
+    return t.render();
+}
+
+/// Drift that up/down refuse to run over.
+std::vector<std::string> drift(const std::vector<MigrationStatus>& list) {
+    std::vector<std::string> out;
+    for (const auto& st : list) {
+        if (st.state == MigrationState::modified) {
+            out.push_back(st.file->file + " changed after it was applied (checksum " +
+                          st.applied->checksum.substr(0, 12) + "… now " +
+                          st.file->checksum.substr(0, 12) + "…)");
+        } else if (st.state == MigrationState::missing) {
+            out.push_back("version " + std::to_string(st.version) + " (" + st.name +
+                          ") is applied but its file is gone");
+        }
+    }
+    return out;
+}
+
+std::unique_ptr<Connection> open(Context& ctx) {
+    auto conn = connect(ctx.valid_config(true).connection());
+    return conn;
+}
+
+ExitCode run_up(const MigrateOptions& o, Context& ctx) {
+    check_duration("--ddl-lock-timeout", o.ddl_lock_timeout);
+    check_duration("--statement-timeout", o.statement_timeout);
+    const std::optional<std::int64_t> to =
+        o.to.empty() ? std::nullopt : std::optional<std::int64_t>(parse_version("--to", o.to));
+    const MigrationSet set = load_set(o);
+    if (to && !set.find(*to)) {
+        throw usage_error("--to " + o.to + ": no migration with that version in " + set.source);
+    }
+    auto conn = open(ctx);
+    std::unique_ptr<MigrationLock> lock;
+    if (!o.dry_run) {
+        lock = std::make_unique<MigrationLock>(*conn, o.lock_timeout_s);
+        create_history(*conn);
+    }
+    const auto list = migration_status(set, read_history(*conn));
+    auto problems = drift(list);
+    std::vector<const Migration*> todo;
+    for (const auto& st : list) {
+        if (st.state != MigrationState::pending && st.state != MigrationState::out_of_order) continue;
+        if (to && st.version > *to) continue;
+        if (st.state == MigrationState::out_of_order && !o.allow_out_of_order) {
+            problems.push_back(st.file->file +
+                               " is older than migrations already applied (out of order); pass "
+                               "--allow-out-of-order to apply it anyway");
+        }
+        todo.push_back(st.file);
+    }
+    if (!problems.empty()) {
+        Error e(ExitCode::failure, "refusing to migrate: the database and the files disagree",
+                "ctldb migrate status shows the details; restore the original files");
+        e.with_details(problems);
+        throw e;
+    }
+    require_static_checks(todo, false);
+
+    std::vector<Applied> applied;
+    if (o.dry_run) {
+        if (ctx.json()) {
+            nlohmann::json plan = nlohmann::json::array();
+            for (const Migration* m : todo) {
+                plan.push_back({{"version", m->version},
+                                {"name", m->name},
+                                {"file", m->file},
+                                {"no_transaction", m->no_transaction},
+                                {"sql", m->sql}});
+            }
+            print_json({{"ok", true}, {"dry_run", true}, {"source", set.source}, {"plan", plan}});
+        } else {
+            std::string out = todo.empty() ? "nothing to apply: the database is up to date\n"
+                                           : "would apply " + std::to_string(todo.size()) +
+                                                 " migration(s) from " + set.source + ":\n";
+            for (const Migration* m : todo) {
+                out += "\n-- " + m->file + (m->no_transaction ? " (no transaction)" : " (one transaction)") +
+                       "\n" + m->sql;
+                if (!m->sql.empty() && m->sql.back() != '\n') out += "\n";
+            }
+            print_text(out);
+        }
+        return ExitCode::ok;
+    }
+
+    const std::string by = applied_by(*conn);
+    for (const Migration* m : todo) {
+        log::info("applying " + m->file + (m->no_transaction ? " (no transaction)" : ""));
+        std::int64_t ms = 0;
+        const auto start = Clock::now();
+        run_file(*conn, o, m->file, m->sql, m->no_transaction, [&] {
+            ms = ms_since(start);
+            exec(*conn,
+                 "INSERT INTO ctldb_schema_migrations (version, name, checksum, applied_by, "
+                 "execution_ms, no_transaction) VALUES ($1, $2, $3, $4, $5, $6)",
+                 {std::to_string(m->version), m->name, m->checksum, by, std::to_string(ms),
+                  std::string(m->no_transaction ? "true" : "false")});
+        });
+        applied.push_back({m->version, m->name, ms});
+        log::info("applied " + m->file + " in " + std::to_string(ms) + " ms");
+    }
+    if (ctx.json()) {
+        nlohmann::json arr = nlohmann::json::array();
+        for (const auto& a : applied) {
+            arr.push_back({{"version", a.version}, {"name", a.name}, {"execution_ms", a.ms}});
+        }
+        print_json({{"ok", true}, {"source", set.source}, {"applied", arr}});
+    } else {
+        print_text(applied.empty() ? "database is up to date; nothing applied\n"
+                                   : "applied " + std::to_string(applied.size()) +
+                                         " migration(s); database is up to date\n");
+    }
+    return ExitCode::ok;
+}
+
+ExitCode run_status(const MigrateOptions& o, Context& ctx) {
+    const MigrationSet set = load_set(o);
+    auto conn = open(ctx);
+    const auto list = migration_status(set, read_history(*conn));
+    std::size_t pending = 0, bad = 0;
+    for (const auto& st : list) {
+        if (st.state == MigrationState::pending || st.state == MigrationState::out_of_order) ++pending;
+        if (st.state == MigrationState::modified || st.state == MigrationState::missing) ++bad;
+    }
+    if (ctx.json()) {
+        nlohmann::json arr = nlohmann::json::array();
+        for (const auto& st : list) arr.push_back(status_json(st));
+        print_json({{"ok", pending == 0 && bad == 0},
+                    {"source", set.source},
+                    {"pending", pending},
+                    {"drift", bad},
+                    {"migrations", arr}});
+    } else {
+        print_text(status_table(list, use_color(stdout)) +
+                   (pending + bad == 0 ? "up to date\n"
+                                       : std::to_string(pending) + " pending, " +
+                                             std::to_string(bad) + " modified or missing\n"));
+    }
+    if (o.check && (pending > 0 || bad > 0)) return ExitCode::failure;
+    return bad > 0 ? ExitCode::failure : ExitCode::ok;
+}
+
+ExitCode run_validate(const MigrateOptions& o, Context& ctx) {
+    const MigrationSet set = load_set(o);
+    Findings f;
+    for (const auto& m : set.migrations) {
+        auto problems = check_migration_sql(m.file, m.sql, m.no_transaction);
+        if (m.down_sql) {
+            auto dp = check_migration_sql(m.down_file, *m.down_sql, m.down_no_transaction);
+            problems.insert(problems.end(), dp.begin(), dp.end());
+        }
+        for (const auto& p : problems) f.add(m.file, Status::fail, p);
+    }
+    auto conn = open(ctx);
+    for (const auto& st : migration_status(set, read_history(*conn))) {
+        if (st.state == MigrationState::modified) {
+            f.add(st.file->file, Status::fail, "checksum differs from the applied version");
+        } else if (st.state == MigrationState::missing) {
+            f.add("version " + std::to_string(st.version), Status::fail,
+                  "applied as '" + st.name + "' but the file is gone");
+        } else if (st.state == MigrationState::out_of_order) {
+            f.add(st.file->file, Status::warn, "not applied, older than applied migrations");
+        }
+    }
+    if (f.items().empty()) {
+        f.add("migrations", Status::ok,
+              std::to_string(set.migrations.size()) + " files valid and matching the database");
+    }
+    if (ctx.json()) {
+        print_json({{"ok", !f.failed()}, {"source", set.source}, {"checks", f.to_json()}});
+    } else {
+        print_text(f.render(use_color(stdout)));
+    }
+    return f.failed() ? ExitCode::failure : ExitCode::ok;
+}
+
+ExitCode run_lint(const MigrateOptions& o, Context& ctx) {
+    const MigrationSet set = load_set(o);
+    nlohmann::json arr = nlohmann::json::array();
+    Table t({"FILE", "LINE", "RULE", "MESSAGE"});
+    std::size_t n = 0;
+    for (const auto& m : set.migrations) {
+        for (const auto& p : check_migration_sql(m.file, m.sql, m.no_transaction)) {
+            arr.push_back({{"file", m.file}, {"line", nullptr}, {"rule", "invalid"}, {"message", p}});
+            t.add_row({m.file, "", "invalid", p});
+            ++n;
+        }
+        for (const auto& l : sql::lint(m.sql)) {
+            arr.push_back({{"file", m.file}, {"line", l.line}, {"rule", l.rule}, {"message", l.message}});
+            t.add_row({m.file, std::to_string(l.line), l.rule, l.message});
+            ++n;
+        }
+    }
+    if (ctx.json()) {
+        print_json({{"ok", n == 0}, {"source", set.source}, {"findings", arr}});
+    } else {
+        print_text(n == 0 ? "no findings in " + std::to_string(set.migrations.size()) + " files\n"
+                          : t.render());
+    }
+    return n == 0 ? ExitCode::ok : ExitCode::failure;
+}
+
+ExitCode run_baseline(const MigrateOptions& o, Context& ctx) {
+    const std::int64_t version = parse_version("baseline", o.baseline_version);
+    const MigrationSet set = load_set(o);
+    if (!set.find(version)) {
+        throw usage_error("baseline " + o.baseline_version + ": no migration with that version in " +
+                          set.source);
+    }
+    auto conn = open(ctx);
+    MigrationLock lock(*conn, o.lock_timeout_s);
+    create_history(*conn);
+    if (!read_history(*conn).empty()) {
+        throw failure("the database already has migration history; baseline is only for a "
+                      "database that has none",
+                      "ctldb migrate status shows it");
+    }
+    const std::string by = "baseline by " + applied_by(*conn);
+    TransactionGuard tx(*conn);
+    std::size_t n = 0;
+    for (const auto& m : set.migrations) {
+        if (m.version > version) break;
+        exec(*conn,
+             "INSERT INTO ctldb_schema_migrations (version, name, checksum, applied_by, "
+             "execution_ms, no_transaction) VALUES ($1, $2, $3, $4, 0, $5)",
+             {std::to_string(m.version), m.name, m.checksum, by,
+              std::string(m.no_transaction ? "true" : "false")});
+        ++n;
+    }
+    tx.commit();
+    if (ctx.json()) {
+        print_json({{"ok", true}, {"baseline", version}, {"recorded", n}});
+    } else {
+        print_text("recorded " + std::to_string(n) + " migration(s) up to version " +
+                   std::to_string(version) + " as applied; nothing was run\n");
+    }
+    return ExitCode::ok;
+}
+
+ExitCode run_create(const MigrateOptions& o, Context& ctx) {
+    const std::string dir = o.dir.empty() ? "migrations" : o.dir;
+    auto name = normalise_migration_name(o.name);
+    if (!name) {
+        throw usage_error("'" + o.name + "' is not a usable migration name",
+                          "use letters, digits, spaces, - and _ (e.g. add_invoice_table)");
+    }
+    if (!fs::is_dir(dir)) {
+        throw usage_error(dir + " is not a directory", "create it, or pass --dir");
+    }
+    const MigrationSet set = load_migrations_dir(dir);
+    std::int64_t next = set.migrations.empty() ? 1 : set.migrations.back().version + 1;
+    std::size_t width = 4;
+    if (!set.migrations.empty()) {
+        width = std::max(width, set.migrations.back().file.find('_'));
+    }
+    std::string number = std::to_string(next);
+    if (number.size() < width) number.insert(0, width - number.size(), '0');
+    const std::string file = number + "_" + *name + ".sql";
+    const std::string path = dir + "/" + file;
+    std::string body;
+    if (o.no_transaction) body += std::string(kNoTransactionMarker) + "\n";
+    body += "-- " + file + ", created " + utc_now_iso8601() + "\n";
+    body += o.no_transaction
+                ? "-- Runs statement by statement outside a transaction (for CREATE INDEX\n"
+                  "-- CONCURRENTLY). Make every statement safe to run again (IF NOT EXISTS).\n\n"
+                : "-- Runs in one transaction: all of it applies, or none of it.\n\n";
+    fs::write_new(path, body, 0644);
+    if (ctx.json()) {
+        print_json({{"ok", true}, {"file", path}, {"version", next}});
+    } else {
+        print_text(path + "\n");
+    }
+    return ExitCode::ok;
+}
+
+ExitCode run_down(const MigrateOptions& o, Context& ctx) {
+    check_duration("--ddl-lock-timeout", o.ddl_lock_timeout);
+    check_duration("--statement-timeout", o.statement_timeout);
+    if (!o.to.empty() && o.steps > 0) throw usage_error("use either --to or --steps, not both");
+    const auto& cfg = ctx.valid_config(true);
+    if (cfg.is_production() && !o.force) {
+        throw usage_error("refusing to roll back migrations in production (CTLDB_ENV=production)",
+                          "pass --force if you really mean it; take a backup first");
+    }
+    const MigrationSet set = load_set(o);
+    const std::optional<std::int64_t> to =
+        o.to.empty() ? std::nullopt : std::optional<std::int64_t>(parse_version("--to", o.to));
+    auto conn = open(ctx);
+    MigrationLock lock(*conn, o.lock_timeout_s);
+    const auto list = migration_status(set, read_history(*conn));
+    auto problems = drift(list);
+    std::vector<const Migration*> todo;
+    for (auto it = list.rbegin(); it != list.rend(); ++it) {
+        if (!it->applied) continue;
+        if (to ? it->version <= *to : todo.size() >= static_cast<std::size_t>(std::max<std::int64_t>(o.steps, 1))) {
+            break;
+        }
+        if (it->file && !it->file->down_sql) {
+            problems.push_back(it->file->file + " has no down file (" +
+                               std::to_string(it->version) + "_" + it->name + ".down.sql)");
+        }
+        if (it->file) todo.push_back(it->file);
+    }
+    if (!problems.empty()) {
+        Error e(ExitCode::failure, "refusing to roll back; nothing was run");
+        e.with_details(problems);
+        throw e;
+    }
+    require_static_checks(todo, true);
+    nlohmann::json done = nlohmann::json::array();
+    for (const Migration* m : todo) {
+        log::info("rolling back " + m->file + " with " + m->down_file);
+        const std::int64_t ms =
+            run_file(*conn, o, m->down_file, *m->down_sql, m->down_no_transaction, [&] {
+                exec(*conn, "DELETE FROM ctldb_schema_migrations WHERE version = $1",
+                     {std::to_string(m->version)});
+            });
+        done.push_back({{"version", m->version}, {"name", m->name}, {"execution_ms", ms}});
+    }
+    if (ctx.json()) {
+        print_json({{"ok", true}, {"rolled_back", done}});
+    } else {
+        print_text("rolled back " + std::to_string(done.size()) + " migration(s)\n");
+    }
+    return ExitCode::ok;
+}
+
+}  // namespace
+
+void register_migrate(CLI::App& app, Context& ctx) {
+    static MigrateOptions o;
+    auto* cmd = app.add_subcommand("migrate", "Versioned schema migrations (default: up)");
+    auto add_dir = [](CLI::App* c) {
+        c->add_option("--dir", o.dir, "Migrations directory (default: the set built into ctldb)");
+    };
+    auto add_timeouts = [](CLI::App* c) {
+        c->add_option("--lock-timeout", o.lock_timeout_s,
+                      "Seconds to wait for another runner's migration lock (then exit 4)")
+            ->check(CLI::Range(0, 86400));
+        c->add_option("--ddl-lock-timeout", o.ddl_lock_timeout,
+                      "lock_timeout while migrating (PostgreSQL duration, default 10s)");
+        c->add_option("--statement-timeout", o.statement_timeout,
+                      "statement_timeout while migrating (default 15min; 0: none)");
+    };
+    auto add_up_options = [&](CLI::App* c) {
+        add_dir(c);
+        add_timeouts(c);
+        c->add_option("--to", o.to, "Apply up to and including this version");
+        c->add_flag("--dry-run", o.dry_run, "Print the plan and its SQL; change nothing");
+        c->add_flag("--allow-out-of-order", o.allow_out_of_order,
+                    "Apply files older than migrations already applied");
+    };
+    add_up_options(cmd);
+    cmd->callback([cmd, &ctx] {
+        if (cmd->get_subcommands().empty()) ctx.run = [&ctx] { return run_up(o, ctx); };
+    });
+    auto* up = cmd->add_subcommand("up", "Apply pending migrations");
+    add_up_options(up);
+    up->callback([&ctx] { ctx.run = [&ctx] { return run_up(o, ctx); }; });
+
+    auto* status = cmd->add_subcommand("status", "Applied, pending, modified and missing migrations");
+    add_dir(status);
+    status->add_flag("--check", o.check, "Exit 1 when anything is pending (a CI gate)");
+    status->callback([&ctx] { ctx.run = [&ctx] { return run_status(o, ctx); }; });
+
+    auto* validate = cmd->add_subcommand(
+        "validate", "Check files (syntax, transaction rules) and checksums against the database");
+    add_dir(validate);
+    validate->callback([&ctx] { ctx.run = [&ctx] { return run_validate(o, ctx); }; });
+
+    auto* lint = cmd->add_subcommand("lint", "Warn about risky statements on existing tables");
+    add_dir(lint);
+    lint->callback([&ctx] { ctx.run = [&ctx] { return run_lint(o, ctx); }; });
+
+    auto* baseline = cmd->add_subcommand(
+        "baseline", "Record migrations up to VERSION as applied without running them");
+    add_dir(baseline);
+    baseline->add_option("version", o.baseline_version, "Last version the database already has")
+        ->required();
+    baseline->add_option("--lock-timeout", o.lock_timeout_s, "Seconds to wait for the lock");
+    baseline->callback([&ctx] { ctx.run = [&ctx] { return run_baseline(o, ctx); }; });
+
+    auto* create = cmd->add_subcommand("create", "Write the next numbered migration file");
+    create->add_option("name", o.name, "What the migration does, e.g. add_invoices")->required();
+    create->add_option("--dir", o.dir, "Directory (default ./migrations)");
+    create->add_flag("--no-transaction", o.no_transaction,
+                     "Start the file with -- ctldb:no-transaction");
+    create->callback([&ctx] { ctx.run = [&ctx] { return run_create(o, ctx); }; });
+
+    auto* down = cmd->add_subcommand("down", "Roll back applied migrations with their down files");
+    add_dir(down);
+    add_timeouts(down);
+    down->add_option("--to", o.to, "Roll back every migration newer than this version");
+    down->add_option("--steps", o.steps, "How many migrations to roll back (default 1)")
+        ->check(CLI::Range(1, 1000000));
+    down->add_flag("--force", o.force, "Allow it when CTLDB_ENV=production");
+    down->callback([&ctx] { ctx.run = [&ctx] { return run_down(o, ctx); }; });
+}
+
+}  // namespace ctldb
