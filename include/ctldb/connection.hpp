@@ -92,17 +92,17 @@ struct ServerError {
 /// A statement that failed on the server. Exit code: failure, or lock for
 /// lock_not_available (55P03, lock_timeout).
 class SqlError : public Error {
-public:
+  public:
     explicit SqlError(ServerError e);
     const ServerError& server() const { return server_; }
 
-private:
+  private:
     ServerError server_;
 };
 
 /// The rows of a statement run by exec().
 class QueryResult {
-public:
+  public:
     explicit QueryResult(pg_result* r);
     ~QueryResult();
     QueryResult(QueryResult&& other) noexcept;
@@ -113,7 +113,7 @@ public:
     std::string get(int row, int col) const;
     std::int64_t get_int(int row, int col) const;
 
-private:
+  private:
     pg_result* r_;
 };
 

@@ -13,10 +13,10 @@ namespace ctldb {
 
 struct Migration {
     std::int64_t version = 0;
-    std::string name;       ///< "admin_center_schema"
-    std::string file;       ///< "0001_admin_center_schema.sql"
+    std::string name;  ///< "admin_center_schema"
+    std::string file;  ///< "0001_admin_center_schema.sql"
     std::string sql;
-    std::string checksum;   ///< hex SHA-256 of the normalised text
+    std::string checksum;  ///< hex SHA-256 of the normalised text
     bool no_transaction = false;
     std::optional<std::string> down_sql;
     std::string down_file;
@@ -24,7 +24,7 @@ struct Migration {
 };
 
 struct MigrationSet {
-    std::string source;  ///< "embedded" or the directory
+    std::string source;                 ///< "embedded" or the directory
     std::vector<Migration> migrations;  ///< ascending by version
     const Migration* find(std::int64_t version) const;
 };
@@ -92,8 +92,8 @@ struct MigrationStatus {
     std::int64_t version = 0;
     std::string name;
     MigrationState state = MigrationState::pending;
-    const Migration* file = nullptr;             ///< null when missing
-    std::optional<AppliedMigration> applied;     ///< null when not applied
+    const Migration* file = nullptr;          ///< null when missing
+    std::optional<AppliedMigration> applied;  ///< null when not applied
 };
 
 /// Compare files with the history, ascending by version.

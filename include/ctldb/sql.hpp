@@ -14,9 +14,9 @@ namespace ctldb::sql {
 struct Statement {
     std::size_t offset = 0;  ///< byte offset in the source text
     std::size_t length = 0;
-    std::string text;        ///< the statement, without its trailing semicolon
-    int line = 1;            ///< 1-based line of its first character
-    std::string kind;        ///< parse node name, e.g. "IndexStmt"
+    std::string text;  ///< the statement, without its trailing semicolon
+    int line = 1;      ///< 1-based line of its first character
+    std::string kind;  ///< parse node name, e.g. "IndexStmt"
     /// Why it cannot run inside a transaction block; empty when it can.
     std::string no_transaction_reason;
     /// For CREATE INDEX CONCURRENTLY: the index name (to detect invalid
@@ -48,7 +48,7 @@ std::size_t skip_gap(const std::string& text, std::size_t pos);
 std::pair<int, int> line_column(const std::string& text, std::size_t offset);
 
 struct LintFinding {
-    std::string rule;     ///< e.g. "index-not-concurrent"
+    std::string rule;  ///< e.g. "index-not-concurrent"
     int line = 1;
     std::string message;  ///< what is risky and what to do instead
 };

@@ -88,10 +88,11 @@ bool history_exists(Connection& conn) {
 std::vector<AppliedMigration> read_history(Connection& conn) {
     std::vector<AppliedMigration> out;
     if (!history_exists(conn)) return out;
-    QueryResult r = exec(conn,
-                         "SELECT version, name, checksum, "
-                         "to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-                         "applied_by, execution_ms FROM ctldb_schema_migrations ORDER BY version");
+    QueryResult r =
+        exec(conn,
+             "SELECT version, name, checksum, "
+             "to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+             "applied_by, execution_ms FROM ctldb_schema_migrations ORDER BY version");
     for (int i = 0; i < r.rows(); ++i) {
         out.push_back(AppliedMigration{r.get_int(i, 0), r.get(i, 1), r.get(i, 2), r.get(i, 3),
                                        r.get(i, 4), r.get_int(i, 5)});
@@ -136,7 +137,7 @@ std::string lock_holder(Connection& conn) {
 
 /// Holds the session advisory lock that serialises runners.
 class MigrationLock {
-public:
+  public:
     MigrationLock(Connection& conn, int timeout_s) : conn_(conn) {
         const auto start = Clock::now();
         bool announced = false;
@@ -173,14 +174,14 @@ public:
     MigrationLock(const MigrationLock&) = delete;
     MigrationLock& operator=(const MigrationLock&) = delete;
 
-private:
+  private:
     Connection& conn_;
     bool held_ = false;
 };
 
 /// Rolls back unless committed; so an exception or signal leaves nothing.
 class TransactionGuard {
-public:
+  public:
     explicit TransactionGuard(Connection& conn) : conn_(conn) { exec(conn_, "BEGIN"); }
     void commit() {
         exec(conn_, "COMMIT");
@@ -196,7 +197,7 @@ public:
     TransactionGuard(const TransactionGuard&) = delete;
     TransactionGuard& operator=(const TransactionGuard&) = delete;
 
-private:
+  private:
     Connection& conn_;
     bool open_ = true;
 };
@@ -225,13 +226,16 @@ std::string first_line(const std::string& text) {
     std::vector<std::string> details;
     details.push_back("statement: " + first_line(s.text));
     if (!e.server().detail.empty()) details.push_back("detail: " + e.server().detail);
-    if (!e.server().context.empty()) details.push_back("context: " + first_line(e.server().context));
+    if (!e.server().context.empty())
+        details.push_back("context: " + first_line(e.server().context));
     details.push_back("sqlstate: " + e.server().sqlstate);
-    for (auto& x : extra) details.push_back(std::move(x));
+    for (auto& x : extra)
+        details.push_back(std::move(x));
     std::string hint = e.hint();
     if (e.server().sqlstate == "55P03") {
-        hint = "a lock on the table could not be taken within lock_timeout: a long transaction "
-               "holds it; retry when it is done (ctldb pool-stats shows it)";
+        hint =
+            "a lock on the table could not be taken within lock_timeout: a long transaction "
+            "holds it; retry when it is done (ctldb pool-stats shows it)";
     } else if (e.server().sqlstate == "57014" && !interrupted()) {
         hint = "the statement ran longer than --statement-timeout";
     }
@@ -266,7 +270,8 @@ std::vector<std::string> invalid_indexes(Connection& conn) {
                          "WHERE NOT i.indisvalid AND n.nspname NOT IN ('pg_catalog', "
                          "'information_schema') ORDER BY 1");
     std::vector<std::string> out;
-    for (int i = 0; i < r.rows(); ++i) out.push_back(r.get(i, 0));
+    for (int i = 0; i < r.rows(); ++i)
+        out.push_back(r.get(i, 0));
     return out;
 }
 
@@ -397,10 +402,10 @@ std::string status_table(const std::vector<MigrationStatus>& list, bool color) {
             st.state == MigrationState::out_of_order) {
             s = Style::red;
         }
-        t.add_row({std::to_string(st.version), st.name,
-                   styled(migration_state_name(st.state), s, color),
-                   st.applied ? st.applied->applied_at : "", st.applied ? st.applied->applied_by : "",
-                   st.applied ? std::to_string(st.applied->execution_ms) : ""});
+        t.add_row(
+            {std::to_string(st.version), st.name, styled(migration_state_name(st.state), s, color),
+             st.applied ? st.applied->applied_at : "", st.applied ? st.applied->applied_by : "",
+             st.applied ? std::to_string(st.applied->execution_ms) : ""});
     }
     return t.render();
 }
@@ -445,7 +450,8 @@ ExitCode run_up(const MigrateOptions& o, Context& ctx) {
     auto problems = drift(list);
     std::vector<const Migration*> todo;
     for (const auto& st : list) {
-        if (st.state != MigrationState::pending && st.state != MigrationState::out_of_order) continue;
+        if (st.state != MigrationState::pending && st.state != MigrationState::out_of_order)
+            continue;
         if (to && st.version > *to) continue;
         if (st.state == MigrationState::out_of_order && !o.allow_out_of_order) {
             problems.push_back(st.file->file +
@@ -479,8 +485,9 @@ ExitCode run_up(const MigrateOptions& o, Context& ctx) {
                                            : "would apply " + std::to_string(todo.size()) +
                                                  " migration(s) from " + set.source + ":\n";
             for (const Migration* m : todo) {
-                out += "\n-- " + m->file + (m->no_transaction ? " (no transaction)" : " (one transaction)") +
-                       "\n" + m->sql;
+                out += "\n-- " + m->file +
+                       (m->no_transaction ? " (no transaction)" : " (one transaction)") + "\n" +
+                       m->sql;
                 if (!m->sql.empty() && m->sql.back() != '\n') out += "\n";
             }
             print_text(out);
@@ -524,12 +531,14 @@ ExitCode run_status(const MigrateOptions& o, Context& ctx) {
     const auto list = migration_status(set, read_history(*conn));
     std::size_t pending = 0, bad = 0;
     for (const auto& st : list) {
-        if (st.state == MigrationState::pending || st.state == MigrationState::out_of_order) ++pending;
+        if (st.state == MigrationState::pending || st.state == MigrationState::out_of_order)
+            ++pending;
         if (st.state == MigrationState::modified || st.state == MigrationState::missing) ++bad;
     }
     if (ctx.json()) {
         nlohmann::json arr = nlohmann::json::array();
-        for (const auto& st : list) arr.push_back(status_json(st));
+        for (const auto& st : list)
+            arr.push_back(status_json(st));
         print_json({{"ok", pending == 0 && bad == 0},
                     {"source", set.source},
                     {"pending", pending},
@@ -554,7 +563,8 @@ ExitCode run_validate(const MigrateOptions& o, Context& ctx) {
             auto dp = check_migration_sql(m.down_file, *m.down_sql, m.down_no_transaction);
             problems.insert(problems.end(), dp.begin(), dp.end());
         }
-        for (const auto& p : problems) f.add(m.file, Status::fail, p);
+        for (const auto& p : problems)
+            f.add(m.file, Status::fail, p);
     }
     auto conn = open(ctx);
     for (const auto& st : migration_status(set, read_history(*conn))) {
@@ -586,12 +596,14 @@ ExitCode run_lint(const MigrateOptions& o, Context& ctx) {
     std::size_t n = 0;
     for (const auto& m : set.migrations) {
         for (const auto& p : check_migration_sql(m.file, m.sql, m.no_transaction)) {
-            arr.push_back({{"file", m.file}, {"line", nullptr}, {"rule", "invalid"}, {"message", p}});
+            arr.push_back(
+                {{"file", m.file}, {"line", nullptr}, {"rule", "invalid"}, {"message", p}});
             t.add_row({m.file, "", "invalid", p});
             ++n;
         }
         for (const auto& l : sql::lint(m.sql)) {
-            arr.push_back({{"file", m.file}, {"line", l.line}, {"rule", l.rule}, {"message", l.message}});
+            arr.push_back(
+                {{"file", m.file}, {"line", l.line}, {"rule", l.rule}, {"message", l.message}});
             t.add_row({m.file, std::to_string(l.line), l.rule, l.message});
             ++n;
         }
@@ -609,16 +621,17 @@ ExitCode run_baseline(const MigrateOptions& o, Context& ctx) {
     const std::int64_t version = parse_version("baseline", o.baseline_version);
     const MigrationSet set = load_set(o);
     if (!set.find(version)) {
-        throw usage_error("baseline " + o.baseline_version + ": no migration with that version in " +
-                          set.source);
+        throw usage_error("baseline " + o.baseline_version +
+                          ": no migration with that version in " + set.source);
     }
     auto conn = open(ctx);
     MigrationLock lock(*conn, o.lock_timeout_s);
     create_history(*conn);
     if (!read_history(*conn).empty()) {
-        throw failure("the database already has migration history; baseline is only for a "
-                      "database that has none",
-                      "ctldb migrate status shows it");
+        throw failure(
+            "the database already has migration history; baseline is only for a "
+            "database that has none",
+            "ctldb migrate status shows it");
     }
     const std::string by = "baseline by " + applied_by(*conn);
     TransactionGuard tx(*conn);
@@ -697,7 +710,8 @@ ExitCode run_down(const MigrateOptions& o, Context& ctx) {
     std::vector<const Migration*> todo;
     for (auto it = list.rbegin(); it != list.rend(); ++it) {
         if (!it->applied) continue;
-        if (to ? it->version <= *to : todo.size() >= static_cast<std::size_t>(std::max<std::int64_t>(o.steps, 1))) {
+        if (to ? it->version <= *to
+               : todo.size() >= static_cast<std::size_t>(std::max<std::int64_t>(o.steps, 1))) {
             break;
         }
         if (it->file && !it->file->down_sql) {
@@ -763,7 +777,8 @@ void register_migrate(CLI::App& app, Context& ctx) {
     add_up_options(up);
     up->callback([&ctx] { ctx.run = [&ctx] { return run_up(o, ctx); }; });
 
-    auto* status = cmd->add_subcommand("status", "Applied, pending, modified and missing migrations");
+    auto* status =
+        cmd->add_subcommand("status", "Applied, pending, modified and missing migrations");
     add_dir(status);
     status->add_flag("--check", o.check, "Exit 1 when anything is pending (a CI gate)");
     status->callback([&ctx] { ctx.run = [&ctx] { return run_status(o, ctx); }; });

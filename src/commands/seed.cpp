@@ -1,3 +1,5 @@
 #include <CLI/CLI.hpp>
 #include "commands.hpp"
-namespace ctldb { void register_seed(CLI::App&, Context&) {} }
+namespace ctldb {
+void register_seed(CLI::App&, Context&) {}
+}  // namespace ctldb

@@ -245,11 +245,18 @@ QueryResult::QueryResult(pg_result* r) : r_(r) {}
 QueryResult::~QueryResult() {
     if (r_ != nullptr) PQclear(r_);
 }
-QueryResult::QueryResult(QueryResult&& other) noexcept : r_(other.r_) { other.r_ = nullptr; }
-int QueryResult::rows() const { return PQntuples(r_); }
-bool QueryResult::is_null(int row, int col) const { return PQgetisnull(r_, row, col) == 1; }
+QueryResult::QueryResult(QueryResult&& other) noexcept : r_(other.r_) {
+    other.r_ = nullptr;
+}
+int QueryResult::rows() const {
+    return PQntuples(r_);
+}
+bool QueryResult::is_null(int row, int col) const {
+    return PQgetisnull(r_, row, col) == 1;
+}
 std::string QueryResult::get(int row, int col) const {
-    return std::string(PQgetvalue(r_, row, col), static_cast<std::size_t>(PQgetlength(r_, row, col)));
+    return std::string(PQgetvalue(r_, row, col),
+                       static_cast<std::size_t>(PQgetlength(r_, row, col)));
 }
 std::int64_t QueryResult::get_int(int row, int col) const {
     return std::strtoll(PQgetvalue(r_, row, col), nullptr, 10);
@@ -263,7 +270,8 @@ QueryResult exec(Connection& conn, const std::string& sql,
         r = PQexec(pg, sql.c_str());
     } else {
         std::vector<const char*> values;
-        for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+        for (const auto& p : params)
+            values.push_back(p ? p->c_str() : nullptr);
         r = PQexecParams(pg, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
                          nullptr, nullptr, 0);
     }
@@ -293,11 +301,14 @@ QueryResult exec(Connection& conn, const std::string& sql,
 namespace {
 extern "C" void notice_to_log(void*, const char* message) {
     std::string m = message ? message : "";
-    while (!m.empty() && m.back() == '\n') m.pop_back();
+    while (!m.empty() && m.back() == '\n')
+        m.pop_back();
     log::debug("server: " + m);
 }
 }  // namespace
 
-void log_notices(Connection& conn) { PQsetNoticeProcessor(conn.raw(), notice_to_log, nullptr); }
+void log_notices(Connection& conn) {
+    PQsetNoticeProcessor(conn.raw(), notice_to_log, nullptr);
+}
 
 }  // namespace ctldb

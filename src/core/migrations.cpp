@@ -47,8 +47,10 @@ bool has_no_transaction_marker(const std::string& text) {
     std::size_t start = 0;
     if (text.compare(0, 3, "\xEF\xBB\xBF") == 0) start = 3;  // UTF-8 BOM
     std::size_t end = text.find('\n', start);
-    std::string first = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
-    while (!first.empty() && std::isspace(static_cast<unsigned char>(first.back()))) first.pop_back();
+    std::string first =
+        text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    while (!first.empty() && std::isspace(static_cast<unsigned char>(first.back())))
+        first.pop_back();
     return first == kNoTransactionMarker;
 }
 
@@ -64,7 +66,8 @@ std::optional<MigrationFileName> parse_migration_file_name(const std::string& fi
         return std::nullopt;
     }
     std::size_t digits = 0;
-    while (digits < stem.size() && std::isdigit(static_cast<unsigned char>(stem[digits]))) ++digits;
+    while (digits < stem.size() && std::isdigit(static_cast<unsigned char>(stem[digits])))
+        ++digits;
     if (digits == 0 || digits > 18 || digits + 1 >= stem.size() || stem[digits] != '_') {
         return std::nullopt;
     }
@@ -90,7 +93,8 @@ std::optional<std::string> normalise_migration_name(const std::string& name) {
             return std::nullopt;
         }
     }
-    while (!out.empty() && out.back() == '_') out.pop_back();
+    while (!out.empty() && out.back() == '_')
+        out.pop_back();
     if (out.empty() || out.size() > 100) return std::nullopt;
     return out;
 }
@@ -155,7 +159,8 @@ MigrationSet load_migration_files(const std::vector<std::pair<std::string, std::
     }
     MigrationSet set;
     set.source = source;
-    for (auto& [version, m] : ups) set.migrations.push_back(std::move(m));
+    for (auto& [version, m] : ups)
+        set.migrations.push_back(std::move(m));
     return set;
 }
 
@@ -172,13 +177,15 @@ MigrationSet load_migrations_dir(const std::string& dir) {
     ::closedir(d);
     std::sort(names.begin(), names.end());
     std::vector<std::pair<std::string, std::string>> files;
-    for (const auto& n : names) files.emplace_back(n, fs::read_file(dir + "/" + n));
+    for (const auto& n : names)
+        files.emplace_back(n, fs::read_file(dir + "/" + n));
     return load_migration_files(files, dir);
 }
 
 MigrationSet embedded_migration_set() {
     std::vector<std::pair<std::string, std::string>> files;
-    for (const auto& f : embedded_migrations()) files.emplace_back(f.name, f.text());
+    for (const auto& f : embedded_migrations())
+        files.emplace_back(f.name, f.text());
     return load_migration_files(files, "embedded");
 }
 
@@ -190,11 +197,16 @@ namespace ctldb {
 
 const char* migration_state_name(MigrationState s) {
     switch (s) {
-        case MigrationState::applied: return "applied";
-        case MigrationState::pending: return "pending";
-        case MigrationState::out_of_order: return "out-of-order";
-        case MigrationState::modified: return "modified";
-        case MigrationState::missing: return "missing";
+        case MigrationState::applied:
+            return "applied";
+        case MigrationState::pending:
+            return "pending";
+        case MigrationState::out_of_order:
+            return "out-of-order";
+        case MigrationState::modified:
+            return "modified";
+        case MigrationState::missing:
+            return "missing";
     }
     return "?";
 }
@@ -232,7 +244,8 @@ std::vector<MigrationStatus> migration_status(const MigrationSet& set,
         out[m.version] = st;
     }
     std::vector<MigrationStatus> list;
-    for (auto& [v, st] : out) list.push_back(std::move(st));
+    for (auto& [v, st] : out)
+        list.push_back(std::move(st));
     return list;
 }
 
@@ -251,8 +264,8 @@ std::vector<std::string> check_migration_sql(const std::string& file, const std:
         if (!s.no_transaction_reason.empty()) {
             problems.push_back(file + ":" + std::to_string(s.line) + ": " +
                                s.no_transaction_reason +
-                               " cannot run inside a transaction; make \"" +
-                               kNoTransactionMarker + "\" the first line of the file");
+                               " cannot run inside a transaction; make \"" + kNoTransactionMarker +
+                               "\" the first line of the file");
         } else if (s.transaction_control) {
             problems.push_back(file + ":" + std::to_string(s.line) +
                                ": explicit transaction control (BEGIN/COMMIT/ROLLBACK) breaks "

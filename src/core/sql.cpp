@@ -79,7 +79,8 @@ void walk(const json& node, Fn&& fn) {
             walk(it.value(), fn);
         }
     } else if (node.is_array()) {
-        for (const auto& item : node) walk(item, fn);
+        for (const auto& item : node)
+            walk(item, fn);
     }
 }
 
@@ -176,8 +177,8 @@ Parsed parse(const std::string& text) {
         const std::size_t skip = skip_gap(s.text, 0);
         s.offset += skip;
         s.text.erase(0, skip);
-        while (!s.text.empty() && (std::isspace(static_cast<unsigned char>(s.text.back())) ||
-                                   s.text.back() == ';')) {
+        while (!s.text.empty() &&
+               (std::isspace(static_cast<unsigned char>(s.text.back())) || s.text.back() == ';')) {
             s.text.pop_back();
         }
         s.length = s.text.size();
@@ -187,7 +188,8 @@ Parsed parse(const std::string& text) {
         const json& body = stmt[s.kind];
         s.no_transaction_reason = no_transaction_reason(s.kind, body);
         s.transaction_control = s.kind == "TransactionStmt";
-        if (s.kind == "IndexStmt" && flag(body, "concurrent")) s.concurrent_index = str(body, "idxname");
+        if (s.kind == "IndexStmt" && flag(body, "concurrent"))
+            s.concurrent_index = str(body, "idxname");
         if (s.text.empty()) continue;
         out.statements.push_back(std::move(s));
     }
@@ -221,8 +223,8 @@ std::vector<LintFinding> lint(const std::string& text) {
     std::vector<LintFinding> out;
     RawParse raw = raw_parse(text);
     if (raw.error || !raw.tree.contains("stmts")) return out;
-    std::set<std::string> created;        // tables created in this text
-    std::set<std::string> not_valid;      // constraints added NOT VALID here
+    std::set<std::string> created;    // tables created in this text
+    std::set<std::string> not_valid;  // constraints added NOT VALID here
     for (const auto& entry : raw.tree["stmts"]) {
         const std::size_t offset = entry.value("stmt_location", 0);
         // Skip leading comments/blank lines so the line points at the statement.
@@ -250,21 +252,21 @@ std::vector<LintFinding> lint(const std::string& text) {
             if (sub == "AT_AddColumn" && cmd.contains("def") && cmd["def"].contains("ColumnDef")) {
                 const json& col = cmd["def"]["ColumnDef"];
                 bool not_null = false;
-                const json* def = nullptr;
+                std::optional<json> def;
                 for (const auto& con : col.value("constraints", json::array())) {
                     const json& cb = con.value("Constraint", json());
                     if (str(cb, "contype") == "CONSTR_NOTNULL") not_null = true;
                     if (str(cb, "contype") == "CONSTR_DEFAULT" && cb.contains("raw_expr")) {
-                        def = &cb["raw_expr"];
+                        def = cb["raw_expr"];
                     }
                 }
-                if (not_null && def != nullptr && is_volatile_default(*def)) {
+                if (not_null && def && is_volatile_default(*def)) {
                     out.push_back({"add-column-volatile-default", line,
                                    "adding NOT NULL column " + str(col, "colname") + " to " + rel +
                                        " with a volatile default rewrites the whole table under "
                                        "an ACCESS EXCLUSIVE lock; add it nullable, backfill in "
                                        "batches, then set NOT NULL"});
-                } else if (not_null && def == nullptr) {
+                } else if (not_null && !def) {
                     out.push_back({"add-column-not-null-without-default", line,
                                    "adding NOT NULL column " + str(col, "colname") + " to " + rel +
                                        " without a default fails on a table with rows"});
@@ -279,15 +281,17 @@ std::vector<LintFinding> lint(const std::string& text) {
                 const std::string type = str(con, "contype");
                 if ((type == "CONSTR_CHECK" || type == "CONSTR_FOREIGN") &&
                     !flag(con, "skip_validation")) {
-                    out.push_back({"constraint-validated-at-once", line,
-                                   "adding " + std::string(type == "CONSTR_CHECK" ? "CHECK" : "FOREIGN KEY") +
-                                       " constraint to " + rel +
-                                       " scans the table while holding a lock; add it NOT VALID, "
-                                       "then VALIDATE CONSTRAINT in a later migration"});
+                    out.push_back(
+                        {"constraint-validated-at-once", line,
+                         "adding " + std::string(type == "CONSTR_CHECK" ? "CHECK" : "FOREIGN KEY") +
+                             " constraint to " + rel +
+                             " scans the table while holding a lock; add it NOT VALID, "
+                             "then VALIDATE CONSTRAINT in a later migration"});
                 } else if (flag(con, "skip_validation")) {
                     not_valid.insert(rel + "." + str(con, "conname"));
                 }
-            } else if (sub == "AT_ValidateConstraint" && not_valid.count(rel + "." + str(cmd, "name"))) {
+            } else if (sub == "AT_ValidateConstraint" &&
+                       not_valid.count(rel + "." + str(cmd, "name"))) {
                 out.push_back({"validate-in-same-transaction", line,
                                "VALIDATE CONSTRAINT " + str(cmd, "name") +
                                    " in the same migration that added it NOT VALID keeps the "

@@ -30,6 +30,7 @@ require_server_binaries() {
 use_shared_server() {
     : "${CTLDB_IT_STATE:?}"
     source "$CTLDB_IT_STATE"
+    export IT_SANDBOX IT_ROOT
     eval "$("$CTLDB" local env --dir "$IT_SANDBOX")"
 }
 
@@ -86,4 +87,23 @@ json_is() { [[ "$(json_get "$1")" == "$2" ]]; }
 finish() {
     echo "$IT_PASSED passed, $IT_FAILED failed"
     [[ "$IT_FAILED" == 0 ]]
+}
+
+# fresh_database NAME: (re)create database NAME owned by appuser and point
+# DB_NAME (and superuser_psql) at it.
+fresh_database() {
+    SUPERUSER_DB=postgres superuser_psql -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" >/dev/null 2>&1
+    SUPERUSER_DB=postgres superuser_psql -c "CREATE DATABASE $1 OWNER appuser" >/dev/null
+    export DB_NAME=$1 SUPERUSER_DB=$1
+}
+
+# sql QUERY: one value from the current test database, as superuser.
+sql() { superuser_psql -c "$1"; }
+
+export -f pg_bindir superuser_psql sql
+
+# wait_for COMMAND...: poll up to 10 s until COMMAND succeeds.
+wait_for() {
+    for _ in $(seq 100); do "$@" && return 0; sleep 0.1; done
+    return 1
 }

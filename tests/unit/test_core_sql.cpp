@@ -1,0 +1,106 @@
+// Splitting and checking SQL with PostgreSQL's own parser.
+#include <doctest/doctest.h>
+
+#include "ctldb/sql.hpp"
+
+using namespace ctldb;
+
+TEST_CASE("split: dollar quotes, E-strings, nested comments, BEGIN ATOMIC") {
+    const std::string text =
+        "-- leading comment\n"
+        "CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $body$ BEGIN RETURN 1; END $body$;\n"
+        "SELECT E'it\\'s; not a split';\n"
+        "/* outer /* nested; */ still comment; */ SELECT 2;\n"
+        "CREATE FUNCTION g() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END;\n"
+        "SELECT 'semi;colon'";
+    auto p = sql::parse(text);
+    REQUIRE_FALSE(p.error);
+    REQUIRE(p.statements.size() == 5);
+    CHECK(p.statements[0].kind == "CreateFunctionStmt");
+    CHECK(p.statements[0].line == 2);
+    CHECK(p.statements[0].text.rfind("CREATE FUNCTION f()", 0) == 0);
+    CHECK(p.statements[1].text == "SELECT E'it\\'s; not a split'");
+    CHECK(p.statements[2].text == "SELECT 2");
+    CHECK(p.statements[2].line == 4);
+    CHECK(p.statements[3].kind == "CreateFunctionStmt");
+    CHECK(p.statements[3].text.find("END") != std::string::npos);
+    CHECK(p.statements[4].text == "SELECT 'semi;colon'");
+}
+
+TEST_CASE("syntax errors carry line and column") {
+    auto p = sql::parse("SELECT 1;\n  SELEC 2;\n");
+    REQUIRE(p.error);
+    CHECK(p.error->line == 2);
+    CHECK(p.error->column == 3);
+    CHECK(p.error->message.find("syntax error") != std::string::npos);
+}
+
+TEST_CASE("statements that cannot run in a transaction are recognised") {
+    struct Case {
+        const char* sql;
+        const char* reason;
+    } cases[] = {
+        {"CREATE INDEX CONCURRENTLY i ON t (a)", "CREATE INDEX CONCURRENTLY"},
+        {"DROP INDEX CONCURRENTLY i", "DROP INDEX CONCURRENTLY"},
+        {"REINDEX INDEX CONCURRENTLY i", "REINDEX CONCURRENTLY"},
+        {"REINDEX DATABASE d", "REINDEX DATABASE/SYSTEM"},
+        {"VACUUM t", "VACUUM"},
+        {"CREATE DATABASE d", "CREATE DATABASE"},
+        {"DROP DATABASE d", "DROP DATABASE"},
+        {"ALTER SYSTEM SET work_mem = '8MB'", "ALTER SYSTEM"},
+    };
+    for (const auto& c : cases) {
+        auto p = sql::parse(c.sql);
+        REQUIRE_MESSAGE(p.statements.size() == 1, c.sql);
+        CHECK_MESSAGE(p.statements[0].no_transaction_reason == c.reason, c.sql);
+    }
+    for (const char* ok : {"CREATE INDEX i ON t (a)", "ANALYZE t", "REINDEX INDEX i",
+                           "CREATE TABLE t (a int)", "REFRESH MATERIALIZED VIEW CONCURRENTLY v"}) {
+        auto p = sql::parse(ok);
+        REQUIRE(p.statements.size() == 1);
+        CHECK_MESSAGE(p.statements[0].no_transaction_reason.empty(), ok);
+    }
+    auto idx = sql::parse("CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_x ON t (a)");
+    CHECK(idx.statements[0].concurrent_index == "idx_x");
+    CHECK(sql::parse("BEGIN").statements[0].transaction_control);
+    CHECK(sql::parse("COMMIT").statements[0].transaction_control);
+}
+
+TEST_CASE("lint: risky statements on existing tables, not on new ones") {
+    auto rules = [](const std::string& text) {
+        std::vector<std::string> out;
+        for (const auto& f : sql::lint(text))
+            out.push_back(f.rule);
+        return out;
+    };
+    CHECK(rules("CREATE INDEX i ON users (email)") ==
+          std::vector<std::string>{"index-not-concurrent"});
+    CHECK(rules("CREATE TABLE t (a int);\nCREATE INDEX i ON t (a)").empty());
+    CHECK(rules("CREATE INDEX CONCURRENTLY i ON users (email)").empty());
+    CHECK(rules("ALTER TABLE users ADD COLUMN token uuid NOT NULL DEFAULT gen_random_uuid()") ==
+          std::vector<std::string>{"add-column-volatile-default"});
+    CHECK(rules("ALTER TABLE users ADD COLUMN seen timestamptz NOT NULL DEFAULT now()").empty());
+    CHECK(rules("ALTER TABLE users ADD COLUMN n int NOT NULL") ==
+          std::vector<std::string>{"add-column-not-null-without-default"});
+    CHECK(rules("ALTER TABLE users ALTER COLUMN name TYPE varchar(10)") ==
+          std::vector<std::string>{"alter-column-type"});
+    CHECK(rules("ALTER TABLE users ADD CONSTRAINT c CHECK (length(name) > 0)") ==
+          std::vector<std::string>{"constraint-validated-at-once"});
+    CHECK(rules("ALTER TABLE users ADD CONSTRAINT c CHECK (length(name) > 0) NOT VALID").empty());
+    CHECK(rules("ALTER TABLE users ADD CONSTRAINT c CHECK (length(name) > 0) NOT VALID;\n"
+                "ALTER TABLE users VALIDATE CONSTRAINT c") ==
+          std::vector<std::string>{"validate-in-same-transaction"});
+    CHECK(rules("ALTER TABLE users VALIDATE CONSTRAINT c").empty());
+    CHECK(rules("ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (u) REFERENCES users (id)") ==
+          std::vector<std::string>{"constraint-validated-at-once"});
+    auto f = sql::lint("SELECT 1;\n\n-- comment\nCREATE INDEX i ON users (email);");
+    REQUIRE(f.size() == 1);
+    CHECK(f[0].line == 4);
+}
+
+TEST_CASE("line_column counts characters, not bytes") {
+    const std::string t = "ab\ncé d";
+    CHECK(sql::line_column(t, 0) == std::make_pair(1, 1));
+    CHECK(sql::line_column(t, 3) == std::make_pair(2, 1));
+    CHECK(sql::line_column(t, t.find('d')) == std::make_pair(2, 4));
+}
