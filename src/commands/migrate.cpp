@@ -434,10 +434,10 @@ std::unique_ptr<Connection> open(Context& ctx) {
 ExitCode run_up(const MigrateOptions& o, Context& ctx) {
     check_duration("--ddl-lock-timeout", o.ddl_lock_timeout);
     check_duration("--statement-timeout", o.statement_timeout);
-    const std::optional<std::int64_t> to =
-        o.to.empty() ? std::nullopt : std::optional<std::int64_t>(parse_version("--to", o.to));
+    // -1: no --to given.
+    const std::int64_t to = o.to.empty() ? -1 : parse_version("--to", o.to);
     const MigrationSet set = load_set(o);
-    if (to && !set.find(*to)) {
+    if (to >= 0 && !set.find(to)) {
         throw usage_error("--to " + o.to + ": no migration with that version in " + set.source);
     }
     auto conn = open(ctx);
@@ -452,7 +452,7 @@ ExitCode run_up(const MigrateOptions& o, Context& ctx) {
     for (const auto& st : list) {
         if (st.state != MigrationState::pending && st.state != MigrationState::out_of_order)
             continue;
-        if (to && st.version > *to) continue;
+        if (to >= 0 && st.version > to) continue;
         if (st.state == MigrationState::out_of_order && !o.allow_out_of_order) {
             problems.push_back(st.file->file +
                                " is older than migrations already applied (out of order); pass "
@@ -701,8 +701,8 @@ ExitCode run_down(const MigrateOptions& o, Context& ctx) {
                           "pass --force if you really mean it; take a backup first");
     }
     const MigrationSet set = load_set(o);
-    const std::optional<std::int64_t> to =
-        o.to.empty() ? std::nullopt : std::optional<std::int64_t>(parse_version("--to", o.to));
+    // -1: no --to given.
+    const std::int64_t to = o.to.empty() ? -1 : parse_version("--to", o.to);
     auto conn = open(ctx);
     MigrationLock lock(*conn, o.lock_timeout_s);
     const auto list = migration_status(set, read_history(*conn));
@@ -710,8 +710,8 @@ ExitCode run_down(const MigrateOptions& o, Context& ctx) {
     std::vector<const Migration*> todo;
     for (auto it = list.rbegin(); it != list.rend(); ++it) {
         if (!it->applied) continue;
-        if (to ? it->version <= *to
-               : todo.size() >= static_cast<std::size_t>(std::max<std::int64_t>(o.steps, 1))) {
+        if (to >= 0 ? it->version <= to
+                    : todo.size() >= static_cast<std::size_t>(std::max<std::int64_t>(o.steps, 1))) {
             break;
         }
         if (it->file && !it->file->down_sql) {
