@@ -13,7 +13,7 @@ _ctldb() {
     local global_opts="--config --host --hostaddr --port --dbname --user --sslmode --sslrootcert
         --sslcert --sslkey --connect-timeout-ms --env --output -o --log-format --quiet -q
         --verbose -v --help -h --version"
-    local commands="config local version"
+    local commands="config local migrate seed version"
 
     case $prev in
         --sslmode) COMPREPLY=($(compgen -W "disable allow prefer require verify-ca verify-full" -- "$cur")); return ;;
@@ -22,6 +22,7 @@ _ctldb() {
         --env) COMPREPLY=($(compgen -W "development test staging production" -- "$cur")); return ;;
         --config|--sslrootcert|--sslcert|--sslkey) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+        --lock-timeout|--ddl-lock-timeout|--statement-timeout|--to|--steps|--users|--random-seed|--batch-users) return ;;
         --host|--hostaddr|--port|--dbname|--user|--connect-timeout-ms) return ;;
     esac
 
@@ -39,6 +40,24 @@ _ctldb() {
         config)
             [[ -z $sub ]] && opts="show check"
             [[ $sub == check ]] && opts="--offline"
+            ;;
+        migrate)
+            local up="--dir --to --dry-run --allow-out-of-order --lock-timeout --ddl-lock-timeout --statement-timeout"
+            case $sub in
+                "") opts="up status validate lint baseline create down $up" ;;
+                up) opts=$up ;;
+                status) opts="--dir --check" ;;
+                validate|lint) opts="--dir" ;;
+                baseline) opts="--dir --lock-timeout" ;;
+                create) opts="--dir --no-transaction" ;;
+                down) opts="--dir --to --steps --force --lock-timeout --ddl-lock-timeout --statement-timeout" ;;
+            esac
+            ;;
+        seed)
+            case $sub in
+                "") opts="generate --dir --force" ;;
+                generate) opts="--users --random-seed --batch-users --keep-indexes --force" ;;
+            esac
             ;;
         local)
             if [[ -z $sub ]]; then

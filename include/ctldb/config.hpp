@@ -15,7 +15,15 @@
 namespace ctldb {
 
 /// Where a value came from, lowest precedence first.
-enum class Origin { unset = 0, default_value = 1, config_file = 2, environment = 3, flag = 4 };
+/// libpq's PG* variables are environment too, but yield to ctldb's DB_* ones.
+enum class Origin {
+    unset = 0,
+    default_value = 1,
+    config_file = 2,
+    libpq_environment = 3,
+    environment = 4,
+    flag = 5
+};
 
 const char* origin_name(Origin origin);
 

@@ -112,6 +112,9 @@ class QueryResult {
     bool is_null(int row, int col) const;
     std::string get(int row, int col) const;
     std::int64_t get_int(int row, int col) const;
+    /// Rows inserted, updated or deleted (PQcmdTuples); 0 for other commands.
+    std::int64_t affected() const;
+    pg_result* raw() const { return r_; }
 
   private:
     pg_result* r_;
@@ -123,6 +126,11 @@ class QueryResult {
 /// Throws SqlError; Error(failure) when the connection is lost.
 QueryResult exec(Connection& conn, const std::string& sql,
                  const std::vector<std::optional<std::string>>& params = {});
+
+/// COPY ... FROM STDIN with `data` (text format, already escaped).
+/// Returns the rows copied. Throws SqlError like exec().
+std::int64_t copy_from(Connection& conn, const std::string& copy_statement,
+                       const std::string& data);
 
 /// Route server notices (NOTICE, WARNING) to ctldb's log at debug level.
 void log_notices(Connection& conn);

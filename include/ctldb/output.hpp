@@ -2,6 +2,7 @@
 // scripts. Colour only on a terminal and never with NO_COLOR.
 #pragma once
 
+#include <cstdint>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -45,5 +46,33 @@ void print_json(const nlohmann::json& doc);
 
 /// Write text to stdout, failing loudly (EPIPE etc.) rather than silently.
 void print_text(const std::string& text);
+
+}  // namespace ctldb
+
+namespace ctldb {
+
+/// A progress line on stderr, redrawn in place — only when stderr is a
+/// terminal, so logs and pipes stay clean. Redraws at most 10 times a second.
+class Progress {
+  public:
+    /// `total` 0: unknown (no percentage). `unit` names what is counted.
+    Progress(std::string label, std::uint64_t total, std::string unit);
+    ~Progress();
+    /// Set the count done so far; `bytes` (optional) adds a rate in MB/s.
+    void update(std::uint64_t done, std::uint64_t bytes = 0);
+    /// Clear the line.
+    void finish();
+    Progress(const Progress&) = delete;
+    Progress& operator=(const Progress&) = delete;
+
+  private:
+    std::string label_;
+    std::uint64_t total_;
+    std::string unit_;
+    bool enabled_;
+    bool drawn_ = false;
+    long long start_ms_;
+    long long last_ms_ = 0;
+};
 
 }  // namespace ctldb

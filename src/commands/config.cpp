@@ -52,8 +52,7 @@ ExitCode run_config_show(Context& ctx) {
         for (const auto& s : settings()) {
             const Value& v = cfg.get(std::string(s.key));
             std::string source = v.is_set() ? v.source : "-";
-            if (v.origin == Origin::environment || v.origin == Origin::flag ||
-                v.origin == Origin::config_file) {
+            if (v.origin != Origin::default_value) {
                 source += " (" + std::string(origin_name(v.origin)) + ")";
             }
             t.add_row({std::string(s.key), shown_value(s, v), source});

@@ -20,6 +20,7 @@
 #include "ctldb/fs.hpp"
 #include "ctldb/log.hpp"
 #include "ctldb/migrations.hpp"
+#include "ctldb/script.hpp"
 #include "ctldb/signals.hpp"
 #include "ctldb/sql.hpp"
 #include "ctldb/text.hpp"
@@ -179,73 +180,6 @@ class MigrationLock {
     bool held_ = false;
 };
 
-/// Rolls back unless committed; so an exception or signal leaves nothing.
-class TransactionGuard {
-  public:
-    explicit TransactionGuard(Connection& conn) : conn_(conn) { exec(conn_, "BEGIN"); }
-    void commit() {
-        exec(conn_, "COMMIT");
-        open_ = false;
-    }
-    ~TransactionGuard() {
-        if (!open_) return;
-        try {
-            exec(conn_, "ROLLBACK");
-        } catch (...) {
-        }
-    }
-    TransactionGuard(const TransactionGuard&) = delete;
-    TransactionGuard& operator=(const TransactionGuard&) = delete;
-
-  private:
-    Connection& conn_;
-    bool open_ = true;
-};
-
-std::string first_line(const std::string& text) {
-    std::string l = text.substr(0, text.find('\n'));
-    return l.size() > 100 ? l.substr(0, 97) + "..." : l;
-}
-
-/// The failure of statement `s` of `file`, with PostgreSQL's fields and the
-/// position translated to the file's line and column.
-[[noreturn]] void statement_failed(const SqlError& e, const std::string& file,
-                                   const std::string& source, const sql::Statement& s,
-                                   std::vector<std::string> extra) {
-    int line = s.line, col = 1;
-    if (e.server().position > 0) {
-        // position counts characters in the statement; walk them to bytes.
-        std::size_t byte = 0;
-        for (int chars = 1; byte < s.text.size() && chars < e.server().position; ++byte) {
-            if ((static_cast<unsigned char>(s.text[byte + 1]) & 0xC0) != 0x80) ++chars;
-        }
-        auto lc = sql::line_column(source, s.offset + byte);
-        line = lc.first;
-        col = lc.second;
-    }
-    std::vector<std::string> details;
-    details.push_back("statement: " + first_line(s.text));
-    if (!e.server().detail.empty()) details.push_back("detail: " + e.server().detail);
-    if (!e.server().context.empty())
-        details.push_back("context: " + first_line(e.server().context));
-    details.push_back("sqlstate: " + e.server().sqlstate);
-    for (auto& x : extra)
-        details.push_back(std::move(x));
-    std::string hint = e.hint();
-    if (e.server().sqlstate == "55P03") {
-        hint =
-            "a lock on the table could not be taken within lock_timeout: a long transaction "
-            "holds it; retry when it is done (ctldb pool-stats shows it)";
-    } else if (e.server().sqlstate == "57014" && !interrupted()) {
-        hint = "the statement ran longer than --statement-timeout";
-    }
-    Error err(e.code(),
-              file + ":" + std::to_string(line) + ":" + std::to_string(col) + ": " + e.what(),
-              hint);
-    err.with_details(details);
-    throw err;
-}
-
 void set_timeouts(Connection& conn, const MigrateOptions& o, bool local) {
     const std::string scope = local ? "SET LOCAL " : "SET ";
     exec(conn, scope + "lock_timeout = '" + o.ddl_lock_timeout + "'");
@@ -296,9 +230,9 @@ std::int64_t run_file(Connection& conn, const MigrateOptions& o, const std::stri
             try {
                 exec(conn, s.text);
             } catch (const SqlError& e) {
-                statement_failed(e, file, text, s,
-                                 {"the transaction was rolled back: nothing of " + file +
-                                  " remains; fix it and run migrate again"});
+                throw_statement_error(e, file, text, s,
+                                      {"the transaction was rolled back: nothing of " + file +
+                                       " remains; fix it and run migrate again"});
             }
         }
         record();
@@ -345,7 +279,7 @@ std::int64_t run_file(Connection& conn, const MigrateOptions& o, const std::stri
             } catch (const Error&) {
             }
             reset_timeouts(conn);
-            statement_failed(e, file, text, s, extra);
+            throw_statement_error(e, file, text, s, extra);
         }
         ++done;
     }

@@ -238,7 +238,7 @@ Config resolve_config(const ConfigInputs& inputs) {
             config.set(key, Value{*v, Origin::environment, std::string(s.env)});
         } else if (!s.pg_env.empty()) {
             if (auto pv = inputs.env(std::string(s.pg_env))) {
-                config.set(key, Value{*pv, Origin::environment, std::string(s.pg_env)});
+                config.set(key, Value{*pv, Origin::libpq_environment, std::string(s.pg_env)});
             }
         }
         auto f = inputs.flags.find(key);

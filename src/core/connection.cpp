@@ -262,22 +262,15 @@ std::int64_t QueryResult::get_int(int row, int col) const {
     return std::strtoll(PQgetvalue(r_, row, col), nullptr, 10);
 }
 
-QueryResult exec(Connection& conn, const std::string& sql,
-                 const std::vector<std::optional<std::string>>& params) {
-    PGconn* pg = conn.raw();
-    PGresult* r = nullptr;
-    if (params.empty()) {
-        r = PQexec(pg, sql.c_str());
-    } else {
-        std::vector<const char*> values;
-        for (const auto& p : params)
-            values.push_back(p ? p->c_str() : nullptr);
-        r = PQexecParams(pg, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
-                         nullptr, nullptr, 0);
-    }
-    QueryResult result(r);
-    const ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
-    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY) return result;
+std::int64_t QueryResult::affected() const {
+    return std::strtoll(PQcmdTuples(r_), nullptr, 10);
+}
+
+namespace {
+
+/// The error of a failed result as a SqlError, or Error(failure) when the
+/// connection itself is gone.
+[[noreturn]] void throw_result_error(PGconn* pg, PGresult* r) {
     if (PQstatus(pg) != CONNECTION_OK || r == nullptr) {
         throw Error(ExitCode::failure,
                     "lost the connection to the server: " + first_lines(PQerrorMessage(pg)),
@@ -296,6 +289,62 @@ QueryResult exec(Connection& conn, const std::string& sql,
     e.position = std::atoi(field(PG_DIAG_STATEMENT_POSITION).c_str());
     if (e.message.empty()) e.message = first_lines(PQresultErrorMessage(r));
     throw SqlError(std::move(e));
+}
+
+}  // namespace
+
+QueryResult exec(Connection& conn, const std::string& sql,
+                 const std::vector<std::optional<std::string>>& params) {
+    PGconn* pg = conn.raw();
+    PGresult* r = nullptr;
+    if (params.empty()) {
+        r = PQexec(pg, sql.c_str());
+    } else {
+        std::vector<const char*> values;
+        for (const auto& p : params)
+            values.push_back(p ? p->c_str() : nullptr);
+        r = PQexecParams(pg, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
+                         nullptr, nullptr, 0);
+    }
+    QueryResult result(r);
+    const ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY) return result;
+    throw_result_error(pg, r);
+}
+
+std::int64_t copy_from(Connection& conn, const std::string& copy_statement,
+                       const std::string& data) {
+    PGconn* pg = conn.raw();
+    {
+        QueryResult start(PQexec(pg, copy_statement.c_str()));
+        if (start.raw() == nullptr || PQresultStatus(start.raw()) != PGRES_COPY_IN) {
+            throw_result_error(pg, start.raw());
+        }
+    }
+    const std::size_t chunk = 1 << 20;
+    for (std::size_t off = 0; off < data.size(); off += chunk) {
+        const std::size_t n = std::min(chunk, data.size() - off);
+        if (PQputCopyData(pg, data.data() + off, static_cast<int>(n)) != 1) break;
+    }
+    PQputCopyEnd(pg, nullptr);
+    // Read every result so the connection is ready again, then report the
+    // first failure.
+    std::int64_t rows = 0;
+    std::optional<SqlError> failed;
+    while (PGresult* r = PQgetResult(pg)) {
+        QueryResult res(r);
+        if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+            rows = res.affected();
+        } else if (!failed) {
+            try {
+                throw_result_error(pg, r);
+            } catch (const SqlError& e) {
+                failed = e;
+            }
+        }
+    }
+    if (failed) throw *failed;
+    return rows;
 }
 
 namespace {

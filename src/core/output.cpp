@@ -122,3 +122,63 @@ void print_json(const nlohmann::json& doc) {
 }
 
 }  // namespace ctldb
+
+#include <chrono>
+
+namespace ctldb {
+
+namespace {
+long long now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+}  // namespace
+
+Progress::Progress(std::string label, std::uint64_t total, std::string unit)
+    : label_(std::move(label)),
+      total_(total),
+      unit_(std::move(unit)),
+      enabled_(is_tty(stderr) && std::getenv("CTLDB_NO_PROGRESS") == nullptr),
+      start_ms_(now_ms()) {}
+
+Progress::~Progress() {
+    finish();
+}
+
+void Progress::update(std::uint64_t done, std::uint64_t bytes) {
+    if (!enabled_) return;
+    const long long now = now_ms();
+    if (drawn_ && now - last_ms_ < 100 && done != total_) return;
+    last_ms_ = now;
+    const double secs = static_cast<double>(now - start_ms_) / 1000.0;
+    std::string line = "\r" + label_ + " ";
+    if (total_ > 0) {
+        const int width = 24;
+        const int filled =
+            static_cast<int>(static_cast<double>(done) / static_cast<double>(total_) * width);
+        line += "[" + std::string(static_cast<std::size_t>(filled), '#') +
+                std::string(static_cast<std::size_t>(width - filled), ' ') + "] ";
+        line += std::to_string(done * 100 / total_) + "% ";
+    }
+    line += std::to_string(done) + (total_ > 0 ? "/" + std::to_string(total_) : "") + " " + unit_;
+    char buf[64];
+    if (bytes > 0 && secs > 0) {
+        std::snprintf(buf, sizeof buf, ", %.1f MB/s", static_cast<double>(bytes) / 1e6 / secs);
+        line += buf;
+    }
+    std::snprintf(buf, sizeof buf, ", %.1f s\033[K", secs);
+    line += buf;
+    std::fputs(line.c_str(), stderr);
+    std::fflush(stderr);
+    drawn_ = true;
+}
+
+void Progress::finish() {
+    if (!drawn_) return;
+    std::fputs("\r\033[K", stderr);
+    std::fflush(stderr);
+    drawn_ = false;
+}
+
+}  // namespace ctldb

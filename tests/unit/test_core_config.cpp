@@ -92,6 +92,18 @@ TEST_CASE("PG* variables are fallbacks below DB_*") {
     CHECK(c.get("host").source == "PGHOST");
     CHECK(c.get("user").text == "dbuser");
     CHECK(c.get("password").text == "pw");
+    CHECK(c.get("host").origin == Origin::libpq_environment);
+}
+
+TEST_CASE("DB_PASSWORD_FILE wins over PGPASSWORD (the guide's CronJob sets it)") {
+    struct Tmp {
+        std::string path = "/tmp/ctldb-unit-pw";
+        Tmp() { std::ofstream(path) << "fromfile\n"; }
+        ~Tmp() { std::remove(path.c_str()); }
+    } t;
+    Config c = resolve_config(inputs({{"PGPASSWORD", "frompg"}, {"DB_PASSWORD_FILE", t.path}}));
+    CHECK(c.get("password").text == "fromfile");
+    CHECK(c.load_errors().empty());
 }
 
 TEST_CASE("the guide's ConfigMap manifest is read as is") {

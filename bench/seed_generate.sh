@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# `ctldb seed generate` against the anchor `pgbench -i` (client-side COPY),
+# side by side on the same sandbox server, in MB of table data per second
+# (pg_table_size of the tables each one fills, over its wall time).
+# Bar (issue 3): ctldb >= 0.6 x pgbench.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+USERS=${USERS:-100000}
+SCALE=${SCALE:-10}
+./scripts/build >/dev/null
+CTLDB=$PWD/build/ctldb
+SB=/tmp/ctldb-bench-seed
+"$CTLDB" local start --dir "$SB" --port 0 >/dev/null
+trap '"$CTLDB" local destroy --yes --dir "$SB" >/dev/null 2>&1 || true' EXIT
+eval "$("$CTLDB" local env --dir "$SB")"
+BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+export PGPASSWORD
+PGPASSWORD=$(cat "$DB_PASSWORD_FILE")
+su_psql() { runuser -u postgres -- "$BIN/psql" -X -q -At -h "$SB/socket" -p "$DB_PORT" -d postgres "$@"; }
+app_psql() { "$BIN/psql" -X -q -At "host=localhost port=$DB_PORT dbname=$1 user=appuser sslmode=verify-full sslrootcert=$DB_SSL_ROOT_CERT" -c "$2"; }
+now() { date +%s.%N; }
+
+su_psql -c "CREATE DATABASE bench_pgbench OWNER appuser" -c "CREATE DATABASE bench_ctldb OWNER appuser"
+DB_NAME=bench_ctldb "$CTLDB" -q migrate >/dev/null
+
+t0=$(now)
+"$BIN/pgbench" -i -q -s "$SCALE" "host=localhost port=$DB_PORT dbname=bench_pgbench user=appuser sslmode=verify-full sslrootcert=$DB_SSL_ROOT_CERT" >/dev/null 2>&1
+t1=$(now)
+DB_NAME=bench_ctldb "$CTLDB" -q seed generate --users "$USERS" --random-seed 1 >/dev/null
+t2=$(now)
+
+pg_bytes=$(app_psql bench_pgbench "SELECT sum(pg_table_size(oid)) FROM pg_class WHERE relname LIKE 'pgbench_%' AND relkind = 'r'")
+ct_bytes=$(app_psql bench_ctldb "SELECT sum(pg_table_size(oid)) FROM pg_class WHERE relname IN ('users', 'subscriptions', 'payment_methods', 'payment_transactions', 'refunds', 'admin_roles', 'admin_audit_logs')")
+awk -v pb="$pg_bytes" -v cb="$ct_bytes" -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN {
+    ps = b - a; cs = c - b; pr = pb / 1e6 / ps; cr = cb / 1e6 / cs;
+    printf "pgbench -i -s '"$SCALE"':          %7.1f MB in %5.2f s = %6.1f MB/s\n", pb / 1e6, ps, pr;
+    printf "ctldb seed generate (%d users): %7.1f MB in %5.2f s = %6.1f MB/s\n", '"$USERS"', cb / 1e6, cs, cr;
+    printf "ratio ctldb/pgbench: %.2f (bar: >= 0.60)\n", cr / pr }'

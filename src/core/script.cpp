@@ -1,0 +1,87 @@
+#include "ctldb/script.hpp"
+
+#include "ctldb/signals.hpp"
+
+namespace ctldb {
+
+TransactionGuard::TransactionGuard(Connection& conn) : conn_(conn) {
+    exec(conn_, "BEGIN");
+}
+
+void TransactionGuard::commit() {
+    exec(conn_, "COMMIT");
+    open_ = false;
+}
+
+TransactionGuard::~TransactionGuard() {
+    if (!open_) return;
+    try {
+        exec(conn_, "ROLLBACK");
+    } catch (...) {
+        // The connection is gone; the server rolled back already.
+    }
+}
+
+std::string first_line(const std::string& text) {
+    std::string l = text.substr(0, text.find('\n'));
+    return l.size() > 100 ? l.substr(0, 97) + "..." : l;
+}
+
+/// The failure of statement `s` of `file`, with PostgreSQL's fields and the
+/// position translated to the file's line and column.
+void throw_statement_error(const SqlError& e, const std::string& file, const std::string& source,
+                           const sql::Statement& s, std::vector<std::string> extra) {
+    int line = s.line, col = 1;
+    if (e.server().position > 0) {
+        // position counts characters in the statement; walk them to bytes.
+        std::size_t byte = 0;
+        for (int chars = 1; byte < s.text.size() && chars < e.server().position; ++byte) {
+            if ((static_cast<unsigned char>(s.text[byte + 1]) & 0xC0) != 0x80) ++chars;
+        }
+        auto lc = sql::line_column(source, s.offset + byte);
+        line = lc.first;
+        col = lc.second;
+    }
+    std::vector<std::string> details;
+    details.push_back("statement: " + first_line(s.text));
+    if (!e.server().detail.empty()) details.push_back("detail: " + e.server().detail);
+    if (!e.server().context.empty())
+        details.push_back("context: " + first_line(e.server().context));
+    details.push_back("sqlstate: " + e.server().sqlstate);
+    for (auto& x : extra)
+        details.push_back(std::move(x));
+    std::string hint = e.hint();
+    if (e.server().sqlstate == "55P03") {
+        hint =
+            "a lock on the table could not be taken within lock_timeout: a long transaction "
+            "holds it; retry when it is done (ctldb pool-stats shows it)";
+    } else if (e.server().sqlstate == "57014" && !interrupted()) {
+        hint = "the statement ran longer than --statement-timeout";
+    }
+    Error err(e.code(),
+              file + ":" + std::to_string(line) + ":" + std::to_string(col) + ": " + e.what(),
+              hint);
+    err.with_details(details);
+    throw err;
+}
+
+std::int64_t run_script(Connection& conn, const std::string& file, const std::string& text) {
+    const sql::Parsed parsed = sql::parse(text);
+    if (parsed.error) {
+        throw Error(ExitCode::failure, file + ":" + std::to_string(parsed.error->line) + ":" +
+                                           std::to_string(parsed.error->column) + ": " +
+                                           parsed.error->message);
+    }
+    std::int64_t affected = 0;
+    for (const auto& s : parsed.statements) {
+        throw_if_interrupted();
+        try {
+            affected += exec(conn, s.text).affected();
+        } catch (const SqlError& e) {
+            throw_statement_error(e, file, text, s, {});
+        }
+    }
+    return affected;
+}
+
+}  // namespace ctldb

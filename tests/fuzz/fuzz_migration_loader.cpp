@@ -1,0 +1,32 @@
+// libFuzzer target over the migration file loader: file-name parsing, set
+// loading, SQL splitting with libpg_query, the transaction checks and lint.
+// Input: the first line is a file name, the rest its contents.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "ctldb/error.hpp"
+#include "ctldb/migrations.hpp"
+#include "ctldb/sql.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    const std::string input(reinterpret_cast<const char*>(data), size);
+    const std::size_t nl = input.find('\n');
+    const std::string name = nl == std::string::npos ? input : input.substr(0, nl);
+    const std::string text = nl == std::string::npos ? std::string() : input.substr(nl + 1);
+    try {
+        ctldb::MigrationSet set = ctldb::load_migration_files({{name, text}}, "fuzz");
+        for (const auto& m : set.migrations) {
+            (void)ctldb::check_migration_sql(m.file, m.sql, m.no_transaction);
+        }
+    } catch (const ctldb::Error&) {
+        // Rejected input is fine; crashes and sanitizer reports are not.
+    }
+    const auto parsed = ctldb::sql::parse(text);
+    for (const auto& s : parsed.statements) {
+        // Statements must lie inside the text.
+        if (s.offset + s.length > text.size()) __builtin_trap();
+    }
+    (void)ctldb::sql::lint(text);
+    return 0;
+}

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# ctldb seed and seed generate against a real server: idempotence,
+# referential consistency, determinism, production refusal.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+require_server_binaries
+use_shared_server
+fresh_database it_seed
+
+expect_rc 1 "seed before migrate says what to do" "$CTLDB" seed
+check "hint: migrate first" stderr_has "run 'ctldb migrate' first"
+"$CTLDB" -q migrate >/dev/null
+
+expect_rc 2 "seed refused in production" env CTLDB_ENV=production "$CTLDB" seed
+check "says nothing was changed" stderr_has "nothing was changed"
+check "really nothing" test "$(sql "SELECT count(*) FROM users")" = 0
+expect_rc 2 "seed generate refused in production" env CTLDB_ENV=production "$CTLDB" seed generate --users 10
+check "still nothing" test "$(sql "SELECT count(*) FROM users")" = 0
+
+expect_rc 0 "seed" "$CTLDB" seed -o json
+check "rows inserted" bash -c "[[ \$('$CTLDB_JSON_TOOL' get /rows_inserted <'$OUT') -gt 20 ]]"
+snapshot() { sql "SELECT md5(string_agg(t::text, ',' ORDER BY t::text)) FROM (SELECT row(u.*)::text AS t FROM users u UNION ALL SELECT row(s.*)::text FROM subscriptions s UNION ALL SELECT row(a.*)::text FROM admin_roles a UNION ALL SELECT row(p.*)::text FROM payment_transactions p UNION ALL SELECT row(r.*)::text FROM refunds r UNION ALL SELECT row(l.*)::text FROM admin_audit_logs l) x"; }
+before=$(snapshot)
+expect_rc 0 "seed again" "$CTLDB" seed -o json
+check "second run inserts nothing" json_is /rows_inserted 0
+check "and changes nothing" test "$(snapshot)" = "$before"
+check "one admin per role" test "$(sql "SELECT string_agg(role, ',' ORDER BY role) FROM admin_roles")" = "finance_admin,super_admin,support_admin"
+check "every tier has a customer" test "$(sql "SELECT count(DISTINCT tier) FROM subscriptions")" = 3
+
+S="$IT_TMP/seeds"
+mkdir -p "$S"
+printf "INSERT INTO users (email) VALUES ('x@example.com');\nINSERT INTO nope VALUES (1);\n" >"$S/0001_bad.sql"
+expect_rc 1 "a failing seed file" "$CTLDB" seed --dir "$S"
+check "names file and line" stderr_has "0001_bad.sql:2:"
+check "rolled back whole" test "$(sql "SELECT count(*) FROM users WHERE email = 'x@example.com'")" = 0
+
+expect_rc 0 "seed generate" "$CTLDB" seed generate --users 300 --random-seed 42 -o json
+check "300 users plus 3 admins" test "$(sql "SELECT count(*) FROM users WHERE email LIKE '%.42.%@example.com' OR email LIKE 'admin%.s42@example.com'")" = 303
+check "every user has a subscription" test "$(sql "SELECT count(*) FROM users u WHERE email LIKE '%.42.%' AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = u.id)")" = 0
+check "1 to 3 payment methods each" test "$(sql "SELECT min(n) >= 1 AND max(n) <= 3 FROM (SELECT count(*) n FROM payment_methods p JOIN users u ON u.id = p.user_id WHERE u.email LIKE '%.42.%' GROUP BY u.id) x")" = t
+check "one default payment method each" test "$(sql "SELECT count(*) FROM payment_methods p JOIN users u ON u.id = p.user_id WHERE u.email LIKE '%.42.%' AND p.is_default")" = 300
+check "transactions reference the user's own methods" test "$(sql "SELECT count(*) FROM payment_transactions t JOIN payment_methods m ON m.id = t.payment_method_id WHERE m.user_id <> t.user_id")" = 0
+check "refunds exist and match their transaction" test "$(sql "SELECT count(*) > 0 AND bool_and(r.amount = t.amount) FROM refunds r JOIN payment_transactions t ON t.id = r.transaction_id WHERE t.status = 'refunded'")" = t
+check "audit entries" test "$(sql "SELECT count(*) >= 300 FROM admin_audit_logs a JOIN users u ON u.id = a.affected_user_id WHERE u.email LIKE '%.42.%'")" = t
+check "constraints and indexes all back, valid" test "$(sql "SELECT count(*) FROM pg_constraint WHERE conrelid = 'payment_transactions'::regclass AND contype = 'f' AND convalidated")" = 3
+check "guide's indexes still there" test "$(sql "SELECT count(*) FROM pg_indexes WHERE indexname IN ('idx_users_email', 'idx_payment_transactions_created_at', 'idx_admin_audit_logs_created_at')")" = 3
+check "no invalid index" test "$(sql "SELECT count(*) FROM pg_index WHERE NOT indisvalid")" = 0
+
+gen_snapshot() { sql "SELECT md5(string_agg(row(u.id, u.email, u.created_at, s.tier, s.status)::text, ',' ORDER BY u.email)) FROM users u JOIN subscriptions s ON s.user_id = u.id WHERE u.email LIKE '%.$1.%'"; }
+first=$(gen_snapshot 42)
+expect_rc 1 "the same seed twice is refused" "$CTLDB" seed generate --users 300 --random-seed 42
+check "says so" stderr_has "already in the database"
+fresh_database it_seed2
+"$CTLDB" -q migrate >/dev/null
+expect_rc 0 "same seed in another database, other batch size" "$CTLDB" seed generate --users 300 --random-seed 42 --batch-users 7
+check "deterministic: identical data" test "$(gen_snapshot 42)" = "$first"
+expect_rc 0 "--keep-indexes path" "$CTLDB" seed generate --users 50 --random-seed 43 --keep-indexes
+check "50 more users" test "$(sql "SELECT count(*) FROM users WHERE email LIKE '%.43.%'")" = 50
+expect_rc 2 "--users 0" "$CTLDB" seed generate --users 0
+expect_rc 2 "--users missing" "$CTLDB" seed generate
+expect_rc 2 "--users abc" "$CTLDB" seed generate --users abc
+
+# SIGTERM during generate leaves nothing half-made.
+set +e
+CTLDB_NO_PROGRESS=1 "$CTLDB" seed generate --users 400000 --random-seed 44 >"$OUT" 2>"$ERR" &
+GPID=$!
+sleep 1
+kill -TERM $GPID
+wait $GPID
+RC=$?
+set -e
+check "SIGTERM during generate exits 130 (got $RC)" test "$RC" = 130
+check "no generated rows remain" test "$(sql "SELECT count(*) FROM users WHERE email LIKE '%.44.%'")" = 0
+check "constraints back after the interruption" test "$(sql "SELECT count(*) FROM pg_constraint WHERE conrelid = 'payment_transactions'::regclass AND contype = 'f'")" = 3
+
+finish
