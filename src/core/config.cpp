@@ -26,6 +26,8 @@ const char* origin_name(Origin origin) {
             return "default";
         case Origin::config_file:
             return "config file";
+        case Origin::libpq_environment:
+            return "environment, libpq";
         case Origin::environment:
             return "environment";
         case Origin::flag:
