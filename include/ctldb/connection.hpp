@@ -32,6 +32,11 @@ std::string conninfo_quote(std::string_view value);
 std::string conninfo_from(const ConnectionSettings& c, bool include_password,
                           std::string_view application_name = "ctldb");
 
+/// libpq environment variables for a child process (pg_dump, psql): every
+/// parameter of `c`, the password included, so nothing goes on argv.
+std::vector<std::pair<std::string, std::string>> libpq_environment(
+    const ConnectionSettings& c, std::string_view application_name);
+
 /// Seconds for libpq's connect_timeout from a millisecond budget: rounded
 /// up, at least 2 (libpq's own minimum), 0 stays 0 (wait forever).
 int connect_timeout_seconds(int timeout_ms);

@@ -5,10 +5,13 @@
 
 #include <sys/types.h>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "ctldb/signals.hpp"
 
 namespace ctldb {
 
@@ -53,5 +56,46 @@ bool can_access_as(const UserAccount& account, const std::string& path, int mode
 
 /// Find an executable by name in `PATH`; empty when absent.
 std::string find_in_path(const std::string& name);
+
+}  // namespace ctldb
+
+namespace ctldb {
+
+/// A running child whose stdin and/or stdout are pipes to us, for
+/// streaming (pg_dump's output into the compressor, a dump into psql).
+/// stderr is captured for error messages. Terminated with SIGTERM when
+/// ctldb is interrupted, and killed when destroyed while still running.
+class ChildProcess {
+  public:
+    struct Pipes {
+        bool stdin_pipe = false;
+        bool stdout_pipe = false;
+        /// Without stdout_pipe: stdout goes to this fd (-1: /dev/null).
+        int stdout_fd = -1;
+    };
+    ChildProcess(const std::vector<std::string>& argv, const ProcessOptions& options, Pipes pipes);
+    ~ChildProcess();
+    ChildProcess(const ChildProcess&) = delete;
+    ChildProcess& operator=(const ChildProcess&) = delete;
+
+    pid_t pid() const { return pid_; }
+    /// Our end of the child's stdin / stdout (-1 when not piped).
+    int in() const { return in_; }
+    int out() const { return out_; }
+    /// Close our end of stdin (EOF for the child).
+    void close_in();
+    /// Wait for the child; collects its stderr.
+    ProcessResult wait();
+    /// SIGTERM now, SIGKILL after a grace period; then reap.
+    void stop();
+
+  private:
+    pid_t pid_ = -1;
+    int in_ = -1;
+    int out_ = -1;
+    int err_ = -1;
+    bool reaped_ = false;
+    std::unique_ptr<TerminateOnSignal> on_signal_;
+};
 
 }  // namespace ctldb

@@ -6,6 +6,8 @@ void register_commands(CLI::App& app, Context& ctx) {
     register_config(app, ctx);
     register_migrate(app, ctx);
     register_seed(app, ctx);
+    register_backup(app, ctx);
+    register_restore(app, ctx);
     register_local(app, ctx);
     register_version(app, ctx);
 }

@@ -15,6 +15,8 @@ void register_config(CLI::App& app, Context& ctx);
 void register_local(CLI::App& app, Context& ctx);
 void register_migrate(CLI::App& app, Context& ctx);
 void register_seed(CLI::App& app, Context& ctx);
+void register_backup(CLI::App& app, Context& ctx);
+void register_restore(CLI::App& app, Context& ctx);
 void register_version(CLI::App& app, Context& ctx);
 
 /// All of the above, in help order.

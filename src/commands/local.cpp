@@ -3,7 +3,6 @@
 // user appuser with a strong password, TLS with its own CA), so every other
 // command can be tried with `eval "$(ctldb local env)"`.
 #include <arpa/inet.h>
-#include <glob.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -28,6 +27,7 @@
 #include "ctldb/fs.hpp"
 #include "ctldb/log.hpp"
 #include "ctldb/password.hpp"
+#include "ctldb/pgtools.hpp"
 #include "ctldb/process.hpp"
 #include "ctldb/text.hpp"
 #include "ctldb/tls.hpp"
@@ -110,39 +110,6 @@ void save_info(const SandboxPaths& p, const SandboxInfo& i) {
         {"bindir", i.bindir}, {"created_at", i.created_at}, {"database", kDatabase},
         {"user", kAppUser}};
     fs::write_atomic(p.marker, j.dump(2) + "\n", 0644);
-}
-
-bool has_server_binaries(const std::string& bindir) {
-    for (const char* tool : {"initdb", "pg_ctl", "postgres"}) {
-        if (::access((bindir + "/" + tool).c_str(), X_OK) != 0) return false;
-    }
-    return true;
-}
-
-/// CTLDB_PG_BINDIR, else the newest /usr/lib/postgresql/N/bin, else PATH.
-std::string find_bindir(const EnvLookup& env) {
-    if (auto d = env("CTLDB_PG_BINDIR")) {
-        if (has_server_binaries(*d)) return *d;
-        throw usage_error("CTLDB_PG_BINDIR=" + *d + " has no initdb, pg_ctl and postgres");
-    }
-    glob_t g{};
-    std::vector<std::pair<int, std::string>> found;
-    if (::glob("/usr/lib/postgresql/*/bin", 0, nullptr, &g) == 0) {
-        for (std::size_t i = 0; i < g.gl_pathc; ++i) {
-            std::string d = g.gl_pathv[i];
-            auto v = parse_integer(d.substr(19, d.find('/', 19) - 19));
-            if (v && has_server_binaries(d)) found.emplace_back(static_cast<int>(*v), d);
-        }
-    }
-    ::globfree(&g);
-    if (!found.empty()) return std::max_element(found.begin(), found.end())->second;
-    std::string initdb = find_in_path("initdb");
-    if (!initdb.empty()) {
-        std::string d = initdb.substr(0, initdb.rfind('/'));
-        if (has_server_binaries(d)) return d;
-    }
-    throw usage_error("PostgreSQL server binaries (initdb, pg_ctl, postgres) not found",
-                      "install them (apt-get install postgresql-15) or set CTLDB_PG_BINDIR");
 }
 
 UserAccount server_account(const EnvLookup& env) {
@@ -348,7 +315,7 @@ void create_role_and_database(const SandboxPaths& p, int port) {
     std::string v(verifier);
     PQfreemem(verifier);
     pqxx::nontransaction tx(*conn);
-    tx.exec0(std::string("CREATE ROLE ") + kAppUser + " LOGIN PASSWORD " + tx.quote(v));
+    tx.exec0(std::string("CREATE ROLE ") + kAppUser + " LOGIN CREATEDB PASSWORD " + tx.quote(v));
     // pg_monitor lets pool-stats and check-ssl see every session.
     tx.exec0(std::string("GRANT pg_monitor TO ") + kAppUser);
     tx.exec0(std::string("CREATE DATABASE ") + kDatabase + " OWNER " + kAppUser);
@@ -439,7 +406,7 @@ ExitCode run_local_start(const LocalOptions& o, Context& ctx) {
                               "it was not made by ctldb; choose another --dir");
         }
         const UserAccount server = server_account(ctx.env);
-        info.bindir = find_bindir(ctx.env);
+        info.bindir = find_pg_bindir(ctx.env);
         info.server_user = server.name;
         info.port = check_port(o.port >= 0 ? o.port : kDefaultPort);
         info.state = "creating";

@@ -58,6 +58,28 @@ std::string conninfo_from(const ConnectionSettings& c, bool include_password,
     return out;
 }
 
+std::vector<std::pair<std::string, std::string>> libpq_environment(
+    const ConnectionSettings& c, std::string_view application_name) {
+    std::vector<std::pair<std::string, std::string>> env;
+    auto add = [&env](const char* name, const std::string& value) {
+        if (!value.empty()) env.emplace_back(name, value);
+    };
+    add("PGHOST", c.host);
+    add("PGHOSTADDR", c.hostaddr);
+    add("PGPORT", std::to_string(c.port));
+    add("PGDATABASE", c.dbname);
+    add("PGUSER", c.user);
+    add("PGPASSWORD", c.password);
+    add("PGSSLMODE", c.sslmode);
+    add("PGSSLROOTCERT", c.sslrootcert);
+    add("PGSSLCERT", c.sslcert);
+    add("PGSSLKEY", c.sslkey);
+    const int t = connect_timeout_seconds(c.connect_timeout_ms);
+    if (t > 0) add("PGCONNECT_TIMEOUT", std::to_string(t));
+    add("PGAPPNAME", std::string(application_name));
+    return env;
+}
+
 namespace {
 
 // The deadline for the connect in progress on this thread; libpqxx 6.4

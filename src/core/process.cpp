@@ -80,9 +80,10 @@ bool can_access_as(const UserAccount& account, const std::string& path, int mode
     return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
-ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOptions& options) {
-    if (!options.cleanup) throw_if_interrupted();
-    // Build everything the child needs before fork: no allocation after it.
+namespace {
+/// The environment of a child: ours, minus PG* when asked, with the
+/// account's HOME/USER/LOGNAME and the options' overrides.
+std::vector<std::string> child_environment(const ProcessOptions& options) {
     std::vector<std::string> env_strings;
     for (char** e = environ; *e != nullptr; ++e) {
         std::string entry(*e);
@@ -101,9 +102,35 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
     }
     for (const auto& kv : options.env)
         env_strings.push_back(kv.first + "=" + kv.second);
+    return env_strings;
+}
+
+/// In the child after fork: drop to the account, change directory. Only
+/// async-signal-safe calls.
+void child_setup(const ProcessOptions& options) {
+    ::signal(SIGINT, SIG_DFL);
+    ::signal(SIGTERM, SIG_DFL);
+    ::signal(SIGPIPE, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    if (options.run_as) {
+        const UserAccount& u = *options.run_as;
+        if (::setgid(u.gid) != 0) child_fail(2, "setgid");
+        if (::initgroups(u.name.c_str(), u.gid) != 0) child_fail(2, "initgroups");
+        if (::setuid(u.uid) != 0) child_fail(2, "setuid");
+    }
+    if (!options.cwd.empty() && ::chdir(options.cwd.c_str()) != 0) child_fail(2, "chdir");
+}
+}  // namespace
+
+ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOptions& options) {
+    if (!options.cleanup) throw_if_interrupted();
+    // Build everything the child needs before fork: no allocation after it.
+    std::vector<std::string> env_strings = child_environment(options);
     std::vector<char*> envp;
-    for (auto& s : env_strings)
-        envp.push_back(s.data());
+    for (auto& e : env_strings)
+        envp.push_back(e.data());
     envp.push_back(nullptr);
     std::vector<std::string> args = argv;
     std::vector<char*> cargv;
@@ -122,23 +149,11 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
         throw Error(ExitCode::failure, std::string("cannot fork: ") + std::strerror(errno));
     }
     if (pid == 0) {
-        ::signal(SIGINT, SIG_DFL);
-        ::signal(SIGTERM, SIG_DFL);
-        ::signal(SIGPIPE, SIG_DFL);
-        sigset_t none;
-        sigemptyset(&none);
-        ::sigprocmask(SIG_SETMASK, &none, nullptr);
         int devnull = ::open("/dev/null", O_RDONLY);
         if (devnull >= 0) ::dup2(devnull, 0);
         ::dup2(fds[1], 1);
         ::dup2(fds[1], 2);
-        if (options.run_as) {
-            const UserAccount& u = *options.run_as;
-            if (::setgid(u.gid) != 0) child_fail(2, "setgid");
-            if (::initgroups(u.name.c_str(), u.gid) != 0) child_fail(2, "initgroups");
-            if (::setuid(u.uid) != 0) child_fail(2, "setuid");
-        }
-        if (!options.cwd.empty() && ::chdir(options.cwd.c_str()) != 0) child_fail(2, "chdir");
+        child_setup(options);
         ::execve(cargv[0], cargv.data(), envp.data());
         child_fail(2, cargv[0]);
     }
@@ -163,6 +178,120 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
     }
     if (!options.cleanup) throw_if_interrupted();
     return result;
+}
+
+}  // namespace ctldb
+
+namespace ctldb {
+
+ChildProcess::ChildProcess(const std::vector<std::string>& argv, const ProcessOptions& options,
+                           Pipes pipes) {
+    throw_if_interrupted();
+    std::vector<std::string> env_strings = child_environment(options);
+    std::vector<char*> envp;
+    for (auto& e : env_strings)
+        envp.push_back(e.data());
+    envp.push_back(nullptr);
+    std::vector<std::string> args = argv;
+    std::vector<char*> cargv;
+    for (auto& a : args)
+        cargv.push_back(a.data());
+    cargv.push_back(nullptr);
+
+    int in_fds[2] = {-1, -1}, out_fds[2] = {-1, -1};
+    auto fail = [&](const char* what) {
+        for (int fd : {in_fds[0], in_fds[1], out_fds[0], out_fds[1], err_}) {
+            if (fd >= 0) ::close(fd);
+        }
+        throw Error(ExitCode::failure, std::string(what) + ": " + std::strerror(errno));
+    };
+    if (pipes.stdin_pipe && ::pipe2(in_fds, O_CLOEXEC) != 0) fail("cannot create pipe");
+    if (pipes.stdout_pipe && ::pipe2(out_fds, O_CLOEXEC) != 0) fail("cannot create pipe");
+    // stderr goes to an unnamed file: it can never fill up and block the child.
+    err_ = ::open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (err_ < 0) fail("cannot create a temporary file in /tmp");
+    pid_ = ::fork();
+    if (pid_ < 0) fail("cannot fork");
+    if (pid_ == 0) {
+        int devnull = ::open("/dev/null", O_RDWR);
+        ::dup2(pipes.stdin_pipe ? in_fds[0] : devnull, 0);
+        if (pipes.stdout_pipe) {
+            ::dup2(out_fds[1], 1);
+        } else {
+            ::dup2(pipes.stdout_fd >= 0 ? pipes.stdout_fd : devnull, 1);
+        }
+        ::dup2(err_, 2);
+        child_setup(options);
+        ::execve(cargv[0], cargv.data(), envp.data());
+        child_fail(2, cargv[0]);
+    }
+    on_signal_ = std::make_unique<TerminateOnSignal>(pid_);
+    if (pipes.stdin_pipe) {
+        ::close(in_fds[0]);
+        in_ = in_fds[1];
+    }
+    if (pipes.stdout_pipe) {
+        ::close(out_fds[1]);
+        out_ = out_fds[0];
+    }
+}
+
+ChildProcess::~ChildProcess() {
+    if (!reaped_) stop();
+    close_in();
+    if (out_ >= 0) ::close(out_);
+    if (err_ >= 0) ::close(err_);
+}
+
+void ChildProcess::close_in() {
+    if (in_ >= 0) {
+        ::close(in_);
+        in_ = -1;
+    }
+}
+
+ProcessResult ChildProcess::wait() {
+    ProcessResult result;
+    close_in();
+    int status = 0;
+    if (!reaped_) {
+        while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+        }
+        reaped_ = true;
+        if (WIFEXITED(status)) {
+            result.exit_code = WEXITSTATUS(status);
+        } else if (WIFSIGNALED(status)) {
+            result.signal = WTERMSIG(status);
+        }
+    }
+    char buf[4096];
+    ::lseek(err_, 0, SEEK_SET);
+    for (;;) {
+        ssize_t n = ::read(err_, buf, sizeof buf);
+        if (n <= 0) break;
+        result.output.append(buf, static_cast<std::size_t>(n));
+        if (result.output.size() > 65536) break;
+    }
+    return result;
+}
+
+void ChildProcess::stop() {
+    if (reaped_ || pid_ <= 0) return;
+    close_in();
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    for (int i = 0; i < 50; ++i) {  // 5 s grace
+        pid_t r = ::waitpid(pid_, &status, WNOHANG);
+        if (r == pid_ || (r < 0 && errno != EINTR)) {
+            reaped_ = true;
+            return;
+        }
+        ::usleep(100000);
+    }
+    ::kill(pid_, SIGKILL);
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    reaped_ = true;
 }
 
 }  // namespace ctldb

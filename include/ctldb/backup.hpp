@@ -1,0 +1,74 @@
+// Backup files and their manifests: naming, discovery in a directory, and
+// the JSON manifest written next to every backup.
+#pragma once
+
+#include <cstdint>
+#include <ctime>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ctldb/compress.hpp"
+
+namespace ctldb {
+
+/// What `backup-YYYYmmdd-HHMMSS.json` records about its backup.
+struct BackupManifest {
+    std::string file;         ///< file name (no directory)
+    std::string format;       ///< "plain" or "custom"
+    std::string compression;  ///< "gzip", "zstd" or "custom"
+    std::uint64_t size_bytes = 0;
+    std::string sha256;
+    std::uint64_t dump_bytes = 0;  ///< uncompressed dump text (plain only)
+    std::string database;
+    std::string server_version;
+    std::string pg_dump_version;
+    std::string ctldb_version;
+    std::string started_at;
+    std::string finished_at;
+    std::int64_t duration_ms = 0;
+    std::string snapshot;
+    std::map<std::string, std::int64_t> row_counts;  ///< "schema.table" -> rows
+    std::string verified_at;  ///< last successful `backup verify`, may be empty
+
+    std::string to_json() const;
+    /// Throws Error(failure) naming `path` when it is not a manifest.
+    static BackupManifest from_json(const std::string& text, const std::string& path);
+};
+
+/// A backup found in a directory.
+struct BackupEntry {
+    std::string path;           ///< data file
+    std::string manifest_path;  ///< may not exist
+    std::time_t taken_at = 0;   ///< from the name (UTC)
+    std::uint64_t size = 0;
+    std::optional<BackupManifest> manifest;
+    std::string problem;  ///< why it does not count as a usable backup
+    bool usable() const { return problem.empty(); }
+};
+
+/// "backup-20251116-020000" for a UTC time.
+std::string backup_stem(std::time_t t);
+
+/// Parse the time from a backup file name; nullopt for other files.
+std::optional<std::time_t> parse_backup_time(const std::string& file_name);
+
+/// The compression of a backup file from its name.
+Compression compression_of(const std::string& file_name);
+
+/// Every backup in `dir`, newest first. A backup is usable when its manifest
+/// exists, parses and names the same size as the file.
+std::vector<BackupEntry> list_backups(const std::string& dir);
+
+/// The manifest path of a data file: same stem, ".json".
+std::string manifest_path_for(const std::string& data_path);
+
+/// Which backups retention keeps: the newest `keep_last` usable ones and the
+/// usable ones younger than `keep_days` (0: that rule is off), never
+/// `protect` (the backup just made). Returns the paths to delete.
+std::vector<std::string> backups_to_prune(const std::vector<BackupEntry>& entries, int keep_last,
+                                          int keep_days, std::time_t now,
+                                          const std::string& protect);
+
+}  // namespace ctldb

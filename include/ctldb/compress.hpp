@@ -1,0 +1,64 @@
+// Streaming compression for backups: gzip with parallel deflate (pigz's
+// approach: independent blocks primed with the previous 32 KiB, one gzip
+// member that any gunzip reads) and multi-threaded zstd; the file's SHA-256
+// is computed as it is written. Decompression checks CRCs and completeness.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace ctldb {
+
+enum class Compression { gzip, zstd, none };
+
+/// Writes to a file descriptor, hashing (SHA-256) and counting what it writes.
+class HashingFileSink {
+  public:
+    explicit HashingFileSink(int fd, std::string path);
+    ~HashingFileSink();
+    void write(const void* data, std::size_t size);
+    /// Hex SHA-256 of everything written; call once, at the end.
+    std::string finish_sha256();
+    std::uint64_t bytes() const { return bytes_; }
+    HashingFileSink(const HashingFileSink&) = delete;
+    HashingFileSink& operator=(const HashingFileSink&) = delete;
+
+  private:
+    int fd_;
+    std::string path_;
+    struct Digest;
+    std::unique_ptr<Digest> digest_;
+    std::uint64_t bytes_ = 0;
+};
+
+class Compressor {
+  public:
+    virtual ~Compressor() = default;
+    virtual void write(const char* data, std::size_t size) = 0;
+    /// Flush everything and write the trailer.
+    virtual void finish() = 0;
+};
+
+/// gzip at `level` (1-9) over `threads` threads into `sink`.
+std::unique_ptr<Compressor> make_gzip_compressor(HashingFileSink& sink, int level, int threads);
+/// zstd at `level` (1-19) over `threads` workers, with content checksums.
+std::unique_ptr<Compressor> make_zstd_compressor(HashingFileSink& sink, int level, int threads);
+
+/// Read `path` once: its SHA-256 and, unless `compression` is none, the
+/// decompressed stream passed to `out` in chunks. Throws Error(failure) for
+/// a truncated or corrupt stream (CRC, size, zstd checksum).
+struct ReadResult {
+    std::string sha256;
+    std::uint64_t file_bytes = 0;
+    std::uint64_t content_bytes = 0;
+    std::string tail;  ///< last 512 bytes of the decompressed content
+};
+ReadResult read_compressed(const std::string& path, Compression compression,
+                           const std::function<void(const char*, std::size_t)>& out);
+
+/// SHA-256 hex of a byte string.
+std::string sha256_hex(const std::string& data);
+
+}  // namespace ctldb

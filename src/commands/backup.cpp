@@ -1,0 +1,426 @@
+// ctldb backup [list|verify|prune]: consistent, verified, atomic logical
+// backups that replace the guide's `pg_dump > f; gzip f` CronJob.
+#include <fcntl.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "ctldb/backup.hpp"
+#include "ctldb/compress.hpp"
+#include "ctldb/connection.hpp"
+#include "ctldb/context.hpp"
+#include "ctldb/findings.hpp"
+#include "ctldb/fs.hpp"
+#include "ctldb/log.hpp"
+#include "ctldb/pgtools.hpp"
+#include "ctldb/process.hpp"
+#include "ctldb/signals.hpp"
+#include "ctldb/text.hpp"
+#include "ctldb/version.hpp"
+#include "verify.hpp"
+
+namespace ctldb {
+
+namespace {
+
+struct BackupOptions {
+    std::string dir;
+    std::string format = "plain";
+    std::string compression = "gzip";
+    int level = -1;  // -1: format's default
+    int jobs = 0;    // 0: every core
+    int keep_last = 0;
+    int keep_days = 0;
+    std::string file;
+    bool dry_run = false;
+};
+
+std::string backup_dir(const BackupOptions& o, Context& ctx) {
+    std::string d = o.dir.empty() ? ctx.config().get("backup_dir").text : o.dir;
+    while (d.size() > 1 && d.back() == '/')
+        d.pop_back();
+    return d;
+}
+
+std::string human_bytes(std::uint64_t b) {
+    char buf[32];
+    if (b >= (1ULL << 30)) {
+        std::snprintf(buf, sizeof buf, "%.2f GiB", static_cast<double>(b) / (1ULL << 30));
+    } else if (b >= (1ULL << 20)) {
+        std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(b) / (1ULL << 20));
+    } else if (b >= 1024) {
+        std::snprintf(buf, sizeof buf, "%.1f KiB", static_cast<double>(b) / 1024);
+    } else {
+        std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(b));
+    }
+    return buf;
+}
+
+/// Removes a temporary file unless released: no half-written backup under
+/// any name survives a failure or a signal.
+class TempFile {
+  public:
+    explicit TempFile(std::string path) : path_(std::move(path)) {}
+    ~TempFile() {
+        if (!path_.empty()) ::unlink(path_.c_str());
+    }
+    void release() { path_.clear(); }
+    TempFile(const TempFile&) = delete;
+    TempFile& operator=(const TempFile&) = delete;
+
+  private:
+    std::string path_;
+};
+
+/// Exact row counts of every table, in the exported snapshot.
+std::map<std::string, std::int64_t> count_rows(Connection& conn) {
+    QueryResult tables = exec(conn,
+                              "SELECT format('%I.%I', n.nspname, c.relname), n.nspname || '.' || "
+                              "c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = "
+                              "c.relnamespace WHERE c.relkind = 'r' AND n.nspname NOT IN "
+                              "('pg_catalog', 'information_schema') AND n.nspname NOT LIKE "
+                              "'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%' ORDER BY 2");
+    std::map<std::string, std::int64_t> counts;
+    for (int i = 0; i < tables.rows(); ++i) {
+        throw_if_interrupted();
+        counts[tables.get(i, 1)] =
+            exec(conn, "SELECT count(*) FROM ONLY " + tables.get(i, 0)).get_int(0, 0);
+    }
+    return counts;
+}
+
+void check_free_space(const std::string& dir, std::uint64_t estimate) {
+    struct statvfs vfs {};
+    if (::statvfs(dir.c_str(), &vfs) != 0) return;
+    const std::uint64_t free_bytes = static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+    if (free_bytes < estimate) {
+        throw Error(ExitCode::failure,
+                    "not enough room in " + dir + ": " + human_bytes(free_bytes) +
+                        " free, the backup needs about " + human_bytes(estimate),
+                    "free space (ctldb backup prune --keep-last N) or use a bigger volume");
+    }
+}
+
+ExitCode run_backup(const BackupOptions& o, Context& ctx) {
+    const Config& cfg = ctx.valid_config(true);
+    const ConnectionSettings cs = cfg.connection();
+    const std::string dir = backup_dir(o, ctx);
+    if (!fs::is_dir(dir)) {
+        throw usage_error("backup directory " + dir + " does not exist",
+                          "mount the backup volume there, create it, or pass --dir");
+    }
+    if (::access(dir.c_str(), W_OK) != 0) throw usage_error("cannot write to " + dir);
+    const bool custom = o.format == "custom";
+    const Compression compression =
+        custom ? Compression::none
+               : (o.compression == "zstd" ? Compression::zstd : Compression::gzip);
+    int level = o.level;
+    if (level < 0) level = compression == Compression::zstd ? 3 : 6;
+    if (compression == Compression::gzip && level > 9) {
+        throw usage_error("--compress-level for gzip is 1 to 9");
+    }
+    const int jobs =
+        o.jobs > 0 ? o.jobs : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+
+    const std::string pg_dump = find_pg_tool("pg_dump", ctx.env);
+    std::string pg_dump_version;
+    const int dump_major = pg_tool_major_version(pg_dump, &pg_dump_version);
+
+    auto conn = connect(cs);
+    const std::int64_t server_num = exec(*conn, "SHOW server_version_num").get_int(0, 0);
+    const std::string server_version = exec(*conn, "SHOW server_version").get(0, 0);
+    if (dump_major < server_num / 10000) {
+        throw usage_error(pg_dump + " is version " + pg_dump_version + ", older than the server (" +
+                              server_version + "); it cannot dump it",
+                          "install postgresql-client-" + std::to_string(server_num / 10000) +
+                              " or set CTLDB_PG_BINDIR");
+    }
+    const std::int64_t db_size =
+        exec(*conn, "SELECT pg_database_size(current_database())").get_int(0, 0);
+    // A compressed logical dump is rarely more than a third of the
+    // database's size on disk (indexes are not dumped); keep a margin.
+    check_free_space(dir, static_cast<std::uint64_t>(db_size) / 3 + (16ULL << 20));
+
+    const std::time_t started = std::time(nullptr);
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::string ext =
+        custom ? ".dump" : (compression == Compression::zstd ? ".sql.zst" : ".sql.gz");
+    const std::string stem = backup_stem(started);
+    const std::string final_path = dir + "/" + stem + ext;
+    const std::string partial = final_path + ".partial";
+    if (fs::exists(final_path)) throw failure(final_path + " already exists");
+
+    // One snapshot for the counts and the dump: the manifest describes
+    // exactly what is in the file.
+    exec(*conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    const std::string snapshot = exec(*conn, "SELECT pg_export_snapshot()").get(0, 0);
+    const auto counts = count_rows(*conn);
+
+    ProcessOptions po;
+    po.clear_pg_env = true;
+    po.env = libpq_environment(cs, "ctldb backup");
+    std::vector<std::string> argv = {pg_dump, "--no-password", "--snapshot=" + snapshot};
+    BackupManifest m;
+    TempFile temp(partial);
+    int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) throw failure("cannot create " + partial + ": " + std::strerror(errno));
+    struct FdCloser {
+        int& fd;
+        ~FdCloser() {
+            if (fd >= 0) ::close(fd);
+        }
+    } closer{fd};
+
+    std::uint64_t dump_bytes = 0;
+    if (custom) {
+        argv.insert(argv.end(), {"--format=custom", "--compress=" + std::to_string(level),
+                                 "--file=" + partial});
+        ::close(fd);
+        fd = -1;
+        ChildProcess dump(argv, po, {});
+        ProcessResult r = dump.wait();
+        throw_if_interrupted();
+        if (!r.ok()) throw failure("pg_dump failed: " + r.output);
+        ReadResult rr = read_compressed(partial, Compression::none, nullptr);
+        m.sha256 = rr.sha256;
+        m.size_bytes = rr.file_bytes;
+        int sync_fd = ::open(partial.c_str(), O_RDONLY | O_CLOEXEC);
+        if (sync_fd >= 0) {
+            ::fsync(sync_fd);
+            ::close(sync_fd);
+        }
+    } else {
+        HashingFileSink sink(fd, partial);
+        auto compressor = compression == Compression::zstd
+                              ? make_zstd_compressor(sink, level, jobs)
+                              : make_gzip_compressor(sink, level, jobs);
+        ChildProcess dump(argv, po, {false, true, -1});
+        Progress progress("backup", 0, "bytes dumped");
+        std::vector<char> buf(256 * 1024);
+        for (;;) {
+            ssize_t n = ::read(dump.out(), buf.data(), buf.size());
+            if (n < 0 && errno == EINTR) {
+                throw_if_interrupted();
+                continue;
+            }
+            if (n < 0)
+                throw failure(std::string("reading pg_dump's output: ") + std::strerror(errno));
+            if (n == 0) break;
+            compressor->write(buf.data(), static_cast<std::size_t>(n));
+            dump_bytes += static_cast<std::uint64_t>(n);
+            progress.update(dump_bytes, dump_bytes);
+        }
+        progress.finish();
+        ProcessResult r = dump.wait();
+        throw_if_interrupted();
+        if (!r.ok()) {
+            throw failure("pg_dump failed (" +
+                              (r.signal ? "signal " + std::to_string(r.signal)
+                                        : "exit " + std::to_string(r.exit_code)) +
+                              "): " + r.output,
+                          "nothing was kept; the previous backups are untouched");
+        }
+        compressor->finish();
+        m.sha256 = sink.finish_sha256();
+        m.size_bytes = sink.bytes();
+        if (::fsync(fd) != 0)
+            throw failure("cannot fsync " + partial + ": " + std::strerror(errno));
+    }
+    exec(*conn, "COMMIT");
+    if (::rename(partial.c_str(), final_path.c_str()) != 0) {
+        throw failure("cannot rename " + partial + ": " + std::strerror(errno));
+    }
+    temp.release();
+    fs::sync_parent_dir(final_path);
+
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+            .count();
+    m.file = stem + ext;
+    m.format = custom ? "custom" : "plain";
+    m.compression = custom ? "custom" : (compression == Compression::zstd ? "zstd" : "gzip");
+    m.dump_bytes = dump_bytes;
+    m.database = cs.dbname;
+    m.server_version = server_version;
+    m.pg_dump_version = pg_dump_version;
+    m.ctldb_version = version();
+    m.started_at = utc_iso8601(started);
+    m.finished_at = utc_now_iso8601();
+    m.duration_ms = ms;
+    m.snapshot = snapshot;
+    m.row_counts = counts;
+    fs::write_atomic(manifest_path_for(final_path), m.to_json(), 0600);
+
+    std::vector<std::string> pruned;
+    if (o.keep_last > 0 || o.keep_days > 0) {
+        pruned = backups_to_prune(list_backups(dir), o.keep_last, o.keep_days, std::time(nullptr),
+                                  final_path);
+        for (const auto& p : pruned) {
+            ::unlink(p.c_str());
+            ::unlink(manifest_path_for(p).c_str());
+            log::info("pruned " + p);
+        }
+    }
+
+    const double secs = static_cast<double>(ms) / 1000.0;
+    const double rate =
+        secs > 0 ? static_cast<double>(custom ? m.size_bytes : dump_bytes) / 1e6 / secs : 0;
+    if (ctx.json()) {
+        print_json({{"ok", true},
+                    {"path", final_path},
+                    {"manifest", manifest_path_for(final_path)},
+                    {"size_bytes", m.size_bytes},
+                    {"dump_bytes", dump_bytes},
+                    {"sha256", m.sha256},
+                    {"duration_ms", ms},
+                    {"mb_per_second", rate},
+                    {"tables", counts.size()},
+                    {"pruned", pruned}});
+    } else {
+        char line[512];
+        std::snprintf(line, sizeof line, "backup %s: %s in %.1f s (%.1f MB/s%s), %zu tables\n",
+                      final_path.c_str(), human_bytes(m.size_bytes).c_str(), secs, rate,
+                      custom ? "" : " of dump text", counts.size());
+        print_text(line);
+    }
+    return ExitCode::ok;
+}
+
+std::string age(std::time_t t, std::time_t now) {
+    const long s = static_cast<long>(now - t);
+    if (s < 120) return std::to_string(s) + "s";
+    if (s < 7200) return std::to_string(s / 60) + "m";
+    if (s < 172800) return std::to_string(s / 3600) + "h";
+    return std::to_string(s / 86400) + "d";
+}
+
+ExitCode run_list(const BackupOptions& o, Context& ctx) {
+    const auto entries = list_backups(backup_dir(o, ctx));
+    const std::time_t now = std::time(nullptr);
+    if (ctx.json()) {
+        nlohmann::json arr = nlohmann::json::array();
+        for (const auto& e : entries) {
+            arr.push_back({{"path", e.path},
+                           {"size_bytes", e.size},
+                           {"taken_at", utc_iso8601(e.taken_at)},
+                           {"age_seconds", now - e.taken_at},
+                           {"usable", e.usable()},
+                           {"problem", e.problem.empty() ? nlohmann::json(nullptr)
+                                                         : nlohmann::json(e.problem)},
+                           {"verified_at", e.manifest && !e.manifest->verified_at.empty()
+                                               ? nlohmann::json(e.manifest->verified_at)
+                                               : nlohmann::json(nullptr)}});
+        }
+        print_json({{"ok", true}, {"dir", backup_dir(o, ctx)}, {"backups", arr}});
+        return ExitCode::ok;
+    }
+    Table t({"BACKUP", "SIZE", "AGE", "STATE"});
+    for (const auto& e : entries) {
+        std::string state = !e.usable() ? "unusable: " + e.problem
+                            : e.manifest->verified_at.empty()
+                                ? "complete, not verified"
+                                : "verified " + e.manifest->verified_at;
+        t.add_row({e.path.substr(e.path.rfind('/') + 1), human_bytes(e.size), age(e.taken_at, now),
+                   state});
+    }
+    print_text(entries.empty() ? "no backups in " + backup_dir(o, ctx) + "\n" : t.render());
+    return ExitCode::ok;
+}
+
+ExitCode run_verify(const BackupOptions& o, Context& ctx) {
+    const VerifiedBackup v = verify_backup(o.file, ctx.env);
+    // Remember the verification in the manifest.
+    BackupManifest m = v.manifest;
+    m.verified_at = utc_now_iso8601();
+    fs::write_atomic(manifest_path_for(v.path), m.to_json(), 0600);
+    if (ctx.json()) {
+        print_json({{"ok", true},
+                    {"path", v.path},
+                    {"sha256", m.sha256},
+                    {"size_bytes", m.size_bytes},
+                    {"content_bytes", v.content_bytes},
+                    {"tables", m.row_counts.size()}});
+    } else {
+        print_text("backup " + v.path + " is complete and intact (sha256 " +
+                   m.sha256.substr(0, 16) + "…, " + human_bytes(v.content_bytes) + " of dump)\n");
+    }
+    return ExitCode::ok;
+}
+
+ExitCode run_prune(const BackupOptions& o, Context& ctx) {
+    if (o.keep_last <= 0 && o.keep_days <= 0) {
+        throw usage_error("backup prune needs --keep-last N and/or --keep-days N");
+    }
+    const std::string dir = backup_dir(o, ctx);
+    const auto entries = list_backups(dir);
+    const auto doomed = backups_to_prune(entries, o.keep_last, o.keep_days, std::time(nullptr), "");
+    if (!o.dry_run) {
+        for (const auto& p : doomed) {
+            ::unlink(p.c_str());
+            ::unlink(manifest_path_for(p).c_str());
+        }
+    }
+    if (ctx.json()) {
+        print_json({{"ok", true},
+                    {"dry_run", o.dry_run},
+                    {"deleted", doomed},
+                    {"kept", entries.size() - doomed.size()}});
+    } else {
+        std::string out;
+        for (const auto& p : doomed)
+            out += (o.dry_run ? "would delete " : "deleted ") + p + "\n";
+        out += std::to_string(entries.size() - doomed.size()) + " backup(s) kept\n";
+        print_text(out);
+    }
+    return ExitCode::ok;
+}
+
+}  // namespace
+
+void register_backup(CLI::App& app, Context& ctx) {
+    static BackupOptions o;
+    auto* cmd =
+        app.add_subcommand("backup", "Verified, atomic logical backups (default: take one)");
+    cmd->add_option("--dir", o.dir, "Backup directory (env CTLDB_BACKUP_DIR, default /backups)");
+    cmd->add_option("--format", o.format,
+                    "plain: .sql.gz for gunzip | psql; custom: .dump for pg_restore")
+        ->check(CLI::IsMember({"plain", "custom"}));
+    cmd->add_option("--compression", o.compression, "For plain: gzip (the runbook's) or zstd")
+        ->check(CLI::IsMember({"gzip", "zstd"}));
+    cmd->add_option("--compress-level", o.level, "gzip 1-9 (default 6), zstd 1-19 (default 3)")
+        ->check(CLI::Range(0, 19));
+    cmd->add_option("--jobs", o.jobs, "Compression threads (default: every core)")
+        ->check(CLI::Range(1, 256));
+    cmd->add_option("--keep-last", o.keep_last, "After the backup, keep this many newest ones")
+        ->check(CLI::Range(1, 100000));
+    cmd->add_option("--keep-days", o.keep_days, "After the backup, keep those younger than this")
+        ->check(CLI::Range(1, 100000));
+    cmd->callback([cmd, &ctx] {
+        if (cmd->get_subcommands().empty()) ctx.run = [&ctx] { return run_backup(o, ctx); };
+    });
+    auto* list = cmd->add_subcommand("list", "Backups with size, age and state");
+    list->add_option("--dir", o.dir, "Backup directory");
+    list->callback([&ctx] { ctx.run = [&ctx] { return run_list(o, ctx); }; });
+    auto* verify = cmd->add_subcommand(
+        "verify", "Check checksum, decompress fully, confirm the dump is complete");
+    verify->add_option("file", o.file, "Backup file")->required();
+    verify->callback([&ctx] { ctx.run = [&ctx] { return run_verify(o, ctx); }; });
+    auto* prune = cmd->add_subcommand("prune", "Delete old backups by retention rules");
+    prune->add_option("--dir", o.dir, "Backup directory");
+    prune->add_option("--keep-last", o.keep_last, "Keep this many newest usable backups")
+        ->check(CLI::Range(1, 100000));
+    prune->add_option("--keep-days", o.keep_days, "Keep backups younger than this many days")
+        ->check(CLI::Range(1, 100000));
+    prune->add_flag("--dry-run", o.dry_run, "Only say what would be deleted");
+    prune->callback([&ctx] { ctx.run = [&ctx] { return run_prune(o, ctx); }; });
+}
+
+}  // namespace ctldb

@@ -1,0 +1,193 @@
+#include "ctldb/backup.hpp"
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+#include "ctldb/error.hpp"
+#include "ctldb/fs.hpp"
+#include "ctldb/text.hpp"
+
+namespace ctldb {
+
+std::string BackupManifest::to_json() const {
+    nlohmann::json j = {{"manifest_version", 1},
+                        {"file", file},
+                        {"format", format},
+                        {"compression", compression},
+                        {"size_bytes", size_bytes},
+                        {"sha256", sha256},
+                        {"dump_bytes", dump_bytes},
+                        {"database", database},
+                        {"server_version", server_version},
+                        {"pg_dump_version", pg_dump_version},
+                        {"ctldb_version", ctldb_version},
+                        {"started_at", started_at},
+                        {"finished_at", finished_at},
+                        {"duration_ms", duration_ms},
+                        {"snapshot", snapshot},
+                        {"row_counts", row_counts},
+                        {"verified_at", verified_at.empty() ? nlohmann::json(nullptr)
+                                                            : nlohmann::json(verified_at)}};
+    return j.dump(2) + "\n";
+}
+
+BackupManifest BackupManifest::from_json(const std::string& text, const std::string& path) {
+    try {
+        auto j = nlohmann::json::parse(text);
+        BackupManifest m;
+        m.file = j.at("file").get<std::string>();
+        m.format = j.at("format").get<std::string>();
+        m.compression = j.at("compression").get<std::string>();
+        m.size_bytes = j.at("size_bytes").get<std::uint64_t>();
+        m.sha256 = j.at("sha256").get<std::string>();
+        m.dump_bytes = j.value("dump_bytes", std::uint64_t{0});
+        m.database = j.value("database", "");
+        m.server_version = j.value("server_version", "");
+        m.pg_dump_version = j.value("pg_dump_version", "");
+        m.ctldb_version = j.value("ctldb_version", "");
+        m.started_at = j.value("started_at", "");
+        m.finished_at = j.value("finished_at", "");
+        m.duration_ms = j.value("duration_ms", std::int64_t{0});
+        m.snapshot = j.value("snapshot", "");
+        m.row_counts = j.at("row_counts").get<std::map<std::string, std::int64_t>>();
+        if (j.contains("verified_at") && j["verified_at"].is_string()) {
+            m.verified_at = j["verified_at"].get<std::string>();
+        }
+        if (m.sha256.size() != 64) throw failure("bad sha256");
+        return m;
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(ExitCode::failure, path + " is not a valid backup manifest: " + e.what());
+    } catch (const Error& e) {
+        throw Error(ExitCode::failure, path + " is not a valid backup manifest: " + e.what());
+    }
+}
+
+std::string backup_stem(std::time_t t) {
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "backup-%Y%m%d-%H%M%S", &tm);
+    return buf;
+}
+
+std::optional<std::time_t> parse_backup_time(const std::string& name) {
+    // backup-YYYYmmdd-HHMMSS.<ext>
+    if (name.size() < 22 || name.compare(0, 7, "backup-") != 0 || name[15] != '-') {
+        return std::nullopt;
+    }
+    const std::string ext = name.substr(22);
+    if (ext != ".sql.gz" && ext != ".sql.zst" && ext != ".dump") return std::nullopt;
+    std::tm tm{};
+    for (std::size_t i : {7u, 8u, 9u, 10u, 11u, 12u, 13u, 14u, 16u, 17u, 18u, 19u, 20u, 21u}) {
+        if (name[i] < '0' || name[i] > '9') return std::nullopt;
+    }
+    auto num = [&](std::size_t pos, std::size_t len) { return std::stoi(name.substr(pos, len)); };
+    tm.tm_year = num(7, 4) - 1900;
+    tm.tm_mon = num(11, 2) - 1;
+    tm.tm_mday = num(13, 2);
+    tm.tm_hour = num(16, 2);
+    tm.tm_min = num(18, 2);
+    tm.tm_sec = num(20, 2);
+    return timegm(&tm);
+}
+
+Compression compression_of(const std::string& name) {
+    if (ends_with(name, ".sql.gz")) return Compression::gzip;
+    if (ends_with(name, ".sql.zst")) return Compression::zstd;
+    return Compression::none;
+}
+
+std::string manifest_path_for(const std::string& data_path) {
+    for (const char* ext : {".sql.gz", ".sql.zst", ".dump"}) {
+        if (ends_with(data_path, ext)) {
+            return data_path.substr(0, data_path.size() - std::string(ext).size()) + ".json";
+        }
+    }
+    return data_path + ".json";
+}
+
+std::vector<BackupEntry> list_backups(const std::string& dir) {
+    std::vector<BackupEntry> out;
+    DIR* d = ::opendir(dir.c_str());
+    if (d == nullptr) {
+        throw usage_error("cannot read backup directory " + dir + ": " + std::strerror(errno),
+                          "create it or pass --dir (CTLDB_BACKUP_DIR)");
+    }
+    while (dirent* e = ::readdir(d)) {
+        const std::string name = e->d_name;
+        auto when = parse_backup_time(name);
+        if (!when) continue;
+        BackupEntry b;
+        b.path = dir + "/" + name;
+        b.manifest_path = manifest_path_for(b.path);
+        b.taken_at = *when;
+        struct stat st {};
+        if (::stat(b.path.c_str(), &st) == 0) b.size = static_cast<std::uint64_t>(st.st_size);
+        if (!fs::exists(b.manifest_path)) {
+            b.problem = "no manifest";
+        } else {
+            try {
+                b.manifest =
+                    BackupManifest::from_json(fs::read_file(b.manifest_path), b.manifest_path);
+                if (b.manifest->size_bytes != b.size) {
+                    b.problem = "size differs from the manifest";
+                } else if (b.manifest->file != name) {
+                    b.problem = "manifest names another file";
+                }
+            } catch (const Error&) {
+                b.problem = "bad manifest";
+            }
+        }
+        out.push_back(std::move(b));
+    }
+    ::closedir(d);
+    std::sort(out.begin(), out.end(), [](const BackupEntry& a, const BackupEntry& b) {
+        return a.taken_at != b.taken_at ? a.taken_at > b.taken_at : a.path > b.path;
+    });
+    return out;
+}
+
+std::vector<std::string> backups_to_prune(const std::vector<BackupEntry>& entries, int keep_last,
+                                          int keep_days, std::time_t now,
+                                          const std::string& protect) {
+    std::vector<std::string> out;
+    std::time_t protect_time = 0;
+    for (const auto& e : entries) {
+        if (e.path == protect) protect_time = e.taken_at;
+    }
+    int kept_by_count = 0;
+    for (const auto& e : entries) {  // newest first
+        if (e.path == protect) {
+            if (e.usable()) ++kept_by_count;
+            continue;
+        }
+        // Only backups older than the one just made are ever deleted.
+        if (!protect.empty() && e.taken_at >= protect_time) {
+            if (e.usable()) ++kept_by_count;
+            continue;
+        }
+        bool keep = false;
+        if (e.usable()) {
+            if (keep_last > 0 && kept_by_count < keep_last) {
+                keep = true;
+                ++kept_by_count;
+            }
+            if (keep_days > 0 && now - e.taken_at < static_cast<std::time_t>(keep_days) * 86400) {
+                keep = true;
+            }
+        } else if (keep_days > 0 &&
+                   now - e.taken_at < static_cast<std::time_t>(keep_days) * 86400) {
+            // An unusable backup never counts toward what is kept, but one
+            // that is still recent is left for an operator to look at.
+            keep = true;
+        }
+        if (!keep) out.push_back(e.path);
+    }
+    return out;
+}
+
+}  // namespace ctldb

@@ -1,0 +1,87 @@
+#include "ctldb/pgtools.hpp"
+
+#include <glob.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "ctldb/error.hpp"
+#include "ctldb/process.hpp"
+
+namespace ctldb {
+
+namespace {
+
+/// /usr/lib/postgresql/N/bin directories holding `tool`, newest first.
+std::vector<std::string> debian_bindirs(const std::string& tool) {
+    glob_t g{};
+    std::vector<std::pair<std::int64_t, std::string>> found;
+    if (::glob("/usr/lib/postgresql/*/bin", 0, nullptr, &g) == 0) {
+        for (std::size_t i = 0; i < g.gl_pathc; ++i) {
+            std::string d = g.gl_pathv[i];
+            auto v = parse_integer(d.substr(19, d.find('/', 19) - 19));
+            if (v && ::access((d + "/" + tool).c_str(), X_OK) == 0) found.emplace_back(*v, d);
+        }
+    }
+    ::globfree(&g);
+    std::sort(found.rbegin(), found.rend());
+    std::vector<std::string> out;
+    for (auto& f : found)
+        out.push_back(f.second);
+    return out;
+}
+
+bool has_server_binaries(const std::string& bindir) {
+    for (const char* tool : {"initdb", "pg_ctl", "postgres"}) {
+        if (::access((bindir + "/" + tool).c_str(), X_OK) != 0) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+std::string find_pg_bindir(const EnvLookup& env) {
+    if (auto d = env("CTLDB_PG_BINDIR")) {
+        if (has_server_binaries(*d)) return *d;
+        throw usage_error("CTLDB_PG_BINDIR=" + *d + " has no initdb, pg_ctl and postgres");
+    }
+    for (const auto& d : debian_bindirs("initdb")) {
+        if (has_server_binaries(d)) return d;
+    }
+    std::string initdb = find_in_path("initdb");
+    if (!initdb.empty()) {
+        std::string d = initdb.substr(0, initdb.rfind('/'));
+        if (has_server_binaries(d)) return d;
+    }
+    throw usage_error("PostgreSQL server binaries (initdb, pg_ctl, postgres) not found",
+                      "install them (apt-get install postgresql-15) or set CTLDB_PG_BINDIR");
+}
+
+std::string find_pg_tool(const std::string& name, const EnvLookup& env) {
+    if (auto d = env("CTLDB_PG_BINDIR")) {
+        if (::access((*d + "/" + name).c_str(), X_OK) == 0) return *d + "/" + name;
+        throw usage_error(name + " not found in CTLDB_PG_BINDIR=" + *d);
+    }
+    for (const auto& d : debian_bindirs(name))
+        return d + "/" + name;
+    std::string p = find_in_path(name);
+    if (!p.empty()) return p;
+    throw usage_error(name + " not found",
+                      "install the PostgreSQL client (apt-get install postgresql-client-15) or "
+                      "set CTLDB_PG_BINDIR");
+}
+
+int pg_tool_major_version(const std::string& path, std::string* full_version) {
+    ProcessResult r = run_process({path, "--version"});
+    if (!r.ok()) return 0;
+    // "pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"
+    std::size_t p = r.output.find(") ");
+    if (p == std::string::npos) return 0;
+    std::string v = r.output.substr(p + 2);
+    v = v.substr(0, v.find_first_of(" \n"));
+    if (full_version) *full_version = v;
+    return std::atoi(v.c_str());
+}
+
+}  // namespace ctldb

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# ctldb backup and restore against a real server: runbook compatibility,
+# round trips, damaged files refused, atomic failures, retention, formats.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+require_server_binaries
+use_shared_server
+BIN=$(pg_bindir)
+export PGPASSWORD
+PGPASSWORD=$(cat "$DB_PASSWORD_FILE")
+app_psql() { "$BIN/psql" -X -q -At "host=$DB_HOST port=$DB_PORT dbname=$1 user=$DB_USER sslmode=verify-full sslrootcert=$DB_SSL_ROOT_CERT" "${@:2}"; }
+count_in() { app_psql "$1" -c "SELECT count(*) FROM $2"; }
+
+fresh_database it_backup
+"$CTLDB" -q migrate >/dev/null
+"$CTLDB" -q seed >/dev/null
+"$CTLDB" -q seed generate --users 300 --random-seed 5 >/dev/null
+USERS=$(count_in it_backup users)
+
+D="$IT_TMP/backups"
+mkdir -p "$D"
+expect_rc 2 "backup into a missing directory" "$CTLDB" backup --dir "$IT_TMP/none"
+expect_rc 2 "pg_dump not found" env CTLDB_PG_BINDIR=/nonexistent "$CTLDB" backup --dir "$D"
+check "nothing written" test -z "$(ls -A "$D")"
+
+expect_rc 0 "backup" "$CTLDB" backup --dir "$D" -o json
+F=$(json_get /path)
+check "named backup-YYYYmmdd-HHMMSS.sql.gz" bash -c "[[ '$F' =~ /backup-[0-9]{8}-[0-9]{6}\.sql\.gz$ ]]"
+check "manifest next to it" test -f "${F%.sql.gz}.json"
+check "no partial file left" test -z "$(ls "$D" | grep partial || true)"
+check "backup readable only by its owner" test "$(stat -c %a "$F")" = 600
+check "valid gzip" gunzip -t "$F"
+check "manifest row count for users" bash -c "grep -q '\"public.users\": $USERS' '${F%.sql.gz}.json'"
+check "password not in the manifest" bash -c "! grep -qF '$PGPASSWORD' '${F%.sql.gz}.json'"
+
+# The guide's runbook: gunzip -c f | psql
+SUPERUSER_DB=postgres superuser_psql -c "DROP DATABASE IF EXISTS it_runbook WITH (FORCE)" >/dev/null 2>&1
+SUPERUSER_DB=postgres superuser_psql -c "CREATE DATABASE it_runbook OWNER appuser" >/dev/null
+check "runbook restore: gunzip -c f | psql" bash -c "gunzip -c '$F' | '$BIN/psql' -X -q -v ON_ERROR_STOP=1 'host=$DB_HOST port=$DB_PORT dbname=it_runbook user=appuser sslmode=require' >/dev/null"
+check "runbook restore has every user" test "$(count_in it_runbook users)" = "$USERS"
+
+expect_rc 0 "verify" "$CTLDB" backup verify "$F"
+expect_rc 0 "list" "$CTLDB" backup list --dir "$D" -o json
+check "listed as usable and verified" bash -c "'$CTLDB_JSON_TOOL' get /backups/0/verified_at <'$OUT' | grep -q T"
+
+SUPERUSER_DB=postgres superuser_psql -c "DROP DATABASE IF EXISTS it_restored WITH (FORCE)" >/dev/null 2>&1
+expect_rc 0 "restore into a new database" "$CTLDB" restore "$F" --target-db it_restored --create --yes -o json
+check "row counts match" json_is /ok true
+check "users restored" test "$(count_in it_restored users)" = "$USERS"
+check "indexes restored" test "$(app_psql it_restored -c "SELECT count(*) FROM pg_indexes WHERE indexname = 'idx_payment_transactions_created_at'")" = 1
+
+expect_rc 1 "non-empty target refused" "$CTLDB" restore "$F" --target-db it_restored --yes
+check "says so" stderr_has "is not empty"
+check "target untouched" test "$(count_in it_restored users)" = "$USERS"
+app_psql it_restored -c "DELETE FROM admin_audit_logs; CREATE TABLE extra (i int)"
+expect_rc 2 "--clean without --yes and no terminal" "$CTLDB" restore "$F" --target-db it_restored --clean
+expect_rc 0 "--clean --yes replaces the contents" "$CTLDB" restore "$F" --target-db it_restored --clean --yes
+check "extra table gone, audit logs back" test "$(app_psql it_restored -c "SELECT to_regclass('extra') IS NULL AND (SELECT count(*) > 0 FROM admin_audit_logs)")" = t
+expect_rc 0 "restore latest" "$CTLDB" restore latest --dir "$D" --target-db it_restored --clean --yes
+
+# Damaged backups are refused before anything is touched.
+B="$IT_TMP/bad"
+mkdir -p "$B"
+T="$B/backup-20200101-000000.sql.gz"
+head -c $(($(stat -c %s "$F") / 2)) "$F" >"$T"
+sed "s/$(basename "$F")/$(basename "$T")/" "${F%.sql.gz}.json" >"${T%.sql.gz}.json"
+expect_rc 1 "truncated backup: verify fails" "$CTLDB" backup verify "$T"
+expect_rc 1 "truncated backup: restore refused" "$CTLDB" restore "$T" --target-db it_never --create --yes
+check "target never created" test "$(SUPERUSER_DB=postgres superuser_psql -c "SELECT count(*) FROM pg_database WHERE datname = 'it_never'")" = 0
+X="$B/backup-20200101-000001.sql.gz"
+cp "$F" "$X"
+sed "s/$(basename "$F")/$(basename "$X")/" "${F%.sql.gz}.json" >"${X%.sql.gz}.json"
+printf '\xff' | dd of="$X" bs=1 seek=$(($(stat -c %s "$X") / 2)) conv=notrunc 2>/dev/null
+expect_rc 1 "bit-flipped backup: verify fails" "$CTLDB" backup verify "$X"
+check "names the damage" stderr_has "damaged\|SHA-256"
+expect_rc 1 "bit-flipped backup: restore refused" "$CTLDB" restore "$X" --target-db it_restored --clean --yes
+check "target untouched" test "$(count_in it_restored users)" = "$USERS"
+# A gzip stream that decompresses but lost pg_dump's ending (manifest rewritten to match).
+E="$B/backup-20200101-000002.sql.gz"
+(gunzip -c "$F" 2>/dev/null || true) | head -n 50 | gzip >"$E"
+sed -e "s/$(basename "$F")/$(basename "$E")/" -e "s/\"sha256\": \"[0-9a-f]*\"/\"sha256\": \"$(sha256sum "$E" | cut -c1-64)\"/" \
+    -e "s/\"size_bytes\": [0-9]*/\"size_bytes\": $(stat -c %s "$E")/" "${F%.sql.gz}.json" >"${E%.sql.gz}.json"
+expect_rc 1 "incomplete dump: verify fails" "$CTLDB" backup verify "$E"
+check "closing marker missing" stderr_has "closing marker"
+rm -f "$B"/backup-20200101-00000[12].*
+expect_rc 1 "a backup without a manifest cannot be verified" bash -c "rm '${T%.sql.gz}.json'; '$CTLDB' backup verify '$T'"
+
+# Failures leave no final file and no child process.
+expect_rc 3 "backup of a database that does not exist" env DB_NAME=no_such_db "$CTLDB" backup --dir "$B"
+check "no backup written" test -z "$(ls "$B" | grep -v 20200101 || true)"
+
+# A table big enough that the dump streams for a few seconds at level 9 on
+# one thread, so it can be interrupted and cut off midway.
+sql "CREATE TABLE bulk AS SELECT g AS id, md5(g::text) || repeat('y', 300) AS pad FROM generate_series(1, 400000) g" >/dev/null
+sql "ALTER TABLE bulk OWNER TO appuser" >/dev/null
+dump_pid() { pgrep -x pg_dump | head -1; }
+set +e
+"$CTLDB" backup --dir "$B" --compress-level 9 --jobs 1 >"$OUT" 2>"$ERR" &
+BPID=$!
+wait_for bash -c "pgrep -x pg_dump >/dev/null"
+DUMP_PID=$(dump_pid)
+sleep 0.5
+kill -TERM $BPID
+wait $BPID
+RC=$?
+set -e
+check "SIGTERM mid-backup exits 130 (got $RC)" test "$RC" = 130
+check "pg_dump was running (pid $DUMP_PID)" test -n "$DUMP_PID"
+check "pg_dump stopped too" wait_for bash -c "! kill -0 $DUMP_PID 2>/dev/null"
+check "no final file and no partial" test -z "$(ls "$B" | grep -v 20200101 || true)"
+
+set +e
+"$CTLDB" backup --dir "$B" --compress-level 9 --jobs 1 >"$OUT" 2>"$ERR" &
+BPID=$!
+wait_for bash -c "[[ \$(SUPERUSER_DB=it_backup superuser_psql -c \"SELECT count(*) FROM pg_stat_activity WHERE application_name = 'ctldb backup' AND query LIKE 'COPY%'\") -ge 1 ]]"
+SUPERUSER_DB=it_backup superuser_psql -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'ctldb backup'" >/dev/null
+wait $BPID
+RC=$?
+set -e
+check "connection lost mid-dump exits 1 (got $RC)" test "$RC" = 1
+check "pg_dump's error reported" stderr_has "pg_dump failed"
+check "still no backup files" test -z "$(ls "$B" | grep -v 20200101 || true)"
+check "no pg_dump left running" test -z "$(dump_pid)"
+sql "DROP TABLE bulk" >/dev/null
+
+# Retention: the newest N usable backups stay; unusable ones never count.
+R="$IT_TMP/retention"
+mkdir -p "$R"
+touch "$R/backup-20000101-000000.sql.gz"   # no manifest: unusable
+for i in 1 2 3; do
+    "$CTLDB" -q backup --dir "$R" >/dev/null
+    sleep 1.1
+done
+check "three backups and the stray file" test "$(ls "$R"/*.sql.gz | wc -l)" = 4
+expect_rc 0 "prune --dry-run" "$CTLDB" backup prune --dir "$R" --keep-last 1 --dry-run
+check "dry run deletes nothing" test "$(ls "$R"/*.sql.gz | wc -l)" = 4
+NEWEST=$(ls "$R"/*.sql.gz | sort | tail -1)
+expect_rc 0 "backup with --keep-last 2" "$CTLDB" backup --dir "$R" --keep-last 2 -o json
+JUST_MADE=$(json_get /path)
+check "two usable backups remain, the new one among them" bash -c "[[ \$(ls '$R'/*.sql.gz | wc -l) == 2 && -f '$JUST_MADE' && -f '$NEWEST' ]]"
+check "the unusable stray file did not count and is gone" test ! -e "$R/backup-20000101-000000.sql.gz"
+check "manifests of pruned backups gone too" test "$(ls "$R"/*.json | wc -l)" = 2
+expect_rc 2 "prune needs a rule" "$CTLDB" backup prune --dir "$R"
+
+# Other formats.
+expect_rc 0 "custom format" "$CTLDB" backup --dir "$D" --format custom -o json
+C=$(json_get /path)
+check "named .dump" bash -c "[[ '$C' == *.dump ]]"
+check "pg_restore reads it" "$BIN/pg_restore" --list "$C"
+expect_rc 0 "verify custom" "$CTLDB" backup verify "$C"
+SUPERUSER_DB=postgres superuser_psql -c "DROP DATABASE IF EXISTS it_custom WITH (FORCE)" >/dev/null 2>&1
+expect_rc 0 "restore custom" "$CTLDB" restore "$C" --target-db it_custom --create --yes
+check "users restored from custom" test "$(count_in it_custom users)" = "$USERS"
+sleep 1.1
+expect_rc 0 "zstd" "$CTLDB" backup --dir "$D" --compression zstd -o json
+Z=$(json_get /path)
+check "named .sql.zst" bash -c "[[ '$Z' == *.sql.zst ]]"
+expect_rc 0 "verify zstd" "$CTLDB" backup verify "$Z"
+SUPERUSER_DB=postgres superuser_psql -c "DROP DATABASE IF EXISTS it_zstd WITH (FORCE)" >/dev/null 2>&1
+expect_rc 0 "restore zstd" "$CTLDB" restore "$Z" --target-db it_zstd --create --yes
+check "users restored from zstd" test "$(count_in it_zstd users)" = "$USERS"
+expect_rc 2 "gzip level out of range" "$CTLDB" backup --dir "$D" --compress-level 12
+expect_rc 2 "unknown format" "$CTLDB" backup --dir "$D" --format tar
+
+finish
