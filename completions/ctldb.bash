@@ -13,7 +13,7 @@ _ctldb() {
     local global_opts="--config --host --hostaddr --port --dbname --user --sslmode --sslrootcert
         --sslcert --sslkey --connect-timeout-ms --env --output -o --log-format --quiet -q
         --verbose -v --help -h --version"
-    local commands="config local migrate seed version"
+    local commands="config local migrate seed backup restore version"
 
     case $prev in
         --sslmode) COMPREPLY=($(compgen -W "disable allow prefer require verify-ca verify-full" -- "$cur")); return ;;
@@ -22,6 +22,9 @@ _ctldb() {
         --env) COMPREPLY=($(compgen -W "development test staging production" -- "$cur")); return ;;
         --config|--sslrootcert|--sslcert|--sslkey) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+        --format) COMPREPLY=($(compgen -W "plain custom" -- "$cur")); return ;;
+        --compression) COMPREPLY=($(compgen -W "gzip zstd" -- "$cur")); return ;;
+        --compress-level|--jobs|--keep-last|--keep-days|--target-db) return ;;
         --lock-timeout|--ddl-lock-timeout|--statement-timeout|--to|--steps|--users|--random-seed|--batch-users) return ;;
         --host|--hostaddr|--port|--dbname|--user|--connect-timeout-ms) return ;;
     esac
@@ -58,6 +61,21 @@ _ctldb() {
                 "") opts="generate --dir --force" ;;
                 generate) opts="--users --random-seed --batch-users --keep-indexes --force" ;;
             esac
+            ;;
+        backup)
+            case $sub in
+                "") opts="list verify prune --dir --format --compression --compress-level --jobs --keep-last --keep-days" ;;
+                list) opts="--dir" ;;
+                verify) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                prune) opts="--dir --keep-last --keep-days --dry-run" ;;
+            esac
+            ;;
+        restore)
+            if [[ -z $sub && $cur != -* ]]; then
+                COMPREPLY=($(compgen -W "latest" -- "$cur") $(compgen -f -- "$cur"))
+                return
+            fi
+            opts="--dir --target-db --create --clean --jobs --yes -y"
             ;;
         local)
             if [[ -z $sub ]]; then

@@ -1,11 +1,13 @@
 # fish completion for ctldb. Install: copy to ~/.config/fish/completions/.
 
-set -l commands config local migrate seed version
+set -l commands config local migrate seed backup restore version
 complete -c ctldb -f
 complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a config -d 'Show and check the configuration'
 complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a local -d 'A local PostgreSQL sandbox'
 complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a migrate -d 'Versioned schema migrations'
 complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a seed -d 'Development and generated data'
+complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a backup -d 'Verified, atomic logical backups'
+complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a restore -d 'Verify, then restore a backup'
 complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a version -d 'Print the version'
 
 complete -c ctldb -l config -r -F -d 'YAML config file (own format or ConfigMap)'
@@ -52,3 +54,19 @@ complete -c ctldb -n "__fish_seen_subcommand_from generate" -l users -x -d 'User
 complete -c ctldb -n "__fish_seen_subcommand_from generate" -l random-seed -x -d 'Generator seed'
 complete -c ctldb -n "__fish_seen_subcommand_from generate" -l batch-users -x -d 'Users per COPY batch'
 complete -c ctldb -n "__fish_seen_subcommand_from generate" -l keep-indexes -d 'Load with indexes in place'
+
+complete -c ctldb -n "__fish_seen_subcommand_from backup; and not __fish_seen_subcommand_from list verify prune" -a 'list verify prune'
+complete -c ctldb -n "__fish_seen_subcommand_from backup restore" -l dir -r -a '(__fish_complete_directories)' -d 'Backup directory'
+complete -c ctldb -n "__fish_seen_subcommand_from backup" -l format -x -a 'plain custom' -d 'Backup format'
+complete -c ctldb -n "__fish_seen_subcommand_from backup" -l compression -x -a 'gzip zstd' -d 'Compression of plain backups'
+complete -c ctldb -n "__fish_seen_subcommand_from backup" -l compress-level -x -d 'Compression level'
+complete -c ctldb -n "__fish_seen_subcommand_from backup restore" -l jobs -x -d 'Threads / pg_restore jobs'
+complete -c ctldb -n "__fish_seen_subcommand_from backup prune" -l keep-last -x -d 'Keep this many newest backups'
+complete -c ctldb -n "__fish_seen_subcommand_from backup prune" -l keep-days -x -d 'Keep backups younger than this'
+complete -c ctldb -n "__fish_seen_subcommand_from prune" -l dry-run -d 'Only say what would be deleted'
+complete -c ctldb -n "__fish_seen_subcommand_from verify restore" -F
+complete -c ctldb -n "__fish_seen_subcommand_from restore" -a latest -d 'Newest usable backup'
+complete -c ctldb -n "__fish_seen_subcommand_from restore" -l target-db -x -d 'Database to restore into'
+complete -c ctldb -n "__fish_seen_subcommand_from restore" -l create -d 'Create the target database'
+complete -c ctldb -n "__fish_seen_subcommand_from restore" -l clean -d 'Replace the contents of the target'
+complete -c ctldb -n "__fish_seen_subcommand_from restore" -s y -l yes -d 'Do not ask for confirmation'

@@ -14,6 +14,10 @@ for f in ctldb.bash _ctldb ctldb.fish; do
     done
     for cmd in $(help_commands); do
         check "$f offers command $cmd" grep -qw -- "$cmd" "$DIR/$f"
+        for flag in $(help_flags "$cmd"); do
+            name=${flag#--}
+            check "$f offers $cmd $flag" grep -qE -- "(--|-l |\\{[^}]*,)$name([^a-z-]|\$)" "$DIR/$f"
+        done
         for sub in $(help_commands "$cmd"); do
             check "$f offers $cmd $sub" grep -qw -- "$sub" "$DIR/$f"
             for flag in $(help_flags "$cmd" "$sub"); do
