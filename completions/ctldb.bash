@@ -13,7 +13,7 @@ _ctldb() {
     local global_opts="--config --host --hostaddr --port --dbname --user --sslmode --sslrootcert
         --sslcert --sslkey --connect-timeout-ms --env --output -o --log-format --quiet -q
         --verbose -v --help -h --version"
-    local commands="config local migrate seed backup restore version"
+    local commands="config local migrate seed backup restore gen-certs check-ssl version"
 
     case $prev in
         --sslmode) COMPREPLY=($(compgen -W "disable allow prefer require verify-ca verify-full" -- "$cur")); return ;;
@@ -22,6 +22,9 @@ _ctldb() {
         --env) COMPREPLY=($(compgen -W "development test staging production" -- "$cur")); return ;;
         --config|--sslrootcert|--sslcert|--sslkey) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+        --key-type) COMPREPLY=($(compgen -W "ec rsa" -- "$cur")); return ;;
+        --out|--ca-cert|--ca-key|--ca) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --cn|--san|--ip|--days|--ca-days|--client|--k8s-secret|--namespace|--service|--warn-days|--critical-days) return ;;
         --format) COMPREPLY=($(compgen -W "plain custom" -- "$cur")); return ;;
         --compression) COMPREPLY=($(compgen -W "gzip zstd" -- "$cur")); return ;;
         --compress-level|--jobs|--keep-last|--keep-days|--target-db) return ;;
@@ -77,6 +80,8 @@ _ctldb() {
             fi
             opts="--dir --target-db --create --clean --jobs --yes -y"
             ;;
+        gen-certs) opts="--out --cn --san --ip --days --ca-days --key-type --client --ca-cert --ca-key --k8s-secret --namespace --service --force" ;;
+        check-ssl) opts="--warn-days --critical-days --ca --namespace --service" ;;
         local)
             if [[ -z $sub ]]; then
                 opts="start stop status env destroy"

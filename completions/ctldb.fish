@@ -1,6 +1,6 @@
 # fish completion for ctldb. Install: copy to ~/.config/fish/completions/.
 
-set -l commands config local migrate seed backup restore version
+set -l commands config local migrate seed backup restore gen-certs check-ssl version
 complete -c ctldb -f
 complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a config -d 'Show and check the configuration'
 complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a local -d 'A local PostgreSQL sandbox'
@@ -8,6 +8,8 @@ complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a migrate -d '
 complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a seed -d 'Development and generated data'
 complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a backup -d 'Verified, atomic logical backups'
 complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a restore -d 'Verify, then restore a backup'
+complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a gen-certs -d 'A CA and certificates verify-full accepts'
+complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a check-ssl -d 'Check the server TLS'
 complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a version -d 'Print the version'
 
 complete -c ctldb -l config -r -F -d 'YAML config file (own format or ConfigMap)'
@@ -70,3 +72,21 @@ complete -c ctldb -n "__fish_seen_subcommand_from restore" -l target-db -x -d 'D
 complete -c ctldb -n "__fish_seen_subcommand_from restore" -l create -d 'Create the target database'
 complete -c ctldb -n "__fish_seen_subcommand_from restore" -l clean -d 'Replace the contents of the target'
 complete -c ctldb -n "__fish_seen_subcommand_from restore" -s y -l yes -d 'Do not ask for confirmation'
+
+complete -c ctldb -n "__fish_seen_subcommand_from gen-certs" -l out -r -a '(__fish_complete_directories)' -d 'Output directory'
+complete -c ctldb -n "__fish_seen_subcommand_from gen-certs" -l cn -x -d 'Common name'
+complete -c ctldb -n "__fish_seen_subcommand_from gen-certs" -l san -x -d 'Extra subjectAltName'
+complete -c ctldb -n "__fish_seen_subcommand_from gen-certs" -l ip -x -d 'Extra IP SAN'
+complete -c ctldb -n "__fish_seen_subcommand_from gen-certs" -l days -x -d 'Certificate lifetime'
+complete -c ctldb -n "__fish_seen_subcommand_from gen-certs" -l ca-days -x -d 'CA lifetime'
+complete -c ctldb -n "__fish_seen_subcommand_from gen-certs" -l key-type -x -a 'ec rsa' -d 'Key type'
+complete -c ctldb -n "__fish_seen_subcommand_from gen-certs" -l client -x -d 'Client certificate for a role'
+complete -c ctldb -n "__fish_seen_subcommand_from gen-certs" -l ca-cert -r -F -d 'Existing CA certificate'
+complete -c ctldb -n "__fish_seen_subcommand_from gen-certs" -l ca-key -r -F -d 'Existing CA key'
+complete -c ctldb -n "__fish_seen_subcommand_from gen-certs" -l k8s-secret -x -d 'Write Kubernetes Secrets'
+complete -c ctldb -n "__fish_seen_subcommand_from gen-certs check-ssl" -l namespace -x -d 'Kubernetes namespace'
+complete -c ctldb -n "__fish_seen_subcommand_from gen-certs check-ssl" -l service -x -d 'Service name'
+complete -c ctldb -n "__fish_seen_subcommand_from gen-certs" -l force -d 'Replace existing files'
+complete -c ctldb -n "__fish_seen_subcommand_from check-ssl" -l warn-days -x -d 'Fail when expiring within'
+complete -c ctldb -n "__fish_seen_subcommand_from check-ssl" -l critical-days -x -d 'Critical within'
+complete -c ctldb -n "__fish_seen_subcommand_from check-ssl" -l ca -r -F -d 'CA certificate'

@@ -39,7 +39,29 @@ struct CertSummary {
     std::string not_after;
     long days_left = 0;
     std::string fingerprint_sha256;  ///< AA:BB:...
+    std::string serial;              ///< hex
+    std::string key_type;            ///< "EC" / "RSA" / ...
+    int key_bits = 0;
+    std::string signature_algorithm;  ///< "ecdsa-with-SHA256", ...
+    bool self_signed = false;
+    bool is_ca = false;
+    std::string common_name;
 };
 CertSummary summarize(const std::string& cert_pem);
+
+/// Read a certificate and its key, checking that they belong together.
+/// Throws Error(usage) naming the file on any problem.
+PemPair load_pair(const std::string& cert_path, const std::string& key_path);
+
+/// Verify `leaf_pem` (with `intermediates_pem`, may be empty) against the CA
+/// certificates in `ca_file`. Empty string when valid, else the reason.
+std::string verify_chain(const std::string& leaf_pem, const std::string& intermediates_pem,
+                         const std::string& ca_file);
+
+/// Does the certificate name `host` by libpq's rules (PostgreSQL 15):
+/// iPAddress SANs for an IP literal, dNSName SANs otherwise (a wildcard only
+/// as the whole leftmost label), the CN only when there are no SANs of that
+/// kind; case-insensitive.
+bool host_matches(const std::string& cert_pem, const std::string& host);
 
 }  // namespace ctldb::tls

@@ -8,6 +8,8 @@ void register_commands(CLI::App& app, Context& ctx) {
     register_seed(app, ctx);
     register_backup(app, ctx);
     register_restore(app, ctx);
+    register_gen_certs(app, ctx);
+    register_check_ssl(app, ctx);
     register_local(app, ctx);
     register_version(app, ctx);
 }

@@ -17,6 +17,8 @@ void register_migrate(CLI::App& app, Context& ctx);
 void register_seed(CLI::App& app, Context& ctx);
 void register_backup(CLI::App& app, Context& ctx);
 void register_restore(CLI::App& app, Context& ctx);
+void register_gen_certs(CLI::App& app, Context& ctx);
+void register_check_ssl(CLI::App& app, Context& ctx);
 void register_version(CLI::App& app, Context& ctx);
 
 /// All of the above, in help order.

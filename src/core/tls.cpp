@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 
+#include <cctype>
+#include <cstring>
 #include <ctime>
 #include <memory>
 
@@ -223,6 +225,32 @@ CertSummary summarize(const std::string& cert_pem) {
         s.fingerprint_sha256 += hex[md[i] >> 4];
         s.fingerprint_sha256 += hex[md[i] & 15];
     }
+    {
+        const ASN1_INTEGER* serial = X509_get0_serialNumber(cert.get());
+        Big bn(ASN1_INTEGER_to_BN(serial, nullptr));
+        char* hex_serial = bn ? BN_bn2hex(bn.get()) : nullptr;
+        if (hex_serial != nullptr) {
+            s.serial = hex_serial;
+            OPENSSL_free(hex_serial);
+        }
+        EVP_PKEY* pub = X509_get0_pubkey(cert.get());
+        if (pub != nullptr) {
+            const int id = EVP_PKEY_get_base_id(pub);
+            s.key_type = id == EVP_PKEY_EC        ? "EC"
+                         : id == EVP_PKEY_RSA     ? "RSA"
+                         : id == EVP_PKEY_ED25519 ? "Ed25519"
+                                                  : OBJ_nid2sn(id);
+            s.key_bits = EVP_PKEY_get_bits(pub);
+        }
+        s.signature_algorithm = OBJ_nid2ln(X509_get_signature_nid(cert.get()));
+        s.self_signed = X509_check_issued(cert.get(), cert.get()) == X509_V_OK;
+        s.is_ca = X509_check_ca(cert.get()) != 0;
+        char cn[256] = "";
+        if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert.get()), NID_commonName, cn,
+                                      sizeof cn) > 0) {
+            s.common_name = cn;
+        }
+    }
     auto* names = static_cast<GENERAL_NAMES*>(
         X509_get_ext_d2i(cert.get(), NID_subject_alt_name, nullptr, nullptr));
     if (names != nullptr) {
@@ -243,6 +271,129 @@ CertSummary summarize(const std::string& cert_pem) {
         GENERAL_NAMES_free(names);
     }
     return s;
+}
+
+PemPair load_pair(const std::string& cert_path, const std::string& key_path) {
+    auto read = [](const std::string& path) {
+        Bio bio(BIO_new_file(path.c_str(), "r"));
+        if (!bio) throw usage_error("cannot read " + path);
+        std::string out;
+        char buf[4096];
+        int n;
+        while ((n = BIO_read(bio.get(), buf, sizeof buf)) > 0)
+            out.append(buf, static_cast<std::size_t>(n));
+        return out;
+    };
+    PemPair p{read(cert_path), read(key_path)};
+    Cert cert;
+    PKey key;
+    try {
+        cert = cert_from_pem(p.cert_pem);
+    } catch (const Error&) {
+        throw usage_error(cert_path + " is not a PEM certificate");
+    }
+    try {
+        key = key_from_pem(p.key_pem);
+    } catch (const Error&) {
+        throw usage_error(key_path + " is not an unencrypted PEM private key");
+    }
+    if (X509_check_private_key(cert.get(), key.get()) != 1) {
+        ERR_clear_error();
+        throw usage_error(key_path + " is not the key of " + cert_path);
+    }
+    return p;
+}
+
+std::string verify_chain(const std::string& leaf_pem, const std::string& intermediates_pem,
+                         const std::string& ca_file) {
+    Cert leaf = cert_from_pem(leaf_pem);
+    std::unique_ptr<X509_STORE, Deleter<X509_STORE, X509_STORE_free>> store(X509_STORE_new());
+    if (X509_STORE_load_file(store.get(), ca_file.c_str()) != 1) {
+        ERR_clear_error();
+        return "cannot load CA certificates from " + ca_file;
+    }
+    STACK_OF(X509)* chain = sk_X509_new_null();
+    if (!intermediates_pem.empty()) {
+        Bio bio(
+            BIO_new_mem_buf(intermediates_pem.data(), static_cast<int>(intermediates_pem.size())));
+        while (X509* x = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr))
+            sk_X509_push(chain, x);
+        ERR_clear_error();
+    }
+    std::unique_ptr<X509_STORE_CTX, Deleter<X509_STORE_CTX, X509_STORE_CTX_free>> ctx(
+        X509_STORE_CTX_new());
+    X509_STORE_CTX_init(ctx.get(), store.get(), leaf.get(), chain);
+    const int ok = X509_verify_cert(ctx.get());
+    std::string result;
+    if (ok != 1) result = X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx.get()));
+    sk_X509_pop_free(chain, X509_free);
+    ERR_clear_error();
+    return result;
+}
+
+namespace {
+std::string lower(std::string s) {
+    for (auto& ch : s)
+        ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return s;
+}
+
+/// libpq's wildcard rule: "*." only as the whole first label, matching
+/// exactly one label of the host.
+bool name_matches(std::string pattern, std::string host) {
+    pattern = lower(pattern);
+    host = lower(host);
+    if (!host.empty() && host.back() == '.') host.pop_back();
+    if (pattern.size() > 2 && pattern.compare(0, 2, "*.") == 0) {
+        const std::size_t dot = host.find('.');
+        if (dot == std::string::npos || dot == 0) return false;
+        return host.substr(dot) == pattern.substr(1);
+    }
+    return pattern == host;
+}
+}  // namespace
+
+bool host_matches(const std::string& cert_pem, const std::string& host) {
+    Cert cert = cert_from_pem(cert_pem);
+    unsigned char ip[16];
+    int ip_len = 0;
+    if (inet_pton(AF_INET, host.c_str(), ip) == 1) {
+        ip_len = 4;
+    } else if (inet_pton(AF_INET6, host.c_str(), ip) == 1) {
+        ip_len = 16;
+    }
+    bool has_dns = false, has_ip = false, matched = false;
+    auto* names = static_cast<GENERAL_NAMES*>(
+        X509_get_ext_d2i(cert.get(), NID_subject_alt_name, nullptr, nullptr));
+    if (names != nullptr) {
+        for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
+            const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names, i);
+            if (gn->type == GEN_DNS) {
+                has_dns = true;
+                const std::string n(
+                    reinterpret_cast<const char*>(ASN1_STRING_get0_data(gn->d.dNSName)),
+                    static_cast<std::size_t>(ASN1_STRING_length(gn->d.dNSName)));
+                if (ip_len == 0 && name_matches(n, host)) matched = true;
+            } else if (gn->type == GEN_IPADD) {
+                has_ip = true;
+                if (ip_len > 0 && ASN1_STRING_length(gn->d.iPAddress) == ip_len &&
+                    std::memcmp(ASN1_STRING_get0_data(gn->d.iPAddress), ip,
+                                static_cast<std::size_t>(ip_len)) == 0) {
+                    matched = true;
+                }
+            }
+        }
+        GENERAL_NAMES_free(names);
+    }
+    if (matched) return true;
+    // The CN counts only when there is no SAN of the kind that applies.
+    if ((ip_len == 0 && has_dns) || (ip_len > 0 && has_ip)) return false;
+    char cn[256] = "";
+    if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert.get()), NID_commonName, cn,
+                                  sizeof cn) <= 0) {
+        return false;
+    }
+    return ip_len > 0 ? lower(cn) == lower(host) : name_matches(cn, host);
 }
 
 }  // namespace ctldb::tls

@@ -2,6 +2,8 @@
 // extensions.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <memory>
 
 #include <openssl/pem.h>
@@ -87,4 +89,61 @@ TEST_CASE("a bad IP address is a usage error") {
     srv.common_name = "x";
     srv.ip_addresses = {"not-an-ip"};
     CHECK_THROWS_AS(tls::issue(srv, &ca), Error);
+}
+
+TEST_CASE("host names by libpq's rules") {
+    tls::CertSpec ca_spec;
+    ca_spec.role = tls::CertRole::ca;
+    ca_spec.common_name = "CA";
+    auto ca = tls::issue(ca_spec, nullptr);
+    tls::CertSpec srv;
+    srv.common_name = "cn.example.com";
+    srv.dns_names = {"db.example.com", "*.svc.example.com"};
+    srv.ip_addresses = {"10.0.0.5"};
+    auto leaf = tls::issue(srv, &ca);
+    CHECK(tls::host_matches(leaf.cert_pem, "db.example.com"));
+    CHECK(tls::host_matches(leaf.cert_pem, "DB.Example.COM"));
+    CHECK(tls::host_matches(leaf.cert_pem, "a.svc.example.com"));
+    CHECK_FALSE(tls::host_matches(leaf.cert_pem, "a.b.svc.example.com"));  // one label only
+    CHECK_FALSE(tls::host_matches(leaf.cert_pem, "svc.example.com"));
+    CHECK_FALSE(tls::host_matches(leaf.cert_pem, "cn.example.com"));  // CN ignored with DNS SANs
+    CHECK(tls::host_matches(leaf.cert_pem, "10.0.0.5"));
+    CHECK_FALSE(tls::host_matches(leaf.cert_pem, "10.0.0.6"));
+
+    tls::CertSpec cn_only;
+    cn_only.common_name = "only.example.com";
+    auto legacy = tls::issue(cn_only, &ca);
+    CHECK(tls::host_matches(legacy.cert_pem, "only.example.com"));
+    CHECK_FALSE(tls::host_matches(legacy.cert_pem, "other.example.com"));
+}
+
+TEST_CASE("chain verification names the reason") {
+    tls::CertSpec ca_spec;
+    ca_spec.role = tls::CertRole::ca;
+    ca_spec.common_name = "CA one";
+    auto ca1 = tls::issue(ca_spec, nullptr);
+    ca_spec.common_name = "CA two";
+    auto ca2 = tls::issue(ca_spec, nullptr);
+    tls::CertSpec srv;
+    srv.common_name = "x.example.com";
+    srv.dns_names = {"x.example.com"};
+    auto leaf = tls::issue(srv, &ca1);
+    char path[] = "/tmp/ctldb-unit-ca-XXXXXX";
+    int fd = ::mkstemp(path);
+    REQUIRE(fd >= 0);
+    auto write_ca = [&](const std::string& pem) {
+        REQUIRE(::ftruncate(fd, 0) == 0);
+        REQUIRE(::pwrite(fd, pem.data(), pem.size(), 0) == static_cast<ssize_t>(pem.size()));
+    };
+    write_ca(ca1.cert_pem);
+    CHECK(tls::verify_chain(leaf.cert_pem, "", path).empty());
+    write_ca(ca2.cert_pem);
+    CHECK_FALSE(tls::verify_chain(leaf.cert_pem, "", path).empty());
+    ::close(fd);
+    ::unlink(path);
+    auto s = tls::summarize(ca1.cert_pem);
+    CHECK(s.is_ca);
+    CHECK(s.self_signed);
+    CHECK(s.key_type == "EC");
+    CHECK(s.key_bits == 256);
 }

@@ -1,0 +1,285 @@
+// ctldb gen-certs: a CA and server (and client) certificates that
+// PostgreSQL and libpq verify-full accept, replacing the guide's one-off
+// self-signed `openssl req -x509`.
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "ctldb/context.hpp"
+#include "ctldb/fs.hpp"
+#include "ctldb/log.hpp"
+#include "ctldb/text.hpp"
+#include "ctldb/tls.hpp"
+
+namespace ctldb {
+
+namespace {
+
+struct GenCertsOptions {
+    std::string out = "certs";
+    std::string cn;
+    std::vector<std::string> sans;
+    std::vector<std::string> ips;
+    int days = 365;
+    int ca_days = 3650;
+    std::string key_type = "ec";
+    std::vector<std::string> clients;
+    std::string ca_cert;
+    std::string ca_key;
+    std::string k8s_secret;
+    std::string ns = "cloudtolocalllm";
+    std::string service = "postgres";
+    bool force = false;
+};
+
+bool is_ip(const std::string& s) {
+    unsigned char buf[16];
+    return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
+}
+
+/// RFC 1123 host names (letters, digits, hyphens, dots), optionally with a
+/// "*." wildcard label in front.
+bool valid_dns_name(const std::string& name) {
+    std::string n = name.rfind("*.", 0) == 0 ? name.substr(2) : name;
+    if (n.empty() || n.size() > 253 || n.front() == '.' || n.back() == '.') return false;
+    std::size_t label = 0;
+    for (char ch : n) {
+        if (ch == '.') {
+            if (label == 0) return false;
+            label = 0;
+            continue;
+        }
+        if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-') return false;
+        if (++label > 63) return false;
+    }
+    return true;
+}
+
+bool valid_k8s_name(const std::string& s) {
+    if (s.empty() || s.size() > 253) return false;
+    for (char ch : s) {
+        if (!(std::islower(static_cast<unsigned char>(ch)) ||
+              std::isdigit(static_cast<unsigned char>(ch)) || ch == '-' || ch == '.')) {
+            return false;
+        }
+    }
+    return std::isalnum(static_cast<unsigned char>(s.front())) &&
+           std::isalnum(static_cast<unsigned char>(s.back()));
+}
+
+/// Write a file with its final mode from the start; --force replaces.
+void write_output(const std::string& path, const std::string& text, mode_t mode, bool force) {
+    if (fs::exists(path)) {
+        if (!force) throw usage_error(path + " already exists", "pass --force to replace it");
+        ::unlink(path.c_str());
+    }
+    fs::write_new(path, text, mode);
+}
+
+std::string indent(const std::string& pem, const std::string& pad) {
+    std::string out;
+    std::size_t start = 0;
+    while (start < pem.size()) {
+        std::size_t end = pem.find('\n', start);
+        if (end == std::string::npos) end = pem.size();
+        out += pad + pem.substr(start, end - start) + "\n";
+        start = end + 1;
+    }
+    return out;
+}
+
+nlohmann::json describe(const std::string& path, const tls::CertSummary& s) {
+    return {{"file", path},
+            {"subject", s.subject},
+            {"sans", s.sans},
+            {"not_after", s.not_after},
+            {"days_left", s.days_left},
+            {"fingerprint_sha256", s.fingerprint_sha256},
+            {"key", s.key_type + " " + std::to_string(s.key_bits)}};
+}
+
+ExitCode run_gen_certs(const GenCertsOptions& o, Context& ctx) {
+    // Check every input before writing anything.
+    if (o.days < 1 || o.days > 366) {
+        throw usage_error("--days " + std::to_string(o.days) +
+                          ": a server certificate may be valid for 1 to 366 days");
+    }
+    if (o.ca_days < 1 || o.ca_days > 36500) throw usage_error("--ca-days must be 1 to 36500");
+    if (o.ca_cert.empty() != o.ca_key.empty()) {
+        throw usage_error("--ca-cert and --ca-key go together");
+    }
+    if (!valid_k8s_name(o.ns))
+        throw usage_error("--namespace '" + o.ns + "' is not a Kubernetes name");
+    if (!valid_k8s_name(o.service))
+        throw usage_error("--service '" + o.service + "' is not a Kubernetes name");
+    if (!o.k8s_secret.empty() && !valid_k8s_name(o.k8s_secret)) {
+        throw usage_error("--k8s-secret '" + o.k8s_secret + "' is not a Kubernetes name");
+    }
+    const tls::KeyType kt = o.key_type == "rsa" ? tls::KeyType::rsa : tls::KeyType::ec;
+    const std::string full = o.service + "." + o.ns + ".svc.cluster.local";
+    std::vector<std::string> dns = {o.service, o.service + "." + o.ns,
+                                    o.service + "." + o.ns + ".svc", full};
+    std::vector<std::string> ips;
+    for (const auto& s : o.sans) {
+        if (is_ip(s)) {
+            ips.push_back(s);  // an address is an iPAddress SAN, never a DNS one
+        } else if (valid_dns_name(s)) {
+            if (std::find(dns.begin(), dns.end(), s) == dns.end()) dns.push_back(s);
+        } else {
+            throw usage_error("--san '" + s + "' is neither a host name nor an IP address");
+        }
+    }
+    for (const auto& ip : o.ips) {
+        if (!is_ip(ip)) throw usage_error("--ip '" + ip + "' is not an IP address");
+        ips.push_back(ip);
+    }
+    for (const auto& c : o.clients) {
+        if (c.empty() || c.find_first_of("/\\ \t\n'\"") != std::string::npos || c.size() > 63) {
+            throw usage_error("--client '" + c + "' is not a usable role name");
+        }
+    }
+    const std::string cn = o.cn.empty() ? full : o.cn;
+    if (!valid_dns_name(cn)) throw usage_error("--cn '" + cn + "' is not a host name");
+
+    fs::make_dirs(o.out, 0755);
+    std::vector<std::string> planned = {o.out + "/server.crt", o.out + "/server.key"};
+    if (o.ca_cert.empty()) planned.insert(planned.end(), {o.out + "/ca.crt", o.out + "/ca.key"});
+    for (const auto& c : o.clients) {
+        planned.push_back(o.out + "/client-" + c + ".crt");
+        planned.push_back(o.out + "/client-" + c + ".key");
+    }
+    if (!o.k8s_secret.empty()) planned.push_back(o.out + "/" + o.k8s_secret + ".yaml");
+    if (!o.force) {
+        for (const auto& p : planned) {
+            if (fs::exists(p))
+                throw usage_error(p + " already exists; nothing was written",
+                                  "pass --force to replace");
+        }
+    }
+
+    tls::PemPair ca;
+    if (o.ca_cert.empty()) {
+        tls::CertSpec spec;
+        spec.role = tls::CertRole::ca;
+        spec.common_name = "cloudtolocalllm PostgreSQL CA";
+        spec.days = o.ca_days;
+        spec.key_type = kt;
+        ca = tls::issue(spec, nullptr);
+    } else {
+        ca = tls::load_pair(o.ca_cert, o.ca_key);
+        if (!tls::summarize(ca.cert_pem).is_ca)
+            throw usage_error(o.ca_cert + " is not a CA certificate");
+    }
+    tls::CertSpec srv;
+    srv.role = tls::CertRole::server;
+    srv.common_name = cn;
+    srv.dns_names = dns;
+    srv.ip_addresses = ips;
+    srv.days = o.days;
+    srv.key_type = kt;
+    const tls::PemPair server = tls::issue(srv, &ca);
+
+    nlohmann::json written = nlohmann::json::array();
+    std::string text;
+    auto report = [&](const std::string& path, const std::string& pem) {
+        const auto s = tls::summarize(pem);
+        written.push_back(describe(path, s));
+        text += path + "\n  subject     " + s.subject + "\n";
+        if (!s.sans.empty()) text += "  names       " + join(s.sans, ", ") + "\n";
+        text += "  expires     " + s.not_after + " (" + std::to_string(s.days_left) + " days)\n";
+        text += "  sha256      " + s.fingerprint_sha256 + "\n";
+    };
+    if (o.ca_cert.empty()) {
+        write_output(o.out + "/ca.key", ca.key_pem, 0600, o.force);
+        write_output(o.out + "/ca.crt", ca.cert_pem, 0644, o.force);
+        report(o.out + "/ca.crt", ca.cert_pem);
+    } else if (fs::absolute(o.ca_cert) != fs::absolute(o.out + "/ca.crt")) {
+        write_output(o.out + "/ca.crt", ca.cert_pem, 0644, true);
+    }
+    write_output(o.out + "/server.key", server.key_pem, 0600, o.force);
+    write_output(o.out + "/server.crt", server.cert_pem, 0644, o.force);
+    report(o.out + "/server.crt", server.cert_pem);
+    for (const auto& c : o.clients) {
+        tls::CertSpec cs;
+        cs.role = tls::CertRole::client;
+        cs.common_name = c;
+        cs.days = o.days;
+        cs.key_type = kt;
+        const tls::PemPair client = tls::issue(cs, &ca);
+        write_output(o.out + "/client-" + c + ".key", client.key_pem, 0600, o.force);
+        write_output(o.out + "/client-" + c + ".crt", client.cert_pem, 0644, o.force);
+        report(o.out + "/client-" + c + ".crt", client.cert_pem);
+    }
+    if (!o.k8s_secret.empty()) {
+        std::string yaml =
+            "# Written by ctldb gen-certs. kubectl apply -f " + o.k8s_secret +
+            ".yaml\n"
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: " +
+            o.k8s_secret + "\n  namespace: " + o.ns +
+            "\ntype: Opaque\nstringData:\n  server.crt: |\n" + indent(server.cert_pem, "    ") +
+            "  server.key: |\n" + indent(server.key_pem, "    ") + "  ca.crt: |\n" +
+            indent(ca.cert_pem, "    ") +
+            "---\n# The CA alone, for clients (DB_SSL_ROOT_CERT).\napiVersion: v1\nkind: Secret\n"
+            "metadata:\n  name: " +
+            o.k8s_secret + "-ca\n  namespace: " + o.ns +
+            "\ntype: Opaque\nstringData:\n  ca.crt: |\n" + indent(ca.cert_pem, "    ");
+        write_output(o.out + "/" + o.k8s_secret + ".yaml", yaml, 0600, o.force);
+        text += "\n" + o.out + "/" + o.k8s_secret + ".yaml: Secrets " + o.k8s_secret + " and " +
+                o.k8s_secret +
+                "-ca\n\nMount for PostgreSQL (the key must be readable by the postgres "
+                "group, not the world):\n"
+                "  spec:\n    securityContext:\n      fsGroup: 999          # postgres group in "
+                "the postgres image\n"
+                "    volumes:\n      - name: ssl-certs\n        secret:\n          secretName: " +
+                o.k8s_secret +
+                "\n          defaultMode: 0440\n"
+                "  ssl_cert_file = '/var/lib/postgresql/ssl/server.crt'\n"
+                "  ssl_key_file = '/var/lib/postgresql/ssl/server.key'\n\n"
+                "Clients (mount " +
+                o.k8s_secret +
+                "-ca at /etc/ctldb/ca):\n"
+                "  DB_SSL_MODE=verify-full\n  DB_SSL_ROOT_CERT=/etc/ctldb/ca/ca.crt\n";
+    }
+    if (ctx.json()) {
+        print_json({{"ok", true},
+                    {"out", o.out},
+                    {"certificates", written},
+                    {"k8s_secret", o.k8s_secret.empty()
+                                       ? nlohmann::json(nullptr)
+                                       : nlohmann::json(o.out + "/" + o.k8s_secret + ".yaml")}});
+    } else {
+        print_text(text);
+    }
+    return ExitCode::ok;
+}
+
+}  // namespace
+
+void register_gen_certs(CLI::App& app, Context& ctx) {
+    static GenCertsOptions o;
+    auto* cmd = app.add_subcommand("gen-certs",
+                                   "A CA and server/client certificates that verify-full accepts");
+    cmd->add_option("--out", o.out, "Output directory (default ./certs)");
+    cmd->add_option("--cn", o.cn, "Common name (default postgres.<namespace>.svc.cluster.local)");
+    cmd->add_option("--san", o.sans, "Extra subjectAltName (host name or IP); repeatable");
+    cmd->add_option("--ip", o.ips, "Extra IP address SAN; repeatable");
+    cmd->add_option("--days", o.days,
+                    "Server/client certificate lifetime, at most 366 (default 365)");
+    cmd->add_option("--ca-days", o.ca_days, "CA lifetime in days (default 3650)");
+    cmd->add_option("--key-type", o.key_type, "ec (P-256, default) or rsa (2048, CA 3072)")
+        ->check(CLI::IsMember({"ec", "rsa"}));
+    cmd->add_option("--client", o.clients, "Also a client certificate for this role; repeatable");
+    cmd->add_option("--ca-cert", o.ca_cert, "Issue from this existing CA certificate (rotation)");
+    cmd->add_option("--ca-key", o.ca_key, "The existing CA's private key");
+    cmd->add_option("--k8s-secret", o.k8s_secret, "Also write NAME.yaml with Kubernetes Secrets");
+    cmd->add_option("--namespace", o.ns,
+                    "Kubernetes namespace of the service (default cloudtolocalllm)");
+    cmd->add_option("--service", o.service, "Kubernetes service name (default postgres)");
+    cmd->add_flag("--force", o.force, "Replace existing files");
+    cmd->callback([&ctx] { ctx.run = [&ctx] { return run_gen_certs(o, ctx); }; });
+}
+
+}  // namespace ctldb
