@@ -111,7 +111,7 @@ class QueryResult {
     explicit QueryResult(pg_result* r);
     ~QueryResult();
     QueryResult(QueryResult&& other) noexcept;
-    QueryResult& operator=(QueryResult&&) = delete;
+    QueryResult& operator=(QueryResult&& other) noexcept;
     QueryResult(const QueryResult&) = delete;
     int rows() const;
     bool is_null(int row, int col) const;

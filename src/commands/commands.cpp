@@ -10,6 +10,9 @@ void register_commands(CLI::App& app, Context& ctx) {
     register_restore(app, ctx);
     register_gen_certs(app, ctx);
     register_check_ssl(app, ctx);
+    register_indexes(app, ctx);
+    register_vacuum(app, ctx);
+    register_pool_stats(app, ctx);
     register_local(app, ctx);
     register_version(app, ctx);
 }

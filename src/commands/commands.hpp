@@ -19,6 +19,9 @@ void register_backup(CLI::App& app, Context& ctx);
 void register_restore(CLI::App& app, Context& ctx);
 void register_gen_certs(CLI::App& app, Context& ctx);
 void register_check_ssl(CLI::App& app, Context& ctx);
+void register_pool_stats(CLI::App& app, Context& ctx);
+void register_indexes(CLI::App& app, Context& ctx);
+void register_vacuum(CLI::App& app, Context& ctx);
 void register_version(CLI::App& app, Context& ctx);
 
 /// All of the above, in help order.

@@ -270,6 +270,14 @@ QueryResult::~QueryResult() {
 QueryResult::QueryResult(QueryResult&& other) noexcept : r_(other.r_) {
     other.r_ = nullptr;
 }
+QueryResult& QueryResult::operator=(QueryResult&& other) noexcept {
+    if (this != &other) {
+        if (r_ != nullptr) PQclear(r_);
+        r_ = other.r_;
+        other.r_ = nullptr;
+    }
+    return *this;
+}
 int QueryResult::rows() const {
     return PQntuples(r_);
 }

@@ -1,0 +1,327 @@
+// ctldb vacuum [status|autovacuum]: VACUUM (ANALYZE) over parallel
+// connections, biggest tables first; a status that flags tables needing
+// vacuum or nearing wraparound; the guide's autovacuum settings.
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "ctldb/connection.hpp"
+#include "ctldb/context.hpp"
+#include "ctldb/findings.hpp"
+#include "ctldb/log.hpp"
+#include "ctldb/signals.hpp"
+#include "ctldb/text.hpp"
+
+namespace ctldb {
+
+namespace {
+
+struct VacuumOptions {
+    std::vector<std::string> tables;
+    bool analyze_only = false;
+    bool full = false;
+    bool yes = false;
+    int jobs = 1;
+    bool skip_locked = false;
+    bool apply = false;
+};
+
+struct Target {
+    std::string name;  // quoted, schema-qualified
+    std::int64_t oid = 0;
+    std::int64_t bytes = 0;
+};
+
+std::int64_t dead_tuples(Connection& conn, std::int64_t oid) {
+    exec(conn, "SELECT pg_stat_clear_snapshot()");
+    QueryResult r =
+        exec(conn, "SELECT coalesce(n_dead_tup, 0) FROM pg_stat_all_tables WHERE relid = $1",
+             {std::to_string(oid)});
+    return r.rows() ? r.get_int(0, 0) : 0;
+}
+
+/// Resolve --table names against the catalog before anything runs: an
+/// unknown or malformed name is an error, and names are used only quoted.
+std::vector<Target> resolve_targets(Connection& conn, const std::vector<std::string>& names) {
+    std::vector<Target> out;
+    if (names.empty()) {
+        QueryResult r =
+            exec(conn,
+                 "SELECT format('%I.%I', n.nspname, c.relname), c.oid, "
+                 "pg_total_relation_size(c.oid) FROM pg_class c JOIN pg_namespace n ON "
+                 "n.oid = c.relnamespace WHERE c.relkind IN ('r', 'm') AND n.nspname NOT IN "
+                 "('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' "
+                 "AND n.nspname NOT LIKE 'pg_temp%' ORDER BY 3 DESC, 1");
+        for (int i = 0; i < r.rows(); ++i)
+            out.push_back({r.get(i, 0), r.get_int(i, 1), r.get_int(i, 2)});
+        return out;
+    }
+    std::vector<std::string> unknown;
+    for (const auto& n : names) {
+        QueryResult r(nullptr);
+        try {
+            r = exec(conn,
+                     "SELECT format('%I.%I', ns.nspname, c.relname), c.oid, "
+                     "pg_total_relation_size(c.oid), "
+                     "c.relkind FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace "
+                     "WHERE c.oid = to_regclass($1)",
+                     {n});
+        } catch (const SqlError&) {
+            unknown.push_back(n);  // not even a valid name
+            continue;
+        }
+        if (r.rows() == 0 || (r.get(0, 3) != "r" && r.get(0, 3) != "m" && r.get(0, 3) != "p")) {
+            unknown.push_back(n);
+            continue;
+        }
+        out.push_back({r.get(0, 0), r.get_int(0, 1), r.get_int(0, 2)});
+    }
+    if (!unknown.empty()) {
+        Error e(ExitCode::usage, "unknown table(s); nothing was vacuumed",
+                "names are looked up as in SQL: schema.table, "
+                "quoted if needed");
+        std::vector<std::string> d;
+        for (const auto& u : unknown)
+            d.push_back("not a table: " + u);
+        e.with_details(d);
+        throw e;
+    }
+    std::sort(out.begin(), out.end(),
+              [](const Target& a, const Target& b) { return a.bytes > b.bytes; });
+    return out;
+}
+
+struct Result {
+    std::string table;
+    std::int64_t dead_before = 0, dead_after = 0;
+    double seconds = 0;
+    std::string error;
+};
+
+ExitCode run_vacuum(const VacuumOptions& o, Context& ctx) {
+    if (o.full && !o.yes) {
+        throw usage_error(
+            "VACUUM FULL rewrites each table under an ACCESS EXCLUSIVE lock (no reads or writes)",
+            "pass --full --yes if that is what you want");
+    }
+    if (o.full && o.analyze_only) throw usage_error("--full and --analyze-only do not go together");
+    if (o.jobs < 1) throw usage_error("--jobs must be at least 1");
+    const ConnectionSettings cs = ctx.valid_config(true).connection();
+    auto main_conn = connect(cs);
+    const std::vector<Target> targets = resolve_targets(*main_conn, o.tables);
+    if (o.full) log::warn("VACUUM FULL locks each table exclusively while it is rewritten");
+
+    std::string options = o.analyze_only ? "" : (o.full ? "FULL, ANALYZE" : "ANALYZE");
+    if (o.skip_locked) options += options.empty() ? "SKIP_LOCKED" : ", SKIP_LOCKED";
+    const std::string verb = o.analyze_only ? "ANALYZE" : "VACUUM";
+
+    std::vector<Result> results(targets.size());
+    std::atomic<std::size_t> next{0};
+    std::mutex err_mu;
+    std::exception_ptr failure_ptr;
+    const int jobs = std::min<int>(o.jobs, std::max<int>(1, static_cast<int>(targets.size())));
+    Progress progress(o.analyze_only ? "analyze" : "vacuum", targets.size(), "tables");
+    std::atomic<std::size_t> finished{0};
+    std::atomic<int> workers_done{0};
+    auto worker = [&](Connection* conn) {
+        for (;;) {
+            const std::size_t i = next.fetch_add(1);
+            if (i >= targets.size() || interrupted()) break;
+            Result& res = results[i];
+            res.table = targets[i].name;
+            try {
+                res.dead_before = dead_tuples(*conn, targets[i].oid);
+                const auto t0 = std::chrono::steady_clock::now();
+                exec(*conn,
+                     verb + (options.empty() ? "" : " (" + options + ")") + " " + targets[i].name);
+                res.seconds =
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+                res.dead_after = dead_tuples(*conn, targets[i].oid);
+            } catch (const SqlError& e) {
+                res.error = e.what();
+            } catch (...) {
+                std::lock_guard<std::mutex> lock(err_mu);
+                if (!failure_ptr) failure_ptr = std::current_exception();
+                break;
+            }
+            ++finished;
+        }
+        ++workers_done;
+    };
+    std::vector<std::unique_ptr<Connection>> conns;
+    conns.push_back(std::move(main_conn));
+    for (int j = 1; j < jobs; ++j)
+        conns.push_back(connect(cs));
+    std::vector<std::thread> threads;
+    for (int j = 0; j < jobs; ++j)
+        threads.emplace_back(worker, conns[static_cast<std::size_t>(j)].get());
+    while (workers_done < jobs) {
+        progress.update(finished);
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    for (auto& t : threads)
+        t.join();
+    progress.finish();
+    throw_if_interrupted();
+    if (failure_ptr) std::rethrow_exception(failure_ptr);
+
+    std::size_t failed = 0;
+    nlohmann::json arr = nlohmann::json::array();
+    Table t({"TABLE", "SECONDS", "DEAD BEFORE", "DEAD AFTER", "RESULT"});
+    for (const auto& r : results) {
+        if (!r.error.empty()) ++failed;
+        char secs[32];
+        std::snprintf(secs, sizeof secs, "%.2f", r.seconds);
+        t.add_row({r.table, secs, std::to_string(r.dead_before), std::to_string(r.dead_after),
+                   r.error.empty() ? "ok" : r.error});
+        arr.push_back(
+            {{"table", r.table},
+             {"seconds", r.seconds},
+             {"dead_tuples_before", r.dead_before},
+             {"dead_tuples_after", r.dead_after},
+             {"error", r.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.error)}});
+    }
+    if (ctx.json()) {
+        print_json({{"ok", failed == 0},
+                    {"operation",
+                     o.analyze_only ? "analyze" : (o.full ? "vacuum full" : "vacuum analyze")},
+                    {"jobs", jobs},
+                    {"tables", arr}});
+    } else {
+        print_text(t.render());
+    }
+    return failed == 0 ? ExitCode::ok : ExitCode::failure;
+}
+
+ExitCode run_status(Context& ctx) {
+    auto conn = connect(ctx.valid_config(true).connection());
+    exec(*conn, "SELECT pg_stat_clear_snapshot()");
+    QueryResult r = exec(
+        *conn,
+        "SELECT format('%I.%I', s.schemaname, s.relname), s.n_live_tup, s.n_dead_tup, "
+        "current_setting('autovacuum_vacuum_threshold')::float8 + "
+        "current_setting('autovacuum_vacuum_scale_factor')::float8 * greatest(c.reltuples, 0), "
+        "coalesce(to_char(greatest(s.last_vacuum, s.last_autovacuum) AT TIME ZONE 'UTC', "
+        "'YYYY-MM-DD HH24:MI'), 'never'), coalesce(to_char(greatest(s.last_analyze, "
+        "s.last_autoanalyze) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), 'never'), "
+        "age(c.relfrozenxid), mxid_age(c.relminmxid), "
+        "current_setting('autovacuum_freeze_max_age')::bigint, "
+        "current_setting('autovacuum_multixact_freeze_max_age')::bigint "
+        "FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid ORDER BY 3 DESC, 1");
+    Table t({"TABLE", "LIVE", "DEAD", "DEAD/THRESHOLD", "LAST VACUUM", "LAST ANALYZE", "XID AGE",
+             "STATE"});
+    nlohmann::json arr = nlohmann::json::array();
+    std::size_t flagged = 0;
+    for (int i = 0; i < r.rows(); ++i) {
+        const std::int64_t dead = r.get_int(i, 2);
+        const double threshold = std::atof(r.get(i, 3).c_str());
+        const std::int64_t xid_age = r.get_int(i, 6), mxid_age = r.get_int(i, 7);
+        const std::int64_t freeze_max = r.get_int(i, 8), mfreeze_max = r.get_int(i, 9);
+        std::vector<std::string> flags;
+        if (static_cast<double>(dead) > threshold) flags.push_back("needs vacuum");
+        if (xid_age > freeze_max * 8 / 10 || mxid_age > mfreeze_max * 8 / 10)
+            flags.push_back("near wraparound");
+        if (!flags.empty()) ++flagged;
+        char ratio[32];
+        std::snprintf(ratio, sizeof ratio, "%.2f",
+                      threshold > 0 ? static_cast<double>(dead) / threshold : 0.0);
+        t.add_row({r.get(i, 0), r.get(i, 1), r.get(i, 2), ratio, r.get(i, 4), r.get(i, 5),
+                   r.get(i, 6), flags.empty() ? "ok" : join(flags, ", ")});
+        arr.push_back({{"table", r.get(i, 0)},
+                       {"live_tuples", r.get_int(i, 1)},
+                       {"dead_tuples", dead},
+                       {"autovacuum_threshold", threshold},
+                       {"last_vacuum", r.get(i, 4)},
+                       {"last_analyze", r.get(i, 5)},
+                       {"xid_age", xid_age},
+                       {"mxid_age", mxid_age},
+                       {"needs_vacuum", static_cast<double>(dead) > threshold},
+                       {"near_wraparound",
+                        xid_age > freeze_max * 8 / 10 || mxid_age > mfreeze_max * 8 / 10}});
+    }
+    if (ctx.json()) {
+        print_json({{"ok", flagged == 0}, {"tables", arr}});
+    } else {
+        print_text(t.render() + (flagged == 0
+                                     ? "no table needs attention\n"
+                                     : std::to_string(flagged) + " table(s) need attention\n"));
+    }
+    return flagged == 0 ? ExitCode::ok : ExitCode::failure;
+}
+
+ExitCode run_autovacuum(const VacuumOptions& o, Context& ctx) {
+    auto conn = connect(ctx.valid_config(true).connection());
+    struct Want {
+        const char* name;
+        const char* value;
+        const char* pretty;
+    } wants[] = {{"autovacuum", "on", "on"}, {"autovacuum_naptime", "60", "1min"}};
+    Findings f;
+    std::vector<const Want*> to_set;
+    for (const auto& w : wants) {
+        QueryResult r =
+            exec(*conn, "SELECT setting, coalesce(unit, '') FROM pg_settings WHERE name = $1",
+                 {std::string(w.name)});
+        const std::string now = r.get(0, 0) + (r.get(0, 1) == "s" ? "s" : "");
+        const bool ok = r.get(0, 0) == w.value;
+        f.add(w.name, ok ? Status::ok : Status::fail,
+              "is " + now + (ok ? "" : ", the guide wants " + std::string(w.pretty)));
+        if (!ok) to_set.push_back(&w);
+    }
+    if (o.apply && !to_set.empty()) {
+        const bool super =
+            exec(*conn, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user").get(0, 0) ==
+            "t";
+        if (!super) {
+            throw failure(
+                "changing autovacuum settings needs ALTER SYSTEM, which only a superuser may run",
+                "run it as a superuser (e.g. the postgres role), or ask your DBA to set: " +
+                    std::string("autovacuum = on, autovacuum_naptime = '1min'"));
+        }
+        for (const Want* w : to_set) {
+            exec(*conn, std::string("ALTER SYSTEM SET ") + w->name + " = '" + w->pretty + "'");
+        }
+        exec(*conn, "SELECT pg_reload_conf()");
+        f.add("applied", Status::ok, "ALTER SYSTEM and pg_reload_conf() done");
+    }
+    const bool failed = f.failed() && !(o.apply && !to_set.empty());
+    if (ctx.json()) {
+        print_json(
+            {{"ok", !failed}, {"applied", o.apply && !to_set.empty()}, {"checks", f.to_json()}});
+    } else {
+        print_text(f.render(use_color(stdout)));
+    }
+    return failed ? ExitCode::failure : ExitCode::ok;
+}
+
+}  // namespace
+
+void register_vacuum(CLI::App& app, Context& ctx) {
+    static VacuumOptions o;
+    auto* cmd = app.add_subcommand(
+        "vacuum", "VACUUM (ANALYZE) in parallel, biggest tables first; status; autovacuum");
+    cmd->add_option("--table", o.tables, "Only this table (schema.table); repeatable");
+    cmd->add_flag("--analyze-only", o.analyze_only, "Only ANALYZE");
+    cmd->add_flag("--full", o.full, "VACUUM FULL (exclusive locks; needs --yes)");
+    cmd->add_flag("-y,--yes", o.yes, "Confirm --full");
+    cmd->add_option("--jobs", o.jobs, "Parallel connections (default 1)")->check(CLI::Range(1, 64));
+    cmd->add_flag("--skip-locked", o.skip_locked, "Skip tables that cannot be locked at once");
+    cmd->callback([cmd, &ctx] {
+        if (cmd->get_subcommands().empty()) ctx.run = [&ctx] { return run_vacuum(o, ctx); };
+    });
+    auto* status =
+        cmd->add_subcommand("status", "Dead tuples, last (auto)vacuum/analyze, wraparound age");
+    status->callback([&ctx] { ctx.run = [&ctx] { return run_status(ctx); }; });
+    auto* autovac = cmd->add_subcommand(
+        "autovacuum", "Compare autovacuum settings with the guide's; --apply sets them");
+    autovac->add_flag("--apply", o.apply, "ALTER SYSTEM and reload (superuser)");
+    autovac->callback([&ctx] { ctx.run = [&ctx] { return run_autovacuum(o, ctx); }; });
+}
+
+}  // namespace ctldb
