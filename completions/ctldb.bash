@@ -13,7 +13,7 @@ _ctldb() {
     local global_opts="--config --host --hostaddr --port --dbname --user --sslmode --sslrootcert
         --sslcert --sslkey --connect-timeout-ms --env --output -o --log-format --quiet -q
         --verbose -v --help -h --version"
-    local commands="config local migrate seed backup restore gen-certs check-ssl version"
+    local commands="config local migrate seed backup restore gen-certs check-ssl indexes vacuum pool-stats version"
 
     case $prev in
         --sslmode) COMPREPLY=($(compgen -W "disable allow prefer require verify-ca verify-full" -- "$cur")); return ;;
@@ -24,6 +24,7 @@ _ctldb() {
         --dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
         --key-type) COMPREPLY=($(compgen -W "ec rsa" -- "$cur")); return ;;
         --out|--ca-cert|--ca-key|--ca) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --table|--pods|--watch|--admin-reserve) return ;;
         --cn|--san|--ip|--days|--ca-days|--client|--k8s-secret|--namespace|--service|--warn-days|--critical-days) return ;;
         --format) COMPREPLY=($(compgen -W "plain custom" -- "$cur")); return ;;
         --compression) COMPREPLY=($(compgen -W "gzip zstd" -- "$cur")); return ;;
@@ -82,6 +83,19 @@ _ctldb() {
             ;;
         gen-certs) opts="--out --cn --san --ip --days --ca-days --key-type --client --ca-cert --ca-key --k8s-secret --namespace --service --force" ;;
         check-ssl) opts="--warn-days --critical-days --ca --namespace --service" ;;
+        indexes)
+            case $sub in
+                "") opts="check ensure" ;;
+                ensure) opts="--dry-run --lock-timeout" ;;
+            esac
+            ;;
+        vacuum)
+            case $sub in
+                "") opts="status autovacuum --table --analyze-only --full --yes -y --jobs --skip-locked" ;;
+                autovacuum) opts="--apply" ;;
+            esac
+            ;;
+        pool-stats) opts="--pods --watch --admin-reserve" ;;
         local)
             if [[ -z $sub ]]; then
                 opts="start stop status env destroy"

@@ -1,6 +1,6 @@
 # fish completion for ctldb. Install: copy to ~/.config/fish/completions/.
 
-set -l commands config local migrate seed backup restore gen-certs check-ssl version
+set -l commands config local migrate seed backup restore gen-certs check-ssl indexes vacuum pool-stats version
 complete -c ctldb -f
 complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a config -d 'Show and check the configuration'
 complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a local -d 'A local PostgreSQL sandbox'
@@ -10,6 +10,9 @@ complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a backup -d 'V
 complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a restore -d 'Verify, then restore a backup'
 complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a gen-certs -d 'A CA and certificates verify-full accepts'
 complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a check-ssl -d 'Check the server TLS'
+complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a indexes -d 'Required, invalid, duplicate, unused indexes'
+complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a vacuum -d 'Parallel VACUUM ANALYZE, status, autovacuum'
+complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a pool-stats -d 'Connections, lock waits, pool sizing'
 complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a version -d 'Print the version'
 
 complete -c ctldb -l config -r -F -d 'YAML config file (own format or ConfigMap)'
@@ -90,3 +93,18 @@ complete -c ctldb -n "__fish_seen_subcommand_from gen-certs" -l force -d 'Replac
 complete -c ctldb -n "__fish_seen_subcommand_from check-ssl" -l warn-days -x -d 'Fail when expiring within'
 complete -c ctldb -n "__fish_seen_subcommand_from check-ssl" -l critical-days -x -d 'Critical within'
 complete -c ctldb -n "__fish_seen_subcommand_from check-ssl" -l ca -r -F -d 'CA certificate'
+
+complete -c ctldb -n "__fish_seen_subcommand_from indexes; and not __fish_seen_subcommand_from check ensure" -a 'check ensure'
+complete -c ctldb -n "__fish_seen_subcommand_from ensure" -l dry-run -d 'Print the SQL; change nothing'
+complete -c ctldb -n "__fish_seen_subcommand_from ensure" -l lock-timeout -x -d 'lock_timeout for each statement'
+complete -c ctldb -n "__fish_seen_subcommand_from vacuum; and not __fish_seen_subcommand_from status autovacuum" -a 'status autovacuum'
+complete -c ctldb -n "__fish_seen_subcommand_from vacuum" -l table -x -d 'Only this table'
+complete -c ctldb -n "__fish_seen_subcommand_from vacuum" -l analyze-only -d 'Only ANALYZE'
+complete -c ctldb -n "__fish_seen_subcommand_from vacuum" -l full -d 'VACUUM FULL'
+complete -c ctldb -n "__fish_seen_subcommand_from vacuum" -s y -l yes -d 'Confirm --full'
+complete -c ctldb -n "__fish_seen_subcommand_from vacuum" -l jobs -x -d 'Parallel connections'
+complete -c ctldb -n "__fish_seen_subcommand_from vacuum" -l skip-locked -d 'Skip locked tables'
+complete -c ctldb -n "__fish_seen_subcommand_from autovacuum" -l apply -d 'ALTER SYSTEM and reload'
+complete -c ctldb -n "__fish_seen_subcommand_from pool-stats" -l pods -x -d 'API pods'
+complete -c ctldb -n "__fish_seen_subcommand_from pool-stats" -l watch -x -d 'Refresh every SECONDS'
+complete -c ctldb -n "__fish_seen_subcommand_from pool-stats" -l admin-reserve -x -d 'Connections kept for admin work'
