@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 namespace ctldb::fs {
 
@@ -30,6 +31,10 @@ void remove_tree(const std::string& path);
 
 /// Absolute, normalised form of `path` (need not exist).
 std::string absolute(const std::string& path);
+
+/// Names (not paths) of the regular files in `dir` ending in `suffix`,
+/// sorted; throws Error(usage) when `dir` cannot be read.
+std::vector<std::string> list_files(const std::string& dir, const std::string& suffix);
 
 /// fsync the directory holding `path`.
 void sync_parent_dir(const std::string& path);

@@ -41,6 +41,10 @@ class Table {
     std::vector<std::vector<std::string>> rows_;
 };
 
+/// Ask `question` on stderr and read y/N from stdin; false on anything else
+/// or end of input.
+bool confirm(const std::string& question);
+
 /// Write one JSON document and a newline to stdout.
 void print_json(const nlohmann::json& doc);
 

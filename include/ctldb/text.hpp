@@ -27,8 +27,12 @@ inline bool ends_with(std::string_view s, std::string_view suffix) {
     return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
+/// strftime of `t` in UTC.
+std::string utc_format(std::time_t t, const char* format);
 /// "2026-11-27T12:00:00Z"
-std::string utc_iso8601(std::time_t t);
+inline std::string utc_iso8601(std::time_t t) {
+    return utc_format(t, "%Y-%m-%dT%H:%M:%SZ");
+}
 inline std::string utc_now_iso8601() {
     return utc_iso8601(std::time(nullptr));
 }

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+struct x509_st;
+
 namespace ctldb::tls {
 
 enum class KeyType { ec, rsa };
@@ -48,6 +50,9 @@ struct CertSummary {
     std::string common_name;
 };
 CertSummary summarize(const std::string& cert_pem);
+
+/// PEM text of an OpenSSL X509 (as returned by SSL_get1_peer_certificate).
+std::string pem_of(const x509_st* cert);
 
 /// Read a certificate and its key, checking that they belong together.
 /// Throws Error(usage) naming the file on any problem.

@@ -30,16 +30,6 @@ struct CheckSslOptions {
     std::string service = "postgres";
 };
 
-std::string pem_of(X509* x) {
-    BIO* bio = BIO_new(BIO_s_mem());
-    PEM_write_bio_X509(bio, x);
-    char* data = nullptr;
-    long n = BIO_get_mem_data(bio, &data);
-    std::string out(data, static_cast<std::size_t>(n));
-    BIO_free(bio);
-    return out;
-}
-
 ExitCode run_check_ssl(const CheckSslOptions& o, Context& ctx) {
     if (o.critical_days < 0 || o.warn_days < 0)
         throw usage_error("--warn-days and --critical-days must be >= 0");
@@ -80,12 +70,12 @@ ExitCode run_check_ssl(const CheckSslOptions& o, Context& ctx) {
         if (leaf == nullptr) {
             f.add("certificate", Status::fail, "the server sent no certificate");
         } else {
-            const std::string leaf_pem = pem_of(leaf);
+            const std::string leaf_pem = tls::pem_of(leaf);
             std::string intermediates;
             STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl);
             for (int i = 0; chain && i < sk_X509_num(chain); ++i) {
                 X509* x = sk_X509_value(chain, i);
-                if (X509_cmp(x, leaf) != 0) intermediates += pem_of(x);
+                if (X509_cmp(x, leaf) != 0) intermediates += tls::pem_of(x);
             }
             X509_free(leaf);
             const tls::CertSummary s = tls::summarize(leaf_pem);

@@ -14,7 +14,6 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
-#include <iostream>
 
 #include <libpq-fe.h>
 #include <CLI/CLI.hpp>
@@ -536,13 +535,6 @@ ExitCode run_local_env(const LocalOptions& o, Context& ctx) {
         out += "export " + k + "=" + shell_quote(v) + "\n";
     print_text(out);
     return ExitCode::ok;
-}
-
-bool confirm(const std::string& question) {
-    std::cerr << question << " [y/N] " << std::flush;
-    std::string answer;
-    if (!std::getline(std::cin, answer)) return false;
-    return answer == "y" || answer == "Y" || answer == "yes";
 }
 
 ExitCode run_local_destroy(const LocalOptions& o, Context& ctx) {

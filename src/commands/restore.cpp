@@ -6,7 +6,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <iostream>
 #include <thread>
 
 #include <CLI/CLI.hpp>
@@ -90,13 +89,6 @@ bool write_all(int fd, const char* data, std::size_t n) {
         n -= static_cast<std::size_t>(w);
     }
     return true;
-}
-
-bool confirm(const std::string& question) {
-    std::cerr << question << " [y/N] " << std::flush;
-    std::string answer;
-    if (!std::getline(std::cin, answer)) return false;
-    return answer == "y" || answer == "Y" || answer == "yes";
 }
 
 ExitCode run_restore(const RestoreOptions& o, Context& ctx) {

@@ -20,8 +20,6 @@
 #include "ctldb/signals.hpp"
 #include "ctldb/text.hpp"
 
-#include <dirent.h>
-
 #include <algorithm>
 
 namespace ctldb {
@@ -63,15 +61,8 @@ std::vector<std::pair<std::string, std::string>> seed_files(const SeedOptions& o
             files.emplace_back(f.name, f.text());
         return files;
     }
-    DIR* d = ::opendir(o.dir.c_str());
-    if (d == nullptr) throw usage_error("cannot read seed directory " + o.dir);
-    std::vector<std::string> names;
-    while (dirent* e = ::readdir(d)) {
-        std::string n = e->d_name;
-        if (ends_with(n, ".sql")) names.push_back(n);
-    }
-    ::closedir(d);
-    std::sort(names.begin(), names.end());
+    if (!fs::is_dir(o.dir)) throw usage_error("cannot read seed directory " + o.dir);
+    const std::vector<std::string> names = fs::list_files(o.dir, ".sql");
     for (const auto& n : names)
         files.emplace_back(n, fs::read_file(o.dir + "/" + n));
     if (files.empty()) throw usage_error("no .sql files in " + o.dir);
@@ -160,12 +151,7 @@ std::string uuid(Rng& rng) {
 constexpr std::int64_t kEpoch = 1767225600;  // 2026-01-01T00:00:00Z
 
 void append_time(std::string& out, std::int64_t unix_seconds) {
-    std::time_t t = static_cast<std::time_t>(unix_seconds);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    const std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S+00", &tm);
-    out.append(buf, n);
+    out += utc_format(static_cast<std::time_t>(unix_seconds), "%Y-%m-%d %H:%M:%S+00");
 }
 
 void append_cents(std::string& out, std::int64_t cents) {

@@ -67,11 +67,7 @@ BackupManifest BackupManifest::from_json(const std::string& text, const std::str
 }
 
 std::string backup_stem(std::time_t t) {
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "backup-%Y%m%d-%H%M%S", &tm);
-    return buf;
+    return utc_format(t, "backup-%Y%m%d-%H%M%S");
 }
 
 std::optional<std::time_t> parse_backup_time(const std::string& name) {

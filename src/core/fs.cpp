@@ -1,9 +1,11 @@
 #include "ctldb/fs.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -106,6 +108,24 @@ std::string read_file(const std::string& path) {
     }
     ::close(fd);
     return out;
+}
+
+std::vector<std::string> list_files(const std::string& dir, const std::string& suffix) {
+    DIR* d = ::opendir(dir.c_str());
+    if (d == nullptr) {
+        throw usage_error("cannot read directory " + dir + ": " + std::strerror(errno));
+    }
+    std::vector<std::string> names;
+    while (dirent* e = ::readdir(d)) {
+        const std::string n = e->d_name;
+        if (n.size() >= suffix.size() &&
+            n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0) {
+            names.push_back(n);
+        }
+    }
+    ::closedir(d);
+    std::sort(names.begin(), names.end());
+    return names;
 }
 
 bool exists(const std::string& path) {

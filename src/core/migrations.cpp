@@ -1,7 +1,5 @@
 #include "ctldb/migrations.hpp"
 
-#include <dirent.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -165,17 +163,10 @@ MigrationSet load_migration_files(const std::vector<std::pair<std::string, std::
 }
 
 MigrationSet load_migrations_dir(const std::string& dir) {
-    DIR* d = ::opendir(dir.c_str());
-    if (d == nullptr) {
-        throw usage_error("cannot read migrations directory " + dir + ": " + std::strerror(errno));
+    if (!fs::is_dir(dir)) {
+        throw usage_error("cannot read migrations directory " + dir);
     }
-    std::vector<std::string> names;
-    while (dirent* e = ::readdir(d)) {
-        std::string n = e->d_name;
-        if (ends_with(n, ".sql")) names.push_back(n);
-    }
-    ::closedir(d);
-    std::sort(names.begin(), names.end());
+    const std::vector<std::string> names = fs::list_files(dir, ".sql");
     std::vector<std::pair<std::string, std::string>> files;
     for (const auto& n : names)
         files.emplace_back(n, fs::read_file(dir + "/" + n));

@@ -109,6 +109,17 @@ std::string Table::render() const {
     return out;
 }
 
+bool confirm(const std::string& question) {
+    std::fputs((question + " [y/N] ").c_str(), stderr);
+    std::fflush(stderr);
+    char buf[64];
+    if (std::fgets(buf, sizeof buf, stdin) == nullptr) return false;
+    std::string answer(buf);
+    while (!answer.empty() && (answer.back() == '\n' || answer.back() == '\r'))
+        answer.pop_back();
+    return answer == "y" || answer == "Y" || answer == "yes";
+}
+
 void print_text(const std::string& text) {
     if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() ||
         std::fflush(stdout) != 0) {

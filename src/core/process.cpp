@@ -122,21 +122,35 @@ void child_setup(const ProcessOptions& options) {
     }
     if (!options.cwd.empty() && ::chdir(options.cwd.c_str()) != 0) child_fail(2, "chdir");
 }
+/// Everything execve() needs, built before fork: nothing is allocated in
+/// the child.
+class ExecImage {
+  public:
+    ExecImage(const std::vector<std::string>& argv, const ProcessOptions& options)
+        : args_(argv), env_(child_environment(options)) {
+        for (auto& a : args_)
+            argv_.push_back(a.data());
+        argv_.push_back(nullptr);
+        for (auto& e : env_)
+            envp_.push_back(e.data());
+        envp_.push_back(nullptr);
+    }
+    char* const* argv() { return argv_.data(); }
+    char* const* envp() { return envp_.data(); }
+
+  private:
+    std::vector<std::string> args_, env_;
+    std::vector<char*> argv_, envp_;
+};
+
 }  // namespace
 
 ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOptions& options) {
     if (!options.cleanup) throw_if_interrupted();
     // Build everything the child needs before fork: no allocation after it.
-    std::vector<std::string> env_strings = child_environment(options);
-    std::vector<char*> envp;
-    for (auto& e : env_strings)
-        envp.push_back(e.data());
-    envp.push_back(nullptr);
-    std::vector<std::string> args = argv;
-    std::vector<char*> cargv;
-    for (auto& a : args)
-        cargv.push_back(a.data());
-    cargv.push_back(nullptr);
+    ExecImage image(argv, options);
+    char* const* cargv = image.argv();
+    char* const* envp = image.envp();
 
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) {
@@ -154,7 +168,7 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
         ::dup2(fds[1], 1);
         ::dup2(fds[1], 2);
         child_setup(options);
-        ::execve(cargv[0], cargv.data(), envp.data());
+        ::execve(cargv[0], cargv, envp);
         child_fail(2, cargv[0]);
     }
     ::close(fds[1]);
@@ -187,16 +201,9 @@ namespace ctldb {
 ChildProcess::ChildProcess(const std::vector<std::string>& argv, const ProcessOptions& options,
                            Pipes pipes) {
     throw_if_interrupted();
-    std::vector<std::string> env_strings = child_environment(options);
-    std::vector<char*> envp;
-    for (auto& e : env_strings)
-        envp.push_back(e.data());
-    envp.push_back(nullptr);
-    std::vector<std::string> args = argv;
-    std::vector<char*> cargv;
-    for (auto& a : args)
-        cargv.push_back(a.data());
-    cargv.push_back(nullptr);
+    ExecImage image(argv, options);
+    char* const* cargv = image.argv();
+    char* const* envp = image.envp();
 
     int in_fds[2] = {-1, -1}, out_fds[2] = {-1, -1};
     auto fail = [&](const char* what) {
@@ -222,7 +229,7 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const ProcessOp
         }
         ::dup2(err_, 2);
         child_setup(options);
-        ::execve(cargv[0], cargv.data(), envp.data());
+        ::execve(cargv[0], cargv, envp);
         child_fail(2, cargv[0]);
     }
     on_signal_ = std::make_unique<TerminateOnSignal>(pid_);

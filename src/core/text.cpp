@@ -2,12 +2,12 @@
 
 namespace ctldb {
 
-std::string utc_iso8601(std::time_t t) {
+std::string utc_format(std::time_t t, const char* format) {
     std::tm tm{};
     gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
+    char buf[64];
+    const std::size_t n = std::strftime(buf, sizeof buf, format, &tm);
+    return std::string(buf, n);
 }
 
 }  // namespace ctldb

@@ -56,21 +56,27 @@ PKey generate_key(KeyType type, CertRole role) {
     return PKey(k);
 }
 
-std::string to_pem(const PKey& key) {
-    Bio bio(BIO_new(BIO_s_mem()));
-    check(PEM_write_bio_PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr),
-          "cannot encode key");
+std::string contents(const Bio& bio) {
     char* data = nullptr;
     long n = BIO_get_mem_data(bio.get(), &data);
     return std::string(data, static_cast<std::size_t>(n));
 }
 
-std::string to_pem(const Cert& cert) {
+std::string to_pem(const PKey& key) {
     Bio bio(BIO_new(BIO_s_mem()));
-    check(PEM_write_bio_X509(bio.get(), cert.get()), "cannot encode certificate");
-    char* data = nullptr;
-    long n = BIO_get_mem_data(bio.get(), &data);
-    return std::string(data, static_cast<std::size_t>(n));
+    check(PEM_write_bio_PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr),
+          "cannot encode key");
+    return contents(bio);
+}
+
+std::string to_pem(const X509* cert) {
+    Bio bio(BIO_new(BIO_s_mem()));
+    check(PEM_write_bio_X509(bio.get(), const_cast<X509*>(cert)), "cannot encode certificate");
+    return contents(bio);
+}
+
+std::string to_pem(const Cert& cert) {
+    return to_pem(cert.get());
 }
 
 Cert cert_from_pem(const std::string& pem) {
@@ -146,9 +152,7 @@ std::string asn1_time_iso(const ASN1_TIME* t) {
 std::string name_text(const X509_NAME* name) {
     Bio bio(BIO_new(BIO_s_mem()));
     X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253);
-    char* data = nullptr;
-    long n = BIO_get_mem_data(bio.get(), &data);
-    return std::string(data, static_cast<std::size_t>(n));
+    return contents(bio);
 }
 
 }  // namespace
@@ -271,6 +275,10 @@ CertSummary summarize(const std::string& cert_pem) {
         GENERAL_NAMES_free(names);
     }
     return s;
+}
+
+std::string pem_of(const x509_st* cert) {
+    return to_pem(cert);
 }
 
 PemPair load_pair(const std::string& cert_path, const std::string& key_path) {
