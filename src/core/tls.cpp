@@ -99,6 +99,13 @@ void add_ext(X509* cert, X509V3_CTX* ctx, int nid, const char* value) {
     check(X509_add_ext(cert, ext.get(), -1), "cannot add extension");
 }
 
+/// The address bytes of an IPv4 (4) or IPv6 (16) literal; 0 otherwise.
+int parse_ip(const std::string& text, unsigned char out[16]) {
+    if (inet_pton(AF_INET, text.c_str(), out) == 1) return 4;
+    if (inet_pton(AF_INET6, text.c_str(), out) == 1) return 16;
+    return 0;
+}
+
 /// subjectAltName built from typed entries, never from a config string,
 /// so a name cannot smuggle in another entry.
 void add_sans(X509* cert, const CertSpec& spec) {
@@ -113,14 +120,8 @@ void add_sans(X509* cert, const CertSpec& spec) {
     }
     for (const auto& ip : spec.ip_addresses) {
         unsigned char buf[16];
-        int len = 0;
-        if (inet_pton(AF_INET, ip.c_str(), buf) == 1) {
-            len = 4;
-        } else if (inet_pton(AF_INET6, ip.c_str(), buf) == 1) {
-            len = 16;
-        } else {
-            throw usage_error("'" + ip + "' is not an IP address");
-        }
+        const int len = parse_ip(ip, buf);
+        if (len == 0) throw usage_error("'" + ip + "' is not an IP address");
         GENERAL_NAME* gn = GENERAL_NAME_new();
         ASN1_OCTET_STRING* s = ASN1_OCTET_STRING_new();
         ASN1_OCTET_STRING_set(s, buf, len);
@@ -364,12 +365,7 @@ bool name_matches(std::string pattern, std::string host) {
 bool host_matches(const std::string& cert_pem, const std::string& host) {
     Cert cert = cert_from_pem(cert_pem);
     unsigned char ip[16];
-    int ip_len = 0;
-    if (inet_pton(AF_INET, host.c_str(), ip) == 1) {
-        ip_len = 4;
-    } else if (inet_pton(AF_INET6, host.c_str(), ip) == 1) {
-        ip_len = 16;
-    }
+    const int ip_len = parse_ip(host, ip);
     bool has_dns = false, has_ip = false, matched = false;
     auto* names = static_cast<GENERAL_NAMES*>(
         X509_get_ext_d2i(cert.get(), NID_subject_alt_name, nullptr, nullptr));

@@ -100,7 +100,13 @@ fresh_database() {
 # sql QUERY: one value from the current test database, as superuser.
 sql() { superuser_psql -c "$1"; }
 
-export -f pg_bindir superuser_psql sql
+# app_psql DB ARGS...: psql as the sandbox's appuser (verify-full) into DB.
+app_psql() {
+    PGPASSWORD=$(cat "$DB_PASSWORD_FILE") "$(pg_bindir)/psql" -X -q -At \
+        "host=$DB_HOST port=$DB_PORT dbname=$1 user=$DB_USER sslmode=verify-full sslrootcert=$DB_SSL_ROOT_CERT" "${@:2}"
+}
+
+export -f pg_bindir superuser_psql sql app_psql
 
 # wait_for COMMAND...: poll up to 10 s until COMMAND succeeds.
 wait_for() {

@@ -8,7 +8,6 @@ use_shared_server
 BIN=$(pg_bindir)
 export PGPASSWORD
 PGPASSWORD=$(cat "$DB_PASSWORD_FILE")
-app_psql() { "$BIN/psql" -X -q -At "host=$DB_HOST port=$DB_PORT dbname=$1 user=$DB_USER sslmode=verify-full sslrootcert=$DB_SSL_ROOT_CERT" "${@:2}"; }
 count_in() { app_psql "$1" -c "SELECT count(*) FROM $2"; }
 
 fresh_database it_backup
