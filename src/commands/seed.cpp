@@ -483,7 +483,13 @@ ExitCode run_generate(const SeedOptions& o, Context& ctx) {
                   " constraints and indexes");
         for (const auto& sql : detached.restore) {
             throw_if_interrupted();
+            const auto t_sql = std::chrono::steady_clock::now();
             exec(*conn, sql);
+            char took[32];
+            std::snprintf(
+                took, sizeof took, "%.3f s: ",
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t_sql).count());
+            log::debug(took + sql);
         }
     }
     tx.commit();
