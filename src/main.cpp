@@ -82,6 +82,10 @@ int main(int argc, char** argv) {
         log_format == "json" ? log::Format::json : log::Format::text,
         quiet ? log::Level::error : (verbose > 0 ? log::Level::debug : log::Level::info));
     parse_output_format(output, ctx.global.output);
+    if (ctx.global.output == OutputFormat::prometheus && !app.got_subcommand("pool-stats")) {
+        report_error(usage_error("--output prometheus is only for pool-stats", "use text or json"), false);
+        return static_cast<int>(ExitCode::usage);
+    }
     if (!config_path.empty()) ctx.global.config_path = config_path;
     for (const auto& [key, opt] : flag_options) {
         if (opt->count() > 0) ctx.global.flags[key] = flag_values[key];

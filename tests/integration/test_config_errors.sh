@@ -61,6 +61,7 @@ check "says so" stderr_has "frobnicate"
 expect_rc 2 "unknown command" "$CTLDB" frobnicate
 expect_rc 2 "no command" "$CTLDB"
 expect_rc 2 "bad --output" "$CTLDB" --output yaml config show
+expect_rc 2 "prometheus output is only for pool-stats" "$CTLDB" config show -o prometheus
 expect_rc 0 "--help" "$CTLDB" --help
 check "help lists commands" stdout_has "config"
 expect_rc 0 "--version" "$CTLDB" --version
