@@ -48,6 +48,8 @@ expect_rc 0 "foreign key without an index" "$CTLDB" indexes -o json
 check "reported" grep -q '"constraint": "fkt_user_id_fkey"' "$OUT"
 
 # --- vacuum ---------------------------------------------------------------------
+# Keep autovacuum away from this table so the dead tuples stay until we vacuum.
+app_sql "ALTER TABLE payment_transactions SET (autovacuum_enabled = false)"
 app_sql "UPDATE payment_transactions SET currency = 'USD'"
 wait_for bash -c "[[ \$('$BIN/psql' -X -At '$APP' -c \"SELECT n_dead_tup > 0 FROM pg_stat_user_tables WHERE relname = 'payment_transactions'\") == t ]]"
 expect_rc 1 "vacuum status flags the table" "$CTLDB" vacuum status -o json
@@ -80,11 +82,13 @@ check "naptime back to 1min" test "$(app_sql "SHOW autovacuum_naptime")" = 1min
 
 # --- pool-stats -------------------------------------------------------------------
 PIDS=()
-(sleep 8) | "$BIN/psql" -X -q "$APP" >/dev/null 2>&1 & PIDS+=($!)
-(echo "BEGIN; SELECT 1;"; sleep 8) | "$BIN/psql" -X -q "$APP" >/dev/null 2>&1 & PIDS+=($!)
-(echo "BEGIN; LOCK TABLE refunds IN ACCESS EXCLUSIVE MODE;"; sleep 8) | "$BIN/psql" -X -q "$APP" >/dev/null 2>&1 & PIDS+=($!)
+# Sessions that stay open while the checks run: idle, idle in transaction,
+# one holding a lock and (below) one waiting for it.
+{ sleep 15; } 2>/dev/null | "$BIN/psql" -X -q "$APP" >/dev/null 2>&1 & PIDS+=($!)
+{ echo "BEGIN; SELECT 1;"; sleep 15; } 2>/dev/null | "$BIN/psql" -X -q "$APP" >/dev/null 2>&1 & PIDS+=($!)
+{ echo "BEGIN; LOCK TABLE refunds IN ACCESS EXCLUSIVE MODE;"; sleep 15; } 2>/dev/null | "$BIN/psql" -X -q "$APP" >/dev/null 2>&1 & PIDS+=($!)
 wait_for bash -c "[[ \$('$BIN/psql' -X -At '$APP' -c \"SELECT count(*) FROM pg_locks WHERE relation = 'refunds'::regclass AND mode = 'AccessExclusiveLock' AND granted\") == 1 ]]"
-(echo "SELECT count(*) FROM refunds;"; sleep 8) | "$BIN/psql" -X -q "$APP" >/dev/null 2>&1 & PIDS+=($!)
+{ echo "SELECT count(*) FROM refunds;"; sleep 15; } 2>/dev/null | "$BIN/psql" -X -q "$APP" >/dev/null 2>&1 & PIDS+=($!)
 wait_for bash -c "[[ \$('$BIN/psql' -X -At '$APP' -c \"SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'\") -ge 1 ]]"
 expect_rc 0 "pool-stats with real sessions" "$CTLDB" pool-stats -o json
 check "max_connections in JSON" bash -c "[[ \$('$CTLDB_JSON_TOOL' get /max_connections <'$OUT') -ge 20 ]]"
