@@ -83,7 +83,8 @@ int main(int argc, char** argv) {
         quiet ? log::Level::error : (verbose > 0 ? log::Level::debug : log::Level::info));
     parse_output_format(output, ctx.global.output);
     if (ctx.global.output == OutputFormat::prometheus && !app.got_subcommand("pool-stats")) {
-        report_error(usage_error("--output prometheus is only for pool-stats", "use text or json"), false);
+        report_error(usage_error("--output prometheus is only for pool-stats", "use text or json"),
+                     false);
         return static_cast<int>(ExitCode::usage);
     }
     if (!config_path.empty()) ctx.global.config_path = config_path;
