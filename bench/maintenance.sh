@@ -13,7 +13,7 @@ CTLDB=$PWD/build/ctldb
 SB=/tmp/ctldb-bench-maint
 "$CTLDB" local start --dir "$SB" --port 0 >/dev/null
 PIDS=()
-trap 'kill "${PIDS[@]}" 2>/dev/null; "$CTLDB" local destroy --yes --dir "$SB" >/dev/null 2>&1 || true' EXIT
+trap 'kill "${PIDS[@]}" 2>/dev/null || true; "$CTLDB" local destroy --yes --dir "$SB" >/dev/null 2>&1 || true' EXIT
 eval "$("$CTLDB" local env --dir "$SB")"
 BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 export PGPASSWORD
