@@ -122,6 +122,31 @@ check "still no backup files" test -z "$(ls "$B" | grep -v 20200101 || true)"
 check "no pg_dump left running" test -z "$(dump_pid)"
 sql "DROP TABLE bulk" >/dev/null
 
+# The server itself stopped mid-dump (fast shutdown of a sandbox of our own).
+SB2="$IT_TMP/sb-stop"
+(
+    unset DB_PASSWORD_FILE DB_HOST DB_PORT DB_NAME DB_USER DB_SSL_MODE DB_SSL_ROOT_CERT
+    "$CTLDB" -q local start --dir "$SB2" --port 0 >/dev/null
+    eval "$("$CTLDB" local env --dir "$SB2")"
+    PORT2=$DB_PORT
+    runuser -u postgres -- "$BIN/psql" -X -q -h "$SB2/socket" -p "$PORT2" -d cloudtolocalllm -c \
+        "CREATE TABLE bulk AS SELECT g AS id, md5(g::text) || repeat('y', 300) AS pad FROM generate_series(1, 400000) g; ALTER TABLE bulk OWNER TO appuser" >/dev/null
+    set +e
+    "$CTLDB" backup --dir "$B" --compress-level 9 --jobs 1 >"$OUT" 2>"$ERR" &
+    BPID=$!
+    wait_for bash -c "pgrep -x pg_dump >/dev/null"
+    sleep 0.5
+    "$CTLDB" local stop --dir "$SB2" >/dev/null 2>&1
+    wait $BPID
+    echo $? >"$IT_TMP/stop.rc"
+    set -e
+    "$CTLDB" local destroy --yes --dir "$SB2" >/dev/null 2>&1 || true
+)
+check "server stopped mid-dump exits 1 (got $(cat "$IT_TMP/stop.rc"))" test "$(cat "$IT_TMP/stop.rc")" = 1
+check "pg_dump's failure reported" stderr_has "pg_dump failed"
+check "no backup file after the server stopped" test -z "$(ls "$B" | grep -v 20200101 || true)"
+check "no pg_dump left" test -z "$(dump_pid)"
+
 # Retention: the newest N usable backups stay; unusable ones never count.
 R="$IT_TMP/retention"
 mkdir -p "$R"
