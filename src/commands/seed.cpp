@@ -123,44 +123,125 @@ Rng stream(std::uint64_t seed, std::uint64_t kind, std::uint64_t index) {
     return Rng(mix.next() ^ (index * 0x9E3779B97F4A7C15ULL + 0x632BE59BD9B4E019ULL));
 }
 
-void append_uuid(std::string& out, Rng& rng) {
-    static const char* hex = "0123456789abcdef";
+/// A UUID (version 4 layout) drawn from a generator stream.
+struct Uuid {
+    unsigned char bytes[16];
+    std::string text() const {
+        static const char* hex = "0123456789abcdef";
+        std::string s;
+        s.reserve(36);
+        for (int i = 0; i < 16; ++i) {
+            if (i == 4 || i == 6 || i == 8 || i == 10) s += '-';
+            s += hex[bytes[i] >> 4];
+            s += hex[bytes[i] & 15];
+        }
+        return s;
+    }
+};
+
+Uuid uuid(Rng& rng) {
+    Uuid u;
     std::uint64_t a = rng.next(), b = rng.next();
     a = (a & 0xFFFFFFFFFFFF0FFFULL) | 0x0000000000004000ULL;  // version 4
     b = (b & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;  // variant 1
-    char buf[36];
-    int p = 0;
-    for (int i = 0; i < 16; ++i) {
-        if (i == 4 || i == 6 || i == 8 || i == 10) buf[p++] = '-';
-        const std::uint64_t word = i < 8 ? a : b;
-        const unsigned byte = static_cast<unsigned>((word >> (8 * (7 - (i % 8)))) & 0xFF);
-        buf[p++] = hex[byte >> 4];
-        buf[p++] = hex[byte & 15];
+    for (int i = 0; i < 8; ++i) {
+        u.bytes[i] = static_cast<unsigned char>(a >> (8 * (7 - i)));
+        u.bytes[8 + i] = static_cast<unsigned char>(b >> (8 * (7 - i)));
     }
-    out.append(buf, 36);
-}
-
-std::string uuid(Rng& rng) {
-    std::string s;
-    append_uuid(s, rng);
-    return s;
+    return u;
 }
 
 // All generated times lie before this fixed instant, so a seed always
 // produces the same rows whenever it runs.
-constexpr std::int64_t kEpoch = 1767225600;  // 2026-01-01T00:00:00Z
+constexpr std::int64_t kEpoch = 1767225600;         // 2026-01-01T00:00:00Z
+constexpr std::int64_t kPostgresEpoch = 946684800;  // 2000-01-01T00:00:00Z
 
-void append_time(std::string& out, std::int64_t unix_seconds) {
-    out += utc_format(static_cast<std::time_t>(unix_seconds), "%Y-%m-%d %H:%M:%S+00");
-}
+/// Rows in COPY's binary format: no text parsing on the server (uuid and
+/// timestamp input dominate a text COPY of these tables).
+class BinaryRows {
+  public:
+    explicit BinaryRows(std::string& out) : out_(out) {}
+    void row(int fields) { u16(static_cast<std::uint16_t>(fields)); }
+    void null() { u32(0xFFFFFFFFU); }
+    void uuid(const Uuid& u) {
+        u32(16);
+        out_.append(reinterpret_cast<const char*>(u.bytes), 16);
+    }
+    void text(std::string_view s) {
+        u32(static_cast<std::uint32_t>(s.size()));
+        out_.append(s.data(), s.size());
+    }
+    void boolean(bool b) {
+        u32(1);
+        out_ += static_cast<char>(b ? 1 : 0);
+    }
+    void int16(int v) {
+        u32(2);
+        u16(static_cast<std::uint16_t>(v));
+    }
+    void timestamptz(std::int64_t unix_seconds) {
+        u32(8);
+        u64(static_cast<std::uint64_t>((unix_seconds - kPostgresEpoch) * 1000000));
+    }
+    /// numeric with two decimals from a whole number of cents (>= 0).
+    void cents(std::int64_t c) {
+        std::uint16_t digits[4];
+        int n = 0;
+        std::int64_t whole = c / 100;
+        const int frac = static_cast<int>(c % 100) * 100;  // base-10000 digit after the point
+        std::uint16_t int_digits[3];
+        int ni = 0;
+        while (whole > 0 && ni < 3) {
+            int_digits[ni++] = static_cast<std::uint16_t>(whole % 10000);
+            whole /= 10000;
+        }
+        for (int i = ni - 1; i >= 0; --i)
+            digits[n++] = int_digits[i];
+        const int weight = ni > 0 ? ni - 1 : -1;
+        if (frac != 0) digits[n++] = static_cast<std::uint16_t>(frac);
+        while (n > 0 && digits[n - 1] == 0)
+            --n;  // no trailing zero digits
+        u32(static_cast<std::uint32_t>(8 + 2 * n));
+        u16(static_cast<std::uint16_t>(n));
+        u16(static_cast<std::uint16_t>(n == 0 ? 0 : weight));
+        u16(0);  // positive
+        u16(2);  // display scale
+        for (int i = 0; i < n; ++i)
+            u16(digits[i]);
+    }
+    void jsonb(std::string_view json) {
+        u32(static_cast<std::uint32_t>(json.size() + 1));
+        out_ += '\1';  // jsonb binary format version
+        out_.append(json.data(), json.size());
+    }
+    void inet4(unsigned a, unsigned b, unsigned c, unsigned d) {
+        u32(8);
+        const char v[8] = {2 /* PGSQL_AF_INET */,
+                           32,
+                           0,
+                           4,
+                           static_cast<char>(a),
+                           static_cast<char>(b),
+                           static_cast<char>(c),
+                           static_cast<char>(d)};
+        out_.append(v, 8);
+    }
 
-void append_cents(std::string& out, std::int64_t cents) {
-    out += std::to_string(cents / 100);
-    out += '.';
-    const std::int64_t c = cents % 100;
-    out += static_cast<char>('0' + c / 10);
-    out += static_cast<char>('0' + c % 10);
-}
+  private:
+    void u16(std::uint16_t v) {
+        out_ += static_cast<char>(v >> 8);
+        out_ += static_cast<char>(v & 0xFF);
+    }
+    void u32(std::uint32_t v) {
+        u16(static_cast<std::uint16_t>(v >> 16));
+        u16(static_cast<std::uint16_t>(v & 0xFFFF));
+    }
+    void u64(std::uint64_t v) {
+        u32(static_cast<std::uint32_t>(v >> 32));
+        u32(static_cast<std::uint32_t>(v & 0xFFFFFFFFU));
+    }
+    std::string& out_;
+};
 
 constexpr const char* kFirst[] = {"olivia", "liam",  "emma",  "noah",  "ava",   "lucas", "mia",
                                   "ethan",  "sofia", "mateo", "amara", "kenji", "priya", "omar",
@@ -180,58 +261,66 @@ const char* pick(Rng& rng, const char* const (&items)[N]) {
 struct Buffers {
     std::string users, subscriptions, methods, transactions, refunds, roles, audit;
     std::uint64_t rows = 0;
-    std::size_t bytes() const {
-        return users.size() + subscriptions.size() + methods.size() + transactions.size() +
-               refunds.size() + roles.size() + audit.size();
-    }
 };
 
 constexpr int kAdmins = 3;
 
-std::string admin_id(std::uint64_t seed, int k) {
+Uuid admin_id(std::uint64_t seed, int k) {
     Rng r = stream(seed, 1, static_cast<std::uint64_t>(k));
     return uuid(r);
 }
 
 void generate_admins(std::uint64_t seed, Buffers& b) {
     static const char* roles[] = {"super_admin", "support_admin", "finance_admin"};
+    BinaryRows users(b.users), admin_roles(b.roles);
     for (int k = 0; k < kAdmins; ++k) {
         Rng r = stream(seed, 2, static_cast<std::uint64_t>(k));
-        const std::string id = admin_id(seed, k);
-        b.users += id + "\tadmin" + std::to_string(k + 1) + ".s" + std::to_string(seed) +
-                   "@example.com\tauth0|gen-" + std::to_string(seed) + "-admin-" +
-                   std::to_string(k + 1) + "\tAdmin " + std::to_string(k + 1) + "\tt\t";
-        append_time(b.users, kEpoch - 800 * 86400);
-        b.users += '\n';
-        b.roles += uuid(r) + "\t" + id + "\t" + roles[k] + "\t" +
-                   (k == 0 ? std::string("\\N") : admin_id(seed, 0)) + "\n";
+        const std::string n = std::to_string(k + 1), s = std::to_string(seed);
+        // users: id, email, auth0_id, name, email_verified, created_at
+        users.row(6);
+        users.uuid(admin_id(seed, k));
+        users.text("admin" + n + ".s" + s + "@example.com");
+        users.text("auth0|gen-" + s + "-admin-" + n);
+        users.text("Admin " + n);
+        users.boolean(true);
+        users.timestamptz(kEpoch - 800 * 86400);
+        // admin_roles: id, user_id, role, granted_by
+        admin_roles.row(4);
+        admin_roles.uuid(uuid(r));
+        admin_roles.uuid(admin_id(seed, k));
+        admin_roles.text(roles[k]);
+        if (k == 0) {
+            admin_roles.null();
+        } else {
+            admin_roles.uuid(admin_id(seed, 0));
+        }
         b.rows += 2;
     }
 }
 
 void generate_user(std::uint64_t seed, std::uint64_t i, Buffers& b) {
+    static const char* reasons[] = {"customer_request", "duplicate", "service_issue", "fraudulent",
+                                    "other"};
     Rng r = stream(seed, 3, i);
-    const std::string user = uuid(r);
-    const char* first = pick(r, kFirst);
-    const char* last = pick(r, kLast);
+    const Uuid user = uuid(r);
+    const std::string user_text = user.text();
+    const std::string first = pick(r, kFirst);
+    const std::string last = pick(r, kLast);
+    const std::string tag = std::to_string(seed) + "." + std::to_string(i);
     const std::int64_t created = kEpoch - static_cast<std::int64_t>(r.below(730 * 86400)) - 86400;
-    // users: id, email, auth0_id, name, email_verified, created_at
-    b.users += user;
-    b.users += '\t';
-    b.users += first;
-    b.users += '.';
-    b.users += last;
-    b.users += '.';
-    b.users += std::to_string(seed) + "." + std::to_string(i) + "@example.com\tauth0|gen-" +
-               std::to_string(seed) + "-" + std::to_string(i) + "\t";
-    b.users += static_cast<char>(first[0] - 32);
-    b.users += first + 1;
-    b.users += ' ';
-    b.users += static_cast<char>(last[0] - 32);
-    b.users += last + 1;
-    b.users += r.chance(90) ? "\tt\t" : "\tf\t";
-    append_time(b.users, created);
-    b.users += '\n';
+    const Uuid support = admin_id(seed, 1), finance = admin_id(seed, 2);
+
+    BinaryRows users(b.users);
+    users.row(6);
+    users.uuid(user);
+    users.text(first + "." + last + "." + tag + "@example.com");
+    users.text("auth0|gen-" + std::to_string(seed) + "-" + std::to_string(i));
+    std::string name = first + " " + last;
+    name[0] = static_cast<char>(name[0] - 32);
+    name[first.size() + 1] = static_cast<char>(name[first.size() + 1] - 32);
+    users.text(name);
+    users.boolean(r.chance(90));
+    users.timestamptz(created);
 
     // subscription: free 60%, premium 30%, enterprise 10%
     const std::uint64_t t = r.below(100);
@@ -239,40 +328,54 @@ void generate_user(std::uint64_t seed, std::uint64_t i, Buffers& b) {
     const std::int64_t price = t < 60 ? 0 : (t < 90 ? 999 : 49900);
     const std::uint64_t s = r.below(100);
     const char* status = s < 80 ? "active" : s < 88 ? "canceled" : s < 94 ? "past_due" : "trialing";
-    const std::string sub = uuid(r);
-    b.subscriptions += sub + "\t" + user + "\t" + tier + "\t" + status + "\t";
+    const Uuid sub = uuid(r);
     const std::int64_t period_start = kEpoch - static_cast<std::int64_t>(r.below(30)) * 86400;
+    BinaryRows subs(b.subscriptions);
+    subs.row(9);
+    subs.uuid(sub);
+    subs.uuid(user);
+    subs.text(tier);
+    subs.text(status);
     if (price == 0) {
-        b.subscriptions += "\\N\t\\N\t\\N\t\\N\t";
+        for (int k = 0; k < 4; ++k)
+            subs.null();
     } else {
-        append_time(b.subscriptions, period_start);
-        b.subscriptions += '\t';
-        append_time(b.subscriptions, period_start + 30 * 86400);
-        b.subscriptions += "\tcus_gen_" + std::to_string(seed) + "_" + std::to_string(i) +
-                           "\tsub_gen_" + std::to_string(seed) + "_" + std::to_string(i) + "\t";
+        subs.timestamptz(period_start);
+        subs.timestamptz(period_start + 30 * 86400);
+        subs.text("cus_gen_" + std::to_string(seed) + "_" + std::to_string(i));
+        subs.text("sub_gen_" + std::to_string(seed) + "_" + std::to_string(i));
     }
-    append_time(b.subscriptions, created);
-    b.subscriptions += '\n';
+    subs.timestamptz(created);
 
     // 1-3 payment methods, the first one the default
     const int n_methods = 1 + static_cast<int>(r.below(3));
-    std::string methods[3];
+    Uuid methods[3];
     std::string last4[3];
+    BinaryRows pm(b.methods);
     for (int m = 0; m < n_methods; ++m) {
         methods[m] = uuid(r);
         char l4[5];
         std::snprintf(l4, sizeof l4, "%04u", static_cast<unsigned>(r.below(10000)));
         last4[m] = l4;
-        b.methods += methods[m] + "\t" + user + "\tcard\tpm_gen_" + std::to_string(seed) + "_" +
-                     std::to_string(i) + "_" + std::to_string(m) + "\t" + pick(r, kBrands) + "\t" +
-                     last4[m] + "\t" + std::to_string(1 + r.below(12)) + "\t" +
-                     std::to_string(2026 + r.below(5)) + "\t" + (m == 0 ? "t" : "f") + "\tactive\n";
+        pm.row(10);
+        pm.uuid(methods[m]);
+        pm.uuid(user);
+        pm.text("card");
+        pm.text("pm_gen_" + std::to_string(seed) + "_" + std::to_string(i) + "_" +
+                std::to_string(m));
+        pm.text(pick(r, kBrands));
+        pm.text(last4[m]);
+        pm.int16(static_cast<int>(1 + r.below(12)));
+        pm.int16(static_cast<int>(2026 + r.below(5)));
+        pm.boolean(m == 0);
+        pm.text("active");
     }
 
     // several transactions; paid tiers monthly, free users the odd one-off
     const int n_tx = price == 0 ? static_cast<int>(r.below(3)) : 2 + static_cast<int>(r.below(7));
+    BinaryRows tx(b.transactions), refunds(b.refunds);
     for (int k = 0; k < n_tx; ++k) {
-        const std::string tx = uuid(r);
+        const Uuid id = uuid(r);
         const int m = static_cast<int>(r.below(static_cast<std::uint64_t>(n_methods)));
         const std::int64_t amount =
             price == 0 ? 199 + static_cast<std::int64_t>(r.below(2000)) : price;
@@ -281,44 +384,69 @@ void generate_user(std::uint64_t seed, std::uint64_t i, Buffers& b) {
                                 : roll < 93 ? "failed"
                                 : roll < 98 ? "refunded"
                                             : "pending";
-        b.transactions += tx + "\t" + user + "\t" + (price == 0 ? std::string("\\N") : sub) + "\t" +
-                          methods[m] + "\t";
-        append_cents(b.transactions, amount);
-        b.transactions += "\tUSD\t";
-        b.transactions += tx_status;
-        b.transactions += "\tpi_gen_" + std::to_string(seed) + "_" + std::to_string(i) + "_" +
-                          std::to_string(k) + "\tcard\t" + last4[m] + "\t";
-        if (roll >= 85 && roll < 93) {
-            b.transactions += "card_declined\tYour card was declined.\t";
+        const std::int64_t when = created + static_cast<std::int64_t>(k) * 30 * 86400 +
+                                  static_cast<std::int64_t>(r.below(86400));
+        // payment_transactions: id, user_id, subscription_id, payment_method_id, amount,
+        // currency, status, stripe_payment_intent_id, payment_method_type,
+        // payment_method_last4, failure_code, failure_message, created_at
+        tx.row(13);
+        tx.uuid(id);
+        tx.uuid(user);
+        if (price == 0) {
+            tx.null();
         } else {
-            b.transactions += "\\N\t\\N\t";
+            tx.uuid(sub);
         }
-        append_time(b.transactions, created + static_cast<std::int64_t>(k) * 30 * 86400 +
-                                        static_cast<std::int64_t>(r.below(86400)));
-        b.transactions += '\n';
+        tx.uuid(methods[m]);
+        tx.cents(amount);
+        tx.text("USD");
+        tx.text(tx_status);
+        tx.text("pi_gen_" + std::to_string(seed) + "_" + std::to_string(i) + "_" +
+                std::to_string(k));
+        tx.text("card");
+        tx.text(last4[m]);
+        if (roll >= 85 && roll < 93) {
+            tx.text("card_declined");
+            tx.text("Your card was declined.");
+        } else {
+            tx.null();
+            tx.null();
+        }
+        tx.timestamptz(when);
         if (roll >= 93 && roll < 98) {
-            // refunds: transaction, amount, reason, status, processed_by (finance admin)
-            static const char* reasons[] = {"customer_request", "duplicate", "service_issue",
-                                            "fraudulent", "other"};
-            b.refunds += uuid(r) + "\t" + tx + "\t";
-            append_cents(b.refunds, amount);
-            b.refunds +=
-                std::string("\t") + pick(r, reasons) + "\tsucceeded\t" + admin_id(seed, 2) + "\t";
-            append_time(b.refunds, created + static_cast<std::int64_t>(k) * 30 * 86400 + 2 * 86400);
-            b.refunds += '\n';
+            // refunds: id, transaction_id, amount, reason, status, processed_by, created_at
+            refunds.row(7);
+            refunds.uuid(uuid(r));
+            refunds.uuid(id);
+            refunds.cents(amount);
+            refunds.text(pick(r, reasons));
+            refunds.text("succeeded");
+            refunds.uuid(finance);
+            refunds.timestamptz(created + static_cast<std::int64_t>(k) * 30 * 86400 + 2 * 86400);
             ++b.rows;
         }
     }
 
     // audit entries by the support admin about this user
     const int n_audit = 1 + static_cast<int>(r.below(3));
+    BinaryRows audit(b.audit);
     for (int a = 0; a < n_audit; ++a) {
-        b.audit += uuid(r) + "\t" + admin_id(seed, 1) + "\t" + pick(r, kActions) + "\tuser\t" +
-                   user + "\t" + user + "\t{\"source\": \"ctldb seed generate\"}\t10." +
-                   std::to_string(r.below(256)) + "." + std::to_string(r.below(256)) + "." +
-                   std::to_string(1 + r.below(254)) + "\tMozilla/5.0 (ctldb seed)\t";
-        append_time(b.audit, created + static_cast<std::int64_t>(r.below(365 * 86400)));
-        b.audit += '\n';
+        // admin_audit_logs: id, admin_user_id, action, resource_type, resource_id,
+        // affected_user_id, details, ip_address, user_agent, created_at
+        audit.row(10);
+        audit.uuid(uuid(r));
+        audit.uuid(support);
+        audit.text(pick(r, kActions));
+        audit.text("user");
+        audit.text(user_text);
+        audit.uuid(user);
+        audit.jsonb("{\"source\": \"ctldb seed generate\"}");
+        const unsigned x = static_cast<unsigned>(r.below(256)),
+                       y = static_cast<unsigned>(r.below(256)),
+                       z = static_cast<unsigned>(1 + r.below(254));
+        audit.inet4(10, x, y, z);
+        audit.text("Mozilla/5.0 (ctldb seed)");
+        audit.timestamptz(created + static_cast<std::int64_t>(r.below(365 * 86400)));
     }
     b.rows += 2 + static_cast<std::uint64_t>(n_methods + n_tx + n_audit);
 }
@@ -328,31 +456,37 @@ std::uint64_t flush(Connection& conn, Buffers& b) {
         const char* copy;
         std::string* data;
     } targets[] = {
-        {"COPY users (id, email, auth0_id, name, email_verified, created_at) FROM STDIN", &b.users},
-        {"COPY admin_roles (id, user_id, role, granted_by) FROM STDIN", &b.roles},
+        {"COPY users (id, email, auth0_id, name, email_verified, created_at) FROM STDIN (FORMAT "
+         "binary)",
+         &b.users},
+        {"COPY admin_roles (id, user_id, role, granted_by) FROM STDIN (FORMAT binary)", &b.roles},
         {"COPY subscriptions (id, user_id, tier, status, current_period_start, current_period_end, "
-         "stripe_customer_id, stripe_subscription_id, created_at) FROM STDIN",
+         "stripe_customer_id, stripe_subscription_id, created_at) FROM STDIN (FORMAT binary)",
          &b.subscriptions},
         {"COPY payment_methods (id, user_id, type, stripe_payment_method_id, card_brand, "
          "card_last4, "
-         "card_exp_month, card_exp_year, is_default, status) FROM STDIN",
+         "card_exp_month, card_exp_year, is_default, status) FROM STDIN (FORMAT binary)",
          &b.methods},
         {"COPY payment_transactions (id, user_id, subscription_id, payment_method_id, amount, "
          "currency, status, stripe_payment_intent_id, payment_method_type, payment_method_last4, "
-         "failure_code, failure_message, created_at) FROM STDIN",
+         "failure_code, failure_message, created_at) FROM STDIN (FORMAT binary)",
          &b.transactions},
         {"COPY refunds (id, transaction_id, amount, reason, status, processed_by, created_at) FROM "
-         "STDIN",
+         "STDIN (FORMAT binary)",
          &b.refunds},
         {"COPY admin_audit_logs (id, admin_user_id, action, resource_type, resource_id, "
-         "affected_user_id, details, ip_address, user_agent, created_at) FROM STDIN",
+         "affected_user_id, details, ip_address, user_agent, created_at) FROM STDIN (FORMAT "
+         "binary)",
          &b.audit},
     };
+    // Binary COPY: signature, flags, header extension length; rows; trailer.
+    static const std::string header("PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0", 19);
+    static const std::string trailer("\377\377", 2);
     std::uint64_t bytes = 0;
     for (auto& t : targets) {
         throw_if_interrupted();
         if (t.data->empty()) continue;
-        copy_from(conn, t.copy, *t.data);
+        copy_from(conn, t.copy, header + *t.data + trailer);
         bytes += t.data->size();
         t.data->clear();
     }
@@ -428,7 +562,8 @@ ExitCode run_generate(const SeedOptions& o, Context& ctx) {
     if (o.users <= 0) throw usage_error("--users must be a positive number");
     auto conn = connect(cfg.connection());
     require_schema(*conn);
-    if (exec(*conn, "SELECT count(*) FROM users WHERE id = $1::uuid", {admin_id(o.random_seed, 0)})
+    if (exec(*conn, "SELECT count(*) FROM users WHERE id = $1::uuid",
+             {admin_id(o.random_seed, 0).text()})
             .get_int(0, 0) > 0) {
         throw failure("data generated with --random-seed " + std::to_string(o.random_seed) +
                           " is already in the database",
