@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -132,10 +133,11 @@ class QueryResult {
 QueryResult exec(Connection& conn, const std::string& sql,
                  const std::vector<std::optional<std::string>>& params = {});
 
-/// COPY ... FROM STDIN with `data` (text format, already escaped).
-/// Returns the rows copied. Throws SqlError like exec().
+/// COPY ... FROM STDIN, sending `pieces` one after the other (so a header
+/// and trailer need not be copied around a large batch). Returns the rows
+/// copied. Throws SqlError like exec().
 std::int64_t copy_from(Connection& conn, const std::string& copy_statement,
-                       const std::string& data);
+                       std::initializer_list<std::string_view> pieces);
 
 /// Route server notices (NOTICE, WARNING) to ctldb's log at debug level.
 void log_notices(Connection& conn);

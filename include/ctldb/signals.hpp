@@ -10,6 +10,8 @@
 
 #include <sys/types.h>
 
+#include "ctldb/error.hpp"
+
 struct pg_cancel;
 struct pg_conn;
 
@@ -20,7 +22,10 @@ void install_signal_handlers();
 /// True once SIGINT or SIGTERM arrived.
 bool interrupted();
 
-/// Throws Error(interrupted) if a signal arrived.
+/// The Error(interrupted) naming the signal that arrived.
+Error interruption_error();
+
+/// Throws interruption_error() if a signal arrived.
 void throw_if_interrupted();
 
 /// While alive, a signal cancels the query running on `conn`.

@@ -183,7 +183,6 @@ ExitCode run_restore(const RestoreOptions& o, Context& ctx) {
                                    "check the target"
                                  : "the target is as it was before");
     }
-    if (!conn) conn = connect(cs);
 
     // The manifest's counts describe the dump exactly; compare.
     std::vector<std::string> differences;

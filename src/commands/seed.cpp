@@ -486,7 +486,7 @@ std::uint64_t flush(Connection& conn, Buffers& b) {
     for (auto& t : targets) {
         throw_if_interrupted();
         if (t.data->empty()) continue;
-        copy_from(conn, t.copy, header + *t.data + trailer);
+        copy_from(conn, t.copy, {header, *t.data, trailer});
         bytes += t.data->size();
         t.data->clear();
     }

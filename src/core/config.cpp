@@ -180,7 +180,6 @@ void load_config_file(const std::string& path, Config& config) {
                               std::to_string(e.mark.column + 1) + ": invalid YAML: " + e.msg);
         return;
     }
-    bool saw_password = false;
     try {
         for (const auto& doc : docs) {
             if (doc.IsNull()) continue;
@@ -202,8 +201,7 @@ void load_config_file(const std::string& path, Config& config) {
     } catch (const YAML::Exception& e) {
         config.add_load_error(path + ": invalid config: " + e.msg);
     }
-    saw_password = config.get("password").origin == Origin::config_file;
-    if (saw_password && readable_by_others(path)) {
+    if (config.get("password").origin == Origin::config_file && readable_by_others(path)) {
         config.add_warning(path +
                            " holds a password and is readable by other users; chmod 600 it "
                            "or use DB_PASSWORD_FILE");

@@ -343,7 +343,7 @@ QueryResult exec(Connection& conn, const std::string& sql,
 }
 
 std::int64_t copy_from(Connection& conn, const std::string& copy_statement,
-                       const std::string& data) {
+                       std::initializer_list<std::string_view> pieces) {
     PGconn* pg = conn.raw();
     {
         QueryResult start(PQexec(pg, copy_statement.c_str()));
@@ -352,9 +352,12 @@ std::int64_t copy_from(Connection& conn, const std::string& copy_statement,
         }
     }
     const std::size_t chunk = 1 << 20;
-    for (std::size_t off = 0; off < data.size(); off += chunk) {
-        const std::size_t n = std::min(chunk, data.size() - off);
-        if (PQputCopyData(pg, data.data() + off, static_cast<int>(n)) != 1) break;
+    bool sending = true;
+    for (std::string_view data : pieces) {
+        for (std::size_t off = 0; sending && off < data.size(); off += chunk) {
+            const std::size_t n = std::min(chunk, data.size() - off);
+            sending = PQputCopyData(pg, data.data() + off, static_cast<int>(n)) == 1;
+        }
     }
     PQputCopyEnd(pg, nullptr);
     // Read every result so the connection is ready again, then report the

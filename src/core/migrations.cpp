@@ -6,8 +6,7 @@
 #include <cstring>
 #include <map>
 
-#include <openssl/evp.h>
-
+#include "ctldb/compress.hpp"
 #include "ctldb/embedded.hpp"
 #include "ctldb/error.hpp"
 #include "ctldb/fs.hpp"
@@ -29,16 +28,7 @@ std::string migration_checksum(const std::string& text) {
         if (text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n') continue;
         normalised += text[i];
     }
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_Digest(normalised.data(), normalised.size(), md, &len, EVP_sha256(), nullptr);
-    static const char* hex = "0123456789abcdef";
-    std::string out;
-    for (unsigned i = 0; i < len; ++i) {
-        out += hex[md[i] >> 4];
-        out += hex[md[i] & 15];
-    }
-    return out;
+    return sha256_hex(normalised);
 }
 
 bool has_no_transaction_marker(const std::string& text) {

@@ -61,17 +61,6 @@ void report_error(const Error& e, bool json_output) {
     }
 }
 
-namespace {
-Error interrupted_error() {
-    try {
-        throw_if_interrupted();
-    } catch (const Error& e) {
-        return e;
-    }
-    return Error(ExitCode::interrupted, "interrupted");
-}
-}  // namespace
-
 int run_command(Context& ctx) {
     ExitCode code = ExitCode::ok;
     try {
@@ -102,7 +91,7 @@ int run_command(Context& ctx) {
     }
     // Work that finished despite a late signal keeps its result.
     if (interrupted() && code != ExitCode::ok) {
-        report_error(interrupted_error(), ctx.json());
+        report_error(interruption_error(), ctx.json());
         code = ExitCode::interrupted;
     }
     return static_cast<int>(code);

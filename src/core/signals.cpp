@@ -74,11 +74,13 @@ bool interrupted() {
     return g_signal != 0;
 }
 
+Error interruption_error() {
+    return Error(ExitCode::interrupted,
+                 g_signal == SIGTERM ? "terminated by SIGTERM" : "interrupted by SIGINT");
+}
+
 void throw_if_interrupted() {
-    if (interrupted()) {
-        throw Error(ExitCode::interrupted,
-                    g_signal == SIGTERM ? "terminated by SIGTERM" : "interrupted by SIGINT");
-    }
+    if (interrupted()) throw interruption_error();
 }
 
 CancelOnSignal::CancelOnSignal(pg_conn* conn) {

@@ -99,6 +99,12 @@ void add_ext(X509* cert, X509V3_CTX* ctx, int nid, const char* value) {
     check(X509_add_ext(cert, ext.get(), -1), "cannot add extension");
 }
 
+/// The bytes of an ASN.1 string (a dNSName) as text.
+std::string asn1_text(const ASN1_STRING* s) {
+    return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                       static_cast<std::size_t>(ASN1_STRING_length(s)));
+}
+
 /// The address bytes of an IPv4 (4) or IPv6 (16) literal; 0 otherwise.
 int parse_ip(const std::string& text, unsigned char out[16]) {
     if (inet_pton(AF_INET, text.c_str(), out) == 1) return 4;
@@ -262,9 +268,7 @@ CertSummary summarize(const std::string& cert_pem) {
         for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
             const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names, i);
             if (gn->type == GEN_DNS) {
-                s.sans.push_back("DNS:" + std::string(reinterpret_cast<const char*>(
-                                                          ASN1_STRING_get0_data(gn->d.dNSName)),
-                                                      ASN1_STRING_length(gn->d.dNSName)));
+                s.sans.push_back("DNS:" + asn1_text(gn->d.dNSName));
             } else if (gn->type == GEN_IPADD) {
                 char buf[INET6_ADDRSTRLEN] = "";
                 int n = ASN1_STRING_length(gn->d.iPAddress);
@@ -374,10 +378,7 @@ bool host_matches(const std::string& cert_pem, const std::string& host) {
             const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names, i);
             if (gn->type == GEN_DNS) {
                 has_dns = true;
-                const std::string n(
-                    reinterpret_cast<const char*>(ASN1_STRING_get0_data(gn->d.dNSName)),
-                    static_cast<std::size_t>(ASN1_STRING_length(gn->d.dNSName)));
-                if (ip_len == 0 && name_matches(n, host)) matched = true;
+                if (ip_len == 0 && name_matches(asn1_text(gn->d.dNSName), host)) matched = true;
             } else if (gn->type == GEN_IPADD) {
                 has_ip = true;
                 if (ip_len > 0 && ASN1_STRING_length(gn->d.iPAddress) == ip_len &&
