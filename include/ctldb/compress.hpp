@@ -58,7 +58,4 @@ struct ReadResult {
 ReadResult read_compressed(const std::string& path, Compression compression,
                            const std::function<void(const char*, std::size_t)>& out);
 
-/// SHA-256 hex of a byte string.
-std::string sha256_hex(const std::string& data);
-
 }  // namespace ctldb

@@ -27,6 +27,12 @@ inline bool ends_with(std::string_view s, std::string_view suffix) {
     return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
+/// Lower-case hex of `size` bytes.
+std::string hex_lower(const unsigned char* bytes, std::size_t size);
+
+/// SHA-256 (lower-case hex) of a byte string.
+std::string sha256_hex(std::string_view data);
+
 /// strftime of `t` in UTC.
 std::string utc_format(std::time_t t, const char* format);
 /// "2026-11-27T12:00:00Z"

@@ -17,27 +17,9 @@
 
 #include "ctldb/error.hpp"
 #include "ctldb/signals.hpp"
+#include "ctldb/text.hpp"
 
 namespace ctldb {
-
-namespace {
-std::string to_hex(const unsigned char* md, unsigned len) {
-    static const char* hex = "0123456789abcdef";
-    std::string out;
-    for (unsigned i = 0; i < len; ++i) {
-        out += hex[md[i] >> 4];
-        out += hex[md[i] & 15];
-    }
-    return out;
-}
-}  // namespace
-
-std::string sha256_hex(const std::string& data) {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned len = 0;
-    EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-    return to_hex(md, len);
-}
 
 struct HashingFileSink::Digest {
     EVP_MD_CTX* ctx = EVP_MD_CTX_new();
@@ -71,7 +53,7 @@ std::string HashingFileSink::finish_sha256() {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned len = 0;
     EVP_DigestFinal_ex(digest_->ctx, md, &len);
-    return to_hex(md, len);
+    return hex_lower(md, len);
 }
 
 namespace {
@@ -395,7 +377,7 @@ ReadResult read_compressed(const std::string& path, Compression compression,
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned len = 0;
     EVP_DigestFinal_ex(md, digest, &len);
-    result.sha256 = to_hex(digest, len);
+    result.sha256 = hex_lower(digest, len);
     return result;
 }
 

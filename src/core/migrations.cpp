@@ -6,7 +6,6 @@
 #include <cstring>
 #include <map>
 
-#include "ctldb/compress.hpp"
 #include "ctldb/embedded.hpp"
 #include "ctldb/error.hpp"
 #include "ctldb/fs.hpp"
