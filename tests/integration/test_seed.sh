@@ -42,11 +42,22 @@ check "one default payment method each" test "$(sql "SELECT count(*) FROM paymen
 check "transactions reference the user's own methods" test "$(sql "SELECT count(*) FROM payment_transactions t JOIN payment_methods m ON m.id = t.payment_method_id WHERE m.user_id <> t.user_id")" = 0
 check "refunds exist and match their transaction" test "$(sql "SELECT count(*) > 0 AND bool_and(r.amount = t.amount) FROM refunds r JOIN payment_transactions t ON t.id = r.transaction_id WHERE t.status = 'refunded'")" = t
 check "audit entries" test "$(sql "SELECT count(*) >= 300 FROM admin_audit_logs a JOIN users u ON u.id = a.affected_user_id WHERE u.email LIKE '%.42.%'")" = t
+check "optional columns filled like real rows" test "$(sql "SELECT count(*) FROM users WHERE email LIKE '%.42.%' AND (picture_url IS NULL OR locale IS NULL OR given_name IS NULL OR family_name IS NULL)")" = 0
+check "succeeded and refunded payments have a charge and a receipt" test "$(sql "SELECT count(*) FROM payment_transactions WHERE stripe_payment_intent_id LIKE 'pi_gen_42_%' AND status IN ('succeeded', 'refunded') AND (receipt_url NOT LIKE 'https://pay.stripe.com/receipts/%' OR stripe_charge_id IS NULL)")" = 0
+check "failed payments say why, others do not" test "$(sql "SELECT count(*) FROM payment_transactions WHERE stripe_payment_intent_id LIKE 'pi_gen_42_%' AND (status = 'failed') <> (failure_code IS NOT NULL AND failure_message IS NOT NULL)")" = 0
+check "canceled subscriptions have canceled_at, trials a trial period" test "$(sql "SELECT count(*) FROM subscriptions s JOIN users u ON u.id = s.user_id WHERE u.email LIKE '%.42.%' AND ((s.status = 'canceled') <> (s.canceled_at IS NOT NULL) OR (s.status = 'trialing') <> (s.trial_end > s.trial_start))")" = 0
+check "billing details carry the user's own name and email" test "$(sql "SELECT count(*) FROM payment_methods p JOIN users u ON u.id = p.user_id WHERE u.email LIKE '%.42.%' AND (p.billing_details->>'email' <> u.email OR p.billing_details->>'name' <> u.name)")" = 0
+check "refunds come with a reason text and a Stripe id" test "$(sql "SELECT count(*) FROM refunds WHERE stripe_refund_id LIKE 're_gen_42_%' AND reason_details IS NOT NULL")" = "$(sql "SELECT count(*) FROM payment_transactions WHERE stripe_payment_intent_id LIKE 'pi_gen_42_%' AND status = 'refunded'")"
+check "nothing happens before sign-up or after 2026-01-01" test "$(sql "SELECT count(*) FROM payment_transactions t JOIN users u ON u.id = t.user_id WHERE u.email LIKE '%.42.%' AND (t.created_at < u.created_at OR t.created_at >= '2026-01-01' OR t.updated_at < t.created_at)") $(sql "SELECT count(*) FROM admin_audit_logs a JOIN users u ON u.id = a.affected_user_id WHERE u.email LIKE '%.42.%' AND (a.created_at < u.created_at OR a.created_at >= '2026-01-01')") $(sql "SELECT count(*) FROM users WHERE email LIKE '%.42.%' AND (updated_at < created_at OR last_login_at < created_at OR created_at >= '2026-01-01')")" = "0 0 0"
 check "constraints and indexes all back, valid" test "$(sql "SELECT count(*) FROM pg_constraint WHERE conrelid = 'payment_transactions'::regclass AND contype = 'f' AND convalidated")" = 3
 check "guide's indexes still there" test "$(sql "SELECT count(*) FROM pg_indexes WHERE indexname IN ('idx_users_email', 'idx_payment_transactions_created_at', 'idx_admin_audit_logs_created_at')")" = 3
 check "no invalid index" test "$(sql "SELECT count(*) FROM pg_index WHERE NOT indisvalid")" = 0
 
-gen_snapshot() { sql "SELECT md5(string_agg(row(u.id, u.email, u.created_at, s.tier, s.status)::text, ',' ORDER BY u.email)) FROM users u JOIN subscriptions s ON s.user_id = u.id WHERE u.email LIKE '%.$1.%'"; }
+gen_snapshot() {
+    sql "SELECT md5(string_agg(row(u.*, s.*)::text, ',' ORDER BY u.email)) FROM users u JOIN subscriptions s ON s.user_id = u.id WHERE u.email LIKE '%.$1.%'"
+    sql "SELECT md5(string_agg(row(t.*)::text, ',' ORDER BY t.stripe_payment_intent_id)) FROM payment_transactions t WHERE t.stripe_payment_intent_id LIKE 'pi_gen_$1_%'"
+    sql "SELECT md5(string_agg(row(a.*)::text, ',' ORDER BY a.id)) FROM admin_audit_logs a JOIN users u ON u.id = a.affected_user_id WHERE u.email LIKE '%.$1.%'"
+}
 first=$(gen_snapshot 42)
 expect_rc 1 "the same seed twice is refused" "$CTLDB" seed generate --users 300 --random-seed 42
 check "says so" stderr_has "already in the database"
