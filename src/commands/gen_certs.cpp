@@ -144,6 +144,9 @@ ExitCode run_gen_certs(const GenCertsOptions& o, Context& ctx) {
     const std::string cn = o.cn.empty() ? full : o.cn;
     if (!valid_dns_name(cn)) throw usage_error("--cn '" + cn + "' is not a host name");
 
+    if (fs::exists(o.out) && !fs::is_dir(o.out)) {
+        throw usage_error("--out " + o.out + " exists and is not a directory; nothing was written");
+    }
     fs::make_dirs(o.out, 0755);
     std::vector<std::string> planned = {o.out + "/server.crt", o.out + "/server.key"};
     if (o.ca_cert.empty()) planned.insert(planned.end(), {o.out + "/ca.crt", o.out + "/ca.key"});

@@ -847,7 +847,7 @@ void register_seed(CLI::App& app, Context& ctx) {
         ->check(CLI::Range(std::int64_t{1}, std::int64_t{100000000}));
     gen->add_option("--random-seed", o.random_seed, "Seed: the same seed gives the same data");
     gen->add_option("--batch-users", o.batch, "Users per COPY batch")
-        ->check(CLI::Range(std::int64_t{1}, std::int64_t{1000000}));
+        ->check(CLI::Range(std::int64_t{1}, std::int64_t{50000}));
     gen->add_flag("--keep-indexes", o.keep_indexes,
                   "Load with indexes and constraints in place (slower; no exclusive locks)");
     gen->add_flag("--force", o.force, "Allow it when CTLDB_ENV=production");

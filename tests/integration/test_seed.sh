@@ -70,6 +70,7 @@ check "50 more users" test "$(sql "SELECT count(*) FROM users WHERE email LIKE '
 expect_rc 2 "--users 0" "$CTLDB" seed generate --users 0
 expect_rc 2 "--users missing" "$CTLDB" seed generate
 expect_rc 2 "--users abc" "$CTLDB" seed generate --users abc
+expect_rc 2 "--batch-users over 50000 (memory)" "$CTLDB" seed generate --users 10 --batch-users 1000000
 
 # SIGTERM during generate leaves nothing half-made.
 set +e

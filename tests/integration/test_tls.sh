@@ -32,6 +32,10 @@ fi
 before=$(sha256sum "$G/server.key")
 expect_rc 2 "existing files are not overwritten" "$CTLDB" gen-certs --out "$G"
 check "untouched" test "$(sha256sum "$G/server.key")" = "$before"
+echo not-a-dir >"$IT_TMP/plainfile"
+expect_rc 2 "--out naming a regular file" "$CTLDB" gen-certs --out "$IT_TMP/plainfile"
+check "says it is not a directory" stderr_has "is not a directory"
+check "and leaves the file alone" test "$(cat "$IT_TMP/plainfile")" = not-a-dir
 expect_rc 2 "--days over 366" "$CTLDB" gen-certs --out "$IT_TMP/x1" --days 400
 expect_rc 2 "--ip that is not an address" "$CTLDB" gen-certs --out "$IT_TMP/x2" --ip not-an-ip
 expect_rc 2 "--san that is not a name" "$CTLDB" gen-certs --out "$IT_TMP/x3" --san 'bad name!'
