@@ -63,7 +63,7 @@ _ctldb() {
         seed)
             case $sub in
                 "") opts="generate --dir --force" ;;
-                generate) opts="--users --random-seed --batch-users --keep-indexes --force" ;;
+                generate) opts="--users --random-seed --batch-users --keep-indexes --lock-timeout --force" ;;
             esac
             ;;
         backup)

@@ -59,6 +59,7 @@ complete -c ctldb -n "__fish_seen_subcommand_from generate" -l users -x -d 'User
 complete -c ctldb -n "__fish_seen_subcommand_from generate" -l random-seed -x -d 'Generator seed'
 complete -c ctldb -n "__fish_seen_subcommand_from generate" -l batch-users -x -d 'Users per COPY batch'
 complete -c ctldb -n "__fish_seen_subcommand_from generate" -l keep-indexes -d 'Load with indexes in place'
+complete -c ctldb -n "__fish_seen_subcommand_from generate" -l lock-timeout -x -d 'Wait for the tables this long'
 
 complete -c ctldb -n "__fish_seen_subcommand_from backup; and not __fish_seen_subcommand_from list verify prune" -a 'list verify prune'
 complete -c ctldb -n "__fish_seen_subcommand_from backup restore" -l dir -r -a '(__fish_complete_directories)' -d 'Backup directory'

@@ -95,6 +95,10 @@ struct ServerError {
     int position = 0;  ///< 1-based character position in the statement, 0: none
 };
 
+/// Throws a usage error (exit 2) unless `value` is a duration ctldb passes
+/// to a timeout setting: digits, optionally ms, s, min or h ("0" disables).
+void check_pg_duration(const std::string& option, const std::string& value);
+
 /// A statement that failed on the server. Exit code: failure, or lock for
 /// lock_not_available (55P03, lock_timeout).
 class SqlError : public Error {

@@ -62,19 +62,6 @@ MigrationSet load_set(const MigrateOptions& o) {
 }
 
 /// PostgreSQL durations: a number with ms, s, min or h (plain: ms).
-void check_duration(const std::string& option, const std::string& value) {
-    std::size_t digits = 0;
-    while (digits < value.size() && std::isdigit(static_cast<unsigned char>(value[digits]))) {
-        ++digits;
-    }
-    const std::string unit = value.substr(digits);
-    if (digits == 0 || digits > 9 ||
-        !(unit.empty() || unit == "ms" || unit == "s" || unit == "min" || unit == "h")) {
-        throw usage_error(option + " '" + value + "' is not a duration",
-                          "use a number with ms, s, min or h, e.g. 10s; 0 disables it");
-    }
-}
-
 std::int64_t parse_version(const std::string& option, const std::string& text) {
     auto v = parse_integer(text);
     if (!v || *v < 0) throw usage_error(option + " '" + text + "' is not a migration version");
@@ -366,8 +353,8 @@ std::unique_ptr<Connection> open(Context& ctx) {
 }
 
 ExitCode run_up(const MigrateOptions& o, Context& ctx) {
-    check_duration("--ddl-lock-timeout", o.ddl_lock_timeout);
-    check_duration("--statement-timeout", o.statement_timeout);
+    check_pg_duration("--ddl-lock-timeout", o.ddl_lock_timeout);
+    check_pg_duration("--statement-timeout", o.statement_timeout);
     // -1: no --to given.
     const std::int64_t to = o.to.empty() ? -1 : parse_version("--to", o.to);
     const MigrationSet set = load_set(o);
@@ -626,8 +613,8 @@ ExitCode run_create(const MigrateOptions& o, Context& ctx) {
 }
 
 ExitCode run_down(const MigrateOptions& o, Context& ctx) {
-    check_duration("--ddl-lock-timeout", o.ddl_lock_timeout);
-    check_duration("--statement-timeout", o.statement_timeout);
+    check_pg_duration("--ddl-lock-timeout", o.ddl_lock_timeout);
+    check_pg_duration("--statement-timeout", o.statement_timeout);
     if (!o.to.empty() && o.steps > 0) throw usage_error("use either --to or --steps, not both");
     const auto& cfg = ctx.valid_config(true);
     if (cfg.is_production() && !o.force) {

@@ -33,6 +33,7 @@ struct SeedOptions {
     std::uint64_t random_seed = 1;
     std::int64_t batch = 5000;
     bool keep_indexes = false;
+    std::string lock_timeout = "10s";
 };
 
 void refuse_in_production(const Config& cfg, bool force) {
@@ -731,10 +732,43 @@ bool owns_tables(Connection& conn) {
                .get(0, 0) == "t";
 }
 
+/// Takes every lock the load needs at once, waiting at most `timeout`: an
+/// ACCESS EXCLUSIVE request queued behind a long transaction would otherwise
+/// stall every other query on the tables while it waits. Taking constraints
+/// off also locks the tables that reference these ones.
+void lock_tables(Connection& conn, bool exclusive, const std::string& timeout) {
+    exec(conn, "SET LOCAL lock_timeout = '" + timeout + "'");
+    std::string tables =
+        "users, subscriptions, payment_methods, payment_transactions, refunds, "
+        "admin_roles, admin_audit_logs";
+    if (exclusive) {
+        const QueryResult others =
+            exec(conn, std::string("SELECT DISTINCT format('%s', conrelid::regclass) FROM "
+                                   "pg_constraint WHERE contype = 'f' AND confrelid = ANY(") +
+                           kGeneratedTables + ") AND NOT conrelid = ANY(" + kGeneratedTables +
+                           ") ORDER BY 1");
+        for (int i = 0; i < others.rows(); ++i)
+            tables += ", " + others.get(i, 0);
+    }
+    try {
+        exec(conn, "LOCK TABLE " + tables + " IN " +
+                       (exclusive ? "ACCESS EXCLUSIVE" : "ROW EXCLUSIVE") + " MODE");
+    } catch (const SqlError& e) {
+        if (e.code() != ExitCode::lock) throw;
+        throw Error(ExitCode::lock,
+                    "the tables are in use: could not lock them within --lock-timeout " + timeout +
+                        "; nothing was changed",
+                    "'ctldb pool-stats' shows who holds locks; retry when they are done, or "
+                    "raise --lock-timeout");
+    }
+    exec(conn, "SET LOCAL lock_timeout = 0");
+}
+
 ExitCode run_generate(const SeedOptions& o, Context& ctx) {
     const Config& cfg = ctx.valid_config(true);
     refuse_in_production(cfg, o.force);
     if (o.users <= 0) throw usage_error("--users must be a positive number");
+    check_pg_duration("--lock-timeout", o.lock_timeout);
     auto conn = connect(cfg.connection());
     require_schema(*conn);
     if (exec(*conn, "SELECT count(*) FROM users WHERE id = $1::uuid",
@@ -755,14 +789,13 @@ ExitCode run_generate(const SeedOptions& o, Context& ctx) {
     // and constraints taken off for the load are back whatever happens.
     TransactionGuard tx(*conn);
     exec(*conn, "SET LOCAL maintenance_work_mem = '256MB'");
-    Detached detached;
-    if (!o.keep_indexes) {
-        if (owns_tables(*conn)) {
-            detached = detach_constraints(*conn);
-        } else {
-            log::info("not the owner of the tables: loading with indexes and constraints in place");
-        }
+    const bool detach = !o.keep_indexes && owns_tables(*conn);
+    if (!o.keep_indexes && !detach) {
+        log::info("not the owner of the tables: loading with indexes and constraints in place");
     }
+    lock_tables(*conn, detach, o.lock_timeout);
+    Detached detached;
+    if (detach) detached = detach_constraints(*conn);
     // The next batch is generated on another core while this one is copied.
     auto generate_batch = [&o](std::int64_t first, Buffers& out) {
         const std::int64_t end = std::min(o.users, first + o.batch);
@@ -850,6 +883,9 @@ void register_seed(CLI::App& app, Context& ctx) {
         ->check(CLI::Range(std::int64_t{1}, std::int64_t{50000}));
     gen->add_flag("--keep-indexes", o.keep_indexes,
                   "Load with indexes and constraints in place (slower; no exclusive locks)");
+    gen->add_option("--lock-timeout", o.lock_timeout,
+                    "How long to wait for the tables' locks (PostgreSQL duration, default 10s), "
+                    "then exit 4");
     gen->add_flag("--force", o.force, "Allow it when CTLDB_ENV=production");
     gen->callback([&ctx] { ctx.run = [&ctx] { return run_generate(o, ctx); }; });
 }

@@ -4,6 +4,7 @@
 
 #include <poll.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 
@@ -391,6 +392,19 @@ extern "C" void notice_to_log(void*, const char* message) {
 
 void log_notices(Connection& conn) {
     PQsetNoticeProcessor(conn.raw(), notice_to_log, nullptr);
+}
+
+void check_pg_duration(const std::string& option, const std::string& value) {
+    std::size_t digits = 0;
+    while (digits < value.size() && std::isdigit(static_cast<unsigned char>(value[digits]))) {
+        ++digits;
+    }
+    const std::string unit = value.substr(digits);
+    if (digits == 0 || digits > 9 ||
+        !(unit.empty() || unit == "ms" || unit == "s" || unit == "min" || unit == "h")) {
+        throw usage_error(option + " '" + value + "' is not a duration",
+                          "use a number with ms, s, min or h, e.g. 10s; 0 disables it");
+    }
 }
 
 }  // namespace ctldb

@@ -72,6 +72,22 @@ expect_rc 2 "--users missing" "$CTLDB" seed generate
 expect_rc 2 "--users abc" "$CTLDB" seed generate --users abc
 expect_rc 2 "--batch-users over 50000 (memory)" "$CTLDB" seed generate --users 10 --batch-users 1000000
 
+# A long transaction reading users: seed generate gives up on its locks after
+# --lock-timeout instead of queueing (and stalling everyone behind it).
+(echo "BEGIN; SELECT count(*) FROM users; SELECT pg_sleep(4); COMMIT;" | SUPERUSER_DB=it_seed2 superuser_psql >/dev/null 2>&1) &
+HOLDER=$!
+wait_for bash -c "[[ \$(SUPERUSER_DB=it_seed2 superuser_psql -c \"SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'users' AND l.mode = 'AccessShareLock' AND l.granted AND l.pid <> pg_backend_pid()\") -ge 1 ]]"
+start=$(date +%s%N)
+expect_rc 4 "tables in use: exit 4 after --lock-timeout" "$CTLDB" seed generate --users 20 --random-seed 45 --lock-timeout 500ms
+elapsed=$((($(date +%s%N) - start) / 1000000))
+check "gave up after about half a second (${elapsed} ms)" bash -c "(( $elapsed >= 400 && $elapsed < 2500 ))"
+check "says the tables are in use" stderr_has "tables are in use"
+check "nothing generated" test "$(sql "SELECT count(*) FROM users WHERE email LIKE '%.45.%'")" = 0
+expect_rc 0 "--keep-indexes only needs ROW EXCLUSIVE: goes ahead beside the reader" "$CTLDB" seed generate --users 20 --random-seed 46 --keep-indexes --lock-timeout 500ms
+wait $HOLDER || true
+expect_rc 0 "then it goes through" "$CTLDB" seed generate --users 20 --random-seed 45
+expect_rc 2 "bad --lock-timeout" "$CTLDB" seed generate --users 20 --lock-timeout soon
+
 # SIGTERM during generate leaves nothing half-made.
 set +e
 CTLDB_NO_PROGRESS=1 "$CTLDB" seed generate --users 400000 --random-seed 44 >"$OUT" 2>"$ERR" &
