@@ -28,11 +28,11 @@ INSERT INTO subscriptions (id, user_id, tier, status, current_period_start, curr
     ('d0000000-0000-4000-8000-000000000005', 'c0000000-0000-4000-8000-000000000005', 'premium', 'trialing', NULL, NULL, '2025-11-20 10:00+00', '2025-12-04 10:00+00', 'cus_seed_tina', 'sub_seed_tina', '2025-11-20 10:00+00')
 ON CONFLICT (id) DO NOTHING;
 
-INSERT INTO payment_methods (id, user_id, type, stripe_payment_method_id, card_brand, card_last4, card_exp_month, card_exp_year, is_default, status) VALUES
-    ('e0000000-0000-4000-8000-000000000001', 'c0000000-0000-4000-8000-000000000002', 'card', 'pm_seed_peter_visa', 'visa', '4242', 12, 2028, true, 'active'),
-    ('e0000000-0000-4000-8000-000000000002', 'c0000000-0000-4000-8000-000000000003', 'card', 'pm_seed_erin_amex', 'amex', '0005', 6, 2027, true, 'active'),
-    ('e0000000-0000-4000-8000-000000000003', 'c0000000-0000-4000-8000-000000000003', 'card', 'pm_seed_erin_mc', 'mastercard', '4444', 3, 2029, false, 'active'),
-    ('e0000000-0000-4000-8000-000000000004', 'c0000000-0000-4000-8000-000000000004', 'card', 'pm_seed_dan_visa', 'visa', '0341', 9, 2025, true, 'expired')
+INSERT INTO payment_methods (id, user_id, type, stripe_payment_method_id, card_brand, card_last4, card_exp_month, card_exp_year, is_default, status, created_at, updated_at) VALUES
+    ('e0000000-0000-4000-8000-000000000001', 'c0000000-0000-4000-8000-000000000002', 'card', 'pm_seed_peter_visa', 'visa', '4242', 12, 2028, true, 'active', '2025-02-02 10:05+00', '2025-02-02 10:05+00'),
+    ('e0000000-0000-4000-8000-000000000002', 'c0000000-0000-4000-8000-000000000003', 'card', 'pm_seed_erin_amex', 'amex', '0005', 6, 2027, true, 'active', '2025-02-03 10:05+00', '2025-02-03 10:05+00'),
+    ('e0000000-0000-4000-8000-000000000003', 'c0000000-0000-4000-8000-000000000003', 'card', 'pm_seed_erin_mc', 'mastercard', '4444', 3, 2029, false, 'active', '2025-06-10 09:00+00', '2025-06-10 09:00+00'),
+    ('e0000000-0000-4000-8000-000000000004', 'c0000000-0000-4000-8000-000000000004', 'card', 'pm_seed_dan_visa', 'visa', '0341', 9, 2025, true, 'expired', '2025-02-04 10:05+00', '2025-10-01 00:00+00')
 ON CONFLICT (id) DO NOTHING;
 
 INSERT INTO payment_transactions (id, user_id, subscription_id, payment_method_id, amount, currency, status, stripe_payment_intent_id, payment_method_type, payment_method_last4, failure_code, failure_message, created_at) VALUES

@@ -61,7 +61,6 @@ MigrationSet load_set(const MigrateOptions& o) {
     return load_migrations_dir(o.dir);
 }
 
-/// PostgreSQL durations: a number with ms, s, min or h (plain: ms).
 std::int64_t parse_version(const std::string& option, const std::string& text) {
     auto v = parse_integer(text);
     if (!v || *v < 0) throw usage_error(option + " '" + text + "' is not a migration version");

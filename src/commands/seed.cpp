@@ -511,7 +511,9 @@ void generate_user(std::uint64_t seed, std::uint64_t i, Buffers& b) {
     BinaryRows tx(b.transactions), refunds(b.refunds);
     for (int k = 0; k < n_tx; ++k) {
         const Uuid id = uuid(r);
-        const int m = static_cast<int>(r.below(static_cast<std::uint64_t>(n_methods)));
+        // method m is added 90 days after m-1: pay only with one added by then
+        const int usable = std::min(n_methods, 1 + k / 3);
+        const int m = static_cast<int>(r.below(static_cast<std::uint64_t>(usable)));
         const std::int64_t amount =
             price == 0 ? 199 + static_cast<std::int64_t>(r.below(2000)) : price;
         const std::uint64_t roll = r.below(100);

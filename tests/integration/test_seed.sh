@@ -39,7 +39,7 @@ check "300 users plus 3 admins" test "$(sql "SELECT count(*) FROM users WHERE em
 check "every user has a subscription" test "$(sql "SELECT count(*) FROM users u WHERE email LIKE '%.42.%' AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = u.id)")" = 0
 check "1 to 3 payment methods each" test "$(sql "SELECT min(n) >= 1 AND max(n) <= 3 FROM (SELECT count(*) n FROM payment_methods p JOIN users u ON u.id = p.user_id WHERE u.email LIKE '%.42.%' GROUP BY u.id) x")" = t
 check "one default payment method each" test "$(sql "SELECT count(*) FROM payment_methods p JOIN users u ON u.id = p.user_id WHERE u.email LIKE '%.42.%' AND p.is_default")" = 300
-check "transactions reference the user's own methods" test "$(sql "SELECT count(*) FROM payment_transactions t JOIN payment_methods m ON m.id = t.payment_method_id WHERE m.user_id <> t.user_id")" = 0
+check "transactions reference the user's own methods, added before the payment" test "$(sql "SELECT count(*) FROM payment_transactions t JOIN payment_methods m ON m.id = t.payment_method_id WHERE m.user_id <> t.user_id OR m.created_at > t.created_at")" = 0
 check "refunds exist and match their transaction" test "$(sql "SELECT count(*) > 0 AND bool_and(r.amount = t.amount) FROM refunds r JOIN payment_transactions t ON t.id = r.transaction_id WHERE t.status = 'refunded'")" = t
 check "audit entries" test "$(sql "SELECT count(*) >= 300 FROM admin_audit_logs a JOIN users u ON u.id = a.affected_user_id WHERE u.email LIKE '%.42.%'")" = t
 check "optional columns filled like real rows" test "$(sql "SELECT count(*) FROM users WHERE email LIKE '%.42.%' AND (picture_url IS NULL OR locale IS NULL OR given_name IS NULL OR family_name IS NULL)")" = 0
