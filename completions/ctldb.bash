@@ -68,7 +68,7 @@ _ctldb() {
             ;;
         backup)
             case $sub in
-                "") opts="list verify prune --dir --format --compression --compress-level --jobs --keep-last --keep-days" ;;
+                "") opts="list verify prune --dir --format --compression --compress-level --jobs --keep-last --keep-days --no-space-check" ;;
                 list) opts="--dir" ;;
                 verify) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 prune) opts="--dir --keep-last --keep-days --dry-run" ;;

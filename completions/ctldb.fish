@@ -69,6 +69,7 @@ complete -c ctldb -n "__fish_seen_subcommand_from backup" -l compress-level -x -
 complete -c ctldb -n "__fish_seen_subcommand_from backup restore" -l jobs -x -d 'Threads / pg_restore jobs'
 complete -c ctldb -n "__fish_seen_subcommand_from backup prune" -l keep-last -x -d 'Keep this many newest backups'
 complete -c ctldb -n "__fish_seen_subcommand_from backup prune" -l keep-days -x -d 'Keep backups younger than this'
+complete -c ctldb -n "__fish_seen_subcommand_from backup; and not __fish_seen_subcommand_from list verify prune" -l no-space-check -d 'Start even when the volume looks too small'
 complete -c ctldb -n "__fish_seen_subcommand_from prune" -l dry-run -d 'Only say what would be deleted'
 complete -c ctldb -n "__fish_seen_subcommand_from verify restore" -F
 complete -c ctldb -n "__fish_seen_subcommand_from restore" -a latest -d 'Newest usable backup'

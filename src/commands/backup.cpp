@@ -41,6 +41,7 @@ struct BackupOptions {
     int keep_days = 0;
     std::string file;
     bool dry_run = false;
+    bool no_space_check = false;
 };
 
 std::string backup_dir(const BackupOptions& o, Context& ctx) {
@@ -97,6 +98,22 @@ std::map<std::string, std::int64_t> count_rows(Connection& conn) {
     return counts;
 }
 
+/// How much room the next backup of `database` in `dir` probably needs: the
+/// newest usable backup of the same database and kind plus a quarter (data
+/// grows), or, with none to go by, a third of the database's size on disk
+/// (a compressed logical dump leaves out indexes and free space) plus 16 MiB.
+std::uint64_t space_estimate(const std::string& dir, const std::string& database,
+                             const std::string& ext, std::int64_t db_size) {
+    const auto backups = list_backups(dir);
+    for (auto it = backups.rbegin(); it != backups.rend(); ++it) {
+        if (it->usable() && it->manifest && it->manifest->database == database &&
+            ends_with(it->path, ext)) {
+            return it->size + it->size / 4 + (1ULL << 20);
+        }
+    }
+    return static_cast<std::uint64_t>(db_size) / 3 + (16ULL << 20);
+}
+
 void check_free_space(const std::string& dir, std::uint64_t estimate) {
     struct statvfs vfs {};
     if (::statvfs(dir.c_str(), &vfs) != 0) return;
@@ -104,8 +121,11 @@ void check_free_space(const std::string& dir, std::uint64_t estimate) {
     if (free_bytes < estimate) {
         throw Error(ExitCode::failure,
                     "not enough room in " + dir + ": " + human_bytes(free_bytes) +
-                        " free, the backup needs about " + human_bytes(estimate),
-                    "free space (ctldb backup prune --keep-last N) or use a bigger volume");
+                        " free, the backup needs about " + human_bytes(estimate) +
+                        "; nothing was written",
+                    "free space (ctldb backup prune --keep-last N), use a bigger volume, or "
+                    "pass --no-space-check if you know it fits (a backup that runs out of "
+                    "room is removed)");
     }
 }
 
@@ -143,20 +163,28 @@ ExitCode run_backup(const BackupOptions& o, Context& ctx) {
                           "install postgresql-client-" + std::to_string(server_num / 10000) +
                               " or set CTLDB_PG_BINDIR");
     }
-    const std::int64_t db_size =
-        exec(*conn, "SELECT pg_database_size(current_database())").get_int(0, 0);
-    // A compressed logical dump is rarely more than a third of the
-    // database's size on disk (indexes are not dumped); keep a margin.
-    check_free_space(dir, static_cast<std::uint64_t>(db_size) / 3 + (16ULL << 20));
-
-    const std::time_t started = std::time(nullptr);
-    const auto t0 = std::chrono::steady_clock::now();
     const std::string ext =
         custom ? ".dump" : (compression == Compression::zstd ? ".sql.zst" : ".sql.gz");
+    if (!o.no_space_check) {
+        const std::int64_t db_size =
+            exec(*conn, "SELECT pg_database_size(current_database())").get_int(0, 0);
+        check_free_space(dir, space_estimate(dir, cs.dbname, ext, db_size));
+    }
+
+    // Names have a resolution of one second and share the manifest name
+    // across formats: a second backup within the same second waits for the
+    // next one.
+    std::time_t started = std::time(nullptr);
+    while (fs::exists(dir + "/" + backup_stem(started) + ext) ||
+           fs::exists(dir + "/" + backup_stem(started) + ".json")) {
+        throw_if_interrupted();
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        started = std::time(nullptr);
+    }
+    const auto t0 = std::chrono::steady_clock::now();
     const std::string stem = backup_stem(started);
     const std::string final_path = dir + "/" + stem + ext;
     const std::string partial = final_path + ".partial";
-    if (fs::exists(final_path)) throw failure(final_path + " already exists");
 
     // One snapshot for the counts and the dump: the manifest describes
     // exactly what is in the file.
@@ -403,6 +431,8 @@ void register_backup(CLI::App& app, Context& ctx) {
         ->check(CLI::Range(1, 100000));
     cmd->add_option("--keep-days", o.keep_days, "After the backup, keep those younger than this")
         ->check(CLI::Range(1, 100000));
+    cmd->add_flag("--no-space-check", o.no_space_check,
+                  "Start even when the volume looks too small for the backup");
     cmd->callback([cmd, &ctx] {
         if (cmd->get_subcommands().empty()) ctx.run = [&ctx] { return run_backup(o, ctx); };
     });

@@ -175,7 +175,6 @@ expect_rc 0 "verify custom" "$CTLDB" backup verify "$C"
 SUPERUSER_DB=postgres superuser_psql -c "DROP DATABASE IF EXISTS it_custom WITH (FORCE)" >/dev/null 2>&1
 expect_rc 0 "restore custom" "$CTLDB" restore "$C" --target-db it_custom --create --yes
 check "users restored from custom" test "$(count_in it_custom users)" = "$USERS"
-sleep 1.1
 expect_rc 0 "zstd" "$CTLDB" backup --dir "$D" --compression zstd -o json
 Z=$(json_get /path)
 check "named .sql.zst" bash -c "[[ '$Z' == *.sql.zst ]]"
@@ -183,6 +182,30 @@ expect_rc 0 "verify zstd" "$CTLDB" backup verify "$Z"
 SUPERUSER_DB=postgres superuser_psql -c "DROP DATABASE IF EXISTS it_zstd WITH (FORCE)" >/dev/null 2>&1
 expect_rc 0 "restore zstd" "$CTLDB" restore "$Z" --target-db it_zstd --create --yes
 check "users restored from zstd" test "$(count_in it_zstd users)" = "$USERS"
+check "same second as the custom one: its own name, both manifests kept" bash -c "[[ '$Z' != '${C%.dump}.sql.zst' && -f '${C%.dump}.json' && -f '${Z%.sql.zst}.json' ]]"
+
+# A small volume: the estimate refuses before anything is written; a backup
+# forced onto it that runs out of room leaves nothing; once a backup exists
+# its size is the estimate.
+SMALL="$IT_TMP/small"
+mkdir -p "$SMALL"
+if [[ $EUID == 0 ]] && mount -t tmpfs -o size=64k tmpfs "$SMALL" 2>/dev/null; then
+    trap 'umount "$SMALL" 2>/dev/null || true; rm -rf "$IT_TMP"' EXIT
+    expect_rc 1 "too little room: refused up front" "$CTLDB" backup --dir "$SMALL"
+    check "says how much it needs, nothing written" bash -c "grep -q 'the backup needs about' '$ERR' && [[ -z \$(ls -A '$SMALL') ]]"
+    expect_rc 1 "--no-space-check onto a full volume" "$CTLDB" backup --dir "$SMALL" --no-space-check
+    check "no space left named" stderr_has "No space left on device"
+    check "no partial file left" test -z "$(ls -A "$SMALL")"
+    umount "$SMALL"
+    SIZE=$(du -k "$JUST_MADE" | cut -f1)
+    mount -t tmpfs -o size=$((SIZE * 3 + 1024))k tmpfs "$SMALL"
+    expect_rc 0 "first backup with --no-space-check" "$CTLDB" backup --dir "$SMALL" --no-space-check
+    expect_rc 0 "the next one is estimated from it, fits" "$CTLDB" backup --dir "$SMALL"
+    umount "$SMALL"
+else
+    echo "ok - # SKIP small-volume checks need root and tmpfs"
+fi
+
 expect_rc 2 "gzip level out of range" "$CTLDB" backup --dir "$D" --compress-level 12
 expect_rc 2 "unknown format" "$CTLDB" backup --dir "$D" --format tar
 
