@@ -1,5 +1,7 @@
 #include "ctldb/config.hpp"
 
+#include "ctldb/fs.hpp"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -144,6 +146,10 @@ bool readable_by_others(const std::string& path) {
 /// Reads a mounted secret. Strips one trailing newline (`echo pw > file`)
 /// and nothing else: leading/trailing spaces may be part of a password.
 std::optional<std::string> read_secret_file(const std::string& path, std::string& error) {
+    if (fs::is_dir(path)) {
+        error = "is a directory, not a file";
+        return std::nullopt;
+    }
     std::ifstream in(path, std::ios::binary);
     if (!in) {
         error = std::string("cannot read: ") + std::strerror(errno);
@@ -163,6 +169,21 @@ std::optional<std::string> read_secret_file(const std::string& path, std::string
         return std::nullopt;
     }
     return s;
+}
+
+/// Why a TLS file setting cannot be what libpq expects ("" when it can):
+/// catches a directory or a wrong file before the connection fails with a
+/// misleading message. Reads at most the first 1 MiB.
+std::string tls_file_problem(std::string_view key, const std::string& path) {
+    if (fs::is_dir(path)) return "is a directory, not a file";
+    const char* want = key == "sslkey" ? "PRIVATE KEY-----" : "-----BEGIN CERTIFICATE-----";
+    std::ifstream in(path, std::ios::binary);
+    std::string head(1 << 20, '\0');
+    in.read(head.data(), static_cast<std::streamsize>(head.size()));
+    head.resize(static_cast<std::size_t>(in.gcount()));
+    if (head.find(want) != std::string::npos) return "";
+    return key == "sslkey" ? "holds no PEM private key"
+                           : "holds no PEM certificate (-----BEGIN CERTIFICATE-----)";
 }
 
 }  // namespace
@@ -300,9 +321,13 @@ std::vector<std::string> Config::problems(bool for_connection) const {
                 }
                 break;
             case SettingKind::path:
-                if (s.key != "password_file" && ::access(v.text.c_str(), R_OK) != 0) {
+                if (s.key == "password_file") break;  // read (and checked) below
+                if (::access(v.text.c_str(), R_OK) != 0) {
                     out.push_back(where + ": " + std::string(s.key) + " file '" + v.text +
                                   "' is not readable: " + std::strerror(errno));
+                } else if (const std::string why = tls_file_problem(s.key, v.text); !why.empty()) {
+                    out.push_back(where + ": " + std::string(s.key) + " file '" + v.text + "' " +
+                                  why);
                 }
                 break;
             case SettingKind::text:

@@ -26,6 +26,18 @@ for bad in "DB_PORT=abc" "DB_SSL_MODE=bogus" "DB_TYPE=mysql" "DB_POOL_MAX=-1" "D
     check "$bad: message names $var and its origin" stderr_has "$var (environment)"
 done
 
+# Files that exist but are not what they should be: named before connecting,
+# not as a misleading TLS failure afterwards.
+printf 'root:x:0:0:root:/root:/bin/bash\n' >"$IT_TMP/not-a-cert"
+expect_rc 2 "DB_SSL_ROOT_CERT that holds no certificate" env DB_SSL_MODE=verify-full DB_SSL_ROOT_CERT="$IT_TMP/not-a-cert" "$CTLDB" config check
+check "says it holds no PEM certificate" stderr_has "holds no PEM certificate"
+expect_rc 2 "DB_SSL_ROOT_CERT naming a directory" env DB_SSL_MODE=verify-full DB_SSL_ROOT_CERT="$IT_TMP" "$CTLDB" config check
+check "says it is a directory" stderr_has "sslrootcert file .* is a directory"
+expect_rc 2 "PGSSLKEY that holds no key" env PGSSLKEY="$IT_TMP/not-a-cert" "$CTLDB" config check
+check "says it holds no private key" stderr_has "holds no PEM private key"
+expect_rc 2 "DB_PASSWORD_FILE naming a directory" env DB_PASSWORD_FILE="$IT_TMP" "$CTLDB" config check
+check "says it is a directory, not empty" stderr_has "DB_PASSWORD_FILE=.*: is a directory"
+
 expect_rc 2 "missing host" env -u DB_HOST "$CTLDB" config check
 check "missing host names DB_HOST and --host" stderr_has "host is not set: set DB_HOST, pass --host"
 

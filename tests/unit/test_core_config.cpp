@@ -227,12 +227,33 @@ TEST_CASE("missing host, database and user are reported together, only when conn
 }
 
 TEST_CASE("every sslmode passes validation") {
+    TempDir t;
+    const std::string ca = t.write("ca.crt", "-----BEGIN CERTIFICATE-----\nMII...\n");
     for (const char* mode : {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}) {
         auto env = kMinimal;
         env["DB_SSL_MODE"] = mode;
-        env["DB_SSL_ROOT_CERT"] = "/dev/null";
+        env["DB_SSL_ROOT_CERT"] = ca;
         CHECK_MESSAGE(resolve_config(inputs(env)).problems(true).empty(), mode);
     }
+}
+
+TEST_CASE("TLS files that are not PEM of the right kind, or directories, are config errors") {
+    TempDir t;
+    const std::string cert = t.write("c.crt", "-----BEGIN CERTIFICATE-----\nMII...\n");
+    const std::string key = t.write("c.key", "-----BEGIN EC PRIVATE KEY-----\nMHc...\n");
+    auto env = kMinimal;
+    env["DB_SSL_ROOT_CERT"] = "/dev/null";
+    CHECK(has_problem(resolve_config(inputs(env)), "holds no PEM certificate"));
+    env["DB_SSL_ROOT_CERT"] = t.path;
+    CHECK(has_problem(resolve_config(inputs(env)), "is a directory, not a file"));
+    env["DB_SSL_ROOT_CERT"] = cert;
+    env["PGSSLCERT"] = key;
+    CHECK(has_problem(resolve_config(inputs(env)), "sslcert file '" + key + "' holds no PEM"));
+    env["PGSSLCERT"] = cert;
+    env["PGSSLKEY"] = cert;
+    CHECK(has_problem(resolve_config(inputs(env)), "holds no PEM private key"));
+    env["PGSSLKEY"] = key;
+    CHECK(resolve_config(inputs(env)).problems(true).empty());
 }
 
 TEST_CASE("verify-full without a CA certificate is a config error") {
