@@ -70,7 +70,8 @@ _ctldb() {
             case $sub in
                 "") opts="list verify prune --dir --format --compression --compress-level --jobs --keep-last --keep-days --no-space-check" ;;
                 list) opts="--dir" ;;
-                verify) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                verify)
+                    if [[ $cur == -* ]]; then opts="--no-manifest"; else COMPREPLY=($(compgen -f -- "$cur")); return; fi ;;
                 prune) opts="--dir --keep-last --keep-days --dry-run" ;;
             esac
             ;;
@@ -79,7 +80,7 @@ _ctldb() {
                 COMPREPLY=($(compgen -W "latest" -- "$cur") $(compgen -f -- "$cur"))
                 return
             fi
-            opts="--dir --target-db --create --clean --jobs --yes -y"
+            opts="--dir --target-db --create --clean --jobs --yes -y --no-manifest"
             ;;
         gen-certs) opts="--out --cn --san --ip --days --ca-days --key-type --client --ca-cert --ca-key --k8s-secret --namespace --service --force" ;;
         check-ssl) opts="--warn-days --critical-days --ca --namespace --service" ;;

@@ -71,6 +71,7 @@ complete -c ctldb -n "__fish_seen_subcommand_from backup prune" -l keep-last -x 
 complete -c ctldb -n "__fish_seen_subcommand_from backup prune" -l keep-days -x -d 'Keep backups younger than this'
 complete -c ctldb -n "__fish_seen_subcommand_from backup; and not __fish_seen_subcommand_from list verify prune" -l no-space-check -d 'Start even when the volume looks too small'
 complete -c ctldb -n "__fish_seen_subcommand_from prune" -l dry-run -d 'Only say what would be deleted'
+complete -c ctldb -n "__fish_seen_subcommand_from verify restore" -l no-manifest -d 'Accept a dump made without ctldb'
 complete -c ctldb -n "__fish_seen_subcommand_from verify restore" -F
 complete -c ctldb -n "__fish_seen_subcommand_from restore" -a latest -d 'Newest usable backup'
 complete -c ctldb -n "__fish_seen_subcommand_from restore" -l target-db -x -d 'Database to restore into'

@@ -64,6 +64,15 @@ std::vector<BackupEntry> list_backups(const std::string& dir);
 /// The manifest path of a data file: same stem, ".json".
 std::string manifest_path_for(const std::string& data_path);
 
+/// What a dump file is, from its first bytes rather than its name (for dumps
+/// made without ctldb): a pg_dump custom archive ("PGDMP"), or plain SQL,
+/// gzip- or zstd-compressed or not.
+struct DumpKind {
+    bool custom = false;
+    Compression compression = Compression::none;
+};
+DumpKind sniff_dump_kind(const std::string& path);
+
 /// Which backups retention keeps: the newest `keep_last` usable ones and the
 /// usable ones younger than `keep_days` (0: that rule is off), never
 /// `protect` (the backup just made). Returns the paths to delete.

@@ -42,6 +42,7 @@ struct BackupOptions {
     std::string file;
     bool dry_run = false;
     bool no_space_check = false;
+    bool no_manifest = false;
 };
 
 std::string backup_dir(const BackupOptions& o, Context& ctx) {
@@ -307,6 +308,7 @@ ExitCode run_backup(const BackupOptions& o, Context& ctx) {
                     {"manifest", manifest_path_for(final_path)},
                     {"size_bytes", m.size_bytes},
                     {"dump_bytes", dump_bytes},
+                    {"manifest", true},
                     {"sha256", m.sha256},
                     {"duration_ms", ms},
                     {"mb_per_second", rate},
@@ -364,7 +366,25 @@ ExitCode run_list(const BackupOptions& o, Context& ctx) {
 }
 
 ExitCode run_verify(const BackupOptions& o, Context& ctx) {
-    const VerifiedBackup v = verify_backup(o.file, ctx.env);
+    const VerifiedBackup v = verify_backup(o.file, ctx.env, {}, o.no_manifest);
+    if (!v.has_manifest) {
+        const char* kind = v.custom                             ? "custom archive"
+                           : v.compression == Compression::gzip ? "gzip-compressed SQL dump"
+                           : v.compression == Compression::zstd ? "zstd-compressed SQL dump"
+                                                                : "SQL dump";
+        if (ctx.json()) {
+            print_json({{"ok", true},
+                        {"path", v.path},
+                        {"manifest", false},
+                        {"kind", kind},
+                        {"content_bytes", v.content_bytes}});
+        } else {
+            print_text("backup " + v.path + " is a complete " + kind + " (" +
+                       human_bytes(v.content_bytes) +
+                       "); no manifest, so no checksum or row counts to check\n");
+        }
+        return ExitCode::ok;
+    }
     // Remember the verification in the manifest.
     BackupManifest m = v.manifest;
     m.verified_at = utc_now_iso8601();
@@ -442,6 +462,8 @@ void register_backup(CLI::App& app, Context& ctx) {
     auto* verify = cmd->add_subcommand(
         "verify", "Check checksum, decompress fully, confirm the dump is complete");
     verify->add_option("file", o.file, "Backup file")->required();
+    verify->add_flag("--no-manifest", o.no_manifest,
+                     "Accept a dump made without ctldb: check only that it is complete");
     verify->callback([&ctx] { ctx.run = [&ctx] { return run_verify(o, ctx); }; });
     auto* prune = cmd->add_subcommand("prune", "Delete old backups by retention rules");
     prune->add_option("--dir", o.dir, "Backup directory");

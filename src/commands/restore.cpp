@@ -15,6 +15,7 @@
 #include "ctldb/backup.hpp"
 #include "ctldb/connection.hpp"
 #include "ctldb/context.hpp"
+#include "ctldb/fs.hpp"
 #include "ctldb/log.hpp"
 #include "ctldb/pgtools.hpp"
 #include "ctldb/process.hpp"
@@ -34,6 +35,7 @@ struct RestoreOptions {
     bool clean = false;
     int jobs = 1;
     bool yes = false;
+    bool no_manifest = false;
 };
 
 std::string quote_ident(const std::string& s) {
@@ -48,10 +50,16 @@ std::string quote_ident(const std::string& s) {
 std::string resolve_file(const RestoreOptions& o, Context& ctx) {
     if (o.file != "latest") return o.file;
     std::string dir = o.dir.empty() ? ctx.config().get("backup_dir").text : o.dir;
+    // Newest first. With --no-manifest a backup named like ctldb's but
+    // without a manifest (the guide's CronJob names its files the same way)
+    // counts too; it is still checked for completeness before anything runs.
     for (const auto& e : list_backups(dir)) {
-        if (e.usable()) return e.path;
+        if (e.usable() || (o.no_manifest && !fs::exists(e.manifest_path))) return e.path;
     }
-    throw failure("no usable backup in " + dir);
+    throw failure("no usable backup in " + dir,
+                  o.no_manifest ? ""
+                                : "'ctldb backup list' shows why each one is unusable; dumps "
+                                  "from the guide's CronJob have no manifest: pass --no-manifest");
 }
 
 std::int64_t user_relations(Connection& conn) {
@@ -99,8 +107,13 @@ ExitCode run_restore(const RestoreOptions& o, Context& ctx) {
 
     log::info("verifying " + path);
     const auto t0 = std::chrono::steady_clock::now();
-    const VerifiedBackup v = verify_backup(path, ctx.env);
-    const bool custom = v.manifest.format == "custom";
+    const VerifiedBackup v = verify_backup(path, ctx.env, {}, o.no_manifest);
+    if (!v.has_manifest) {
+        log::warn(path +
+                  " has no ctldb manifest: checked that it is complete; its checksum and "
+                  "row counts cannot be checked");
+    }
+    const bool custom = v.custom;
     const std::string tool = find_pg_tool(custom ? "pg_restore" : "psql", ctx.env);
 
     if (o.create) {
@@ -167,7 +180,7 @@ ExitCode run_restore(const RestoreOptions& o, Context& ctx) {
                           po, {true, false, -1});
         bool open = write_all(psql.in(), prefix.data(), prefix.size());
         if (open) {
-            read_compressed(path, compression_of(path), [&](const char* data, std::size_t n) {
+            read_compressed(path, v.compression, [&](const char* data, std::size_t n) {
                 if (open) open = write_all(psql.in(), data, n);
             });
         }
@@ -211,13 +224,16 @@ ExitCode run_restore(const RestoreOptions& o, Context& ctx) {
                     {"path", path},
                     {"database", cs.dbname},
                     {"duration_ms", ms},
+                    {"manifest", v.has_manifest},
                     {"tables", tables},
                     {"differences", differences}});
     } else {
         print_text("restored " + path + " into " + where + " in " + std::to_string(ms / 1000) +
                    "." + std::to_string(ms % 1000 / 100) + " s; " +
-                   std::to_string(v.manifest.row_counts.size()) + " tables, row counts " +
-                   (differences.empty() ? "match the manifest\n" : "DIFFER:\n"));
+                   (!v.has_manifest
+                        ? std::string("no manifest, row counts not compared\n")
+                        : std::to_string(v.manifest.row_counts.size()) + " tables, row counts " +
+                              (differences.empty() ? "match the manifest\n" : "DIFFER:\n")));
     }
     if (!differences.empty()) {
         Error e(ExitCode::failure,
@@ -243,6 +259,9 @@ void register_restore(CLI::App& app, Context& ctx) {
     cmd->add_option("--jobs", o.jobs, "Parallel pg_restore jobs (custom format; not atomic)")
         ->check(CLI::Range(1, 64));
     cmd->add_flag("-y,--yes", o.yes, "Do not ask for confirmation");
+    cmd->add_flag("--no-manifest", o.no_manifest,
+                  "Accept a dump made without ctldb (any name, no manifest): checked for "
+                  "completeness only, row counts not compared");
     cmd->callback([&ctx] { ctx.run = [&ctx] { return run_restore(o, ctx); }; });
 }
 

@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstring>
 
 #include <nlohmann/json.hpp>
 
@@ -95,6 +97,25 @@ Compression compression_of(const std::string& name) {
     if (ends_with(name, ".sql.gz")) return Compression::gzip;
     if (ends_with(name, ".sql.zst")) return Compression::zstd;
     return Compression::none;
+}
+
+DumpKind sniff_dump_kind(const std::string& path) {
+    unsigned char head[5] = {};
+    if (std::FILE* f = std::fopen(path.c_str(), "rb")) {
+        const std::size_t n = std::fread(head, 1, sizeof head, f);
+        std::fclose(f);
+        DumpKind k;
+        if (n >= 5 && std::memcmp(head, "PGDMP", 5) == 0) {
+            k.custom = true;
+        } else if (n >= 2 && head[0] == 0x1f && head[1] == 0x8b) {
+            k.compression = Compression::gzip;
+        } else if (n >= 4 && head[0] == 0x28 && head[1] == 0xb5 && head[2] == 0x2f &&
+                   head[3] == 0xfd) {
+            k.compression = Compression::zstd;
+        }
+        return k;
+    }
+    return {};
 }
 
 std::string manifest_path_for(const std::string& data_path) {

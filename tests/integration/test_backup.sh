@@ -184,6 +184,37 @@ expect_rc 0 "restore zstd" "$CTLDB" restore "$Z" --target-db it_zstd --create --
 check "users restored from zstd" test "$(count_in it_zstd users)" = "$USERS"
 check "same second as the custom one: its own name, both manifests kept" bash -c "[[ '$Z' != '${C%.dump}.sql.zst' && -f '${C%.dump}.json' && -f '${Z%.sql.zst}.json' ]]"
 
+# Dumps made without ctldb: the guide's CronJob (pg_dump > backup-DATE-TIME.sql;
+# gzip) and its manual recipe (backup-DATE.sql.gz), and a custom archive.
+G="$IT_TMP/guide"
+mkdir -p "$G"
+APPDB="host=$DB_HOST port=$DB_PORT dbname=it_backup user=appuser sslmode=require"
+"$BIN/pg_dump" "$APPDB" >"$G/backup-20251116-020000.sql" && gzip "$G/backup-20251116-020000.sql"
+"$BIN/pg_dump" "$APPDB" | gzip >"$G/backup-20251116.sql.gz"
+"$BIN/pg_dump" -Fc "$APPDB" >"$G/nightly.dump"
+head -c 20000 "$G/backup-20251116.sql.gz" >"$G/cut.sql.gz"
+gunzip -c "$G/backup-20251116.sql.gz" | head -n 200 >"$G/cut.sql" || true  # gunzip gets SIGPIPE
+expect_rc 1 "a CronJob dump is refused without --no-manifest" "$CTLDB" restore "$G/backup-20251116-020000.sql.gz" --target-db it_guide1 --create --yes
+check "the hint names --no-manifest" stderr_has "pass --no-manifest"
+expect_rc 1 "so is 'latest' among them" "$CTLDB" restore latest --dir "$G" --target-db it_guide1 --create --yes
+check "and says how to take them" stderr_has "pass --no-manifest"
+check "nothing created" test "$(SUPERUSER_DB=postgres superuser_psql -c "SELECT count(*) FROM pg_database WHERE datname = 'it_guide1'")" = 0
+expect_rc 0 "verify --no-manifest: a complete gzip dump" "$CTLDB" backup verify "$G/backup-20251116.sql.gz" --no-manifest -o json
+check "reported as having no manifest" json_is /manifest false
+expect_rc 0 "restore latest --no-manifest picks the CronJob's" "$CTLDB" restore latest --dir "$G" --target-db it_guide1 --create --yes --no-manifest -o json
+check "it was the CronJob's file" bash -c "[[ \$('$CTLDB_JSON_TOOL' get /path <'$OUT') == *backup-20251116-020000.sql.gz ]]"
+check "every user back" test "$(count_in it_guide1 users)" = "$USERS"
+check "warned that counts cannot be compared" stderr_has "row counts cannot be checked"
+expect_rc 0 "the manual recipe's file (any name)" "$CTLDB" restore "$G/backup-20251116.sql.gz" --target-db it_guide2 --create --yes --no-manifest
+check "every user back (manual)" test "$(count_in it_guide2 users)" = "$USERS"
+expect_rc 0 "a custom archive by name only" "$CTLDB" restore "$G/nightly.dump" --target-db it_guide3 --create --yes --no-manifest
+check "every user back (custom)" test "$(count_in it_guide3 users)" = "$USERS"
+expect_rc 1 "a truncated foreign gzip" "$CTLDB" restore "$G/cut.sql.gz" --target-db it_guide4 --create --yes --no-manifest
+check "says truncated" stderr_has "truncated"
+expect_rc 1 "a plain dump cut short" "$CTLDB" restore "$G/cut.sql" --target-db it_guide4 --create --yes --no-manifest
+check "says incomplete" stderr_has "dump is incomplete"
+check "target never created" test "$(SUPERUSER_DB=postgres superuser_psql -c "SELECT count(*) FROM pg_database WHERE datname = 'it_guide4'")" = 0
+
 # A small volume: the estimate refuses before anything is written; a backup
 # forced onto it that runs out of room leaves nothing; once a backup exists
 # its size is the estimate.
