@@ -1,9 +1,11 @@
 // ctldb seed: the development data of the guide (idempotent), and
 // `seed generate`: realistic synthetic data at scale, loaded with COPY.
 // Both refuse to run when CTLDB_ENV=production unless --force.
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <thread>
 
@@ -30,7 +32,7 @@ struct SeedOptions {
     std::string dir;
     bool force = false;
     std::int64_t users = 0;
-    std::uint64_t random_seed = 1;
+    std::string random_seed = "1";  // parsed strictly: 0 to 2^64-1
     std::int64_t batch = 5000;
     bool keep_indexes = false;
     std::string lock_timeout = "10s";
@@ -734,6 +736,21 @@ bool owns_tables(Connection& conn) {
                .get(0, 0) == "t";
 }
 
+/// --random-seed: a whole number from 0 to 2^64-1, nothing else (no sign,
+/// no wrap-around of -1 or of a number too large).
+std::uint64_t parse_seed(const std::string& text) {
+    errno = 0;
+    char* end = nullptr;
+    const unsigned long long v = std::strtoull(text.c_str(), &end, 10);
+    if (text.empty() || text.size() > 20 ||
+        text.find_first_not_of("0123456789") != std::string::npos || errno == ERANGE ||
+        end != text.c_str() + text.size()) {
+        throw usage_error("--random-seed '" + text + "' is not a whole number from 0 to " +
+                          std::to_string(UINT64_MAX));
+    }
+    return static_cast<std::uint64_t>(v);
+}
+
 /// Takes every lock the load needs at once, waiting at most `timeout`: an
 /// ACCESS EXCLUSIVE request queued behind a long transaction would otherwise
 /// stall every other query on the tables while it waits. Taking constraints
@@ -771,12 +788,12 @@ ExitCode run_generate(const SeedOptions& o, Context& ctx) {
     refuse_in_production(cfg, o.force);
     if (o.users <= 0) throw usage_error("--users must be a positive number");
     check_pg_duration("--lock-timeout", o.lock_timeout);
+    const std::uint64_t seed = parse_seed(o.random_seed);
     auto conn = connect(cfg.connection());
     require_schema(*conn);
-    if (exec(*conn, "SELECT count(*) FROM users WHERE id = $1::uuid",
-             {admin_id(o.random_seed, 0).text()})
+    if (exec(*conn, "SELECT count(*) FROM users WHERE id = $1::uuid", {admin_id(seed, 0).text()})
             .get_int(0, 0) > 0) {
-        throw failure("data generated with --random-seed " + std::to_string(o.random_seed) +
+        throw failure("data generated with --random-seed " + std::to_string(seed) +
                           " is already in the database",
                       "use another --random-seed, or remove the generated rows first");
     }
@@ -799,13 +816,13 @@ ExitCode run_generate(const SeedOptions& o, Context& ctx) {
     Detached detached;
     if (detach) detached = detach_constraints(*conn);
     // The next batch is generated on another core while this one is copied.
-    auto generate_batch = [&o](std::int64_t first, Buffers& out) {
+    auto generate_batch = [&o, seed](std::int64_t first, Buffers& out) {
         const std::int64_t end = std::min(o.users, first + o.batch);
         for (std::int64_t i = first; i < end; ++i) {
-            generate_user(o.random_seed, static_cast<std::uint64_t>(i), out);
+            generate_user(seed, static_cast<std::uint64_t>(i), out);
         }
     };
-    generate_admins(o.random_seed, b);
+    generate_admins(seed, b);
     generate_batch(0, b);
     std::uint64_t rows = 0;
     for (std::int64_t first = 0; first < o.users; first += o.batch) {
@@ -845,7 +862,7 @@ ExitCode run_generate(const SeedOptions& o, Context& ctx) {
     if (ctx.json()) {
         print_json({{"ok", true},
                     {"users", o.users},
-                    {"random_seed", o.random_seed},
+                    {"random_seed", seed},
                     {"rows", rows},
                     {"copy_bytes", bytes},
                     {"seconds", secs},

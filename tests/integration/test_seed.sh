@@ -70,6 +70,9 @@ check "50 more users" test "$(sql "SELECT count(*) FROM users WHERE email LIKE '
 expect_rc 2 "--users 0" "$CTLDB" seed generate --users 0
 expect_rc 2 "--users missing" "$CTLDB" seed generate
 expect_rc 2 "--users abc" "$CTLDB" seed generate --users abc
+for bad in -1 18446744073709551616 +5 0x10 ""; do
+    expect_rc 2 "--random-seed '$bad' (no wrap-around)" "$CTLDB" seed generate --users 10 --random-seed "$bad"
+done
 expect_rc 2 "--batch-users over 50000 (memory)" "$CTLDB" seed generate --users 10 --batch-users 1000000
 
 # A long transaction reading users: seed generate gives up on its locks after
