@@ -58,7 +58,15 @@ std::int64_t ms_since(Clock::time_point start) {
 MigrationSet load_set(const MigrateOptions& o) {
     if (o.dir.empty()) return embedded_migration_set();
     if (!fs::is_dir(o.dir)) throw usage_error("--dir " + o.dir + " is not a directory");
-    return load_migrations_dir(o.dir);
+    MigrationSet set = load_migrations_dir(o.dir);
+    if (set.migrations.empty()) {
+        // Most likely the wrong directory; as a set it would report every
+        // applied migration as missing.
+        throw usage_error("no migration files in " + o.dir + " (expected NNNN_name.sql)",
+                          "check --dir; 'ctldb migrate create NAME --dir " + o.dir +
+                              "' starts a new set");
+    }
+    return set;
 }
 
 std::int64_t parse_version(const std::string& option, const std::string& text) {

@@ -145,6 +145,9 @@ check "lock_timeout hint" stderr_has "hint: a lock on the table could not be tak
 wait $HOLDER || true
 expect_rc 0 "then it goes through" "$CTLDB" migrate --dir "$R"
 expect_rc 2 "bad --ddl-lock-timeout" "$CTLDB" migrate --dir "$R" --ddl-lock-timeout soon
+mkdir -p "$IT_TMP/no-sql" && touch "$IT_TMP/no-sql/001_init.js"
+expect_rc 2 "a --dir without migration files (say, the node scripts' folder)" "$CTLDB" migrate up --dir "$IT_TMP/no-sql"
+check "says so instead of reporting drift" stderr_has "no migration files in"
 
 # --- SIGTERM mid-migration ------------------------------------------------------
 printf 'CREATE TABLE s1 (id int);\nSELECT pg_sleep(30);\n' >"$R/0005_slow.sql"
