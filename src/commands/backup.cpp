@@ -93,8 +93,15 @@ std::map<std::string, std::int64_t> count_rows(Connection& conn) {
     std::map<std::string, std::int64_t> counts;
     for (int i = 0; i < tables.rows(); ++i) {
         throw_if_interrupted();
-        counts[tables.get(i, 1)] =
-            exec(conn, "SELECT count(*) FROM ONLY " + tables.get(i, 0)).get_int(0, 0);
+        try {
+            counts[tables.get(i, 1)] =
+                exec(conn, "SELECT count(*) FROM ONLY " + tables.get(i, 0)).get_int(0, 0);
+        } catch (const SqlError& e) {
+            if (e.server().sqlstate != "42501") throw;  // insufficient_privilege
+            throw failure(std::string(e.what()) + "; nothing was written",
+                          "a backup needs to read every table, as pg_dump does: grant SELECT on "
+                          "it to the backup role, or use a role with pg_read_all_data");
+        }
     }
     return counts;
 }

@@ -184,6 +184,15 @@ expect_rc 0 "restore zstd" "$CTLDB" restore "$Z" --target-db it_zstd --create --
 check "users restored from zstd" test "$(count_in it_zstd users)" = "$USERS"
 check "same second as the custom one: its own name, both manifests kept" bash -c "[[ '$Z' != '${C%.dump}.sql.zst' && -f '${C%.dump}.json' && -f '${Z%.sql.zst}.json' ]]"
 
+# A table the backup role cannot read: refused with the grant to make, no file.
+sql "CREATE TABLE it_private (x int)" >/dev/null
+P="$IT_TMP/private"
+mkdir -p "$P"
+expect_rc 1 "a table the role cannot read" "$CTLDB" backup --dir "$P"
+check "names the table and the fix" bash -c "grep -q 'permission denied for table it_private' '$ERR' && grep -q 'pg_read_all_data' '$ERR'"
+check "nothing written" test -z "$(ls -A "$P")"
+sql "DROP TABLE it_private" >/dev/null
+
 # Dumps made without ctldb: the guide's CronJob (pg_dump > backup-DATE-TIME.sql;
 # gzip) and its manual recipe (backup-DATE.sql.gz), and a custom archive.
 G="$IT_TMP/guide"
