@@ -315,7 +315,6 @@ ExitCode run_backup(const BackupOptions& o, Context& ctx) {
                     {"manifest", manifest_path_for(final_path)},
                     {"size_bytes", m.size_bytes},
                     {"dump_bytes", dump_bytes},
-                    {"manifest", true},
                     {"sha256", m.sha256},
                     {"duration_ms", ms},
                     {"mb_per_second", rate},
@@ -399,6 +398,7 @@ ExitCode run_verify(const BackupOptions& o, Context& ctx) {
     if (ctx.json()) {
         print_json({{"ok", true},
                     {"path", v.path},
+                    {"manifest", true},
                     {"sha256", m.sha256},
                     {"size_bytes", m.size_bytes},
                     {"content_bytes", v.content_bytes},

@@ -161,6 +161,9 @@ check "dry run deletes nothing" test "$(ls "$R"/*.sql.gz | wc -l)" = 4
 NEWEST=$(ls "$R"/*.sql.gz | sort | tail -1)
 expect_rc 0 "backup with --keep-last 2" "$CTLDB" backup --dir "$R" --keep-last 2 -o json
 JUST_MADE=$(json_get /path)
+check "the backup's JSON names its manifest file" test "$(json_get /manifest)" = "${JUST_MADE%.sql.gz}.json"
+expect_rc 0 "verify -o json" "$CTLDB" backup verify "$JUST_MADE" -o json
+check "verified against its manifest" json_is /manifest true
 check "two usable backups remain, the new one among them" bash -c "[[ \$(ls '$R'/*.sql.gz | wc -l) == 2 && -f '$JUST_MADE' && -f '$NEWEST' ]]"
 check "the unusable stray file did not count and is gone" test ! -e "$R/backup-20000101-000000.sql.gz"
 check "manifests of pruned backups gone too" test "$(ls "$R"/*.json | wc -l)" = 2
