@@ -72,6 +72,23 @@ std::int64_t run_script(Connection& conn, const std::string& file, const std::st
                                            std::to_string(parsed.error->column) + ": " +
                                            parsed.error->message);
     }
+    // The caller runs the script in its transaction: a COMMIT in the file
+    // would make everything before it permanent even when a later statement
+    // fails. Refuse such statements before anything runs.
+    for (const auto& s : parsed.statements) {
+        if (s.transaction_control) {
+            throw Error(ExitCode::failure,
+                        file + ":" + std::to_string(s.line) +
+                            ": explicit transaction control (BEGIN/COMMIT/ROLLBACK) would break "
+                            "the one transaction ctldb runs the files in; nothing was changed",
+                        "remove it: ctldb commits once, after the last file");
+        }
+        if (!s.no_transaction_reason.empty()) {
+            throw Error(ExitCode::failure,
+                        file + ":" + std::to_string(s.line) + ": " + s.no_transaction_reason +
+                            " cannot run inside a transaction; nothing was changed");
+        }
+    }
     std::int64_t affected = 0;
     for (const auto& s : parsed.statements) {
         throw_if_interrupted();

@@ -33,6 +33,13 @@ printf "INSERT INTO users (email) VALUES ('x@example.com');\nINSERT INTO nope VA
 expect_rc 1 "a failing seed file" "$CTLDB" seed --dir "$S"
 check "names file and line" stderr_has "0001_bad.sql:2:"
 check "rolled back whole" test "$(sql "SELECT count(*) FROM users WHERE email = 'x@example.com'")" = 0
+printf "INSERT INTO users (email) VALUES ('y@example.com');\nCOMMIT;\nINSERT INTO nope VALUES (1);\n" >"$S/0001_bad.sql"
+expect_rc 1 "a COMMIT in a seed file is refused" "$CTLDB" seed --dir "$S"
+check "says why, with file and line" stderr_has "0001_bad.sql:2: explicit transaction control"
+check "the insert before the COMMIT did not stick" test "$(sql "SELECT count(*) FROM users WHERE email = 'y@example.com'")" = 0
+printf "VACUUM users;\n" >"$S/0001_bad.sql"
+expect_rc 1 "VACUUM in a seed file is refused" "$CTLDB" seed --dir "$S"
+check "says it cannot run in a transaction" stderr_has "cannot run inside a transaction"
 
 expect_rc 0 "seed generate" "$CTLDB" seed generate --users 300 --random-seed 42 -o json
 check "300 users plus 3 admins" test "$(sql "SELECT count(*) FROM users WHERE email LIKE '%.42.%@example.com' OR email LIKE 'admin%.s42@example.com'")" = 303
