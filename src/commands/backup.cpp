@@ -199,6 +199,15 @@ ExitCode run_backup(const BackupOptions& o, Context& ctx) {
     exec(*conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     const std::string snapshot = exec(*conn, "SELECT pg_export_snapshot()").get(0, 0);
     const auto counts = count_rows(*conn);
+    if (!custom &&
+        exec(*conn, "SELECT EXISTS (SELECT 1 FROM pg_largeobject_metadata)").get(0, 0) == "t") {
+        // pg_dump wraps large objects in its own BEGIN/COMMIT in plain
+        // format, which psql --single-transaction cannot undo.
+        log::warn(
+            "the database has large objects: pg_dump's plain format commits them on its "
+            "own, so restoring this backup is not one transaction; use --format custom "
+            "for databases with large objects");
+    }
 
     ProcessOptions po;
     po.clear_pg_env = true;

@@ -196,6 +196,17 @@ check "names the table and the fix" bash -c "grep -q 'permission denied for tabl
 check "nothing written" test -z "$(ls -A "$P")"
 sql "DROP TABLE it_private" >/dev/null
 
+# Large objects: plain dumps commit them on their own; the backup says so.
+SUPERUSER_DB=postgres superuser_psql -c "DROP DATABASE IF EXISTS it_lo WITH (FORCE)" >/dev/null 2>&1
+SUPERUSER_DB=postgres superuser_psql -c "CREATE DATABASE it_lo OWNER appuser" >/dev/null
+app_psql it_lo -c "SELECT lo_from_bytea(0, 'hello')" >/dev/null
+L="$IT_TMP/lo"
+mkdir -p "$L"
+expect_rc 0 "plain backup of a database with large objects" env DB_NAME=it_lo "$CTLDB" backup --dir "$L"
+check "warns that its restore is not one transaction" stderr_has "large objects: .* not one transaction"
+expect_rc 0 "custom backup of it" env DB_NAME=it_lo "$CTLDB" backup --dir "$L" --format custom
+check "no such warning for custom" bash -c "! grep -q 'large objects' '$ERR'"
+
 # Dumps made without ctldb: the guide's CronJob (pg_dump > backup-DATE-TIME.sql;
 # gzip) and its manual recipe (backup-DATE.sql.gz), and a custom archive.
 G="$IT_TMP/guide"
