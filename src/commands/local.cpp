@@ -14,6 +14,7 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 
 #include <libpq-fe.h>
 #include <CLI/CLI.hpp>
@@ -124,8 +125,24 @@ UserAccount server_account(const EnvLookup& env) {
     return *u;
 }
 
+/// Ports below this need privileges the sandbox's server account lacks.
+int unprivileged_port_start() {
+    std::ifstream in("/proc/sys/net/ipv4/ip_unprivileged_port_start");
+    int start = 1024;
+    if (!(in >> start)) return 1024;
+    return start;
+}
+
 /// Bind-test a port on 127.0.0.1; port 0 asks the kernel for a free one.
+/// ctldb may run as root, the server never does: a privileged port that
+/// binds here would still fail for it.
 int check_port(int port) {
+    if (port > 0 && port < unprivileged_port_start()) {
+        throw usage_error("port " + std::to_string(port) +
+                              " is privileged and the sandbox server does not run as root",
+                          "use a port from " + std::to_string(unprivileged_port_start()) +
+                              " up, or --port 0 to pick a free one");
+    }
     int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) throw failure(std::string("cannot create a socket: ") + std::strerror(errno));
     int one = 1;
@@ -293,7 +310,7 @@ void start_server(const SandboxPaths& p, const SandboxInfo& info) {
         info, {"pg_ctl", "start", "-w", "-t", "60", "-s", "-D", p.data, "-l", p.server_log()});
     if (!r.ok()) {
         throw failure("the sandbox server did not start: " + r.output + tail(p.server_log(), 8),
-                      "see " + p.server_log());
+                      "the end of the server's log is above");
     }
 }
 

@@ -49,6 +49,8 @@ check "not created again" json_is /created false
 # A second sandbox on the busy port: clear error, nothing left behind.
 expect_rc 2 "busy port" "$CTLDB" local start --dir "$IT_TMP/sb2" --port "$PORT"
 check "says the port is not available" stderr_has "port $PORT on 127.0.0.1 is not available"
+expect_rc 2 "a privileged port (the server never runs as root)" "$CTLDB" local start --dir "$IT_TMP/sb80" --port 80
+check "says why, before initdb" bash -c "grep -q 'port 80 is privileged' '$ERR' && [[ ! -e '$IT_TMP/sb80' ]]"
 check "no directory left behind" test ! -e "$IT_TMP/sb2"
 
 expect_rc 2 "missing server binaries" env CTLDB_PG_BINDIR=/nonexistent "$CTLDB" local start --dir "$IT_TMP/sb3" --port 0
