@@ -15,6 +15,7 @@
 #include "ctldb/connection.hpp"
 #include "ctldb/context.hpp"
 #include "ctldb/findings.hpp"
+#include "ctldb/log.hpp"
 #include "ctldb/signals.hpp"
 #include "ctldb/text.hpp"
 
@@ -31,6 +32,7 @@ struct PoolOptions {
 struct Snapshot {
     std::map<std::string, std::int64_t> states;  // active, idle, ...
     std::int64_t in_use = 0;
+    std::int64_t hidden = 0;  // other roles' sessions this role may not see
     std::int64_t max_connections = 0;
     std::int64_t superuser_reserved = 0;
     std::int64_t reserved = 0;  // reserved_connections, PostgreSQL 16+
@@ -53,15 +55,20 @@ Snapshot take(Connection& conn) {
     s.max_connections = settings.get_int(0, 0);
     s.superuser_reserved = settings.get_int(0, 1);
     s.reserved = settings.get_int(0, 2);
-    // One pass over client backends; our own session is left out.
-    QueryResult r = exec(conn,
-                         "SELECT CASE state WHEN 'active' THEN 'active' WHEN 'idle' THEN 'idle' "
-                         "WHEN 'idle in transaction' THEN 'idle_in_transaction' "
-                         "WHEN 'idle in transaction (aborted)' THEN 'idle_in_transaction_aborted' "
-                         "ELSE 'other' END, coalesce(datname, ''), coalesce(usename, ''), "
-                         "coalesce(application_name, ''), coalesce(host(client_addr), 'local'), "
-                         "count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' "
-                         "AND pid <> pg_backend_pid() GROUP BY 1, 2, 3, 4, 5");
+    // One pass over client backends; our own session is left out. Without
+    // pg_monitor (pg_read_all_stats) other roles' sessions keep only their
+    // database, user and application: they are counted as 'hidden'.
+    QueryResult r =
+        exec(conn,
+             "SELECT CASE WHEN backend_type IS NULL THEN 'hidden' "
+             "WHEN state = 'active' THEN 'active' WHEN state = 'idle' THEN 'idle' "
+             "WHEN state = 'idle in transaction' THEN 'idle_in_transaction' "
+             "WHEN state = 'idle in transaction (aborted)' THEN 'idle_in_transaction_aborted' "
+             "ELSE 'other' END, coalesce(datname, ''), coalesce(usename, ''), "
+             "coalesce(application_name, ''), CASE WHEN backend_type IS NULL THEN '(hidden)' "
+             "ELSE coalesce(host(client_addr), 'local') END, count(*) FROM pg_stat_activity "
+             "WHERE (backend_type = 'client backend' OR (backend_type IS NULL AND datname IS NOT "
+             "NULL AND usename IS NOT NULL)) AND pid <> pg_backend_pid() GROUP BY 1, 2, 3, 4, 5");
     std::map<std::string, std::int64_t> db, user, app, client, db_state;
     for (const char* st : kStates)
         s.states[st] = 0;
@@ -74,6 +81,7 @@ Snapshot take(Connection& conn) {
         client[r.get(i, 4)] += n;
         db_state[r.get(i, 1) + "\t" + r.get(i, 0)] += n;
         s.in_use += n;
+        if (r.get(i, 0) == "hidden") s.hidden += n;
     }
     s.in_use += 1;  // this session holds a slot too
     s.by_database = db;
@@ -161,6 +169,7 @@ std::string prometheus(const Snapshot& s, const Sizing& z) {
     for (const auto& [key, n] : s.by_db_state.items()) {
         const auto tab = key.find('\t');
         std::string state = key.substr(tab + 1);
+        if (state == "hidden") continue;  // ctldb_connections_hidden below
         static const std::map<std::string, std::string> pg_names = {
             {"active", "active"},
             {"idle", "idle"},
@@ -185,6 +194,9 @@ std::string prometheus(const Snapshot& s, const Sizing& z) {
     gauge("ctldb_pg_stat_activity_max_query_duration_seconds", "Longest running query in seconds",
           s.longest_query_s);
     gauge("ctldb_connections_in_use", "Client connections in use", static_cast<double>(s.in_use));
+    gauge("ctldb_connections_hidden",
+          "Other roles' connections whose state this role cannot see (no pg_monitor)",
+          static_cast<double>(s.hidden));
     gauge("ctldb_connections_waiting_on_lock", "Client connections waiting for a lock",
           static_cast<double>(s.waiting.size()));
     gauge("ctldb_connections_headroom", "max_connections minus reserved minus in use",
@@ -201,6 +213,7 @@ std::string text_report(const Snapshot& s, const Sizing& z) {
     Table states({"STATE", "CONNECTIONS"});
     for (const char* st : kStates)
         states.add_row({st, std::to_string(s.states.at(st))});
+    if (s.hidden > 0) states.add_row({"hidden", std::to_string(s.hidden)});
     out += states.render() + "\n";
     auto group = [&out](const char* title, const nlohmann::json& m) {
         Table t({title, "CONNECTIONS"});
@@ -247,6 +260,7 @@ nlohmann::json json_report(const Snapshot& s, const Sizing& z) {
                         {"superuser_reserved_connections", s.superuser_reserved},
                         {"reserved_connections", s.reserved},
                         {"in_use", s.in_use},
+                        {"hidden", s.hidden},
                         {"headroom", z.headroom},
                         {"by_database", s.by_database},
                         {"by_user", s.by_user},
@@ -273,8 +287,18 @@ ExitCode run_pool_stats(const PoolOptions& o, Context& ctx) {
     const std::int64_t pool_max = cfg.integer("pool_max");
     auto conn = connect(cfg.connection());
     const bool tty = is_tty(stdout);
+    bool warned = false;
     for (;;) {
         const Snapshot s = take(*conn);
+        if (s.hidden > 0 && !warned) {
+            log::warn(std::to_string(s.hidden) + " session(s) of other roles are hidden from " +
+                      cfg.connection().user +
+                      ": without pg_monitor (or pg_read_all_stats) their state, lock waits and "
+                      "query times are not visible; they are counted in use and as 'hidden'");
+            log::hint("GRANT pg_monitor TO " + cfg.connection().user +
+                      "; gives ctldb the whole picture");
+            warned = true;
+        }
         const Sizing z = sizing(s, pool_max, o.pods, o.admin_reserve);
         std::string out;
         if (ctx.global.output == OutputFormat::prometheus) {

@@ -101,6 +101,18 @@ expect_rc 0 "prometheus output" "$CTLDB" pool-stats -o prometheus
 check "every sample line parses" bash -c "grep -v '^#' '$OUT' | grep -vqE '^[a-zA-Z_:][a-zA-Z0-9_:]*(\\{([a-zA-Z_][a-zA-Z0-9_]*=\"([^\"\\\\]|\\\\.)*\",?)*\\})? -?[0-9.eE+-]+$' && exit 1 || exit 0"
 check "HELP and TYPE lines" bash -c "grep -q '^# TYPE pg_stat_activity_count gauge' '$OUT' && grep -q '^# HELP pg_settings_max_connections' '$OUT'"
 check "idle in transaction sample" grep -q 'pg_stat_activity_count{datname="it_maint",state="idle in transaction"}' "$OUT"
+# A role without pg_monitor sees other roles' sessions only by name: they are
+# counted as hidden (and in use), with a warning and the grant to make.
+sql "DROP ROLE IF EXISTS it_watcher" >/dev/null
+sql "CREATE ROLE it_watcher LOGIN PASSWORD 'Watch-er-pass-42'" >/dev/null
+printf 'Watch-er-pass-42' >"$IT_TMP/watcher.pw"
+chmod 600 "$IT_TMP/watcher.pw"
+expect_rc 0 "pool-stats as a role without pg_monitor" env DB_USER=it_watcher DB_PASSWORD_FILE="$IT_TMP/watcher.pw" "$CTLDB" pool-stats -o json
+check "appuser's four sessions counted as hidden" bash -c "(( \$('$CTLDB_JSON_TOOL' get /hidden <'$OUT') >= 4 ))"
+check "and in use" bash -c "(( \$('$CTLDB_JSON_TOOL' get /in_use <'$OUT') >= 5 ))"
+check "warns and names the grant" bash -c "grep -q 'hidden from it_watcher' '$ERR' && grep -q 'GRANT pg_monitor TO it_watcher' '$ERR'"
+expect_rc 0 "with pg_monitor nothing is hidden" "$CTLDB" pool-stats -o json
+check "hidden 0" json_is /hidden 0
 expect_rc 1 "oversubscribed pools exit 1" env DB_POOL_MAX=50 "$CTLDB" pool-stats --pods 3 -o json
 check "pool not ok" json_is /pool/ok false
 check "recommends a smaller pool" bash -c "(( \$('$CTLDB_JSON_TOOL' get /pool/recommended_pool_max <'$OUT') <= 30 ))"
