@@ -145,7 +145,25 @@ struct Report {
     bool required_problem = false;
 };
 
+Report analyse_unguarded(Connection& conn);
+
+/// Deparsing an index (pg_get_indexdef) and sizing it take share locks: behind
+/// an ALTER TABLE, REINDEX or VACUUM FULL the check waits a little, then says
+/// why instead of hanging.
 Report analyse(Connection& conn) {
+    exec(conn, "SET lock_timeout = '5s'");
+    try {
+        return analyse_unguarded(conn);
+    } catch (const SqlError& e) {
+        if (e.code() != ExitCode::lock) throw;
+        throw Error(ExitCode::lock,
+                    "a table or index is locked by another session (a migration, REINDEX, "
+                    "VACUUM FULL, ...) and cannot be inspected for 5 s; nothing was checked",
+                    "'ctldb pool-stats' shows the lock and its holder; retry when it is done");
+    }
+}
+
+Report analyse_unguarded(Connection& conn) {
     Report rep;
     const auto all = load_indexes(conn);
     Findings& f = rep.findings;

@@ -36,14 +36,32 @@ struct Target {
     std::string name;  // quoted, schema-qualified
     std::int64_t oid = 0;
     std::int64_t bytes = 0;
+    bool may = true;  // owner, database owner or superuser: VACUUM skips others
 };
 
-std::int64_t dead_tuples(Connection& conn, std::int64_t oid) {
+// Sizes come from pg_class (pages as of the last VACUUM, ANALYZE or index
+// build): pg_total_relation_size() takes a lock and would wait behind any
+// ALTER TABLE or exclusively locked table, defeating --skip-locked.
+
+/// PostgreSQL 15 lets the table owner, the database owner and superusers
+/// vacuum or analyze a table; for anyone else it only warns and skips it.
+constexpr const char* kMayVacuum =
+    "pg_has_role(c.relowner, 'USAGE') OR pg_has_role((SELECT datdba FROM pg_database WHERE "
+    "datname = current_database()), 'USAGE')";
+
+struct TableStats {
+    std::int64_t dead = 0;
+    std::int64_t analyzed = -1;  // analyze_count (+ autoanalyze_count); -1: no statistics row
+};
+
+TableStats table_stats(Connection& conn, std::int64_t oid) {
     exec(conn, "SELECT pg_stat_clear_snapshot()");
-    QueryResult r =
-        exec(conn, "SELECT coalesce(n_dead_tup, 0) FROM pg_stat_all_tables WHERE relid = $1",
-             {std::to_string(oid)});
-    return r.rows() ? r.get_int(0, 0) : 0;
+    QueryResult r = exec(conn,
+                         "SELECT coalesce(n_dead_tup, 0), analyze_count + autoanalyze_count "
+                         "FROM pg_stat_all_tables WHERE relid = $1",
+                         {std::to_string(oid)});
+    if (r.rows() == 0) return {};
+    return {r.get_int(0, 0), r.get_int(0, 1)};
 }
 
 /// Resolve --table names against the catalog before anything runs: an
@@ -51,15 +69,17 @@ std::int64_t dead_tuples(Connection& conn, std::int64_t oid) {
 std::vector<Target> resolve_targets(Connection& conn, const std::vector<std::string>& names) {
     std::vector<Target> out;
     if (names.empty()) {
-        QueryResult r =
-            exec(conn,
-                 "SELECT format('%I.%I', n.nspname, c.relname), c.oid, "
-                 "pg_total_relation_size(c.oid) FROM pg_class c JOIN pg_namespace n ON "
-                 "n.oid = c.relnamespace WHERE c.relkind IN ('r', 'm') AND n.nspname NOT IN "
-                 "('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' "
-                 "AND n.nspname NOT LIKE 'pg_temp%' ORDER BY 3 DESC, 1");
+        QueryResult r = exec(
+            conn, std::string("SELECT format('%I.%I', n.nspname, c.relname), c.oid, "
+                              "(c.relpages::bigint + coalesce(t.relpages, 0)) * "
+                              "current_setting('block_size')::int, ") +
+                      kMayVacuum +
+                      " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN "
+                      "pg_class t ON t.oid = c.reltoastrelid WHERE c.relkind IN ('r', 'm') AND "
+                      "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT "
+                      "LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%' ORDER BY 3 DESC, 1");
         for (int i = 0; i < r.rows(); ++i)
-            out.push_back({r.get(i, 0), r.get_int(i, 1), r.get_int(i, 2)});
+            out.push_back({r.get(i, 0), r.get_int(i, 1), r.get_int(i, 2), r.get(i, 3) == "t"});
         return out;
     }
     std::vector<std::string> unknown;
@@ -67,10 +87,13 @@ std::vector<Target> resolve_targets(Connection& conn, const std::vector<std::str
         QueryResult r(nullptr);
         try {
             r = exec(conn,
-                     "SELECT format('%I.%I', ns.nspname, c.relname), c.oid, "
-                     "pg_total_relation_size(c.oid), "
-                     "c.relkind FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace "
-                     "WHERE c.oid = to_regclass($1)",
+                     std::string("SELECT format('%I.%I', ns.nspname, c.relname), c.oid, "
+                                 "(c.relpages::bigint + coalesce(t.relpages, 0)) * "
+                                 "current_setting('block_size')::int, c.relkind, ") +
+                         kMayVacuum +
+                         " FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace "
+                         "LEFT JOIN pg_class t ON t.oid = c.reltoastrelid "
+                         "WHERE c.oid = to_regclass($1)",
                      {n});
         } catch (const SqlError&) {
             unknown.push_back(n);  // not even a valid name
@@ -80,7 +103,7 @@ std::vector<Target> resolve_targets(Connection& conn, const std::vector<std::str
             unknown.push_back(n);
             continue;
         }
-        out.push_back({r.get(0, 0), r.get_int(0, 1), r.get_int(0, 2)});
+        out.push_back({r.get(0, 0), r.get_int(0, 1), r.get_int(0, 2), r.get(0, 4) == "t"});
     }
     if (!unknown.empty()) {
         Error e(ExitCode::usage, "unknown table(s); nothing was vacuumed",
@@ -101,7 +124,8 @@ struct Result {
     std::string table;
     std::int64_t dead_before = 0, dead_after = 0;
     double seconds = 0;
-    std::string error;
+    std::string error;    // counts as a failure
+    std::string skipped;  // passed by as asked (--skip-locked): not a failure
 };
 
 ExitCode run_vacuum(const VacuumOptions& o, Context& ctx) {
@@ -136,13 +160,31 @@ ExitCode run_vacuum(const VacuumOptions& o, Context& ctx) {
             Result& res = results[i];
             res.table = targets[i].name;
             try {
-                res.dead_before = dead_tuples(*conn, targets[i].oid);
+                const TableStats before = table_stats(*conn, targets[i].oid);
+                res.dead_before = before.dead;
+                if (!targets[i].may) {
+                    res.error =
+                        "skipped: only the table owner, the database owner or a superuser "
+                        "may vacuum it";
+                    ++finished;
+                    continue;
+                }
                 const auto t0 = std::chrono::steady_clock::now();
                 exec(*conn,
                      verb + (options.empty() ? "" : " (" + options + ")") + " " + targets[i].name);
                 res.seconds =
                     std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-                res.dead_after = dead_tuples(*conn, targets[i].oid);
+                const TableStats after = table_stats(*conn, targets[i].oid);
+                res.dead_after = after.dead;
+                // Every mode includes ANALYZE, so a processed table's count
+                // moves; SKIP_LOCKED only warns when it passes a table by.
+                if (before.analyzed >= 0 && after.analyzed == before.analyzed) {
+                    if (o.skip_locked) {
+                        res.skipped = "skipped: locked by another session (--skip-locked)";
+                    } else {
+                        res.error = "skipped by the server";
+                    }
+                }
             } catch (const SqlError& e) {
                 res.error = e.what();
             } catch (...) {
@@ -179,13 +221,16 @@ ExitCode run_vacuum(const VacuumOptions& o, Context& ctx) {
         char secs[32];
         std::snprintf(secs, sizeof secs, "%.2f", r.seconds);
         t.add_row({r.table, secs, std::to_string(r.dead_before), std::to_string(r.dead_after),
-                   r.error.empty() ? "ok" : r.error});
+                   !r.error.empty()     ? r.error
+                   : !r.skipped.empty() ? r.skipped
+                                        : "ok"});
         arr.push_back(
             {{"table", r.table},
              {"seconds", r.seconds},
              {"dead_tuples_before", r.dead_before},
              {"dead_tuples_after", r.dead_after},
-             {"error", r.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.error)}});
+             {"error", r.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.error)},
+             {"skipped", r.skipped.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.skipped)}});
     }
     if (ctx.json()) {
         print_json({{"ok", failed == 0},

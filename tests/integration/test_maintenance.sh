@@ -70,6 +70,23 @@ expect_rc 2 "--full without --yes" "$CTLDB" vacuum --full --table refunds
 expect_rc 0 "--full --yes" "$CTLDB" vacuum --full --yes --table refunds
 check "warns about exclusive locks" stderr_has "ACCESS EXCLUSIVE\|exclusively"
 
+# A table held by ACCESS EXCLUSIVE (a migration's ALTER TABLE, say):
+# --skip-locked passes it by and says so, without waiting for it; indexes
+# check gives up after 5 s with exit 4 instead of hanging.
+{ echo "BEGIN; LOCK TABLE refunds IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(20);"; } 2>/dev/null | "$BIN/psql" -X -q "$APP" >/dev/null 2>&1 &
+LOCKER=$!
+wait_for bash -c "[[ \$('$BIN/psql' -X -At '$APP' -c \"SELECT count(*) FROM pg_locks WHERE relation = 'refunds'::regclass AND mode = 'AccessExclusiveLock' AND granted\") == 1 ]]"
+start=$(date +%s%N)
+expect_rc 0 "vacuum --skip-locked beside a locked table" "$CTLDB" vacuum --skip-locked -o json
+elapsed=$((($(date +%s%N) - start) / 1000000))
+check "did not wait for the lock (${elapsed} ms)" test "$elapsed" -lt 5000
+check "the locked table is reported as skipped" bash -c "grep -A8 '\"table\": \"public.refunds\"' '$OUT' | grep -q 'skipped: locked by another session' || grep -B8 '\"table\": \"public.refunds\"' '$OUT' | grep -q 'skipped: locked by another session'"
+expect_rc 4 "indexes check behind the lock gives up" "$CTLDB" indexes check
+check "and says why" stderr_has "locked by another session"
+sql "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE relation = 'refunds'::regclass AND mode = 'AccessExclusiveLock'" >/dev/null
+wait "$LOCKER" 2>/dev/null || true
+wait_for bash -c "[[ \$('$BIN/psql' -X -At '$APP' -c \"SELECT count(*) FROM pg_locks WHERE relation = 'refunds'::regclass AND mode = 'AccessExclusiveLock'\") == 0 ]]"
+
 expect_rc 0 "autovacuum as the guide wants" "$CTLDB" vacuum autovacuum
 superuser_psql -c "ALTER SYSTEM SET autovacuum_naptime = '5min'" -c "SELECT pg_reload_conf()" >/dev/null
 sleep 0.3
@@ -103,7 +120,7 @@ check "HELP and TYPE lines" bash -c "grep -q '^# TYPE pg_stat_activity_count gau
 check "idle in transaction sample" grep -q 'pg_stat_activity_count{datname="it_maint",state="idle in transaction"}' "$OUT"
 # A role without pg_monitor sees other roles' sessions only by name: they are
 # counted as hidden (and in use), with a warning and the grant to make.
-sql "DROP ROLE IF EXISTS it_watcher" >/dev/null
+sql "SET client_min_messages = warning; DROP ROLE IF EXISTS it_watcher" >/dev/null
 sql "CREATE ROLE it_watcher LOGIN PASSWORD 'Watch-er-pass-42'" >/dev/null
 printf 'Watch-er-pass-42' >"$IT_TMP/watcher.pw"
 chmod 600 "$IT_TMP/watcher.pw"
@@ -111,6 +128,8 @@ expect_rc 0 "pool-stats as a role without pg_monitor" env DB_USER=it_watcher DB_
 check "appuser's four sessions counted as hidden" bash -c "(( \$('$CTLDB_JSON_TOOL' get /hidden <'$OUT') >= 4 ))"
 check "and in use" bash -c "(( \$('$CTLDB_JSON_TOOL' get /in_use <'$OUT') >= 5 ))"
 check "warns and names the grant" bash -c "grep -q 'hidden from it_watcher' '$ERR' && grep -q 'GRANT pg_monitor TO it_watcher' '$ERR'"
+expect_rc 1 "vacuum by a role that owns nothing" env DB_USER=it_watcher DB_PASSWORD_FILE="$IT_TMP/watcher.pw" "$CTLDB" vacuum --table users
+check "says it was skipped and why" bash -c "grep -q 'skipped: only the table owner' '$OUT'"
 expect_rc 0 "with pg_monitor nothing is hidden" "$CTLDB" pool-stats -o json
 check "hidden 0" json_is /hidden 0
 expect_rc 1 "oversubscribed pools exit 1" env DB_POOL_MAX=50 "$CTLDB" pool-stats --pods 3 -o json
