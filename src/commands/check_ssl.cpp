@@ -53,7 +53,12 @@ ExitCode run_check_ssl(const CheckSslOptions& o, Context& ctx) {
     nlohmann::json cert_json = nullptr;
     nlohmann::json days_left = nullptr, fingerprint = nullptr;
     const TlsInfo ti = tls_info(*conn);
-    if (!ti.in_use) {
+    if (!ti.in_use && !cs.host.empty() && cs.host[0] == '/') {
+        f.add("tls", Status::fail,
+              "connected over the Unix socket in " + cs.host +
+                  ", where TLS does not apply; set DB_HOST to the server's TCP host name to check "
+                  "its certificate");
+    } else if (!ti.in_use) {
         f.add("tls", Status::fail, "the connection is not encrypted (sslmode " + cs.sslmode + ")");
     } else {
         tls_json = {{"in_use", true},

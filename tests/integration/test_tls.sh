@@ -112,6 +112,10 @@ wait_for bash -c "[[ \$(runuser -u postgres -- '$BIN/psql' -X -At -h '$SB/socket
 expect_rc 1 "a non-TLS client connected" "$CTLDB" check-ssl --warn-days 1 --critical-days 1 -o json
 check "non_ssl_connections 1" json_is /non_ssl_connections 1
 
+# Over the Unix socket TLS does not apply: said so, not "sslmode verify-full".
+expect_rc 1 "check-ssl over the Unix socket" env DB_HOST="$SB/socket" "$CTLDB" check-ssl
+check "says TLS does not apply there" stdout_has "Unix socket .* TLS does not apply"
+
 # ssl = off on the server.
 superuser_psql_sb -c "ALTER SYSTEM SET ssl = off" -c "SELECT pg_reload_conf()" >/dev/null
 sleep 0.5
