@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
@@ -171,34 +172,46 @@ std::vector<BackupEntry> list_backups(const std::string& dir) {
 std::vector<std::string> backups_to_prune(const std::vector<BackupEntry>& entries, int keep_last,
                                           int keep_days, std::time_t now,
                                           const std::string& protect) {
-    std::vector<std::string> out;
+    // Only files ctldb can identify are ever deleted: their own manifest
+    // parses and names them. A dump without one (the guide's CronJob), or
+    // whose manifest names another file, is left alone.
+    auto identified = [](const BackupEntry& e) {
+        return e.manifest && e.manifest->file == e.path.substr(e.path.rfind('/') + 1);
+    };
     std::time_t protect_time = 0;
+    std::string protect_db;
+    bool protecting = false;
     for (const auto& e : entries) {
-        if (e.path == protect) protect_time = e.taken_at;
-    }
-    int kept_by_count = 0;
-    for (const auto& e : entries) {  // newest first
-        if (e.path == protect) {
-            if (e.usable()) ++kept_by_count;
-            continue;
+        if (!protect.empty() && e.path == protect && identified(e)) {
+            protect_time = e.taken_at;
+            protect_db = e.manifest->database;
+            protecting = true;
         }
-        // Only backups older than the one just made are ever deleted.
-        if (!protect.empty() && e.taken_at >= protect_time) {
-            if (e.usable()) ++kept_by_count;
+    }
+    const auto recent = [&](const BackupEntry& e) {
+        return keep_days > 0 && now - e.taken_at < static_cast<std::time_t>(keep_days) * 86400;
+    };
+    std::map<std::string, int> kept_by_count;  // per database
+    std::vector<std::string> out;
+    for (const auto& e : entries) {  // newest first
+        if (!identified(e)) continue;
+        const std::string& db = e.manifest->database;
+        // After a backup, only its own database is pruned, and only backups
+        // older than it are ever deleted.
+        if (protecting && db != protect_db) continue;
+        if (protecting && (e.path == protect || e.taken_at >= protect_time)) {
+            if (e.usable()) ++kept_by_count[db];
             continue;
         }
         bool keep = false;
         if (e.usable()) {
-            if (keep_last > 0 && kept_by_count < keep_last) {
+            if (keep_last > 0 && kept_by_count[db] < keep_last) {
                 keep = true;
-                ++kept_by_count;
+                ++kept_by_count[db];
             }
-            if (keep_days > 0 && now - e.taken_at < static_cast<std::time_t>(keep_days) * 86400) {
-                keep = true;
-            }
-        } else if (keep_days > 0 &&
-                   now - e.taken_at < static_cast<std::time_t>(keep_days) * 86400) {
-            // An unusable backup never counts toward what is kept, but one
+            if (recent(e)) keep = true;
+        } else if (recent(e)) {
+            // A damaged backup never counts toward what is kept, but one
             // that is still recent is left for an operator to look at.
             keep = true;
         }

@@ -147,26 +147,31 @@ check "pg_dump's failure reported" stderr_has "pg_dump failed"
 check "no backup file after the server stopped" test -z "$(ls "$B" | grep -v 20200101 || true)"
 check "no pg_dump left" test -z "$(dump_pid)"
 
-# Retention: the newest N usable backups stay; unusable ones never count.
+# Retention, per database: the newest N usable backups of the database stay;
+# damaged ones never count; files ctldb cannot identify (no manifest, like
+# the guide's CronJob dumps) and other databases' backups are never touched.
 R="$IT_TMP/retention"
 mkdir -p "$R"
-touch "$R/backup-20000101-000000.sql.gz"   # no manifest: unusable
+touch "$R/backup-20000101-000000.sql.gz"   # no manifest: not ctldb's to delete
+OTHER_DB=$(env DB_NAME=it_runbook "$CTLDB" backup --dir "$R" -o json | "$CTLDB_JSON_TOOL" get /path)
 for i in 1 2 3; do
-    "$CTLDB" -q backup --dir "$R" >/dev/null
-    sleep 1.1
+    "$CTLDB" -q backup --dir "$R" >/dev/null   # same second: waits for the next
 done
-check "three backups and the stray file" test "$(ls "$R"/*.sql.gz | wc -l)" = 4
+check "three backups, another database's and the stray file" test "$(ls "$R"/*.sql.gz | wc -l)" = 5
 expect_rc 0 "prune --dry-run" "$CTLDB" backup prune --dir "$R" --keep-last 1 --dry-run
-check "dry run deletes nothing" test "$(ls "$R"/*.sql.gz | wc -l)" = 4
+check "dry run deletes nothing" test "$(ls "$R"/*.sql.gz | wc -l)" = 5
 NEWEST=$(ls "$R"/*.sql.gz | sort | tail -1)
 expect_rc 0 "backup with --keep-last 2" "$CTLDB" backup --dir "$R" --keep-last 2 -o json
 JUST_MADE=$(json_get /path)
 check "the backup's JSON names its manifest file" test "$(json_get /manifest)" = "${JUST_MADE%.sql.gz}.json"
 expect_rc 0 "verify -o json" "$CTLDB" backup verify "$JUST_MADE" -o json
 check "verified against its manifest" json_is /manifest true
-check "two usable backups remain, the new one among them" bash -c "[[ \$(ls '$R'/*.sql.gz | wc -l) == 2 && -f '$JUST_MADE' && -f '$NEWEST' ]]"
-check "the unusable stray file did not count and is gone" test ! -e "$R/backup-20000101-000000.sql.gz"
-check "manifests of pruned backups gone too" test "$(ls "$R"/*.json | wc -l)" = 2
+check "two of this database remain, the new one among them" bash -c "[[ \$(ls '$R'/*.sql.gz | wc -l) == 4 && -f '$JUST_MADE' && -f '$NEWEST' ]]"
+check "the manifest-less file is left alone" test -e "$R/backup-20000101-000000.sql.gz"
+check "the other database's backup is left alone" test -e "$OTHER_DB"
+check "manifests of pruned backups gone too" test "$(ls "$R"/*.json | wc -l)" = 3
+expect_rc 0 "prune --keep-last 1: per database" "$CTLDB" backup prune --dir "$R" --keep-last 1
+check "one of each database and the stray file" bash -c "[[ \$(ls '$R'/*.sql.gz | wc -l) == 3 && -f '$JUST_MADE' && -f '$OTHER_DB' ]]"
 expect_rc 2 "prune needs a rule" "$CTLDB" backup prune --dir "$R"
 
 # Other formats.

@@ -103,30 +103,68 @@ TEST_CASE("backup names and times") {
     CHECK(compression_of("x.sql.zst") == Compression::zstd);
 }
 
-TEST_CASE("retention keeps the newest usable backups and never the one just made") {
-    auto entry = [](const char* path, std::time_t t, bool usable) {
-        BackupEntry e;
-        e.path = path;
-        e.taken_at = t;
-        if (!usable) e.problem = "no manifest";
+namespace {
+
+/// A listed backup: with a manifest of database `db` naming it (usable or
+/// damaged), or with no manifest at all (db empty).
+BackupEntry listed(const char* name, std::time_t t, const char* db, bool usable = true) {
+    BackupEntry e;
+    e.path = std::string("/b/") + name;
+    e.taken_at = t;
+    if (*db == '\0') {
+        e.problem = "no manifest";
         return e;
-    };
+    }
+    BackupManifest m;
+    m.file = name;
+    m.database = db;
+    e.manifest = m;
+    if (!usable) e.problem = "size differs from the manifest";
+    return e;
+}
+
+}  // namespace
+
+TEST_CASE("retention keeps the newest usable backups and never the one just made") {
     const std::time_t day = 86400, now = 100 * day;
     std::vector<BackupEntry> entries = {
-        entry("new", now, true),           // just made
-        entry("b", now - 1 * day, false),  // unusable: never counts
-        entry("c", now - 2 * day, true),  entry("d", now - 3 * day, true),
-        entry("e", now - 40 * day, true),
+        listed("new", now, "app"),                 // just made
+        listed("b", now - 1 * day, "app", false),  // damaged: never counts
+        listed("c", now - 2 * day, "app"),
+        listed("d", now - 3 * day, "app"),
+        listed("e", now - 40 * day, "app"),
     };
-    auto doomed = backups_to_prune(entries, 2, 0, now, "new");
-    CHECK(doomed == std::vector<std::string>{"b", "d", "e"});
-    doomed = backups_to_prune(entries, 0, 7, now, "new");
-    CHECK(doomed == std::vector<std::string>{"e"});
-    doomed = backups_to_prune(entries, 1, 0, now, "new");
-    CHECK(doomed == std::vector<std::string>{"b", "c", "d", "e"});
+    auto doomed = backups_to_prune(entries, 2, 0, now, "/b/new");
+    CHECK(doomed == std::vector<std::string>{"/b/b", "/b/d", "/b/e"});
+    doomed = backups_to_prune(entries, 0, 7, now, "/b/new");
+    CHECK(doomed == std::vector<std::string>{"/b/e"});
+    doomed = backups_to_prune(entries, 1, 0, now, "/b/new");
+    CHECK(doomed == std::vector<std::string>{"/b/b", "/b/c", "/b/d", "/b/e"});
     // Without a protected backup, keep-last counts from the newest usable one.
     doomed = backups_to_prune(entries, 1, 0, now, "");
-    CHECK(doomed == std::vector<std::string>{"b", "c", "d", "e"});
+    CHECK(doomed == std::vector<std::string>{"/b/b", "/b/c", "/b/d", "/b/e"});
+}
+
+TEST_CASE("retention counts and deletes per database, and never what it cannot identify") {
+    const std::time_t day = 86400, now = 100 * day;
+    std::vector<BackupEntry> entries = {
+        listed("new", now, "app"),          listed("other1", now - 1 * day, "billing"),
+        listed("guide", now - 2 * day, ""),  // the guide's CronJob: no manifest
+        listed("a2", now - 3 * day, "app"), listed("other2", now - 4 * day, "billing"),
+        listed("a3", now - 5 * day, "app"), listed("old-guide", now - 90 * day, ""),
+    };
+    // After a backup of app: only app's older backups go; billing's and the
+    // manifest-less dumps stay whatever their age.
+    CHECK(backups_to_prune(entries, 1, 0, now, "/b/new") ==
+          std::vector<std::string>{"/b/a2", "/b/a3"});
+    // prune: each database keeps its own newest one.
+    CHECK(backups_to_prune(entries, 1, 0, now, "") ==
+          std::vector<std::string>{"/b/a2", "/b/other2", "/b/a3"});
+    // A manifest that names another file does not identify this one.
+    BackupEntry stray = listed("x", now - 50 * day, "app");
+    stray.manifest->file = "y";
+    stray.problem = "manifest names another file";
+    CHECK(backups_to_prune({stray}, 1, 0, now, "").empty());
 }
 
 TEST_CASE("manifest JSON round trip and rejection") {
