@@ -354,6 +354,8 @@ ExitCode run_list(const BackupOptions& o, Context& ctx) {
         nlohmann::json arr = nlohmann::json::array();
         for (const auto& e : entries) {
             arr.push_back({{"path", e.path},
+                           {"database", e.manifest ? nlohmann::json(e.manifest->database)
+                                                   : nlohmann::json(nullptr)},
                            {"size_bytes", e.size},
                            {"taken_at", utc_iso8601(e.taken_at)},
                            {"age_seconds", now - e.taken_at},
@@ -367,14 +369,15 @@ ExitCode run_list(const BackupOptions& o, Context& ctx) {
         print_json({{"ok", true}, {"dir", backup_dir(o, ctx)}, {"backups", arr}});
         return ExitCode::ok;
     }
-    Table t({"BACKUP", "SIZE", "AGE", "STATE"});
+    Table t({"BACKUP", "DATABASE", "SIZE", "AGE", "STATE"});
     for (const auto& e : entries) {
         std::string state = !e.usable() ? "unusable: " + e.problem
                             : e.manifest->verified_at.empty()
                                 ? "complete, not verified"
                                 : "verified " + e.manifest->verified_at;
-        t.add_row({e.path.substr(e.path.rfind('/') + 1), human_bytes(e.size), age(e.taken_at, now),
-                   state});
+        if (!e.manifest) state += " (restore --no-manifest can take it)";
+        t.add_row({e.path.substr(e.path.rfind('/') + 1), e.manifest ? e.manifest->database : "-",
+                   human_bytes(e.size), age(e.taken_at, now), state});
     }
     print_text(entries.empty() ? "no backups in " + backup_dir(o, ctx) + "\n" : t.render());
     return ExitCode::ok;

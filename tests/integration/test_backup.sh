@@ -172,6 +172,8 @@ check "the other database's backup is left alone" test -e "$OTHER_DB"
 check "manifests of pruned backups gone too" test "$(ls "$R"/*.json | wc -l)" = 3
 expect_rc 0 "prune --keep-last 1: per database" "$CTLDB" backup prune --dir "$R" --keep-last 1
 check "one of each database and the stray file" bash -c "[[ \$(ls '$R'/*.sql.gz | wc -l) == 3 && -f '$JUST_MADE' && -f '$OTHER_DB' ]]"
+expect_rc 0 "backup list names each backup's database" "$CTLDB" backup list --dir "$R"
+check "database column, and the way to restore the manifest-less one" bash -c "grep -q 'it_runbook' '$OUT' && grep -q 'it_backup' '$OUT' && grep -q 'restore --no-manifest can take it' '$OUT'"
 expect_rc 2 "prune needs a rule" "$CTLDB" backup prune --dir "$R"
 
 # Other formats.
