@@ -46,11 +46,24 @@ void refuse_in_production(const Config& cfg, bool force) {
     }
 }
 
+/// The tables seed generate writes to.
+constexpr const char* kTables[] = {
+    "users",   "subscriptions", "payment_methods", "payment_transactions",
+    "refunds", "admin_roles",   "admin_audit_logs"};
+
+/// kTables as an SQL list of names: users, subscriptions, ...
+std::string table_list() {
+    return join(kTables, ", ");
+}
+
+/// kTables as an SQL array of regclass, for catalog queries.
+std::string table_array() {
+    return "ARRAY['" + join(kTables, "', '") + "']::regclass[]";
+}
+
 void require_schema(Connection& conn) {
-    QueryResult r = exec(conn,
-                         "SELECT count(*) FROM unnest(ARRAY['users', 'subscriptions', "
-                         "'payment_methods', 'payment_transactions', 'refunds', 'admin_roles', "
-                         "'admin_audit_logs']) t WHERE to_regclass(t) IS NULL");
+    QueryResult r = exec(conn, "SELECT count(*) FROM unnest(ARRAY['" + join(kTables, "', '") +
+                                   "']) t WHERE to_regclass(t) IS NULL");
     if (r.get_int(0, 0) != 0) {
         throw failure("the Admin Center schema is not there (or not complete)",
                       "run 'ctldb migrate' first");
@@ -673,10 +686,6 @@ std::uint64_t flush(Connection& conn, Buffers& b) {
     return bytes;
 }
 
-constexpr const char* kGeneratedTables =
-    "ARRAY['users', 'subscriptions', 'payment_methods', 'payment_transactions', 'refunds', "
-    "'admin_roles', 'admin_audit_logs']::regclass[]";
-
 /// What a bulk load takes off the tables and puts back afterwards, as
 /// pg_restore does: foreign keys, primary/unique constraints and indexes.
 /// Building them once over all rows is many times faster than maintaining
@@ -688,7 +697,7 @@ struct Detached {
 Detached detach_constraints(Connection& conn) {
     Detached d;
     std::vector<std::string> drops, fks, keys, indexes;
-    const std::string targets = kGeneratedTables;
+    const std::string targets = table_array();
     QueryResult fk = exec(conn,
                           "SELECT format('%s', conrelid::regclass), quote_ident(conname), "
                           "pg_get_constraintdef(oid) FROM pg_constraint WHERE contype = 'f' AND "
@@ -732,7 +741,7 @@ Detached detach_constraints(Connection& conn) {
 bool owns_tables(Connection& conn) {
     return exec(conn, std::string("SELECT bool_and(pg_has_role(c.relowner, 'USAGE')) FROM "
                                   "pg_class c WHERE c.oid = ANY(") +
-                          kGeneratedTables + ")")
+                          table_array() + ")")
                .get(0, 0) == "t";
 }
 
@@ -757,15 +766,12 @@ std::uint64_t parse_seed(const std::string& text) {
 /// off also locks the tables that reference these ones.
 void lock_tables(Connection& conn, bool exclusive, const std::string& timeout) {
     exec(conn, "SET LOCAL lock_timeout = '" + timeout + "'");
-    std::string tables =
-        "users, subscriptions, payment_methods, payment_transactions, refunds, "
-        "admin_roles, admin_audit_logs";
+    std::string tables = table_list();
     if (exclusive) {
-        const QueryResult others =
-            exec(conn, std::string("SELECT DISTINCT format('%s', conrelid::regclass) FROM "
-                                   "pg_constraint WHERE contype = 'f' AND confrelid = ANY(") +
-                           kGeneratedTables + ") AND NOT conrelid = ANY(" + kGeneratedTables +
-                           ") ORDER BY 1");
+        const QueryResult others = exec(
+            conn, std::string("SELECT DISTINCT format('%s', conrelid::regclass) FROM "
+                              "pg_constraint WHERE contype = 'f' AND confrelid = ANY(") +
+                      table_array() + ") AND NOT conrelid = ANY(" + table_array() + ") ORDER BY 1");
         for (int i = 0; i < others.rows(); ++i)
             tables += ", " + others.get(i, 0);
     }
