@@ -173,15 +173,16 @@ std::optional<std::string> read_secret_file(const std::string& path, std::string
 
 /// Why a TLS file setting cannot be what libpq expects ("" when it can):
 /// catches a directory or a wrong file before the connection fails with a
-/// misleading message. Reads at most the first 1 MiB.
+/// misleading message. Reads up to the first match, at most 1 MiB.
 std::string tls_file_problem(std::string_view key, const std::string& path) {
     if (fs::is_dir(path)) return "is a directory, not a file";
     const char* want = key == "sslkey" ? "PRIVATE KEY-----" : "-----BEGIN CERTIFICATE-----";
     std::ifstream in(path, std::ios::binary);
-    std::string head(1 << 20, '\0');
-    in.read(head.data(), static_cast<std::streamsize>(head.size()));
-    head.resize(static_cast<std::size_t>(in.gcount()));
-    if (head.find(want) != std::string::npos) return "";
+    std::size_t read = 0;
+    for (std::string line; read < (1U << 20) && std::getline(in, line);) {
+        if (line.find(want) != std::string::npos) return "";  // usually line 1
+        read += line.size() + 1;
+    }
     return key == "sslkey" ? "holds no PEM private key"
                            : "holds no PEM certificate (-----BEGIN CERTIFICATE-----)";
 }
