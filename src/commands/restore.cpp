@@ -114,6 +114,11 @@ ExitCode run_restore(const RestoreOptions& o, Context& ctx) {
                   "row counts cannot be checked");
     }
     const bool custom = v.custom;
+    if (!custom && o.jobs > 1) {
+        log::warn(
+            "--jobs applies to custom archives; a plain dump is restored by one psql in one "
+            "transaction");
+    }
     const std::string tool = find_pg_tool(custom ? "pg_restore" : "psql", ctx.env);
 
     if (o.create) {

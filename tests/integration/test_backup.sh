@@ -237,6 +237,8 @@ check "every user back" test "$(count_in it_guide1 users)" = "$USERS"
 check "warned that counts cannot be compared" stderr_has "row counts cannot be checked"
 expect_rc 0 "the manual recipe's file (any name)" "$CTLDB" restore "$G/backup-20251116.sql.gz" --target-db it_guide2 --create --yes --no-manifest
 check "every user back (manual)" test "$(count_in it_guide2 users)" = "$USERS"
+expect_rc 0 "--jobs with a plain dump" "$CTLDB" restore "$G/backup-20251116.sql.gz" --target-db it_guide5 --create --yes --no-manifest --jobs 2
+check "says --jobs does not apply" stderr_has "jobs applies to custom archives"
 expect_rc 0 "a custom archive by name only" "$CTLDB" restore "$G/nightly.dump" --target-db it_guide3 --create --yes --no-manifest
 check "every user back (custom)" test "$(count_in it_guide3 users)" = "$USERS"
 expect_rc 1 "a truncated foreign gzip" "$CTLDB" restore "$G/cut.sql.gz" --target-db it_guide4 --create --yes --no-manifest
