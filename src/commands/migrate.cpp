@@ -62,9 +62,9 @@ MigrationSet load_set(const MigrateOptions& o) {
     if (set.migrations.empty()) {
         // Most likely the wrong directory; as a set it would report every
         // applied migration as missing.
-        throw usage_error("no migration files in " + o.dir + " (expected NNNN_name.sql)",
-                          "check --dir; 'ctldb migrate create NAME --dir " + o.dir +
-                              "' starts a new set");
+        throw usage_error(
+            "no migration files in " + o.dir + " (expected NNNN_name.sql)",
+            "check --dir; 'ctldb migrate create NAME --dir " + o.dir + "' starts a new set");
     }
     return set;
 }
@@ -424,18 +424,37 @@ ExitCode run_up(const MigrateOptions& o, Context& ctx) {
     }
 
     const std::string by = applied_by(*conn);
+    const bool no_history = std::none_of(
+        list.begin(), list.end(), [](const MigrationStatus& st) { return st.applied.has_value(); });
     for (const Migration* m : todo) {
         log::info("applying " + m->file + (m->no_transaction ? " (no transaction)" : ""));
         std::int64_t ms = 0;
         const auto start = Clock::now();
-        run_file(*conn, o, m->file, m->sql, m->no_transaction, [&] {
-            ms = ms_since(start);
-            exec(*conn,
-                 "INSERT INTO ctldb_schema_migrations (version, name, checksum, applied_by, "
-                 "execution_ms, no_transaction) VALUES ($1, $2, $3, $4, $5, $6)",
-                 {std::to_string(m->version), m->name, m->checksum, by, std::to_string(ms),
-                  std::string(m->no_transaction ? "true" : "false")});
-        });
+        try {
+            run_file(*conn, o, m->file, m->sql, m->no_transaction, [&] {
+                ms = ms_since(start);
+                exec(*conn,
+                     "INSERT INTO ctldb_schema_migrations (version, name, checksum, applied_by, "
+                     "execution_ms, no_transaction) VALUES ($1, $2, $3, $4, $5, $6)",
+                     {std::to_string(m->version), m->name, m->checksum, by, std::to_string(ms),
+                      std::string(m->no_transaction ? "true" : "false")});
+            });
+        } catch (Error& e) {
+            // The very first migration of a database without history failing
+            // on objects that exist: a schema made before ctldb.
+            const auto& d = e.details();
+            const bool exists = std::any_of(d.begin(), d.end(), [](const std::string& l) {
+                return l == "sqlstate: 42P07" || l == "sqlstate: 42710";
+            });
+            if (!no_history || !applied.empty() || !exists) throw;
+            Error adopt(e.code(), e.what(),
+                        "the database already has this schema, made without ctldb (the guide's "
+                        "node scripts?): adopt it with 'ctldb migrate baseline V', V being the "
+                        "last migration it already reflects; nothing runs, later ones apply "
+                        "normally");
+            adopt.with_details(d);
+            throw adopt;
+        }
         applied.push_back({m->version, m->name, ms});
         log::info("applied " + m->file + " in " + std::to_string(ms) + " ms");
     }

@@ -176,6 +176,9 @@ fresh_database it_migrate_baseline
 "$CTLDB" migrate --dry-run -o json | "$CTLDB_JSON_TOOL" get /plan/0/sql | SUPERUSER_DB=it_migrate_baseline superuser_psql >/dev/null
 sql "ALTER TABLE users OWNER TO appuser" >/dev/null
 for t in subscriptions payment_transactions payment_methods refunds admin_roles admin_audit_logs; do sql "ALTER TABLE $t OWNER TO appuser" >/dev/null; done
+expect_rc 1 "migrate over a schema made by the old scripts" "$CTLDB" migrate
+check "points at baseline" stderr_has "hint: the database already has this schema.*migrate baseline V"
+check "and left no history row" test "$(sql "SELECT count(*) FROM ctldb_schema_migrations")" = 0
 expect_rc 0 "baseline 1 adopts a database made by the old scripts" "$CTLDB" migrate baseline 1
 check "nothing run, 1 recorded" stdout_has "recorded 1 migration"
 expect_rc 0 "then migrate applies only 0002" "$CTLDB" migrate -o json
