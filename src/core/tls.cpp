@@ -105,6 +105,27 @@ std::string asn1_text(const ASN1_STRING* s) {
                        static_cast<std::size_t>(ASN1_STRING_length(s)));
 }
 
+/// Calls `fn` for each subjectAltName entry of `cert`.
+template <typename Fn>
+void for_each_san(X509* cert, Fn fn) {
+    auto* names =
+        static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+    if (names == nullptr) return;
+    for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i)
+        fn(sk_GENERAL_NAME_value(names, i));
+    GENERAL_NAMES_free(names);
+}
+
+/// The subject's commonName; empty when there is none.
+std::string common_name(X509* cert) {
+    char cn[256] = "";
+    if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn) <=
+        0) {
+        return {};
+    }
+    return cn;
+}
+
 /// The address bytes of an IPv4 (4) or IPv6 (16) literal; 0 otherwise.
 int parse_ip(const std::string& text, unsigned char out[16]) {
     if (inet_pton(AF_INET, text.c_str(), out) == 1) return 4;
@@ -256,29 +277,19 @@ CertSummary summarize(const std::string& cert_pem) {
         s.signature_algorithm = OBJ_nid2ln(X509_get_signature_nid(cert.get()));
         s.self_signed = X509_check_issued(cert.get(), cert.get()) == X509_V_OK;
         s.is_ca = X509_check_ca(cert.get()) != 0;
-        char cn[256] = "";
-        if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert.get()), NID_commonName, cn,
-                                      sizeof cn) > 0) {
-            s.common_name = cn;
-        }
+        s.common_name = common_name(cert.get());
     }
-    auto* names = static_cast<GENERAL_NAMES*>(
-        X509_get_ext_d2i(cert.get(), NID_subject_alt_name, nullptr, nullptr));
-    if (names != nullptr) {
-        for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
-            const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names, i);
-            if (gn->type == GEN_DNS) {
-                s.sans.push_back("DNS:" + asn1_text(gn->d.dNSName));
-            } else if (gn->type == GEN_IPADD) {
-                char buf[INET6_ADDRSTRLEN] = "";
-                int n = ASN1_STRING_length(gn->d.iPAddress);
-                inet_ntop(n == 4 ? AF_INET : AF_INET6, ASN1_STRING_get0_data(gn->d.iPAddress), buf,
-                          sizeof buf);
-                s.sans.push_back(std::string("IP:") + buf);
-            }
+    for_each_san(cert.get(), [&s](const GENERAL_NAME* gn) {
+        if (gn->type == GEN_DNS) {
+            s.sans.push_back("DNS:" + asn1_text(gn->d.dNSName));
+        } else if (gn->type == GEN_IPADD) {
+            char buf[INET6_ADDRSTRLEN] = "";
+            int n = ASN1_STRING_length(gn->d.iPAddress);
+            inet_ntop(n == 4 ? AF_INET : AF_INET6, ASN1_STRING_get0_data(gn->d.iPAddress), buf,
+                      sizeof buf);
+            s.sans.push_back(std::string("IP:") + buf);
         }
-        GENERAL_NAMES_free(names);
-    }
+    });
     return s;
 }
 
@@ -371,33 +382,24 @@ bool host_matches(const std::string& cert_pem, const std::string& host) {
     unsigned char ip[16];
     const int ip_len = parse_ip(host, ip);
     bool has_dns = false, has_ip = false, matched = false;
-    auto* names = static_cast<GENERAL_NAMES*>(
-        X509_get_ext_d2i(cert.get(), NID_subject_alt_name, nullptr, nullptr));
-    if (names != nullptr) {
-        for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
-            const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names, i);
-            if (gn->type == GEN_DNS) {
-                has_dns = true;
-                if (ip_len == 0 && name_matches(asn1_text(gn->d.dNSName), host)) matched = true;
-            } else if (gn->type == GEN_IPADD) {
-                has_ip = true;
-                if (ip_len > 0 && ASN1_STRING_length(gn->d.iPAddress) == ip_len &&
-                    std::memcmp(ASN1_STRING_get0_data(gn->d.iPAddress), ip,
-                                static_cast<std::size_t>(ip_len)) == 0) {
-                    matched = true;
-                }
+    for_each_san(cert.get(), [&](const GENERAL_NAME* gn) {
+        if (gn->type == GEN_DNS) {
+            has_dns = true;
+            if (ip_len == 0 && name_matches(asn1_text(gn->d.dNSName), host)) matched = true;
+        } else if (gn->type == GEN_IPADD) {
+            has_ip = true;
+            if (ip_len > 0 && ASN1_STRING_length(gn->d.iPAddress) == ip_len &&
+                std::memcmp(ASN1_STRING_get0_data(gn->d.iPAddress), ip,
+                            static_cast<std::size_t>(ip_len)) == 0) {
+                matched = true;
             }
         }
-        GENERAL_NAMES_free(names);
-    }
+    });
     if (matched) return true;
     // The CN counts only when there is no SAN of the kind that applies.
     if ((ip_len == 0 && has_dns) || (ip_len > 0 && has_ip)) return false;
-    char cn[256] = "";
-    if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert.get()), NID_commonName, cn,
-                                  sizeof cn) <= 0) {
-        return false;
-    }
+    const std::string cn = common_name(cert.get());
+    if (cn.empty()) return false;
     return ip_len > 0 ? lower(cn) == lower(host) : name_matches(cn, host);
 }
 
