@@ -10,18 +10,13 @@ cd "$(dirname "$0")/.."
 USERS=${USERS:-650000}
 LEVEL=${LEVEL:-6}
 CORES=$(nproc)
-./scripts/build >/dev/null
 for p in pigz time; do dpkg -s "$p" >/dev/null 2>&1 || apt-get install -y -qq "$p" >/dev/null; done
-CTLDB=$PWD/build/ctldb
-SB=/tmp/ctldb-bench-backup
 W=/tmp/ctldb-bench-backup-files
-"$CTLDB" local start --dir "$SB" --port 0 >/dev/null
-trap '"$CTLDB" local destroy --yes --dir "$SB" >/dev/null 2>&1 || true; rm -rf "$W"' EXIT
-eval "$("$CTLDB" local env --dir "$SB")"
-BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+BENCH_CLEANUP='rm -rf "$W"'
+source bench/lib.sh
+bench_sandbox /tmp/ctldb-bench-backup
 export PGHOST=$DB_HOST PGPORT=$DB_PORT PGUSER=$DB_USER PGDATABASE=$DB_NAME PGSSLMODE=verify-full \
-    PGSSLROOTCERT=$DB_SSL_ROOT_CERT PGPASSWORD
-PGPASSWORD=$(cat "$DB_PASSWORD_FILE")
+    PGSSLROOTCERT=$DB_SSL_ROOT_CERT
 rm -rf "$W" && mkdir -p "$W/guide" "$W/pigz" "$W/ctldb"
 "$CTLDB" -q migrate >/dev/null
 echo "generating $USERS users..."

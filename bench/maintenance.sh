@@ -7,17 +7,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 USERS=${USERS:-50000}
-./scripts/build >/dev/null
 command -v hyperfine >/dev/null || apt-get install -y -qq hyperfine >/dev/null
-CTLDB=$PWD/build/ctldb
-SB=/tmp/ctldb-bench-maint
-"$CTLDB" local start --dir "$SB" --port 0 >/dev/null
 PIDS=()
-trap 'kill "${PIDS[@]}" 2>/dev/null || true; "$CTLDB" local destroy --yes --dir "$SB" >/dev/null 2>&1 || true' EXIT
-eval "$("$CTLDB" local env --dir "$SB")"
-BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-export PGPASSWORD
-PGPASSWORD=$(cat "$DB_PASSWORD_FILE")
+BENCH_CLEANUP='kill "${PIDS[@]}" 2>/dev/null || true'
+source bench/lib.sh
+bench_sandbox /tmp/ctldb-bench-maint
 CONN="host=$DB_HOST port=$DB_PORT dbname=$DB_NAME user=$DB_USER sslmode=verify-full sslrootcert=$DB_SSL_ROOT_CERT"
 "$CTLDB" -q migrate >/dev/null
 CTLDB_NO_PROGRESS=1 "$CTLDB" -q seed generate --users "$USERS" --random-seed 1 >/dev/null

@@ -4,15 +4,8 @@
 # Anchor: psql running the same SQL files with --single-transaction.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/build >/dev/null
-CTLDB=$PWD/build/ctldb
-SB=/tmp/ctldb-bench-migrate
-"$CTLDB" local start --dir "$SB" --port 0 >/dev/null
-trap '"$CTLDB" local destroy --yes --dir "$SB" >/dev/null 2>&1 || true' EXIT
-eval "$("$CTLDB" local env --dir "$SB")"
-BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-export PGPASSWORD
-PGPASSWORD=$(cat "$DB_PASSWORD_FILE")
+source bench/lib.sh
+bench_sandbox /tmp/ctldb-bench-migrate
 SU="runuser -u postgres -- $BIN/psql -X -q -h $SB/socket -p $DB_PORT -d postgres"
 CONN="host=localhost port=$DB_PORT dbname=bench_m user=appuser sslmode=verify-full sslrootcert=$DB_SSL_ROOT_CERT"
 FILES=$(ls migrations/*.sql | grep -v down | sed 's/^/-f /' | tr '\n' ' ')

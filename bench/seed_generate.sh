@@ -10,15 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 USERS=${USERS:-100000}
 SCALE=${SCALE:-10}
-./scripts/build >/dev/null
-CTLDB=$PWD/build/ctldb
-SB=/tmp/ctldb-bench-seed
-"$CTLDB" local start --dir "$SB" --port 0 >/dev/null
-trap '"$CTLDB" local destroy --yes --dir "$SB" >/dev/null 2>&1 || true' EXIT
-eval "$("$CTLDB" local env --dir "$SB")"
-BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-export PGPASSWORD
-PGPASSWORD=$(cat "$DB_PASSWORD_FILE")
+source bench/lib.sh
+bench_sandbox /tmp/ctldb-bench-seed
 su_psql() { runuser -u postgres -- "$BIN/psql" -X -q -At -h "$SB/socket" -p "$DB_PORT" -d postgres "$@"; }
 app_psql() { "$BIN/psql" -X -q -At "host=localhost port=$DB_PORT dbname=$1 user=appuser sslmode=verify-full sslrootcert=$DB_SSL_ROOT_CERT" -c "$2"; }
 now() { date +%s.%N; }
@@ -56,4 +49,4 @@ awk -v r1="$r1" -v rj="$rj" -v pb="$pg_bytes" -v cb="$ct_bytes" -v a="$t0" -v b=
     printf "pgbench -i -s '"$SCALE"':          %7.1f MB in %5.2f s = %6.1f MB/s\n", pb / 1e6, ps, pr;
     printf "ctldb seed generate (%d users): %7.1f MB in %5.2f s = %6.1f MB/s\n", '"$USERS"', cb / 1e6, cs, cr;
     printf "ratio ctldb/pgbench: %.2f (bar: >= 0.60)\n", cr / pr;
-    printf "same rows: pg_restore -1 %.2f s (ctldb %.2fx faster), pg_restore -j 2 %.2f s (%.2fx)\n", r1, r1 / cs, rj, rj / cs }'
+    printf "same rows: pg_restore -1 %.2f s, pg_restore -j 2 %.2f s; ctldb speed / theirs: %.2f, %.2f\n", r1, rj, r1 / cs, rj / cs }'
