@@ -80,7 +80,7 @@ _ctldb() {
                 COMPREPLY=($(compgen -W "latest" -- "$cur") $(compgen -f -- "$cur"))
                 return
             fi
-            opts="--dir --target-db --create --clean --jobs --yes -y --no-manifest"
+            opts="--dir --target-db --create --clean --jobs --yes -y --no-manifest --drop-previous"
             ;;
         gen-certs) opts="--out --cn --san --ip --days --ca-days --key-type --client --ca-cert --ca-key --k8s-secret --namespace --service --force" ;;
         check-ssl) opts="--warn-days --critical-days --ca --namespace --service" ;;

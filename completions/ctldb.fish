@@ -77,6 +77,7 @@ complete -c ctldb -n "__fish_seen_subcommand_from restore" -a latest -d 'Newest 
 complete -c ctldb -n "__fish_seen_subcommand_from restore" -l target-db -x -d 'Database to restore into'
 complete -c ctldb -n "__fish_seen_subcommand_from restore" -l create -d 'Create the target database'
 complete -c ctldb -n "__fish_seen_subcommand_from restore" -l clean -d 'Replace the contents of the target'
+complete -c ctldb -n "__fish_seen_subcommand_from restore" -l drop-previous -d 'With --jobs: drop the replaced database'
 complete -c ctldb -n "__fish_seen_subcommand_from restore" -s y -l yes -d 'Do not ask for confirmation'
 
 complete -c ctldb -n "__fish_seen_subcommand_from gen-certs" -l out -r -a '(__fish_complete_directories)' -d 'Output directory'

@@ -57,5 +57,9 @@ struct ReadResult {
 };
 ReadResult read_compressed(const std::string& path, Compression compression,
                            const std::function<void(const char*, std::size_t)>& out);
+/// The same from an open file, read from its current offset to its end
+/// (`path` names it in messages): what is checked is what is read.
+ReadResult read_compressed_fd(int fd, const std::string& path, Compression compression,
+                              const std::function<void(const char*, std::size_t)>& out);
 
 }  // namespace ctldb

@@ -128,4 +128,11 @@ namespace ctldb {
 /// enough or `verify-full` is needed.
 bool is_cluster_internal_host(const std::string& host);
 
+/// Why `name` cannot be a database name ctldb passes on, or "" when it can:
+/// empty, longer than PostgreSQL's 63 bytes, or holding a control
+/// character (a newline would end a line of a dump or a log). Every other
+/// value is taken literally: ctldb never lets a name be read as a
+/// connection string (no expand_dbname, PGDATABASE for children).
+std::string database_name_problem(const std::string& name);
+
 }  // namespace ctldb

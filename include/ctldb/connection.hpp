@@ -130,6 +130,10 @@ class QueryResult {
     pg_result* r_;
 };
 
+/// The error of a failed result `r` as a SqlError, or Error(failure) when
+/// the connection itself is gone (or `r` is null).
+[[noreturn]] void throw_result_error(pg_conn* pg, pg_result* r);
+
 /// Run `sql` on `conn` directly through libpq, keeping PostgreSQL's error
 /// fields (position, hint, sqlstate) that libpqxx 6.4 drops. Without
 /// parameters the simple protocol is used (several statements allowed).

@@ -37,6 +37,8 @@ struct ProcessOptions {
     /// Run even after SIGINT/SIGTERM: for clean-up steps (stopping a server
     /// we started) that must happen on the way out.
     bool cleanup = false;
+    /// run_process: the child's stdin (an open file), instead of /dev/null.
+    int stdin_fd = -1;
 };
 
 struct ProcessResult {
@@ -70,6 +72,8 @@ class ChildProcess {
     struct Pipes {
         bool stdin_pipe = false;
         bool stdout_pipe = false;
+        /// Without stdin_pipe: stdin comes from this fd (-1: /dev/null).
+        int stdin_fd = -1;
         /// Without stdout_pipe: stdout goes to this fd (-1: /dev/null).
         int stdout_fd = -1;
     };

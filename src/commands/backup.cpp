@@ -384,7 +384,7 @@ ExitCode run_list(const BackupOptions& o, Context& ctx) {
 }
 
 ExitCode run_verify(const BackupOptions& o, Context& ctx) {
-    const VerifiedBackup v = verify_backup(o.file, ctx.env, {}, o.no_manifest);
+    const VerifiedBackup v = verify_backup(o.file, ctx.env, o.no_manifest);
     if (!v.has_manifest) {
         const char* kind = v.custom                             ? "custom archive"
                            : v.compression == Compression::gzip ? "gzip-compressed SQL dump"

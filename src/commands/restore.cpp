@@ -1,6 +1,9 @@
-// ctldb restore FILE|latest: verify completely, then restore atomically
-// (plain: psql --single-transaction with ON_ERROR_STOP; custom: pg_restore),
-// then compare row counts with the manifest.
+// ctldb restore FILE|latest: read the backup once and execute it over
+// libpq in one transaction (custom archives through `pg_restore -f -`),
+// verifying every byte on the way; COMMIT only after the checksums, the
+// closing marker and the manifest's row counts all passed. See
+// docs/backup.md for why psql is not used.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,6 +18,8 @@
 #include "ctldb/backup.hpp"
 #include "ctldb/connection.hpp"
 #include "ctldb/context.hpp"
+#include "ctldb/dump_runner.hpp"
+#include "ctldb/output.hpp"
 #include "ctldb/fs.hpp"
 #include "ctldb/log.hpp"
 #include "ctldb/pgtools.hpp"
@@ -36,6 +41,7 @@ struct RestoreOptions {
     int jobs = 1;
     bool yes = false;
     bool no_manifest = false;
+    bool drop_previous = false;
 };
 
 std::string quote_ident(const std::string& s) {
@@ -85,134 +91,69 @@ std::string clean_sql(Connection& conn) {
     return sql;
 }
 
-bool write_all(int fd, const char* data, std::size_t n) {
-    while (n > 0) {
-        ssize_t w = ::write(fd, data, n);
-        if (w < 0 && errno == EINTR) {
-            if (interrupted()) return false;
-            continue;
-        }
-        if (w < 0) return false;  // EPIPE: psql stopped (ON_ERROR_STOP)
-        data += w;
-        n -= static_cast<std::size_t>(w);
-    }
-    return true;
+/// A session on the maintenance database, for CREATE/DROP/ALTER DATABASE.
+std::unique_ptr<Connection> admin_connection(const ConnectionSettings& cs) {
+    ConnectionSettings admin = cs;
+    admin.dbname = "postgres";
+    return connect(admin);
 }
 
-ExitCode run_restore(const RestoreOptions& o, Context& ctx) {
-    const Config& cfg = ctx.valid_config(true);
-    ConnectionSettings cs = cfg.connection();
-    if (!o.target_db.empty()) cs.dbname = o.target_db;
-    const std::string path = resolve_file(o, ctx);
+bool database_exists(Connection& conn, const std::string& name) {
+    return exec(conn, "SELECT count(*) FROM pg_database WHERE datname = $1", {name})
+               .get_int(0, 0) > 0;
+}
 
-    log::info("verifying " + path);
-    const auto t0 = std::chrono::steady_clock::now();
-    const VerifiedBackup v = verify_backup(path, ctx.env, {}, o.no_manifest);
-    if (!v.has_manifest) {
-        log::warn(path +
-                  " has no ctldb manifest: checked that it is complete; its checksum and "
-                  "row counts cannot be checked");
-    }
-    const bool custom = v.custom;
-    if (!custom && o.jobs > 1) {
-        log::warn(
-            "--jobs applies to custom archives; a plain dump is restored by one psql in one "
-            "transaction");
-    }
-    const std::string tool = find_pg_tool(custom ? "pg_restore" : "psql", ctx.env);
-
-    if (o.create) {
-        ConnectionSettings admin = cs;
-        admin.dbname = "postgres";
-        auto conn = connect(admin);
-        const bool exists =
-            exec(*conn, "SELECT count(*) FROM pg_database WHERE datname = $1", {cs.dbname})
-                .get_int(0, 0) > 0;
-        if (exists && !o.clean) {
+/// --create: true when this run created the (empty) database, so a failed
+/// restore removes it again.
+bool create_database(const ConnectionSettings& cs, bool clean) {
+    auto conn = admin_connection(cs);
+    if (database_exists(*conn, cs.dbname)) {
+        if (!clean) {
             throw failure(
                 "database " + cs.dbname + " already exists",
                 "drop it, choose another --target-db, or add --clean to replace its contents");
         }
-        if (!exists) {
-            exec(*conn, "CREATE DATABASE " + quote_ident(cs.dbname));
-            log::info("created database " + cs.dbname);
-        }
+        return false;
     }
+    exec(*conn, "CREATE DATABASE " + quote_ident(cs.dbname));
+    log::info("created database " + cs.dbname);
+    return true;
+}
 
-    auto conn = connect(cs);
-    const std::int64_t existing = user_relations(*conn);
-    if (existing > 0 && !o.clean) {
-        throw failure("database " + cs.dbname + " is not empty (" + std::to_string(existing) +
-                          " tables, views or sequences); nothing was changed",
-                      "restore into an empty database (--target-db NEW --create) or pass --clean "
-                      "to replace its contents");
+void drop_database_quietly(const ConnectionSettings& cs, const std::string& name) {
+    try {
+        auto conn = admin_connection(cs);
+        exec(*conn, "DROP DATABASE IF EXISTS " + quote_ident(name) + " WITH (FORCE)");
+        log::info("dropped database " + name + " again");
+    } catch (const Error& e) {
+        log::warn("could not drop database " + name + ": " + e.what());
     }
-    const std::string where = cs.dbname + " on " + cs.host + ":" + std::to_string(cs.port);
-    if (!o.yes) {
-        if (is_tty(stdin)) {
-            if (!confirm("Restore " + path + " into " + where +
-                         (existing > 0 ? ", replacing everything in it?" : "?"))) {
-                log::info("nothing restored");
-                return ExitCode::failure;
-            }
-        } else if (existing > 0) {
-            throw usage_error("--clean replaces everything in " + where +
-                              "; pass --yes to confirm");
-        }
-    }
+}
 
-    ProcessOptions po;
-    po.clear_pg_env = true;
-    po.env = libpq_environment(cs, "ctldb restore");
-    ProcessResult result;
-    if (custom) {
-        std::vector<std::string> argv = {tool, "--no-password", "--exit-on-error",
-                                         "--dbname=" + cs.dbname};
-        if (o.clean) argv.insert(argv.end(), {"--clean", "--if-exists"});
-        if (o.jobs > 1) {
-            argv.push_back("--jobs=" + std::to_string(o.jobs));
-        } else {
-            argv.push_back("--single-transaction");
-        }
-        argv.push_back(path);
-        ChildProcess restore(argv, po, {});
-        result = restore.wait();
-    } else {
-        const std::string prefix = existing > 0 ? clean_sql(*conn) : std::string();
-        conn.reset();  // psql does the work; do not hold a session meanwhile
-        ChildProcess psql({tool, "-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=1",
-                           "--single-transaction", "--dbname=" + cs.dbname},
-                          po, {true, false, -1});
-        bool open = write_all(psql.in(), prefix.data(), prefix.size());
-        if (open) {
-            read_compressed(path, v.compression, [&](const char* data, std::size_t n) {
-                if (open) open = write_all(psql.in(), data, n);
-            });
-        }
-        throw_if_interrupted();
-        result = psql.wait();
-        conn = connect(cs);
-    }
-    throw_if_interrupted();
-    if (!result.ok()) {
-        throw failure(
-            "restore into " + where + " failed; the transaction was rolled back: " + result.output,
-            custom && o.jobs > 1 ? "with --jobs the restore is not one transaction: "
-                                   "check the target"
-                                 : "the target is as it was before");
-    }
+void drop_created_database(const ConnectionSettings& cs) { drop_database_quietly(cs, cs.dbname); }
 
-    // The manifest's counts describe the dump exactly; compare.
+std::uint64_t fd_size(int fd) {
+    struct stat st{};
+    return ::fstat(fd, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+}
+
+/// The manifest's row counts against the target, inside the restore's
+/// transaction: a difference rolls everything back.
+std::vector<std::string> compare_counts(Connection& conn, const BackupManifest& m,
+                                        nlohmann::json& tables) {
     std::vector<std::string> differences;
-    nlohmann::json tables = nlohmann::json::object();
-    for (const auto& [table, expected] : v.manifest.row_counts) {
+    tables = nlohmann::json::object();
+    for (const auto& [table, expected] : m.row_counts) {
         const auto dot = table.find('.');
         const std::string q =
             quote_ident(table.substr(0, dot)) + "." + quote_ident(table.substr(dot + 1));
         std::int64_t actual = -1;
+        exec(conn, "SAVEPOINT ctldb_count");
         try {
-            actual = exec(*conn, "SELECT count(*) FROM ONLY " + q).get_int(0, 0);
+            actual = exec(conn, "SELECT count(*) FROM ONLY " + q).get_int(0, 0);
+            exec(conn, "RELEASE SAVEPOINT ctldb_count");
         } catch (const SqlError&) {
+            exec(conn, "ROLLBACK TO SAVEPOINT ctldb_count");
         }
         tables[table] = {{"expected", expected}, {"actual", actual}};
         if (actual != expected) {
@@ -221,31 +162,304 @@ ExitCode run_restore(const RestoreOptions& o, Context& ctx) {
                 (actual < 0 ? "table missing" : std::to_string(actual)) + " after the restore");
         }
     }
+    return differences;
+}
+
+/// Feed the plain dump in `fd` to `runner`, checking every byte as it
+/// passes: one read of one open file is both the verification and the
+/// restore.
+void run_plain(int fd, const VerifiedBackup& v, DumpRunner& runner) {
+    const std::uint64_t total = fd_size(fd);
+    Progress progress("restore", total, "bytes of the file");
+    const ReadResult r =
+        read_compressed_fd(fd, v.path, v.compression, [&](const char* d, std::size_t n) {
+            runner.feed(d, n);
+            const off_t at = ::lseek(fd, 0, SEEK_CUR);
+            if (at > 0) progress.update(static_cast<std::uint64_t>(at), runner.stats().bytes);
+        });
+    progress.finish();
+    check_against_manifest(v, r);
+    runner.finish();
+}
+
+/// A custom archive: checked against its manifest, then turned back into
+/// SQL by pg_restore (reading the same open file) and run like a plain dump.
+void run_custom(int fd, const VerifiedBackup& v, const std::string& pg_restore,
+                DumpRunner& runner) {
+    check_against_manifest(v, read_compressed_fd(fd, v.path, Compression::none, nullptr));
+    ::lseek(fd, 0, SEEK_SET);
+    ProcessOptions po;
+    po.clear_pg_env = true;
+    ChildProcess::Pipes pipes;
+    pipes.stdout_pipe = true;
+    pipes.stdin_fd = fd;
+    ChildProcess child({pg_restore, "--file=-"}, po, pipes);
+    Progress progress("restore", 0, "bytes of SQL");
+    std::vector<char> buf(256 * 1024);
+    for (;;) {
+        const ssize_t n = ::read(child.out(), buf.data(), buf.size());
+        if (n < 0 && errno == EINTR) {
+            throw_if_interrupted();
+            continue;
+        }
+        if (n < 0) throw failure(std::string("reading pg_restore's output: ") + std::strerror(errno));
+        if (n == 0) break;
+        runner.feed(buf.data(), static_cast<std::size_t>(n));
+        progress.update(runner.stats().bytes, runner.stats().bytes);
+    }
+    progress.finish();
+    const ProcessResult pr = child.wait();
+    throw_if_interrupted();
+    if (!pr.ok()) throw failure(v.path + " is not a complete custom archive: " + pr.output);
+    runner.finish();
+}
+
+/// Sessions other than ours on `db`: the swap needs none.
+void refuse_if_sessions(Connection& admin, const std::string& db) {
+    QueryResult r = exec(admin,
+                         "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND pid <> "
+                         "pg_backend_pid()",
+                         {db});
+    const std::int64_t n = r.get_int(0, 0);
+    if (n > 0) {
+        throw failure(std::to_string(n) + " session(s) are connected to " + db +
+                          "; restore --jobs swaps the database and needs it unused",
+                      "stop the application's pods, or end them: SELECT pg_terminate_backend(pid) "
+                      "FROM pg_stat_activity WHERE datname = '" + db +
+                          "' AND pid <> pg_backend_pid();");
+    }
+}
+
+/// restore --jobs N of a custom archive: pg_restore -j N into a new
+/// database, row counts compared there, and only then the target swapped
+/// for it by renaming both in one transaction. The target is untouched
+/// until that COMMIT; any failure before drops the new database.
+ExitCode run_restore_parallel(const RestoreOptions& o, Context& ctx, const ConnectionSettings& cs,
+                              const VerifiedBackup& v) {
+    const std::string pg_restore = find_pg_tool("pg_restore", ctx.env);
+    struct Fd {
+        int fd;
+        ~Fd() { ::close(fd); }
+    } file{open_backup(v.path)};
+    check_against_manifest(v, read_compressed_fd(file.fd, v.path, Compression::none, nullptr));
+    ::lseek(file.fd, 0, SEEK_SET);
+    const auto t0 = std::chrono::steady_clock::now();
+
+    auto admin = admin_connection(cs);
+    const bool target_exists = database_exists(*admin, cs.dbname);
+    if (!target_exists && !o.create) {
+        throw failure("database " + cs.dbname + " does not exist", "add --create");
+    }
+    if (target_exists) {
+        ConnectionSettings t = cs;
+        auto tconn = connect(t);
+        const std::int64_t existing = user_relations(*tconn);
+        tconn.reset();
+        if (existing > 0 && !o.clean) {
+            throw failure("database " + cs.dbname + " is not empty; nothing was changed",
+                          "pass --clean to replace it (the old one is kept under a dated name)");
+        }
+        if (existing > 0 && !o.yes) {
+            if (!is_tty(stdin)) {
+                throw usage_error("--clean replaces " + cs.dbname + "; pass --yes to confirm");
+            }
+            if (!confirm("Replace database " + cs.dbname + " with " + v.path + "?")) {
+                log::info("nothing restored");
+                return ExitCode::failure;
+            }
+        }
+        refuse_if_sessions(*admin, cs.dbname);
+    }
+    std::string temp = cs.dbname.substr(0, 40) + "_ctldb_restore_" + std::to_string(::getpid());
+    try {
+        exec(*admin, "CREATE DATABASE " + quote_ident(temp));
+    } catch (const SqlError& e) {
+        throw failure("restore --jobs restores into a new database first and cannot create one: " +
+                          std::string(e.what()),
+                      "grant CREATEDB to the role, or restore with --jobs 1 (one transaction in "
+                      "the target itself)");
+    }
+    try {
+        ProcessOptions po;
+        po.clear_pg_env = true;
+        ConnectionSettings tc = cs;
+        tc.dbname = temp;
+        po.env = libpq_environment(tc, "ctldb restore");
+        // The name reaches pg_restore as a one-key connection string, so it
+        // is a name and nothing else; the archive is the file already
+        // checked, open on stdin.
+        ChildProcess child({pg_restore, "--no-password", "--exit-on-error",
+                            "--jobs=" + std::to_string(o.jobs),
+                            "--dbname=dbname=" + conninfo_quote(temp), "/dev/stdin"},
+                           po, ChildProcess::Pipes{false, false, file.fd, -1});
+        const ProcessResult pr = child.wait();
+        throw_if_interrupted();
+        if (!pr.ok()) throw failure("pg_restore --jobs failed: " + pr.output);
+        auto tconn = connect(tc);
+        nlohmann::json tables;
+        exec(*tconn, "BEGIN");
+        const auto differences = compare_counts(*tconn, v.manifest, tables);
+        exec(*tconn, "COMMIT");
+        tconn.reset();
+        if (!differences.empty()) {
+            Error e(ExitCode::failure,
+                    "row counts of the restored data differ from the backup's manifest",
+                    "the target is as it was before; use another backup");
+            e.with_details(differences);
+            throw e;
+        }
+        std::string previous;
+        exec(*admin, "BEGIN");
+        if (target_exists) {
+            refuse_if_sessions(*admin, cs.dbname);
+            previous = cs.dbname.substr(0, 40) + "_before_" + utc_format(std::time(nullptr), "%Y%m%d%H%M%S");
+            exec(*admin, "ALTER DATABASE " + quote_ident(cs.dbname) + " RENAME TO " +
+                             quote_ident(previous));
+        }
+        exec(*admin,
+             "ALTER DATABASE " + quote_ident(temp) + " RENAME TO " + quote_ident(cs.dbname));
+        exec(*admin, "COMMIT");
+        if (!previous.empty()) {
+            if (o.drop_previous) {
+                exec(*admin, "DROP DATABASE " + quote_ident(previous));
+                previous.clear();
+            } else {
+                log::info("the previous " + cs.dbname + " is kept as " + previous +
+                          " (drop it when done, or pass --drop-previous next time)");
+            }
+        }
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now() - t0)
+                            .count();
+        if (ctx.json()) {
+            print_json({{"ok", true},
+                        {"exit_code", 0},
+                        {"path", v.path},
+                        {"database", cs.dbname},
+                        {"duration_ms", ms},
+                        {"manifest", v.has_manifest},
+                        {"jobs", o.jobs},
+                        {"previous_database", previous.empty() ? nlohmann::json(nullptr)
+                                                               : nlohmann::json(previous)},
+                        {"tables", tables},
+                        {"differences", nlohmann::json::array()}});
+        } else {
+            print_text("restored " + v.path + " into " + cs.dbname + " with " +
+                       std::to_string(o.jobs) + " jobs in " + std::to_string(ms / 1000) + "." +
+                       std::to_string(ms % 1000 / 100) + " s, swapped in after the row counts " +
+                       "matched" + (previous.empty() ? "" : "; previous database: " + previous) +
+                       "\n");
+        }
+        return ExitCode::ok;
+    } catch (...) {
+        drop_database_quietly(cs, temp);
+        throw;
+    }
+}
+
+ExitCode run_restore(const RestoreOptions& o, Context& ctx) {
+    const Config& cfg = ctx.valid_config(true);
+    ConnectionSettings cs = cfg.connection();
+    if (!o.target_db.empty()) {
+        if (const std::string why = database_name_problem(o.target_db); !why.empty())
+            throw usage_error("invalid --target-db: " + why);
+        cs.dbname = o.target_db;
+    }
+    const std::string path = resolve_file(o, ctx);
+    const VerifiedBackup v = describe_backup(path, o.no_manifest);
+    if (!v.has_manifest) {
+        log::warn(path +
+                  " has no ctldb manifest: it is checked for completeness while it is restored; "
+                  "its checksum and row counts cannot be checked");
+    }
+    if (v.custom && o.jobs > 1) return run_restore_parallel(o, ctx, cs, v);
+    if (!v.custom && o.jobs > 1) {
+        log::warn("--jobs applies to custom archives; a plain dump is restored in one "
+                  "transaction by one session");
+    }
+    const std::string pg_restore = v.custom ? find_pg_tool("pg_restore", ctx.env) : "";
+    struct Fd {
+        int fd;
+        ~Fd() { ::close(fd); }
+    } file{open_backup(path)};
+
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::string where = cs.dbname + " on " + cs.host + ":" + std::to_string(cs.port);
+    bool created = false;
+    if (o.create) created = create_database(cs, o.clean);
+    nlohmann::json tables;
+    std::vector<std::string> differences;
+    DumpRunStats stats;
+    try {
+        auto conn = connect(cs);
+        const std::int64_t existing = user_relations(*conn);
+        if (existing > 0 && !o.clean) {
+            throw failure("database " + cs.dbname + " is not empty (" + std::to_string(existing) +
+                              " tables, views or sequences); nothing was changed",
+                          "restore into an empty database (--target-db NEW --create) or pass "
+                          "--clean to replace its contents");
+        }
+        if (!o.yes && !created) {
+            if (is_tty(stdin)) {
+                if (!confirm("Restore " + path + " into " + where +
+                             (existing > 0 ? ", replacing everything in it?" : "?"))) {
+                    log::info("nothing restored");
+                    return ExitCode::failure;
+                }
+            } else if (existing > 0) {
+                throw usage_error("--clean replaces everything in " + where +
+                                  "; pass --yes to confirm");
+            }
+        }
+        // One transaction: the clean, every statement and COPY of the dump,
+        // the checks. COMMIT only when all of it passed; a kill anywhere
+        // before closes the session and the server rolls it all back.
+        exec(*conn, "BEGIN");
+        if (existing > 0) exec(*conn, clean_sql(*conn));
+        DumpRunner runner(conn.get(), cs.dbname, path);
+        if (v.custom) {
+            run_custom(file.fd, v, pg_restore, runner);
+        } else {
+            run_plain(file.fd, v, runner);
+        }
+        stats = runner.stats();
+        differences = compare_counts(*conn, v.manifest, tables);
+        throw_if_interrupted();
+        if (!differences.empty()) {
+            exec(*conn, "ROLLBACK");
+            Error e(ExitCode::failure,
+                    "row counts of the restored data differ from the backup's manifest; the "
+                    "restore was rolled back",
+                    "the target is as it was before; use another backup");
+            e.with_details(differences);
+            throw e;
+        }
+        exec(*conn, "COMMIT");
+    } catch (...) {
+        if (created) drop_created_database(cs);
+        throw;
+    }
     const auto ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
             .count();
     if (ctx.json()) {
-        print_json({{"ok", differences.empty()},
+        print_json({{"ok", true},
+                    {"exit_code", 0},
                     {"path", path},
                     {"database", cs.dbname},
                     {"duration_ms", ms},
                     {"manifest", v.has_manifest},
+                    {"statements", stats.statements},
+                    {"copy_blocks", stats.copy_blocks},
+                    {"dump_bytes", stats.bytes},
                     {"tables", tables},
                     {"differences", differences}});
     } else {
         print_text("restored " + path + " into " + where + " in " + std::to_string(ms / 1000) +
-                   "." + std::to_string(ms % 1000 / 100) + " s; " +
-                   (!v.has_manifest
-                        ? std::string("no manifest, row counts not compared\n")
-                        : std::to_string(v.manifest.row_counts.size()) + " tables, row counts " +
-                              (differences.empty() ? "match the manifest\n" : "DIFFER:\n")));
-    }
-    if (!differences.empty()) {
-        Error e(ExitCode::failure,
-                "row counts after the restore differ from the backup's manifest");
-        e.with_details(differences);
-        if (!ctx.json()) throw e;
-        return ExitCode::failure;
+                   "." + std::to_string(ms % 1000 / 100) + " s, one transaction; " +
+                   (!v.has_manifest ? std::string("no manifest, row counts not compared\n")
+                                    : std::to_string(v.manifest.row_counts.size()) +
+                                          " tables, row counts match the manifest\n"));
     }
     return ExitCode::ok;
 }
@@ -261,9 +475,14 @@ void register_restore(CLI::App& app, Context& ctx) {
     cmd->add_option("--target-db", o.target_db, "Database to restore into (default: DB_NAME)");
     cmd->add_flag("--create", o.create, "Create the target database first");
     cmd->add_flag("--clean", o.clean, "Replace the contents of a non-empty target");
-    cmd->add_option("--jobs", o.jobs, "Parallel pg_restore jobs (custom format; not atomic)")
+    cmd->add_option("--jobs", o.jobs,
+                    "Custom archives: pg_restore -j N into a new database, swapped in by renaming "
+                    "once its row counts match")
         ->check(CLI::Range(1, 64));
     cmd->add_flag("-y,--yes", o.yes, "Do not ask for confirmation");
+    cmd->add_flag("--drop-previous", o.drop_previous,
+                  "With --jobs: drop the replaced database after the swap instead of keeping it "
+                  "under a dated name");
     cmd->add_flag("--no-manifest", o.no_manifest,
                   "Accept a dump made without ctldb (any name, no manifest): checked for "
                   "completeness only, row counts not compared");

@@ -1,5 +1,12 @@
 #include "verify.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "ctldb/dump_runner.hpp"
 #include "ctldb/error.hpp"
 #include "ctldb/fs.hpp"
 #include "ctldb/pgtools.hpp"
@@ -14,31 +21,22 @@ constexpr const char* kNoManifestHint =
     "for a dump made without ctldb (the guide's CronJob or pg_dump by hand), pass "
     "--no-manifest: it is then checked for completeness only";
 
-/// The checks that need no manifest: the whole file decompresses and
-/// pg_dump finished writing it.
-void check_complete(VerifiedBackup& v, const ReadResult& r, const EnvLookup& env) {
-    if (r.file_bytes == 0) throw failure(v.path + " is empty", "use another backup");
-    if (v.custom) {
-        // pg_restore to /dev/null reads every entry of the archive.
-        ProcessResult pr =
-            run_process({find_pg_tool("pg_restore", env), "--file=/dev/null", v.path});
-        if (!pr.ok()) throw failure(v.path + " is not a complete custom archive: " + pr.output);
-        v.content_bytes = r.file_bytes;
-    } else {
-        if (!contains(r.tail, "-- PostgreSQL database dump complete")) {
-            throw failure(
-                v.path + " does not end with pg_dump's closing marker: the dump is incomplete",
-                "use another backup");
-        }
-        v.content_bytes = r.content_bytes;
+struct FdCloser {
+    int fd;
+    ~FdCloser() {
+        if (fd >= 0) ::close(fd);
     }
-}
+};
 
 }  // namespace
 
-VerifiedBackup verify_backup(const std::string& path, const EnvLookup& env,
-                             const std::function<void(const char*, std::size_t)>& content,
-                             bool allow_no_manifest) {
+int open_backup(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw failure("cannot read " + path + ": " + std::strerror(errno));
+    return fd;
+}
+
+VerifiedBackup describe_backup(const std::string& path, bool allow_no_manifest) {
     if (!fs::exists(path)) throw failure("no such backup: " + path);
     if (fs::is_dir(path)) throw failure(path + " is a directory, not a backup");
     VerifiedBackup v;
@@ -62,24 +60,56 @@ VerifiedBackup verify_backup(const std::string& path, const EnvLookup& env,
         const DumpKind kind = sniff_dump_kind(path);
         v.custom = kind.custom;
         v.compression = kind.compression;
-        const ReadResult r = read_compressed(path, v.compression, v.custom ? nullptr : content);
-        check_complete(v, r, env);
         return v;
     }
     v.manifest = BackupManifest::from_json(fs::read_file(mpath), mpath);
+    if (v.manifest.file != name) {
+        throw failure(mpath + " describes " + v.manifest.file + ", not " + name,
+                      "the manifest belongs to another backup; use another one");
+    }
     v.custom = v.manifest.format == "custom";
     v.compression = v.custom ? Compression::none : compression_of(name);
-    const ReadResult r = read_compressed(path, v.compression, v.custom ? nullptr : content);
+    return v;
+}
+
+void check_against_manifest(const VerifiedBackup& v, const ReadResult& r) {
+    if (r.file_bytes == 0) throw failure(v.path + " is empty", "use another backup");
+    if (!v.has_manifest) return;
     if (r.file_bytes != v.manifest.size_bytes) {
-        throw failure(path + " is " + std::to_string(r.file_bytes) + " bytes, the manifest says " +
-                          std::to_string(v.manifest.size_bytes) + ": truncated or replaced",
+        throw failure(v.path + " is " + std::to_string(r.file_bytes) +
+                          " bytes, the manifest says " + std::to_string(v.manifest.size_bytes) +
+                          ": truncated or replaced",
                       "use another backup");
     }
     if (r.sha256 != v.manifest.sha256) {
-        throw failure(path + " does not match its manifest's SHA-256: the file is damaged",
+        throw failure(v.path + " does not match its manifest's SHA-256: the file is damaged",
                       "use another backup");
     }
-    check_complete(v, r, env);
+}
+
+VerifiedBackup verify_backup(const std::string& path, const EnvLookup& env,
+                             bool allow_no_manifest) {
+    VerifiedBackup v = describe_backup(path, allow_no_manifest);
+    FdCloser fd{open_backup(path)};
+    if (v.custom) {
+        const ReadResult r = read_compressed_fd(fd.fd, path, Compression::none, nullptr);
+        check_against_manifest(v, r);
+        // pg_restore to /dev/null reads every entry of the archive: the
+        // same open file (stdin), not the path again.
+        ::lseek(fd.fd, 0, SEEK_SET);
+        ProcessOptions po;
+        po.stdin_fd = fd.fd;
+        ProcessResult pr = run_process({find_pg_tool("pg_restore", env), "--file=/dev/null"}, po);
+        if (!pr.ok()) throw failure(path + " is not a complete custom archive: " + pr.output);
+        v.content_bytes = r.file_bytes;
+        return v;
+    }
+    DumpRunner check(nullptr, "", path);
+    const ReadResult r = read_compressed_fd(fd.fd, path, v.compression,
+                                            [&](const char* d, std::size_t n) { check.feed(d, n); });
+    check_against_manifest(v, r);
+    check.finish();
+    v.content_bytes = r.content_bytes;
     return v;
 }
 

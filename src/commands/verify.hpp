@@ -6,6 +6,7 @@
 #include <string>
 
 #include "ctldb/backup.hpp"
+#include "ctldb/compress.hpp"
 #include "ctldb/config.hpp"
 
 namespace ctldb {
@@ -19,15 +20,24 @@ struct VerifiedBackup {
     std::uint64_t content_bytes = 0;
 };
 
+/// What `path` is, before reading it: its manifest (required unless
+/// `allow_no_manifest`, for dumps made without ctldb: any name, the kind
+/// told by the first bytes). Throws Error(failure) naming the problem.
+VerifiedBackup describe_backup(const std::string& path, bool allow_no_manifest);
+
+/// Throws Error(failure) unless what was read (`r`) is the file the
+/// manifest describes: size and SHA-256.
+void check_against_manifest(const VerifiedBackup& v, const ReadResult& r);
+
+/// A read-only descriptor of `path`, for reading it exactly once.
+int open_backup(const std::string& path);
+
 /// Checks `path` against its manifest (size, SHA-256), decompresses all of
-/// it and confirms pg_dump finished writing it (its closing marker; for
-/// custom archives, pg_restore reads every entry). Throws Error(failure)
-/// on any problem. `content` (optional) receives the decompressed dump.
-/// With `allow_no_manifest`, a dump made without ctldb (any name, no
-/// manifest, the kind told by its first bytes) gets every check that needs
-/// no manifest: it decompresses completely and pg_dump finished it.
+/// it and confirms pg_dump finished writing it: for plain dumps every
+/// statement and backslash command passes restore's policy and pg_dump's
+/// closing marker ends the text; custom archives are read completely by
+/// pg_restore. Throws Error(failure) on any problem.
 VerifiedBackup verify_backup(const std::string& path, const EnvLookup& env,
-                             const std::function<void(const char*, std::size_t)>& content = {},
                              bool allow_no_manifest = false);
 
 }  // namespace ctldb

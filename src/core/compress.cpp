@@ -269,6 +269,11 @@ ReadResult read_compressed(const std::string& path, Compression compression,
         int fd;
         ~Closer() { ::close(fd); }
     } closer{fd};
+    return read_compressed_fd(fd, path, compression, out);
+}
+
+ReadResult read_compressed_fd(int fd, const std::string& path, Compression compression,
+                              const std::function<void(const char*, std::size_t)>& out) {
     ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 
     ReadResult result;

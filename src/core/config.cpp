@@ -334,6 +334,9 @@ std::vector<std::string> Config::problems(bool for_connection) const {
             case SettingKind::text:
                 if (v.text.find('\0') != std::string::npos || v.text.empty()) {
                     out.push_back(where + ": " + std::string(s.key) + " is empty");
+                } else if (s.key == "dbname") {
+                    if (const std::string why = database_name_problem(v.text); !why.empty())
+                        out.push_back(where + ": invalid dbname: " + why);
                 }
                 break;
             case SettingKind::secret:
@@ -388,6 +391,20 @@ ConnectionSettings Config::connection() const {
 }  // namespace ctldb
 
 namespace ctldb {
+
+std::string database_name_problem(const std::string& name) {
+    if (name.empty()) return "a database name cannot be empty";
+    if (name.size() > 63) {
+        return "'" + name.substr(0, 63) + "...' is " + std::to_string(name.size()) +
+               " bytes; PostgreSQL's names are at most 63";
+    }
+    for (unsigned char ch : name) {
+        if (ch < 0x20 || ch == 0x7f) {
+            return "a database name cannot hold control characters (newline, tab, ...)";
+        }
+    }
+    return {};
+}
 
 bool is_cluster_internal_host(const std::string& host) {
     if (host.empty() || host[0] == '/' || host == "localhost" || host == "::1") return true;

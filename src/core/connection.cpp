@@ -297,10 +297,6 @@ std::int64_t QueryResult::affected() const {
     return std::strtoll(PQcmdTuples(r_), nullptr, 10);
 }
 
-namespace {
-
-/// The error of a failed result as a SqlError, or Error(failure) when the
-/// connection itself is gone.
 [[noreturn]] void throw_result_error(PGconn* pg, PGresult* r) {
     if (PQstatus(pg) != CONNECTION_OK || r == nullptr) {
         throw Error(ExitCode::failure,
@@ -321,8 +317,6 @@ namespace {
     if (e.message.empty()) e.message = first_lines(PQresultErrorMessage(r));
     throw SqlError(std::move(e));
 }
-
-}  // namespace
 
 QueryResult exec(Connection& conn, const std::string& sql,
                  const std::vector<std::optional<std::string>>& params) {

@@ -4,6 +4,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -107,7 +108,7 @@ std::vector<std::string> child_environment(const ProcessOptions& options) {
 
 /// In the child after fork: drop to the account, change directory. Only
 /// async-signal-safe calls.
-void child_setup(const ProcessOptions& options) {
+void child_setup(const ProcessOptions& options, pid_t parent) {
     ::signal(SIGINT, SIG_DFL);
     ::signal(SIGTERM, SIG_DFL);
     ::signal(SIGPIPE, SIG_DFL);
@@ -120,6 +121,12 @@ void child_setup(const ProcessOptions& options) {
         if (::initgroups(u.name.c_str(), u.gid) != 0) child_fail(2, "initgroups");
         if (::setuid(u.uid) != 0) child_fail(2, "setuid");
     }
+    // Die with ctldb, SIGKILL included: an orphaned pg_dump would go on
+    // writing a .partial and an orphaned pg_restore would finish a restore
+    // nobody checks. Set after setuid (a credential change clears it), and
+    // checked against a parent that died before prctl() took effect.
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) child_fail(2, "prctl");
+    if (::getppid() != parent) _exit(127);
     if (!options.cwd.empty() && ::chdir(options.cwd.c_str()) != 0) child_fail(2, "chdir");
 }
 /// Everything execve() needs, built before fork: nothing is allocated in
@@ -156,6 +163,7 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
     if (::pipe2(fds, O_CLOEXEC) != 0) {
         throw Error(ExitCode::failure, std::string("cannot create pipe: ") + std::strerror(errno));
     }
+    const pid_t parent = ::getpid();
     pid_t pid = ::fork();
     if (pid < 0) {
         ::close(fds[0]);
@@ -163,11 +171,15 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
         throw Error(ExitCode::failure, std::string("cannot fork: ") + std::strerror(errno));
     }
     if (pid == 0) {
-        int devnull = ::open("/dev/null", O_RDONLY);
-        if (devnull >= 0) ::dup2(devnull, 0);
+        if (options.stdin_fd >= 0) {
+            ::dup2(options.stdin_fd, 0);
+        } else {
+            int devnull = ::open("/dev/null", O_RDONLY);
+            if (devnull >= 0) ::dup2(devnull, 0);
+        }
         ::dup2(fds[1], 1);
         ::dup2(fds[1], 2);
-        child_setup(options);
+        child_setup(options, parent);
         ::execve(cargv[0], cargv, envp);
         child_fail(2, cargv[0]);
     }
@@ -217,18 +229,19 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const ProcessOp
     // stderr goes to an unnamed file: it can never fill up and block the child.
     err_ = ::open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
     if (err_ < 0) fail("cannot create a temporary file in /tmp");
+    const pid_t parent = ::getpid();
     pid_ = ::fork();
     if (pid_ < 0) fail("cannot fork");
     if (pid_ == 0) {
         int devnull = ::open("/dev/null", O_RDWR);
-        ::dup2(pipes.stdin_pipe ? in_fds[0] : devnull, 0);
+        ::dup2(pipes.stdin_pipe ? in_fds[0] : pipes.stdin_fd >= 0 ? pipes.stdin_fd : devnull, 0);
         if (pipes.stdout_pipe) {
             ::dup2(out_fds[1], 1);
         } else {
             ::dup2(pipes.stdout_fd >= 0 ? pipes.stdout_fd : devnull, 1);
         }
         ::dup2(err_, 2);
-        child_setup(options);
+        child_setup(options, parent);
         ::execve(cargv[0], cargv, envp);
         child_fail(2, cargv[0]);
     }

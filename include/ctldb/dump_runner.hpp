@@ -1,0 +1,56 @@
+// Executing a plain pg_dump script over libpq inside the caller's
+// transaction, or only checking it (no connection): what restore and
+// backup verify share.
+//
+// Policy (docs/backup.md): the only backslash commands honoured are
+// pg_dump's own (\restrict and \unrestrict with the same key, \connect to
+// the target itself, each on a line of its own); BEGIN/COMMIT written by
+// pg_dump around large objects are skipped so they never end the caller's
+// transaction; ROLLBACK, SAVEPOINT, PREPARE TRANSACTION and friends, COPY
+// to or from a file or program, and any SQL after pg_dump's closing marker
+// refuse the file. Every statement goes through the extended protocol, so
+// the server runs exactly one statement per call, whatever the lexer saw.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace ctldb {
+
+class Connection;
+class DumpScanner;
+
+struct DumpRunStats {
+    std::uint64_t statements = 0;       ///< executed (or checked)
+    std::uint64_t copy_blocks = 0;
+    std::uint64_t skipped_transaction = 0;  ///< pg_dump's BEGIN/COMMIT, not run
+    std::uint64_t bytes = 0;            ///< dump text read
+    std::string current_table;          ///< the COPY in progress, for progress lines
+};
+
+class DumpRunner {
+  public:
+    /// `conn` null: check only. `target_db`: the database restored into
+    /// (a \connect to it is a no-op; empty: every \connect is refused).
+    /// `source`: the file's name for error messages.
+    DumpRunner(Connection* conn, std::string target_db, std::string source);
+    ~DumpRunner();
+    DumpRunner(const DumpRunner&) = delete;
+    DumpRunner& operator=(const DumpRunner&) = delete;
+
+    /// The next piece of dump text. Throws Error(failure) naming the line
+    /// for a refused or failed statement; SqlError details are kept.
+    void feed(const char* data, std::size_t size);
+    /// End of the text: throws unless the dump is complete (no unfinished
+    /// statement or COPY, pg_dump's closing marker read, \restrict closed).
+    void finish();
+    const DumpRunStats& stats() const;
+
+  private:
+    class Handler;
+    std::unique_ptr<Handler> handler_;
+    std::unique_ptr<DumpScanner> scanner_;
+};
+
+}  // namespace ctldb
