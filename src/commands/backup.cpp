@@ -14,6 +14,7 @@
 
 #include "commands.hpp"
 #include "ctldb/backup.hpp"
+#include "ctldb/backup_slot.hpp"
 #include "ctldb/compress.hpp"
 #include "ctldb/connection.hpp"
 #include "ctldb/context.hpp"
@@ -65,22 +66,6 @@ std::string human_bytes(std::uint64_t b) {
     }
     return buf;
 }
-
-/// Removes a temporary file unless released: no half-written backup under
-/// any name survives a failure or a signal.
-class TempFile {
-  public:
-    explicit TempFile(std::string path) : path_(std::move(path)) {}
-    ~TempFile() {
-        if (!path_.empty()) ::unlink(path_.c_str());
-    }
-    void release() { path_.clear(); }
-    TempFile(const TempFile&) = delete;
-    TempFile& operator=(const TempFile&) = delete;
-
-  private:
-    std::string path_;
-};
 
 /// Exact row counts of every table, in the exported snapshot.
 std::map<std::string, std::int64_t> count_rows(Connection& conn) {
@@ -158,13 +143,16 @@ ExitCode run_backup(const BackupOptions& o, Context& ctx) {
     const int jobs =
         o.jobs > 0 ? o.jobs : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
 
-    const std::string pg_dump = find_pg_tool("pg_dump", ctx.env);
-    std::string pg_dump_version;
-    const int dump_major = pg_tool_major_version(pg_dump, &pg_dump_version);
-
+    // Fail early when there is no pg_dump at all; the one matching the
+    // server's major version is picked once it is known.
+    find_pg_tool("pg_dump", ctx.env);
     auto conn = connect(cs);
     const std::int64_t server_num = exec(*conn, "SHOW server_version_num").get_int(0, 0);
     const std::string server_version = exec(*conn, "SHOW server_version").get(0, 0);
+    const std::string pg_dump =
+        find_pg_tool("pg_dump", ctx.env, static_cast<int>(server_num / 10000));
+    std::string pg_dump_version;
+    const int dump_major = pg_tool_major_version(pg_dump, &pg_dump_version);
     if (dump_major < server_num / 10000) {
         throw usage_error(pg_dump + " is version " + pg_dump_version + ", older than the server (" +
                               server_version + "); it cannot dump it",
@@ -179,20 +167,17 @@ ExitCode run_backup(const BackupOptions& o, Context& ctx) {
         check_free_space(dir, space_estimate(dir, cs.dbname, ext, db_size));
     }
 
-    // Names have a resolution of one second and share the manifest name
-    // across formats: a second backup within the same second waits for the
-    // next one.
-    std::time_t started = std::time(nullptr);
-    while (fs::exists(dir + "/" + backup_stem(started) + ext) ||
-           fs::exists(dir + "/" + backup_stem(started) + ".json")) {
-        throw_if_interrupted();
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        started = std::time(nullptr);
-    }
+    // One second per name, shared by the formats' manifest: the slot waits
+    // for a free one and holds it (a lock that dies with this process)
+    // against concurrent runs; what dead runs left is cleared first.
+    for (const auto& p : remove_stale_partials(dir))
+        log::info("removed " + p + ", left by a run that no longer exists");
+    BackupSlot slot(dir, ext);
+    const std::time_t started = slot.time();
     const auto t0 = std::chrono::steady_clock::now();
-    const std::string stem = backup_stem(started);
-    const std::string final_path = dir + "/" + stem + ext;
-    const std::string partial = final_path + ".partial";
+    const std::string stem = slot.stem();
+    const std::string final_path = slot.final_path();
+    const std::string partial = slot.data_partial();
 
     // One snapshot for the counts and the dump: the manifest describes
     // exactly what is in the file.
@@ -214,9 +199,7 @@ ExitCode run_backup(const BackupOptions& o, Context& ctx) {
     po.env = libpq_environment(cs, "ctldb backup");
     std::vector<std::string> argv = {pg_dump, "--no-password", "--snapshot=" + snapshot};
     BackupManifest m;
-    TempFile temp(partial);
-    int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) throw failure("cannot create " + partial + ": " + std::strerror(errno));
+    int fd = slot.create_data();
     struct FdCloser {
         int& fd;
         ~FdCloser() {
@@ -280,11 +263,6 @@ ExitCode run_backup(const BackupOptions& o, Context& ctx) {
             throw failure("cannot fsync " + partial + ": " + std::strerror(errno));
     }
     exec(*conn, "COMMIT");
-    if (::rename(partial.c_str(), final_path.c_str()) != 0) {
-        throw failure("cannot rename " + partial + ": " + std::strerror(errno));
-    }
-    temp.release();
-    fs::sync_parent_dir(final_path);
 
     const auto ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
@@ -302,7 +280,7 @@ ExitCode run_backup(const BackupOptions& o, Context& ctx) {
     m.duration_ms = ms;
     m.snapshot = snapshot;
     m.row_counts = counts;
-    fs::write_atomic(manifest_path_for(final_path), m.to_json(), 0600);
+    slot.publish(m.to_json());
 
     std::vector<std::string> pruned;
     if (o.keep_last > 0 || o.keep_days > 0) {
@@ -427,6 +405,10 @@ ExitCode run_prune(const BackupOptions& o, Context& ctx) {
         throw usage_error("backup prune needs --keep-last N and/or --keep-days N");
     }
     const std::string dir = backup_dir(o, ctx);
+    if (!o.dry_run) {
+        for (const auto& p : remove_stale_partials(dir))
+            log::info("removed " + p + ", left by a run that no longer exists");
+    }
     const auto entries = list_backups(dir);
     const auto doomed = backups_to_prune(entries, o.keep_last, o.keep_days, std::time(nullptr), "");
     if (!o.dry_run) {

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include <CLI/CLI.hpp>
+#include <libpq-fe.h>
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
@@ -236,7 +237,6 @@ void refuse_if_sessions(Connection& admin, const std::string& db) {
 /// until that COMMIT; any failure before drops the new database.
 ExitCode run_restore_parallel(const RestoreOptions& o, Context& ctx, const ConnectionSettings& cs,
                               const VerifiedBackup& v) {
-    const std::string pg_restore = find_pg_tool("pg_restore", ctx.env);
     struct Fd {
         int fd;
         ~Fd() { ::close(fd); }
@@ -246,6 +246,8 @@ ExitCode run_restore_parallel(const RestoreOptions& o, Context& ctx, const Conne
     const auto t0 = std::chrono::steady_clock::now();
 
     auto admin = admin_connection(cs);
+    const std::string pg_restore =
+        find_pg_tool("pg_restore", ctx.env, PQserverVersion(admin->raw()) / 10000);
     const bool target_exists = database_exists(*admin, cs.dbname);
     if (!target_exists && !o.create) {
         throw failure("database " + cs.dbname + " does not exist", "add --create");
@@ -377,7 +379,7 @@ ExitCode run_restore(const RestoreOptions& o, Context& ctx) {
         log::warn("--jobs applies to custom archives; a plain dump is restored in one "
                   "transaction by one session");
     }
-    const std::string pg_restore = v.custom ? find_pg_tool("pg_restore", ctx.env) : "";
+    std::string pg_restore = v.custom ? find_pg_tool("pg_restore", ctx.env) : "";
     struct Fd {
         int fd;
         ~Fd() { ::close(fd); }
@@ -414,6 +416,9 @@ ExitCode run_restore(const RestoreOptions& o, Context& ctx) {
         // One transaction: the clean, every statement and COPY of the dump,
         // the checks. COMMIT only when all of it passed; a kill anywhere
         // before closes the session and the server rolls it all back.
+        if (v.custom) {
+            pg_restore = find_pg_tool("pg_restore", ctx.env, PQserverVersion(conn->raw()) / 10000);
+        }
         exec(*conn, "BEGIN");
         if (existing > 0) exec(*conn, clean_sql(*conn));
         DumpRunner runner(conn.get(), cs.dbname, path);

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <vector>
 
 #include "ctldb/error.hpp"
@@ -58,18 +59,35 @@ std::string find_pg_bindir(const EnvLookup& env) {
                       "install them (apt-get install postgresql-15) or set CTLDB_PG_BINDIR");
 }
 
-std::string find_pg_tool(const std::string& name, const EnvLookup& env) {
+std::string find_pg_tool(const std::string& name, const EnvLookup& env, int server_major) {
     if (auto d = env("CTLDB_PG_BINDIR")) {
         if (::access((*d + "/" + name).c_str(), X_OK) == 0) return *d + "/" + name;
         throw usage_error(name + " not found in CTLDB_PG_BINDIR=" + *d);
     }
-    for (const auto& d : debian_bindirs(name))
-        return d + "/" + name;
+    const std::string package =
+        "postgresql-client-" + (server_major > 0 ? std::to_string(server_major) : std::string("15"));
+    // The installation of the server's own major version; else the newest
+    // one, which reads older servers; never an older one.
+    const auto dirs = debian_bindirs(name);
+    for (const auto& d : dirs) {
+        if (server_major > 0 && d == "/usr/lib/postgresql/" + std::to_string(server_major) + "/bin")
+            return d + "/" + name;
+    }
+    if (!dirs.empty()) {
+        const std::string& newest = dirs.front();
+        const int v = std::atoi(newest.substr(19).c_str());
+        if (server_major <= 0 || v >= server_major) return newest + "/" + name;
+        throw usage_error(name + " " + std::to_string(v) + " (" + newest +
+                              ") is older than the server (" + std::to_string(server_major) +
+                              ") and cannot serve it",
+                          "install " + package + " (apt-get install " + package +
+                              ") or set CTLDB_PG_BINDIR");
+    }
     std::string p = find_in_path(name);
     if (!p.empty()) return p;
     throw usage_error(name + " not found",
-                      "install the PostgreSQL client (apt-get install postgresql-client-15) or "
-                      "set CTLDB_PG_BINDIR");
+                      "install the PostgreSQL client (apt-get install " + package +
+                          ") or set CTLDB_PG_BINDIR");
 }
 
 int pg_tool_major_version(const std::string& path, std::string* full_version) {
