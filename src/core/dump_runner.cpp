@@ -254,6 +254,7 @@ class DumpRunner::Handler : public DumpHandler {
 
     [[noreturn]] void fail_on_server(PGconn* pg, PGresult* r, std::uint64_t line,
                                      std::string_view sql) {
+        throw_if_interrupted();  // a statement cancelled by SIGINT/SIGTERM: exit 130
         try {
             throw_result_error(pg, r);
         } catch (const SqlError& e) {

@@ -136,9 +136,11 @@ void DumpScanner::end_statement(std::size_t semicolon) {
     // SET standard_conforming_strings decides how the lexer reads '\'.
     if (first == "SET" && second == "STANDARD_CONFORMING_STRINGS") {
         const std::string u = upper(sql);
-        if (u.find("OFF") != std::string::npos || u.find("FALSE") != std::string::npos) {
+        const std::string value = u.substr(u.find("STANDARD_CONFORMING_STRINGS") + 27);
+        if (value.find("OFF") != std::string::npos || value.find("FALSE") != std::string::npos) {
             standard_strings_ = false;
-        } else if (u.find("ON") != std::string::npos || u.find("TRUE") != std::string::npos) {
+        } else if (value.find("ON") != std::string::npos ||
+                   value.find("TRUE") != std::string::npos) {
             standard_strings_ = true;
         }
     }

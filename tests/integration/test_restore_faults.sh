@@ -171,6 +171,16 @@ done
 for i in $(seq 10); do
     kill_restore "custom --jobs 2" "$(awk -v r=$RANDOM -v ms=$ms 'BEGIN { printf "%.3f", (r % 1000) / 1000 * ms / 1000 * 1.5 }')" "$C" --jobs 2 --drop-previous
 done
+# SIGTERM: exit 130 after rolling back.
+reset_target
+"$CTLDB" -q restore "$F" --target-db it_target --clean --yes >/dev/null 2>"$IT_TMP/term.err" &
+pid=$!
+sleep "$(awk -v ms=$ms 'BEGIN { printf "%.3f", ms / 2000 }')"
+kill -TERM "$pid"
+set +e; wait "$pid"; rc=$?; set -e
+check "SIGTERM mid-restore exits 130 (got $rc)" test "$rc" = 130
+check "SIGTERM mid-restore: target as before" test "$(target_state)" = before
+
 # Leftovers of killed --jobs runs are named after the target.
 for db in $(su_sql "SELECT datname FROM pg_database WHERE datname LIKE 'it_target_ctldb_restore_%' OR datname LIKE 'it_target_before_%'"); do
     su_sql "DROP DATABASE \"$db\" WITH (FORCE)" >/dev/null

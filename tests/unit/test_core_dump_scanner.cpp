@@ -188,3 +188,12 @@ TEST_CASE("long COPY data streams in bounded memory and linear time") {
     CHECK(c.ends == 1);
     CHECK(s.line() == 2 + 10000u * 200 + 1);
 }
+
+TEST_CASE("standard_conforming_strings off makes backslashes escape in '' strings") {
+    const auto ev = scan(
+        "SET standard_conforming_strings = off;\nSELECT 'a\\';b';\n"
+        "SET standard_conforming_strings = on;\nSELECT 'c\\';\n");
+    REQUIRE(ev.size() == 4);
+    CHECK(ev[1] == "SQL@2 SELECT: SELECT 'a\\';b'");
+    CHECK(ev[3] == "SQL@4 SELECT: SELECT 'c\\'");
+}
