@@ -72,14 +72,14 @@ class DumpScanner {
     DumpHandler& handler_;
     std::size_t max_statement_;
     std::string buf_;
-    std::size_t pos_ = 0;     // next byte to look at
-    std::size_t start_ = 0;   // first byte of the pending statement
+    std::size_t pos_ = 0;                   // next byte to look at
+    std::size_t start_ = 0;                 // first byte of the pending statement
     std::size_t word_ = std::string::npos;  // start of the identifier being read
     bool in_copy_ = false;
     bool copy_line_start_ = true;
-    bool line_has_sql_ = false;    // SQL text seen on the current line
-    bool stmt_has_text_ = false;   // the pending statement has non-comment text
-    bool standard_strings_ = true; // standard_conforming_strings
+    bool line_has_sql_ = false;     // SQL text seen on the current line
+    bool stmt_has_text_ = false;    // the pending statement has non-comment text
+    bool standard_strings_ = true;  // standard_conforming_strings
     State state_ = State::normal;
     int comment_depth_ = 0;
     std::string dollar_tag_;
@@ -90,7 +90,7 @@ class DumpScanner {
     bool third_is_replace_ = false;
     bool routine_ = false;  // CREATE [OR REPLACE] FUNCTION|PROCEDURE
     std::size_t last_word_end_ = std::string::npos;
-    bool last_word_is_e_ = false;     // that word was E (an E'...' string follows)
+    bool last_word_is_e_ = false;        // that word was E (an E'...' string follows)
     bool pending_copy_newline_ = false;  // COPY started, its line not yet ended
     std::uint64_t line_ = 1;
     std::uint64_t stmt_line_ = 1;

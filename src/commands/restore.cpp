@@ -11,8 +11,8 @@
 #include <cstring>
 #include <thread>
 
-#include <CLI/CLI.hpp>
 #include <libpq-fe.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
@@ -20,9 +20,9 @@
 #include "ctldb/connection.hpp"
 #include "ctldb/context.hpp"
 #include "ctldb/dump_runner.hpp"
-#include "ctldb/output.hpp"
 #include "ctldb/fs.hpp"
 #include "ctldb/log.hpp"
+#include "ctldb/output.hpp"
 #include "ctldb/pgtools.hpp"
 #include "ctldb/process.hpp"
 #include "ctldb/signals.hpp"
@@ -100,8 +100,8 @@ std::unique_ptr<Connection> admin_connection(const ConnectionSettings& cs) {
 }
 
 bool database_exists(Connection& conn, const std::string& name) {
-    return exec(conn, "SELECT count(*) FROM pg_database WHERE datname = $1", {name})
-               .get_int(0, 0) > 0;
+    return exec(conn, "SELECT count(*) FROM pg_database WHERE datname = $1", {name}).get_int(0, 0) >
+           0;
 }
 
 /// --create: true when this run created the (empty) database, so a failed
@@ -131,10 +131,12 @@ void drop_database_quietly(const ConnectionSettings& cs, const std::string& name
     }
 }
 
-void drop_created_database(const ConnectionSettings& cs) { drop_database_quietly(cs, cs.dbname); }
+void drop_created_database(const ConnectionSettings& cs) {
+    drop_database_quietly(cs, cs.dbname);
+}
 
 std::uint64_t fd_size(int fd) {
-    struct stat st{};
+    struct stat st {};
     return ::fstat(fd, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
 }
 
@@ -203,7 +205,8 @@ void run_custom(int fd, const VerifiedBackup& v, const std::string& pg_restore,
             throw_if_interrupted();
             continue;
         }
-        if (n < 0) throw failure(std::string("reading pg_restore's output: ") + std::strerror(errno));
+        if (n < 0)
+            throw failure(std::string("reading pg_restore's output: ") + std::strerror(errno));
         if (n == 0) break;
         runner.feed(buf.data(), static_cast<std::size_t>(n));
         progress.update(runner.stats().bytes, runner.stats().bytes);
@@ -226,8 +229,8 @@ void refuse_if_sessions(Connection& admin, const std::string& db) {
         throw failure(std::to_string(n) + " session(s) are connected to " + db +
                           "; restore --jobs swaps the database and needs it unused",
                       "stop the application's pods, or end them: SELECT pg_terminate_backend(pid) "
-                      "FROM pg_stat_activity WHERE datname = '" + db +
-                          "' AND pid <> pg_backend_pid();");
+                      "FROM pg_stat_activity WHERE datname = '" +
+                          db + "' AND pid <> pg_backend_pid();");
     }
 }
 
@@ -290,10 +293,10 @@ ExitCode run_restore_parallel(const RestoreOptions& o, Context& ctx, const Conne
         // The name reaches pg_restore as a one-key connection string, so it
         // is a name and nothing else; the archive is the file already
         // checked, open on stdin.
-        ChildProcess child({pg_restore, "--no-password", "--exit-on-error",
-                            "--jobs=" + std::to_string(o.jobs),
-                            "--dbname=dbname=" + conninfo_quote(temp), "/dev/stdin"},
-                           po, ChildProcess::Pipes{false, false, file.fd, -1});
+        ChildProcess child(
+            {pg_restore, "--no-password", "--exit-on-error", "--jobs=" + std::to_string(o.jobs),
+             "--dbname=dbname=" + conninfo_quote(temp), "/dev/stdin"},
+            po, ChildProcess::Pipes{false, false, file.fd, -1});
         const ProcessResult pr = child.wait();
         throw_if_interrupted();
         if (!pr.ok()) throw failure("pg_restore --jobs failed: " + pr.output);
@@ -314,7 +317,8 @@ ExitCode run_restore_parallel(const RestoreOptions& o, Context& ctx, const Conne
         exec(*admin, "BEGIN");
         if (target_exists) {
             refuse_if_sessions(*admin, cs.dbname);
-            previous = cs.dbname.substr(0, 40) + "_before_" + utc_format(std::time(nullptr), "%Y%m%d%H%M%S");
+            previous = cs.dbname.substr(0, 40) + "_before_" +
+                       utc_format(std::time(nullptr), "%Y%m%d%H%M%S");
             exec(*admin, "ALTER DATABASE " + quote_ident(cs.dbname) + " RENAME TO " +
                              quote_ident(previous));
         }
@@ -341,8 +345,8 @@ ExitCode run_restore_parallel(const RestoreOptions& o, Context& ctx, const Conne
                         {"duration_ms", ms},
                         {"manifest", v.has_manifest},
                         {"jobs", o.jobs},
-                        {"previous_database", previous.empty() ? nlohmann::json(nullptr)
-                                                               : nlohmann::json(previous)},
+                        {"previous_database",
+                         previous.empty() ? nlohmann::json(nullptr) : nlohmann::json(previous)},
                         {"tables", tables},
                         {"differences", nlohmann::json::array()}});
         } else {
@@ -376,8 +380,9 @@ ExitCode run_restore(const RestoreOptions& o, Context& ctx) {
     }
     if (v.custom && o.jobs > 1) return run_restore_parallel(o, ctx, cs, v);
     if (!v.custom && o.jobs > 1) {
-        log::warn("--jobs applies to custom archives; a plain dump is restored in one "
-                  "transaction by one session");
+        log::warn(
+            "--jobs applies to custom archives; a plain dump is restored in one "
+            "transaction by one session");
     }
     std::string pg_restore = v.custom ? find_pg_tool("pg_restore", ctx.env) : "";
     struct Fd {

@@ -105,8 +105,8 @@ VerifiedBackup verify_backup(const std::string& path, const EnvLookup& env,
         return v;
     }
     DumpRunner check(nullptr, "", path);
-    const ReadResult r = read_compressed_fd(fd.fd, path, v.compression,
-                                            [&](const char* d, std::size_t n) { check.feed(d, n); });
+    const ReadResult r = read_compressed_fd(
+        fd.fd, path, v.compression, [&](const char* d, std::size_t n) { check.feed(d, n); });
     check_against_manifest(v, r);
     check.finish();
     v.content_bytes = r.content_bytes;

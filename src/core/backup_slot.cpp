@@ -5,10 +5,10 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include <csignal>
-#include <cstdlib>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
@@ -73,8 +73,13 @@ void crash_point(int step) {
 }  // namespace
 
 BackupSlot::BackupSlot(const std::string& dir, const std::string& ext) : dir_(dir), ext_(ext) {
-    for (;;) {
+    for (int attempt = 0;; ++attempt) {
         throw_if_interrupted();
+        if (attempt == 600) {  // 30 s of 50 ms waits: something is wrong, not busy
+            throw failure("cannot reserve a backup name in " + dir_ + ": " + stem_ +
+                              ".json.partial stays in the way",
+                          "check the directory's permissions and remove stale .partial files");
+        }
         time_ = std::time(nullptr);
         stem_ = backup_stem(time_);
         const bool taken = fs::exists(final_path()) || fs::exists(manifest_path());
@@ -84,8 +89,8 @@ BackupSlot::BackupSlot(const std::string& dir, const std::string& ext) : dir_(di
             if (lock_fd_ >= 0) break;
             // Held by a live run: wait for the next second. Left by a dead
             // one: clear it and try again at once.
-            if (!locked_by_someone(dir_ + "/" + reservation)) {
-                remove_stale_partials(dir_);
+            if (!locked_by_someone(dir_ + "/" + reservation) &&
+                !remove_stale_partials(dir_).empty()) {
                 continue;
             }
         }
@@ -170,7 +175,8 @@ std::vector<std::string> remove_stale_partials(const std::string& dir) {
         // exists, the data never got its name. The manifest goes too.
         if (fs::exists(manifest) && !fs::exists(data)) {
             try {
-                const BackupManifest m = BackupManifest::from_json(fs::read_file(manifest), manifest);
+                const BackupManifest m =
+                    BackupManifest::from_json(fs::read_file(manifest), manifest);
                 if (dir + "/" + m.file == data) remove(manifest);
             } catch (const Error&) {
             }

@@ -29,8 +29,10 @@ std::string unquote_arg(const std::string& a) {
         const char q = a.front();
         std::string out;
         for (std::size_t i = 1; i + 1 < a.size(); ++i) {
-            if (a[i] == q && i + 2 < a.size() && a[i + 1] == q) ++i;
-            else if (q == '\'' && a[i] == '\\' && i + 2 < a.size()) ++i;
+            if (a[i] == q && i + 2 < a.size() && a[i + 1] == q)
+                ++i;
+            else if (q == '\'' && a[i] == '\\' && i + 2 < a.size())
+                ++i;
             out += a[i];
         }
         return out;
@@ -53,14 +55,15 @@ std::string connect_target(std::string_view line) {
         for (; i < line.size(); ++i) {
             const char c = line[i];
             if (quote == 0 && (c == ' ' || c == '\t')) break;
-            if (quote == 0 && (c == '"' || c == '\'')) quote = c;
-            else if (quote != 0 && c == quote) quote = 0;
+            if (quote == 0 && (c == '"' || c == '\''))
+                quote = c;
+            else if (quote != 0 && c == quote)
+                quote = 0;
             arg += c;
         }
         args.push_back(arg);
     }
-    if (!args.empty() && args.front().rfind("-reuse-previous=", 0) == 0)
-        args.erase(args.begin());
+    if (!args.empty() && args.front().rfind("-reuse-previous=", 0) == 0) args.erase(args.begin());
     if (args.size() != 1) return {};
     std::string db = unquote_arg(args.front());
     if (db.rfind("postgres://", 0) == 0 || db.rfind("postgresql://", 0) == 0) return {};
@@ -121,11 +124,10 @@ class DumpRunner::Handler : public DumpHandler {
             ++stats.skipped_transaction;
             return false;
         }
-        if (first == "ROLLBACK" || first == "ABORT" || first == "SAVEPOINT" ||
-            first == "RELEASE" || first == "COMMIT" ||
-            (first == "PREPARE" && second == "TRANSACTION")) {
-            refuse(line, "transaction control that pg_dump never writes (\"" + excerpt(sql) +
-                             "\")");
+        if (first == "ROLLBACK" || first == "ABORT" || first == "SAVEPOINT" || first == "RELEASE" ||
+            first == "COMMIT" || (first == "PREPARE" && second == "TRANSACTION")) {
+            refuse(line,
+                   "transaction control that pg_dump never writes (\"" + excerpt(sql) + "\")");
         }
         bool copy = false;
         const std::string text(sql);
@@ -154,8 +156,8 @@ class DumpRunner::Handler : public DumpHandler {
         }
         if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) {
             if (st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH) {
-                refuse(line, "a statement that sends data to the client (\"" + excerpt(sql) +
-                                 "\")");
+                refuse(line,
+                       "a statement that sends data to the client (\"" + excerpt(sql) + "\")");
             }
             fail_on_server(pg, r, line, sql);
         }
@@ -295,9 +297,10 @@ void DumpRunner::feed(const char* data, std::size_t size) {
 void DumpRunner::finish() {
     scanner_->finish();
     if (!scanner_->saw_marker()) {
-        throw failure("the dump does not end with pg_dump's closing marker (\"-- PostgreSQL "
-                      "database dump complete\"): it is incomplete",
-                      "use another backup; nothing was committed");
+        throw failure(
+            "the dump does not end with pg_dump's closing marker (\"-- PostgreSQL "
+            "database dump complete\"): it is incomplete",
+            "use another backup; nothing was committed");
     }
     if (handler_->restricted) {
         throw failure("the dump's \\restrict is never closed by \\unrestrict: it is incomplete",
@@ -305,6 +308,8 @@ void DumpRunner::finish() {
     }
 }
 
-const DumpRunStats& DumpRunner::stats() const { return handler_->stats; }
+const DumpRunStats& DumpRunner::stats() const {
+    return handler_->stats;
+}
 
 }  // namespace ctldb

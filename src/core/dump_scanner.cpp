@@ -11,8 +11,12 @@ namespace {
 bool ident_start(unsigned char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c >= 0x80;
 }
-bool ident_char(unsigned char c) { return ident_start(c) || (c >= '0' && c <= '9') || c == '$'; }
-bool space(unsigned char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; }
+bool ident_char(unsigned char c) {
+    return ident_start(c) || (c >= '0' && c <= '9') || c == '$';
+}
+bool space(unsigned char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+}
 
 std::string upper(std::string_view s) {
     std::string out(s);
@@ -228,7 +232,8 @@ bool DumpScanner::scan_sql() {
                         ++pos_;
                         continue;
                     }
-                    last_word_is_e_ = pos_ == word_ + 1 && (buf_[word_] == 'E' || buf_[word_] == 'e');
+                    last_word_is_e_ =
+                        pos_ == word_ + 1 && (buf_[word_] == 'E' || buf_[word_] == 'e');
                     last_word_end_ = pos_;
                     end_word(pos_);
                 }
@@ -286,13 +291,13 @@ bool DumpScanner::scan_sql() {
                     // $tag$ or $$ opens a dollar quote; $1 is a parameter.
                     std::size_t j = pos_ + 1;
                     while (j < size && ident_char(static_cast<unsigned char>(buf_[j])) &&
-                           buf_[j] != '$' &&
-                           !(j == pos_ + 1 && buf_[j] >= '0' && buf_[j] <= '9')) {
+                           buf_[j] != '$' && !(j == pos_ + 1 && buf_[j] >= '0' && buf_[j] <= '9')) {
                         ++j;
                     }
                     if (j >= size) {
-                        if (j - pos_ > 4096) throw failure("line " + std::to_string(line_) +
-                                                           ": a dollar-quote tag of over 4 KiB");
+                        if (j - pos_ > 4096)
+                            throw failure("line " + std::to_string(line_) +
+                                          ": a dollar-quote tag of over 4 KiB");
                         return false;
                     }
                     if (buf_[j] == '$') {
@@ -343,8 +348,8 @@ bool DumpScanner::scan_sql() {
                     if (pos_ - comment_start_ > 65536) comment_start_ = pos_;  // not the marker
                     return false;
                 }
-                const std::size_t at = static_cast<std::size_t>(static_cast<const char*>(nl) -
-                                                                buf_.data());
+                const std::size_t at =
+                    static_cast<std::size_t>(static_cast<const char*>(nl) - buf_.data());
                 std::string_view text(buf_.data() + comment_start_, at - comment_start_);
                 if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
                 if (!stmt_has_text_ && !line_has_sql_ && text == kMarker) saw_marker_ = true;
@@ -410,9 +415,9 @@ bool DumpScanner::scan_sql() {
             case State::dollar_quote: {
                 const void* d = std::memchr(buf_.data() + pos_, '$', size - pos_);
                 const std::size_t at =
-                    d == nullptr ? size
-                                 : static_cast<std::size_t>(static_cast<const char*>(d) -
-                                                            buf_.data());
+                    d == nullptr
+                        ? size
+                        : static_cast<std::size_t>(static_cast<const char*>(d) - buf_.data());
                 for (std::size_t i = pos_; i < at; ++i) {
                     if (buf_[i] == '\n') ++line_;
                 }
@@ -436,12 +441,15 @@ void DumpScanner::finish() {
     if (finished_) return;
     finished_ = true;
     if (in_copy_) {
-        throw failure("the dump is incomplete (truncated, no closing marker): it ends inside "
-                      "COPY data, at line " + std::to_string(line_));
+        throw failure(
+            "the dump is incomplete (truncated, no closing marker): it ends inside "
+            "COPY data, at line " +
+            std::to_string(line_));
     }
     if (pending_copy_newline_) {
-        throw failure("the dump is incomplete (truncated, no closing marker): it ends right "
-                      "after a COPY statement");
+        throw failure(
+            "the dump is incomplete (truncated, no closing marker): it ends right "
+            "after a COPY statement");
     }
     if (state_ == State::line_comment) {
         std::string_view text(buf_.data() + comment_start_, buf_.size() - comment_start_);
@@ -449,12 +457,16 @@ void DumpScanner::finish() {
         state_ = State::normal;
     }
     if (state_ != State::normal) {
-        throw failure("the dump is incomplete (truncated, no closing marker): it ends inside a "
-                      "quoted string or comment (statement at line " + std::to_string(stmt_line_) + ")");
+        throw failure(
+            "the dump is incomplete (truncated, no closing marker): it ends inside a "
+            "quoted string or comment (statement at line " +
+            std::to_string(stmt_line_) + ")");
     }
     if (stmt_has_text_) {
-        throw failure("the dump is incomplete (truncated, no closing marker): it ends in the "
-                      "middle of the statement at line " + std::to_string(stmt_line_));
+        throw failure(
+            "the dump is incomplete (truncated, no closing marker): it ends in the "
+            "middle of the statement at line " +
+            std::to_string(stmt_line_));
     }
 }
 

@@ -65,7 +65,8 @@ std::string find_pg_tool(const std::string& name, const EnvLookup& env, int serv
         throw usage_error(name + " not found in CTLDB_PG_BINDIR=" + *d);
     }
     const std::string package =
-        "postgresql-client-" + (server_major > 0 ? std::to_string(server_major) : std::string("15"));
+        "postgresql-client-" +
+        (server_major > 0 ? std::to_string(server_major) : std::string("15"));
     // The installation of the server's own major version; else the newest
     // one, which reads older servers; never an older one.
     const auto dirs = debian_bindirs(name);
@@ -77,17 +78,15 @@ std::string find_pg_tool(const std::string& name, const EnvLookup& env, int serv
         const std::string& newest = dirs.front();
         const int v = std::atoi(newest.substr(19).c_str());
         if (server_major <= 0 || v >= server_major) return newest + "/" + name;
-        throw usage_error(name + " " + std::to_string(v) + " (" + newest +
-                              ") is older than the server (" + std::to_string(server_major) +
-                              ") and cannot serve it",
-                          "install " + package + " (apt-get install " + package +
-                              ") or set CTLDB_PG_BINDIR");
+        throw usage_error(
+            name + " " + std::to_string(v) + " (" + newest + ") is older than the server (" +
+                std::to_string(server_major) + ") and cannot serve it",
+            "install " + package + " (apt-get install " + package + ") or set CTLDB_PG_BINDIR");
     }
     std::string p = find_in_path(name);
     if (!p.empty()) return p;
-    throw usage_error(name + " not found",
-                      "install the PostgreSQL client (apt-get install " + package +
-                          ") or set CTLDB_PG_BINDIR");
+    throw usage_error(name + " not found", "install the PostgreSQL client (apt-get install " +
+                                               package + ") or set CTLDB_PG_BINDIR");
 }
 
 int pg_tool_major_version(const std::string& path, std::string* full_version) {

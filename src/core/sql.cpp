@@ -120,8 +120,7 @@ CopyKind classify_copy(const std::string& statement) {
     const json& copy = stmt["CopyStmt"];
     const bool from = copy.value("is_from", false);
     const bool program = copy.value("is_program", false);
-    return from && !program && !copy.contains("filename") ? CopyKind::from_stdin
-                                                           : CopyKind::other;
+    return from && !program && !copy.contains("filename") ? CopyKind::from_stdin : CopyKind::other;
 }
 
 std::size_t skip_gap(const std::string& text, std::size_t pos) {
