@@ -57,7 +57,7 @@ _ctldb() {
                 validate|lint) opts="--dir" ;;
                 baseline) opts="--dir --lock-timeout" ;;
                 create) opts="--dir --no-transaction" ;;
-                down) opts="--dir --to --steps --force --lock-timeout --ddl-lock-timeout --statement-timeout" ;;
+                down) opts="--dir --to --steps --force --dry-run --lock-timeout --ddl-lock-timeout --statement-timeout" ;;
             esac
             ;;
         seed)

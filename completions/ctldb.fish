@@ -53,6 +53,7 @@ complete -c ctldb -n "__fish_seen_subcommand_from migrate" -l statement-timeout 
 complete -c ctldb -n "__fish_seen_subcommand_from status" -l check -d 'Exit 1 when anything is pending'
 complete -c ctldb -n "__fish_seen_subcommand_from create" -l no-transaction -d 'Start with the no-transaction marker'
 complete -c ctldb -n "__fish_seen_subcommand_from down" -l steps -x -d 'How many to roll back'
+complete -c ctldb -n "__fish_seen_subcommand_from down" -l dry-run -d 'Print what would be rolled back; change nothing'
 complete -c ctldb -n "__fish_seen_subcommand_from down seed generate" -l force -d 'Allow in production'
 complete -c ctldb -n "__fish_seen_subcommand_from seed; and not __fish_seen_subcommand_from generate" -a generate
 complete -c ctldb -n "__fish_seen_subcommand_from generate" -l users -x -d 'Users to generate'

@@ -78,6 +78,41 @@ int main(int argc, char** argv) {
         return static_cast<int>(ExitCode::usage);
     }
 
+    // Fallthrough lets global options follow the command name, but it also
+    // hands a child's unknown option to its parent: `migrate down
+    // --dry-run` was taken by `migrate` (up) and ignored. A subcommand
+    // accepts exactly the options it lists: any option of a command
+    // between the root and the one that runs is refused.
+    for (CLI::App* cur = &app;;) {
+        const auto chosen = cur->get_subcommands();
+        if (chosen.empty()) break;
+        CLI::App* child = chosen.front();
+        if (cur != &app) {
+            for (const CLI::Option* opt : cur->get_options()) {
+                if (opt->count() == 0) continue;
+                const std::string name = opt->get_name(false, true);
+                const std::string parent = cur->get_parent() == &app
+                                               ? cur->get_name()
+                                               : cur->get_parent()->get_name() + " " + cur->get_name();
+                const std::string full = parent + " " + child->get_name();
+                if (child->get_option_no_throw(name) != nullptr) {
+                    report_error(usage_error(name + " was given before '" + child->get_name() +
+                                                 "', where it belongs to '" + parent + "' alone",
+                                             "put it after the subcommand: ctldb " + full + " " +
+                                                 name + " ..."),
+                                 false);
+                } else {
+                    report_error(usage_error(name + " is not an option of '" + full +
+                                                 "' (it belongs to '" + parent + "' alone)",
+                                             "see 'ctldb " + full + " --help' for its options"),
+                                 false);
+                }
+                return static_cast<int>(ExitCode::usage);
+            }
+        }
+        cur = child;
+    }
+
     log::configure(
         log_format == "json" ? log::Format::json : log::Format::text,
         quiet ? log::Level::error : (verbose > 0 ? log::Level::debug : log::Level::info));

@@ -643,7 +643,7 @@ ExitCode run_down(const MigrateOptions& o, Context& ctx) {
     check_pg_duration("--statement-timeout", o.statement_timeout);
     if (!o.to.empty() && o.steps > 0) throw usage_error("use either --to or --steps, not both");
     const auto& cfg = ctx.valid_config(true);
-    if (cfg.is_production() && !o.force) {
+    if (cfg.is_production() && !o.force && !o.dry_run) {
         throw usage_error("refusing to roll back migrations in production (CTLDB_ENV=production)",
                           "pass --force if you really mean it; take a backup first");
     }
@@ -673,6 +673,27 @@ ExitCode run_down(const MigrateOptions& o, Context& ctx) {
         throw e;
     }
     require_static_checks(todo, true);
+    if (o.dry_run) {
+        // The plan and its SQL; nothing is run and the history is untouched.
+        nlohmann::json plan = nlohmann::json::array();
+        std::string text;
+        for (const Migration* m : todo) {
+            plan.push_back({{"version", m->version},
+                            {"name", m->name},
+                            {"down_file", m->down_file},
+                            {"sql", *m->down_sql}});
+            text += "-- would roll back " + std::to_string(m->version) + "_" + m->name +
+                    " with " + m->down_file + "\n" + *m->down_sql;
+            if (text.empty() || text.back() != '\n') text += '\n';
+        }
+        if (ctx.json()) {
+            print_json({{"ok", true}, {"exit_code", 0}, {"dry_run", true}, {"plan", plan}});
+        } else {
+            print_text(todo.empty() ? "nothing to roll back\n"
+                                    : text + "-- dry run: nothing was changed\n");
+        }
+        return ExitCode::ok;
+    }
     nlohmann::json done = nlohmann::json::array();
     for (const Migration* m : todo) {
         log::info("rolling back " + m->file + " with " + m->down_file);
@@ -761,6 +782,7 @@ void register_migrate(CLI::App& app, Context& ctx) {
     down->add_option("--steps", o.steps, "How many migrations to roll back (default 1)")
         ->check(CLI::Range(1, 1000000));
     down->add_flag("--force", o.force, "Allow it when CTLDB_ENV=production");
+    down->add_flag("--dry-run", o.dry_run, "Print what would be rolled back and its SQL; change nothing");
     down->callback([&ctx] { ctx.run = [&ctx] { return run_down(o, ctx); }; });
 }
 

@@ -186,6 +186,13 @@ check "only version 2 applied" test "$(json_get /applied/0/version),$(json_get /
 expect_rc 1 "baseline again is refused" "$CTLDB" migrate baseline 1
 expect_rc 2 "baseline of an unknown version" "$CTLDB" migrate baseline 99
 
+TRIGGERS=$(sql "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'trg_%'")
+expect_rc 0 "down --dry-run shows the plan" "$CTLDB" migrate down --dry-run
+check "with the down file's SQL" stdout_has "would roll back 2_"
+check "down --dry-run changed nothing: triggers" test "$(sql "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'trg_%'")" = "$TRIGGERS"
+check "down --dry-run changed nothing: history" test "$(sql "SELECT count(*) FROM ctldb_schema_migrations")" = 2
+expect_rc 0 "down --dry-run in production is allowed (it changes nothing)" env CTLDB_ENV=production "$CTLDB" migrate down --dry-run -o json
+check "JSON plan" json_is /dry_run true
 expect_rc 0 "down rolls back the last migration" "$CTLDB" migrate down
 check "triggers gone" test "$(sql "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'trg_%'")" = 0
 check "history shortened" test "$(sql "SELECT count(*) FROM ctldb_schema_migrations")" = 1
