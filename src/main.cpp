@@ -59,6 +59,20 @@ int main(int argc, char** argv) {
 
     register_commands(app, ctx);
 
+    // A password typed on the command line must not be echoed back by the
+    // parser's "not expected" message (nor reach a log through it).
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a.rfind("--pass", 0) == 0 || a.rfind("--db-pass", 0) == 0) {
+            report_error(usage_error("ctldb takes no password on the command line (" +
+                                         a.substr(0, a.find('=')) +
+                                         "): it would be visible to every user in ps",
+                                     "set DB_PASSWORD, or DB_PASSWORD_FILE for a Kubernetes "
+                                     "secret mount"),
+                         false);
+            return static_cast<int>(ExitCode::usage);
+        }
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

@@ -67,6 +67,13 @@ expect_rc 2 "vacuum status --full" "$CTLDB" vacuum status --full
 expect_rc 2 "migrate status --dry-run" "$CTLDB" migrate status --dry-run
 expect_rc 2 "an option of the child given before it" "$CTLDB" migrate --dir /tmp status
 check "says to put it after the subcommand" stderr_has "put it after the subcommand"
+# A password on the command line is refused without being echoed.
+for form in "--password hunter2SECRET" "--password=hunter2SECRET" "--db-password hunter2SECRET"; do
+    # shellcheck disable=SC2086
+    expect_rc 2 "migrate $form is refused" "$CTLDB" migrate $form
+    check "migrate $form: the secret is not echoed" output_lacks "hunter2SECRET"
+    check "migrate $form: says where a password goes" stderr_has "DB_PASSWORD_FILE"
+done
 # Global options still work after the command name.
 expect_rc 0 "global options after the subcommand" "$CTLDB" config show --host h --port 5 --dbname d --user u -o json
 finish
