@@ -1,5 +1,8 @@
 #include "ctldb/config.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include "ctldb/fs.hpp"
 
 #include <sys/stat.h>
@@ -342,6 +345,25 @@ std::vector<std::string> Config::problems(bool for_connection) const {
             case SettingKind::secret:
                 break;
         }
+    }
+    if (const Value& a = get("hostaddr"); a.is_set()) {
+        unsigned char buf[sizeof(in6_addr)];
+        if (::inet_pton(AF_INET, a.text.c_str(), buf) != 1 &&
+            ::inet_pton(AF_INET6, a.text.c_str(), buf) != 1) {
+            out.push_back(a.source + " (" + origin_name(a.origin) + "): invalid hostaddr '" +
+                          a.text + "': expected a numeric IPv4 or IPv6 address");
+        }
+    }
+    // A client certificate without its key (or a key without its
+    // certificate) cannot authenticate: say so instead of failing the TLS
+    // handshake (exit 3) later.
+    const Value& cert = get("sslcert");
+    const Value& key = get("sslkey");
+    if (cert.is_set() != key.is_set()) {
+        const Value& given = cert.is_set() ? cert : key;
+        out.push_back(given.source + " (" + origin_name(given.origin) + ") is set but " +
+                      (cert.is_set() ? "DB_SSL_KEY" : "DB_SSL_CERT") +
+                      " is not: a client certificate needs both the certificate and its key");
     }
     const std::string mode = get("sslmode").text;
     if (for_connection && (mode == "verify-ca" || mode == "verify-full") &&

@@ -26,6 +26,19 @@ for bad in "DB_PORT=abc" "DB_SSL_MODE=bogus" "DB_TYPE=mysql" "DB_POOL_MAX=-1" "D
     check "$bad: message names $var and its origin" stderr_has "$var (environment)"
 done
 
+# A hostaddr that is not an address, a client certificate without its key:
+# configuration errors (exit 2), not connection failures (exit 3).
+expect_rc 2 "DB_HOSTADDR=notanip" env DB_HOSTADDR=notanip "$CTLDB" config check
+check "names DB_HOSTADDR and what it expects" stderr_has "DB_HOSTADDR (environment): invalid hostaddr 'notanip'"
+expect_rc 0 "DB_HOSTADDR=127.0.0.1 is fine" env DB_HOSTADDR=127.0.0.1 "$CTLDB" config show
+expect_rc 0 "DB_HOSTADDR=::1 is fine" env DB_HOSTADDR=::1 "$CTLDB" config show
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=c -days 1 \
+    -keyout "$IT_TMP/c.key" -out "$IT_TMP/c.crt" >/dev/null 2>&1
+expect_rc 2 "DB_SSL_CERT without DB_SSL_KEY" env DB_SSL_CERT="$IT_TMP/c.crt" "$CTLDB" config check
+check "says both are needed" stderr_has "needs both the certificate and its key"
+expect_rc 2 "DB_SSL_KEY without DB_SSL_CERT" env DB_SSL_KEY="$IT_TMP/c.key" "$CTLDB" config check
+check "names DB_SSL_CERT as missing" stderr_has "DB_SSL_CERT is not"
+
 # Files that exist but are not what they should be: named before connecting,
 # not as a misleading TLS failure afterwards.
 printf 'root:x:0:0:root:/root:/bin/bash\n' >"$IT_TMP/not-a-cert"
