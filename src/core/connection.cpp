@@ -262,7 +262,12 @@ Error make_sql_error_base(const ServerError& e) {
 }
 }  // namespace
 
-SqlError::SqlError(ServerError e) : Error(make_sql_error_base(e)), server_(std::move(e)) {}
+SqlError::SqlError(ServerError e) : Error(make_sql_error_base(e)), server_(std::move(e)) {
+    // PostgreSQL's DETAIL (which key is duplicated, which rows depend)
+    // reaches the operator with every server error, not only where a
+    // command remembers to add it.
+    if (!server_.detail.empty()) with_details({"DETAIL: " + server_.detail});
+}
 
 QueryResult::QueryResult(pg_result* r) : r_(r) {}
 QueryResult::~QueryResult() {

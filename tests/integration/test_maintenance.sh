@@ -31,6 +31,8 @@ app_sql "CREATE TABLE dupt (v int); INSERT INTO dupt VALUES (1), (1), (2)"
 check "a failed CREATE UNIQUE INDEX CONCURRENTLY left an invalid index" test "$(app_sql "SELECT indisvalid FROM pg_index WHERE indexrelid = 'dupt_v_unique'::regclass")" = f
 expect_rc 1 "the invalid index is reported" "$CTLDB" indexes -o json
 check "listed under invalid" bash -c "'$CTLDB_JSON_TOOL' get /invalid/0/index <'$OUT' | grep -q dupt_v_unique"
+expect_rc 1 "ensure over the duplicate values fails" "$CTLDB" indexes ensure
+check "with PostgreSQL's DETAIL naming the duplicated key" stderr_has 'DETAIL: Key (v)=(1) is duplicated'
 app_sql "DELETE FROM dupt WHERE ctid = (SELECT max(ctid) FROM dupt WHERE v = 1)"
 expect_rc 0 "ensure rebuilds it" "$CTLDB" indexes ensure
 check "valid and unique now" test "$(app_sql "SELECT indisvalid AND indisunique FROM pg_index WHERE indexrelid = 'dupt_v_unique'::regclass")" = t
