@@ -389,6 +389,14 @@ ExitCode run_restore(const RestoreOptions& o, Context& ctx) {
         int fd;
         ~Fd() { ::close(fd); }
     } file{open_backup(path)};
+    // A file of the wrong size is refused before anything is touched (not
+    // even --create); the checksum can only be known after the one read.
+    if (v.has_manifest && fd_size(file.fd) != v.manifest.size_bytes) {
+        throw failure(path + " is " + std::to_string(fd_size(file.fd)) +
+                          " bytes, the manifest says " + std::to_string(v.manifest.size_bytes) +
+                          ": truncated or replaced; nothing was changed",
+                      "use another backup");
+    }
 
     const auto t0 = std::chrono::steady_clock::now();
     const std::string where = cs.dbname + " on " + cs.host + ":" + std::to_string(cs.port);

@@ -66,6 +66,7 @@ sed "s/$(basename "$F")/$(basename "$T")/" "${F%.sql.gz}.json" >"${T%.sql.gz}.js
 expect_rc 1 "truncated backup: verify fails" "$CTLDB" backup verify "$T"
 expect_rc 1 "truncated backup: restore refused" "$CTLDB" restore "$T" --target-db it_never --create --yes
 check "target never created" test "$(SUPERUSER_DB=postgres superuser_psql -c "SELECT count(*) FROM pg_database WHERE datname = 'it_never'")" = 0
+check "refused by its size before connecting" stderr_has "truncated or replaced; nothing was changed"
 X="$B/backup-20200101-000001.sql.gz"
 cp "$F" "$X"
 sed "s/$(basename "$F")/$(basename "$X")/" "${F%.sql.gz}.json" >"${X%.sql.gz}.json"
