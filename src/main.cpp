@@ -105,9 +105,10 @@ int main(int argc, char** argv) {
             for (const CLI::Option* opt : cur->get_options()) {
                 if (opt->count() == 0) continue;
                 const std::string name = opt->get_name(false, true);
-                const std::string parent = cur->get_parent() == &app
-                                               ? cur->get_name()
-                                               : cur->get_parent()->get_name() + " " + cur->get_name();
+                const std::string parent =
+                    cur->get_parent() == &app
+                        ? cur->get_name()
+                        : cur->get_parent()->get_name() + " " + cur->get_name();
                 const std::string full = parent + " " + child->get_name();
                 if (child->get_option_no_throw(name) != nullptr) {
                     report_error(usage_error(name + " was given before '" + child->get_name() +

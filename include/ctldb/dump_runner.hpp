@@ -24,9 +24,7 @@ class DumpScanner;
 struct DumpRunStats {
     std::uint64_t statements = 0;  ///< executed (or checked)
     std::uint64_t copy_blocks = 0;
-    std::uint64_t skipped_transaction = 0;  ///< pg_dump's BEGIN/COMMIT, not run
-    std::uint64_t bytes = 0;                ///< dump text read
-    std::string current_table;              ///< the COPY in progress, for progress lines
+    std::uint64_t bytes = 0;  ///< dump text read
 };
 
 class DumpRunner {

@@ -9,6 +9,23 @@
 
 namespace ctldb::fs {
 
+/// An open file descriptor, closed when it goes out of scope.
+class UniqueFd {
+  public:
+    explicit UniqueFd(int fd = -1) : fd_(fd) {}
+    ~UniqueFd() { reset(); }
+    UniqueFd(UniqueFd&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+    UniqueFd& operator=(UniqueFd&& other) noexcept;
+    UniqueFd(const UniqueFd&) = delete;
+    UniqueFd& operator=(const UniqueFd&) = delete;
+    int get() const { return fd_; }
+    /// Close it now (no-op when already closed).
+    void reset();
+
+  private:
+    int fd_;
+};
+
 /// Write `contents` to `path` through `path.partial`: fsync, rename, fsync
 /// the directory. Readers see the old file or the new one, never a mix.
 void write_atomic(const std::string& path, const std::string& contents, mode_t mode);

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -88,6 +89,11 @@ class ChildProcess {
     int out() const { return out_; }
     /// Close our end of stdin (EOF for the child).
     void close_in();
+    /// Read the child's stdout (stdout_pipe) to its end, handing each chunk
+    /// to `chunk`. Throws Error(interrupted) on SIGINT/SIGTERM and
+    /// Error(failure) for a read error, naming `what` ("pg_dump's output").
+    void read_out(const std::function<void(const char*, std::size_t)>& chunk,
+                  const std::string& what);
     /// Wait for the child; collects its stderr.
     ProcessResult wait();
     /// SIGTERM now, SIGKILL after a grace period; then reap.

@@ -199,20 +199,13 @@ ExitCode run_backup(const BackupOptions& o, Context& ctx) {
     po.env = libpq_environment(cs, "ctldb backup");
     std::vector<std::string> argv = {pg_dump, "--no-password", "--snapshot=" + snapshot};
     BackupManifest m;
-    int fd = slot.create_data();
-    struct FdCloser {
-        int& fd;
-        ~FdCloser() {
-            if (fd >= 0) ::close(fd);
-        }
-    } closer{fd};
+    fs::UniqueFd fd(slot.create_data());
 
     std::uint64_t dump_bytes = 0;
     if (custom) {
         argv.insert(argv.end(), {"--format=custom", "--compress=" + std::to_string(level),
                                  "--file=" + partial});
-        ::close(fd);
-        fd = -1;
+        fd.reset();
         ChildProcess dump(argv, po, {});
         ProcessResult r = dump.wait();
         throw_if_interrupted();
@@ -226,26 +219,19 @@ ExitCode run_backup(const BackupOptions& o, Context& ctx) {
             ::close(sync_fd);
         }
     } else {
-        HashingFileSink sink(fd, partial);
+        HashingFileSink sink(fd.get(), partial);
         auto compressor = compression == Compression::zstd
                               ? make_zstd_compressor(sink, level, jobs)
                               : make_gzip_compressor(sink, level, jobs);
         ChildProcess dump(argv, po, {false, true, -1});
         Progress progress("backup", 0, "bytes dumped");
-        std::vector<char> buf(256 * 1024);
-        for (;;) {
-            ssize_t n = ::read(dump.out(), buf.data(), buf.size());
-            if (n < 0 && errno == EINTR) {
-                throw_if_interrupted();
-                continue;
-            }
-            if (n < 0)
-                throw failure(std::string("reading pg_dump's output: ") + std::strerror(errno));
-            if (n == 0) break;
-            compressor->write(buf.data(), static_cast<std::size_t>(n));
-            dump_bytes += static_cast<std::uint64_t>(n);
-            progress.update(dump_bytes, dump_bytes);
-        }
+        dump.read_out(
+            [&](const char* d, std::size_t n) {
+                compressor->write(d, n);
+                dump_bytes += n;
+                progress.update(dump_bytes, dump_bytes);
+            },
+            "pg_dump's output");
         progress.finish();
         ProcessResult r = dump.wait();
         throw_if_interrupted();
@@ -259,7 +245,7 @@ ExitCode run_backup(const BackupOptions& o, Context& ctx) {
         compressor->finish();
         m.sha256 = sink.finish_sha256();
         m.size_bytes = sink.bytes();
-        if (::fsync(fd) != 0)
+        if (::fsync(fd.get()) != 0)
             throw failure("cannot fsync " + partial + ": " + std::strerror(errno));
     }
     exec(*conn, "COMMIT");

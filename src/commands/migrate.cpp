@@ -682,8 +682,8 @@ ExitCode run_down(const MigrateOptions& o, Context& ctx) {
                             {"name", m->name},
                             {"down_file", m->down_file},
                             {"sql", *m->down_sql}});
-            text += "-- would roll back " + std::to_string(m->version) + "_" + m->name +
-                    " with " + m->down_file + "\n" + *m->down_sql;
+            text += "-- would roll back " + std::to_string(m->version) + "_" + m->name + " with " +
+                    m->down_file + "\n" + *m->down_sql;
             if (text.empty() || text.back() != '\n') text += '\n';
         }
         if (ctx.json()) {
@@ -782,7 +782,8 @@ void register_migrate(CLI::App& app, Context& ctx) {
     down->add_option("--steps", o.steps, "How many migrations to roll back (default 1)")
         ->check(CLI::Range(1, 1000000));
     down->add_flag("--force", o.force, "Allow it when CTLDB_ENV=production");
-    down->add_flag("--dry-run", o.dry_run, "Print what would be rolled back and its SQL; change nothing");
+    down->add_flag("--dry-run", o.dry_run,
+                   "Print what would be rolled back and its SQL; change nothing");
     down->callback([&ctx] { ctx.run = [&ctx] { return run_down(o, ctx); }; });
 }
 

@@ -9,7 +9,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <thread>
 
 #include <libpq-fe.h>
 #include <CLI/CLI.hpp>
@@ -198,19 +197,12 @@ void run_custom(int fd, const VerifiedBackup& v, const std::string& pg_restore,
     pipes.stdin_fd = fd;
     ChildProcess child({pg_restore, "--file=-"}, po, pipes);
     Progress progress("restore", 0, "bytes of SQL");
-    std::vector<char> buf(256 * 1024);
-    for (;;) {
-        const ssize_t n = ::read(child.out(), buf.data(), buf.size());
-        if (n < 0 && errno == EINTR) {
-            throw_if_interrupted();
-            continue;
-        }
-        if (n < 0)
-            throw failure(std::string("reading pg_restore's output: ") + std::strerror(errno));
-        if (n == 0) break;
-        runner.feed(buf.data(), static_cast<std::size_t>(n));
-        progress.update(runner.stats().bytes, runner.stats().bytes);
-    }
+    child.read_out(
+        [&](const char* d, std::size_t n) {
+            runner.feed(d, n);
+            progress.update(runner.stats().bytes, runner.stats().bytes);
+        },
+        "pg_restore's output");
     progress.finish();
     const ProcessResult pr = child.wait();
     throw_if_interrupted();
@@ -240,12 +232,9 @@ void refuse_if_sessions(Connection& admin, const std::string& db) {
 /// until that COMMIT; any failure before drops the new database.
 ExitCode run_restore_parallel(const RestoreOptions& o, Context& ctx, const ConnectionSettings& cs,
                               const VerifiedBackup& v) {
-    struct Fd {
-        int fd;
-        ~Fd() { ::close(fd); }
-    } file{open_backup(v.path)};
-    check_against_manifest(v, read_compressed_fd(file.fd, v.path, Compression::none, nullptr));
-    ::lseek(file.fd, 0, SEEK_SET);
+    const fs::UniqueFd file = open_backup(v.path);
+    check_against_manifest(v, read_compressed_fd(file.get(), v.path, Compression::none, nullptr));
+    ::lseek(file.get(), 0, SEEK_SET);
     const auto t0 = std::chrono::steady_clock::now();
 
     auto admin = admin_connection(cs);
@@ -296,7 +285,7 @@ ExitCode run_restore_parallel(const RestoreOptions& o, Context& ctx, const Conne
         ChildProcess child(
             {pg_restore, "--no-password", "--exit-on-error", "--jobs=" + std::to_string(o.jobs),
              "--dbname=dbname=" + conninfo_quote(temp), "/dev/stdin"},
-            po, ChildProcess::Pipes{false, false, file.fd, -1});
+            po, ChildProcess::Pipes{false, false, file.get(), -1});
         const ProcessResult pr = child.wait();
         throw_if_interrupted();
         if (!pr.ok()) throw failure("pg_restore --jobs failed: " + pr.output);
@@ -385,18 +374,10 @@ ExitCode run_restore(const RestoreOptions& o, Context& ctx) {
             "transaction by one session");
     }
     std::string pg_restore = v.custom ? find_pg_tool("pg_restore", ctx.env) : "";
-    struct Fd {
-        int fd;
-        ~Fd() { ::close(fd); }
-    } file{open_backup(path)};
+    const fs::UniqueFd file = open_backup(path);
     // A file of the wrong size is refused before anything is touched (not
     // even --create); the checksum can only be known after the one read.
-    if (v.has_manifest && fd_size(file.fd) != v.manifest.size_bytes) {
-        throw failure(path + " is " + std::to_string(fd_size(file.fd)) +
-                          " bytes, the manifest says " + std::to_string(v.manifest.size_bytes) +
-                          ": truncated or replaced; nothing was changed",
-                      "use another backup");
-    }
+    check_size_against_manifest(v, fd_size(file.get()));
 
     const auto t0 = std::chrono::steady_clock::now();
     const std::string where = cs.dbname + " on " + cs.host + ":" + std::to_string(cs.port);
@@ -436,9 +417,9 @@ ExitCode run_restore(const RestoreOptions& o, Context& ctx) {
         if (existing > 0) exec(*conn, clean_sql(*conn));
         DumpRunner runner(conn.get(), cs.dbname, path);
         if (v.custom) {
-            run_custom(file.fd, v, pg_restore, runner);
+            run_custom(file.get(), v, pg_restore, runner);
         } else {
-            run_plain(file.fd, v, runner);
+            run_plain(file.get(), v, runner);
         }
         stats = runner.stats();
         differences = compare_counts(*conn, v.manifest, tables);

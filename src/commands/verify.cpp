@@ -21,18 +21,11 @@ constexpr const char* kNoManifestHint =
     "for a dump made without ctldb (the guide's CronJob or pg_dump by hand), pass "
     "--no-manifest: it is then checked for completeness only";
 
-struct FdCloser {
-    int fd;
-    ~FdCloser() {
-        if (fd >= 0) ::close(fd);
-    }
-};
-
 }  // namespace
 
-int open_backup(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw failure("cannot read " + path + ": " + std::strerror(errno));
+fs::UniqueFd open_backup(const std::string& path) {
+    fs::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) throw failure("cannot read " + path + ": " + std::strerror(errno));
     return fd;
 }
 
@@ -72,15 +65,18 @@ VerifiedBackup describe_backup(const std::string& path, bool allow_no_manifest) 
     return v;
 }
 
+void check_size_against_manifest(const VerifiedBackup& v, std::uint64_t size) {
+    if (!v.has_manifest || size == v.manifest.size_bytes) return;
+    throw failure(v.path + " is " + std::to_string(size) + " bytes, the manifest says " +
+                      std::to_string(v.manifest.size_bytes) +
+                      ": truncated or replaced; nothing was changed",
+                  "use another backup");
+}
+
 void check_against_manifest(const VerifiedBackup& v, const ReadResult& r) {
     if (r.file_bytes == 0) throw failure(v.path + " is empty", "use another backup");
+    check_size_against_manifest(v, r.file_bytes);
     if (!v.has_manifest) return;
-    if (r.file_bytes != v.manifest.size_bytes) {
-        throw failure(v.path + " is " + std::to_string(r.file_bytes) +
-                          " bytes, the manifest says " + std::to_string(v.manifest.size_bytes) +
-                          ": truncated or replaced",
-                      "use another backup");
-    }
     if (r.sha256 != v.manifest.sha256) {
         throw failure(v.path + " does not match its manifest's SHA-256: the file is damaged",
                       "use another backup");
@@ -90,15 +86,15 @@ void check_against_manifest(const VerifiedBackup& v, const ReadResult& r) {
 VerifiedBackup verify_backup(const std::string& path, const EnvLookup& env,
                              bool allow_no_manifest) {
     VerifiedBackup v = describe_backup(path, allow_no_manifest);
-    FdCloser fd{open_backup(path)};
+    const fs::UniqueFd fd = open_backup(path);
     if (v.custom) {
-        const ReadResult r = read_compressed_fd(fd.fd, path, Compression::none, nullptr);
+        const ReadResult r = read_compressed_fd(fd.get(), path, Compression::none, nullptr);
         check_against_manifest(v, r);
         // pg_restore to /dev/null reads every entry of the archive: the
         // same open file (stdin), not the path again.
-        ::lseek(fd.fd, 0, SEEK_SET);
+        ::lseek(fd.get(), 0, SEEK_SET);
         ProcessOptions po;
-        po.stdin_fd = fd.fd;
+        po.stdin_fd = fd.get();
         ProcessResult pr = run_process({find_pg_tool("pg_restore", env), "--file=/dev/null"}, po);
         if (!pr.ok()) throw failure(path + " is not a complete custom archive: " + pr.output);
         v.content_bytes = r.file_bytes;
@@ -106,7 +102,7 @@ VerifiedBackup verify_backup(const std::string& path, const EnvLookup& env,
     }
     DumpRunner check(nullptr, "", path);
     const ReadResult r = read_compressed_fd(
-        fd.fd, path, v.compression, [&](const char* d, std::size_t n) { check.feed(d, n); });
+        fd.get(), path, v.compression, [&](const char* d, std::size_t n) { check.feed(d, n); });
     check_against_manifest(v, r);
     check.finish();
     v.content_bytes = r.content_bytes;

@@ -8,6 +8,7 @@
 #include "ctldb/backup.hpp"
 #include "ctldb/compress.hpp"
 #include "ctldb/config.hpp"
+#include "ctldb/fs.hpp"
 
 namespace ctldb {
 
@@ -25,12 +26,16 @@ struct VerifiedBackup {
 /// told by the first bytes). Throws Error(failure) naming the problem.
 VerifiedBackup describe_backup(const std::string& path, bool allow_no_manifest);
 
+/// Throws Error(failure) when `size` is not the manifest's: known from the
+/// open file before reading it, so a truncated backup is refused at once.
+void check_size_against_manifest(const VerifiedBackup& v, std::uint64_t size);
+
 /// Throws Error(failure) unless what was read (`r`) is the file the
 /// manifest describes: size and SHA-256.
 void check_against_manifest(const VerifiedBackup& v, const ReadResult& r);
 
 /// A read-only descriptor of `path`, for reading it exactly once.
-int open_backup(const std::string& path);
+fs::UniqueFd open_backup(const std::string& path);
 
 /// Checks `path` against its manifest (size, SHA-256), decompresses all of
 /// it and confirms pg_dump finished writing it: for plain dumps every

@@ -121,7 +121,6 @@ class DumpRunner::Handler : public DumpHandler {
             // pg_dump wraps large objects in BEGIN/COMMIT; inside ctldb's
             // one transaction they are no-ops (BEGIN would only warn, COMMIT
             // would make everything before it permanent).
-            ++stats.skipped_transaction;
             return false;
         }
         if (first == "ROLLBACK" || first == "ABORT" || first == "SAVEPOINT" || first == "RELEASE" ||
@@ -137,7 +136,6 @@ class DumpRunner::Handler : public DumpHandler {
                                  "\"): a dump never reads or writes server files or programs");
             }
             copy = true;
-            stats.current_table = table_of_copy(text);
         }
         ++stats.statements;
         if (conn_ == nullptr) {
@@ -223,19 +221,16 @@ class DumpRunner::Handler : public DumpHandler {
     }
 
     void copy_end(std::uint64_t) override {
-        stats.current_table.clear();
         if (conn_ == nullptr) return;
         PGconn* pg = conn_->raw();
         if (PQputCopyEnd(pg, nullptr) != 1) {
             throw failure(source_ + " line " + std::to_string(copy_line_) +
                           ": ending COPY failed: " + PQerrorMessage(pg));
         }
-        bool failed = false;
         std::optional<Error> error;
         while (PGresult* r = PQgetResult(pg)) {
             QueryResult res(r);
-            if (PQresultStatus(r) != PGRES_COMMAND_OK && !failed) {
-                failed = true;
+            if (PQresultStatus(r) != PGRES_COMMAND_OK && !error) {
                 try {
                     fail_on_server(pg, r, copy_line_, "COPY");
                 } catch (const Error& e) {
@@ -247,13 +242,6 @@ class DumpRunner::Handler : public DumpHandler {
     }
 
   private:
-    static std::string table_of_copy(const std::string& sql) {
-        std::size_t b = 5;
-        std::size_t e = sql.find(" (", b);
-        if (e == std::string::npos) e = sql.find(" FROM", b);
-        return e == std::string::npos ? std::string() : sql.substr(b, e - b);
-    }
-
     [[noreturn]] void fail_on_server(PGconn* pg, PGresult* r, std::uint64_t line,
                                      std::string_view sql) {
         throw_if_interrupted();  // a statement cancelled by SIGINT/SIGTERM: exit 130

@@ -379,7 +379,11 @@ bool DumpScanner::scan_sql() {
                 continue;
             }
             case State::single_quote:
-            case State::escape_string: {
+            case State::escape_string:
+            case State::double_quote: {
+                // A doubled quote character stands for itself; in E'' strings
+                // a backslash escapes the next byte.
+                const char quote = state_ == State::double_quote ? '"' : '\'';
                 if (c == '\n') {
                     ++line_;
                 } else if (c == '\\' && state_ == State::escape_string) {
@@ -387,23 +391,9 @@ bool DumpScanner::scan_sql() {
                     if (buf_[pos_ + 1] == '\n') ++line_;
                     pos_ += 2;
                     continue;
-                } else if (c == '\'') {
+                } else if (c == static_cast<unsigned char>(quote)) {
                     if (pos_ + 1 >= size) return false;
-                    if (buf_[pos_ + 1] == '\'') {
-                        pos_ += 2;
-                        continue;
-                    }
-                    state_ = State::normal;
-                }
-                ++pos_;
-                continue;
-            }
-            case State::double_quote: {
-                if (c == '\n') {
-                    ++line_;
-                } else if (c == '"') {
-                    if (pos_ + 1 >= size) return false;
-                    if (buf_[pos_ + 1] == '"') {
+                    if (buf_[pos_ + 1] == quote) {
                         pos_ += 2;
                         continue;
                     }

@@ -14,6 +14,20 @@
 
 namespace ctldb::fs {
 
+UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
+    if (this != &other) {
+        reset();
+        fd_ = other.fd_;
+        other.fd_ = -1;
+    }
+    return *this;
+}
+
+void UniqueFd::reset() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+}
+
 namespace {
 
 [[noreturn]] void fail(const std::string& what, const std::string& path) {

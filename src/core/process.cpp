@@ -270,6 +270,21 @@ void ChildProcess::close_in() {
     }
 }
 
+void ChildProcess::read_out(const std::function<void(const char*, std::size_t)>& chunk,
+                            const std::string& what) {
+    std::vector<char> buf(256 * 1024);
+    for (;;) {
+        const ssize_t n = ::read(out_, buf.data(), buf.size());
+        if (n < 0 && errno == EINTR) {
+            throw_if_interrupted();
+            continue;
+        }
+        if (n < 0) throw Error(ExitCode::failure, "reading " + what + ": " + std::strerror(errno));
+        if (n == 0) return;
+        chunk(buf.data(), static_cast<std::size_t>(n));
+    }
+}
+
 ProcessResult ChildProcess::wait() {
     ProcessResult result;
     close_in();
