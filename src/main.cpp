@@ -16,8 +16,32 @@
 #include "ctldb/signals.hpp"
 #include "ctldb/version.hpp"
 
+namespace {
+
+/// Whether the command line asks for JSON, read before the parser runs:
+/// a command-line error must still be one JSON document on stdout for a
+/// script that passed -o json (the parser that would say so is what failed).
+bool json_requested(int argc, char** argv) {
+    bool json = false;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a == "--") break;
+        if ((a == "-o" || a == "--output") && i + 1 < argc) {
+            json = std::string(argv[++i]) == "json";
+        } else if (a.rfind("--output=", 0) == 0) {
+            json = a.substr(9) == "json";
+        } else if (a.rfind("-o", 0) == 0 && a.size() > 2 && a[2] != '-') {
+            json = a.substr(a[2] == '=' ? 3 : 2) == "json";
+        }
+    }
+    return json;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
     using namespace ctldb;
+    const bool json_errors = json_requested(argc, argv);
     install_signal_handlers();
     Context ctx;
 
@@ -69,7 +93,7 @@ int main(int argc, char** argv) {
                                          "): it would be visible to every user in ps",
                                      "set DB_PASSWORD, or DB_PASSWORD_FILE for a Kubernetes "
                                      "secret mount"),
-                         false);
+                         json_errors);
             return static_cast<int>(ExitCode::usage);
         }
     }
@@ -88,7 +112,7 @@ int main(int argc, char** argv) {
         }
         report_error(
             Error(ExitCode::usage, e.what(), "see 'ctldb --help' or 'ctldb <command> --help'"),
-            false);
+            json_errors);
         return static_cast<int>(ExitCode::usage);
     }
 
@@ -115,12 +139,12 @@ int main(int argc, char** argv) {
                                                  "', where it belongs to '" + parent + "' alone",
                                              "put it after the subcommand: ctldb " + full + " " +
                                                  name + " ..."),
-                                 false);
+                                 json_errors);
                 } else {
                     report_error(usage_error(name + " is not an option of '" + full +
                                                  "' (it belongs to '" + parent + "' alone)",
                                              "see 'ctldb " + full + " --help' for its options"),
-                                 false);
+                                 json_errors);
                 }
                 return static_cast<int>(ExitCode::usage);
             }
@@ -134,7 +158,7 @@ int main(int argc, char** argv) {
     parse_output_format(output, ctx.global.output);
     if (ctx.global.output == OutputFormat::prometheus && !app.got_subcommand("pool-stats")) {
         report_error(usage_error("--output prometheus is only for pool-stats", "use text or json"),
-                     false);
+                     json_errors);
         return static_cast<int>(ExitCode::usage);
     }
     if (!config_path.empty()) ctx.global.config_path = config_path;

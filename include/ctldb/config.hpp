@@ -88,6 +88,12 @@ class Config {
     const std::vector<std::string>& load_errors() const { return load_errors_; }
     void add_load_error(std::string e) { load_errors_.push_back(std::move(e)); }
 
+    /// Values another tool's variable gave in the config file (a
+    /// ConfigMap's NODE_ENV); used only when nothing of ctldb's own names
+    /// the setting. See SettingSpec::other_tool_env.
+    const Value& other_tool(const std::string& key) const;
+    void set_other_tool(const std::string& key, Value value);
+
     /// Path of the config file that was read, if any.
     const std::string& file() const { return file_; }
     void set_file(std::string f) { file_ = std::move(f); }
@@ -98,9 +104,14 @@ class Config {
     ConnectionSettings connection() const;
     std::int64_t integer(const std::string& key) const;
     bool is_production() const { return get("env").text == "production"; }
+    /// Throws Error(usage) when the environment is production and `force`
+    /// is false: "refusing to <action> in production (NODE_ENV=production
+    /// from ...)". Call before connecting.
+    void refuse_in_production(const std::string& action, bool force) const;
 
   private:
     std::map<std::string, Value> values_;
+    std::map<std::string, Value> other_tool_values_;
     std::vector<std::string> warnings_;
     std::vector<std::string> load_errors_;
     std::string file_;
@@ -113,6 +124,11 @@ Config resolve_config(const ConfigInputs& inputs);
 /// Load a YAML config file (ctldb's own format or a Kubernetes ConfigMap
 /// manifest) into `config` with Origin::config_file. Exposed for tests.
 void load_config_file(const std::string& path, Config& config);
+
+/// The largest password ctldb accepts, from any source: a mounted secret
+/// of more is a mistake (the wrong file), and libpq's SCRAM would spend
+/// minutes on it.
+constexpr std::size_t kMaxPasswordBytes = 64 * 1024;
 
 /// Parse a setting's text as an integer strictly (no sign tricks, no
 /// trailing garbage). nullopt when not a whole number.

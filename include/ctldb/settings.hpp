@@ -33,6 +33,11 @@ struct SettingSpec {
     std::int64_t max = 0;
     bool required = false;  ///< must be set for commands that connect
     std::string_view description;
+    /// Another tool's variable that names this setting only when none of
+    /// ctldb's own sources (flag, environment, config file) does: NODE_ENV
+    /// for the environment name. Read from the environment, then from a
+    /// ConfigMap's data. Empty for most settings.
+    std::string_view other_tool_env = {};
 };
 
 /// Every setting, in display order.

@@ -42,6 +42,7 @@ struct RestoreOptions {
     bool yes = false;
     bool no_manifest = false;
     bool drop_previous = false;
+    bool force = false;
 };
 
 std::string quote_ident(const std::string& s) {
@@ -354,6 +355,10 @@ ExitCode run_restore_parallel(const RestoreOptions& o, Context& ctx, const Conne
 
 ExitCode run_restore(const RestoreOptions& o, Context& ctx) {
     const Config& cfg = ctx.valid_config(true);
+    // Replacing what is there is destructive; restoring into an empty or
+    // new database (a verification copy) is not.
+    if (o.clean)
+        cfg.refuse_in_production("replace a database's contents (restore --clean)", o.force);
     ConnectionSettings cs = cfg.connection();
     if (!o.target_db.empty()) {
         if (const std::string why = database_name_problem(o.target_db); !why.empty())
@@ -479,6 +484,9 @@ void register_restore(CLI::App& app, Context& ctx) {
                     "once its row counts match")
         ->check(CLI::Range(1, 64));
     cmd->add_flag("-y,--yes", o.yes, "Do not ask for confirmation");
+    cmd->add_flag("--force", o.force,
+                  "Allow --clean in production (CTLDB_ENV or NODE_ENV); --yes is still needed "
+                  "off a terminal");
     cmd->add_flag("--drop-previous", o.drop_previous,
                   "With --jobs: drop the replaced database after the swap instead of keeping it "
                   "under a dated name");

@@ -1,6 +1,6 @@
 // ctldb seed: the development data of the guide (idempotent), and
 // `seed generate`: realistic synthetic data at scale, loaded with COPY.
-// Both refuse to run when CTLDB_ENV=production unless --force.
+// Both refuse to run in production (CTLDB_ENV, else NODE_ENV) unless --force.
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -37,14 +37,6 @@ struct SeedOptions {
     bool keep_indexes = false;
     std::string lock_timeout = "10s";
 };
-
-void refuse_in_production(const Config& cfg, bool force) {
-    if (cfg.is_production() && !force) {
-        throw usage_error("refusing to seed a production database (CTLDB_ENV=production from " +
-                              cfg.get("env").source + "); nothing was changed",
-                          "pass --force if this really is what you want");
-    }
-}
 
 /// The tables seed generate writes to.
 constexpr const char* kTables[] = {
@@ -87,7 +79,7 @@ std::vector<std::pair<std::string, std::string>> seed_files(const SeedOptions& o
 
 ExitCode run_seed(const SeedOptions& o, Context& ctx) {
     const Config& cfg = ctx.valid_config(true);
-    refuse_in_production(cfg, o.force);
+    cfg.refuse_in_production("seed the database", o.force);
     const auto files = seed_files(o);
     auto conn = connect(cfg.connection());
     require_schema(*conn);
@@ -791,7 +783,7 @@ void lock_tables(Connection& conn, bool exclusive, const std::string& timeout) {
 
 ExitCode run_generate(const SeedOptions& o, Context& ctx) {
     const Config& cfg = ctx.valid_config(true);
-    refuse_in_production(cfg, o.force);
+    cfg.refuse_in_production("seed the database", o.force);
     if (o.users <= 0) throw usage_error("--users must be a positive number");
     check_pg_duration("--lock-timeout", o.lock_timeout);
     const std::uint64_t seed = parse_seed(o.random_seed);
@@ -893,7 +885,7 @@ void register_seed(CLI::App& app, Context& ctx) {
     static SeedOptions o;
     auto* cmd = app.add_subcommand("seed", "Development seed data (idempotent), or generated data");
     cmd->add_option("--dir", o.dir, "Directory of seed .sql files (default: built into ctldb)");
-    cmd->add_flag("--force", o.force, "Allow it when CTLDB_ENV=production");
+    cmd->add_flag("--force", o.force, "Allow it in production (CTLDB_ENV or NODE_ENV)");
     cmd->callback([cmd, &ctx] {
         if (cmd->get_subcommands().empty()) ctx.run = [&ctx] { return run_seed(o, ctx); };
     });
@@ -911,7 +903,7 @@ void register_seed(CLI::App& app, Context& ctx) {
     gen->add_option("--lock-timeout", o.lock_timeout,
                     "How long to wait for the tables' locks (PostgreSQL duration, default 10s), "
                     "then exit 4");
-    gen->add_flag("--force", o.force, "Allow it when CTLDB_ENV=production");
+    gen->add_flag("--force", o.force, "Allow it in production (CTLDB_ENV or NODE_ENV)");
     gen->callback([&ctx] { ctx.run = [&ctx] { return run_generate(o, ctx); }; });
 }
 

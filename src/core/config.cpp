@@ -5,6 +5,7 @@
 
 #include "ctldb/fs.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -60,6 +61,24 @@ void Config::set(const std::string& key, Value value) {
     values_[key] = std::move(value);
 }
 
+const Value& Config::other_tool(const std::string& key) const {
+    static const Value unset;
+    auto it = other_tool_values_.find(key);
+    return it == other_tool_values_.end() ? unset : it->second;
+}
+
+void Config::set_other_tool(const std::string& key, Value value) {
+    other_tool_values_[key] = std::move(value);
+}
+
+void Config::refuse_in_production(const std::string& action, bool force) const {
+    if (!is_production() || force) return;
+    const Value& v = get("env");
+    throw usage_error("refusing to " + action + " in production (" + v.source + "=production, " +
+                          origin_name(v.origin) + "); nothing was changed",
+                      "pass --force if this really is what you want");
+}
+
 std::optional<std::int64_t> parse_integer(const std::string& text) {
     if (text.empty() || text.size() > 18) return std::nullopt;
     std::size_t i = 0;
@@ -103,18 +122,22 @@ void walk_own_format(const YAML::Node& node, const std::string& prefix, const st
             set_from_file(config, *match, v.Scalar(), path + ": " + key);
             continue;
         }
-        if (v.IsMap()) {
-            // Only descend into sections that some setting lives in.
-            bool is_section = false;
-            for (const auto& s : settings()) {
-                if (s.file_key.substr(0, key.size() + 1) == key + ".") is_section = true;
-            }
-            if (is_section) {
-                walk_own_format(v, key, path, config);
-                continue;
-            }
+        // Only descend into sections that some setting lives in.
+        bool is_section = false;
+        for (const auto& s : settings()) {
+            if (s.file_key.substr(0, key.size() + 1) == key + ".") is_section = true;
         }
-        config.add_warning(path + ": unknown key '" + key + "' ignored");
+        if (is_section && v.IsMap()) {
+            walk_own_format(v, key, path, config);
+        } else if (is_section) {
+            // A known section given as a value (`database: db.example`):
+            // not an unknown key, a wrong shape.
+            config.add_load_error(path + ": " + key +
+                                  " must be a section of settings (a YAML map), not " +
+                                  (v.IsSequence() ? "a list" : "a single value"));
+        } else {
+            config.add_warning(path + ": unknown key '" + key + "' ignored");
+        }
     }
 }
 
@@ -126,15 +149,27 @@ void load_configmap_data(const YAML::Node& data, const std::string& path, Config
     for (const auto& kv : data) {
         const std::string name = kv.first.as<std::string>();
         const SettingSpec* match = nullptr;
+        bool other_tool = false;
         for (const auto& s : settings()) {
             if (s.env == name) match = &s;
+            if (!s.other_tool_env.empty() && s.other_tool_env == name) {
+                match = &s;
+                other_tool = true;
+            }
         }
         if (match == nullptr) {
             config.add_warning(path + ": unknown key '" + name + "' in ConfigMap data ignored");
             continue;
         }
         if (!kv.second.IsScalar()) {
-            config.add_load_error(path + ": data." + name + " must be a string");
+            config.add_load_error(path + ": data." + name + " must be a string, not " +
+                                  (kv.second.IsSequence() ? "a list" : "a map"));
+            continue;
+        }
+        if (other_tool) {
+            config.set_other_tool(
+                std::string(match->key),
+                Value{kv.second.Scalar(), Origin::config_file, path + ": data." + name});
             continue;
         }
         set_from_file(config, *match, kv.second.Scalar(), path + ": data." + name);
@@ -148,21 +183,57 @@ bool readable_by_others(const std::string& path) {
 
 /// Reads a mounted secret. Strips one trailing newline (`echo pw > file`)
 /// and nothing else: leading/trailing spaces may be part of a password.
+/// Only a regular file of at most kMaxPasswordBytes is read: a FIFO would
+/// block for ever and a device or a huge file is the wrong path. The open
+/// itself cannot block (O_NONBLOCK), so a FIFO is named, not waited on.
 std::optional<std::string> read_secret_file(const std::string& path, std::string& error) {
-    if (fs::is_dir(path)) {
-        error = "is a directory, not a file";
-        return std::nullopt;
-    }
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
+    fs::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    if (fd.get() < 0) {
         error = std::string("cannot read: ") + std::strerror(errno);
         return std::nullopt;
     }
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    std::string s = ss.str();
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) {
+        error = std::string("cannot read: ") + std::strerror(errno);
+        return std::nullopt;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        error = "is a directory, not a file";
+        return std::nullopt;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        error = std::string("is not a regular file (") +
+                (S_ISFIFO(st.st_mode)   ? "a FIFO"
+                 : S_ISSOCK(st.st_mode) ? "a socket"
+                                        : "a device") +
+                "); a password file is a plain file such as a mounted secret";
+        return std::nullopt;
+    }
+    if (static_cast<std::uint64_t>(st.st_size) > kMaxPasswordBytes + 2) {
+        error = "is " + std::to_string(st.st_size) + " bytes; a password file holds at most " +
+                std::to_string(kMaxPasswordBytes / 1024) + " KiB (is it the right file?)";
+        return std::nullopt;
+    }
+    std::string s(kMaxPasswordBytes + 3, '\0');
+    std::size_t got = 0;
+    while (got < s.size()) {
+        const ssize_t n = ::read(fd.get(), s.data() + got, s.size() - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            error = std::string("cannot read: ") + std::strerror(errno);
+            return std::nullopt;
+        }
+        if (n == 0) break;
+        got += static_cast<std::size_t>(n);
+    }
+    s.resize(got);
     if (!s.empty() && s.back() == '\n') s.pop_back();
     if (!s.empty() && s.back() == '\r') s.pop_back();
+    if (s.size() > kMaxPasswordBytes) {
+        error = "holds more than " + std::to_string(kMaxPasswordBytes / 1024) +
+                " KiB; a password file holds at most that (is it the right file?)";
+        return std::nullopt;
+    }
     if (s.empty()) {
         error = "file is empty";
         return std::nullopt;
@@ -272,6 +343,19 @@ Config resolve_config(const ConfigInputs& inputs) {
         }
     }
 
+    // Another tool's variable (NODE_ENV) names a setting only when nothing
+    // of ctldb's own does: the environment first, then the ConfigMap.
+    for (const auto& s : settings()) {
+        if (s.other_tool_env.empty()) continue;
+        const std::string key(s.key);
+        if (config.get(key).origin > Origin::default_value) continue;
+        if (auto v = inputs.env(std::string(s.other_tool_env))) {
+            config.set(key, Value{*v, Origin::environment, std::string(s.other_tool_env)});
+        } else if (const Value& f = config.other_tool(key); f.is_set()) {
+            config.set(key, f);
+        }
+    }
+
     // The password comes either inline or from a file; the higher-precedence
     // source wins, and two at the same level are ambiguous.
     const Value pw = config.get("password");
@@ -320,8 +404,13 @@ std::vector<std::string> Config::problems(bool for_connection) const {
             }
             case SettingKind::choice:
                 if (std::find(s.choices.begin(), s.choices.end(), v.text) == s.choices.end()) {
-                    out.push_back(where + ": invalid " + std::string(s.key) + " '" + v.text +
-                                  "': expected one of " + join(s.choices, ", "));
+                    std::string p = where + ": invalid " + std::string(s.key) + " '" + v.text +
+                                    "': expected one of " + join(s.choices, ", ");
+                    if (!s.other_tool_env.empty() && contains(v.source, s.other_tool_env)) {
+                        p += " (set " + std::string(s.env) + ", which takes precedence over " +
+                             std::string(s.other_tool_env) + ")";
+                    }
+                    out.push_back(p);
                 }
                 break;
             case SettingKind::path:
@@ -343,6 +432,11 @@ std::vector<std::string> Config::problems(bool for_connection) const {
                 }
                 break;
             case SettingKind::secret:
+                if (v.text.size() > kMaxPasswordBytes) {
+                    out.push_back(where + ": the " + std::string(s.key) + " is " +
+                                  std::to_string(v.text.size()) + " bytes; at most " +
+                                  std::to_string(kMaxPasswordBytes / 1024) + " KiB are accepted");
+                }
                 break;
         }
     }

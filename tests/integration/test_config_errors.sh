@@ -51,6 +51,23 @@ check "says it holds no private key" stderr_has "holds no PEM private key"
 expect_rc 2 "DB_PASSWORD_FILE naming a directory" env DB_PASSWORD_FILE="$IT_TMP" "$CTLDB" config check
 check "says it is a directory, not empty" stderr_has "DB_PASSWORD_FILE=.*: is a directory"
 
+# A password file that is not a password: refused at once, never read whole
+# (a 266 MB file once took ten minutes in SCRAM), never waited on (a FIFO).
+truncate -s 100M "$IT_TMP/huge-pw"
+start=$(date +%s%N)
+expect_rc 2 "a 100 MB DB_PASSWORD_FILE" env DB_PASSWORD_FILE="$IT_TMP/huge-pw" "$CTLDB" config check
+elapsed=$((($(date +%s%N) - start) / 1000000))
+check "refused at once (${elapsed} ms)" test "$elapsed" -lt 2000
+check "says how big and the limit" stderr_has "is 104857600 bytes; a password file holds at most 64 KiB"
+mkfifo "$IT_TMP/pw-fifo"
+start=$(date +%s%N)
+expect_rc 2 "a FIFO as DB_PASSWORD_FILE" timeout 10 env DB_PASSWORD_FILE="$IT_TMP/pw-fifo" "$CTLDB" config check
+elapsed=$((($(date +%s%N) - start) / 1000000))
+check "refused without waiting for a writer (${elapsed} ms)" test "$elapsed" -lt 2000
+check "names the FIFO" stderr_has "is not a regular file (a FIFO)"
+expect_rc 2 "a device as DB_PASSWORD_FILE" env DB_PASSWORD_FILE=/dev/zero "$CTLDB" config check
+check "names the device" stderr_has "is not a regular file (a device)"
+
 expect_rc 2 "missing host" env -u DB_HOST "$CTLDB" config check
 check "missing host names DB_HOST and --host" stderr_has "host is not set: set DB_HOST, pass --host"
 
@@ -85,6 +102,16 @@ expect_rc 2 "unknown option" "$CTLDB" config show --frobnicate
 check "says so" stderr_has "frobnicate"
 expect_rc 2 "unknown command" "$CTLDB" frobnicate
 expect_rc 2 "no command" "$CTLDB"
+# With -o json, a command-line error is a JSON document on stdout too.
+for args in "-o json config show --frobnicate" "--output=json frobnicate" "-ojson migrate down --check" \
+    "config show --password hunter2 -o json" "-o json backup list --keep-last 1"; do
+    # shellcheck disable=SC2086
+    expect_rc 2 "usage error with JSON asked: $args" "$CTLDB" $args
+    check "stdout is one JSON document ($args)" stdout_is_json
+    check "exit_code 2 in it ($args)" json_is /exit_code 2
+    check "ok false in it ($args)" json_is /ok false
+done
+check "the mistaken password is in neither stream" output_lacks hunter2
 expect_rc 2 "bad --output" "$CTLDB" --output yaml config show
 expect_rc 2 "prometheus output is only for pool-stats" "$CTLDB" config show -o prometheus
 expect_rc 0 "--help" "$CTLDB" --help

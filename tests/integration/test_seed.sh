@@ -16,6 +16,27 @@ check "says nothing was changed" stderr_has "nothing was changed"
 check "really nothing" test "$(sql "SELECT count(*) FROM users")" = 0
 expect_rc 2 "seed generate refused in production" env CTLDB_ENV=production "$CTLDB" seed generate --users 10
 check "still nothing" test "$(sql "SELECT count(*) FROM users")" = 0
+# The team's own production marker: NODE_ENV, in their ConfigMap or the pod.
+cat >"$IT_TMP/configmap.yaml" <<'YAML'
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: cloudtolocalllm-config
+data:
+  NODE_ENV: "production"
+  DB_POOL_MAX: "50"
+YAML
+# (the sandbox's environment sets CTLDB_ENV=development, which would win)
+expect_rc 2 "seed refused with NODE_ENV=production in the ConfigMap" env -u CTLDB_ENV "$CTLDB" --config "$IT_TMP/configmap.yaml" seed
+check "names NODE_ENV and the file" stderr_has "configmap.yaml: data.NODE_ENV=production"
+check "no unknown-key warning for NODE_ENV" bash -c "! grep -q \"unknown key 'NODE_ENV'\" '$ERR'"
+expect_rc 2 "seed generate refused with NODE_ENV=production in the environment" env -u CTLDB_ENV NODE_ENV=production "$CTLDB" seed generate --users 10
+check "names NODE_ENV" stderr_has "NODE_ENV=production, environment"
+check "nothing inserted under NODE_ENV" test "$(sql "SELECT count(*) FROM users")" = 0
+expect_rc 0 "config show says where the name came from" env -u CTLDB_ENV NODE_ENV=production "$CTLDB" config show -o json
+check "env from NODE_ENV in config show" json_is /settings/env/source NODE_ENV
+expect_rc 0 "CTLDB_ENV overrides NODE_ENV" env NODE_ENV=production CTLDB_ENV=development "$CTLDB" config show -o json
+check "env is CTLDB_ENV's" json_is /settings/env/value development
 
 expect_rc 0 "seed" "$CTLDB" seed -o json
 check "rows inserted" bash -c "[[ \$('$CTLDB_JSON_TOOL' get /rows_inserted <'$OUT') -gt 20 ]]"

@@ -340,3 +340,96 @@ TEST_CASE("cluster-internal hosts") {
     CHECK_FALSE(is_cluster_internal_host("db.example.com"));
     CHECK_FALSE(is_cluster_internal_host("8.8.8.8"));
 }
+
+TEST_CASE("NODE_ENV names the environment only when nothing of ctldb's does") {
+    TempDir t;
+    auto env = kMinimal;
+    env["NODE_ENV"] = "production";
+    Config c = resolve_config(inputs(env));
+    CHECK(c.is_production());
+    CHECK(c.get("env").source == "NODE_ENV");
+    CHECK(c.get("env").origin == Origin::environment);
+    CHECK_THROWS_AS(c.refuse_in_production("seed the database", false), Error);
+    CHECK_NOTHROW(c.refuse_in_production("seed the database", true));
+    try {
+        c.refuse_in_production("seed the database", false);
+    } catch (const Error& e) {
+        CHECK(std::string(e.what()).find("NODE_ENV=production") != std::string::npos);
+        CHECK(e.code() == ExitCode::usage);
+    }
+
+    // CTLDB_ENV wins wherever it comes from, even a config file against
+    // NODE_ENV in the environment.
+    env["CTLDB_ENV"] = "staging";
+    CHECK(resolve_config(inputs(env)).get("env").text == "staging");
+    env.erase("CTLDB_ENV");
+    auto cm =
+        t.write("cm.yaml", "kind: ConfigMap\ndata:\n  CTLDB_ENV: test\n  NODE_ENV: production\n");
+    Config file_wins = resolve_config(inputs(env, {}, cm));
+    CHECK(file_wins.get("env").text == "test");
+    CHECK(resolve_config(inputs(env, {{"env", "development"}})).get("env").text == "development");
+
+    // The ConfigMap's NODE_ENV, with no warning about an unknown key.
+    auto node_only =
+        t.write("node.yaml", "kind: ConfigMap\ndata:\n  DB_HOST: h\n  NODE_ENV: production\n");
+    Config from_cm = resolve_config(inputs({}, {}, node_only));
+    CHECK(from_cm.is_production());
+    CHECK(from_cm.get("env").source == node_only + ": data.NODE_ENV");
+    CHECK(from_cm.warnings().empty());
+    // ...but the environment's NODE_ENV beats the ConfigMap's.
+    CHECK(resolve_config(inputs({{"NODE_ENV", "test"}}, {}, node_only)).get("env").text == "test");
+
+    // A name ctldb does not know is an error that says how to override it.
+    env["NODE_ENV"] = "local";
+    Config odd = resolve_config(inputs(env));
+    CHECK(has_problem(odd, "NODE_ENV (environment): invalid env 'local'"));
+    CHECK(has_problem(odd, "set CTLDB_ENV, which takes precedence over NODE_ENV"));
+}
+
+TEST_CASE("password files: only regular files of at most 64 KiB, refused at once") {
+    TempDir t;
+    auto env = kMinimal;
+    const std::string big = t.path + "/big";
+    {
+        std::ofstream out(big);
+        out << std::string(kMaxPasswordBytes + 10, 'x');
+    }
+    env["DB_PASSWORD_FILE"] = big;
+    Config c = resolve_config(inputs(env));
+    CHECK(has_problem(c, "a password file holds at most 64 KiB"));
+    CHECK(!c.get("password").is_set());
+
+    // Exactly the limit (plus the newline echo adds) is a password.
+    const std::string edge = t.write("edge", std::string(kMaxPasswordBytes, 'y') + "\n");
+    env["DB_PASSWORD_FILE"] = edge;
+    CHECK(resolve_config(inputs(env)).get("password").text.size() == kMaxPasswordBytes);
+
+    const std::string fifo = t.path + "/fifo";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    env["DB_PASSWORD_FILE"] = fifo;
+    CHECK(has_problem(resolve_config(inputs(env)), "is not a regular file (a FIFO)"));
+    env["DB_PASSWORD_FILE"] = "/dev/zero";
+    CHECK(has_problem(resolve_config(inputs(env)), "is not a regular file (a device)"));
+
+    env.erase("DB_PASSWORD_FILE");
+    env["DB_PASSWORD"] = std::string(kMaxPasswordBytes + 1, 'z');
+    Config inline_pw = resolve_config(inputs(env));
+    CHECK(has_problem(inline_pw, "DB_PASSWORD (environment): the password is"));
+    for (const auto& p : inline_pw.problems(true))
+        CHECK(p.find("zzzz") == std::string::npos);
+}
+
+TEST_CASE("a known section or key of the wrong shape is not an unknown key") {
+    TempDir t;
+    auto scalar = t.write("s.yaml", "database: db.example\n");
+    Config c = resolve_config(inputs(kMinimal, {}, scalar));
+    CHECK(
+        has_problem(c, "database must be a section of settings (a YAML map), not a single value"));
+    CHECK(c.warnings().empty());
+    auto list = t.write("l.yaml", "database:\n  ssl:\n    - require\n");
+    CHECK(has_problem(resolve_config(inputs(kMinimal, {}, list)),
+                      "database.ssl must be a section of settings (a YAML map), not a list"));
+    auto cm = t.write("cm.yaml", "kind: ConfigMap\ndata:\n  DB_PORT:\n    - 1\n");
+    CHECK(has_problem(resolve_config(inputs(kMinimal, {}, cm)),
+                      "data.DB_PORT must be a string, not a list"));
+}
