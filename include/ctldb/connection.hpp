@@ -103,7 +103,10 @@ void check_pg_duration(const std::string& option, const std::string& value);
 /// lock_not_available (55P03, lock_timeout).
 class SqlError : public Error {
   public:
-    explicit SqlError(ServerError e);
+    /// PostgreSQL's DETAIL and CONTEXT become details; with `query`, the
+    /// error position is shown psql's way: the line of the statement it is
+    /// on, and a caret under the character.
+    explicit SqlError(ServerError e, std::string_view query = {});
     const ServerError& server() const { return server_; }
 
   private:
@@ -132,7 +135,7 @@ class QueryResult {
 
 /// The error of a failed result `r` as a SqlError, or Error(failure) when
 /// the connection itself is gone (or `r` is null).
-[[noreturn]] void throw_result_error(pg_conn* pg, pg_result* r);
+[[noreturn]] void throw_result_error(pg_conn* pg, pg_result* r, std::string_view query = {});
 
 /// Run `sql` on `conn` directly through libpq, keeping PostgreSQL's error
 /// fields (position, hint, sqlstate) that libpqxx 6.4 drops. Without

@@ -44,6 +44,15 @@ class DumpScanner {
     /// End of input. Throws Error(failure) for an unfinished statement or
     /// COPY block.
     void finish();
+    /// End of input for a SQL script (a migration or seed file), where the
+    /// last statement needs no semicolon: whatever statement text is left,
+    /// even inside an unclosed quote or comment, is handed to the handler
+    /// as the last statement, for PostgreSQL's parser to judge.
+    void finish_script();
+
+    /// Byte offset in the whole input of the statement being handed to
+    /// DumpHandler::statement (valid during that call).
+    std::uint64_t statement_offset() const { return stmt_offset_; }
 
     /// Lines read so far (1-based number of the current line).
     std::uint64_t line() const { return line_; }
@@ -72,6 +81,8 @@ class DumpScanner {
     DumpHandler& handler_;
     std::size_t max_statement_;
     std::string buf_;
+    std::uint64_t erased_ = 0;              // bytes dropped from the front of buf_
+    std::uint64_t stmt_offset_ = 0;         // see statement_offset()
     std::size_t pos_ = 0;                   // next byte to look at
     std::size_t start_ = 0;                 // first byte of the pending statement
     std::size_t word_ = std::string::npos;  // start of the identifier being read

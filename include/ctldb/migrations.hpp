@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "ctldb/sql.hpp"
+
 namespace ctldb {
 
 struct Migration {
@@ -104,6 +106,9 @@ std::vector<MigrationStatus> migration_status(const MigrationSet& set,
 /// syntax errors (file:line:column), statements that cannot run inside the
 /// transaction a plain file runs in, explicit BEGIN/COMMIT in such a file.
 std::vector<std::string> check_migration_sql(const std::string& file, const std::string& sql,
+                                             bool no_transaction);
+/// The same, for a file already parsed (migrate parses each file once).
+std::vector<std::string> check_migration_sql(const std::string& file, const sql::Parsed& parsed,
                                              bool no_transaction);
 
 }  // namespace ctldb

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <thread>
 
 #include <CLI/CLI.hpp>
@@ -20,6 +21,7 @@
 #include "ctldb/fs.hpp"
 #include "ctldb/log.hpp"
 #include "ctldb/migrations.hpp"
+#include "ctldb/pipeline.hpp"
 #include "ctldb/script.hpp"
 #include "ctldb/signals.hpp"
 #include "ctldb/sql.hpp"
@@ -212,22 +214,17 @@ struct Applied {
 /// Run one file (up or down) and record it, as one transaction or, for a
 /// no-transaction file, statement by statement.
 std::int64_t run_file(Connection& conn, const MigrateOptions& o, const std::string& file,
-                      const std::string& text, bool no_transaction,
+                      const std::string& text, const sql::Parsed& parsed, bool no_transaction,
                       const std::function<void()>& record) {
-    const sql::Parsed parsed = sql::parse(text);
     const auto start = Clock::now();
     if (!no_transaction) {
         TransactionGuard tx(conn);
         set_timeouts(conn, o, true);
-        for (const auto& s : parsed.statements) {
-            throw_if_interrupted();
-            try {
-                exec(conn, s.text);
-            } catch (const SqlError& e) {
-                throw_statement_error(e, file, text, s,
-                                      {"the transaction was rolled back: nothing of " + file +
-                                       " remains; fix it and run migrate again"});
-            }
+        // Many statements per round trip; the first failure is exact.
+        if (auto f = exec_pipelined(conn, parsed.statements)) {
+            throw_statement_error(f->error, file, text, parsed.statements[f->index],
+                                  {"the transaction was rolled back: nothing of " + file +
+                                   " remains; fix it and run migrate again"});
         }
         record();
         throw_if_interrupted();
@@ -288,11 +285,33 @@ std::int64_t run_file(Connection& conn, const MigrateOptions& o, const std::stri
 
 namespace {
 
-void require_static_checks(const std::vector<const Migration*>& files, bool down) {
+/// Every file's statements, parsed once: before the migration lock is
+/// taken (a big file does not hold other runners up while it is read), and
+/// reused by the checks and the run.
+class ParsedFiles {
+  public:
+    const sql::Parsed& up(const Migration& m) { return get(m, false); }
+    const sql::Parsed& down(const Migration& m) { return get(m, true); }
+
+  private:
+    const sql::Parsed& get(const Migration& m, bool down) {
+        auto key = std::make_pair(m.version, down);
+        auto it = parsed_.find(key);
+        if (it == parsed_.end()) {
+            log::debug("parsing " + (down ? m.down_file : m.file));
+            it = parsed_.emplace(key, sql::parse(down ? *m.down_sql : m.sql)).first;
+        }
+        return it->second;
+    }
+    std::map<std::pair<std::int64_t, bool>, sql::Parsed> parsed_;
+};
+
+void require_static_checks(const std::vector<const Migration*>& files, bool down,
+                           ParsedFiles& parsed) {
     std::vector<std::string> problems;
     for (const Migration* m : files) {
-        auto p = down ? check_migration_sql(m->down_file, *m->down_sql, m->down_no_transaction)
-                      : check_migration_sql(m->file, m->sql, m->no_transaction);
+        auto p = down ? check_migration_sql(m->down_file, parsed.down(*m), m->down_no_transaction)
+                      : check_migration_sql(m->file, parsed.up(*m), m->no_transaction);
         problems.insert(problems.end(), p.begin(), p.end());
     }
     if (problems.empty()) return;
@@ -359,6 +378,61 @@ std::unique_ptr<Connection> open(Context& ctx) {
     return conn;
 }
 
+/// Pending migrations up to `to` (-1: all), and why they may not run.
+struct UpPlan {
+    std::vector<MigrationStatus> list;
+    std::vector<const Migration*> todo;
+    std::vector<std::string> problems;
+};
+
+UpPlan plan_up(const MigrationSet& set, const std::vector<AppliedMigration>& history,
+               std::int64_t to, bool allow_out_of_order) {
+    UpPlan p;
+    p.list = migration_status(set, history);
+    p.problems = drift(p.list);
+    for (const auto& st : p.list) {
+        if (st.state != MigrationState::pending && st.state != MigrationState::out_of_order)
+            continue;
+        if (to >= 0 && st.version > to) continue;
+        if (st.state == MigrationState::out_of_order && !allow_out_of_order) {
+            p.problems.push_back(st.file->file +
+                                 " is older than migrations already applied (out of order); pass "
+                                 "--allow-out-of-order to apply it anyway");
+        }
+        p.todo.push_back(st.file);
+    }
+    return p;
+}
+
+void print_up_dry_run(const MigrationSet& set, const std::vector<const Migration*>& todo,
+                      Context& ctx) {
+    if (ctx.json()) {
+        nlohmann::json plan = nlohmann::json::array();
+        for (const Migration* m : todo) {
+            plan.push_back({{"version", m->version},
+                            {"name", m->name},
+                            {"file", m->file},
+                            {"no_transaction", m->no_transaction},
+                            {"sql", m->sql}});
+        }
+        print_json({{"ok", true},
+                    {"exit_code", 0},
+                    {"dry_run", true},
+                    {"source", set.source},
+                    {"plan", plan}});
+        return;
+    }
+    std::string out = todo.empty() ? "nothing to apply: the database is up to date\n"
+                                   : "would apply " + std::to_string(todo.size()) +
+                                         " migration(s) from " + set.source + ":\n";
+    for (const Migration* m : todo) {
+        out += "\n-- " + m->file +
+               (m->no_transaction ? " (no transaction)" : " (one transaction)") + "\n" + m->sql;
+        if (!m->sql.empty() && m->sql.back() != '\n') out += "\n";
+    }
+    print_text(out);
+}
+
 ExitCode run_up(const MigrateOptions& o, Context& ctx) {
     check_pg_duration("--ddl-lock-timeout", o.ddl_lock_timeout);
     check_pg_duration("--statement-timeout", o.statement_timeout);
@@ -369,59 +443,35 @@ ExitCode run_up(const MigrateOptions& o, Context& ctx) {
         throw usage_error("--to " + o.to + ": no migration with that version in " + set.source);
     }
     auto conn = open(ctx);
+    // Plan and parse before taking the lock: reading a big file must not
+    // hold other runners up. Under the lock the plan is made again from the
+    // history as it is then; only files new to it are parsed there.
+    ParsedFiles parsed;
+    UpPlan plan = plan_up(set, read_history(*conn), to, o.allow_out_of_order);
+    if (plan.problems.empty()) require_static_checks(plan.todo, false, parsed);
     std::unique_ptr<MigrationLock> lock;
     if (!o.dry_run) {
         lock = std::make_unique<MigrationLock>(*conn, o.lock_timeout_s);
-        create_history(*conn);
+        plan = plan_up(set, read_history(*conn), to, o.allow_out_of_order);
     }
-    const auto list = migration_status(set, read_history(*conn));
-    auto problems = drift(list);
-    std::vector<const Migration*> todo;
-    for (const auto& st : list) {
-        if (st.state != MigrationState::pending && st.state != MigrationState::out_of_order)
-            continue;
-        if (to >= 0 && st.version > to) continue;
-        if (st.state == MigrationState::out_of_order && !o.allow_out_of_order) {
-            problems.push_back(st.file->file +
-                               " is older than migrations already applied (out of order); pass "
-                               "--allow-out-of-order to apply it anyway");
-        }
-        todo.push_back(st.file);
-    }
-    if (!problems.empty()) {
+    if (!plan.problems.empty()) {
         Error e(ExitCode::failure, "refusing to migrate: the database and the files disagree",
                 "ctldb migrate status shows the details; restore the original files");
-        e.with_details(problems);
+        e.with_details(plan.problems);
         throw e;
     }
-    require_static_checks(todo, false);
+    require_static_checks(plan.todo, false, parsed);
+    const auto& list = plan.list;
+    const auto& todo = plan.todo;
 
     std::vector<Applied> applied;
     if (o.dry_run) {
-        if (ctx.json()) {
-            nlohmann::json plan = nlohmann::json::array();
-            for (const Migration* m : todo) {
-                plan.push_back({{"version", m->version},
-                                {"name", m->name},
-                                {"file", m->file},
-                                {"no_transaction", m->no_transaction},
-                                {"sql", m->sql}});
-            }
-            print_json({{"ok", true}, {"dry_run", true}, {"source", set.source}, {"plan", plan}});
-        } else {
-            std::string out = todo.empty() ? "nothing to apply: the database is up to date\n"
-                                           : "would apply " + std::to_string(todo.size()) +
-                                                 " migration(s) from " + set.source + ":\n";
-            for (const Migration* m : todo) {
-                out += "\n-- " + m->file +
-                       (m->no_transaction ? " (no transaction)" : " (one transaction)") + "\n" +
-                       m->sql;
-                if (!m->sql.empty() && m->sql.back() != '\n') out += "\n";
-            }
-            print_text(out);
-        }
+        print_up_dry_run(set, todo, ctx);
         return ExitCode::ok;
     }
+    // The history table appears with the first migration that runs, not
+    // with a run that was refused or had nothing to do.
+    if (!todo.empty()) create_history(*conn);
 
     const std::string by = applied_by(*conn);
     const bool no_history = std::none_of(
@@ -431,7 +481,7 @@ ExitCode run_up(const MigrateOptions& o, Context& ctx) {
         std::int64_t ms = 0;
         const auto start = Clock::now();
         try {
-            run_file(*conn, o, m->file, m->sql, m->no_transaction, [&] {
+            run_file(*conn, o, m->file, m->sql, parsed.up(*m), m->no_transaction, [&] {
                 ms = ms_since(start);
                 exec(*conn,
                      "INSERT INTO ctldb_schema_migrations (version, name, checksum, applied_by, "
@@ -643,10 +693,7 @@ ExitCode run_down(const MigrateOptions& o, Context& ctx) {
     check_pg_duration("--statement-timeout", o.statement_timeout);
     if (!o.to.empty() && o.steps > 0) throw usage_error("use either --to or --steps, not both");
     const auto& cfg = ctx.valid_config(true);
-    if (cfg.is_production() && !o.force && !o.dry_run) {
-        throw usage_error("refusing to roll back migrations in production (CTLDB_ENV=production)",
-                          "pass --force if you really mean it; take a backup first");
-    }
+    if (!o.dry_run) cfg.refuse_in_production("roll back migrations", o.force);
     const MigrationSet set = load_set(o);
     // -1: no --to given.
     const std::int64_t to = o.to.empty() ? -1 : parse_version("--to", o.to);
@@ -672,7 +719,8 @@ ExitCode run_down(const MigrateOptions& o, Context& ctx) {
         e.with_details(problems);
         throw e;
     }
-    require_static_checks(todo, true);
+    ParsedFiles parsed;
+    require_static_checks(todo, true, parsed);
     if (o.dry_run) {
         // The plan and its SQL; nothing is run and the history is untouched.
         nlohmann::json plan = nlohmann::json::array();
@@ -697,8 +745,8 @@ ExitCode run_down(const MigrateOptions& o, Context& ctx) {
     nlohmann::json done = nlohmann::json::array();
     for (const Migration* m : todo) {
         log::info("rolling back " + m->file + " with " + m->down_file);
-        const std::int64_t ms =
-            run_file(*conn, o, m->down_file, *m->down_sql, m->down_no_transaction, [&] {
+        const std::int64_t ms = run_file(
+            *conn, o, m->down_file, *m->down_sql, parsed.down(*m), m->down_no_transaction, [&] {
                 exec(*conn, "DELETE FROM ctldb_schema_migrations WHERE version = $1",
                      {std::to_string(m->version)});
             });
@@ -781,7 +829,7 @@ void register_migrate(CLI::App& app, Context& ctx) {
     down->add_option("--to", o.to, "Roll back every migration newer than this version");
     down->add_option("--steps", o.steps, "How many migrations to roll back (default 1)")
         ->check(CLI::Range(1, 1000000));
-    down->add_flag("--force", o.force, "Allow it when CTLDB_ENV=production");
+    down->add_flag("--force", o.force, "Allow it in production (CTLDB_ENV or NODE_ENV)");
     down->add_flag("--dry-run", o.dry_run,
                    "Print what would be rolled back and its SQL; change nothing");
     down->callback([&ctx] { ctx.run = [&ctx] { return run_down(o, ctx); }; });

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <vector>
@@ -260,13 +261,63 @@ Error make_sql_error_base(const ServerError& e) {
     std::string what = e.message;
     return Error(e.sqlstate == "55P03" ? ExitCode::lock : ExitCode::failure, what, e.hint);
 }
+
+/// psql's way of showing where in `query` the error is: the line, and a
+/// caret under the character at `position` (1-based, in characters).
+std::vector<std::string> position_lines(std::string_view query, int position) {
+    // position counts characters from 1; find its byte, then its line.
+    std::size_t byte = 0;
+    for (int c = 1; c < position && byte < query.size(); ++c) {
+        ++byte;
+        while (byte < query.size() && (static_cast<unsigned char>(query[byte]) & 0xC0) == 0x80)
+            ++byte;
+    }
+    const std::size_t start = byte == 0 ? 0 : query.rfind('\n', byte - 1) + 1;  // npos + 1 == 0
+    std::size_t end = query.find('\n', byte);
+    if (end == std::string_view::npos) end = query.size();
+    const int line = 1 + static_cast<int>(std::count(query.begin(), query.begin() + start, '\n'));
+    std::string_view text = query.substr(start, end - start);
+    std::size_t caret = 0;  // characters before the position on its line
+    for (std::size_t i = start; i < byte; ++i) {
+        if ((static_cast<unsigned char>(query[i]) & 0xC0) != 0x80) ++caret;
+    }
+    // Keep a long line readable around the position, as psql does.
+    const std::size_t window = 120;
+    std::string shown(text);
+    if (shown.size() > window && caret > window / 2) {
+        const std::size_t cut = byte - start - window / 2;
+        std::size_t from = cut;
+        while (from < shown.size() && (static_cast<unsigned char>(shown[from]) & 0xC0) == 0x80)
+            ++from;
+        caret -= static_cast<std::size_t>(
+            std::count_if(shown.begin(), shown.begin() + static_cast<std::ptrdiff_t>(from),
+                          [](char ch) { return (static_cast<unsigned char>(ch) & 0xC0) != 0x80; }));
+        shown = "..." + shown.substr(from);
+        caret += 3;
+    }
+    if (shown.size() > 2 * window) shown = shown.substr(0, 2 * window) + "...";
+    const std::string prefix = "LINE " + std::to_string(line) + ": ";
+    return {prefix + shown, std::string(prefix.size() + caret, ' ') + "^"};
+}
+
 }  // namespace
 
-SqlError::SqlError(ServerError e) : Error(make_sql_error_base(e)), server_(std::move(e)) {
-    // PostgreSQL's DETAIL (which key is duplicated, which rows depend)
-    // reaches the operator with every server error, not only where a
-    // command remembers to add it.
-    if (!server_.detail.empty()) with_details({"DETAIL: " + server_.detail});
+SqlError::SqlError(ServerError e, std::string_view query)
+    : Error(make_sql_error_base(e)), server_(std::move(e)) {
+    // PostgreSQL's DETAIL (which key is duplicated, which rows depend),
+    // CONTEXT and the position reach the operator with every server error,
+    // not only where a command remembers to add them.
+    std::vector<std::string> d;
+    if (!server_.detail.empty()) d.push_back("DETAIL: " + server_.detail);
+    if (server_.position > 0 && !query.empty()) {
+        for (auto& l : position_lines(query, server_.position))
+            d.push_back(std::move(l));
+    } else if (server_.position > 0) {
+        d.push_back("POSITION: character " + std::to_string(server_.position) +
+                    " of the statement");
+    }
+    if (!server_.context.empty()) d.push_back("CONTEXT: " + first_lines(server_.context));
+    if (!d.empty()) with_details(std::move(d));
 }
 
 QueryResult::QueryResult(pg_result* r) : r_(r) {}
@@ -302,7 +353,7 @@ std::int64_t QueryResult::affected() const {
     return std::strtoll(PQcmdTuples(r_), nullptr, 10);
 }
 
-[[noreturn]] void throw_result_error(PGconn* pg, PGresult* r) {
+[[noreturn]] void throw_result_error(PGconn* pg, PGresult* r, std::string_view query) {
     if (PQstatus(pg) != CONNECTION_OK || r == nullptr) {
         throw Error(ExitCode::failure,
                     "lost the connection to the server: " + first_lines(PQerrorMessage(pg)),
@@ -320,7 +371,7 @@ std::int64_t QueryResult::affected() const {
     e.context = field(PG_DIAG_CONTEXT);
     e.position = std::atoi(field(PG_DIAG_STATEMENT_POSITION).c_str());
     if (e.message.empty()) e.message = first_lines(PQresultErrorMessage(r));
-    throw SqlError(std::move(e));
+    throw SqlError(std::move(e), query);
 }
 
 QueryResult exec(Connection& conn, const std::string& sql,
@@ -339,7 +390,7 @@ QueryResult exec(Connection& conn, const std::string& sql,
     QueryResult result(r);
     const ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY) return result;
-    throw_result_error(pg, r);
+    throw_result_error(pg, r, sql);
 }
 
 std::int64_t copy_from(Connection& conn, const std::string& copy_statement,
@@ -348,7 +399,7 @@ std::int64_t copy_from(Connection& conn, const std::string& copy_statement,
     {
         QueryResult start(PQexec(pg, copy_statement.c_str()));
         if (start.raw() == nullptr || PQresultStatus(start.raw()) != PGRES_COPY_IN) {
-            throw_result_error(pg, start.raw());
+            throw_result_error(pg, start.raw(), copy_statement);
         }
     }
     const std::size_t chunk = 1 << 20;

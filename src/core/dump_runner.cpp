@@ -246,7 +246,7 @@ class DumpRunner::Handler : public DumpHandler {
                                      std::string_view sql) {
         throw_if_interrupted();  // a statement cancelled by SIGINT/SIGTERM: exit 130
         try {
-            throw_result_error(pg, r);
+            throw_result_error(pg, r, sql);
         } catch (const SqlError& e) {
             const ServerError& s = e.server();
             Error out(e.code(),
@@ -254,9 +254,8 @@ class DumpRunner::Handler : public DumpHandler {
                           excerpt(sql) + "\")",
                       s.hint.empty() ? "the transaction was rolled back; the target is as it was"
                                      : s.hint);
-            std::vector<std::string> details;
-            if (!s.detail.empty()) details.push_back("DETAIL: " + s.detail);
-            if (!s.context.empty()) details.push_back("CONTEXT: " + s.context);
+            // DETAIL, the position (LINE n: with a caret) and CONTEXT.
+            std::vector<std::string> details = e.details();
             if (!s.sqlstate.empty()) details.push_back("SQLSTATE " + s.sqlstate);
             out.with_details(details);
             throw out;

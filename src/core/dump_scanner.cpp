@@ -47,6 +47,7 @@ void DumpScanner::feed(const char* data, std::size_t size) {
     if (state_ == State::line_comment && comment_start_ < keep) keep = comment_start_;
     if (keep > 0 && keep * 2 >= buf_.size()) {
         buf_.erase(0, keep);
+        erased_ += keep;
         pos_ -= keep;
         start_ -= std::min(start_, keep);
         if (word_ != std::string::npos) word_ -= keep;
@@ -154,6 +155,7 @@ void DumpScanner::end_statement(std::size_t semicolon) {
     routine_ = false;
     paren_depth_ = begin_depth_ = 0;
     stmt_has_text_ = false;
+    stmt_offset_ = erased_ + start_;
     pos_ = semicolon + 1;
     start_ = pos_;
     if (handler_.statement(sql, line, first, second)) {
@@ -425,6 +427,18 @@ bool DumpScanner::scan_sql() {
         }
     }
     return false;
+}
+
+void DumpScanner::finish_script() {
+    if (finished_) return;
+    if (!in_copy_ && !pending_copy_newline_ && stmt_has_text_) {
+        finished_ = true;
+        stmt_offset_ = erased_ + start_;
+        const std::string_view sql(buf_.data() + start_, buf_.size() - start_);
+        handler_.statement(sql, stmt_line_, first_word_, second_word_);
+        return;
+    }
+    finish();
 }
 
 void DumpScanner::finish() {

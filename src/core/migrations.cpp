@@ -231,8 +231,12 @@ std::vector<MigrationStatus> migration_status(const MigrationSet& set,
 
 std::vector<std::string> check_migration_sql(const std::string& file, const std::string& sql,
                                              bool no_transaction) {
+    return check_migration_sql(file, sql::parse(sql), no_transaction);
+}
+
+std::vector<std::string> check_migration_sql(const std::string& file, const sql::Parsed& parsed,
+                                             bool no_transaction) {
     std::vector<std::string> problems;
-    const sql::Parsed parsed = sql::parse(sql);
     if (parsed.error) {
         problems.push_back(file + ":" + std::to_string(parsed.error->line) + ":" +
                            std::to_string(parsed.error->column) + ": " + parsed.error->message);

@@ -1,5 +1,6 @@
 #include "ctldb/script.hpp"
 
+#include "ctldb/pipeline.hpp"
 #include "ctldb/signals.hpp"
 
 namespace ctldb {
@@ -90,13 +91,8 @@ std::int64_t run_script(Connection& conn, const std::string& file, const std::st
         }
     }
     std::int64_t affected = 0;
-    for (const auto& s : parsed.statements) {
-        throw_if_interrupted();
-        try {
-            affected += exec(conn, s.text).affected();
-        } catch (const SqlError& e) {
-            throw_statement_error(e, file, text, s, {});
-        }
+    if (auto f = exec_pipelined(conn, parsed.statements, &affected)) {
+        throw_statement_error(f->error, file, text, parsed.statements[f->index], {});
     }
     return affected;
 }

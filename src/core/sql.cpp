@@ -2,8 +2,14 @@
 
 #include <pg_query.h>
 
+#include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <set>
+
+#include "ctldb/dump_scanner.hpp"
+#include "ctldb/error.hpp"
+#include "ctldb/signals.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -84,25 +90,20 @@ void walk(const json& node, Fn&& fn) {
     }
 }
 
+/// A whole parse tree as JSON; only for single statements (COPY, lint).
 struct RawParse {
     json tree;
-    std::optional<SyntaxError> error;
+    bool error = false;
 };
 
 RawParse raw_parse(const std::string& text) {
     RawParse out;
     PgQueryParseResult r = pg_query_parse(text.c_str());
     if (r.error != nullptr) {
-        SyntaxError e;
-        e.message = r.error->message ? r.error->message : "syntax error";
-        e.offset = r.error->cursorpos > 0 ? static_cast<std::size_t>(r.error->cursorpos - 1) : 0;
-        if (e.offset > text.size()) e.offset = text.size();
-        auto [line, col] = line_column(text, e.offset);
-        e.line = line;
-        e.column = col;
-        out.error = e;
+        out.error = true;
     } else {
         out.tree = json::parse(r.parse_tree, nullptr, false);
+        out.error = out.tree.is_discarded();
     }
     pg_query_free_parse_result(r);
     return out;
@@ -163,49 +164,228 @@ std::pair<int, int> line_column(const std::string& text, std::size_t offset) {
     return {line, col};
 }
 
+namespace {
+
+/// Byte offset of the first invalid UTF-8 sequence, or npos. PostgreSQL
+/// (a UTF8 database, libpg_query) would refuse such text, and JSON cannot
+/// carry it: name it precisely instead of letting it vanish.
+std::size_t invalid_utf8_offset(const std::string& text) {
+    const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+    const std::size_t n = text.size();
+    std::size_t i = 0;
+    while (i < n) {
+        const unsigned char c = p[i];
+        if (c < 0x80) {
+            ++i;
+            continue;
+        }
+        std::size_t len = 0;
+        unsigned char lo = 0x80, hi = 0xBF;  // range of the second byte
+        if (c >= 0xC2 && c <= 0xDF) {
+            len = 2;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            len = 3;
+            if (c == 0xE0) lo = 0xA0;
+            if (c == 0xED) hi = 0x9F;  // no UTF-16 surrogates
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            len = 4;
+            if (c == 0xF0) lo = 0x90;
+            if (c == 0xF4) hi = 0x8F;
+        } else {
+            return i;
+        }
+        if (i + len > n || p[i + 1] < lo || p[i + 1] > hi) return i;
+        for (std::size_t k = 2; k < len; ++k) {
+            if ((p[i + k] & 0xC0) != 0x80) return i;
+        }
+        i += len;
+    }
+    return std::string::npos;
+}
+
+/// Byte offset of the `chars`-th character (0-based) of `text`.
+std::size_t byte_of_char(std::string_view text, std::size_t chars) {
+    std::size_t byte = 0;
+    for (std::size_t c = 0; byte < text.size() && c < chars; ++c) {
+        ++byte;
+        while (byte < text.size() && (static_cast<unsigned char>(text[byte]) & 0xC0) == 0x80)
+            ++byte;
+    }
+    return byte;
+}
+
+SyntaxError syntax_error_at(const std::string& text, std::size_t offset, std::string message) {
+    SyntaxError e;
+    e.message = std::move(message);
+    e.offset = std::min(offset, text.size());
+    auto [line, col] = line_column(text, e.offset);
+    e.line = line;
+    e.column = col;
+    return e;
+}
+
+/// Node kinds whose body decides whether a statement may run in a
+/// transaction (and which index it builds); only these are read as JSON.
+bool needs_body(std::string_view kind) {
+    return kind == "IndexStmt" || kind == "DropStmt" || kind == "ReindexStmt" ||
+           kind == "VacuumStmt" || kind == "ClusterStmt";
+}
+
+/// The node kind of the single statement in libpg_query's JSON, read from
+/// the text ({"version":N,"stmts":[{"stmt":{"Kind":...) without building
+/// a document: most statements need nothing else. Empty when the JSON
+/// holds no statement or more than one.
+std::string_view single_statement_kind(std::string_view tree) {
+    constexpr std::string_view key = "{\"stmt\":{\"";
+    const std::size_t at = tree.find(key);
+    if (at == std::string_view::npos) return {};
+    if (tree.find(key, at + key.size()) != std::string_view::npos) return {};
+    const std::size_t begin = at + key.size();
+    const std::size_t end = tree.find('"', begin);
+    return end == std::string_view::npos ? std::string_view() : tree.substr(begin, end - begin);
+}
+
+void classify(Statement& s, const std::string& kind, const json& body) {
+    s.kind = kind;
+    s.no_transaction_reason = no_transaction_reason(kind, body);
+    s.transaction_control = kind == "TransactionStmt";
+    if (kind == "IndexStmt" && flag(body, "concurrent")) s.concurrent_index = str(body, "idxname");
+}
+
+void trim_statement(std::string& text) {
+    while (!text.empty() &&
+           (std::isspace(static_cast<unsigned char>(text.back())) || text.back() == ';')) {
+        text.pop_back();
+    }
+}
+
+/// Splits a script the way psql does (DumpScanner's rules), then hands each
+/// piece to PostgreSQL's parser alone: linear in the size of the script,
+/// memory bounded by the largest statement's parse tree, and a signal is
+/// noticed between statements.
+class ScriptSplitter final : public DumpHandler {
+  public:
+    ScriptSplitter(const std::string& text, Parsed& out) : text_(text), out_(out) {}
+
+    DumpScanner* scanner = nullptr;
+
+    bool statement(std::string_view sql, std::uint64_t line, std::string_view,
+                   std::string_view) override {
+        if (out_.error) return false;
+        if ((++pieces_ & 1023) == 0) throw_if_interrupted();
+        const std::size_t offset = scanner->statement_offset();
+        std::string piece(sql);
+        trim_statement(piece);
+        if (piece.empty()) return false;
+        PgQueryParseResult r = pg_query_parse(piece.c_str());
+        if (r.error != nullptr) {
+            const std::size_t chars =
+                r.error->cursorpos > 0 ? static_cast<std::size_t>(r.error->cursorpos - 1) : 0;
+            out_.error = syntax_error_at(text_, offset + byte_of_char(piece, chars),
+                                         r.error->message ? r.error->message : "syntax error");
+            pg_query_free_parse_result(r);
+            return false;
+        }
+        const std::string_view tree(r.parse_tree);
+        const std::string_view kind = single_statement_kind(tree);
+        if (!kind.empty()) {
+            Statement s;
+            s.offset = offset;
+            s.line = static_cast<int>(line);
+            if (needs_body(kind)) {
+                const json doc = json::parse(tree, nullptr, false);
+                classify(s, std::string(kind), doc["stmts"][0]["stmt"][std::string(kind)]);
+            } else {
+                classify(s, std::string(kind), json::object());
+            }
+            s.text = std::move(piece);
+            s.length = s.text.size();
+            out_.statements.push_back(std::move(s));
+        } else if (tree.find("{\"stmt\":") != std::string_view::npos) {
+            several(json::parse(tree, nullptr, false), piece, offset);
+        }
+        pg_query_free_parse_result(r);
+        return false;
+    }
+
+    void meta_command(std::string_view text, std::uint64_t line, bool) override {
+        if (out_.error) return;
+        std::size_t offset = 0;
+        for (std::uint64_t l = 1; l < line && offset < text_.size(); ++l) {
+            offset = text_.find('\n', offset);
+            offset = offset == std::string::npos ? text_.size() : offset + 1;
+        }
+        const std::size_t at = text_.find('\\', offset);
+        out_.error = syntax_error_at(
+            text_, at == std::string::npos ? offset : at,
+            "psql meta-command '" + std::string(text.substr(0, text.find(' '))) +
+                "' is not SQL: ctldb sends the file to the server over libpq, not through psql");
+    }
+    void copy_data(const char*, std::size_t) override {}
+    void copy_end(std::uint64_t) override {}
+
+  private:
+    /// A piece the parser read as more than one statement (psql and the
+    /// server split the same way, so this is for safety, not speed).
+    void several(const json& tree, const std::string& piece, std::size_t offset) {
+        if (!tree.is_object() || !tree.contains("stmts")) return;
+        for (const auto& entry : tree["stmts"]) {
+            Statement s;
+            const std::size_t loc = entry.value("stmt_location", 0);
+            const std::size_t len = entry.contains("stmt_len")
+                                        ? entry["stmt_len"].get<std::size_t>()
+                                        : piece.size() - loc;
+            if (loc > piece.size()) continue;
+            s.text = piece.substr(loc, len);
+            const std::size_t skip = skip_gap(s.text, 0);
+            s.text.erase(0, skip);
+            trim_statement(s.text);
+            if (s.text.empty()) continue;
+            s.offset = offset + loc + skip;
+            s.length = s.text.size();
+            s.line = line_column(text_, s.offset).first;
+            const json& stmt = entry["stmt"];
+            const std::string kind = node_kind(stmt);
+            classify(s, kind, stmt[kind]);
+            out_.statements.push_back(std::move(s));
+        }
+    }
+
+    const std::string& text_;
+    Parsed& out_;
+    std::uint64_t pieces_ = 0;
+};
+
+}  // namespace
+
 Parsed parse(const std::string& text) {
     Parsed out;
-    if (text.find('\0') != std::string::npos) {
-        out.error = SyntaxError{"the file contains a NUL byte", text.find('\0'), 1, 1};
-        auto [l, c] = line_column(text, out.error->offset);
-        out.error->line = l;
-        out.error->column = c;
+    if (const std::size_t nul = text.find('\0'); nul != std::string::npos) {
+        out.error = syntax_error_at(text, nul, "the file contains a NUL byte");
         return out;
     }
-    RawParse raw = raw_parse(text);
-    if (raw.error) {
-        out.error = raw.error;
+    if (const std::size_t bad = invalid_utf8_offset(text); bad != std::string::npos) {
+        char hex[8];
+        std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned char>(text[bad]));
+        out.error = syntax_error_at(text, bad,
+                                    "invalid UTF-8: byte " + std::string(hex) + " at byte offset " +
+                                        std::to_string(bad) +
+                                        " (save the file as UTF-8; PostgreSQL's parser and a "
+                                        "UTF8 database refuse it)");
         return out;
     }
-    if (!raw.tree.is_object() || !raw.tree.contains("stmts")) return out;
-    for (const auto& entry : raw.tree["stmts"]) {
-        Statement s;
-        s.offset = entry.value("stmt_location", 0);
-        // The last statement has no stmt_len: it runs to the end.
-        s.length = entry.contains("stmt_len") ? entry["stmt_len"].get<std::size_t>()
-                                              : text.size() - s.offset;
-        if (s.offset > text.size()) continue;
-        s.text = text.substr(s.offset, s.length);
-        // Leading blank lines and comments belong to the gap, not the statement.
-        const std::size_t skip = skip_gap(s.text, 0);
-        s.offset += skip;
-        s.text.erase(0, skip);
-        while (!s.text.empty() &&
-               (std::isspace(static_cast<unsigned char>(s.text.back())) || s.text.back() == ';')) {
-            s.text.pop_back();
-        }
-        s.length = s.text.size();
-        s.line = line_column(text, s.offset).first;
-        const json& stmt = entry["stmt"];
-        s.kind = node_kind(stmt);
-        const json& body = stmt[s.kind];
-        s.no_transaction_reason = no_transaction_reason(s.kind, body);
-        s.transaction_control = s.kind == "TransactionStmt";
-        if (s.kind == "IndexStmt" && flag(body, "concurrent"))
-            s.concurrent_index = str(body, "idxname");
-        if (s.text.empty()) continue;
-        out.statements.push_back(std::move(s));
+    ScriptSplitter splitter(text, out);
+    DumpScanner scanner(splitter, text.size() + 1);
+    splitter.scanner = &scanner;
+    try {
+        scanner.feed(text.data(), text.size());
+        if (!out.error) scanner.finish_script();
+    } catch (const Error& e) {
+        if (e.code() == ExitCode::interrupted) throw;
+        // Only an unclosed comment with no statement in it gets here.
+        if (!out.error) out.error = syntax_error_at(text, text.size(), "unterminated /* comment");
     }
+    if (out.error) out.statements.clear();
     return out;
 }
 
@@ -234,15 +414,19 @@ bool is_volatile_default(const json& expr) {
 
 std::vector<LintFinding> lint(const std::string& text) {
     std::vector<LintFinding> out;
-    RawParse raw = raw_parse(text);
-    if (raw.error || !raw.tree.contains("stmts")) return out;
+    const Parsed parsed = parse(text);
+    if (parsed.error) return out;
     std::set<std::string> created;    // tables created in this text
     std::set<std::string> not_valid;  // constraints added NOT VALID here
-    for (const auto& entry : raw.tree["stmts"]) {
-        const std::size_t offset = entry.value("stmt_location", 0);
-        // Skip leading comments/blank lines so the line points at the statement.
-        const int line = line_column(text, skip_gap(text, offset)).first;
-        const json& stmt = entry["stmt"];
+    for (const auto& statement : parsed.statements) {
+        const int line = statement.line;
+        if (statement.kind != "CreateStmt" && statement.kind != "CreateTableAsStmt" &&
+            statement.kind != "IndexStmt" && statement.kind != "AlterTableStmt") {
+            continue;  // the rules below read only these
+        }
+        RawParse raw = raw_parse(statement.text);
+        if (raw.error || !raw.tree.contains("stmts") || raw.tree["stmts"].size() != 1) continue;
+        const json& stmt = raw.tree["stmts"][0]["stmt"];
         const std::string kind = node_kind(stmt);
         const json& body = stmt[kind];
         const std::string rel = relation_name(body);

@@ -108,6 +108,20 @@ app_psql() {
 
 export -f pg_bindir superuser_psql sql app_psql
 
+# signal_and_wait SIGNAL PID: send SIGNAL to PID (started in the background
+# with stdout/stderr in $OUT/$ERR), wait for it; sets RC and ELAPSED_MS
+# (from the signal to its exit).
+signal_and_wait() {
+    local start
+    start=$(date +%s%N)
+    kill "-$1" "$2"
+    set +e
+    wait "$2"
+    RC=$?
+    set -e
+    ELAPSED_MS=$((($(date +%s%N) - start) / 1000000))
+}
+
 # wait_for COMMAND...: poll up to 10 s until COMMAND succeeds.
 wait_for() {
     for _ in $(seq 100); do "$@" && return 0; sleep 0.1; done

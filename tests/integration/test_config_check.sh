@@ -105,18 +105,12 @@ elapsed=$((($(date +%s%N) - start) / 1000000))
 check "timed out after ~1.2 s (${elapsed} ms)" bash -c "(( $elapsed >= 1100 && $elapsed < 3000 ))"
 check "timeout hint" stderr_has "within 1200 ms"
 
-set +e
 "$CTLDB" config check --host 127.0.0.1 --port "$BH_PORT" --sslmode require >"$OUT" 2>"$ERR" &
 CPID=$!
 sleep 0.5
-start=$(date +%s%N)
-kill -INT $CPID
-wait $CPID
-RC=$?
-set -e
-elapsed=$((($(date +%s%N) - start) / 1000000))
+signal_and_wait INT $CPID
 check "SIGINT while connecting exits 130 (got $RC)" test "$RC" = 130
-check "promptly (${elapsed} ms)" test "$elapsed" -lt 1000
+check "promptly (${ELAPSED_MS} ms)" test "$ELAPSED_MS" -lt 1000
 check "says it was interrupted" stderr_has "interrupted by SIGINT"
 kill $BH_PID 2>/dev/null || true
 

@@ -87,6 +87,17 @@ h=$(hostile shell "\\! touch $PWN")
 run "$CTLDB" restore "$h" --no-manifest --target-db it_target --clean --yes
 check "the refusal names the line and the command" stderr_has 'line [0-9]*: psql command \\!'
 
+# A statement the server rejects: PostgreSQL's words reach the operator,
+# with the position shown as psql shows it (the line and a caret).
+h=$(hostile bad_column "SELECT relname,
+       nosuchcolumn FROM pg_class;")
+reset_target
+expect_rc 1 "a dump whose statement fails" "$CTLDB" restore "$h" --no-manifest --target-db it_target --clean --yes
+check "the server's message" stderr_has 'column "nosuchcolumn" does not exist'
+check "the line of the statement it is on" stderr_has "LINE 2:        nosuchcolumn FROM pg_class"
+check "a caret under it" stderr_has "^ *\^$"
+check "target untouched after the failure" test "$(target_state)" = before
+
 # Appended after pg_dump's closing marker: SQL, a second gzip member,
 # trailing bytes.
 cp "$PLAIN" "$IT_TMP/appended.sql"

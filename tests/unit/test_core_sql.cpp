@@ -104,3 +104,77 @@ TEST_CASE("line_column counts characters, not bytes") {
     CHECK(sql::line_column(t, 3) == std::make_pair(2, 1));
     CHECK(sql::line_column(t, t.find('d')) == std::make_pair(2, 4));
 }
+
+TEST_CASE("invalid UTF-8 is named with its byte offset, not mistaken for an empty file") {
+    const std::string text = "SELECT 1;\nSELECT 'caf\xc3\xa9';\nSELECT '\xff';\n";
+    auto p = sql::parse(text);
+    REQUIRE(p.error);
+    CHECK(p.error->message.find("invalid UTF-8: byte 0xFF at byte offset 34") == 0);
+    CHECK(p.error->offset == 34);
+    CHECK(p.error->line == 3);
+    CHECK(p.error->column == 9);
+    CHECK(p.statements.empty());
+    // Overlong forms and surrogates are invalid too; a truncated sequence at the end.
+    for (const std::string bad :
+         {"SELECT '\xc0\xaf'", "SELECT '\xed\xa0\x80'", "SELECT 1 -- \xe2\x82"}) {
+        auto q = sql::parse(bad);
+        REQUIRE_MESSAGE(q.error, bad);
+        CHECK(q.error->message.find("invalid UTF-8") == 0);
+    }
+    CHECK_FALSE(sql::parse("SELECT '\xf0\x9f\x90\x98 \xe2\x82\xac'").error);
+}
+
+TEST_CASE("syntax error columns count characters, not bytes") {
+    // PostgreSQL's cursor position is in characters: 'éééé' is 8 bytes, 4 characters.
+    auto p = sql::parse("SELECT 1;\nSELECT '\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9' FRM x;\n");
+    REQUIRE(p.error);
+    CHECK(p.error->line == 2);
+    CHECK(p.error->column == 19);
+    CHECK(p.error->offset == 10 + 22);
+}
+
+TEST_CASE(
+    "script edges: no final semicolon, empty statements, unclosed quotes and comments, psql "
+    "meta-commands") {
+    auto p = sql::parse("SELECT 1;;\n;\nSELECT 2 -- the end, no semicolon\n");
+    REQUIRE_FALSE(p.error);
+    REQUIRE(p.statements.size() == 2);
+    CHECK(p.statements[1].text == "SELECT 2 -- the end, no semicolon");
+    CHECK(p.statements[1].line == 3);
+    CHECK(p.statements[1].offset == 13);
+
+    auto q = sql::parse("SELECT 1;\nSELECT 'never closed;\n");
+    REQUIRE(q.error);
+    CHECK(q.error->line == 2);
+    CHECK(q.error->message.find("unterminated quoted string") != std::string::npos);
+
+    auto c = sql::parse("SELECT 1;\n/* never closed\n");
+    REQUIRE(c.error);
+    CHECK(c.error->message.find("unterminated /* comment") != std::string::npos);
+
+    auto m = sql::parse("SELECT 1;\n\\i other.sql\nSELECT 2;\n");
+    REQUIRE(m.error);
+    CHECK(m.error->line == 2);
+    CHECK(m.error->column == 1);
+    CHECK(m.error->message.find("psql meta-command '\\i' is not SQL") == 0);
+
+    CHECK(sql::parse("-- only a comment\n/* and another */\n").statements.empty());
+}
+
+TEST_CASE("a large script is split in one pass with the parser's verdict per statement") {
+    std::string text;
+    for (int i = 0; i < 20000; ++i) {
+        text += "INSERT INTO t (a, b) VALUES (" + std::to_string(i) + ", 'x;y');\n";
+        if (i % 1000 == 0)
+            text +=
+                "CREATE INDEX CONCURRENTLY IF NOT EXISTS i" + std::to_string(i) + " ON t (a);\n";
+    }
+    auto p = sql::parse(text);
+    REQUIRE_FALSE(p.error);
+    REQUIRE(p.statements.size() == 20020);
+    CHECK(p.statements.back().line == 20020);
+    CHECK(p.statements[1].concurrent_index == "i0");
+    CHECK(p.statements[1].no_transaction_reason == "CREATE INDEX CONCURRENTLY");
+    CHECK(p.statements[2].kind == "InsertStmt");
+    CHECK(text.compare(p.statements[2].offset, p.statements[2].length, p.statements[2].text) == 0);
+}

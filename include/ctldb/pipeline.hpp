@@ -1,0 +1,39 @@
+// Running many statements per round trip with libpq's pipeline mode.
+//
+// A migration or seed file of 200k INSERTs sent one statement at a time
+// waits for 200k round trips (40 s here, as psql -f does). In pipeline
+// mode the statements of a batch go out together and their results come
+// back in order; the first failure is known exactly (statement and
+// PostgreSQL's fields, its position relative to that statement), and the
+// server skips the rest of the batch. Results are read while sending, so a
+// statement that returns many rows cannot deadlock the connection.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "ctldb/connection.hpp"
+#include "ctldb/sql.hpp"
+
+namespace ctldb {
+
+/// The statement that failed, by index into the list given.
+struct StatementFailure {
+    std::size_t index = 0;
+    SqlError error;
+};
+
+/// Run `statements` in order on `conn`, several per round trip, stopping at
+/// the first failure, which is returned (nothing after it has run). Meant
+/// for statements inside one transaction the caller opened: a failure
+/// leaves that transaction aborted. `affected` (optional) adds the rows
+/// each statement inserted, updated or deleted. A signal is noticed
+/// between batches; a cancelled statement is returned as its failure.
+/// Throws Error(failure) when the connection is lost.
+std::optional<StatementFailure> exec_pipelined(Connection& conn,
+                                               const std::vector<sql::Statement>& statements,
+                                               std::int64_t* affected = nullptr);
+
+}  // namespace ctldb

@@ -1,0 +1,132 @@
+#include "ctldb/pipeline.hpp"
+
+#include <poll.h>
+
+#include <cerrno>
+#include <cstdlib>
+
+#include <libpq-fe.h>
+
+#include "ctldb/signals.hpp"
+
+namespace ctldb {
+
+namespace {
+
+// A batch ends at this many statements or bytes of SQL, whichever comes
+// first: enough to hide the round trips, small enough that a signal between
+// batches is noticed soon and libpq's output buffer stays modest.
+constexpr std::size_t kBatchStatements = 1000;
+constexpr std::size_t kBatchBytes = 1u << 20;
+
+[[noreturn]] void lost(PGconn* pg) {
+    std::string msg = PQerrorMessage(pg);
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' '))
+        msg.pop_back();
+    throw Error(ExitCode::failure, "lost the connection to the server: " + msg,
+                "check the server log; the work was not completed");
+}
+
+/// Pipeline mode and non-blocking I/O for the life of one batch.
+class PipelineMode {
+  public:
+    explicit PipelineMode(PGconn* pg) : pg_(pg) {
+        if (PQsetnonblocking(pg_, 1) != 0 || PQenterPipelineMode(pg_) != 1) lost(pg_);
+    }
+    ~PipelineMode() {
+        // Only possible once every result was read; after a lost connection
+        // nothing more is sent anyway.
+        PQexitPipelineMode(pg_);
+        PQsetnonblocking(pg_, 0);
+    }
+    PipelineMode(const PipelineMode&) = delete;
+    PipelineMode& operator=(const PipelineMode&) = delete;
+
+  private:
+    PGconn* pg_;
+};
+
+/// Statements [begin, end) in one pipeline with one sync point at its end.
+std::optional<StatementFailure> run_batch(PGconn* pg, const std::vector<sql::Statement>& stmts,
+                                          std::size_t begin, std::size_t end,
+                                          std::int64_t* affected) {
+    PipelineMode mode(pg);
+    for (std::size_t i = begin; i < end; ++i) {
+        // Queued in libpq's buffer; flushed below while results are read.
+        if (PQsendQueryParams(pg, stmts[i].text.c_str(), 0, nullptr, nullptr, nullptr, nullptr,
+                              0) != 1) {
+            lost(pg);
+        }
+    }
+    if (PQpipelineSync(pg) != 1) lost(pg);
+
+    std::optional<StatementFailure> failure;
+    std::size_t current = begin;  // the statement whose results come next
+    bool flushed = false;
+    for (;;) {
+        if (!flushed) {
+            const int f = PQflush(pg);
+            if (f < 0) lost(pg);
+            flushed = f == 0;
+        }
+        // Read whatever has arrived before waiting: the server may be
+        // blocked on sending us results while we still have SQL to send.
+        if (PQconsumeInput(pg) != 1) lost(pg);
+        while (PQisBusy(pg) == 0) {
+            PGresult* r = PQgetResult(pg);
+            if (r == nullptr) {  // the end of one statement's results
+                ++current;
+                continue;
+            }
+            const ExecStatusType st = PQresultStatus(r);
+            if (st == PGRES_PIPELINE_SYNC) {
+                PQclear(r);
+                return failure;
+            }
+            if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY) {
+                if (affected != nullptr) *affected += std::strtoll(PQcmdTuples(r), nullptr, 10);
+                PQclear(r);
+            } else if (st == PGRES_PIPELINE_ABORTED) {
+                PQclear(r);  // skipped after the failure
+            } else {
+                if (!failure && current < end) {
+                    try {
+                        throw_result_error(pg, r, stmts[current].text);
+                    } catch (const SqlError& e) {
+                        failure = StatementFailure{current, e};
+                    } catch (...) {
+                        PQclear(r);
+                        throw;
+                    }
+                }
+                PQclear(r);
+            }
+        }
+        pollfd pfd{PQsocket(pg), static_cast<short>(POLLIN | (flushed ? 0 : POLLOUT)), 0};
+        // Short waits: a signal cancels the running statement through
+        // CancelOnSignal, and its error result arrives here.
+        if (::poll(&pfd, 1, 100) < 0 && errno != EINTR) lost(pg);
+    }
+}
+
+}  // namespace
+
+std::optional<StatementFailure> exec_pipelined(Connection& conn,
+                                               const std::vector<sql::Statement>& statements,
+                                               std::int64_t* affected) {
+    PGconn* pg = conn.raw();
+    std::size_t next = 0;
+    while (next < statements.size()) {
+        throw_if_interrupted();
+        std::size_t end = next, bytes = 0;
+        while (end < statements.size() && end - next < kBatchStatements && bytes < kBatchBytes) {
+            bytes += statements[end].text.size();
+            ++end;
+        }
+        if (auto f = run_batch(pg, statements, next, end, affected)) return f;
+        next = end;
+    }
+    return std::nullopt;
+}
+
+}  // namespace ctldb
