@@ -15,6 +15,7 @@
 #include "ctldb/connection.hpp"
 #include "ctldb/context.hpp"
 #include "ctldb/findings.hpp"
+#include "ctldb/probes.hpp"
 #include "ctldb/text.hpp"
 #include "ctldb/tls.hpp"
 
@@ -154,36 +155,68 @@ ExitCode run_check_ssl(const CheckSslOptions& o, Context& ctx) {
         }
     }
 
-    const std::string ssl_setting = exec(*conn, "SHOW ssl").get(0, 0);
-    const std::string min_proto = exec(*conn, "SHOW ssl_min_protocol_version").get(0, 0);
-    f.add("server ssl", ssl_setting == "on" ? Status::ok : Status::fail, "ssl = " + ssl_setting);
-    const bool weak_min = min_proto == "TLSv1" || min_proto == "TLSv1.1";
-    f.add("server min protocol", weak_min ? Status::warn : Status::ok,
-          "ssl_min_protocol_version = " + min_proto);
+    // The server's settings, as far as this role may read them: a role
+    // without pg_read_all_settings gets a finding naming the grant, not an
+    // aborted report.
+    nlohmann::json server_json = nlohmann::json::object();
+    nlohmann::json unreadable = nlohmann::json::array();
+    for (const auto& st : probe::settings(*conn, {"ssl", "ssl_min_protocol_version"})) {
+        server_json[st.name] = st.value ? nlohmann::json(*st.value) : nlohmann::json(nullptr);
+        const std::string label = st.name == "ssl" ? "server ssl" : "server min protocol";
+        if (!st.value) {
+            unreadable.push_back(st.name);
+            f.add(label, Status::warn, st.name + " is " + st.unreadable);
+        } else if (st.name == "ssl") {
+            f.add(label, *st.value == "on" ? Status::ok : Status::fail,
+                  "ssl = " + *st.value +
+                      (*st.value == "on" ? "" : ": the server accepts no TLS connection at all"));
+        } else {
+            const bool weak = *st.value == "TLSv1" || *st.value == "TLSv1.1";
+            f.add(label, weak ? Status::warn : Status::ok,
+                  "ssl_min_protocol_version = " + *st.value);
+        }
+    }
+    server_json["unreadable"] = unreadable;
 
-    // Client backends over TCP without TLS. Unix-socket sessions never cross
-    // a network and are not counted. Rows the role may not see are unknown.
+    // Client backends over TCP without TLS, this one included (a plain
+    // connection of ctldb's own is one more). Unix-socket sessions never
+    // cross a network and are not counted. Rows the role may not see are
+    // unknown.
     QueryResult r = exec(
         *conn,
-        "SELECT count(*) FILTER (WHERE s.ssl IS FALSE AND a.client_addr IS NOT NULL), "
-        "count(*) FILTER (WHERE a.client_addr IS NULL AND s.ssl IS NOT TRUE), "
-        "count(*) FILTER (WHERE s.ssl IS NULL OR (a.client_addr IS NULL AND a.usename IS NULL)), "
-        "pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') "
-        "FROM pg_stat_activity a JOIN pg_stat_ssl s ON s.pid = a.pid "
-        "WHERE a.backend_type = 'client backend' AND a.pid <> pg_backend_pid()");
+        "SELECT count(*) FILTER (WHERE a.backend_type = 'client backend' AND s.ssl IS FALSE "
+        "AND a.client_addr IS NOT NULL), "
+        "count(*) FILTER (WHERE a.backend_type IS NULL), "
+        "pg_has_role(current_user, 'pg_read_all_stats', 'USAGE'), "
+        "coalesce(bool_or(a.pid = pg_backend_pid() AND s.ssl IS FALSE AND a.client_addr IS NOT "
+        "NULL), false) "
+        "FROM pg_stat_activity a LEFT JOIN pg_stat_ssl s ON s.pid = a.pid "
+        // Other roles' sessions show no backend type to a role without
+        // pg_read_all_stats, but still their database.
+        "WHERE a.backend_type = 'client backend' OR (a.backend_type IS NULL AND a.datname IS NOT "
+        "NULL)");
     const std::int64_t plain = r.get_int(0, 0);
-    const std::int64_t unknown = r.get_int(0, 2);
-    const bool all_stats = r.get(0, 3) == "t";
+    const std::int64_t unknown = r.get_int(0, 1);
+    const bool all_stats = r.get(0, 2) == "t";
+    const bool self_plain = r.get(0, 3) == "t";
     nlohmann::json non_ssl = plain;
+    const std::string self_note = self_plain ? " (ctldb's own connection among them)" : "";
     if (!all_stats && unknown > 0 && plain == 0) {
-        non_ssl = "unknown";
+        non_ssl = nullptr;
         f.add("non-ssl clients", Status::warn,
               "unknown: " + std::to_string(unknown) +
-                  " sessions are not visible to this role (grant pg_monitor)");
+                  " sessions of other roles are not visible to this one (needs "
+                  "pg_read_all_stats or pg_monitor)");
     } else {
-        f.add("non-ssl clients", plain > 0 ? Status::fail : Status::ok,
-              plain > 0 ? std::to_string(plain) + " client connection(s) over TCP without TLS"
-                        : "every TCP client uses TLS");
+        std::string detail =
+            plain > 0
+                ? std::to_string(plain) + " client connection(s) over TCP without TLS" + self_note
+                : "every TCP client uses TLS";
+        if (!all_stats && unknown > 0) {
+            detail += "; " + std::to_string(unknown) +
+                      " sessions of other roles not visible (needs pg_read_all_stats)";
+        }
+        f.add("non-ssl clients", plain > 0 ? Status::fail : Status::ok, detail);
     }
 
     const ExitCode code = f.failed() ? ExitCode::failure : ExitCode::ok;
@@ -196,7 +229,7 @@ ExitCode run_check_ssl(const CheckSslOptions& o, Context& ctx) {
                     {"certificate", cert_json},
                     {"days_left", days_left},
                     {"fingerprint_sha256", fingerprint},
-                    {"server", {{"ssl", ssl_setting}, {"ssl_min_protocol_version", min_proto}}},
+                    {"server", server_json},
                     {"non_ssl_connections", non_ssl},
                     {"checks", f.to_json()}});
     } else {

@@ -116,7 +116,16 @@ bool create_database(const ConnectionSettings& cs, bool clean) {
         }
         return false;
     }
-    exec(*conn, "CREATE DATABASE " + quote_ident(cs.dbname));
+    try {
+        exec(*conn, "CREATE DATABASE " + quote_ident(cs.dbname));
+    } catch (const SqlError& e) {
+        if (e.server().sqlstate != "42501") throw;  // insufficient_privilege
+        throw failure("--create needs the CREATEDB privilege, which role " + cs.user +
+                          " does not have: " + e.what() + "; nothing was changed",
+                      "create the database as a role that may (CREATE DATABASE " +
+                          quote_ident(cs.dbname) + " OWNER " + quote_ident(cs.user) +
+                          "), then restore without --create");
+    }
     log::info("created database " + cs.dbname);
     return true;
 }

@@ -320,14 +320,31 @@ ExitCode run_autovacuum(const VacuumOptions& o, Context& ctx) {
         if (!ok) to_set.push_back(&w);
     }
     if (o.apply && !to_set.empty()) {
-        const bool super =
-            exec(*conn, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user").get(0, 0) ==
-            "t";
-        if (!super) {
-            throw failure(
-                "changing autovacuum settings needs ALTER SYSTEM, which only a superuser may run",
-                "run it as a superuser (e.g. the postgres role), or ask your DBA to set: " +
-                    std::string("autovacuum = on, autovacuum_naptime = '1min'"));
+        // PostgreSQL 15 lets a superuser grant exactly this: ALTER SYSTEM
+        // on each parameter, and EXECUTE on pg_reload_conf().
+        std::vector<std::string> missing;
+        const std::string role = exec(*conn, "SELECT current_user").get(0, 0);
+        for (const Want* w : to_set) {
+            if (exec(*conn, "SELECT has_parameter_privilege($1, 'ALTER SYSTEM')",
+                     {std::string(w->name)})
+                    .get(0, 0) != "t") {
+                missing.push_back("GRANT ALTER SYSTEM ON PARAMETER " + std::string(w->name) +
+                                  " TO " + role);
+            }
+        }
+        if (exec(*conn, "SELECT has_function_privilege('pg_catalog.pg_reload_conf()', 'EXECUTE')")
+                .get(0, 0) != "t") {
+            missing.push_back("GRANT EXECUTE ON FUNCTION pg_catalog.pg_reload_conf() TO " + role);
+        }
+        if (!missing.empty()) {
+            Error e(ExitCode::failure,
+                    "changing autovacuum settings needs ALTER SYSTEM on them and pg_reload_conf(), "
+                    "which role " +
+                        role + " may not run; nothing was changed",
+                    "run it as a superuser, or have one grant exactly what is missing (listed "
+                    "above), or ask your DBA to set: autovacuum = on, autovacuum_naptime = '1min'");
+            e.with_details(missing);
+            throw e;
         }
         for (const Want* w : to_set) {
             exec(*conn, std::string("ALTER SYSTEM SET ") + w->name + " = '" + w->pretty + "'");

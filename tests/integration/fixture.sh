@@ -19,6 +19,16 @@ start)
     chmod 755 "$root"
     "$CTLDB" local start --dir "$root/sandbox" --port 0
     printf 'IT_ROOT=%q\nIT_SANDBOX=%q\n' "$root" "$root/sandbox" >"$CTLDB_IT_STATE"
+    # The production role of the guide's deployment: it logs in and owns its
+    # database and tables, nothing more (no superuser, CREATEDB, CREATEROLE,
+    # pg_monitor or pg_read_all_settings). The sandbox's appuser has
+    # conveniences this role lacks; suites that model production use this.
+    IT_SANDBOX="$root/sandbox"
+    head -c 24 /dev/urandom | base64 | tr -d '\n' >"$root/prod.password"
+    chmod 644 "$root/prod.password"
+    SUPERUSER_DB=postgres superuser_psql -v pw="$(cat "$root/prod.password")" >/dev/null <<'SQL'
+CREATE ROLE ctldb_prod LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'pw';
+SQL
     ;;
 stop)
     [[ -f "$CTLDB_IT_STATE" ]] || exit 0

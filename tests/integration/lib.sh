@@ -97,6 +97,15 @@ fresh_database() {
     export DB_NAME=$1 SUPERUSER_DB=$1
 }
 
+# use_production_role NAME: connect as the fixture's production-like role
+# (owner of database NAME, which is created afresh, and of nothing else; no
+# pg_monitor, pg_read_all_settings, CREATEDB or superuser).
+use_production_role() {
+    SUPERUSER_DB=postgres superuser_psql -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" >/dev/null 2>&1
+    SUPERUSER_DB=postgres superuser_psql -c "CREATE DATABASE $1 OWNER ctldb_prod" >/dev/null
+    export DB_NAME=$1 SUPERUSER_DB=$1 DB_USER=ctldb_prod DB_PASSWORD_FILE=$IT_ROOT/prod.password
+}
+
 # sql QUERY: one value from the current test database, as superuser.
 sql() { superuser_psql -c "$1"; }
 
