@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace ctldb::sql {
@@ -40,6 +41,10 @@ struct Parsed {
 
 /// Parse `text` (several statements). Never throws on bad SQL: see error.
 Parsed parse(const std::string& text);
+
+/// `name` as a quoted SQL identifier: "name", with " doubled. Always
+/// quoted, so any name (mixed case, spaces, keywords) means itself.
+std::string quote_identifier(std::string_view name);
 
 /// First position at or after `pos` that is not white space or a comment.
 std::size_t skip_gap(const std::string& text, std::size_t pos);

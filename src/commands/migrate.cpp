@@ -20,8 +20,10 @@
 #include "ctldb/findings.hpp"
 #include "ctldb/fs.hpp"
 #include "ctldb/log.hpp"
+#include "ctldb/migration_history.hpp"
 #include "ctldb/migrations.hpp"
 #include "ctldb/pipeline.hpp"
+#include "ctldb/report.hpp"
 #include "ctldb/script.hpp"
 #include "ctldb/signals.hpp"
 #include "ctldb/sql.hpp"
@@ -30,10 +32,6 @@
 namespace ctldb {
 
 namespace {
-
-// "ctldb-mg" as a big-endian 64-bit number: the advisory lock key.
-constexpr std::int64_t kLockKey = 0x63746c64622d6d67;
-constexpr const char* kHistoryTable = "ctldb_schema_migrations";
 
 struct MigrateOptions {
     std::string dir;
@@ -49,6 +47,8 @@ struct MigrateOptions {
     std::string name;
     bool no_transaction = false;
     bool force = false;
+    bool no_schema_check = false;
+    bool yes = false;
 };
 
 using Clock = std::chrono::steady_clock;
@@ -76,105 +76,6 @@ std::int64_t parse_version(const std::string& option, const std::string& text) {
     if (!v || *v < 0) throw usage_error(option + " '" + text + "' is not a migration version");
     return *v;
 }
-
-bool history_exists(Connection& conn) {
-    return exec(conn, "SELECT to_regclass($1) IS NOT NULL", {std::string(kHistoryTable)})
-               .get(0, 0) == "t";
-}
-
-std::vector<AppliedMigration> read_history(Connection& conn) {
-    std::vector<AppliedMigration> out;
-    if (!history_exists(conn)) return out;
-    QueryResult r =
-        exec(conn,
-             "SELECT version, name, checksum, "
-             "to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-             "applied_by, execution_ms FROM ctldb_schema_migrations ORDER BY version");
-    for (int i = 0; i < r.rows(); ++i) {
-        out.push_back(AppliedMigration{r.get_int(i, 0), r.get(i, 1), r.get(i, 2), r.get(i, 3),
-                                       r.get(i, 4), r.get_int(i, 5)});
-    }
-    return out;
-}
-
-void create_history(Connection& conn) {
-    exec(conn,
-         "CREATE TABLE IF NOT EXISTS ctldb_schema_migrations ("
-         " version bigint PRIMARY KEY,"
-         " name text NOT NULL,"
-         " checksum text NOT NULL,"
-         " applied_at timestamptz NOT NULL DEFAULT now(),"
-         " applied_by text NOT NULL,"
-         " execution_ms bigint NOT NULL,"
-         " no_transaction boolean NOT NULL DEFAULT false)");
-}
-
-std::string applied_by(Connection& conn) {
-    char host[256] = "";
-    ::gethostname(host, sizeof host - 1);
-    return exec(conn, "SELECT current_user").get(0, 0) + "@" + host;
-}
-
-/// Who holds the migration lock, for the waiting message.
-std::string lock_holder(Connection& conn) {
-    QueryResult r = exec(conn,
-                         "SELECT a.pid, coalesce(nullif(a.application_name, ''), '?'), "
-                         "coalesce(host(a.client_addr), 'local socket'), "
-                         "coalesce(to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS'), '?') "
-                         "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-                         "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
-                         "AND l.database = (SELECT oid FROM pg_database WHERE datname = "
-                         "current_database()) AND l.classid = ($1::bigint >> 32)::oid "
-                         "AND l.objid = ($1::bigint & 4294967295)::oid",
-                         {std::to_string(kLockKey)});
-    if (r.rows() == 0) return "another session (not visible to this role)";
-    return "pid " + r.get(0, 0) + " (" + r.get(0, 1) + ", " + r.get(0, 2) + ", connected since " +
-           r.get(0, 3) + ")";
-}
-
-/// Holds the session advisory lock that serialises runners.
-class MigrationLock {
-  public:
-    MigrationLock(Connection& conn, int timeout_s) : conn_(conn) {
-        const auto start = Clock::now();
-        bool announced = false;
-        for (;;) {
-            throw_if_interrupted();
-            if (exec(conn, "SELECT pg_try_advisory_lock($1)", {std::to_string(kLockKey)})
-                    .get(0, 0) == "t") {
-                break;
-            }
-            const std::string holder = lock_holder(conn);
-            if (!announced) {
-                log::info("waiting up to " + std::to_string(timeout_s) +
-                          " s for the migration lock held by " + holder);
-                announced = true;
-            }
-            if (ms_since(start) >= static_cast<std::int64_t>(timeout_s) * 1000) {
-                throw Error(ExitCode::lock,
-                            "another migration is running: the lock is held by " + holder +
-                                " (waited " + std::to_string(timeout_s) + " s)",
-                            "wait for it to finish, or raise --lock-timeout");
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(200));
-        }
-        held_ = true;
-    }
-    ~MigrationLock() {
-        if (!held_) return;
-        try {
-            exec(conn_, "SELECT pg_advisory_unlock($1)", {std::to_string(kLockKey)});
-        } catch (...) {
-            // The session ends right after; the server releases the lock then.
-        }
-    }
-    MigrationLock(const MigrationLock&) = delete;
-    MigrationLock& operator=(const MigrationLock&) = delete;
-
-  private:
-    Connection& conn_;
-    bool held_ = false;
-};
 
 void set_timeouts(Connection& conn, const MigrateOptions& o, bool local) {
     const std::string scope = local ? "SET LOCAL " : "SET ";
@@ -284,27 +185,6 @@ std::int64_t run_file(Connection& conn, const MigrateOptions& o, const std::stri
 }  // namespace
 
 namespace {
-
-/// Every file's statements, parsed once: before the migration lock is
-/// taken (a big file does not hold other runners up while it is read), and
-/// reused by the checks and the run.
-class ParsedFiles {
-  public:
-    const sql::Parsed& up(const Migration& m) { return get(m, false); }
-    const sql::Parsed& down(const Migration& m) { return get(m, true); }
-
-  private:
-    const sql::Parsed& get(const Migration& m, bool down) {
-        auto key = std::make_pair(m.version, down);
-        auto it = parsed_.find(key);
-        if (it == parsed_.end()) {
-            log::debug("parsing " + (down ? m.down_file : m.file));
-            it = parsed_.emplace(key, sql::parse(down ? *m.down_sql : m.sql)).first;
-        }
-        return it->second;
-    }
-    std::map<std::pair<std::int64_t, bool>, sql::Parsed> parsed_;
-};
 
 void require_static_checks(const std::vector<const Migration*>& files, bool down,
                            ParsedFiles& parsed) {
@@ -469,9 +349,6 @@ ExitCode run_up(const MigrateOptions& o, Context& ctx) {
         print_up_dry_run(set, todo, ctx);
         return ExitCode::ok;
     }
-    // The history table appears with the first migration that runs, not
-    // with a run that was refused or had nothing to do.
-    if (!todo.empty()) create_history(*conn);
 
     const std::string by = applied_by(*conn);
     const bool no_history = std::none_of(
@@ -483,6 +360,10 @@ ExitCode run_up(const MigrateOptions& o, Context& ctx) {
         try {
             run_file(*conn, o, m->file, m->sql, parsed.up(*m), m->no_transaction, [&] {
                 ms = ms_since(start);
+                // In the migration's own transaction: the history table
+                // appears with the first migration that commits, not with a
+                // run that was refused or failed.
+                create_history(*conn);
                 exec(*conn,
                      "INSERT INTO ctldb_schema_migrations (version, name, checksum, applied_by, "
                      "execution_ms, no_transaction) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -497,11 +378,20 @@ ExitCode run_up(const MigrateOptions& o, Context& ctx) {
                 return l == "sqlstate: 42P07" || l == "sqlstate: 42710";
             });
             if (!no_history || !applied.empty() || !exists) throw;
+            // Say "adopt it" only when it really is this schema: compare
+            // what each prefix 1..V of the migrations creates with it.
+            const auto v = matching_version(*conn, set, parsed);
             Error adopt(e.code(), e.what(),
-                        "the database already has this schema, made without ctldb (the guide's "
-                        "node scripts?): adopt it with 'ctldb migrate baseline V', V being the "
-                        "last migration it already reflects; nothing runs, later ones apply "
-                        "normally");
+                        v ? "the database already holds exactly what migrations up to " +
+                                std::to_string(*v) +
+                                " create (compared object by object), made without ctldb: "
+                                "adopt it with 'ctldb migrate baseline " +
+                                std::to_string(*v) +
+                                "'; nothing runs, later migrations apply normally"
+                          : "the database has objects of the same names, but not the schema "
+                            "these migrations create: it was made by something else (the "
+                            "guide's node scripts?). 'ctldb migrate baseline V --dry-run' lists "
+                            "the differences; bring the schema in line before adopting it");
             adopt.with_details(d);
             throw adopt;
         }
@@ -551,20 +441,91 @@ ExitCode run_status(const MigrateOptions& o, Context& ctx) {
     return bad > 0 ? ExitCode::failure : ExitCode::ok;
 }
 
+/// The differences of a schema check as lines for an error or a finding,
+/// at most `limit` of them.
+std::vector<std::string> difference_lines(const schema::Comparison& c, std::size_t limit = 40) {
+    std::vector<std::string> out;
+    for (const auto& d : c.differences) {
+        if (out.size() == limit) {
+            out.push_back("... and " + std::to_string(c.differences.size() - limit) + " more");
+            break;
+        }
+        out.push_back(d.describe());
+    }
+    return out;
+}
+
+nlohmann::json schema_json(const SchemaCheck& sc) {
+    if (!sc.built) return {{"compared", false}, {"reason", sc.why_not}};
+    nlohmann::json diffs = nlohmann::json::array();
+    for (const auto& d : sc.comparison.differences) {
+        diffs.push_back(
+            {{"kind", d.kind},
+             {"object", d.label},
+             {"expected",
+              d.expected.empty() ? nlohmann::json(nullptr) : nlohmann::json(d.expected)},
+             {"found", d.found.empty() ? nlohmann::json(nullptr) : nlohmann::json(d.found)}});
+    }
+    return {{"compared", true},
+            {"matches", sc.comparison.matches()},
+            {"differences", diffs},
+            {"other_objects", sc.comparison.others}};
+}
+
+/// Schema drift of the applied migrations: build them in a scratch schema
+/// and compare. Adds findings; returns the check for JSON.
+SchemaCheck validate_schema(Connection& conn, const std::vector<MigrationStatus>& list,
+                            ParsedFiles& parsed, Findings& f) {
+    SchemaCheck sc;
+    std::vector<const Migration*> applied;
+    for (const auto& st : list) {
+        if (!st.applied) continue;
+        if (st.state != MigrationState::applied) {
+            sc.why_not = "the files differ from the history (modified or missing)";
+            f.add("schema", Status::warn, "not compared: " + sc.why_not);
+            return sc;
+        }
+        applied.push_back(st.file);
+    }
+    if (applied.empty()) {
+        sc.why_not = "no migration is applied";
+        f.add("schema", Status::info, "not compared: " + sc.why_not);
+        return sc;
+    }
+    sc = check_schema(conn, applied, parsed);
+    if (!sc.built) {
+        f.add("schema", Status::warn, "not compared: " + sc.why_not);
+    } else if (sc.comparison.matches()) {
+        f.add("schema", Status::ok,
+              "the database holds exactly what the " + std::to_string(applied.size()) +
+                  " applied migration(s) create" +
+                  (sc.comparison.others.empty()
+                       ? std::string()
+                       : " (and " + std::to_string(sc.comparison.others.size()) +
+                             " object(s) of its own they do not touch)"));
+    } else {
+        for (const auto& line : difference_lines(sc.comparison))
+            f.add("schema drift", Status::fail, line);
+    }
+    return sc;
+}
+
 ExitCode run_validate(const MigrateOptions& o, Context& ctx) {
     const MigrationSet set = load_set(o);
     Findings f;
+    ParsedFiles parsed;
     for (const auto& m : set.migrations) {
-        auto problems = check_migration_sql(m.file, m.sql, m.no_transaction);
+        auto problems = check_migration_sql(m.file, parsed.up(m), m.no_transaction);
         if (m.down_sql) {
-            auto dp = check_migration_sql(m.down_file, *m.down_sql, m.down_no_transaction);
+            auto dp = check_migration_sql(m.down_file, parsed.down(m), m.down_no_transaction);
             problems.insert(problems.end(), dp.begin(), dp.end());
         }
         for (const auto& p : problems)
             f.add(m.file, Status::fail, p);
     }
     auto conn = open(ctx);
-    for (const auto& st : migration_status(set, read_history(*conn))) {
+    const auto list = migration_status(set, read_history(*conn));
+    for (const auto& st : list) {
         if (st.state == MigrationState::modified) {
             f.add(st.file->file, Status::fail, "checksum differs from the applied version");
         } else if (st.state == MigrationState::missing) {
@@ -574,16 +535,25 @@ ExitCode run_validate(const MigrateOptions& o, Context& ctx) {
             f.add(st.file->file, Status::warn, "not applied, older than applied migrations");
         }
     }
-    if (f.items().empty()) {
+    if (!f.failed()) {
         f.add("migrations", Status::ok,
-              std::to_string(set.migrations.size()) + " files valid and matching the database");
+              std::to_string(set.migrations.size()) + " files valid, checksums match the history");
     }
+    nlohmann::json schema_result = {{"compared", false}, {"reason", "--no-schema-check"}};
+    if (!o.no_schema_check && !f.failed()) {
+        schema_result = schema_json(validate_schema(*conn, list, parsed, f));
+    }
+    const ExitCode code = f.failed() ? ExitCode::failure : ExitCode::ok;
     if (ctx.json()) {
-        print_json({{"ok", !f.failed()}, {"source", set.source}, {"checks", f.to_json()}});
+        print_json({{"ok", code == ExitCode::ok},
+                    {"exit_code", static_cast<int>(code)},
+                    {"source", set.source},
+                    {"checks", f.to_json()},
+                    {"schema", schema_result}});
     } else {
         print_text(f.render(use_color(stdout)));
     }
-    return f.failed() ? ExitCode::failure : ExitCode::ok;
+    return code;
 }
 
 ExitCode run_lint(const MigrateOptions& o, Context& ctx) {
@@ -621,33 +591,100 @@ ExitCode run_baseline(const MigrateOptions& o, Context& ctx) {
         throw usage_error("baseline " + o.baseline_version +
                           ": no migration with that version in " + set.source);
     }
+    std::vector<const Migration*> files;
+    for (const auto& m : set.migrations) {
+        if (m.version <= version) files.push_back(&m);
+    }
+    ParsedFiles parsed;
+    require_static_checks(files, false, parsed);
     auto conn = open(ctx);
     MigrationLock lock(*conn, o.lock_timeout_s);
-    create_history(*conn);
     if (!read_history(*conn).empty()) {
         throw failure(
             "the database already has migration history; baseline is only for a "
             "database that has none",
             "ctldb migrate status shows it");
     }
-    const std::string by = "baseline by " + applied_by(*conn);
+    // Prove it: build what migrations 1..V create in a scratch schema
+    // (rolled back) and compare it with the database.
+    const SchemaCheck sc = check_schema(*conn, files, parsed);
+    const std::string upto =
+        "migrations " + std::to_string(files.front()->version) + ".." + std::to_string(version);
+    std::string refusal;
+    std::vector<std::string> details;
+    if (!sc.built) {
+        refusal = "cannot tell whether the database holds what " + upto + " create: " + sc.why_not;
+    } else if (!sc.comparison.matches()) {
+        refusal = "the database does not hold what " + upto + " create (" +
+                  std::to_string(sc.comparison.differences.size()) +
+                  " difference(s)): it is another schema, and recording it as theirs would let "
+                  "later migrations and 'migrate down' act on objects they did not make";
+        details = difference_lines(sc.comparison);
+    }
+    const bool refused = !refusal.empty() && !o.force;
+    if (o.dry_run || refused) {
+        if (ctx.json()) {
+            const int code = refused ? 1 : 0;
+            print_json({{"ok", !refused},
+                        {"exit_code", code},
+                        {"dry_run", o.dry_run},
+                        {"baseline", version},
+                        {"recorded", 0},
+                        {"schema", schema_json(sc)}});
+        }
+        if (refused) {
+            Error e(ExitCode::failure, refusal + "; nothing was recorded",
+                    sc.built ? "fix the schema or choose the V it matches ('migrate baseline V "
+                               "--dry-run' shows the comparison); --force records it anyway, "
+                               "noted in the history"
+                             : "--force records it without the comparison, noted in the history");
+            e.with_details(details);
+            if (ctx.json()) {
+                report_error(e, false);
+                return ExitCode::failure;
+            }
+            throw e;
+        }
+        if (!ctx.json()) {
+            print_text("would record " + std::to_string(files.size()) +
+                       " migration(s) up to version " + std::to_string(version) +
+                       " as applied: the database holds exactly what they create" +
+                       (refusal.empty() ? "" : " (NOT: --force given)") +
+                       "\n-- dry run: nothing was recorded\n");
+        }
+        return ExitCode::ok;
+    }
+    std::string by = "baseline by " + applied_by(*conn);
+    if (!refusal.empty()) {
+        by = "baseline --force (" +
+             (sc.built ? std::to_string(sc.comparison.differences.size()) + " schema differences"
+                       : std::string("schema not compared")) +
+             ") by " + applied_by(*conn);
+        log::warn(refusal + "; recorded anyway (--force)");
+        for (const auto& d : details)
+            log::warn("  " + d);
+    }
+    create_history(*conn);
     TransactionGuard tx(*conn);
-    std::size_t n = 0;
-    for (const auto& m : set.migrations) {
-        if (m.version > version) break;
+    for (const Migration* m : files) {
         exec(*conn,
              "INSERT INTO ctldb_schema_migrations (version, name, checksum, applied_by, "
              "execution_ms, no_transaction) VALUES ($1, $2, $3, $4, 0, $5)",
-             {std::to_string(m.version), m.name, m.checksum, by,
-              std::string(m.no_transaction ? "true" : "false")});
-        ++n;
+             {std::to_string(m->version), m->name, m->checksum, by,
+              std::string(m->no_transaction ? "true" : "false")});
     }
     tx.commit();
     if (ctx.json()) {
-        print_json({{"ok", true}, {"baseline", version}, {"recorded", n}});
+        print_json({{"ok", true},
+                    {"exit_code", 0},
+                    {"baseline", version},
+                    {"recorded", files.size()},
+                    {"forced", !refusal.empty()},
+                    {"schema", schema_json(sc)}});
     } else {
-        print_text("recorded " + std::to_string(n) + " migration(s) up to version " +
-                   std::to_string(version) + " as applied; nothing was run\n");
+        print_text("recorded " + std::to_string(files.size()) + " migration(s) up to version " +
+                   std::to_string(version) + " as applied; nothing was run" +
+                   (refusal.empty() ? "; the schema matches them" : " (--force)") + "\n");
     }
     return ExitCode::ok;
 }
@@ -800,8 +837,12 @@ void register_migrate(CLI::App& app, Context& ctx) {
     status->callback([&ctx] { ctx.run = [&ctx] { return run_status(o, ctx); }; });
 
     auto* validate = cmd->add_subcommand(
-        "validate", "Check files (syntax, transaction rules) and checksums against the database");
+        "validate",
+        "Check files (syntax, transaction rules), checksums and the schema against the database");
     add_dir(validate);
+    validate->add_flag("--no-schema-check", o.no_schema_check,
+                       "Skip building the applied migrations in a scratch schema (rolled back) "
+                       "and comparing it with the database");
     validate->callback([&ctx] { ctx.run = [&ctx] { return run_validate(o, ctx); }; });
 
     auto* lint = cmd->add_subcommand("lint", "Warn about risky statements on existing tables");
@@ -814,6 +855,11 @@ void register_migrate(CLI::App& app, Context& ctx) {
     baseline->add_option("version", o.baseline_version, "Last version the database already has")
         ->required();
     baseline->add_option("--lock-timeout", o.lock_timeout_s, "Seconds to wait for the lock");
+    baseline->add_flag("--dry-run", o.dry_run,
+                       "Compare the schema and show what would be recorded; record nothing");
+    baseline->add_flag("--force", o.force,
+                       "Record even when the schema differs from what the migrations create "
+                       "(noted in the history)");
     baseline->callback([&ctx] { ctx.run = [&ctx] { return run_baseline(o, ctx); }; });
 
     auto* create = cmd->add_subcommand("create", "Write the next numbered migration file");

@@ -25,6 +25,7 @@
 #include "ctldb/pgtools.hpp"
 #include "ctldb/process.hpp"
 #include "ctldb/signals.hpp"
+#include "ctldb/sql.hpp"
 #include "ctldb/text.hpp"
 #include "verify.hpp"
 
@@ -46,12 +47,7 @@ struct RestoreOptions {
 };
 
 std::string quote_ident(const std::string& s) {
-    std::string out = "\"";
-    for (char ch : s) {
-        if (ch == '"') out += '"';
-        out += ch;
-    }
-    return out + "\"";
+    return sql::quote_identifier(s);
 }
 
 std::string resolve_file(const RestoreOptions& o, Context& ctx) {

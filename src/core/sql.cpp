@@ -124,6 +124,15 @@ CopyKind classify_copy(const std::string& statement) {
     return from && !program && !copy.contains("filename") ? CopyKind::from_stdin : CopyKind::other;
 }
 
+std::string quote_identifier(std::string_view name) {
+    std::string out = "\"";
+    for (char ch : name) {
+        if (ch == '"') out += '"';
+        out += ch;
+    }
+    return out + "\"";
+}
+
 std::size_t skip_gap(const std::string& text, std::size_t pos) {
     while (pos < text.size()) {
         if (std::isspace(static_cast<unsigned char>(text[pos]))) {

@@ -1,0 +1,77 @@
+// ctldb's migration history in the database (ctldb_schema_migrations), the
+// advisory lock that serialises runners, each file's statements parsed
+// once, and the schema proof: does the database hold what a list of
+// migrations creates? Shared by migrate's subcommands (and by doctor and
+// metrics to come).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ctldb/connection.hpp"
+#include "ctldb/migrations.hpp"
+#include "ctldb/schema.hpp"
+#include "ctldb/sql.hpp"
+
+namespace ctldb {
+
+/// "ctldb-mg" as a big-endian 64-bit number: the advisory lock key.
+constexpr std::int64_t kMigrationLockKey = 0x63746c64622d6d67;
+constexpr const char* kHistoryTable = "ctldb_schema_migrations";
+
+bool history_exists(Connection& conn);
+/// Every row, ascending by version; empty when the table does not exist.
+std::vector<AppliedMigration> read_history(Connection& conn);
+void create_history(Connection& conn);
+/// "role@host" for the applied_by column.
+std::string applied_by(Connection& conn);
+
+/// Holds the session advisory lock that serialises runners; waits up to
+/// `timeout_s` (saying who holds it), then throws Error(lock).
+class MigrationLock {
+  public:
+    MigrationLock(Connection& conn, int timeout_s);
+    ~MigrationLock();
+    MigrationLock(const MigrationLock&) = delete;
+    MigrationLock& operator=(const MigrationLock&) = delete;
+
+  private:
+    Connection& conn_;
+    bool held_ = false;
+};
+
+/// Every file's statements, parsed once: before the migration lock is
+/// taken (a big file does not hold other runners up while it is read), and
+/// reused by the checks and the run.
+class ParsedFiles {
+  public:
+    const sql::Parsed& up(const Migration& m) { return get(m, false); }
+    const sql::Parsed& down(const Migration& m) { return get(m, true); }
+
+  private:
+    const sql::Parsed& get(const Migration& m, bool down);
+    std::map<std::pair<std::int64_t, bool>, sql::Parsed> parsed_;
+};
+
+/// What `files` (applied in order) create, compared with the database.
+struct SchemaCheck {
+    bool built = false;   ///< false: the comparison could not be made
+    std::string why_not;  ///< when not built: the reason, for the operator
+    schema::Comparison comparison;
+};
+
+/// Build `files` in a scratch schema (rolled back) and compare it with the
+/// live schema; ctldb's history table is left out. Never changes anything.
+SchemaCheck check_schema(Connection& conn, const std::vector<const Migration*>& files,
+                         ParsedFiles& parsed);
+
+/// The last migration of `set` whose schema (1..V together) the database
+/// holds exactly, or nullopt: the V that `migrate baseline V` may adopt.
+std::optional<std::int64_t> matching_version(Connection& conn, const MigrationSet& set,
+                                             ParsedFiles& parsed);
+
+}  // namespace ctldb

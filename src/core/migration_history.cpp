@@ -1,0 +1,156 @@
+#include "ctldb/migration_history.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "ctldb/log.hpp"
+#include "ctldb/signals.hpp"
+
+namespace ctldb {
+
+namespace {
+
+/// Who holds the migration lock, for the waiting message.
+std::string lock_holder(Connection& conn) {
+    QueryResult r = exec(conn,
+                         "SELECT a.pid, coalesce(nullif(a.application_name, ''), '?'), "
+                         "coalesce(host(a.client_addr), 'local socket'), "
+                         "coalesce(to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS'), '?') "
+                         "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                         "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+                         "AND l.database = (SELECT oid FROM pg_database WHERE datname = "
+                         "current_database()) AND l.classid = ($1::bigint >> 32)::oid "
+                         "AND l.objid = ($1::bigint & 4294967295)::oid",
+                         {std::to_string(kMigrationLockKey)});
+    if (r.rows() == 0) return "another session (not visible to this role)";
+    return "pid " + r.get(0, 0) + " (" + r.get(0, 1) + ", " + r.get(0, 2) + ", connected since " +
+           r.get(0, 3) + ")";
+}
+
+}  // namespace
+
+bool history_exists(Connection& conn) {
+    return exec(conn, "SELECT to_regclass($1) IS NOT NULL", {std::string(kHistoryTable)})
+               .get(0, 0) == "t";
+}
+
+std::vector<AppliedMigration> read_history(Connection& conn) {
+    std::vector<AppliedMigration> out;
+    if (!history_exists(conn)) return out;
+    QueryResult r =
+        exec(conn,
+             "SELECT version, name, checksum, "
+             "to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+             "applied_by, execution_ms FROM ctldb_schema_migrations ORDER BY version");
+    for (int i = 0; i < r.rows(); ++i) {
+        out.push_back(AppliedMigration{r.get_int(i, 0), r.get(i, 1), r.get(i, 2), r.get(i, 3),
+                                       r.get(i, 4), r.get_int(i, 5)});
+    }
+    return out;
+}
+
+void create_history(Connection& conn) {
+    exec(conn,
+         "CREATE TABLE IF NOT EXISTS ctldb_schema_migrations ("
+         " version bigint PRIMARY KEY,"
+         " name text NOT NULL,"
+         " checksum text NOT NULL,"
+         " applied_at timestamptz NOT NULL DEFAULT now(),"
+         " applied_by text NOT NULL,"
+         " execution_ms bigint NOT NULL,"
+         " no_transaction boolean NOT NULL DEFAULT false)");
+}
+
+std::string applied_by(Connection& conn) {
+    char host[256] = "";
+    ::gethostname(host, sizeof host - 1);
+    return exec(conn, "SELECT current_user").get(0, 0) + "@" + host;
+}
+
+MigrationLock::MigrationLock(Connection& conn, int timeout_s) : conn_(conn) {
+    const auto start = std::chrono::steady_clock::now();
+    bool announced = false;
+    for (;;) {
+        throw_if_interrupted();
+        if (exec(conn, "SELECT pg_try_advisory_lock($1)", {std::to_string(kMigrationLockKey)})
+                .get(0, 0) == "t") {
+            break;
+        }
+        const std::string holder = lock_holder(conn);
+        if (!announced) {
+            log::info("waiting up to " + std::to_string(timeout_s) +
+                      " s for the migration lock held by " + holder);
+            announced = true;
+        }
+        const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::steady_clock::now() - start)
+                                .count();
+        if (waited >= static_cast<std::int64_t>(timeout_s) * 1000) {
+            throw Error(ExitCode::lock,
+                        "another migration is running: the lock is held by " + holder +
+                            " (waited " + std::to_string(timeout_s) + " s)",
+                        "wait for it to finish, or raise --lock-timeout");
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    held_ = true;
+}
+
+MigrationLock::~MigrationLock() {
+    if (!held_) return;
+    try {
+        exec(conn_, "SELECT pg_advisory_unlock($1)", {std::to_string(kMigrationLockKey)});
+    } catch (...) {
+        // The session ends right after; the server releases the lock then.
+    }
+}
+
+const sql::Parsed& ParsedFiles::get(const Migration& m, bool down) {
+    auto key = std::make_pair(m.version, down);
+    auto it = parsed_.find(key);
+    if (it == parsed_.end()) {
+        log::debug("parsing " + (down ? m.down_file : m.file));
+        it = parsed_.emplace(key, sql::parse(down ? *m.down_sql : m.sql)).first;
+    }
+    return it->second;
+}
+
+SchemaCheck check_schema(Connection& conn, const std::vector<const Migration*>& files,
+                         ParsedFiles& parsed) {
+    SchemaCheck out;
+    try {
+        schema::ScratchBuild scratch(conn, schema::current_schema(conn));
+        for (const Migration* m : files)
+            scratch.apply(m->file, m->sql, parsed.up(*m));
+        out.comparison = schema::compare(scratch.snapshot(), scratch.live(), {kHistoryTable});
+        out.built = true;
+    } catch (const Error& e) {
+        if (e.code() == ExitCode::interrupted || interrupted()) throw;
+        out.why_not = e.what();
+        for (const auto& d : e.details())
+            out.why_not += "\n  " + d;
+    }
+    return out;
+}
+
+std::optional<std::int64_t> matching_version(Connection& conn, const MigrationSet& set,
+                                             ParsedFiles& parsed) {
+    std::optional<std::int64_t> best;
+    try {
+        schema::ScratchBuild scratch(conn, schema::current_schema(conn));
+        const schema::Snapshot live = scratch.live();
+        for (const auto& m : set.migrations) {
+            scratch.apply(m.file, m.sql, parsed.up(m));
+            if (schema::compare(scratch.snapshot(), live, {kHistoryTable}).matches())
+                best = m.version;
+        }
+    } catch (const Error& e) {
+        if (e.code() == ExitCode::interrupted || interrupted()) throw;
+        log::debug(std::string("schema comparison stopped: ") + e.what());
+    }
+    return best;
+}
+
+}  // namespace ctldb
