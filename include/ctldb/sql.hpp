@@ -57,6 +57,24 @@ std::pair<int, int> line_column(const std::string& text, std::size_t offset);
 enum class CopyKind { not_copy, from_stdin, other };
 CopyKind classify_copy(const std::string& statement);
 
+/// A table named in a statement: schema empty when unqualified.
+struct TableRef {
+    std::string schema;
+    std::string name;
+};
+
+/// What a statement does to tables, by PostgreSQL's parser: the tables it
+/// creates (CREATE TABLE [AS]), drops (DROP TABLE), empties (TRUNCATE), and
+/// the schemas it drops with everything in them (DROP SCHEMA ... CASCADE).
+struct TableEffects {
+    std::vector<TableRef> creates;
+    std::vector<TableRef> drops;
+    std::vector<TableRef> truncates;
+    std::vector<std::string> dropped_schemas;
+    bool cascade = false;  ///< CASCADE: dependent objects go too
+};
+TableEffects table_effects(const Statement& statement);
+
 struct LintFinding {
     std::string rule;  ///< e.g. "index-not-concurrent"
     int line = 1;

@@ -421,6 +421,53 @@ bool is_volatile_default(const json& expr) {
 
 }  // namespace
 
+namespace {
+
+TableRef table_ref(const json& range_var) {
+    return {str(range_var, "schemaname"), str(range_var, "relname")};
+}
+
+}  // namespace
+
+TableEffects table_effects(const Statement& statement) {
+    TableEffects out;
+    const std::string& k = statement.kind;
+    if (k != "CreateStmt" && k != "CreateTableAsStmt" && k != "DropStmt" && k != "TruncateStmt")
+        return out;
+    RawParse raw = raw_parse(statement.text);
+    if (raw.error || !raw.tree.contains("stmts") || raw.tree["stmts"].size() != 1) return out;
+    const json& stmt = raw.tree["stmts"][0]["stmt"];
+    const std::string kind = node_kind(stmt);
+    const json& body = stmt[kind];
+    out.cascade = str(body, "behavior") == "DROP_CASCADE";
+    if (kind == "CreateStmt" && body.contains("relation")) {
+        out.creates.push_back(table_ref(body["relation"]));
+    } else if (kind == "CreateTableAsStmt" && str(body, "objtype") == "OBJECT_TABLE" &&
+               body.contains("into") && body["into"].contains("rel")) {
+        out.creates.push_back(table_ref(body["into"]["rel"]));
+    } else if (kind == "TruncateStmt") {
+        for (const auto& r : body.value("relations", json::array())) {
+            if (r.contains("RangeVar")) out.truncates.push_back(table_ref(r["RangeVar"]));
+        }
+    } else if (kind == "DropStmt") {
+        const std::string type = str(body, "removeType");
+        for (const auto& o : body.value("objects", json::array())) {
+            if (type == "OBJECT_SCHEMA" && o.contains("String")) {
+                out.dropped_schemas.push_back(str(o["String"], "sval"));
+            } else if (type == "OBJECT_TABLE" && o.contains("List")) {
+                std::vector<std::string> parts;
+                for (const auto& item : o["List"].value("items", json::array())) {
+                    if (item.contains("String")) parts.push_back(str(item["String"], "sval"));
+                }
+                if (parts.size() == 1) out.drops.push_back({"", parts[0]});
+                if (parts.size() == 2) out.drops.push_back({parts[0], parts[1]});
+                if (parts.size() == 3) out.drops.push_back({parts[1], parts[2]});  // db.schema.t
+            }
+        }
+    }
+    return out;
+}
+
 std::vector<LintFinding> lint(const std::string& text) {
     std::vector<LintFinding> out;
     const Parsed parsed = parse(text);

@@ -178,3 +178,27 @@ TEST_CASE("a large script is split in one pass with the parser's verdict per sta
     CHECK(p.statements[2].kind == "InsertStmt");
     CHECK(text.compare(p.statements[2].offset, p.statements[2].length, p.statements[2].text) == 0);
 }
+
+TEST_CASE("table effects: what a statement creates, drops and empties") {
+    auto effects = [](const std::string& text) {
+        auto p = sql::parse(text);
+        REQUIRE(p.statements.size() == 1);
+        return sql::table_effects(p.statements[0]);
+    };
+    auto drop = effects("DROP TABLE IF EXISTS a, s.\"B c\" CASCADE");
+    REQUIRE(drop.drops.size() == 2);
+    CHECK(drop.drops[0].schema.empty());
+    CHECK(drop.drops[0].name == "a");
+    CHECK(drop.drops[1].schema == "s");
+    CHECK(drop.drops[1].name == "B c");
+    CHECK(drop.cascade);
+    auto trunc = effects("TRUNCATE ONLY a, s.b");
+    CHECK(trunc.truncates.size() == 2);
+    CHECK_FALSE(trunc.cascade);
+    CHECK(effects("DROP SCHEMA x CASCADE").dropped_schemas == std::vector<std::string>{"x"});
+    CHECK(effects("CREATE TABLE s.t (a int)").creates[0].name == "t");
+    CHECK(effects("CREATE TABLE t2 AS SELECT 1").creates[0].name == "t2");
+    auto view = effects("DROP VIEW v");
+    CHECK(view.drops.empty());
+    CHECK(effects("DROP INDEX i").drops.empty());
+}
