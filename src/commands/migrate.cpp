@@ -4,12 +4,8 @@
 // marked "-- ctldb:no-transaction". Runners serialise on a session advisory
 // lock; lock_timeout and statement_timeout are set while migrating. There
 // is no "dirty" state: a failed transactional migration leaves nothing.
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdint>
-#include <map>
-#include <thread>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -17,40 +13,19 @@
 #include "commands.hpp"
 #include "ctldb/connection.hpp"
 #include "ctldb/context.hpp"
-#include "ctldb/down_plan.hpp"
 #include "ctldb/findings.hpp"
 #include "ctldb/fs.hpp"
 #include "ctldb/log.hpp"
 #include "ctldb/migration_history.hpp"
 #include "ctldb/migrations.hpp"
 #include "ctldb/pipeline.hpp"
-#include "ctldb/report.hpp"
 #include "ctldb/script.hpp"
 #include "ctldb/signals.hpp"
 #include "ctldb/sql.hpp"
 #include "ctldb/text.hpp"
+#include "migrate.hpp"
 
-namespace ctldb {
-
-namespace {
-
-struct MigrateOptions {
-    std::string dir;
-    bool dry_run = false;
-    std::string to;
-    int lock_timeout_s = 60;
-    std::string ddl_lock_timeout = "10s";
-    std::string statement_timeout = "15min";
-    bool allow_out_of_order = false;
-    bool check = false;
-    std::int64_t steps = 0;
-    std::string baseline_version;
-    std::string name;
-    bool no_transaction = false;
-    bool force = false;
-    bool no_schema_check = false;
-    bool yes = false;
-};
+namespace ctldb::migrate {
 
 using Clock = std::chrono::steady_clock;
 
@@ -182,10 +157,6 @@ std::int64_t run_file(Connection& conn, const MigrateOptions& o, const std::stri
     tx.commit();
     return ms_since(start);
 }
-
-}  // namespace
-
-namespace {
 
 void require_static_checks(const std::vector<const Migration*>& files, bool down,
                            ParsedFiles& parsed) {
@@ -442,121 +413,6 @@ ExitCode run_status(const MigrateOptions& o, Context& ctx) {
     return bad > 0 ? ExitCode::failure : ExitCode::ok;
 }
 
-/// The differences of a schema check as lines for an error or a finding,
-/// at most `limit` of them.
-std::vector<std::string> difference_lines(const schema::Comparison& c, std::size_t limit = 40) {
-    std::vector<std::string> out;
-    for (const auto& d : c.differences) {
-        if (out.size() == limit) {
-            out.push_back("... and " + std::to_string(c.differences.size() - limit) + " more");
-            break;
-        }
-        out.push_back(d.describe());
-    }
-    return out;
-}
-
-nlohmann::json schema_json(const SchemaCheck& sc) {
-    if (!sc.built) return {{"compared", false}, {"reason", sc.why_not}};
-    nlohmann::json diffs = nlohmann::json::array();
-    for (const auto& d : sc.comparison.differences) {
-        diffs.push_back(
-            {{"kind", d.kind},
-             {"object", d.label},
-             {"expected",
-              d.expected.empty() ? nlohmann::json(nullptr) : nlohmann::json(d.expected)},
-             {"found", d.found.empty() ? nlohmann::json(nullptr) : nlohmann::json(d.found)}});
-    }
-    return {{"compared", true},
-            {"matches", sc.comparison.matches()},
-            {"differences", diffs},
-            {"other_objects", sc.comparison.others}};
-}
-
-/// Schema drift of the applied migrations: build them in a scratch schema
-/// and compare. Adds findings; returns the check for JSON.
-SchemaCheck validate_schema(Connection& conn, const std::vector<MigrationStatus>& list,
-                            ParsedFiles& parsed, Findings& f) {
-    SchemaCheck sc;
-    std::vector<const Migration*> applied;
-    for (const auto& st : list) {
-        if (!st.applied) continue;
-        if (st.state != MigrationState::applied) {
-            sc.why_not = "the files differ from the history (modified or missing)";
-            f.add("schema", Status::warn, "not compared: " + sc.why_not);
-            return sc;
-        }
-        applied.push_back(st.file);
-    }
-    if (applied.empty()) {
-        sc.why_not = "no migration is applied";
-        f.add("schema", Status::info, "not compared: " + sc.why_not);
-        return sc;
-    }
-    sc = check_schema(conn, applied, parsed);
-    if (!sc.built) {
-        f.add("schema", Status::warn, "not compared: " + sc.why_not);
-    } else if (sc.comparison.matches()) {
-        f.add("schema", Status::ok,
-              "the database holds exactly what the " + std::to_string(applied.size()) +
-                  " applied migration(s) create" +
-                  (sc.comparison.others.empty()
-                       ? std::string()
-                       : " (and " + std::to_string(sc.comparison.others.size()) +
-                             " object(s) of its own they do not touch)"));
-    } else {
-        for (const auto& line : difference_lines(sc.comparison))
-            f.add("schema drift", Status::fail, line);
-    }
-    return sc;
-}
-
-ExitCode run_validate(const MigrateOptions& o, Context& ctx) {
-    const MigrationSet set = load_set(o);
-    Findings f;
-    ParsedFiles parsed;
-    for (const auto& m : set.migrations) {
-        auto problems = check_migration_sql(m.file, parsed.up(m), m.no_transaction);
-        if (m.down_sql) {
-            auto dp = check_migration_sql(m.down_file, parsed.down(m), m.down_no_transaction);
-            problems.insert(problems.end(), dp.begin(), dp.end());
-        }
-        for (const auto& p : problems)
-            f.add(m.file, Status::fail, p);
-    }
-    auto conn = open(ctx);
-    const auto list = migration_status(set, read_history(*conn));
-    for (const auto& st : list) {
-        if (st.state == MigrationState::modified) {
-            f.add(st.file->file, Status::fail, "checksum differs from the applied version");
-        } else if (st.state == MigrationState::missing) {
-            f.add("version " + std::to_string(st.version), Status::fail,
-                  "applied as '" + st.name + "' but the file is gone");
-        } else if (st.state == MigrationState::out_of_order) {
-            f.add(st.file->file, Status::warn, "not applied, older than applied migrations");
-        }
-    }
-    if (!f.failed()) {
-        f.add("migrations", Status::ok,
-              std::to_string(set.migrations.size()) + " files valid, checksums match the history");
-    }
-    nlohmann::json schema_result = {{"compared", false}, {"reason", "--no-schema-check"}};
-    if (!o.no_schema_check && !f.failed()) {
-        schema_result = schema_json(validate_schema(*conn, list, parsed, f));
-    }
-    const ExitCode code = f.failed() ? ExitCode::failure : ExitCode::ok;
-    if (ctx.json()) {
-        print_json({{"ok", code == ExitCode::ok},
-                    {"exit_code", static_cast<int>(code)},
-                    {"source", set.source},
-                    {"checks", f.to_json()},
-                    {"schema", schema_result}});
-    } else {
-        print_text(f.render(use_color(stdout)));
-    }
-    return code;
-}
-
 ExitCode run_lint(const MigrateOptions& o, Context& ctx) {
     const MigrationSet set = load_set(o);
     nlohmann::json arr = nlohmann::json::array();
@@ -583,111 +439,6 @@ ExitCode run_lint(const MigrateOptions& o, Context& ctx) {
                           : t.render());
     }
     return n == 0 ? ExitCode::ok : ExitCode::failure;
-}
-
-ExitCode run_baseline(const MigrateOptions& o, Context& ctx) {
-    const std::int64_t version = parse_version("baseline", o.baseline_version);
-    const MigrationSet set = load_set(o);
-    if (!set.find(version)) {
-        throw usage_error("baseline " + o.baseline_version +
-                          ": no migration with that version in " + set.source);
-    }
-    std::vector<const Migration*> files;
-    for (const auto& m : set.migrations) {
-        if (m.version <= version) files.push_back(&m);
-    }
-    ParsedFiles parsed;
-    require_static_checks(files, false, parsed);
-    auto conn = open(ctx);
-    MigrationLock lock(*conn, o.lock_timeout_s);
-    if (!read_history(*conn).empty()) {
-        throw failure(
-            "the database already has migration history; baseline is only for a "
-            "database that has none",
-            "ctldb migrate status shows it");
-    }
-    // Prove it: build what migrations 1..V create in a scratch schema
-    // (rolled back) and compare it with the database.
-    const SchemaCheck sc = check_schema(*conn, files, parsed);
-    const std::string upto =
-        "migrations " + std::to_string(files.front()->version) + ".." + std::to_string(version);
-    std::string refusal;
-    std::vector<std::string> details;
-    if (!sc.built) {
-        refusal = "cannot tell whether the database holds what " + upto + " create: " + sc.why_not;
-    } else if (!sc.comparison.matches()) {
-        refusal = "the database does not hold what " + upto + " create (" +
-                  std::to_string(sc.comparison.differences.size()) +
-                  " difference(s)): it is another schema, and recording it as theirs would let "
-                  "later migrations and 'migrate down' act on objects they did not make";
-        details = difference_lines(sc.comparison);
-    }
-    const bool refused = !refusal.empty() && !o.force;
-    if (o.dry_run || refused) {
-        if (ctx.json()) {
-            const int code = refused ? 1 : 0;
-            print_json({{"ok", !refused},
-                        {"exit_code", code},
-                        {"dry_run", o.dry_run},
-                        {"baseline", version},
-                        {"recorded", 0},
-                        {"schema", schema_json(sc)}});
-        }
-        if (refused) {
-            Error e(ExitCode::failure, refusal + "; nothing was recorded",
-                    sc.built ? "fix the schema or choose the V it matches ('migrate baseline V "
-                               "--dry-run' shows the comparison); --force records it anyway, "
-                               "noted in the history"
-                             : "--force records it without the comparison, noted in the history");
-            e.with_details(details);
-            if (ctx.json()) {
-                report_error(e, false);
-                return ExitCode::failure;
-            }
-            throw e;
-        }
-        if (!ctx.json()) {
-            print_text("would record " + std::to_string(files.size()) +
-                       " migration(s) up to version " + std::to_string(version) +
-                       " as applied: the database holds exactly what they create" +
-                       (refusal.empty() ? "" : " (NOT: --force given)") +
-                       "\n-- dry run: nothing was recorded\n");
-        }
-        return ExitCode::ok;
-    }
-    std::string by = "baseline by " + applied_by(*conn);
-    if (!refusal.empty()) {
-        by = "baseline --force (" +
-             (sc.built ? std::to_string(sc.comparison.differences.size()) + " schema differences"
-                       : std::string("schema not compared")) +
-             ") by " + applied_by(*conn);
-        log::warn(refusal + "; recorded anyway (--force)");
-        for (const auto& d : details)
-            log::warn("  " + d);
-    }
-    create_history(*conn);
-    TransactionGuard tx(*conn);
-    for (const Migration* m : files) {
-        exec(*conn,
-             "INSERT INTO ctldb_schema_migrations (version, name, checksum, applied_by, "
-             "execution_ms, no_transaction) VALUES ($1, $2, $3, $4, 0, $5)",
-             {std::to_string(m->version), m->name, m->checksum, by,
-              std::string(m->no_transaction ? "true" : "false")});
-    }
-    tx.commit();
-    if (ctx.json()) {
-        print_json({{"ok", true},
-                    {"exit_code", 0},
-                    {"baseline", version},
-                    {"recorded", files.size()},
-                    {"forced", !refusal.empty()},
-                    {"schema", schema_json(sc)}});
-    } else {
-        print_text("recorded " + std::to_string(files.size()) + " migration(s) up to version " +
-                   std::to_string(version) + " as applied; nothing was run" +
-                   (refusal.empty() ? "; the schema matches them" : " (--force)") + "\n");
-    }
-    return ExitCode::ok;
 }
 
 ExitCode run_create(const MigrateOptions& o, Context& ctx) {
@@ -726,170 +477,12 @@ ExitCode run_create(const MigrateOptions& o, Context& ctx) {
     return ExitCode::ok;
 }
 
-/// Why rolling back must not start, or nullopt: a down file that would
-/// destroy rows in a table its own up migration never created is wrong
-/// whatever the flags; one that drops a table others depend on without
-/// CASCADE would fail half way, after the migrations before it in the plan
-/// were rolled back.
-std::optional<Error> down_refusal(const std::vector<DestroyedTable>& destroyed) {
-    std::vector<std::string> foreign, failing;
-    for (const auto& d : destroyed) {
-        if (!d.created_by_up && d.holds_rows()) foreign.push_back(d.down_file + " " + d.describe());
-        if (d.would_fail()) failing.push_back(d.down_file + " " + d.describe());
-    }
-    if (!foreign.empty()) {
-        Error e(ExitCode::failure,
-                "refusing to roll back: a down file would destroy rows in a table its up "
-                "migration does not create; nothing was run",
-                "a down file undoes only what its up did: fix it, or drop the table yourself if "
-                "that is really meant");
-        e.with_details(foreign);
-        return e;
-    }
-    if (!failing.empty()) {
-        Error e(ExitCode::failure,
-                "refusing to roll back: a down file drops a table that other objects depend on, "
-                "without CASCADE, so PostgreSQL would refuse it half way; nothing was run",
-                "drop or change the dependent objects first (they are not the migrations'), or "
-                "roll back to a version after that migration");
-        e.with_details(failing);
-        return e;
-    }
-    return std::nullopt;
-}
+}  // namespace ctldb::migrate
 
-ExitCode print_down_dry_run(const std::vector<const Migration*>& todo,
-                            const std::vector<DestroyedTable>& destroyed,
-                            const nlohmann::json& destroyed_json,
-                            const std::optional<Error>& refusal, Context& ctx) {
-    // The plan, what it destroys and its SQL; nothing is run and the
-    // history is untouched.
-    nlohmann::json plan = nlohmann::json::array();
-    std::string text;
-    for (const Migration* m : todo) {
-        plan.push_back({{"version", m->version},
-                        {"name", m->name},
-                        {"down_file", m->down_file},
-                        {"sql", *m->down_sql}});
-        text += "-- would roll back " + std::to_string(m->version) + "_" + m->name + " with " +
-                m->down_file + "\n";
-        for (const auto& d : destroyed) {
-            if (d.version == m->version) text += "--   it " + d.describe() + "\n";
-        }
-        text += *m->down_sql;
-        if (text.back() != '\n') text += '\n';
-    }
-    const ExitCode code = refusal ? ExitCode::failure : ExitCode::ok;
-    if (ctx.json()) {
-        nlohmann::json doc = {{"ok", !refusal},
-                              {"exit_code", static_cast<int>(code)},
-                              {"dry_run", true},
-                              {"plan", plan},
-                              {"destroyed", destroyed_json}};
-        if (refusal) doc["refused"] = {{"error", refusal->what()}, {"details", refusal->details()}};
-        print_json(doc);
-    } else {
-        print_text(todo.empty() ? "nothing to roll back\n"
-                                : text + "-- dry run: nothing was changed\n");
-    }
-    // The real run would stop here: say why on stderr, exit as it would.
-    if (refusal) report_error(*refusal, false);
-    return code;
-}
-
-ExitCode run_down(const MigrateOptions& o, Context& ctx) {
-    check_pg_duration("--ddl-lock-timeout", o.ddl_lock_timeout);
-    check_pg_duration("--statement-timeout", o.statement_timeout);
-    if (!o.to.empty() && o.steps > 0) throw usage_error("use either --to or --steps, not both");
-    const auto& cfg = ctx.valid_config(true);
-    if (!o.dry_run) cfg.refuse_in_production("roll back migrations", o.force);
-    const MigrationSet set = load_set(o);
-    // -1: no --to given.
-    const std::int64_t to = o.to.empty() ? -1 : parse_version("--to", o.to);
-    auto conn = open(ctx);
-    MigrationLock lock(*conn, o.lock_timeout_s);
-    const auto list = migration_status(set, read_history(*conn));
-    auto problems = drift(list);
-    std::vector<const Migration*> todo;
-    for (auto it = list.rbegin(); it != list.rend(); ++it) {
-        if (!it->applied) continue;
-        if (to >= 0 ? it->version <= to
-                    : todo.size() >= static_cast<std::size_t>(std::max<std::int64_t>(o.steps, 1))) {
-            break;
-        }
-        if (it->file && !it->file->down_sql) {
-            problems.push_back(it->file->file + " has no down file (" +
-                               std::to_string(it->version) + "_" + it->name + ".down.sql)");
-        }
-        if (it->file) todo.push_back(it->file);
-    }
-    if (!problems.empty()) {
-        Error e(ExitCode::failure, "refusing to roll back; nothing was run");
-        e.with_details(problems);
-        throw e;
-    }
-    ParsedFiles parsed;
-    require_static_checks(todo, true, parsed);
-    // What it destroys, before anything runs.
-    const std::vector<DestroyedTable> destroyed = destroyed_tables(*conn, todo, parsed);
-    const std::optional<Error> refusal = down_refusal(destroyed);
-    nlohmann::json destroyed_json = nlohmann::json::array();
-    std::size_t with_rows = 0;
-    for (const auto& d : destroyed) {
-        destroyed_json.push_back(
-            {{"version", d.version},
-             {"table", d.table},
-             {"action", d.action},
-             {"rows", d.rows < 0 ? nlohmann::json(nullptr) : nlohmann::json(d.rows)},
-             {"rows_capped", d.capped},
-             {"created_by_up", d.created_by_up},
-             {"dependents", d.dependents}});
-        if (d.holds_rows() || (d.cascade && !d.dependents.empty())) ++with_rows;
-    }
-    if (o.dry_run) return print_down_dry_run(todo, destroyed, destroyed_json, refusal, ctx);
-    if (refusal) throw *refusal;
-    for (const auto& d : destroyed) {
-        const std::string line = d.down_file + " " + d.describe();
-        if (d.holds_rows() || !d.dependents.empty()) {
-            log::warn(line);
-        } else {
-            log::info(line);
-        }
-    }
-    if (with_rows > 0 && !o.yes) {
-        const std::string what = "rolling back " + std::to_string(todo.size()) +
-                                 " migration(s) destroys " + std::to_string(with_rows) +
-                                 " table(s) holding rows or depended on (listed above)";
-        if (!is_tty(stdin)) {
-            throw usage_error(what + "; nothing was changed", "pass --yes to confirm");
-        }
-        if (!confirm(what + ". Go ahead?")) {
-            log::info("nothing rolled back");
-            return ExitCode::failure;
-        }
-    }
-    nlohmann::json done = nlohmann::json::array();
-    for (const Migration* m : todo) {
-        log::info("rolling back " + m->file + " with " + m->down_file);
-        const std::int64_t ms = run_file(
-            *conn, o, m->down_file, *m->down_sql, parsed.down(*m), m->down_no_transaction, [&] {
-                exec(*conn, "DELETE FROM ctldb_schema_migrations WHERE version = $1",
-                     {std::to_string(m->version)});
-            });
-        done.push_back({{"version", m->version}, {"name", m->name}, {"execution_ms", ms}});
-    }
-    if (ctx.json()) {
-        print_json(
-            {{"ok", true}, {"exit_code", 0}, {"rolled_back", done}, {"destroyed", destroyed_json}});
-    } else {
-        print_text("rolled back " + std::to_string(done.size()) + " migration(s)\n");
-    }
-    return ExitCode::ok;
-}
-
-}  // namespace
+namespace ctldb {
 
 void register_migrate(CLI::App& app, Context& ctx) {
+    using namespace migrate;
     static MigrateOptions o;
     auto* cmd = app.add_subcommand("migrate", "Versioned schema migrations (default: up)");
     auto add_dir = [](CLI::App* c) {

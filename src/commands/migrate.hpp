@@ -1,0 +1,58 @@
+// Shared by the files of ctldb migrate: migrate.cpp (up, status, lint,
+// create and the command line), migrate_adopt.cpp (baseline, validate: the
+// schema proof) and migrate_down.cpp (down: what it destroys).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ctldb/connection.hpp"
+#include "ctldb/context.hpp"
+#include "ctldb/migration_history.hpp"
+#include "ctldb/migrations.hpp"
+
+namespace ctldb::migrate {
+
+struct MigrateOptions {
+    std::string dir;
+    bool dry_run = false;
+    std::string to;
+    int lock_timeout_s = 60;
+    std::string ddl_lock_timeout = "10s";
+    std::string statement_timeout = "15min";
+    bool allow_out_of_order = false;
+    bool check = false;
+    std::int64_t steps = 0;
+    std::string baseline_version;
+    std::string name;
+    bool no_transaction = false;
+    bool force = false;
+    bool no_schema_check = false;
+    bool yes = false;
+};
+
+/// The set --dir names, or the one built into ctldb. Error(usage) for a
+/// directory without migration files.
+MigrationSet load_set(const MigrateOptions& o);
+/// A version given on the command line; Error(usage) when it is not one.
+std::int64_t parse_version(const std::string& option, const std::string& text);
+std::unique_ptr<Connection> open(Context& ctx);
+/// Modified and missing files, which up and down refuse to run over.
+std::vector<std::string> drift(const std::vector<MigrationStatus>& list);
+/// Error(failure) listing every problem of `files` found without a server.
+void require_static_checks(const std::vector<const Migration*>& files, bool down,
+                           ParsedFiles& parsed);
+/// Run one file (up or down) and record it, as one transaction or, for a
+/// no-transaction file, statement by statement. Returns the milliseconds.
+std::int64_t run_file(Connection& conn, const MigrateOptions& o, const std::string& file,
+                      const std::string& text, const sql::Parsed& parsed, bool no_transaction,
+                      const std::function<void()>& record);
+
+ExitCode run_validate(const MigrateOptions& o, Context& ctx);
+ExitCode run_baseline(const MigrateOptions& o, Context& ctx);
+ExitCode run_down(const MigrateOptions& o, Context& ctx);
+
+}  // namespace ctldb::migrate

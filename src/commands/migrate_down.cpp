@@ -1,0 +1,180 @@
+// ctldb migrate down: rolling back with the down files, after showing what
+// that destroys (core/down_plan) and refusing what must not run.
+#include <nlohmann/json.hpp>
+#include "ctldb/down_plan.hpp"
+
+#include "ctldb/findings.hpp"
+#include "ctldb/log.hpp"
+#include "ctldb/output.hpp"
+#include "ctldb/report.hpp"
+#include "ctldb/script.hpp"
+#include "migrate.hpp"
+
+namespace ctldb::migrate {
+
+namespace {
+
+/// Why rolling back must not start, or nullopt: a down file that would
+/// destroy rows in a table its own up migration never created is wrong
+/// whatever the flags; one that drops a table others depend on without
+/// CASCADE would fail half way, after the migrations before it in the plan
+/// were rolled back.
+std::optional<Error> down_refusal(const std::vector<DestroyedTable>& destroyed) {
+    std::vector<std::string> foreign, failing;
+    for (const auto& d : destroyed) {
+        if (!d.created_by_up && d.holds_rows()) foreign.push_back(d.down_file + " " + d.describe());
+        if (d.would_fail()) failing.push_back(d.down_file + " " + d.describe());
+    }
+    if (!foreign.empty()) {
+        Error e(ExitCode::failure,
+                "refusing to roll back: a down file would destroy rows in a table its up "
+                "migration does not create; nothing was run",
+                "a down file undoes only what its up did: fix it, or drop the table yourself if "
+                "that is really meant");
+        e.with_details(foreign);
+        return e;
+    }
+    if (!failing.empty()) {
+        Error e(ExitCode::failure,
+                "refusing to roll back: a down file drops a table that other objects depend on, "
+                "without CASCADE, so PostgreSQL would refuse it half way; nothing was run",
+                "drop or change the dependent objects first (they are not the migrations'), or "
+                "roll back to a version after that migration");
+        e.with_details(failing);
+        return e;
+    }
+    return std::nullopt;
+}
+
+ExitCode print_down_dry_run(const std::vector<const Migration*>& todo,
+                            const std::vector<DestroyedTable>& destroyed,
+                            const nlohmann::json& destroyed_json,
+                            const std::optional<Error>& refusal, Context& ctx) {
+    // The plan, what it destroys and its SQL; nothing is run and the
+    // history is untouched.
+    nlohmann::json plan = nlohmann::json::array();
+    std::string text;
+    for (const Migration* m : todo) {
+        plan.push_back({{"version", m->version},
+                        {"name", m->name},
+                        {"down_file", m->down_file},
+                        {"sql", *m->down_sql}});
+        text += "-- would roll back " + std::to_string(m->version) + "_" + m->name + " with " +
+                m->down_file + "\n";
+        for (const auto& d : destroyed) {
+            if (d.version == m->version) text += "--   it " + d.describe() + "\n";
+        }
+        text += *m->down_sql;
+        if (text.back() != '\n') text += '\n';
+    }
+    const ExitCode code = refusal ? ExitCode::failure : ExitCode::ok;
+    if (ctx.json()) {
+        nlohmann::json doc = {{"ok", !refusal},
+                              {"exit_code", static_cast<int>(code)},
+                              {"dry_run", true},
+                              {"plan", plan},
+                              {"destroyed", destroyed_json}};
+        if (refusal) doc["refused"] = {{"error", refusal->what()}, {"details", refusal->details()}};
+        print_json(doc);
+    } else {
+        print_text(todo.empty() ? "nothing to roll back\n"
+                                : text + "-- dry run: nothing was changed\n");
+    }
+    // The real run would stop here: say why on stderr, exit as it would.
+    if (refusal) report_error(*refusal, false);
+    return code;
+}
+
+}  // namespace
+
+ExitCode run_down(const MigrateOptions& o, Context& ctx) {
+    check_pg_duration("--ddl-lock-timeout", o.ddl_lock_timeout);
+    check_pg_duration("--statement-timeout", o.statement_timeout);
+    if (!o.to.empty() && o.steps > 0) throw usage_error("use either --to or --steps, not both");
+    const auto& cfg = ctx.valid_config(true);
+    if (!o.dry_run) cfg.refuse_in_production("roll back migrations", o.force);
+    const MigrationSet set = load_set(o);
+    // -1: no --to given.
+    const std::int64_t to = o.to.empty() ? -1 : parse_version("--to", o.to);
+    auto conn = open(ctx);
+    MigrationLock lock(*conn, o.lock_timeout_s);
+    const auto list = migration_status(set, read_history(*conn));
+    auto problems = drift(list);
+    std::vector<const Migration*> todo;
+    for (auto it = list.rbegin(); it != list.rend(); ++it) {
+        if (!it->applied) continue;
+        if (to >= 0 ? it->version <= to
+                    : todo.size() >= static_cast<std::size_t>(std::max<std::int64_t>(o.steps, 1))) {
+            break;
+        }
+        if (it->file && !it->file->down_sql) {
+            problems.push_back(it->file->file + " has no down file (" +
+                               std::to_string(it->version) + "_" + it->name + ".down.sql)");
+        }
+        if (it->file) todo.push_back(it->file);
+    }
+    if (!problems.empty()) {
+        Error e(ExitCode::failure, "refusing to roll back; nothing was run");
+        e.with_details(problems);
+        throw e;
+    }
+    ParsedFiles parsed;
+    require_static_checks(todo, true, parsed);
+    // What it destroys, before anything runs.
+    const std::vector<DestroyedTable> destroyed = destroyed_tables(*conn, todo, parsed);
+    const std::optional<Error> refusal = down_refusal(destroyed);
+    nlohmann::json destroyed_json = nlohmann::json::array();
+    std::size_t with_rows = 0;
+    for (const auto& d : destroyed) {
+        destroyed_json.push_back(
+            {{"version", d.version},
+             {"table", d.table},
+             {"action", d.action},
+             {"rows", d.rows < 0 ? nlohmann::json(nullptr) : nlohmann::json(d.rows)},
+             {"rows_capped", d.capped},
+             {"created_by_up", d.created_by_up},
+             {"dependents", d.dependents}});
+        if (d.holds_rows() || (d.cascade && !d.dependents.empty())) ++with_rows;
+    }
+    if (o.dry_run) return print_down_dry_run(todo, destroyed, destroyed_json, refusal, ctx);
+    if (refusal) throw *refusal;
+    for (const auto& d : destroyed) {
+        const std::string line = d.down_file + " " + d.describe();
+        if (d.holds_rows() || !d.dependents.empty()) {
+            log::warn(line);
+        } else {
+            log::info(line);
+        }
+    }
+    if (with_rows > 0 && !o.yes) {
+        const std::string what = "rolling back " + std::to_string(todo.size()) +
+                                 " migration(s) destroys " + std::to_string(with_rows) +
+                                 " table(s) holding rows or depended on (listed above)";
+        if (!is_tty(stdin)) {
+            throw usage_error(what + "; nothing was changed", "pass --yes to confirm");
+        }
+        if (!confirm(what + ". Go ahead?")) {
+            log::info("nothing rolled back");
+            return ExitCode::failure;
+        }
+    }
+    nlohmann::json done = nlohmann::json::array();
+    for (const Migration* m : todo) {
+        log::info("rolling back " + m->file + " with " + m->down_file);
+        const std::int64_t ms = run_file(
+            *conn, o, m->down_file, *m->down_sql, parsed.down(*m), m->down_no_transaction, [&] {
+                exec(*conn, "DELETE FROM ctldb_schema_migrations WHERE version = $1",
+                     {std::to_string(m->version)});
+            });
+        done.push_back({{"version", m->version}, {"name", m->name}, {"execution_ms", ms}});
+    }
+    if (ctx.json()) {
+        print_json(
+            {{"ok", true}, {"exit_code", 0}, {"rolled_back", done}, {"destroyed", destroyed_json}});
+    } else {
+        print_text("rolled back " + std::to_string(done.size()) + " migration(s)\n");
+    }
+    return ExitCode::ok;
+}
+
+}  // namespace ctldb::migrate
