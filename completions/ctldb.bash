@@ -54,10 +54,11 @@ _ctldb() {
                 "") opts="up status validate lint baseline create down $up" ;;
                 up) opts=$up ;;
                 status) opts="--dir --check" ;;
-                validate|lint) opts="--dir" ;;
-                baseline) opts="--dir --lock-timeout" ;;
+                validate) opts="--dir --no-schema-check" ;;
+                lint) opts="--dir" ;;
+                baseline) opts="--dir --lock-timeout --dry-run --force" ;;
                 create) opts="--dir --no-transaction" ;;
-                down) opts="--dir --to --steps --force --dry-run --lock-timeout --ddl-lock-timeout --statement-timeout" ;;
+                down) opts="--dir --to --steps --force --dry-run --yes -y --lock-timeout --ddl-lock-timeout --statement-timeout" ;;
             esac
             ;;
         seed)
@@ -80,7 +81,7 @@ _ctldb() {
                 COMPREPLY=($(compgen -W "latest" -- "$cur") $(compgen -f -- "$cur"))
                 return
             fi
-            opts="--dir --target-db --create --clean --jobs --yes -y --no-manifest --drop-previous"
+            opts="--dir --target-db --create --clean --jobs --yes -y --force --no-manifest --drop-previous"
             ;;
         gen-certs) opts="--out --cn --san --ip --days --ca-days --key-type --client --ca-cert --ca-key --k8s-secret --namespace --service --force" ;;
         check-ssl) opts="--warn-days --critical-days --ca --namespace --service" ;;

@@ -54,7 +54,11 @@ complete -c ctldb -n "__fish_seen_subcommand_from status" -l check -d 'Exit 1 wh
 complete -c ctldb -n "__fish_seen_subcommand_from create" -l no-transaction -d 'Start with the no-transaction marker'
 complete -c ctldb -n "__fish_seen_subcommand_from down" -l steps -x -d 'How many to roll back'
 complete -c ctldb -n "__fish_seen_subcommand_from down" -l dry-run -d 'Print what would be rolled back; change nothing'
-complete -c ctldb -n "__fish_seen_subcommand_from down seed generate" -l force -d 'Allow in production'
+complete -c ctldb -n "__fish_seen_subcommand_from down" -s y -l yes -d 'Do not ask before destroying rows'
+complete -c ctldb -n "__fish_seen_subcommand_from down seed generate restore" -l force -d 'Allow in production'
+complete -c ctldb -n "__fish_seen_subcommand_from baseline" -l force -d 'Record despite schema differences'
+complete -c ctldb -n "__fish_seen_subcommand_from baseline" -l dry-run -d 'Compare the schema; record nothing'
+complete -c ctldb -n "__fish_seen_subcommand_from validate" -l no-schema-check -d 'Skip the schema comparison'
 complete -c ctldb -n "__fish_seen_subcommand_from seed; and not __fish_seen_subcommand_from generate" -a generate
 complete -c ctldb -n "__fish_seen_subcommand_from generate" -l users -x -d 'Users to generate'
 complete -c ctldb -n "__fish_seen_subcommand_from generate" -l random-seed -x -d 'Generator seed'
