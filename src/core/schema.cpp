@@ -2,7 +2,10 @@
 
 #include <unistd.h>
 
+#include <libpq-fe.h>
+
 #include <algorithm>
+#include <map>
 #include <random>
 #include <set>
 
@@ -217,13 +220,33 @@ Comparison compare(const Snapshot& expected, const Snapshot& found,
         const std::string& t = o.kind == "table" ? o.name : o.table;
         return std::find(ignore_tables.begin(), ignore_tables.end(), t) != ignore_tables.end();
     };
+    // A table missing altogether is one difference, not one per column.
+    std::map<std::string, std::map<std::string, int>> parts_of_missing;
     for (const auto& [k, o] : expected.objects) {
+        if (o.kind == "table" && !found.objects.count(k)) parts_of_missing[o.name];
+    }
+    for (const auto& [k, o] : expected.objects) {
+        if (!o.table.empty() && parts_of_missing.count(o.table)) {
+            ++parts_of_missing[o.table][o.kind];
+            continue;
+        }
         auto it = found.objects.find(k);
         if (it == found.objects.end()) {
             out.differences.push_back({o.kind, o.label(), o.definition, ""});
         } else if (it->second.definition != o.definition) {
             out.differences.push_back({o.kind, o.label(), o.definition, it->second.definition});
         }
+    }
+    for (auto& d : out.differences) {
+        if (d.kind != "table" || !d.found.empty()) continue;
+        const auto& parts = parts_of_missing[d.label.substr(6)];  // "table " + name
+        std::string with;
+        for (const auto& [kind, n] : parts)
+            with += (with.empty() ? "" : ", ") + std::to_string(n) + " " +
+                    (n == 1            ? kind
+                     : kind == "index" ? "indexes"
+                                       : kind + "s");
+        if (!with.empty()) d.expected += " with " + with;
     }
     for (const auto& [k, o] : found.objects) {
         if (expected.objects.count(k) || ignored(o)) continue;
@@ -281,6 +304,12 @@ void ScratchBuild::apply(const std::string& file, const std::string& text,
                          const sql::Parsed& parsed) {
     std::vector<sql::Statement> runnable;
     for (const auto& s : parsed.statements) {
+        if (s.transaction_control) {
+            // BEGIN/COMMIT/SAVEPOINT of a no-transaction file: a COMMIT
+            // here would make the scratch schema, and everything after it,
+            // permanent. What it groups runs in the scratch transaction.
+            continue;
+        }
         if (s.no_transaction_reason.empty()) {
             runnable.push_back(s);
         } else if (s.no_transaction_reason == "CREATE INDEX CONCURRENTLY" ||
@@ -300,6 +329,15 @@ void ScratchBuild::apply(const std::string& file, const std::string& text,
         throw_statement_error(f->error, file, text, runnable[f->index],
                               {"while building what the migrations create in a scratch schema "
                                "(rolled back; nothing was changed)"});
+    }
+    // Nothing may have ended the scratch transaction (a procedure that
+    // commits cannot run inside it, but check rather than trust).
+    if (PQtransactionStatus(conn_.raw()) != PQTRANS_INTRANS) {
+        throw Error(ExitCode::failure,
+                    file +
+                        " ended the transaction the scratch schema is built in; the "
+                        "comparison was abandoned",
+                    "report this: a statement ctldb did not expect controls transactions");
     }
     exec(conn_, "RELEASE SAVEPOINT ctldb_scratch_file");
 }

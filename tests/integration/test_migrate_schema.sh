@@ -92,6 +92,19 @@ sql "ALTER TABLE users ALTER COLUMN email TYPE text" >/dev/null
 expect_rc 0 "validate once it is put back" "$CTLDB" migrate validate
 check "no scratch schema left behind" test "$(scratch_schemas)" = 0
 
+# A no-transaction file that groups statements with BEGIN/COMMIT: building it
+# in the scratch schema must not commit anything (a COMMIT there once made
+# the scratch schema and its tables permanent, from a --dry-run).
+use_production_role it_adopt_commit
+N="$IT_TMP/nt"
+mkdir -p "$N"
+printf -- '-- ctldb:no-transaction\nCREATE TABLE keep_out (id int);\nCOMMIT;\nBEGIN;\nCREATE TABLE after_commit (id int);\nCOMMIT;\n' >"$N/0001_nt.sql"
+expect_rc 1 "baseline --dry-run of a file with COMMIT in it" "$CTLDB" migrate baseline 1 --dry-run --dir "$N"
+check "compared: both tables missing from the database" stderr_has "table keep_out: missing"
+check "nothing of the scratch build stayed" test "$(scratch_schemas),$(sql "SELECT count(*) FROM pg_class WHERE relname IN ('keep_out', 'after_commit')")" = "0,0"
+prod_psql -c "CREATE TABLE keep_out (id int); CREATE TABLE after_commit (id int)" >/dev/null
+expect_rc 0 "and once the database has them, it matches" "$CTLDB" migrate baseline 1 --dry-run --dir "$N"
+
 # A role that may not create the scratch schema: no comparison, no guess.
 use_production_role it_adopt_nocreate
 prod_psql <<<"$UP1" >/dev/null

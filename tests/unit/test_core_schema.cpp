@@ -82,3 +82,16 @@ TEST_CASE("long definitions are shortened to one line in messages") {
     CHECK(text.size() < 200);
     CHECK(text.find("RETURNS trigger LANGUAGE plpgsql BEGIN xxx") != std::string::npos);
 }
+
+TEST_CASE("a table missing altogether is one difference that counts its parts") {
+    const Snapshot expected = snap({{"table", "", "users", "table"},
+                                    {"column", "users", "id", "uuid NOT NULL"},
+                                    {"column", "users", "email", "text NOT NULL"},
+                                    {"index", "users", "idx_users_email", "CREATE INDEX ..."},
+                                    {"table", "", "refunds", "table"}});
+    const Snapshot found = snap({{"table", "", "refunds", "table"}});
+    const auto c = schema::compare(expected, found, {});
+    REQUIRE(c.differences.size() == 1);
+    CHECK(c.differences[0].describe() ==
+          "table users: missing (the migrations create: table with 2 columns, 1 index)");
+}
