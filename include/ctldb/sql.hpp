@@ -25,6 +25,9 @@ struct Statement {
     std::string concurrent_index;
     /// True for BEGIN / COMMIT / ROLLBACK and friends.
     bool transaction_control = false;
+    /// COPY ... FROM STDIN or TO STDOUT: data the client streams, which a
+    /// file run over libpq cannot carry.
+    bool copy_stdio = false;
 };
 
 struct SyntaxError {

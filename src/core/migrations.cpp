@@ -243,6 +243,13 @@ std::vector<std::string> check_migration_sql(const std::string& file, const sql:
         return problems;
     }
     if (parsed.statements.empty()) problems.push_back(file + ": no SQL statements");
+    for (const auto& s : parsed.statements) {
+        if (s.copy_stdio) {
+            problems.push_back(file + ":" + std::to_string(s.line) +
+                               ": COPY FROM STDIN / TO STDOUT needs a data stream a migration "
+                               "file cannot carry; use INSERT, or COPY from a server file");
+        }
+    }
     if (no_transaction) return problems;
     for (const auto& s : parsed.statements) {
         if (!s.no_transaction_reason.empty()) {

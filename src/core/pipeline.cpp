@@ -63,6 +63,7 @@ std::optional<StatementFailure> run_batch(PGconn* pg, const std::vector<sql::Sta
     std::optional<StatementFailure> failure;
     std::size_t current = begin;  // the statement whose results come next
     bool flushed = false;
+    int polls_since_signal = 0;
     for (;;) {
         if (!flushed) {
             const int f = PQflush(pg);
@@ -83,6 +84,23 @@ std::optional<StatementFailure> run_batch(PGconn* pg, const std::vector<sql::Sta
                 PQclear(r);
                 return failure;
             }
+            if (st == PGRES_COPY_IN) {
+                // COPY ... FROM STDIN: a file has no data stream to give it
+                // (the checks refuse it first). End it with an error, which
+                // the server reports as this statement's failure.
+                PQclear(r);
+                if (PQputCopyEnd(pg, "COPY FROM STDIN has no data in a file ctldb runs") < 0)
+                    lost(pg);
+                flushed = false;
+                continue;
+            }
+            if (st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH) {
+                PQclear(r);
+                throw Error(ExitCode::failure,
+                            "statement " + std::to_string(current + 1) +
+                                " started COPY TO STDOUT, which a file ctldb runs cannot do",
+                            "use COPY ... TO a server file, or SELECT");
+            }
             if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY) {
                 if (affected != nullptr) *affected += std::strtoll(PQcmdTuples(r), nullptr, 10);
                 PQclear(r);
@@ -102,9 +120,11 @@ std::optional<StatementFailure> run_batch(PGconn* pg, const std::vector<sql::Sta
                 PQclear(r);
             }
         }
+        // A signal cancels the running statement through CancelOnSignal and
+        // its error arrives here; should the server not answer the cancel
+        // within 5 s, stop waiting (the session's end rolls back).
+        if (interrupted() && ++polls_since_signal > 50) throw_if_interrupted();
         pollfd pfd{PQsocket(pg), static_cast<short>(POLLIN | (flushed ? 0 : POLLOUT)), 0};
-        // Short waits: a signal cancels the running statement through
-        // CancelOnSignal, and its error result arrives here.
         if (::poll(&pfd, 1, 100) < 0 && errno != EINTR) lost(pg);
     }
 }

@@ -84,6 +84,13 @@ std::int64_t run_script(Connection& conn, const std::string& file, const std::st
                             "the one transaction ctldb runs the files in; nothing was changed",
                         "remove it: ctldb commits once, after the last file");
         }
+        if (s.copy_stdio) {
+            throw Error(ExitCode::failure,
+                        file + ":" + std::to_string(s.line) +
+                            ": COPY FROM STDIN / TO STDOUT needs a data stream a SQL file run "
+                            "over libpq cannot carry; nothing was changed",
+                        "use INSERT, or COPY from a server file");
+        }
         if (!s.no_transaction_reason.empty()) {
             throw Error(ExitCode::failure,
                         file + ":" + std::to_string(s.line) + ": " + s.no_transaction_reason +

@@ -237,7 +237,7 @@ SyntaxError syntax_error_at(const std::string& text, std::size_t offset, std::st
 /// transaction (and which index it builds); only these are read as JSON.
 bool needs_body(std::string_view kind) {
     return kind == "IndexStmt" || kind == "DropStmt" || kind == "ReindexStmt" ||
-           kind == "VacuumStmt" || kind == "ClusterStmt";
+           kind == "VacuumStmt" || kind == "ClusterStmt" || kind == "CopyStmt";
 }
 
 /// The node kind of the single statement in libpg_query's JSON, read from
@@ -259,6 +259,7 @@ void classify(Statement& s, const std::string& kind, const json& body) {
     s.no_transaction_reason = no_transaction_reason(kind, body);
     s.transaction_control = kind == "TransactionStmt";
     if (kind == "IndexStmt" && flag(body, "concurrent")) s.concurrent_index = str(body, "idxname");
+    s.copy_stdio = kind == "CopyStmt" && !body.contains("filename") && !flag(body, "is_program");
 }
 
 void trim_statement(std::string& text) {

@@ -63,6 +63,12 @@ check "names file and line, suggests the marker" stderr_has "0005_needs_marker.s
 check "nothing ran" test "$(sql "SELECT count(*) FROM ctldb_schema_migrations")" = 4
 rm "$M/0005_needs_marker.sql"
 
+printf 'CREATE TABLE t5 (id int);\nCOPY t5 FROM STDIN;\n' >"$M/0005_copy.sql"
+expect_rc 1 "COPY FROM STDIN in a migration is refused before anything runs (never waited on)" timeout -k 5 30 "$CTLDB" migrate --dir "$M"
+check "names file, line and why" stderr_has "0005_copy.sql:2: COPY FROM STDIN / TO STDOUT needs a data stream"
+check "t5 not created by it" test "$(sql "SELECT to_regclass('t5') IS NULL")" = t
+rm "$M/0005_copy.sql"
+
 printf 'CREATE TABLE t5 (id int);\nSELEC 1;\n' >"$M/0005_syntax.sql"
 expect_rc 1 "syntax error found before anything runs" "$CTLDB" migrate --dir "$M"
 check "file:line:column" stderr_has "0005_syntax.sql:2:1: syntax error"

@@ -58,6 +58,10 @@ printf "INSERT INTO users (email) VALUES ('y@example.com');\nCOMMIT;\nINSERT INT
 expect_rc 1 "a COMMIT in a seed file is refused" "$CTLDB" seed --dir "$S"
 check "says why, with file and line" stderr_has "0001_bad.sql:2: explicit transaction control"
 check "the insert before the COMMIT did not stick" test "$(sql "SELECT count(*) FROM users WHERE email = 'y@example.com'")" = 0
+printf "INSERT INTO users (email) VALUES ('z@example.com');\nCOPY users (email) FROM STDIN;\n" >"$S/0001_bad.sql"
+expect_rc 1 "COPY FROM STDIN in a seed file is refused, not waited on" timeout -k 5 30 "$CTLDB" seed --dir "$S"
+check "names the line and why" stderr_has "0001_bad.sql:2: COPY FROM STDIN / TO STDOUT needs a data stream"
+check "the insert before it did not stick" test "$(sql "SELECT count(*) FROM users WHERE email = 'z@example.com'")" = 0
 printf "VACUUM users;\n" >"$S/0001_bad.sql"
 expect_rc 1 "VACUUM in a seed file is refused" "$CTLDB" seed --dir "$S"
 check "says it cannot run in a transaction" stderr_has "cannot run inside a transaction"

@@ -134,3 +134,13 @@ TEST_CASE("the embedded set loads, passes its checks and lints clean") {
         CHECK_MESSAGE(m.down_sql.has_value(), m.file);
     }
 }
+
+TEST_CASE("COPY from STDIN or to STDOUT cannot be in a migration file") {
+    auto p =
+        check_migration_sql("0001_x.sql", "CREATE TABLE a (i int);\nCOPY a FROM STDIN;", false);
+    REQUIRE(p.size() == 1);
+    CHECK(p[0].find("0001_x.sql:2: COPY FROM STDIN / TO STDOUT") == 0);
+    CHECK(check_migration_sql("0002_x.sql", "-- ctldb:no-transaction\nCOPY a TO STDOUT;", true)
+              .size() == 1);
+    CHECK(check_migration_sql("0003_x.sql", "COPY a FROM '/srv/a.csv';", false).empty());
+}
