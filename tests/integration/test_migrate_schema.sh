@@ -105,6 +105,19 @@ check "nothing of the scratch build stayed" test "$(scratch_schemas),$(sql "SELE
 prod_psql -c "CREATE TABLE keep_out (id int); CREATE TABLE after_commit (id int)" >/dev/null
 expect_rc 0 "and once the database has them, it matches" "$CTLDB" migrate baseline 1 --dry-run --dir "$N"
 
+# SIGKILL in the middle of building the scratch schema: the server rolls the
+# transaction back when the session dies; nothing is recorded or left.
+printf 'CREATE TABLE slow (id int);\nSELECT pg_sleep(3);\n' >"$N/0002_slow.sql"
+"$CTLDB" migrate baseline 2 --dir "$N" >"$OUT" 2>"$ERR" &
+KPID=$!
+wait_for bash -c "[[ \$(sql \"SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(3)%' AND usename = 'ctldb_prod'\") == 1 ]]"
+kill -KILL $KPID
+wait $KPID 2>/dev/null || true
+wait_for bash -c "[[ \$(sql \"SELECT count(*) FROM pg_stat_activity WHERE usename = 'ctldb_prod'\") == 0 ]]"
+check "SIGKILL mid-build: no history table" no_history
+check "no scratch schema, no table of the build" test "$(scratch_schemas),$(sql "SELECT count(*) FROM pg_class WHERE relname = 'slow'")" = "0,0"
+rm "$N/0002_slow.sql"
+
 # A role that may not create the scratch schema: no comparison, no guess.
 use_production_role it_adopt_nocreate
 prod_psql <<<"$UP1" >/dev/null
