@@ -83,6 +83,11 @@ class Config {
     const std::vector<std::string>& warnings() const { return warnings_; }
     void add_warning(std::string w) { warnings_.push_back(std::move(w)); }
 
+    /// Things worth saying at -v only: the keys of a ConfigMap that belong
+    /// to the application, not to ctldb, summarised in one line.
+    const std::vector<std::string>& notes() const { return notes_; }
+    void add_note(std::string n) { notes_.push_back(std::move(n)); }
+
     /// Problems found while reading sources (unreadable file, bad YAML);
     /// reported together with problems().
     const std::vector<std::string>& load_errors() const { return load_errors_; }
@@ -113,6 +118,7 @@ class Config {
     std::map<std::string, Value> values_;
     std::map<std::string, Value> other_tool_values_;
     std::vector<std::string> warnings_;
+    std::vector<std::string> notes_;
     std::vector<std::string> load_errors_;
     std::string file_;
 };

@@ -146,6 +146,9 @@ void load_configmap_data(const YAML::Node& data, const std::string& path, Config
         config.add_load_error(path + ": ConfigMap .data must be a map");
         return;
     }
+    // A ConfigMap is shared with the application: its other keys are not
+    // mistakes, so they are named once, at -v, not warned about one by one.
+    std::vector<std::string> others;
     for (const auto& kv : data) {
         const std::string name = kv.first.as<std::string>();
         const SettingSpec* match = nullptr;
@@ -158,7 +161,7 @@ void load_configmap_data(const YAML::Node& data, const std::string& path, Config
             }
         }
         if (match == nullptr) {
-            config.add_warning(path + ": unknown key '" + name + "' in ConfigMap data ignored");
+            others.push_back(name);
             continue;
         }
         if (!kv.second.IsScalar()) {
@@ -173,6 +176,10 @@ void load_configmap_data(const YAML::Node& data, const std::string& path, Config
             continue;
         }
         set_from_file(config, *match, kv.second.Scalar(), path + ": data." + name);
+    }
+    if (!others.empty()) {
+        config.add_note(path + ": " + std::to_string(others.size()) +
+                        " ConfigMap key(s) not used by ctldb: " + join(others, ", "));
     }
 }
 

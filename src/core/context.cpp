@@ -10,6 +10,8 @@ const Config& Context::config() {
         config_ = resolve_config(in);
         for (const auto& w : config_->warnings())
             log::warn(w);
+        for (const auto& n : config_->notes())
+            log::debug(n);
     }
     return *config_;
 }

@@ -93,6 +93,24 @@ check "names CTLDB_CONFIG" stderr_has "CTLDB_CONFIG=/nonexistent.yaml"
 printf 'database:\n  hots: typo\n' >"$IT_TMP/typo.yaml"
 expect_rc 0 "unknown key is only a warning" "$CTLDB" --config "$IT_TMP/typo.yaml" config show
 check "warning names the key" stderr_has "unknown key 'database.hots'"
+# The team's ConfigMap also holds the application's keys: not warnings, one
+# line at -v.
+cat >"$IT_TMP/app-cm.yaml" <<'YAML'
+apiVersion: v1
+kind: ConfigMap
+data:
+  DB_HOST: "db.example"
+  NODE_ENV: "development"
+  AUTH0_DOMAIN: "x.auth0.com"
+  STRIPE_PUBLISHABLE_KEY: "pk_test"
+  LOG_LEVEL: "info"
+  FEATURE_ADMIN_CENTER: "true"
+YAML
+expect_rc 0 "a ConfigMap with the application's keys" "$CTLDB" --config "$IT_TMP/app-cm.yaml" config show
+check "no warning for them" bash -c "! grep -q 'warning' '$ERR'"
+expect_rc 0 "the same with -v" "$CTLDB" -v --config "$IT_TMP/app-cm.yaml" config show
+check "one summary line names them" stderr_has "4 ConfigMap key(s) not used by ctldb: AUTH0_DOMAIN, STRIPE_PUBLISHABLE_KEY, LOG_LEVEL, FEATURE_ADMIN_CENTER"
+check "and only one" test "$(grep -c 'not used by ctldb' "$ERR")" = 1
 expect_rc 0 "-q hides warnings" "$CTLDB" -q --config "$IT_TMP/typo.yaml" config show
 check "no warning with -q" bash -c "! grep -q warning '$ERR'"
 expect_rc 0 "--log-format json" "$CTLDB" --log-format json --config "$IT_TMP/typo.yaml" config show
