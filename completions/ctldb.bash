@@ -11,7 +11,7 @@ _ctldb() {
     }
 
     local global_opts="--config --host --hostaddr --port --dbname --user --sslmode --sslrootcert
-        --sslcert --sslkey --connect-timeout-ms --env --output -o --log-format --quiet -q
+        --sslcert --sslkey --connect-timeout-ms --url --env --output -o --log-format --quiet -q
         --verbose -v --help -h --version"
     local commands="config local migrate seed backup restore gen-certs check-ssl indexes vacuum pool-stats version"
 
@@ -30,7 +30,7 @@ _ctldb() {
         --compression) COMPREPLY=($(compgen -W "gzip zstd" -- "$cur")); return ;;
         --compress-level|--jobs|--keep-last|--keep-days|--target-db) return ;;
         --lock-timeout|--ddl-lock-timeout|--statement-timeout|--to|--steps|--users|--random-seed|--batch-users) return ;;
-        --host|--hostaddr|--port|--dbname|--user|--connect-timeout-ms) return ;;
+        --host|--hostaddr|--port|--dbname|--user|--connect-timeout-ms|--url) return ;;
     esac
 
     local cmd="" sub="" i

@@ -55,6 +55,10 @@ struct ConfigInputs {
 
 /// Typed connection parameters, valid only after a successful validate().
 struct ConnectionSettings {
+    /// libpq service: what the fields below leave empty (port 0) comes
+    /// from the service file at connect time, as with psql.
+    std::string service;
+    std::string service_file;
     std::string host;
     std::string hostaddr;
     int port = 5432;
@@ -66,6 +70,9 @@ struct ConnectionSettings {
     std::string sslcert;
     std::string sslkey;
     int connect_timeout_ms = 30000;
+
+    /// "host:port" for messages, or "service NAME" when the service names it.
+    std::string target() const;
 };
 
 class Config {
@@ -130,6 +137,17 @@ Config resolve_config(const ConfigInputs& inputs);
 /// Load a YAML config file (ctldb's own format or a Kubernetes ConfigMap
 /// manifest) into `config` with Origin::config_file. Exposed for tests.
 void load_config_file(const std::string& path, Config& config);
+
+/// A libpq connection string (URI or key=value) taken apart by libpq's own
+/// PQconninfoParse: setting key -> value for the parts ctldb uses, the
+/// names of those it does not, or an error (which never quotes the string:
+/// it may hold a password).
+struct ConnectionUrl {
+    std::map<std::string, std::string> settings;
+    std::vector<std::string> unused;
+    std::string error;
+};
+ConnectionUrl parse_connection_url(const std::string& url);
 
 /// The largest password ctldb accepts, from any source: a mounted secret
 /// of more is a mistake (the wrong file), and libpq's SCRAM would spend

@@ -69,6 +69,10 @@ class Connection : public pqxx::basic_connection_base<TimedConnectPolicy> {
 /// Error(interrupted) on a signal.
 std::unique_ptr<Connection> connect(const ConnectionSettings& settings);
 
+/// Fill what `s` leaves open (a libpq service names it, or libpq's
+/// defaults) from the open connection: database, user, host and port.
+void complete_from(ConnectionSettings& s, const Connection& conn);
+
 /// Classify a libpq connection failure message. Exposed for tests.
 Error connection_error(const std::string& libpq_message, const ConnectionSettings& settings);
 

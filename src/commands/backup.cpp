@@ -124,7 +124,7 @@ void check_free_space(const std::string& dir, std::uint64_t estimate) {
 
 ExitCode run_backup(const BackupOptions& o, Context& ctx) {
     const Config& cfg = ctx.valid_config(true);
-    const ConnectionSettings cs = cfg.connection();
+    ConnectionSettings cs = cfg.connection();
     const std::string dir = backup_dir(o, ctx);
     if (!fs::is_dir(dir)) {
         throw usage_error("backup directory " + dir + " does not exist",
@@ -147,6 +147,7 @@ ExitCode run_backup(const BackupOptions& o, Context& ctx) {
     // server's major version is picked once it is known.
     find_pg_tool("pg_dump", ctx.env);
     auto conn = connect(cs);
+    complete_from(cs, *conn);  // a service file may name the database
     const std::int64_t server_num = exec(*conn, "SHOW server_version_num").get_int(0, 0);
     const std::string server_version = exec(*conn, "SHOW server_version").get(0, 0);
     const std::string pg_dump =

@@ -35,7 +35,7 @@ ExitCode run_check_ssl(const CheckSslOptions& o, Context& ctx) {
     if (o.critical_days < 0 || o.warn_days < 0)
         throw usage_error("--warn-days and --critical-days must be >= 0");
     const Config& cfg = ctx.valid_config(true);
-    const ConnectionSettings cs = cfg.connection();
+    ConnectionSettings cs = cfg.connection();
     const std::string ca_file = o.ca.empty() ? cs.sslrootcert : o.ca;
     if (!ca_file.empty() && ::access(ca_file.c_str(), R_OK) != 0) {
         throw usage_error("CA file " + ca_file + " is not readable");
@@ -48,6 +48,8 @@ ExitCode run_check_ssl(const CheckSslOptions& o, Context& ctx) {
         probe.sslrootcert.clear();
     }
     auto conn = connect(probe);
+    // The host the connection really uses (a service file may name it).
+    if (cs.host.empty() && PQhost(conn->raw()) != nullptr) cs.host = PQhost(conn->raw());
 
     Findings f;
     nlohmann::json tls_json = {{"in_use", false}};

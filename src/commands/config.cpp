@@ -126,9 +126,8 @@ ExitCode run_config_check(const ConfigCheckOptions& opts, Context& ctx) {
             pqxx::row r = tx.exec1(
                 "SELECT current_setting('server_version'), current_user, current_database(), "
                 "current_setting('server_version_num')::int");
-            findings.add(
-                "connection", Status::ok,
-                cs.host + ":" + std::to_string(cs.port) + " in " + std::to_string(ms) + " ms");
+            findings.add("connection", Status::ok,
+                         cs.target() + " in " + std::to_string(ms) + " ms");
             findings.add("server", Status::ok, "PostgreSQL " + r[0].as<std::string>());
             const TlsInfo ti = tls_info(*conn);
             if (ti.in_use) {

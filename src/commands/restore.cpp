@@ -370,6 +370,10 @@ ExitCode run_restore(const RestoreOptions& o, Context& ctx) {
             throw usage_error("invalid --target-db: " + why);
         cs.dbname = o.target_db;
     }
+    if (cs.dbname.empty()) {
+        // A service file names the target: ask the server which one it is.
+        complete_from(cs, *connect(cs));
+    }
     const std::string path = resolve_file(o, ctx);
     const VerifiedBackup v = describe_backup(path, o.no_manifest);
     if (!v.has_manifest) {
@@ -390,7 +394,7 @@ ExitCode run_restore(const RestoreOptions& o, Context& ctx) {
     check_size_against_manifest(v, fd_size(file.get()));
 
     const auto t0 = std::chrono::steady_clock::now();
-    const std::string where = cs.dbname + " on " + cs.host + ":" + std::to_string(cs.port);
+    const std::string where = cs.dbname + " on " + cs.target();
     bool created = false;
     if (o.create) created = create_database(cs, o.clean);
     nlohmann::json tables;

@@ -14,8 +14,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <sstream>
 
+#include <libpq-fe.h>
 #include <yaml-cpp/yaml.h>
 
 #include "ctldb/error.hpp"
@@ -311,6 +313,66 @@ void load_config_file(const std::string& path, Config& config) {
     }
 }
 
+namespace {
+
+/// libpq's message without anything it quotes from the string: a password
+/// must not reach an error through it.
+std::string without_quoted(const std::string& msg) {
+    std::string out;
+    bool in_quote = false;
+    for (char ch : msg) {
+        if (ch == '"') {
+            if (!in_quote) out += "\"...\"";
+            in_quote = !in_quote;
+        } else if (!in_quote && ch != '\n') {
+            out += ch;
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+ConnectionUrl parse_connection_url(const std::string& url) {
+    ConnectionUrl out;
+    char* err = nullptr;
+    PQconninfoOption* opts = PQconninfoParse(url.c_str(), &err);
+    if (opts == nullptr) {
+        out.error = err != nullptr ? without_quoted(err) : "out of memory";
+        if (err != nullptr) PQfreemem(err);
+        return out;
+    }
+    static const std::map<std::string, std::string> keys = {
+        {"host", "host"},       {"hostaddr", "hostaddr"},
+        {"port", "port"},       {"dbname", "dbname"},
+        {"user", "user"},       {"password", "password"},
+        {"sslmode", "sslmode"}, {"sslrootcert", "sslrootcert"},
+        {"sslcert", "sslcert"}, {"sslkey", "sslkey"},
+        {"service", "service"},
+    };
+    for (PQconninfoOption* o = opts; o->keyword != nullptr; ++o) {
+        if (o->val == nullptr || *o->val == '\0') continue;
+        const std::string k = o->keyword;
+        if (auto it = keys.find(k); it != keys.end()) {
+            out.settings[it->second] = o->val;
+        } else if (k == "connect_timeout") {
+            // libpq's seconds; ctldb's setting is in milliseconds.
+            auto sec = parse_integer(o->val);
+            out.settings["connect_timeout_ms"] =
+                sec && *sec >= 0 && *sec < 3600000 ? std::to_string(*sec * 1000) : o->val;
+        } else {
+            out.unused.push_back(k);
+        }
+    }
+    PQconninfoFree(opts);
+    return out;
+}
+
+std::string ConnectionSettings::target() const {
+    if (host.empty() && !service.empty()) return "service " + service;
+    return host + ":" + std::to_string(port > 0 ? port : 5432);
+}
+
 Config resolve_config(const ConfigInputs& inputs) {
     Config config;
     for (const auto& s : settings()) {
@@ -335,10 +397,50 @@ Config resolve_config(const ConfigInputs& inputs) {
         }
     }
 
+    // A connection string's parts rank just below the specific settings of
+    // their own level: DB_HOST beats DATABASE_URL's host, which beats PGHOST.
+    auto url_parts = [&config](const Value& url) {
+        std::map<std::string, std::string> parts;
+        if (!url.is_set()) return parts;
+        const ConnectionUrl u = parse_connection_url(url.text);
+        if (!u.error.empty()) {
+            config.add_load_error(url.source + " is not a libpq connection string (URI or " +
+                                  "key=value): " + u.error);
+            return parts;
+        }
+        if (!u.unused.empty()) {
+            config.add_warning(url.source +
+                               ": parameter(s) ctldb does not use: " + join(u.unused, ", "));
+        }
+        parts = u.settings;
+        if (url.origin == Origin::flag && parts.erase("password") > 0) {
+            config.add_load_error(
+                "--url holds a password, and a command line is visible to every user (ps): put "
+                "the URL in DATABASE_URL, or the password in DB_PASSWORD_FILE");
+        }
+        return parts;
+    };
+    if (const Value url = config.get("url"); url.origin == Origin::config_file) {
+        for (const auto& [key, value] : url_parts(url)) {
+            if (config.get(key).origin < Origin::config_file) {
+                config.set(key, Value{value, Origin::config_file, url.source});
+            }
+        }
+    }
+    std::map<std::string, std::string> env_url, flag_url;
+    if (auto u = inputs.env("DATABASE_URL")) {
+        env_url = url_parts(Value{*u, Origin::environment, "DATABASE_URL"});
+    }
+    if (auto f = inputs.flags.find("url"); f != inputs.flags.end()) {
+        flag_url = url_parts(Value{f->second, Origin::flag, "--url"});
+    }
+
     for (const auto& s : settings()) {
         const std::string key(s.key);
         if (auto v = inputs.env(std::string(s.env))) {
             config.set(key, Value{*v, Origin::environment, std::string(s.env)});
+        } else if (auto e = env_url.find(key); e != env_url.end()) {
+            config.set(key, Value{e->second, Origin::environment, "DATABASE_URL"});
         } else if (!s.pg_env.empty()) {
             if (auto pv = inputs.env(std::string(s.pg_env))) {
                 config.set(key, Value{*pv, Origin::libpq_environment, std::string(s.pg_env)});
@@ -347,6 +449,8 @@ Config resolve_config(const ConfigInputs& inputs) {
         auto f = inputs.flags.find(key);
         if (f != inputs.flags.end()) {
             config.set(key, Value{f->second, Origin::flag, "--" + std::string(s.flag)});
+        } else if (auto u = flag_url.find(key); u != flag_url.end()) {
+            config.set(key, Value{u->second, Origin::flag, "--url"});
         }
     }
 
@@ -390,10 +494,14 @@ std::vector<std::string> Config::problems(bool for_connection) const {
     for (const auto& s : settings()) {
         const Value& v = get(std::string(s.key));
         if (!v.is_set()) {
-            if (for_connection && s.required) {
+            // A libpq service may name it (libpq reads the service file
+            // when connecting, as psql does).
+            if (for_connection && s.required && !get("service").is_set()) {
                 std::string how = "set " + std::string(s.env);
-                if (!s.flag.empty()) how += ", pass --" + std::string(s.flag);
-                how += " or set " + std::string(s.file_key) + " in the config file";
+                if (!s.pg_env.empty()) how += ", " + std::string(s.pg_env);
+                how += ", DATABASE_URL or PGSERVICE";
+                if (!s.flag.empty()) how += ", pass --" + std::string(s.flag) + " or --url";
+                how += ", or set " + std::string(s.file_key) + " in the config file";
                 out.push_back(std::string(s.key) + " is not set: " + how);
             }
             continue;
@@ -425,7 +533,9 @@ std::vector<std::string> Config::problems(bool for_connection) const {
                 if (::access(v.text.c_str(), R_OK) != 0) {
                     out.push_back(where + ": " + std::string(s.key) + " file '" + v.text +
                                   "' is not readable: " + std::strerror(errno));
-                } else if (const std::string why = tls_file_problem(s.key, v.text); !why.empty()) {
+                } else if (const std::string why =
+                               s.key.rfind("ssl", 0) == 0 ? tls_file_problem(s.key, v.text) : "";
+                           !why.empty()) {
                     out.push_back(where + ": " + std::string(s.key) + " file '" + v.text + "' " +
                                   why);
                 }
@@ -497,13 +607,22 @@ std::int64_t Config::integer(const std::string& key) const {
 
 ConnectionSettings Config::connection() const {
     ConnectionSettings c;
+    c.service = get("service").text;
+    c.service_file = get("service_file").text;
+    // With a service, ctldb's defaults must not override the service file:
+    // only what was set somewhere is passed on.
+    const bool service = !c.service.empty();
+    auto set_or_default = [&](const char* key) {
+        const Value& v = get(key);
+        return service && v.origin == Origin::default_value ? std::string() : v.text;
+    };
     c.host = get("host").text;
     c.hostaddr = get("hostaddr").text;
-    c.port = static_cast<int>(integer("port"));
+    c.port = set_or_default("port").empty() ? 0 : static_cast<int>(integer("port"));
     c.dbname = get("dbname").text;
     c.user = get("user").text;
     c.password = get("password").text;
-    c.sslmode = get("sslmode").text;
+    c.sslmode = set_or_default("sslmode");
     c.sslrootcert = get("sslrootcert").text;
     c.sslcert = get("sslcert").text;
     c.sslkey = get("sslkey").text;

@@ -44,9 +44,10 @@ std::string conninfo_from(const ConnectionSettings& c, bool include_password,
         out += '=';
         out += conninfo_quote(value);
     };
+    add("service", c.service);
     add("host", c.host);
     add("hostaddr", c.hostaddr);
-    add("port", std::to_string(c.port));
+    if (c.port > 0) add("port", std::to_string(c.port));
     add("dbname", c.dbname);
     add("user", c.user);
     if (include_password) add("password", c.password);
@@ -66,9 +67,11 @@ std::vector<std::pair<std::string, std::string>> libpq_environment(
     auto add = [&env](const char* name, const std::string& value) {
         if (!value.empty()) env.emplace_back(name, value);
     };
+    add("PGSERVICE", c.service);
+    add("PGSERVICEFILE", c.service_file);
     add("PGHOST", c.host);
     add("PGHOSTADDR", c.hostaddr);
-    add("PGPORT", std::to_string(c.port));
+    if (c.port > 0) add("PGPORT", std::to_string(c.port));
     add("PGDATABASE", c.dbname);
     add("PGUSER", c.user);
     add("PGPASSWORD", c.password);
@@ -170,7 +173,7 @@ void Connection::cancel_on_signal() {
 
 Error connection_error(const std::string& libpq_message, const ConnectionSettings& s) {
     const std::string m = first_lines(libpq_message);
-    const std::string target = s.host + ":" + std::to_string(s.port);
+    const std::string target = s.target();
     std::string what = "cannot connect to " + target + " as " + s.user + ": " + m;
     std::string hint;
     if (contains(m, "timeout expired")) {
@@ -224,6 +227,8 @@ Error connection_error(const std::string& libpq_message, const ConnectionSetting
 
 std::unique_ptr<Connection> connect(const ConnectionSettings& settings) {
     throw_if_interrupted();
+    // libpq 15 takes the service file only from the environment.
+    if (!settings.service_file.empty()) ::setenv("PGSERVICEFILE", settings.service_file.c_str(), 1);
     t_connect_timeout_ms = settings.connect_timeout_ms;
     try {
         auto conn = std::make_unique<Connection>(conninfo_from(settings, true));
@@ -233,6 +238,17 @@ std::unique_ptr<Connection> connect(const ConnectionSettings& settings) {
     } catch (const pqxx::broken_connection& e) {
         throw connection_error(e.what(), settings);
     }
+}
+
+void complete_from(ConnectionSettings& s, const Connection& conn) {
+    PGconn* pg = conn.raw();
+    auto fill = [](std::string& field, const char* value) {
+        if (field.empty() && value != nullptr) field = value;
+    };
+    fill(s.dbname, PQdb(pg));
+    fill(s.user, PQuser(pg));
+    fill(s.host, PQhost(pg));
+    if (s.port <= 0 && PQport(pg) != nullptr) s.port = std::atoi(PQport(pg));
 }
 
 TlsInfo tls_info(const Connection& conn) {

@@ -69,7 +69,7 @@ expect_rc 2 "a device as DB_PASSWORD_FILE" env DB_PASSWORD_FILE=/dev/zero "$CTLD
 check "names the device" stderr_has "is not a regular file (a device)"
 
 expect_rc 2 "missing host" env -u DB_HOST "$CTLDB" config check
-check "missing host names DB_HOST and --host" stderr_has "host is not set: set DB_HOST, pass --host"
+check "missing host names every way to set it" stderr_has "host is not set: set DB_HOST, PGHOST, DATABASE_URL or PGSERVICE, pass --host or --url"
 
 expect_rc 2 "several problems at once" env DB_PORT=abc DB_SSL_MODE=bogus "$CTLDB" config check
 check "both problems listed" bash -c "grep -q DB_PORT '$ERR' && grep -q DB_SSL_MODE '$ERR'"

@@ -223,7 +223,9 @@ TEST_CASE("missing host, database and user are reported together, only when conn
     CHECK(c.problems(false).empty());
     auto p = c.problems(true);
     CHECK(p.size() == 3);
-    CHECK(has_problem(c, "host is not set: set DB_HOST, pass --host"));
+    CHECK(has_problem(c,
+                      "host is not set: set DB_HOST, PGHOST, DATABASE_URL or PGSERVICE, pass "
+                      "--host or --url, or set database.host in the config file"));
     CHECK(has_problem(c, "dbname is not set"));
     CHECK(has_problem(c, "user is not set"));
 }
@@ -434,4 +436,78 @@ TEST_CASE("a known section or key of the wrong shape is not an unknown key") {
     auto cm = t.write("cm.yaml", "kind: ConfigMap\ndata:\n  DB_PORT:\n    - 1\n");
     CHECK(has_problem(resolve_config(inputs(kMinimal, {}, cm)),
                       "data.DB_PORT must be a string, not a list"));
+}
+
+TEST_CASE("DATABASE_URL and --url: parsed by libpq, each part at its own level") {
+    // A URI: every part lands, with DATABASE_URL as its source.
+    Config c = resolve_config(
+        inputs({{"DATABASE_URL",
+                 "postgresql://app%40x:s3cr%21t@db.example:6543/admin%20center?sslmode=verify-full"
+                 "&connect_timeout=7&application_name=node"}}));
+    CHECK(c.get("host").text == "db.example");
+    CHECK(c.get("host").source == "DATABASE_URL");
+    CHECK(c.get("host").origin == Origin::environment);
+    CHECK(c.get("port").text == "6543");
+    CHECK(c.get("dbname").text == "admin center");
+    CHECK(c.get("user").text == "app@x");
+    CHECK(c.get("password").text == "s3cr!t");
+    CHECK(c.get("sslmode").text == "verify-full");
+    CHECK(c.get("connect_timeout_ms").text == "7000");
+    REQUIRE(c.warnings().size() == 1);
+    CHECK(c.warnings()[0] == "DATABASE_URL: parameter(s) ctldb does not use: application_name");
+
+    // The specific variable of the same level wins; the URL beats PG*; a
+    // flag beats everything from the environment.
+    Config mixed = resolve_config(inputs({{"DATABASE_URL", "host=urlhost port=7000 dbname=u"},
+                                          {"DB_HOST", "dbhost"},
+                                          {"PGPORT", "7100"},
+                                          {"PGDATABASE", "pgdb"}},
+                                         {{"dbname", "flagdb"}}));
+    CHECK(mixed.get("host").text == "dbhost");
+    CHECK(mixed.get("port").text == "7000");
+    CHECK(mixed.get("dbname").text == "flagdb");
+
+    // --url: flag level, below the specific flags; no password on argv.
+    Config flag = resolve_config(
+        inputs({{"DB_HOST", "envhost"}}, {{"url", "postgres://u:hunter2@flaghost/db"}}));
+    CHECK(flag.get("host").text == "flaghost");
+    CHECK(flag.get("host").source == "--url");
+    CHECK(!flag.get("password").is_set());
+    CHECK(has_problem(flag, "--url holds a password"));
+    for (const auto& p : flag.problems(true))
+        CHECK(p.find("hunter2") == std::string::npos);
+
+    // A string libpq cannot read: an error that never quotes it.
+    Config bad = resolve_config(inputs({{"DATABASE_URL", "host=h password=hunter2 bogus"}}));
+    CHECK(has_problem(bad, "DATABASE_URL is not a libpq connection string"));
+    for (const auto& p : bad.problems(true))
+        CHECK(p.find("hunter2") == std::string::npos);
+
+    // The password in DATABASE_URL and DB_PASSWORD_FILE at one level: ambiguous.
+    TempDir t;
+    Config both = resolve_config(inputs(
+        {{"DATABASE_URL", "postgres://u:pw@h/d"}, {"DB_PASSWORD_FILE", t.write("pw", "x")}}));
+    CHECK(has_problem(both, "are both set"));
+
+    // In a config file (the ConfigMap's DATABASE_URL), below its explicit keys.
+    auto cm = t.write("cm.yaml",
+                      "kind: ConfigMap\ndata:\n  DATABASE_URL: "
+                      "postgres://cmuser@cmhost:5544/cmdb\n  DB_NAME: explicit\n");
+    Config file = resolve_config(inputs({}, {}, cm));
+    CHECK(file.get("host").text == "cmhost");
+    CHECK(file.get("host").source == cm + ": data.DATABASE_URL");
+    CHECK(file.get("dbname").text == "explicit");
+    CHECK(file.problems(true).empty());
+}
+
+TEST_CASE("a libpq service leaves what ctldb does not set to the service file") {
+    Config c = resolve_config(inputs({{"PGSERVICE", "admin"}}));
+    CHECK(c.problems(true).empty());  // host, dbname, user may come from the service
+    const ConnectionSettings cs = c.connection();
+    CHECK(cs.service == "admin");
+    CHECK(cs.port == 0);        // not ctldb's default 5432 over the service's port
+    CHECK(cs.sslmode.empty());  // nor its default sslmode
+    CHECK(cs.target() == "service admin");
+    Config explicit_port = resolve_config(inputs({{"PGSERVICE", "admin"}, {"DB_PORT", "6000"}}));
+    CHECK(explicit_port.connection().port == 6000);
 }
