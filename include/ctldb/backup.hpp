@@ -37,12 +37,28 @@ struct BackupManifest {
     static BackupManifest from_json(const std::string& text, const std::string& path);
 };
 
+/// What a dump file is, from its first bytes rather than its name (for dumps
+/// made without ctldb): a pg_dump custom archive ("PGDMP"), or plain SQL,
+/// gzip- or zstd-compressed or not.
+struct DumpKind {
+    bool custom = false;
+    Compression compression = Compression::none;
+    /// "custom archive", "gzip-compressed SQL dump", ...
+    std::string describe() const;
+};
+
 /// A backup found in a directory.
 struct BackupEntry {
     std::string path;           ///< data file
     std::string manifest_path;  ///< may not exist
-    std::time_t taken_at = 0;   ///< from the name (UTC)
+    std::time_t taken_at = 0;   ///< from the name (UTC), else the file's modification time
+    std::time_t mtime = 0;
     std::uint64_t size = 0;
+    /// Not named by ctldb: a dump of another tool (the guide's CronJob, a
+    /// manual pg_dump), recognised by its content. Never a retention target.
+    bool foreign = false;
+    bool time_from_name = true;
+    DumpKind kind;
     std::optional<BackupManifest> manifest;
     std::string problem;  ///< why it does not count as a usable backup
     bool usable() const { return problem.empty(); }
@@ -57,21 +73,28 @@ std::optional<std::time_t> parse_backup_time(const std::string& file_name);
 /// The compression of a backup file from its name.
 Compression compression_of(const std::string& file_name);
 
-/// Every backup in `dir`, newest first. A backup is usable when its manifest
-/// exists, parses and names the same size as the file.
+/// Every backup in `dir`, newest first: ctldb's own by name, and dumps of
+/// other tools by content, whatever their names (`foreign`, problem "no
+/// manifest"; a plain SQL dump without pg_dump's closing marker, as one still
+/// being written, is "incomplete"). A ctldb backup is usable when its
+/// manifest exists, parses and names the same size as the file. Newest by
+/// the time in the name, else the modification time.
 std::vector<BackupEntry> list_backups(const std::string& dir);
 
 /// The manifest path of a data file: same stem, ".json".
 std::string manifest_path_for(const std::string& data_path);
 
-/// What a dump file is, from its first bytes rather than its name (for dumps
-/// made without ctldb): a pg_dump custom archive ("PGDMP"), or plain SQL,
-/// gzip- or zstd-compressed or not.
-struct DumpKind {
-    bool custom = false;
-    Compression compression = Compression::none;
-};
 DumpKind sniff_dump_kind(const std::string& path);
+
+/// Whether `path` holds a pg_dump of one database, by its content: a custom
+/// archive, or SQL (plain, gzip or zstd) whose first 8 KiB carry pg_dump's
+/// header. Sets `kind`. A cluster dump (pg_dumpall) is not one.
+bool looks_like_pg_dump(const std::string& path, DumpKind& kind);
+
+/// The time a file name gives, in UTC: YYYYmmdd[-_T]HHMMSS, YYYYmmddHHMMSS,
+/// YYYY-mm-dd[T_ -]HH[-:]MM[-:]SS, or a date alone (midnight). nullopt
+/// when the name holds none.
+std::optional<std::time_t> time_in_name(const std::string& file_name);
 
 /// Which backups retention deletes, per database (the one in each manifest):
 /// the newest `keep_last` usable backups of a database and its usable ones

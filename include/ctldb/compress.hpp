@@ -62,4 +62,9 @@ ReadResult read_compressed(const std::string& path, Compression compression,
 ReadResult read_compressed_fd(int fd, const std::string& path, Compression compression,
                               const std::function<void(const char*, std::size_t)>& out);
 
+/// Up to `max` bytes from the start of `path`, decompressed with
+/// `compression`: enough to tell what a file holds without reading it all.
+/// A damaged or short stream gives what could be read (maybe nothing).
+std::string decompressed_head(const std::string& path, Compression compression, std::size_t max);
+
 }  // namespace ctldb

@@ -97,11 +97,10 @@ std::map<std::string, std::int64_t> count_rows(Connection& conn) {
 /// (a compressed logical dump leaves out indexes and free space) plus 16 MiB.
 std::uint64_t space_estimate(const std::string& dir, const std::string& database,
                              const std::string& ext, std::int64_t db_size) {
-    const auto backups = list_backups(dir);
-    for (auto it = backups.rbegin(); it != backups.rend(); ++it) {
-        if (it->usable() && it->manifest && it->manifest->database == database &&
-            ends_with(it->path, ext)) {
-            return it->size + it->size / 4 + (1ULL << 20);
+    for (const auto& b : list_backups(dir)) {  // newest first
+        if (b.usable() && b.manifest && b.manifest->database == database &&
+            ends_with(b.path, ext)) {
+            return b.size + b.size / 4 + (1ULL << 20);
         }
     }
     return static_cast<std::uint64_t>(db_size) / 3 + (16ULL << 20);
@@ -312,6 +311,18 @@ std::string age(std::time_t t, std::time_t now) {
     return std::to_string(s / 86400) + "d";
 }
 
+/// What `backup list` says of a backup's state.
+std::string list_state(const BackupEntry& e) {
+    if (e.problem == "no manifest") {
+        // A dump of another tool (or of the guide's CronJob, which names
+        // its files as ctldb does), recognised by its content.
+        return "no ctldb manifest: a " + e.kind.describe() + " (restore --no-manifest can take it)";
+    }
+    if (!e.usable()) return "unusable: " + e.problem;
+    return e.manifest->verified_at.empty() ? "complete, not verified"
+                                           : "verified " + e.manifest->verified_at;
+}
+
 ExitCode run_list(const BackupOptions& o, Context& ctx) {
     const auto entries = list_backups(backup_dir(o, ctx));
     const std::time_t now = std::time(nullptr);
@@ -323,38 +334,40 @@ ExitCode run_list(const BackupOptions& o, Context& ctx) {
                                                    : nlohmann::json(nullptr)},
                            {"size_bytes", e.size},
                            {"taken_at", utc_iso8601(e.taken_at)},
+                           {"taken_at_from", e.time_from_name ? "name" : "modification time"},
                            {"age_seconds", now - e.taken_at},
                            {"usable", e.usable()},
+                           {"manifest", e.manifest.has_value()},
+                           {"made_by_ctldb", !e.foreign},
+                           {"kind", e.kind.describe()},
                            {"problem", e.problem.empty() ? nlohmann::json(nullptr)
                                                          : nlohmann::json(e.problem)},
                            {"verified_at", e.manifest && !e.manifest->verified_at.empty()
                                                ? nlohmann::json(e.manifest->verified_at)
                                                : nlohmann::json(nullptr)}});
         }
-        print_json({{"ok", true}, {"dir", backup_dir(o, ctx)}, {"backups", arr}});
+        print_json({{"ok", true}, {"exit_code", 0}, {"dir", backup_dir(o, ctx)}, {"backups", arr}});
         return ExitCode::ok;
     }
     Table t({"BACKUP", "DATABASE", "SIZE", "AGE", "STATE"});
     for (const auto& e : entries) {
-        std::string state = !e.usable() ? "unusable: " + e.problem
-                            : e.manifest->verified_at.empty()
-                                ? "complete, not verified"
-                                : "verified " + e.manifest->verified_at;
-        if (!e.manifest) state += " (restore --no-manifest can take it)";
         t.add_row({e.path.substr(e.path.rfind('/') + 1), e.manifest ? e.manifest->database : "-",
-                   human_bytes(e.size), age(e.taken_at, now), state});
+                   human_bytes(e.size), age(e.taken_at, now) + (e.time_from_name ? "" : "*"),
+                   list_state(e)});
     }
-    print_text(entries.empty() ? "no backups in " + backup_dir(o, ctx) + "\n" : t.render());
+    const bool by_mtime = std::any_of(entries.begin(), entries.end(),
+                                      [](const BackupEntry& e) { return !e.time_from_name; });
+    print_text(entries.empty() ? "no backups in " + backup_dir(o, ctx) + "\n"
+                               : t.render() + (by_mtime ? "* age from the file's modification "
+                                                          "time: its name holds no date\n"
+                                                        : ""));
     return ExitCode::ok;
 }
 
 ExitCode run_verify(const BackupOptions& o, Context& ctx) {
     const VerifiedBackup v = verify_backup(o.file, ctx.env, o.no_manifest);
     if (!v.has_manifest) {
-        const char* kind = v.custom                             ? "custom archive"
-                           : v.compression == Compression::gzip ? "gzip-compressed SQL dump"
-                           : v.compression == Compression::zstd ? "zstd-compressed SQL dump"
-                                                                : "SQL dump";
+        const std::string kind = DumpKind{v.custom, v.compression}.describe();
         if (ctx.json()) {
             print_json({{"ok", true},
                         {"path", v.path},

@@ -56,8 +56,11 @@ std::string resolve_file(const RestoreOptions& o, Context& ctx) {
     // Newest first. With --no-manifest a backup named like ctldb's but
     // without a manifest (the guide's CronJob names its files the same way)
     // counts too; it is still checked for completeness before anything runs.
+    // Dumps of other tools count too, whatever their names, newest by the
+    // time in the name (else the file's); one still being written (no
+    // closing marker) is passed over.
     for (const auto& e : list_backups(dir)) {
-        if (e.usable() || (o.no_manifest && !fs::exists(e.manifest_path))) return e.path;
+        if (e.usable() || (o.no_manifest && e.problem == "no manifest")) return e.path;
     }
     throw failure("no usable backup in " + dir,
                   o.no_manifest ? ""

@@ -39,10 +39,15 @@ VerifiedBackup describe_backup(const std::string& path, bool allow_no_manifest) 
     if (!parse_backup_time(name) || !fs::exists(mpath)) {
         if (!allow_no_manifest) {
             if (!parse_backup_time(name)) {
-                throw failure(path +
-                                  " is not a ctldb backup (backup-YYYYmmdd-HHMMSS.sql.gz, "
-                                  ".sql.zst or .dump)",
-                              kNoManifestHint);
+                DumpKind kind;
+                if (looks_like_pg_dump(path, kind)) {
+                    throw failure(path + " is a " + kind.describe() +
+                                      " made without ctldb: it has no manifest",
+                                  kNoManifestHint);
+                }
+                throw failure(path + " is neither a ctldb backup nor a pg_dump file",
+                              "ctldb backups are named backup-YYYYmmdd-HHMMSS.sql.gz, .sql.zst "
+                              "or .dump; other dumps are recognised by pg_dump's header");
             }
             throw failure(path + " has no manifest (" + mpath + "): it cannot be verified",
                           std::string("a ctldb backup without its manifest may be incomplete; "

@@ -119,6 +119,101 @@ DumpKind sniff_dump_kind(const std::string& path) {
     return {};
 }
 
+std::string DumpKind::describe() const {
+    if (custom) return "custom archive";
+    if (compression == Compression::gzip) return "gzip-compressed SQL dump";
+    if (compression == Compression::zstd) return "zstd-compressed SQL dump";
+    return "SQL dump";
+}
+
+bool looks_like_pg_dump(const std::string& path, DumpKind& kind) {
+    kind = sniff_dump_kind(path);
+    if (kind.custom) return true;
+    const std::string head = decompressed_head(path, kind.compression, 8192);
+    // pg_dump's header comment, or (with --no-comments) the line every dump
+    // of a database starts its settings with.
+    const bool header = head.find("-- PostgreSQL database dump") != std::string::npos &&
+                        head.find("-- PostgreSQL database cluster dump") == std::string::npos;
+    return header || head.find("SELECT pg_catalog.set_config('search_path', '', false);") !=
+                         std::string::npos;
+}
+
+namespace {
+
+bool digits(const std::string& s, std::size_t pos, std::size_t n) {
+    if (pos + n > s.size()) return false;
+    for (std::size_t i = pos; i < pos + n; ++i) {
+        if (s[i] < '0' || s[i] > '9') return false;
+    }
+    return true;
+}
+
+int number(const std::string& s, std::size_t pos, std::size_t n) {
+    return std::stoi(s.substr(pos, n));
+}
+
+/// A date at `pos` (YYYYmmdd, or YYYY-mm-dd with `dashes`), and a time
+/// after it when there is one.
+std::optional<std::time_t> date_time_at(const std::string& s, std::size_t pos, bool dashes) {
+    std::tm tm{};
+    std::size_t p = pos;
+    if (dashes) {
+        if (p + 10 > s.size() || !digits(s, p, 4) || s[p + 4] != '-' || !digits(s, p + 5, 2) ||
+            s[p + 7] != '-' || !digits(s, p + 8, 2)) {
+            return std::nullopt;
+        }
+        tm.tm_year = number(s, p, 4) - 1900;
+        tm.tm_mon = number(s, p + 5, 2) - 1;
+        tm.tm_mday = number(s, p + 8, 2);
+        p += 10;
+    } else {
+        if (!digits(s, p, 8)) return std::nullopt;
+        tm.tm_year = number(s, p, 4) - 1900;
+        tm.tm_mon = number(s, p + 4, 2) - 1;
+        tm.tm_mday = number(s, p + 6, 2);
+        p += 8;
+    }
+    if (tm.tm_year < 70 || tm.tm_year > 299 || tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 ||
+        tm.tm_mday > 31) {
+        return std::nullopt;
+    }
+    // The time: HHMMSS right after, or after one of - _ T and a space;
+    // with dashes also HH-MM-SS or HH:MM:SS.
+    std::size_t t = p;
+    if (t < s.size() && (s[t] == '-' || s[t] == '_' || s[t] == 'T' || s[t] == ' ')) ++t;
+    int h = -1, m = 0, sec = 0;
+    if (digits(s, t, 6) && !digits(s, t + 6, 1)) {
+        h = number(s, t, 2);
+        m = number(s, t + 2, 2);
+        sec = number(s, t + 4, 2);
+    } else if (t + 8 <= s.size() && digits(s, t, 2) && (s[t + 2] == '-' || s[t + 2] == ':') &&
+               digits(s, t + 3, 2) && s[t + 5] == s[t + 2] && digits(s, t + 6, 2)) {
+        h = number(s, t, 2);
+        m = number(s, t + 3, 2);
+        sec = number(s, t + 6, 2);
+    } else if (digits(s, p, 1)) {
+        return std::nullopt;  // part of a longer number
+    }
+    if (h > 23 || m > 59 || sec > 60) return std::nullopt;
+    if (h >= 0) {
+        tm.tm_hour = h;
+        tm.tm_min = m;
+        tm.tm_sec = sec;
+    }
+    return timegm(&tm);
+}
+
+}  // namespace
+
+std::optional<std::time_t> time_in_name(const std::string& name) {
+    for (std::size_t i = 0; i + 8 <= name.size(); ++i) {
+        if (i > 0 && digits(name, i - 1, 1)) continue;  // not where a number starts
+        if (auto t = date_time_at(name, i, false)) return t;
+        if (auto t = date_time_at(name, i, true)) return t;
+    }
+    return std::nullopt;
+}
+
 std::string manifest_path_for(const std::string& data_path) {
     for (const char* ext : {".sql.gz", ".sql.zst", ".dump"}) {
         if (ends_with(data_path, ext)) {
@@ -127,6 +222,69 @@ std::string manifest_path_for(const std::string& data_path) {
     }
     return data_path + ".json";
 }
+
+namespace {
+
+BackupEntry own_backup(const std::string& path, const std::string& name, std::time_t when,
+                       const struct stat& st) {
+    BackupEntry b;
+    b.path = path;
+    b.manifest_path = manifest_path_for(b.path);
+    b.taken_at = when;
+    b.mtime = st.st_mtime;
+    b.size = static_cast<std::uint64_t>(st.st_size);
+    b.kind = sniff_dump_kind(path);
+    if (!fs::exists(b.manifest_path)) {
+        b.problem = "no manifest";
+        return b;
+    }
+    try {
+        b.manifest = BackupManifest::from_json(fs::read_file(b.manifest_path), b.manifest_path);
+        if (b.manifest->size_bytes != b.size) {
+            b.problem = "size differs from the manifest";
+        } else if (b.manifest->file != name) {
+            b.problem = "manifest names another file";
+        }
+    } catch (const Error&) {
+        b.problem = "bad manifest";
+    }
+    return b;
+}
+
+/// The last bytes of a plain SQL file hold pg_dump's closing marker once
+/// the dump is complete (one still being written has not got it yet).
+bool plain_dump_complete(const std::string& path, std::uint64_t size) {
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (f == nullptr) return false;
+    const long tail = static_cast<long>(std::min<std::uint64_t>(size, 4096));
+    std::string buf(static_cast<std::size_t>(tail), '\0');
+    const bool ok = std::fseek(f, -tail, SEEK_END) == 0 &&
+                    std::fread(buf.data(), 1, buf.size(), f) == buf.size();
+    std::fclose(f);
+    return ok && buf.find("-- PostgreSQL database dump complete") != std::string::npos;
+}
+
+std::optional<BackupEntry> foreign_dump(const std::string& path, const std::string& name,
+                                        const struct stat& st) {
+    BackupEntry b;
+    if (!looks_like_pg_dump(path, b.kind)) return std::nullopt;
+    b.path = path;
+    b.manifest_path = manifest_path_for(path);
+    b.foreign = true;
+    b.mtime = st.st_mtime;
+    b.size = static_cast<std::uint64_t>(st.st_size);
+    const auto when = time_in_name(name);
+    b.time_from_name = when.has_value();
+    b.taken_at = when ? *when : st.st_mtime;
+    b.problem = "no manifest";
+    if (!b.kind.custom && b.kind.compression == Compression::none &&
+        !plain_dump_complete(path, b.size)) {
+        b.problem = "incomplete: no closing marker (still being written, or cut short)";
+    }
+    return b;
+}
+
+}  // namespace
 
 std::vector<BackupEntry> list_backups(const std::string& dir) {
     std::vector<BackupEntry> out;
@@ -137,34 +295,24 @@ std::vector<BackupEntry> list_backups(const std::string& dir) {
     }
     while (dirent* e = ::readdir(d)) {
         const std::string name = e->d_name;
-        auto when = parse_backup_time(name);
-        if (!when) continue;
-        BackupEntry b;
-        b.path = dir + "/" + name;
-        b.manifest_path = manifest_path_for(b.path);
-        b.taken_at = *when;
-        struct stat st {};
-        if (::stat(b.path.c_str(), &st) == 0) b.size = static_cast<std::uint64_t>(st.st_size);
-        if (!fs::exists(b.manifest_path)) {
-            b.problem = "no manifest";
-        } else {
-            try {
-                b.manifest =
-                    BackupManifest::from_json(fs::read_file(b.manifest_path), b.manifest_path);
-                if (b.manifest->size_bytes != b.size) {
-                    b.problem = "size differs from the manifest";
-                } else if (b.manifest->file != name) {
-                    b.problem = "manifest names another file";
-                }
-            } catch (const Error&) {
-                b.problem = "bad manifest";
-            }
+        if (name.empty() || name[0] == '.' || ends_with(name, ".json") ||
+            ends_with(name, ".partial")) {
+            continue;
         }
-        out.push_back(std::move(b));
+        const std::string path = dir + "/" + name;
+        struct stat st {};
+        if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        if (auto when = parse_backup_time(name)) {
+            out.push_back(own_backup(path, name, *when, st));
+        } else if (auto foreign = foreign_dump(path, name, st)) {
+            out.push_back(std::move(*foreign));
+        }
     }
     ::closedir(d);
     std::sort(out.begin(), out.end(), [](const BackupEntry& a, const BackupEntry& b) {
-        return a.taken_at != b.taken_at ? a.taken_at > b.taken_at : a.path > b.path;
+        if (a.taken_at != b.taken_at) return a.taken_at > b.taken_at;
+        if (a.mtime != b.mtime) return a.mtime > b.mtime;
+        return a.path > b.path;
     });
     return out;
 }

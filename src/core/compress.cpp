@@ -386,4 +386,56 @@ ReadResult read_compressed_fd(int fd, const std::string& path, Compression compr
     return result;
 }
 
+std::string decompressed_head(const std::string& path, Compression compression, std::size_t max) {
+    std::string out;
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return out;
+    std::vector<char> in(64 * 1024);
+    std::vector<char> buf(64 * 1024);
+    z_stream zs{};
+    ZSTD_DCtx* dctx = nullptr;
+    bool ok = true;
+    if (compression == Compression::gzip) ok = inflateInit2(&zs, 16 + 15) == Z_OK;
+    if (compression == Compression::zstd) ok = (dctx = ZSTD_createDCtx()) != nullptr;
+    while (ok && out.size() < max) {
+        const ssize_t n = ::read(fd, in.data(), in.size());
+        if (n <= 0) break;
+        const auto got = static_cast<std::size_t>(n);
+        if (compression == Compression::none) {
+            out.append(in.data(), got);
+            continue;
+        }
+        if (compression == Compression::gzip) {
+            zs.next_in = reinterpret_cast<Bytef*>(in.data());
+            zs.avail_in = static_cast<uInt>(got);
+            while (zs.avail_in > 0 && out.size() < max) {
+                zs.next_out = reinterpret_cast<Bytef*>(buf.data());
+                zs.avail_out = static_cast<uInt>(buf.size());
+                const int r = inflate(&zs, Z_NO_FLUSH);
+                out.append(buf.data(), buf.size() - zs.avail_out);
+                if (r != Z_OK) {
+                    ok = false;  // the end, or damage: what was read stays
+                    break;
+                }
+            }
+        } else {
+            ZSTD_inBuffer zin{in.data(), got, 0};
+            while (zin.pos < zin.size && out.size() < max) {
+                ZSTD_outBuffer zout{buf.data(), buf.size(), 0};
+                const std::size_t r = ZSTD_decompressStream(dctx, &zout, &zin);
+                out.append(buf.data(), zout.pos);
+                if (ZSTD_isError(r)) {
+                    ok = false;
+                    break;
+                }
+            }
+        }
+    }
+    if (compression == Compression::gzip) inflateEnd(&zs);
+    if (dctx != nullptr) ZSTD_freeDCtx(dctx);
+    ::close(fd);
+    if (out.size() > max) out.resize(max);
+    return out;
+}
+
 }  // namespace ctldb

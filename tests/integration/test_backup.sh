@@ -225,6 +225,8 @@ APPDB="host=$DB_HOST port=$DB_PORT dbname=it_backup user=appuser sslmode=require
 "$BIN/pg_dump" -Fc "$APPDB" >"$G/nightly.dump"
 head -c 20000 "$G/backup-20251116.sql.gz" >"$G/cut.sql.gz"
 gunzip -c "$G/backup-20251116.sql.gz" | head -n 200 >"$G/cut.sql" || true  # gunzip gets SIGPIPE
+# Undated names are dated by their modification time: older than the CronJob's.
+touch -d '2025-11-01 00:00:00 UTC' "$G/nightly.dump" "$G/cut.sql.gz" "$G/cut.sql"
 expect_rc 1 "a CronJob dump is refused without --no-manifest" "$CTLDB" restore "$G/backup-20251116-020000.sql.gz" --target-db it_guide1 --create --yes
 check "the hint names --no-manifest" stderr_has "pass --no-manifest"
 expect_rc 1 "so is 'latest' among them" "$CTLDB" restore latest --dir "$G" --target-db it_guide1 --create --yes

@@ -10,6 +10,7 @@
 #include "ctldb/backup.hpp"
 #include "ctldb/compress.hpp"
 #include "ctldb/error.hpp"
+#include "ctldb/text.hpp"
 
 using namespace ctldb;
 
@@ -181,4 +182,22 @@ TEST_CASE("manifest JSON round trip and rejection") {
     CHECK(back.verified_at.empty());
     CHECK_THROWS_AS(BackupManifest::from_json("{}", "m.json"), Error);
     CHECK_THROWS_AS(BackupManifest::from_json("not json", "m.json"), Error);
+}
+
+TEST_CASE("the time in a dump's name, in the forms other tools write") {
+    auto at = [](const char* name) {
+        auto t = time_in_name(name);
+        return t ? utc_iso8601(*t) : std::string("none");
+    };
+    CHECK(at("dump-20251116-020000.sql") == "2025-11-16T02:00:00Z");
+    CHECK(at("backup_20251116_020000.sql") == "2025-11-16T02:00:00Z");
+    CHECK(at("backup-20251116-020000.sql.gz") == "2025-11-16T02:00:00Z");
+    CHECK(at("db_20251116020000.dump") == "2025-11-16T02:00:00Z");
+    CHECK(at("pg-2025-11-16T02-00-00.sql.zst") == "2025-11-16T02:00:00Z");
+    CHECK(at("nightly 2025-11-16 02:00:00.sql") == "2025-11-16T02:00:00Z");
+    CHECK(at("backup-20251116.sql") == "2025-11-16T00:00:00Z");  // the guide's manual recipe
+    CHECK(at("cloudtolocalllm.sql") == "none");
+    CHECK(at("build-123456789012.sql") == "none");  // a long number is not a date
+    CHECK(at("v20251399-000000.sql") == "none");    // no month 13
+    CHECK(at("x-20251116-250000.sql") == "none");   // no hour 25: not a time to trust
 }
