@@ -31,6 +31,8 @@ _ctldb() {
         --compress-level|--jobs|--keep-last|--keep-days|--target-db) return ;;
         --lock-timeout|--ddl-lock-timeout|--statement-timeout|--to|--steps|--users|--random-seed|--batch-users) return ;;
         --host|--hostaddr|--port|--dbname|--user|--connect-timeout-ms|--url) return ;;
+        --layout) COMPREPLY=($(compgen -W "auto numbered golang-migrate flyway dbmate" -- "$cur")); return ;;
+        --from) COMPREPLY=($(compgen -W "auto node golang-migrate dbmate flyway" -- "$cur")); return ;;
     esac
 
     local cmd="" sub="" i
@@ -49,16 +51,16 @@ _ctldb() {
             [[ $sub == check ]] && opts="--offline"
             ;;
         migrate)
-            local up="--dir --to --dry-run --allow-out-of-order --lock-timeout --ddl-lock-timeout --statement-timeout"
+            local up="--dir --layout --to --dry-run --allow-out-of-order --lock-timeout --ddl-lock-timeout --statement-timeout"
             case $sub in
                 "") opts="up status validate lint baseline create down $up" ;;
                 up) opts=$up ;;
-                status) opts="--dir --check" ;;
-                validate) opts="--dir --no-schema-check" ;;
-                lint) opts="--dir" ;;
-                baseline) opts="--dir --lock-timeout --dry-run --force" ;;
-                create) opts="--dir --no-transaction" ;;
-                down) opts="--dir --to --steps --force --dry-run --yes -y --lock-timeout --ddl-lock-timeout --statement-timeout" ;;
+                status) opts="--dir --layout --check" ;;
+                validate) opts="--dir --layout --no-schema-check" ;;
+                lint) opts="--dir --layout" ;;
+                baseline) opts="--dir --layout --from --lock-timeout --dry-run --force" ;;
+                create) opts="--dir --layout --no-transaction" ;;
+                down) opts="--dir --layout --to --steps --force --dry-run --yes -y --lock-timeout --ddl-lock-timeout --statement-timeout" ;;
             esac
             ;;
         seed)

@@ -45,6 +45,8 @@ complete -c ctldb -s h -l help -d 'Show help'
 set -l migrate_subs up status validate lint baseline create down
 complete -c ctldb -n "__fish_seen_subcommand_from migrate; and not __fish_seen_subcommand_from $migrate_subs" -a "$migrate_subs"
 complete -c ctldb -n "__fish_seen_subcommand_from migrate seed" -l dir -r -a '(__fish_complete_directories)' -d 'Directory of .sql files'
+complete -c ctldb -n "__fish_seen_subcommand_from migrate" -l layout -x -a 'auto numbered golang-migrate flyway dbmate' -d 'How --dir names its files'
+complete -c ctldb -n "__fish_seen_subcommand_from baseline" -l from -x -a 'auto node golang-migrate dbmate flyway' -d "Adopt another tool's history"
 complete -c ctldb -n "__fish_seen_subcommand_from migrate" -l to -x -d 'Target version'
 complete -c ctldb -n "__fish_seen_subcommand_from migrate" -l dry-run -d 'Print the plan; change nothing'
 complete -c ctldb -n "__fish_seen_subcommand_from migrate" -l allow-out-of-order -d 'Apply files older than applied ones'

@@ -49,8 +49,15 @@ class MigrationLock {
 /// reused by the checks and the run.
 class ParsedFiles {
   public:
+    /// The statements of the up (down) file. A file that wraps all of
+    /// itself in BEGIN ... COMMIT (as golang-migrate files do) comes
+    /// without them: ctldb's own transaction does the same.
     const sql::Parsed& up(const Migration& m) { return get(m, false); }
     const sql::Parsed& down(const Migration& m) { return get(m, true); }
+    /// runs_outside_transaction() on the parsed file.
+    bool outside(const Migration& m, bool down) {
+        return runs_outside_transaction(m, get(m, down), down);
+    }
 
   private:
     const sql::Parsed& get(const Migration& m, bool down);

@@ -1,9 +1,14 @@
-// Migration files: NNNN_name.sql with optional NNNN_name.down.sql, from a
-// directory or embedded in the binary. Loading checks names, versions and
-// pairs; checksums are SHA-256 of the text with CRLF normalised to LF.
+// Migration files, from a directory or embedded in the binary, in the
+// layouts other tools write: numbered files (ctldb's own NNNN_name.sql with
+// NNNN_name.down.sql, any width, _ or - after the number), golang-migrate
+// (N_name.up.sql / N_name.down.sql), Flyway (V1.1__name.sql, U1.1__ undo
+// files) and dbmate (YYYYMMDDHHMMSS_name.sql with -- migrate:up / down
+// sections). Loading checks names, versions and pairs; checksums are
+// SHA-256 of the text (dbmate: its up section) with CRLF normalised to LF.
 #pragma once
 
 #include <cstdint>
+#include <ctime>
 #include <optional>
 #include <string>
 #include <utility>
@@ -13,38 +18,81 @@
 
 namespace ctldb {
 
+enum class MigrationLayout { automatic, numbered, golang_migrate, flyway, dbmate };
+
+/// "numbered", "golang-migrate", "flyway", "dbmate" ("auto" for automatic).
+const char* layout_name(MigrationLayout layout);
+/// The layout a --layout value names; nullopt for an unknown one.
+std::optional<MigrationLayout> parse_layout(const std::string& name);
+
 struct Migration {
+    /// The order key and the version in ctldb's history. A Flyway version
+    /// (1.1) is encoded as major * 10^12 + minor * 10^6 + patch.
     std::int64_t version = 0;
-    std::string name;  ///< "admin_center_schema"
-    std::string file;  ///< "0001_admin_center_schema.sql"
+    std::string label;  ///< the version as the file writes it: "0003", "1.1"
+    std::string name;   ///< "admin_center_schema"
+    std::string file;   ///< "0001_admin_center_schema.sql"
     std::string sql;
     std::string checksum;  ///< hex SHA-256 of the normalised text
     bool no_transaction = false;
     std::optional<std::string> down_sql;
     std::string down_file;
     bool down_no_transaction = false;
+    char separator = '_';  ///< numbered layout: what follows the number
+    /// golang-migrate has no transaction flag: a file that is one statement
+    /// which cannot run in a transaction (CREATE INDEX CONCURRENTLY) runs
+    /// alone, as golang-migrate runs it. See runs_outside_transaction().
+    bool auto_no_transaction = false;
 };
 
+/// Whether the up (or down) file runs statement by statement outside a
+/// transaction: its marker, its tool's flag, or (golang-migrate) a single
+/// statement that cannot run in one.
+bool runs_outside_transaction(const Migration& m, const sql::Parsed& parsed, bool down);
+
 struct MigrationSet {
-    std::string source;                 ///< "embedded" or the directory
+    std::string source;  ///< "embedded" or the directory
+    MigrationLayout layout = MigrationLayout::numbered;
     std::vector<Migration> migrations;  ///< ascending by version
+    /// Files of the directory that are not migrations (.js, .md, schema.sql).
+    std::vector<std::string> ignored;
     const Migration* find(std::int64_t version) const;
+    /// The migration whose version is written `label` ("3", "0003", "1.1").
+    const Migration* find_label(const std::string& label) const;
 };
 
 /// The marker that makes a file run statement by statement outside a
 /// transaction; it must be the file's first line.
 constexpr const char* kNoTransactionMarker = "-- ctldb:no-transaction";
 
-/// Build a set from (file name, contents) pairs. Files that do not end in
-/// .sql are ignored; .sql files with bad names, duplicate versions, down
-/// files without an up file, and empty files are errors, all reported
-/// together in one Error(failure).
+/// Build a set from (file name, contents) pairs in `layout` (automatic:
+/// told from the files; a folder that mixes layouts is an error). Files
+/// that are not migrations are ignored (listed in `ignored`); a name that
+/// looks like a migration of the layout but does not parse, a duplicate
+/// version, a down file without its up file and an empty file are errors,
+/// all reported together in one Error(failure) that shows the accepted
+/// forms.
 MigrationSet load_migration_files(const std::vector<std::pair<std::string, std::string>>& files,
-                                  const std::string& source);
+                                  const std::string& source,
+                                  MigrationLayout layout = MigrationLayout::automatic);
 
 /// Every file of `dir` (not recursive). Error(usage) if it is not a readable
 /// directory.
-MigrationSet load_migrations_dir(const std::string& dir);
+MigrationSet load_migrations_dir(const std::string& dir,
+                                 MigrationLayout layout = MigrationLayout::automatic);
+
+/// The layout of a folder's files, told from their names (Flyway's V/U/R
+/// prefixes, golang-migrate's .up.sql) and contents (dbmate's
+/// "-- migrate:up"); numbered otherwise. Error(usage) when they mix layouts.
+MigrationLayout detect_layout(const std::vector<std::pair<std::string, std::string>>& files);
+
+/// The files `migrate create NAME` writes in the folder of `set`, following
+/// its layout, width and separator: (file name, contents), the up file
+/// first. `now` dates timestamp-numbered layouts.
+std::vector<std::pair<std::string, std::string>> new_migration_files(const MigrationSet& set,
+                                                                     const std::string& name,
+                                                                     bool no_transaction,
+                                                                     std::time_t now);
 
 /// The set compiled into the binary.
 MigrationSet embedded_migration_set();
@@ -56,13 +104,24 @@ std::string migration_checksum(const std::string& text);
 /// True when the first line is the no-transaction marker.
 bool has_no_transaction_marker(const std::string& text);
 
-/// Parse "0042_add_things.sql" / "0042_add_things.down.sql".
+/// A migration file's name taken apart, in one layout.
 struct MigrationFileName {
     std::int64_t version = 0;
+    std::string label;  ///< the version as written
     std::string name;
     bool down = false;
+    char separator = '_';  ///< numbered: what follows the number
 };
+/// Parse a numbered name ("0042_add_things.sql", "003-x.down.sql").
 std::optional<MigrationFileName> parse_migration_file_name(const std::string& file);
+/// Parse `file` in `layout`; nullopt when it is not such a name.
+std::optional<MigrationFileName> parse_migration_file_name(const std::string& file,
+                                                           MigrationLayout layout);
+/// True when `file` looks like a migration of `layout` (so a name that
+/// does not parse is an error, not a file to ignore).
+bool looks_like_migration(const std::string& file, MigrationLayout layout);
+/// The names `layout` accepts, for error messages.
+std::string accepted_forms(MigrationLayout layout);
 
 /// Lower-case snake_case name for `migrate create`: letters, digits and _.
 std::optional<std::string> normalise_migration_name(const std::string& name);

@@ -49,6 +49,12 @@ Parsed parse(const std::string& text);
 /// quoted, so any name (mixed case, spaces, keywords) means itself.
 std::string quote_identifier(std::string_view name);
 
+/// When the whole script is one BEGIN ... COMMIT (START TRANSACTION ...
+/// END) and nothing else in it controls transactions, drop those two
+/// statements and return true: run inside ctldb's own transaction it means
+/// the same. Anything else is left as it is.
+bool unwrap_transaction(Parsed& parsed);
+
 /// First position at or after `pos` that is not white space or a comment.
 std::size_t skip_gap(const std::string& text, std::size_t pos);
 

@@ -33,24 +33,48 @@ std::int64_t ms_since(Clock::time_point start) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
 }
 
+MigrationLayout layout_option(const MigrateOptions& o) {
+    const auto layout = parse_layout(o.layout);
+    if (!layout) {
+        throw usage_error("--layout " + o.layout + " is not a layout ctldb reads",
+                          "auto, numbered, golang-migrate, flyway or dbmate");
+    }
+    return *layout;
+}
+
 MigrationSet load_set(const MigrateOptions& o) {
+    const MigrationLayout layout = layout_option(o);
     if (o.dir.empty()) return embedded_migration_set();
     if (!fs::is_dir(o.dir)) throw usage_error("--dir " + o.dir + " is not a directory");
-    MigrationSet set = load_migrations_dir(o.dir);
+    MigrationSet set = load_migrations_dir(o.dir, layout);
+    log::debug(o.dir + ": " + layout_name(set.layout) + " layout" +
+               (layout == MigrationLayout::automatic ? " (told from the files)" : "") + ", " +
+               std::to_string(set.migrations.size()) + " migration(s)");
+    if (!set.ignored.empty()) {
+        log::debug("not migrations, ignored: " + join(set.ignored, ", "));
+    }
     if (set.migrations.empty()) {
         // Most likely the wrong directory; as a set it would report every
         // applied migration as missing.
         throw usage_error(
-            "no migration files in " + o.dir + " (expected NNNN_name.sql)",
-            "check --dir; 'ctldb migrate create NAME --dir " + o.dir + "' starts a new set");
+            "no migration files in " + o.dir + " (" + accepted_forms(set.layout) + ")",
+            "check --dir and --layout; 'ctldb migrate create NAME --dir " + o.dir +
+                "' starts a new set");
     }
     return set;
 }
 
-std::int64_t parse_version(const std::string& option, const std::string& text) {
-    auto v = parse_integer(text);
-    if (!v || *v < 0) throw usage_error(option + " '" + text + "' is not a migration version");
-    return *v;
+std::int64_t version_of(const MigrationSet& set, const std::string& option, const std::string& text,
+                        bool allow_zero) {
+    if (const Migration* m = set.find_label(text)) return m->version;
+    if (allow_zero && text.find_first_not_of('0') == std::string::npos && !text.empty()) return 0;
+    throw usage_error(option + " " + text + ": no migration with that version in " + set.source,
+                      "'ctldb migrate status' lists the versions");
+}
+
+std::string label_of(const MigrationSet& set, std::int64_t version) {
+    const Migration* m = set.find(version);
+    return m != nullptr ? m->label : std::to_string(version);
 }
 
 void set_timeouts(Connection& conn, const MigrateOptions& o, bool local) {
@@ -162,8 +186,8 @@ void require_static_checks(const std::vector<const Migration*>& files, bool down
                            ParsedFiles& parsed) {
     std::vector<std::string> problems;
     for (const Migration* m : files) {
-        auto p = down ? check_migration_sql(m->down_file, parsed.down(*m), m->down_no_transaction)
-                      : check_migration_sql(m->file, parsed.up(*m), m->no_transaction);
+        auto p = down ? check_migration_sql(m->down_file, parsed.down(*m), parsed.outside(*m, true))
+                      : check_migration_sql(m->file, parsed.up(*m), parsed.outside(*m, false));
         problems.insert(problems.end(), p.begin(), p.end());
     }
     if (problems.empty()) return;
@@ -176,11 +200,13 @@ void require_static_checks(const std::vector<const Migration*>& files, bool down
 }
 
 nlohmann::json status_json(const MigrationStatus& st) {
-    nlohmann::json j = {{"version", st.version},
-                        {"name", st.name},
-                        {"state", migration_state_name(st.state)},
-                        {"file", st.file ? nlohmann::json(st.file->file) : nlohmann::json(nullptr)},
-                        {"no_transaction", st.file ? st.file->no_transaction : false}};
+    nlohmann::json j = {
+        {"version", st.version},
+        {"label", st.file ? nlohmann::json(st.file->label) : nlohmann::json(nullptr)},
+        {"name", st.name},
+        {"state", migration_state_name(st.state)},
+        {"file", st.file ? nlohmann::json(st.file->file) : nlohmann::json(nullptr)},
+        {"no_transaction", st.file ? st.file->no_transaction : false}};
     if (st.applied) {
         j["applied_at"] = st.applied->applied_at;
         j["applied_by"] = st.applied->applied_by;
@@ -201,10 +227,11 @@ std::string status_table(const std::vector<MigrationStatus>& list, bool color) {
             st.state == MigrationState::out_of_order) {
             s = Style::red;
         }
-        t.add_row(
-            {std::to_string(st.version), st.name, styled(migration_state_name(st.state), s, color),
-             st.applied ? st.applied->applied_at : "", st.applied ? st.applied->applied_by : "",
-             st.applied ? std::to_string(st.applied->execution_ms) : ""});
+        t.add_row({st.file ? st.file->label : std::to_string(st.version), st.name,
+                   styled(migration_state_name(st.state), s, color),
+                   st.applied ? st.applied->applied_at : "",
+                   st.applied ? st.applied->applied_by : "",
+                   st.applied ? std::to_string(st.applied->execution_ms) : ""});
     }
     return t.render();
 }
@@ -257,14 +284,14 @@ UpPlan plan_up(const MigrationSet& set, const std::vector<AppliedMigration>& his
 }
 
 void print_up_dry_run(const MigrationSet& set, const std::vector<const Migration*>& todo,
-                      Context& ctx) {
+                      ParsedFiles& parsed, Context& ctx) {
     if (ctx.json()) {
         nlohmann::json plan = nlohmann::json::array();
         for (const Migration* m : todo) {
             plan.push_back({{"version", m->version},
                             {"name", m->name},
                             {"file", m->file},
-                            {"no_transaction", m->no_transaction},
+                            {"no_transaction", parsed.outside(*m, false)},
                             {"sql", m->sql}});
         }
         print_json({{"ok", true},
@@ -279,7 +306,8 @@ void print_up_dry_run(const MigrationSet& set, const std::vector<const Migration
                                          " migration(s) from " + set.source + ":\n";
     for (const Migration* m : todo) {
         out += "\n-- " + m->file +
-               (m->no_transaction ? " (no transaction)" : " (one transaction)") + "\n" + m->sql;
+               (parsed.outside(*m, false) ? " (no transaction)" : " (one transaction)") + "\n" +
+               m->sql;
         if (!m->sql.empty() && m->sql.back() != '\n') out += "\n";
     }
     print_text(out);
@@ -288,12 +316,9 @@ void print_up_dry_run(const MigrationSet& set, const std::vector<const Migration
 ExitCode run_up(const MigrateOptions& o, Context& ctx) {
     check_pg_duration("--ddl-lock-timeout", o.ddl_lock_timeout);
     check_pg_duration("--statement-timeout", o.statement_timeout);
-    // -1: no --to given.
-    const std::int64_t to = o.to.empty() ? -1 : parse_version("--to", o.to);
     const MigrationSet set = load_set(o);
-    if (to >= 0 && !set.find(to)) {
-        throw usage_error("--to " + o.to + ": no migration with that version in " + set.source);
-    }
+    // -1: no --to given.
+    const std::int64_t to = o.to.empty() ? -1 : version_of(set, "--to", o.to);
     auto conn = open(ctx);
     // Plan and parse before taking the lock: reading a big file must not
     // hold other runners up. Under the lock the plan is made again from the
@@ -318,7 +343,7 @@ ExitCode run_up(const MigrateOptions& o, Context& ctx) {
 
     std::vector<Applied> applied;
     if (o.dry_run) {
-        print_up_dry_run(set, todo, ctx);
+        print_up_dry_run(set, todo, parsed, ctx);
         return ExitCode::ok;
     }
 
@@ -326,11 +351,12 @@ ExitCode run_up(const MigrateOptions& o, Context& ctx) {
     const bool no_history = std::none_of(
         list.begin(), list.end(), [](const MigrationStatus& st) { return st.applied.has_value(); });
     for (const Migration* m : todo) {
-        log::info("applying " + m->file + (m->no_transaction ? " (no transaction)" : ""));
+        const bool outside = parsed.outside(*m, false);
+        log::info("applying " + m->file + (outside ? " (no transaction)" : ""));
         std::int64_t ms = 0;
         const auto start = Clock::now();
         try {
-            run_file(*conn, o, m->file, m->sql, parsed.up(*m), m->no_transaction, [&] {
+            run_file(*conn, o, m->file, m->sql, parsed.up(*m), outside, [&] {
                 ms = ms_since(start);
                 // In the migration's own transaction: the history table
                 // appears with the first migration that commits, not with a
@@ -340,7 +366,7 @@ ExitCode run_up(const MigrateOptions& o, Context& ctx) {
                      "INSERT INTO ctldb_schema_migrations (version, name, checksum, applied_by, "
                      "execution_ms, no_transaction) VALUES ($1, $2, $3, $4, $5, $6)",
                      {std::to_string(m->version), m->name, m->checksum, by, std::to_string(ms),
-                      std::string(m->no_transaction ? "true" : "false")});
+                      std::string(outside ? "true" : "false")});
             });
         } catch (Error& e) {
             // The very first migration of a database without history failing
@@ -415,11 +441,12 @@ ExitCode run_status(const MigrateOptions& o, Context& ctx) {
 
 ExitCode run_lint(const MigrateOptions& o, Context& ctx) {
     const MigrationSet set = load_set(o);
+    ParsedFiles parsed;
     nlohmann::json arr = nlohmann::json::array();
     Table t({"FILE", "LINE", "RULE", "MESSAGE"});
     std::size_t n = 0;
     for (const auto& m : set.migrations) {
-        for (const auto& p : check_migration_sql(m.file, m.sql, m.no_transaction)) {
+        for (const auto& p : check_migration_sql(m.file, parsed.up(m), parsed.outside(m, false))) {
             arr.push_back(
                 {{"file", m.file}, {"line", nullptr}, {"rule", "invalid"}, {"message", p}});
             t.add_row({m.file, "", "invalid", p});
@@ -451,28 +478,24 @@ ExitCode run_create(const MigrateOptions& o, Context& ctx) {
     if (!fs::is_dir(dir)) {
         throw usage_error(dir + " is not a directory", "create it, or pass --dir");
     }
-    const MigrationSet set = load_migrations_dir(dir);
-    std::int64_t next = set.migrations.empty() ? 1 : set.migrations.back().version + 1;
-    std::size_t width = 4;
-    if (!set.migrations.empty()) {
-        width = std::max(width, set.migrations.back().file.find('_'));
+    // The folder's own layout, width and separator.
+    const MigrationSet set = load_migrations_dir(dir, layout_option(o));
+    const auto files = new_migration_files(set, *name, o.no_transaction, std::time(nullptr));
+    nlohmann::json written = nlohmann::json::array();
+    std::string text;
+    for (const auto& [file, body] : files) {
+        fs::write_new(dir + "/" + file, body, 0644);
+        written.push_back(dir + "/" + file);
+        text += dir + "/" + file + "\n";
     }
-    std::string number = std::to_string(next);
-    if (number.size() < width) number.insert(0, width - number.size(), '0');
-    const std::string file = number + "_" + *name + ".sql";
-    const std::string path = dir + "/" + file;
-    std::string body;
-    if (o.no_transaction) body += std::string(kNoTransactionMarker) + "\n";
-    body += "-- " + file + ", created " + utc_now_iso8601() + "\n";
-    body += o.no_transaction
-                ? "-- Runs statement by statement outside a transaction (for CREATE INDEX\n"
-                  "-- CONCURRENTLY). Make every statement safe to run again (IF NOT EXISTS).\n\n"
-                : "-- Runs in one transaction: all of it applies, or none of it.\n\n";
-    fs::write_new(path, body, 0644);
     if (ctx.json()) {
-        print_json({{"ok", true}, {"file", path}, {"version", next}});
+        print_json({{"ok", true},
+                    {"exit_code", 0},
+                    {"file", written[0]},
+                    {"files", written},
+                    {"layout", layout_name(set.layout)}});
     } else {
-        print_text(path + "\n");
+        print_text(text);
     }
     return ExitCode::ok;
 }
@@ -487,6 +510,9 @@ void register_migrate(CLI::App& app, Context& ctx) {
     auto* cmd = app.add_subcommand("migrate", "Versioned schema migrations (default: up)");
     auto add_dir = [](CLI::App* c) {
         c->add_option("--dir", o.dir, "Migrations directory (default: the set built into ctldb)");
+        c->add_option("--layout", o.layout,
+                      "How --dir names its files: auto (default: told from the files), numbered, "
+                      "golang-migrate, flyway or dbmate");
     };
     auto add_timeouts = [](CLI::App* c) {
         c->add_option("--lock-timeout", o.lock_timeout_s,
@@ -535,8 +561,11 @@ void register_migrate(CLI::App& app, Context& ctx) {
     auto* baseline = cmd->add_subcommand(
         "baseline", "Record migrations up to VERSION as applied without running them");
     add_dir(baseline);
-    baseline->add_option("version", o.baseline_version, "Last version the database already has")
-        ->required();
+    baseline->add_option("version", o.baseline_version,
+                         "Last version the database already has (or use --from)");
+    baseline->add_option("--from", o.from,
+                         "Adopt what another tool recorded: auto, node, golang-migrate, dbmate "
+                         "or flyway (its schema_migrations or flyway_schema_history)");
     baseline->add_option("--lock-timeout", o.lock_timeout_s, "Seconds to wait for the lock");
     baseline->add_flag("--dry-run", o.dry_run,
                        "Compare the schema and show what would be recorded; record nothing");
@@ -548,6 +577,8 @@ void register_migrate(CLI::App& app, Context& ctx) {
     auto* create = cmd->add_subcommand("create", "Write the next numbered migration file");
     create->add_option("name", o.name, "What the migration does, e.g. add_invoices")->required();
     create->add_option("--dir", o.dir, "Directory (default ./migrations)");
+    create->add_option("--layout", o.layout,
+                       "How the folder names its files (default: told from the files)");
     create->add_flag("--no-transaction", o.no_transaction,
                      "Start the file with -- ctldb:no-transaction");
     create->callback([&ctx] { ctx.run = [&ctx] { return run_create(o, ctx); }; });

@@ -32,13 +32,20 @@ struct MigrateOptions {
     bool force = false;
     bool no_schema_check = false;
     bool yes = false;
+    std::string layout = "auto";
+    std::string from;  ///< baseline --from TOOL
 };
 
 /// The set --dir names, or the one built into ctldb. Error(usage) for a
 /// directory without migration files.
 MigrationSet load_set(const MigrateOptions& o);
-/// A version given on the command line; Error(usage) when it is not one.
-std::int64_t parse_version(const std::string& option, const std::string& text);
+/// A version given on the command line as the files write it ("3", "0003",
+/// "1.1"): the migration's order key. With `allow_zero`, "0" (before the
+/// first migration) too. Error(usage) otherwise.
+std::int64_t version_of(const MigrationSet& set, const std::string& option, const std::string& text,
+                        bool allow_zero = false);
+/// The version as the files write it, for messages.
+std::string label_of(const MigrationSet& set, std::int64_t version);
 std::unique_ptr<Connection> open(Context& ctx);
 /// Modified and missing files, which up and down refuse to run over.
 std::vector<std::string> drift(const std::vector<MigrationStatus>& list);

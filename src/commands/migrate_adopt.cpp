@@ -2,9 +2,13 @@
 // schema is what the applied migrations create. The migrations are built in
 // a scratch schema inside a transaction that is rolled back, and compared
 // with the database object by object (core/schema).
+#include <map>
+#include <optional>
+
 #include <nlohmann/json.hpp>
 
 #include "ctldb/findings.hpp"
+#include "ctldb/foreign_history.hpp"
 #include "ctldb/log.hpp"
 #include "ctldb/output.hpp"
 #include "ctldb/report.hpp"
@@ -91,9 +95,9 @@ ExitCode run_validate(const MigrateOptions& o, Context& ctx) {
     Findings f;
     ParsedFiles parsed;
     for (const auto& m : set.migrations) {
-        auto problems = check_migration_sql(m.file, parsed.up(m), m.no_transaction);
+        auto problems = check_migration_sql(m.file, parsed.up(m), parsed.outside(m, false));
         if (m.down_sql) {
-            auto dp = check_migration_sql(m.down_file, parsed.down(m), m.down_no_transaction);
+            auto dp = check_migration_sql(m.down_file, parsed.down(m), parsed.outside(m, true));
             problems.insert(problems.end(), dp.begin(), dp.end());
         }
         for (const auto& p : problems)
@@ -105,7 +109,7 @@ ExitCode run_validate(const MigrateOptions& o, Context& ctx) {
         if (st.state == MigrationState::modified) {
             f.add(st.file->file, Status::fail, "checksum differs from the applied version");
         } else if (st.state == MigrationState::missing) {
-            f.add("version " + std::to_string(st.version), Status::fail,
+            f.add("version " + label_of(set, st.version), Status::fail,
                   "applied as '" + st.name + "' but the file is gone");
         } else if (st.state == MigrationState::out_of_order) {
             f.add(st.file->file, Status::warn, "not applied, older than applied migrations");
@@ -132,19 +136,102 @@ ExitCode run_validate(const MigrateOptions& o, Context& ctx) {
     return code;
 }
 
-ExitCode run_baseline(const MigrateOptions& o, Context& ctx) {
-    const std::int64_t version = parse_version("baseline", o.baseline_version);
-    const MigrationSet set = load_set(o);
-    if (!set.find(version)) {
-        throw usage_error("baseline " + o.baseline_version +
-                          ": no migration with that version in " + set.source);
-    }
+/// What baseline records: the files, and (adopting another tool's history)
+/// when that tool applied each and where the records came from.
+struct BaselinePlan {
     std::vector<const Migration*> files;
-    for (const auto& m : set.migrations) {
-        if (m.version <= version) files.push_back(&m);
+    std::map<std::int64_t, std::string> applied_at;  // version -> ISO time, "" unknown
+    std::string from;                                // "golang-migrate (schema_migrations)"
+    std::vector<std::string> notes;
+    nlohmann::json to_json() const {
+        nlohmann::json arr = nlohmann::json::array();
+        for (const Migration* m : files) {
+            const auto& at = applied_at.count(m->version) ? applied_at.at(m->version) : "";
+            arr.push_back(
+                {{"version", m->version},
+                 {"label", m->label},
+                 {"name", m->name},
+                 {"file", m->file},
+                 {"applied_at", at.empty() ? nlohmann::json(nullptr) : nlohmann::json(at)}});
+        }
+        return arr;
     }
+    std::string render() const {
+        Table t({"VERSION", "NAME", "FILE",
+                 "APPLIED AT (" + (from.empty() ? std::string("-") : from) + ")"});
+        for (const Migration* m : files) {
+            const auto& at = applied_at.count(m->version) ? applied_at.at(m->version) : "";
+            t.add_row({m->label, m->name, m->file, at.empty() ? "-" : at});
+        }
+        return t.render();
+    }
+};
+
+/// The files up to version V.
+BaselinePlan plan_up_to(const MigrationSet& set, const std::string& v) {
+    BaselinePlan p;
+    const std::int64_t version = version_of(set, "baseline", v);
+    for (const auto& m : set.migrations) {
+        if (m.version <= version) p.files.push_back(&m);
+    }
+    return p;
+}
+
+/// What another tool recorded, mapped to the files; refused (whatever the
+/// flags) when that tool says a migration failed, and unless --force when
+/// a record has no file.
+BaselinePlan plan_from_tool(Connection& conn, const MigrationSet& set, const MigrateOptions& o) {
+    const auto tool = parse_history_tool(o.from);
+    if (!tool) {
+        throw usage_error("--from " + o.from + " is not a tool ctldb reads",
+                          "auto, node, golang-migrate, dbmate or flyway");
+    }
+    const ForeignHistory h = read_foreign_history(conn, *tool);
+    BaselinePlan p;
+    p.from = std::string(history_tool_name(h.tool)) + ", " + h.table;
+    p.notes = h.notes;
+    if (!h.refusal.empty()) throw failure(h.refusal + "; nothing was recorded");
+    const AdoptionPlan a = map_history(h, set);
+    if (!a.unmatched.empty() && !o.force) {
+        Error e(ExitCode::failure,
+                std::to_string(a.unmatched.size()) + " migration(s) " + history_tool_name(h.tool) +
+                    " recorded in " + h.table + " have no file in " + set.source +
+                    "; nothing was recorded",
+                "point --dir (and --layout) at the folder that tool ran; --force adopts the rest "
+                "and leaves these out");
+        e.with_details(a.unmatched);
+        throw e;
+    }
+    for (const auto& u : a.unmatched)
+        p.notes.push_back("left out (no file): " + u);
+    for (const auto& f : a.not_recorded)
+        p.notes.push_back("not recorded by " + std::string(history_tool_name(h.tool)) +
+                          ", so left pending (out of order): " + f);
+    if (a.items.empty()) {
+        throw failure(std::string(history_tool_name(h.tool)) + " recorded nothing to adopt in " +
+                      h.table + "; nothing was recorded");
+    }
+    for (const auto& item : a.items) {
+        p.files.push_back(item.migration);
+        p.applied_at[item.migration->version] = item.applied_at;
+    }
+    return p;
+}
+
+ExitCode run_baseline(const MigrateOptions& o, Context& ctx) {
+    if (o.from.empty() == o.baseline_version.empty()) {
+        throw usage_error(
+            "give the last version the database has (baseline V), or adopt another "
+            "tool's history (baseline --from TOOL), not both",
+            "'ctldb migrate baseline --help'");
+    }
+    const MigrationSet set = load_set(o);
+    BaselinePlan plan;
     ParsedFiles parsed;
-    require_static_checks(files, false, parsed);
+    if (o.from.empty()) {
+        plan = plan_up_to(set, o.baseline_version);
+        require_static_checks(plan.files, false, parsed);
+    }
     auto conn = open(ctx);
     MigrationLock lock(*conn, o.lock_timeout_s);
     if (!read_history(*conn).empty()) {
@@ -153,11 +240,17 @@ ExitCode run_baseline(const MigrateOptions& o, Context& ctx) {
             "database that has none",
             "ctldb migrate status shows it");
     }
-    // Prove it: build what migrations 1..V create in a scratch schema
+    if (!o.from.empty()) {
+        plan = plan_from_tool(*conn, set, o);
+        require_static_checks(plan.files, false, parsed);
+    }
+    for (const auto& n : plan.notes)
+        log::info(n);
+    // Prove it: build what those migrations create in a scratch schema
     // (rolled back) and compare it with the database.
-    const SchemaCheck sc = check_schema(*conn, files, parsed);
+    const SchemaCheck sc = check_schema(*conn, plan.files, parsed);
     const std::string upto =
-        "migrations " + std::to_string(files.front()->version) + ".." + std::to_string(version);
+        "migrations " + plan.files.front()->label + ".." + plan.files.back()->label;
     std::string refusal;
     std::vector<std::string> details;
     if (!sc.built) {
@@ -170,15 +263,20 @@ ExitCode run_baseline(const MigrateOptions& o, Context& ctx) {
         details = difference_lines(sc.comparison);
     }
     const bool refused = !refusal.empty() && !o.force;
+    nlohmann::json doc = {
+        {"baseline", plan.files.back()->label},
+        {"from", plan.from.empty() ? nlohmann::json(nullptr) : nlohmann::json(plan.from)},
+        {"plan", plan.to_json()},
+        {"schema", schema_json(sc)}};
     if (o.dry_run || refused) {
         if (ctx.json()) {
-            const int code = refused ? 1 : 0;
-            print_json({{"ok", !refused},
-                        {"exit_code", code},
-                        {"dry_run", o.dry_run},
-                        {"baseline", version},
-                        {"recorded", 0},
-                        {"schema", schema_json(sc)}});
+            doc["ok"] = !refused;
+            doc["exit_code"] = refused ? 1 : 0;
+            doc["dry_run"] = o.dry_run;
+            doc["recorded"] = 0;
+            print_json(doc);
+        } else {
+            print_text(plan.render());
         }
         if (refused) {
             Error e(ExitCode::failure, refusal + "; nothing was recorded",
@@ -187,51 +285,51 @@ ExitCode run_baseline(const MigrateOptions& o, Context& ctx) {
                                "noted in the history"
                              : "--force records it without the comparison, noted in the history");
             e.with_details(details);
-            if (ctx.json()) {
-                report_error(e, false);
-                return ExitCode::failure;
-            }
-            throw e;
+            report_error(e, false);
+            return ExitCode::failure;
         }
         if (!ctx.json()) {
-            print_text("would record " + std::to_string(files.size()) +
-                       " migration(s) up to version " + std::to_string(version) +
-                       " as applied: the database holds exactly what they create" +
+            print_text("would record " + std::to_string(plan.files.size()) +
+                       " migration(s) as applied: the database holds exactly what they create" +
                        (refusal.empty() ? "" : " (NOT: --force given)") +
                        "\n-- dry run: nothing was recorded\n");
         }
         return ExitCode::ok;
     }
-    std::string by = "baseline by " + applied_by(*conn);
+    std::string how = plan.from.empty() ? "baseline" : "adopted from " + plan.from;
     if (!refusal.empty()) {
-        by = "baseline --force (" +
-             (sc.built ? std::to_string(sc.comparison.differences.size()) + " schema differences"
-                       : std::string("schema not compared")) +
-             ") by " + applied_by(*conn);
+        how += " --force (" +
+               (sc.built ? std::to_string(sc.comparison.differences.size()) + " schema differences"
+                         : std::string("schema not compared")) +
+               ")";
         log::warn(refusal + "; recorded anyway (--force)");
         for (const auto& d : details)
             log::warn("  " + d);
     }
-    create_history(*conn);
+    const std::string by = how + " by " + applied_by(*conn);
     TransactionGuard tx(*conn);
-    for (const Migration* m : files) {
+    create_history(*conn);
+    for (const Migration* m : plan.files) {
+        const auto& at = plan.applied_at.count(m->version) ? plan.applied_at.at(m->version) : "";
         exec(*conn,
-             "INSERT INTO ctldb_schema_migrations (version, name, checksum, applied_by, "
-             "execution_ms, no_transaction) VALUES ($1, $2, $3, $4, 0, $5)",
-             {std::to_string(m->version), m->name, m->checksum, by,
-              std::string(m->no_transaction ? "true" : "false")});
+             "INSERT INTO ctldb_schema_migrations (version, name, checksum, applied_at, "
+             "applied_by, execution_ms, no_transaction) VALUES ($1, $2, $3, "
+             "coalesce($4::timestamptz, now()), $5, 0, $6)",
+             {std::to_string(m->version), m->name, m->checksum,
+              at.empty() ? std::nullopt : std::optional<std::string>(at), by,
+              std::string(parsed.outside(*m, false) ? "true" : "false")});
     }
     tx.commit();
     if (ctx.json()) {
-        print_json({{"ok", true},
-                    {"exit_code", 0},
-                    {"baseline", version},
-                    {"recorded", files.size()},
-                    {"forced", !refusal.empty()},
-                    {"schema", schema_json(sc)}});
+        doc["ok"] = true;
+        doc["exit_code"] = 0;
+        doc["recorded"] = plan.files.size();
+        doc["forced"] = !refusal.empty();
+        print_json(doc);
     } else {
-        print_text("recorded " + std::to_string(files.size()) + " migration(s) up to version " +
-                   std::to_string(version) + " as applied; nothing was run" +
+        print_text(plan.render() + "recorded " + std::to_string(plan.files.size()) +
+                   " migration(s) as applied" +
+                   (plan.from.empty() ? "" : ", adopted from " + plan.from) + "; nothing was run" +
                    (refusal.empty() ? "; the schema matches them" : " (--force)") + "\n");
     }
     return ExitCode::ok;

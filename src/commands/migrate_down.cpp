@@ -59,8 +59,7 @@ ExitCode print_down_dry_run(const std::vector<const Migration*>& todo,
                         {"name", m->name},
                         {"down_file", m->down_file},
                         {"sql", *m->down_sql}});
-        text += "-- would roll back " + std::to_string(m->version) + "_" + m->name + " with " +
-                m->down_file + "\n";
+        text += "-- would roll back " + m->label + " " + m->name + " with " + m->down_file + "\n";
         for (const auto& d : destroyed) {
             if (d.version == m->version) text += "--   it " + d.describe() + "\n";
         }
@@ -95,7 +94,7 @@ ExitCode run_down(const MigrateOptions& o, Context& ctx) {
     if (!o.dry_run) cfg.refuse_in_production("roll back migrations", o.force);
     const MigrationSet set = load_set(o);
     // -1: no --to given.
-    const std::int64_t to = o.to.empty() ? -1 : parse_version("--to", o.to);
+    const std::int64_t to = o.to.empty() ? -1 : version_of(set, "--to", o.to, true);
     auto conn = open(ctx);
     MigrationLock lock(*conn, o.lock_timeout_s);
     const auto list = migration_status(set, read_history(*conn));
@@ -162,7 +161,7 @@ ExitCode run_down(const MigrateOptions& o, Context& ctx) {
     for (const Migration* m : todo) {
         log::info("rolling back " + m->file + " with " + m->down_file);
         const std::int64_t ms = run_file(
-            *conn, o, m->down_file, *m->down_sql, parsed.down(*m), m->down_no_transaction, [&] {
+            *conn, o, m->down_file, *m->down_sql, parsed.down(*m), parsed.outside(*m, true), [&] {
                 exec(*conn, "DELETE FROM ctldb_schema_migrations WHERE version = $1",
                      {std::to_string(m->version)});
             });

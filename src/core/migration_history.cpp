@@ -112,7 +112,10 @@ const sql::Parsed& ParsedFiles::get(const Migration& m, bool down) {
     auto it = parsed_.find(key);
     if (it == parsed_.end()) {
         log::debug("parsing " + (down ? m.down_file : m.file));
-        it = parsed_.emplace(key, sql::parse(down ? *m.down_sql : m.sql)).first;
+        sql::Parsed parsed = sql::parse(down ? *m.down_sql : m.sql);
+        if (sql::unwrap_transaction(parsed))
+            log::debug((down ? m.down_file : m.file) + ": its own BEGIN/COMMIT left to ctldb");
+        it = parsed_.emplace(key, std::move(parsed)).first;
     }
     return it->second;
 }

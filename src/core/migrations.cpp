@@ -41,33 +41,6 @@ bool has_no_transaction_marker(const std::string& text) {
     return first == kNoTransactionMarker;
 }
 
-std::optional<MigrationFileName> parse_migration_file_name(const std::string& file) {
-    MigrationFileName out;
-    std::string stem;
-    if (ends_with(file, ".down.sql")) {
-        out.down = true;
-        stem = file.substr(0, file.size() - 9);
-    } else if (ends_with(file, ".sql")) {
-        stem = file.substr(0, file.size() - 4);
-    } else {
-        return std::nullopt;
-    }
-    std::size_t digits = 0;
-    while (digits < stem.size() && std::isdigit(static_cast<unsigned char>(stem[digits])))
-        ++digits;
-    if (digits == 0 || digits > 18 || digits + 1 >= stem.size() || stem[digits] != '_') {
-        return std::nullopt;
-    }
-    out.version = std::stoll(stem.substr(0, digits));
-    out.name = stem.substr(digits + 1);
-    for (char ch : out.name) {
-        if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_' && ch != '-') {
-            return std::nullopt;
-        }
-    }
-    return out;
-}
-
 std::optional<std::string> normalise_migration_name(const std::string& name) {
     std::string out;
     for (char ch : name) {
@@ -86,42 +59,147 @@ std::optional<std::string> normalise_migration_name(const std::string& name) {
     return out;
 }
 
+const Migration* MigrationSet::find_label(const std::string& label) const {
+    for (const auto& m : migrations) {
+        if (m.label == label) return &m;
+    }
+    // "3" names 0003 too: compare numbers for the numbered layouts.
+    const bool number = !label.empty() && label.size() <= 18 &&
+                        label.find_first_not_of("0123456789") == std::string::npos;
+    if (layout != MigrationLayout::flyway && number) return find(std::stoll(label));
+    return nullptr;
+}
+
+bool runs_outside_transaction(const Migration& m, const sql::Parsed& parsed, bool down) {
+    if (down ? m.down_no_transaction : m.no_transaction) return true;
+    return m.auto_no_transaction && parsed.statements.size() == 1 &&
+           !parsed.statements[0].no_transaction_reason.empty();
+}
+
+namespace {
+
+/// dbmate keeps both directions in one file, after "-- migrate:up" and
+/// "-- migrate:down" lines, each optionally "transaction:false".
+struct DbmateSections {
+    std::string up;
+    bool up_no_transaction = false;
+    std::string down;
+    bool down_no_transaction = false;
+    bool has_up = false;
+};
+
+DbmateSections dbmate_sections(const std::string& text) {
+    DbmateSections out;
+    std::string* current = nullptr;
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        std::size_t nl = text.find('\n', pos);
+        const std::size_t end = nl == std::string::npos ? text.size() : nl + 1;
+        std::string line = text.substr(pos, end - pos);
+        std::string trimmed = line;
+        while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.back())))
+            trimmed.pop_back();
+        if (trimmed.rfind("-- migrate:up", 0) == 0) {
+            current = &out.up;
+            out.has_up = true;
+            out.up_no_transaction = contains(trimmed, "transaction:false");
+        } else if (trimmed.rfind("-- migrate:down", 0) == 0) {
+            current = &out.down;
+            out.down_no_transaction = contains(trimmed, "transaction:false");
+        } else if (current != nullptr) {
+            *current += line;
+        }
+        pos = end;
+    }
+    return out;
+}
+
+bool blank(const std::string& text) {
+    return text.find_first_not_of(" \t\r\n") == std::string::npos;
+}
+
+/// Flyway's per-script config (V1__x.sql.conf): executeInTransaction=false.
+bool flyway_conf_no_transaction(const std::string& text) {
+    std::string compact;
+    for (char ch : text) {
+        if (!std::isspace(static_cast<unsigned char>(ch)) || ch == '\n') compact += ch;
+    }
+    return contains("\n" + compact, "\nexecuteInTransaction=false");
+}
+
+}  // namespace
+
 MigrationSet load_migration_files(const std::vector<std::pair<std::string, std::string>>& files,
-                                  const std::string& source) {
+                                  const std::string& source, MigrationLayout layout) {
+    MigrationSet set;
+    set.source = source;
+    set.layout = layout == MigrationLayout::automatic ? detect_layout(files) : layout;
     std::vector<std::string> problems;
     std::map<std::int64_t, Migration> ups;
     std::map<std::int64_t, std::pair<std::string, std::string>> downs;  // version -> (file, sql)
+    std::map<std::string, std::string> confs;                           // Flyway: file -> conf
     for (const auto& [file, text] : files) {
-        if (!ends_with(file, ".sql")) continue;
-        auto parsed = parse_migration_file_name(file);
-        if (!parsed) {
-            problems.push_back(file + ": not named NNNN_name.sql or NNNN_name.down.sql");
+        if (set.layout == MigrationLayout::flyway && ends_with(file, ".sql.conf")) {
+            confs[file.substr(0, file.size() - 5)] = text;
             continue;
         }
-        if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
+        if (set.layout == MigrationLayout::flyway && file.rfind("R__", 0) == 0 &&
+            ends_with(file, ".sql")) {
+            problems.push_back(file +
+                               ": a Flyway repeatable migration, which ctldb does not run "
+                               "(move it out of the folder, or make it a versioned V file)");
+            continue;
+        }
+        auto parsed = parse_migration_file_name(file, set.layout);
+        if (!parsed) {
+            if (looks_like_migration(file, set.layout)) {
+                problems.push_back(file + ": looks like a migration but is not named as " +
+                                   layout_name(set.layout) + " migrations are");
+            } else {
+                set.ignored.push_back(file);
+            }
+            continue;
+        }
+        if (blank(text)) {
             problems.push_back(file + ": empty migration");
             continue;
         }
         if (parsed->down) {
             if (!downs.emplace(parsed->version, std::make_pair(file, text)).second) {
-                problems.push_back(file + ": a second down file for version " +
-                                   std::to_string(parsed->version));
+                problems.push_back(file + ": a second down file for version " + parsed->label);
             }
             continue;
         }
         auto it = ups.find(parsed->version);
         if (it != ups.end()) {
-            problems.push_back(file + ": version " + std::to_string(parsed->version) +
-                               " is also used by " + it->second.file);
+            problems.push_back(file + ": version " + parsed->label + " is also used by " +
+                               it->second.file);
             continue;
         }
         Migration m;
         m.version = parsed->version;
+        m.label = parsed->label;
         m.name = parsed->name;
         m.file = file;
+        m.separator = parsed->separator;
         m.sql = text;
-        m.checksum = migration_checksum(text);
-        m.no_transaction = has_no_transaction_marker(text);
+        m.auto_no_transaction = set.layout == MigrationLayout::golang_migrate;
+        if (set.layout == MigrationLayout::dbmate) {
+            const DbmateSections sec = dbmate_sections(text);
+            if (!sec.has_up) {
+                problems.push_back(file + ": no \"-- migrate:up\" line (dbmate's sections)");
+                continue;
+            }
+            m.sql = sec.up;
+            m.no_transaction = sec.up_no_transaction;
+            if (!blank(sec.down)) {
+                m.down_sql = sec.down;
+                m.down_file = file + " (migrate:down)";
+                m.down_no_transaction = sec.down_no_transaction;
+            }
+        }
+        m.checksum = migration_checksum(m.sql);
+        m.no_transaction = m.no_transaction || has_no_transaction_marker(m.sql);
         ups.emplace(m.version, std::move(m));
     }
     for (auto& [version, down] : downs) {
@@ -134,39 +212,47 @@ MigrationSet load_migration_files(const std::vector<std::pair<std::string, std::
         it->second.down_sql = down.second;
         it->second.down_no_transaction = has_no_transaction_marker(down.second);
     }
+    for (auto& [version, m] : ups) {
+        auto conf = confs.find(m.file);
+        if (conf != confs.end() && flyway_conf_no_transaction(conf->second))
+            m.no_transaction = true;
+    }
     if (!problems.empty()) {
         std::sort(problems.begin(), problems.end());
         Error e(ExitCode::failure,
                 "the migrations in " + source + " are not usable (" +
                     std::to_string(problems.size()) + " problem" +
                     (problems.size() == 1 ? "" : "s") + ")",
-                "fix or rename the files listed");
+                accepted_forms(set.layout) +
+                    "; other layouts: --layout numbered|golang-migrate|"
+                    "flyway|dbmate");
         e.with_details(problems);
         throw e;
     }
-    MigrationSet set;
-    set.source = source;
     for (auto& [version, m] : ups)
         set.migrations.push_back(std::move(m));
     return set;
 }
 
-MigrationSet load_migrations_dir(const std::string& dir) {
+MigrationSet load_migrations_dir(const std::string& dir, MigrationLayout layout) {
     if (!fs::is_dir(dir)) {
         throw usage_error("cannot read migrations directory " + dir);
     }
-    const std::vector<std::string> names = fs::list_files(dir, ".sql");
     std::vector<std::pair<std::string, std::string>> files;
-    for (const auto& n : names)
-        files.emplace_back(n, fs::read_file(dir + "/" + n));
-    return load_migration_files(files, dir);
+    for (const auto& n : fs::list_files(dir, "")) {
+        if (n == "." || n == ".." || fs::is_dir(dir + "/" + n)) continue;
+        // Only what can be a migration is read; a .js or .md is only named.
+        const bool read = ends_with(n, ".sql") || ends_with(n, ".sql.conf");
+        files.emplace_back(n, read ? fs::read_file(dir + "/" + n) : std::string());
+    }
+    return load_migration_files(files, dir, layout);
 }
 
 MigrationSet embedded_migration_set() {
     std::vector<std::pair<std::string, std::string>> files;
     for (const auto& f : embedded_migrations())
         files.emplace_back(f.name, f.text());
-    return load_migration_files(files, "embedded");
+    return load_migration_files(files, "embedded", MigrationLayout::numbered);
 }
 
 }  // namespace ctldb

@@ -124,6 +124,29 @@ CopyKind classify_copy(const std::string& statement) {
     return from && !program && !copy.contains("filename") ? CopyKind::from_stdin : CopyKind::other;
 }
 
+bool unwrap_transaction(Parsed& parsed) {
+    auto& st = parsed.statements;
+    if (st.size() < 2 || !st.front().transaction_control || !st.back().transaction_control)
+        return false;
+    auto first_word = [](const std::string& text) {
+        std::string w;
+        for (char c : text) {
+            if (!std::isalpha(static_cast<unsigned char>(c))) break;
+            w += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        }
+        return w;
+    };
+    const std::string open = first_word(st.front().text);
+    const std::string close = first_word(st.back().text);
+    if ((open != "BEGIN" && open != "START") || (close != "COMMIT" && close != "END")) return false;
+    for (std::size_t i = 1; i + 1 < st.size(); ++i) {
+        if (st[i].transaction_control) return false;
+    }
+    st.pop_back();
+    st.erase(st.begin());
+    return true;
+}
+
 std::string quote_identifier(std::string_view name) {
     std::string out = "\"";
     for (char ch : name) {

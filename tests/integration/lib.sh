@@ -106,6 +106,12 @@ use_production_role() {
     export DB_NAME=$1 SUPERUSER_DB=$1 DB_USER=ctldb_prod DB_PASSWORD_FILE=$IT_ROOT/prod.password
 }
 
+# prod_psql ARGS...: psql as the production role into $DB_NAME (verify-full).
+prod_psql() {
+    PGPASSWORD=$(cat "$IT_ROOT/prod.password") "$(pg_bindir)/psql" -X -q -At -v ON_ERROR_STOP=1 \
+        "host=$DB_HOST port=$DB_PORT dbname=$DB_NAME user=ctldb_prod sslmode=verify-full sslrootcert=$DB_SSL_ROOT_CERT" "$@"
+}
+
 # sql QUERY: one value from the current test database, as superuser.
 sql() { superuser_psql -c "$1"; }
 

@@ -218,7 +218,7 @@ expect_rc 2 "baseline of an unknown version" "$CTLDB" migrate baseline 99
 
 TRIGGERS=$(sql "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'trg_%'")
 expect_rc 0 "down --dry-run shows the plan" "$CTLDB" migrate down --dry-run
-check "with the down file's SQL" stdout_has "would roll back 2_"
+check "with the down file's SQL" stdout_has "would roll back 0002 updated_at_triggers"
 check "down --dry-run changed nothing: triggers" test "$(sql "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'trg_%'")" = "$TRIGGERS"
 check "down --dry-run changed nothing: history" test "$(sql "SELECT count(*) FROM ctldb_schema_migrations")" = 2
 expect_rc 0 "down --dry-run in production is allowed (it changes nothing)" env CTLDB_ENV=production "$CTLDB" migrate down --dry-run -o json

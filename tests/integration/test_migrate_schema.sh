@@ -6,12 +6,6 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 require_server_binaries
 use_shared_server
-export PGPASSWORD
-PGPASSWORD=$(cat "$IT_ROOT/prod.password")
-prod_psql() {
-    "$(pg_bindir)/psql" -X -q -At -v ON_ERROR_STOP=1 \
-        "host=$DB_HOST port=$DB_PORT dbname=$DB_NAME user=ctldb_prod sslmode=verify-full sslrootcert=$DB_SSL_ROOT_CERT" "$@"
-}
 scratch_schemas() { sql "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'ctldb_scratch_%'"; }
 no_history() { [[ "$(sql "SELECT to_regclass('ctldb_schema_migrations') IS NULL")" == t ]]; }
 
@@ -36,7 +30,7 @@ check "nor suggests adopting it" bash -c "! grep -q \"adopt it with\" '$ERR'"
 check "no history table was left" no_history
 
 expect_rc 1 "baseline 2 of a foreign schema is refused" "$CTLDB" migrate baseline 2
-check "says why" stderr_has "the database does not hold what migrations 1..2 create"
+check "says why" stderr_has "the database does not hold what migrations 0001..0002 create"
 check "lists the missing column" stderr_has "column users.auth0_id: missing"
 check "lists the column it has instead" stderr_has "column users.jwt_id: not created by the migrations"
 check "lists the missing trigger" stderr_has "trigger refunds.trg_refunds_updated_at: missing"

@@ -33,6 +33,12 @@ TEST_CASE("file names") {
     CHECK_FALSE(parse_migration_file_name("0042.sql"));
     CHECK_FALSE(parse_migration_file_name("0042_.sql"));
     CHECK_FALSE(parse_migration_file_name("0042_a b.sql"));
+    auto dash = parse_migration_file_name("003-user-activity-tracking.sql");
+    REQUIRE(dash);
+    CHECK(dash->version == 3);
+    CHECK(dash->label == "003");
+    CHECK(dash->separator == '-');
+    CHECK(dash->name == "user-activity-tracking");
     CHECK_FALSE(parse_migration_file_name("0042_x.txt"));
     CHECK_FALSE(parse_migration_file_name("1234567890123456789_x.sql"));
 }
@@ -56,10 +62,13 @@ TEST_CASE("loading sorts by number, pairs down files, reads the marker") {
 TEST_CASE("every problem of a set is reported at once") {
     auto errors = load_errors({{"0001_a.sql", "SELECT 1;"},
                                {"1_dup.sql", "SELECT 1;"},
-                               {"bad name.sql", "SELECT 1;"},
+                               {"12 bad name.sql", "SELECT 1;"},
                                {"0003_orphan.down.sql", "SELECT 1;"},
                                {"0004_empty.sql", "  \n"}});
     CHECK(errors.size() == 4);
+    // A .sql file that does not look like a migration is not one.
+    auto set = load_migration_files({{"0001_a.sql", "SELECT 1;"}, {"schema.sql", "x"}}, "test");
+    CHECK(set.ignored == std::vector<std::string>{"schema.sql"});
 }
 
 TEST_CASE("the marker must be the first line exactly") {
@@ -143,4 +152,97 @@ TEST_CASE("COPY from STDIN or to STDOUT cannot be in a migration file") {
     CHECK(check_migration_sql("0002_x.sql", "-- ctldb:no-transaction\nCOPY a TO STDOUT;", true)
               .size() == 1);
     CHECK(check_migration_sql("0003_x.sql", "COPY a FROM '/srv/a.csv';", false).empty());
+}
+
+TEST_CASE("numbered folders as teams write them: any width, _ or -, gaps, other files") {
+    auto set = load_migration_files({{"001_init.sql", "SELECT 1;"},
+                                     {"003-user-activity-tracking.sql", "SELECT 3;"},
+                                     {"018_add_index.sql", "SELECT 18;"},
+                                     {"run-migration.js", ""},
+                                     {"README.md", ""}},
+                                    "test");
+    CHECK(set.layout == MigrationLayout::numbered);
+    REQUIRE(set.migrations.size() == 3);
+    CHECK(set.migrations[1].label == "003");
+    CHECK(set.ignored == std::vector<std::string>{"run-migration.js", "README.md"});
+    CHECK(set.find_label("3") == &set.migrations[1]);
+    CHECK(set.find_label("003") == &set.migrations[1]);
+    // create follows the last file: width 3, separator _.
+    auto files = new_migration_files(set, "add_invoices", false, 0);
+    REQUIRE(files.size() == 1);
+    CHECK(files[0].first == "019_add_invoices.sql");
+    auto dashed =
+        load_migration_files({{"01-a.sql", "SELECT 1;"}, {"02-b-c.sql", "SELECT 2;"}}, "t");
+    CHECK(new_migration_files(dashed, "add_invoices", false, 0)[0].first == "03-add-invoices.sql");
+}
+
+TEST_CASE("golang-migrate: up and down files, BEGIN/COMMIT left to ctldb") {
+    auto set =
+        load_migration_files({{"000001_init.up.sql", "BEGIN;\nCREATE TABLE a (i int);\nCOMMIT;"},
+                              {"000001_init.down.sql", "DROP TABLE a;"},
+                              {"000002_idx.up.sql", "CREATE INDEX CONCURRENTLY i ON a (i);"},
+                              {"000002_idx.down.sql", "DROP INDEX CONCURRENTLY i;"}},
+                             "test");
+    CHECK(set.layout == MigrationLayout::golang_migrate);
+    REQUIRE(set.migrations.size() == 2);
+    CHECK(set.migrations[0].down_sql == std::optional<std::string>("DROP TABLE a;"));
+    auto init = sql::parse(set.migrations[0].sql);
+    CHECK(sql::unwrap_transaction(init));
+    CHECK(init.statements.size() == 1);
+    CHECK(check_migration_sql("x", init, false).empty());
+    // One statement that cannot run in a transaction runs alone, as there.
+    auto idx = sql::parse(set.migrations[1].sql);
+    CHECK(runs_outside_transaction(set.migrations[1], idx, false));
+    auto files = new_migration_files(set, "add_col", false, 0);
+    REQUIRE(files.size() == 2);
+    CHECK(files[0].first == "000003_add_col.up.sql");
+    CHECK(files[1].first == "000003_add_col.down.sql");
+    auto stamped = load_migration_files({{"20251116020000_a.up.sql", "SELECT 1;"}}, "t");
+    CHECK(new_migration_files(stamped, "b", false, 1764900000)[0].first ==
+          "20251205020000_b.up.sql");
+}
+
+TEST_CASE("Flyway: dotted versions in order, undo files, repeatables refused, conf files") {
+    auto set = load_migration_files({{"V1__init.sql", "SELECT 1;"},
+                                     {"V1.1__add_users.sql", "SELECT 11;"},
+                                     {"V1.10__later.sql", "SELECT 110;"},
+                                     {"V2__idx.sql", "CREATE INDEX CONCURRENTLY i ON t (a);"},
+                                     {"V2__idx.sql.conf", "executeInTransaction=false\n"},
+                                     {"U1.1__add_users.sql", "SELECT -11;"}},
+                                    "test");
+    CHECK(set.layout == MigrationLayout::flyway);
+    REQUIRE(set.migrations.size() == 4);
+    CHECK(set.migrations[1].label == "1.1");
+    CHECK(set.migrations[2].label == "1.10");  // 1.10 after 1.1, before 2
+    CHECK(set.migrations[1].down_sql == std::optional<std::string>("SELECT -11;"));
+    CHECK(set.migrations[3].no_transaction);
+    CHECK(set.find_label("1.1") == &set.migrations[1]);
+    CHECK(new_migration_files(set, "next", false, 0)[0].first == "V3__next.sql");
+    auto errors = load_errors({{"V1__a.sql", "SELECT 1;"}, {"R__views.sql", "SELECT 1;"}});
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0].find("repeatable") != std::string::npos);
+}
+
+TEST_CASE("dbmate: sections, transaction:false, timestamps") {
+    auto set = load_migration_files(
+        {{"20251116020000_init.sql",
+          "-- migrate:up\nCREATE TABLE a (i int);\n\n-- migrate:down\nDROP TABLE a;\n"},
+         {"20251117020000_idx.sql",
+          "-- migrate:up transaction:false\nCREATE INDEX CONCURRENTLY i ON a (i);\n-- "
+          "migrate:down\n"}},
+        "test");
+    CHECK(set.layout == MigrationLayout::dbmate);
+    REQUIRE(set.migrations.size() == 2);
+    CHECK(set.migrations[0].sql == "CREATE TABLE a (i int);\n\n");
+    CHECK(set.migrations[0].down_sql == std::optional<std::string>("DROP TABLE a;\n"));
+    CHECK(set.migrations[1].no_transaction);
+    CHECK_FALSE(set.migrations[1].down_sql);  // an empty down section: no down
+    auto files = new_migration_files(set, "add", true, 1764900000);
+    CHECK(files[0].first == "20251205020000_add.sql");
+    CHECK(files[0].second.rfind("-- migrate:up transaction:false\n", 0) == 0);
+}
+
+TEST_CASE("a folder that mixes layouts is named as such") {
+    CHECK_THROWS_AS(detect_layout({{"V1__a.sql", ""}, {"1_b.up.sql", ""}}), Error);
+    CHECK(detect_layout({{"1_a.sql", "SELECT 1"}, {"notes.txt", ""}}) == MigrationLayout::numbered);
 }
