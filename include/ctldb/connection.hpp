@@ -137,6 +137,9 @@ class QueryResult {
     pg_result* r_;
 };
 
+/// Error(failure) "lost the connection to the server: <libpq's words>".
+[[noreturn]] void throw_connection_lost(pg_conn* pg);
+
 /// The error of a failed result `r` as a SqlError, or Error(failure) when
 /// the connection itself is gone (or `r` is null).
 [[noreturn]] void throw_result_error(pg_conn* pg, pg_result* r, std::string_view query = {});

@@ -46,7 +46,8 @@ struct Snapshot {
 /// Read schema `schema` of the connected database. `also_visible` is put on
 /// the search_path after it, so names from there are printed unqualified
 /// (a type from an extension in public reads the same from a scratch
-/// schema as from public itself). Runs inside the caller's transaction.
+/// schema as from public itself). Runs inside the caller's transaction and
+/// leaves its search_path as it found it.
 Snapshot read(Connection& conn, const std::string& schema, const std::string& also_visible = {});
 
 struct Difference {

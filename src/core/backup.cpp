@@ -233,8 +233,11 @@ BackupEntry own_backup(const std::string& path, const std::string& name, std::ti
     b.taken_at = when;
     b.mtime = st.st_mtime;
     b.size = static_cast<std::uint64_t>(st.st_size);
-    b.kind = sniff_dump_kind(path);
+    // What ctldb wrote says what it is by its name; a file of that name
+    // without a manifest (the guide's CronJob) is read to be sure.
+    b.kind = DumpKind{ends_with(name, ".dump"), compression_of(name)};
     if (!fs::exists(b.manifest_path)) {
+        b.kind = sniff_dump_kind(path);
         b.problem = "no manifest";
         return b;
     }

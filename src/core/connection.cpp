@@ -369,12 +369,14 @@ std::int64_t QueryResult::affected() const {
     return std::strtoll(PQcmdTuples(r_), nullptr, 10);
 }
 
+[[noreturn]] void throw_connection_lost(PGconn* pg) {
+    throw Error(ExitCode::failure,
+                "lost the connection to the server: " + first_lines(PQerrorMessage(pg)),
+                "check the server log; the work was not completed");
+}
+
 [[noreturn]] void throw_result_error(PGconn* pg, PGresult* r, std::string_view query) {
-    if (PQstatus(pg) != CONNECTION_OK || r == nullptr) {
-        throw Error(ExitCode::failure,
-                    "lost the connection to the server: " + first_lines(PQerrorMessage(pg)),
-                    "check the server log; the work was not completed");
-    }
+    if (PQstatus(pg) != CONNECTION_OK || r == nullptr) throw_connection_lost(pg);
     auto field = [r](int code) {
         const char* v = PQresultErrorField(r, code);
         return v ? std::string(v) : std::string();

@@ -21,35 +21,38 @@ std::string qualified(const sql::TableRef& t) {
                             : sql::quote_identifier(t.schema) + "." + sql::quote_identifier(t.name);
 }
 
-/// The table's oid and printed name as the session resolves `t` (search
-/// path for unqualified names), or oid "" when there is no such table.
-std::pair<std::string, std::string> resolve(Connection& conn, const sql::TableRef& t) {
-    QueryResult r = exec(conn,
-                         "SELECT c.oid::text, c.oid::regclass::text FROM pg_class c "
-                         "WHERE c.oid = to_regclass($1) AND c.relkind IN ('r', 'p')",
-                         {qualified(t)});
-    if (r.rows() == 0) return {"", ""};
-    return {r.get(0, 0), r.get(0, 1)};
-}
+using Pairs = std::vector<std::pair<std::string, std::string>>;
 
-std::vector<std::pair<std::string, std::string>> tables_of_schema(Connection& conn,
-                                                                  const std::string& schema) {
-    QueryResult r = exec(conn,
-                         "SELECT c.oid::text, c.oid::regclass::text FROM pg_class c "
-                         "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                         "WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') ORDER BY 2",
-                         {schema});
-    std::vector<std::pair<std::string, std::string>> out;
+/// The rows of a two-column result.
+Pairs pairs(const QueryResult& r) {
+    Pairs out;
     for (int i = 0; i < r.rows(); ++i)
         out.emplace_back(r.get(i, 0), r.get(i, 1));
     return out;
 }
 
+/// The table's oid and printed name as the session resolves `t` (search
+/// path for unqualified names), or oid "" when there is no such table.
+std::pair<std::string, std::string> resolve(Connection& conn, const sql::TableRef& t) {
+    const Pairs p = pairs(exec(conn,
+                               "SELECT c.oid::text, c.oid::regclass::text FROM pg_class c "
+                               "WHERE c.oid = to_regclass($1) AND c.relkind IN ('r', 'p')",
+                               {qualified(t)}));
+    return p.empty() ? std::make_pair(std::string(), std::string()) : p.front();
+}
+
+Pairs tables_of_schema(Connection& conn, const std::string& schema) {
+    return pairs(exec(conn,
+                      "SELECT c.oid::text, c.oid::regclass::text FROM pg_class c "
+                      "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                      "WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') ORDER BY 2",
+                      {schema}));
+}
+
 /// Views and foreign keys outside `table` that depend on it, with the oid
 /// of the relation each belongs to.
-std::vector<std::pair<std::string, std::string>> dependents_of(Connection& conn,
-                                                               const std::string& oid) {
-    QueryResult r = exec(
+Pairs dependents_of(Connection& conn, const std::string& oid) {
+    return pairs(exec(
         conn,
         "SELECT DISTINCT coalesce(v.ev_class, k.conrelid)::text, "
         "CASE WHEN v.oid IS NOT NULL THEN 'view ' || v.ev_class::regclass::text "
@@ -61,18 +64,14 @@ std::vector<std::pair<std::string, std::string>> dependents_of(Connection& conn,
         "WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = $1::oid AND d.deptype = 'n' "
         "AND ((v.oid IS NOT NULL AND v.ev_class <> $1::oid) OR "
         "(k.oid IS NOT NULL AND k.conrelid <> $1::oid)) ORDER BY 2",
-        {oid});
-    std::vector<std::pair<std::string, std::string>> out;
-    for (int i = 0; i < r.rows(); ++i)
-        out.emplace_back(r.get(i, 0), r.get(i, 1));
-    return out;
+        {oid}));
 }
 
-void count_rows(Connection& conn, const std::string& oid, DestroyedTable& t) {
-    // The table's name from its oid, so no name can be read as SQL.
-    const std::string name = exec(conn, "SELECT $1::oid::regclass::text", {oid}).get(0, 0);
+/// `t.table` is PostgreSQL's own printing of the table's oid (regclass),
+/// quoted as needed: no name from a file is ever read as SQL here.
+void count_rows(Connection& conn, DestroyedTable& t) {
     try {
-        QueryResult r = exec(conn, "SELECT count(*) FROM (SELECT 1 FROM " + name + " LIMIT " +
+        QueryResult r = exec(conn, "SELECT count(*) FROM (SELECT 1 FROM " + t.table + " LIMIT " +
                                        std::to_string(kRowCountCap + 1) + ") s");
         t.rows = r.get_int(0, 0);
         t.capped = t.rows > kRowCountCap;
@@ -102,8 +101,7 @@ std::vector<DestroyedTable> destroyed_tables(Connection& conn,
     TransactionGuard tx(conn);  // one snapshot; ROLLBACK at the end
     exec(conn, "SET LOCAL lock_timeout = '5s'");
     std::vector<DestroyedTable> out;
-    std::set<std::string> seen;  // oids, so a table dropped twice is listed once
-    std::set<std::string> doomed;
+    std::set<std::string> seen;  // oids: a table dropped twice is listed once
     for (const Migration* m : todo) {
         std::set<std::string> created;  // oids of the tables its up creates
         for (const auto& s : parsed.up(*m).statements) {
@@ -123,9 +121,8 @@ std::vector<DestroyedTable> destroyed_tables(Connection& conn,
             d.table = name;
             d.action = action;
             d.created_by_up = created.count(oid) > 0;
-            count_rows(conn, oid, d);
+            count_rows(conn, d);
             out.push_back(std::move(d));
-            doomed.insert(oid);
         };
         for (const auto& s : parsed.down(*m).statements) {
             const sql::TableEffects e = sql::table_effects(s);
@@ -146,7 +143,7 @@ std::vector<DestroyedTable> destroyed_tables(Connection& conn,
     // Dependents that are not themselves going.
     for (auto& d : out) {
         for (const auto& [owner, what] : dependents_of(conn, d.oid)) {
-            if (!doomed.count(owner)) d.dependents.push_back(what);
+            if (!seen.count(owner)) d.dependents.push_back(what);
         }
     }
     return out;

@@ -19,19 +19,12 @@ namespace {
 constexpr std::size_t kBatchStatements = 1000;
 constexpr std::size_t kBatchBytes = 1u << 20;
 
-[[noreturn]] void lost(PGconn* pg) {
-    std::string msg = PQerrorMessage(pg);
-    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' '))
-        msg.pop_back();
-    throw Error(ExitCode::failure, "lost the connection to the server: " + msg,
-                "check the server log; the work was not completed");
-}
-
 /// Pipeline mode and non-blocking I/O for the life of one batch.
 class PipelineMode {
   public:
     explicit PipelineMode(PGconn* pg) : pg_(pg) {
-        if (PQsetnonblocking(pg_, 1) != 0 || PQenterPipelineMode(pg_) != 1) lost(pg_);
+        if (PQsetnonblocking(pg_, 1) != 0 || PQenterPipelineMode(pg_) != 1)
+            throw_connection_lost(pg_);
     }
     ~PipelineMode() {
         // Only possible once every result was read; after a lost connection
@@ -55,10 +48,10 @@ std::optional<StatementFailure> run_batch(PGconn* pg, const std::vector<sql::Sta
         // Queued in libpq's buffer; flushed below while results are read.
         if (PQsendQueryParams(pg, stmts[i].text.c_str(), 0, nullptr, nullptr, nullptr, nullptr,
                               0) != 1) {
-            lost(pg);
+            throw_connection_lost(pg);
         }
     }
-    if (PQpipelineSync(pg) != 1) lost(pg);
+    if (PQpipelineSync(pg) != 1) throw_connection_lost(pg);
 
     std::optional<StatementFailure> failure;
     std::size_t current = begin;  // the statement whose results come next
@@ -67,12 +60,12 @@ std::optional<StatementFailure> run_batch(PGconn* pg, const std::vector<sql::Sta
     for (;;) {
         if (!flushed) {
             const int f = PQflush(pg);
-            if (f < 0) lost(pg);
+            if (f < 0) throw_connection_lost(pg);
             flushed = f == 0;
         }
         // Read whatever has arrived before waiting: the server may be
         // blocked on sending us results while we still have SQL to send.
-        if (PQconsumeInput(pg) != 1) lost(pg);
+        if (PQconsumeInput(pg) != 1) throw_connection_lost(pg);
         while (PQisBusy(pg) == 0) {
             PGresult* r = PQgetResult(pg);
             if (r == nullptr) {  // the end of one statement's results
@@ -90,7 +83,7 @@ std::optional<StatementFailure> run_batch(PGconn* pg, const std::vector<sql::Sta
                 // the server reports as this statement's failure.
                 PQclear(r);
                 if (PQputCopyEnd(pg, "COPY FROM STDIN has no data in a file ctldb runs") < 0)
-                    lost(pg);
+                    throw_connection_lost(pg);
                 flushed = false;
                 continue;
             }
@@ -125,7 +118,7 @@ std::optional<StatementFailure> run_batch(PGconn* pg, const std::vector<sql::Sta
         // within 5 s, stop waiting (the session's end rolls back).
         if (interrupted() && ++polls_since_signal > 50) throw_if_interrupted();
         pollfd pfd{PQsocket(pg), static_cast<short>(POLLIN | (flushed ? 0 : POLLOUT)), 0};
-        if (::poll(&pfd, 1, 100) < 0 && errno != EINTR) lost(pg);
+        if (::poll(&pfd, 1, 100) < 0 && errno != EINTR) throw_connection_lost(pg);
     }
 }
 

@@ -169,6 +169,9 @@ Snapshot read(Connection& conn, const std::string& schema, const std::string& al
     std::string path = sql::quote_identifier(schema);
     if (!also_visible.empty() && also_visible != schema)
         path += ", " + sql::quote_identifier(also_visible);
+    // The search_path is the session's again afterwards (set_config with
+    // is_local: it ends with the transaction as SET LOCAL does).
+    const std::string saved = exec(conn, "SELECT current_setting('search_path')").get(0, 0);
     exec(conn, "SET LOCAL search_path = " + path);
     Snapshot snap;
     for (const auto& q : kind_queries()) {
@@ -177,6 +180,7 @@ Snapshot read(Connection& conn, const std::string& schema, const std::string& al
             snap.add(Object{q.kind, r.get(i, 0), r.get(i, 1), unqualified(r.get(i, 2), schema)});
         }
     }
+    exec(conn, "SELECT set_config('search_path', $1, true)", {saved});
     return snap;
 }
 
@@ -323,9 +327,9 @@ void ScratchBuild::apply(const std::string& file, const std::string& text,
     // stays usable for the caller to read what was built before it.
     exec(conn_, "SAVEPOINT ctldb_scratch_file");
     if (auto f = exec_pipelined(conn_, runnable)) {
+        // Back to the savepoint, and so to the scratch search_path set
+        // before it, whatever the file SET.
         exec(conn_, "ROLLBACK TO SAVEPOINT ctldb_scratch_file");
-        exec(conn_, "SET LOCAL search_path = " + sql::quote_identifier(scratch_) + ", " +
-                        sql::quote_identifier(live_));
         throw_statement_error(f->error, file, text, runnable[f->index],
                               {"while building what the migrations create in a scratch schema "
                                "(rolled back; nothing was changed)"});
@@ -343,17 +347,11 @@ void ScratchBuild::apply(const std::string& file, const std::string& text,
 }
 
 Snapshot ScratchBuild::snapshot() {
-    Snapshot s = read(conn_, scratch_, live_);
-    exec(conn_, "SET LOCAL search_path = " + sql::quote_identifier(scratch_) + ", " +
-                    sql::quote_identifier(live_));
-    return s;
+    return read(conn_, scratch_, live_);
 }
 
 Snapshot ScratchBuild::live() {
-    Snapshot s = read(conn_, live_);
-    exec(conn_, "SET LOCAL search_path = " + sql::quote_identifier(scratch_) + ", " +
-                    sql::quote_identifier(live_));
-    return s;
+    return read(conn_, live_);
 }
 
 std::string current_schema(Connection& conn) {
