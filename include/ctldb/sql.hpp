@@ -93,5 +93,7 @@ struct LintFinding {
 /// Risky statements on existing tables (tables created earlier in the same
 /// text are new and exempt), in the spirit of squawk.
 std::vector<LintFinding> lint(const std::string& text);
+/// The same for a script already parsed.
+std::vector<LintFinding> lint(const Parsed& parsed);
 
 }  // namespace ctldb::sql

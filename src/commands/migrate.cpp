@@ -452,7 +452,7 @@ ExitCode run_lint(const MigrateOptions& o, Context& ctx) {
             t.add_row({m.file, "", "invalid", p});
             ++n;
         }
-        for (const auto& l : sql::lint(m.sql)) {
+        for (const auto& l : sql::lint(parsed.up(m))) {
             arr.push_back(
                 {{"file", m.file}, {"line", l.line}, {"rule", l.rule}, {"message", l.message}});
             t.add_row({m.file, std::to_string(l.line), l.rule, l.message});

@@ -493,8 +493,11 @@ TableEffects table_effects(const Statement& statement) {
 }
 
 std::vector<LintFinding> lint(const std::string& text) {
+    return lint(parse(text));
+}
+
+std::vector<LintFinding> lint(const Parsed& parsed) {
     std::vector<LintFinding> out;
-    const Parsed parsed = parse(text);
     if (parsed.error) return out;
     std::set<std::string> created;    // tables created in this text
     std::set<std::string> not_valid;  // constraints added NOT VALID here
