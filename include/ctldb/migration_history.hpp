@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ctldb/connection.hpp"
+#include "ctldb/findings.hpp"
 #include "ctldb/migrations.hpp"
 #include "ctldb/schema.hpp"
 #include "ctldb/sql.hpp"
@@ -75,6 +76,15 @@ struct SchemaCheck {
 /// live schema; ctldb's history table is left out. Never changes anything.
 SchemaCheck check_schema(Connection& conn, const std::vector<const Migration*>& files,
                          ParsedFiles& parsed);
+
+/// Up to `limit` lines, one per difference of `c`.
+std::vector<std::string> difference_lines(const schema::Comparison& c, std::size_t limit = 40);
+
+/// The schema proof for the applied migrations of `list`: a "schema"
+/// finding (ok, or why it could not be made) or a "schema drift" finding
+/// per difference. Shared by migrate validate and doctor.
+SchemaCheck validate_schema(Connection& conn, const std::vector<MigrationStatus>& list,
+                            ParsedFiles& parsed, Findings& f);
 
 /// The last migration of `set` whose schema (1..V together) the database
 /// holds exactly, or nullopt: the V that `migrate baseline V` may adopt.

@@ -1,9 +1,13 @@
 // Reads of the server's catalog and statistics that any command can reuse,
 // made to work for the least-privileged role: what the role may not read
 // is reported as such (with the grant that would allow it), never as an
-// error that ends the whole command. Probes know nothing of output.
+// error that ends the whole command. Probes know nothing of output; each is
+// one round trip (or a few) over an open connection, bounded by the
+// session's statement_timeout, and takes no lock a DDL statement could
+// queue behind (sizes come from pg_class, not pg_total_relation_size).
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -15,11 +19,24 @@ namespace ctldb::probe {
 
 /// The grant that lets a role read every setting.
 constexpr const char* kReadAllSettingsGrant = "pg_read_all_settings (or pg_monitor)";
+/// The grant that lets a role see other roles' sessions and statistics.
+constexpr const char* kReadAllStatsGrant = "pg_read_all_stats (or pg_monitor)";
+
+/// SQL condition: the schema `ns` (a pg_namespace alias) holds user
+/// objects: not pg_catalog, information_schema, TOAST or temporary schemas.
+std::string user_schema(const char* ns);
+
+/// SQL for an ISO 8601 UTC text ("2026-12-02T07:04:12Z") of a timestamptz
+/// expression; NULL stays NULL.
+std::string iso_utc(const std::string& expr);
 
 /// A server setting as the connected role sees it.
 struct Setting {
     std::string name;
     std::optional<std::string> value;  ///< nullopt: hidden from this role
+    std::string unit;                  ///< pg_settings.unit ("s", "8kB", ...)
+    std::string source;                ///< pg_settings.source ("configuration file", ...)
+    bool pending_restart = false;
     /// Why the value is missing ("not visible to role x: needs ..."), or "".
     std::string unreadable;
 };
@@ -29,5 +46,122 @@ struct Setting {
 /// ssl_*_file paths, ...) come back without a value and with the grant
 /// named, instead of the "must be superuser" error SHOW raises.
 std::vector<Setting> settings(Connection& conn, const std::vector<std::string>& names);
+
+/// One client session from pg_stat_activity (with pg_stat_ssl).
+struct Session {
+    std::int64_t pid = 0;
+    bool self = false;     ///< ctldb's own backend
+    bool visible = true;   ///< false: another role's session this role may not inspect
+    std::string database;  ///< empty for none
+    std::string user;
+    std::string application;
+    std::string client;  ///< client address, "local" for a Unix socket, "" hidden
+    std::string state;   ///< "active", "idle in transaction", ... ("" hidden)
+    std::string wait_event_type, wait_event;
+    std::optional<std::string> backend_start, xact_start, query_start, state_change;  ///< ISO UTC
+    std::optional<double> query_seconds;   ///< since query_start (active: running time)
+    std::optional<double> xact_seconds;    ///< since xact_start
+    std::optional<double> state_seconds;   ///< since state_change
+    std::optional<bool> ssl;               ///< nullopt: not known (hidden)
+    std::vector<std::int64_t> blocked_by;  ///< pg_blocking_pids: every session it waits for
+    std::string query;                     ///< whole text ("" hidden)
+};
+
+/// Every client session and the server's connection limits.
+struct Activity {
+    std::vector<Session> sessions;  ///< this one included (Session::self)
+    std::int64_t hidden = 0;        ///< sessions of other roles this one may not inspect
+    bool all_stats = false;         ///< the role holds pg_read_all_stats
+    std::string role;
+    std::int64_t max_connections = 0;
+    std::int64_t superuser_reserved = 0;
+    std::int64_t reserved = 0;  ///< reserved_connections (PostgreSQL 16+), 0 before
+};
+Activity activity(Connection& conn);
+
+/// A lock wait tree: a session that blocks others without waiting itself
+/// (or, in a cycle, the lowest pid of it), and who waits for it.
+struct LockTree {
+    std::int64_t pid = 0;
+    std::vector<LockTree> waiters;
+    /// Sessions in the tree, this one included.
+    std::size_t size() const;
+    /// Longest chain from here down, counted in sessions (1: no waiter).
+    std::size_t depth() const;
+};
+/// Every blocker of every waiter: a waiter blocked by two sessions appears
+/// under both. Pure; for unit tests and for doctor, queries and metrics.
+std::vector<LockTree> lock_trees(const std::vector<Session>& sessions);
+
+/// A table's size and statistics, from the catalog and the statistics
+/// views (no relation lock is taken).
+struct TableStats {
+    std::string name;  ///< schema.table, each part quoted when it needs it
+    std::int64_t oid = 0;
+    std::int64_t heap_bytes = 0, index_bytes = 0, toast_bytes = 0;
+    std::int64_t total_bytes() const { return heap_bytes + index_bytes + toast_bytes; }
+    double estimated_rows = 0;  ///< pg_class.reltuples (-1: never analyzed)
+    std::int64_t live_tuples = 0, dead_tuples = 0;
+    double vacuum_threshold = 0;  ///< dead tuples at which autovacuum starts
+    std::optional<std::string> last_vacuum, last_autovacuum, last_analyze, last_autoanalyze;
+    std::int64_t xid_age = 0, mxid_age = 0;
+    /// autovacuum_freeze_max_age in force for the table (its own storage
+    /// parameter, else the server's), and the multixact one.
+    std::int64_t freeze_max_age = 0, multixact_freeze_max_age = 0;
+    /// Bytes of the heap beyond what its rows need, from the statistics;
+    /// nullopt without them (never analyzed, or columns this role may not read).
+    std::optional<std::int64_t> bloat_bytes;
+};
+/// User tables, biggest first (`limit` 0: all).
+std::vector<TableStats> tables(Connection& conn, int limit = 0);
+
+/// The statistics-based estimate of a heap's wasted bytes: pages beyond
+/// those `rows` of `row_width` bytes (the sum of pg_stats.avg_width) need,
+/// with PostgreSQL's tuple header, line pointer and fillfactor. Pure.
+std::int64_t bloat_estimate(std::int64_t heap_pages, double rows, double row_width, int fillfactor,
+                            int block_size = 8192);
+
+/// A database of the cluster.
+struct DatabaseStats {
+    std::string name;
+    std::optional<std::int64_t> size_bytes;  ///< nullopt: no CONNECT privilege
+    std::int64_t xid_age = 0, mxid_age = 0;
+    bool allows_connections = true;
+};
+struct Databases {
+    std::vector<DatabaseStats> list;
+    std::int64_t freeze_max_age = 0, multixact_freeze_max_age = 0;
+};
+Databases databases(Connection& conn);
+
+/// What the connected role is and may do.
+struct RoleFacts {
+    std::string name;
+    bool superuser = false, create_role = false, create_db = false, bypass_rls = false,
+         replication = false;
+    bool owns_database = false;                ///< the current database
+    std::vector<std::string> other_databases;  ///< others it owns
+    bool monitor = false, read_all_stats = false, read_all_settings = false;
+    bool can_create_in_database = false;       ///< CREATE on the current database
+    bool public_can_create_in_public = false;  ///< PUBLIC has CREATE on schema public
+    std::optional<std::string> valid_until;    ///< ISO UTC; nullopt: no expiry
+};
+RoleFacts role(Connection& conn);
+
+/// An installed extension's version, or nullopt.
+std::optional<std::string> extension_version(Connection& conn, const std::string& name);
+
+/// When the statistics of the current database were last reset (ISO UTC),
+/// else the server's start, and their age in seconds: how long the usage
+/// counters (idx_scan, ...) have been counting.
+struct StatsAge {
+    std::optional<std::string> reset_at;
+    std::string since;  ///< reset_at or the server's start
+    double seconds = 0;
+};
+StatsAge stats_age(Connection& conn);
+
+/// "{1,2}" (a PostgreSQL int array's text) as numbers. Pure.
+std::vector<std::int64_t> parse_int_array(const std::string& text);
 
 }  // namespace ctldb::probe

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <ctime>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,6 +40,17 @@ std::string utc_format(std::time_t t, const char* format);
 inline std::string utc_iso8601(std::time_t t) {
     return utc_format(t, "%Y-%m-%dT%H:%M:%SZ");
 }
+/// A duration as every ctldb timeout option takes it: a number with ms, s,
+/// m or min, h or d, or a bare number of seconds ("90", "1.5s", "10m").
+/// nullopt for anything else (negative, empty, unknown unit).
+std::optional<double> parse_duration_seconds(std::string_view text);
+
+/// "350 ms", "42 s", "12 min", "5.2 h", "3.1 d": a duration for people.
+std::string human_duration(double seconds);
+
+/// "512 bytes", "8.0 kB", "1.2 MB": powers of 1024, as pg_size_pretty.
+std::string human_bytes(double bytes);
+
 inline std::string utc_now_iso8601() {
     return utc_iso8601(std::time(nullptr));
 }

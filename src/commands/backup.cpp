@@ -283,16 +283,16 @@ ExitCode run_backup(const BackupOptions& o, Context& ctx) {
     const double rate =
         secs > 0 ? static_cast<double>(custom ? m.size_bytes : dump_bytes) / 1e6 / secs : 0;
     if (ctx.json()) {
-        print_json({{"ok", true},
-                    {"path", final_path},
-                    {"manifest", manifest_path_for(final_path)},
-                    {"size_bytes", m.size_bytes},
-                    {"dump_bytes", dump_bytes},
-                    {"sha256", m.sha256},
-                    {"duration_ms", ms},
-                    {"mb_per_second", rate},
-                    {"tables", counts.size()},
-                    {"pruned", pruned}});
+        emit_result({{"ok", true},
+                     {"path", final_path},
+                     {"manifest", manifest_path_for(final_path)},
+                     {"size_bytes", m.size_bytes},
+                     {"dump_bytes", dump_bytes},
+                     {"sha256", m.sha256},
+                     {"duration_ms", ms},
+                     {"mb_per_second", rate},
+                     {"tables", counts.size()},
+                     {"pruned", pruned}});
     } else {
         char line[512];
         std::snprintf(line, sizeof line, "backup %s: %s in %.1f s (%.1f MB/s%s), %zu tables\n",
@@ -346,7 +346,8 @@ ExitCode run_list(const BackupOptions& o, Context& ctx) {
                                                ? nlohmann::json(e.manifest->verified_at)
                                                : nlohmann::json(nullptr)}});
         }
-        print_json({{"ok", true}, {"exit_code", 0}, {"dir", backup_dir(o, ctx)}, {"backups", arr}});
+        emit_result(
+            {{"ok", true}, {"exit_code", 0}, {"dir", backup_dir(o, ctx)}, {"backups", arr}});
         return ExitCode::ok;
     }
     Table t({"BACKUP", "DATABASE", "SIZE", "AGE", "STATE"});
@@ -369,11 +370,11 @@ ExitCode run_verify(const BackupOptions& o, Context& ctx) {
     if (!v.has_manifest) {
         const std::string kind = DumpKind{v.custom, v.compression}.describe();
         if (ctx.json()) {
-            print_json({{"ok", true},
-                        {"path", v.path},
-                        {"manifest", false},
-                        {"kind", kind},
-                        {"content_bytes", v.content_bytes}});
+            emit_result({{"ok", true},
+                         {"path", v.path},
+                         {"manifest", false},
+                         {"kind", kind},
+                         {"content_bytes", v.content_bytes}});
         } else {
             print_text("backup " + v.path + " is a complete " + kind + " (" +
                        human_bytes(v.content_bytes) +
@@ -386,13 +387,13 @@ ExitCode run_verify(const BackupOptions& o, Context& ctx) {
     m.verified_at = utc_now_iso8601();
     fs::write_atomic(manifest_path_for(v.path), m.to_json(), 0600);
     if (ctx.json()) {
-        print_json({{"ok", true},
-                    {"path", v.path},
-                    {"manifest", true},
-                    {"sha256", m.sha256},
-                    {"size_bytes", m.size_bytes},
-                    {"content_bytes", v.content_bytes},
-                    {"tables", m.row_counts.size()}});
+        emit_result({{"ok", true},
+                     {"path", v.path},
+                     {"manifest", true},
+                     {"sha256", m.sha256},
+                     {"size_bytes", m.size_bytes},
+                     {"content_bytes", v.content_bytes},
+                     {"tables", m.row_counts.size()}});
     } else {
         print_text("backup " + v.path + " is complete and intact (sha256 " +
                    m.sha256.substr(0, 16) + "…, " + human_bytes(v.content_bytes) + " of dump)\n");
@@ -418,10 +419,10 @@ ExitCode run_prune(const BackupOptions& o, Context& ctx) {
         }
     }
     if (ctx.json()) {
-        print_json({{"ok", true},
-                    {"dry_run", o.dry_run},
-                    {"deleted", doomed},
-                    {"kept", entries.size() - doomed.size()}});
+        emit_result({{"ok", true},
+                     {"dry_run", o.dry_run},
+                     {"deleted", doomed},
+                     {"kept", entries.size() - doomed.size()}});
     } else {
         std::string out;
         for (const auto& p : doomed)

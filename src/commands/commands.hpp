@@ -22,6 +22,7 @@ void register_check_ssl(CLI::App& app, Context& ctx);
 void register_pool_stats(CLI::App& app, Context& ctx);
 void register_indexes(CLI::App& app, Context& ctx);
 void register_vacuum(CLI::App& app, Context& ctx);
+void register_doctor(CLI::App& app, Context& ctx);
 void register_version(CLI::App& app, Context& ctx);
 
 /// All of the above, in help order.

@@ -7,13 +7,14 @@
 #include <pqxx/nontransaction>
 
 #include "commands.hpp"
+#include "ctldb/config_check.hpp"
 #include "ctldb/connection.hpp"
 #include "ctldb/context.hpp"
 #include "ctldb/findings.hpp"
 #include "ctldb/log.hpp"
-#include "ctldb/password.hpp"
 #include "ctldb/settings.hpp"
 #include "ctldb/text.hpp"
+#include "ctldb/tls_check.hpp"
 
 namespace ctldb {
 
@@ -41,12 +42,12 @@ ExitCode run_config_show(Context& ctx) {
             e["value"] = v.is_set() ? nlohmann::json(shown_value(s, v)) : nlohmann::json(nullptr);
             settings_json[std::string(s.key)] = e;
         }
-        print_json({{"ok", problems.empty()},
-                    {"config_file",
-                     cfg.file().empty() ? nlohmann::json(nullptr) : nlohmann::json(cfg.file())},
-                    {"settings", settings_json},
-                    {"problems", problems},
-                    {"warnings", cfg.warnings()}});
+        emit_result({{"ok", problems.empty()},
+                     {"config_file",
+                      cfg.file().empty() ? nlohmann::json(nullptr) : nlohmann::json(cfg.file())},
+                     {"settings", settings_json},
+                     {"problems", problems},
+                     {"warnings", cfg.warnings()}});
     } else {
         Table t({"SETTING", "VALUE", "SOURCE"});
         for (const auto& s : settings()) {
@@ -77,39 +78,7 @@ struct ConfigCheckOptions {
 ExitCode run_config_check(const ConfigCheckOptions& opts, Context& ctx) {
     const Config& cfg = ctx.valid_config(true);
     const ConnectionSettings cs = cfg.connection();
-    Findings findings;
-    findings.add(
-        "configuration", Status::ok,
-        cfg.file().empty() ? "valid (no config file)" : "valid; config file " + cfg.file());
-
-    if (cs.password.empty()) {
-        findings.add("password", Status::warn,
-                     "no password configured; libpq falls back to ~/.pgpass or PGPASSFILE");
-    } else {
-        auto gaps = password_policy_gaps(cs.password);
-        if (gaps.empty()) {
-            findings.add("password", Status::ok,
-                         "meets the guide's policy (from " + cfg.get("password").source + ")");
-        } else {
-            findings.add("password", Status::warn,
-                         "weaker than the guide's policy: " + join(gaps, ", "));
-        }
-    }
-
-    const bool internal = is_cluster_internal_host(cs.host);
-    if (cs.sslmode == "disable" || cs.sslmode == "allow" || cs.sslmode == "prefer") {
-        findings.add("sslmode", Status::warn,
-                     cs.sslmode +
-                         " allows unencrypted connections; use require inside the "
-                         "cluster, verify-full outside it");
-    } else if (cs.sslmode != "verify-full" && !internal) {
-        findings.add("sslmode", Status::warn,
-                     cs.sslmode + " does not verify the server's name; use verify-full for '" +
-                         cs.host + "', which is outside the cluster");
-    } else {
-        findings.add("sslmode", Status::ok, cs.sslmode);
-    }
-
+    Findings findings = config_findings(cfg);
     nlohmann::json server = nullptr;
     nlohmann::json tls = nullptr;
     ExitCode code = ExitCode::ok;
@@ -145,10 +114,7 @@ ExitCode run_config_check(const ConfigCheckOptions& opts, Context& ctx) {
                       {"user", r[1].as<std::string>()},
                       {"database", r[2].as<std::string>()},
                       {"connect_ms", ms}};
-            tls = {{"in_use", ti.in_use},
-                   {"protocol", ti.in_use ? nlohmann::json(ti.protocol) : nlohmann::json(nullptr)},
-                   {"cipher", ti.in_use ? nlohmann::json(ti.cipher) : nlohmann::json(nullptr)},
-                   {"key_bits", ti.key_bits}};
+            tls = tls_session_json(ti);
         } catch (const Error& e) {
             if (e.code() != ExitCode::connect) throw;
             findings.add("connection", Status::fail, e.what());
@@ -159,11 +125,11 @@ ExitCode run_config_check(const ConfigCheckOptions& opts, Context& ctx) {
     }
     if (code == ExitCode::ok && findings.failed()) code = ExitCode::failure;
     if (ctx.json()) {
-        print_json({{"ok", code == ExitCode::ok},
-                    {"exit_code", static_cast<int>(code)},
-                    {"checks", findings.to_json()},
-                    {"server", server},
-                    {"tls", tls}});
+        emit_result({{"ok", code == ExitCode::ok},
+                     {"exit_code", static_cast<int>(code)},
+                     {"checks", findings.to_json()},
+                     {"server", server},
+                     {"tls", tls}});
     } else {
         print_text(findings.render(use_color(stdout)));
     }

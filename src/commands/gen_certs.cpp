@@ -12,7 +12,7 @@
 #include "ctldb/fs.hpp"
 #include "ctldb/log.hpp"
 #include "ctldb/text.hpp"
-#include "ctldb/tls.hpp"
+#include "ctldb/tls_check.hpp"
 
 namespace ctldb {
 
@@ -92,13 +92,9 @@ std::string indent(const std::string& pem, const std::string& pad) {
 }
 
 nlohmann::json describe(const std::string& path, const tls::CertSummary& s) {
-    return {{"file", path},
-            {"subject", s.subject},
-            {"sans", s.sans},
-            {"not_after", s.not_after},
-            {"days_left", s.days_left},
-            {"fingerprint_sha256", s.fingerprint_sha256},
-            {"key", s.key_type + " " + std::to_string(s.key_bits)}};
+    nlohmann::json j = tls::cert_json(s);
+    j["file"] = path;
+    return j;
 }
 
 ExitCode run_gen_certs(const GenCertsOptions& o, Context& ctx) {
@@ -247,12 +243,12 @@ ExitCode run_gen_certs(const GenCertsOptions& o, Context& ctx) {
                 "  DB_SSL_MODE=verify-full\n  DB_SSL_ROOT_CERT=/etc/ctldb/ca/ca.crt\n";
     }
     if (ctx.json()) {
-        print_json({{"ok", true},
-                    {"out", o.out},
-                    {"certificates", written},
-                    {"k8s_secret", o.k8s_secret.empty()
-                                       ? nlohmann::json(nullptr)
-                                       : nlohmann::json(o.out + "/" + o.k8s_secret + ".yaml")}});
+        emit_result({{"ok", true},
+                     {"out", o.out},
+                     {"certificates", written},
+                     {"k8s_secret", o.k8s_secret.empty()
+                                        ? nlohmann::json(nullptr)
+                                        : nlohmann::json(o.out + "/" + o.k8s_secret + ".yaml")}});
     } else {
         print_text(text);
     }

@@ -448,14 +448,14 @@ ExitCode run_local_start(const LocalOptions& o, Context& ctx) {
     }
     const Proof proof = prove_connection(p, info.port);
     if (ctx.json()) {
-        print_json({{"ok", true},
-                    {"dir", p.dir},
-                    {"created", created},
-                    {"port", info.port},
-                    {"server_version", proof.version},
-                    {"tls", proof.tls},
-                    {"database", kDatabase},
-                    {"user", kAppUser}});
+        emit_result({{"ok", true},
+                     {"dir", p.dir},
+                     {"created", created},
+                     {"port", info.port},
+                     {"server_version", proof.version},
+                     {"tls", proof.tls},
+                     {"database", kDatabase},
+                     {"user", kAppUser}});
     } else {
         print_text("sandbox " + std::string(created ? "created and " : "") +
                    "running: PostgreSQL " + proof.version + " on localhost:" +
@@ -500,7 +500,7 @@ ExitCode run_local_status(const LocalOptions& o, Context& ctx) {
             j["server_user"] = info->server_user;
             j["bindir"] = info->bindir;
         }
-        print_json(j);
+        emit_result(j);
     } else {
         Table t({"DIR", "STATE", "PORT", "PID", "CREATED"});
         t.add_row({p.dir, state, info ? std::to_string(info->port) : "-",
@@ -543,7 +543,7 @@ ExitCode run_local_env(const LocalOptions& o, Context& ctx) {
         nlohmann::json j = nlohmann::json::object();
         for (const auto& [k, v] : vars)
             j[k] = v;
-        print_json(j);
+        emit_result(j);
         return ExitCode::ok;
     }
     // The password stays in its 0600 file; DB_PASSWORD would win over it.

@@ -294,11 +294,11 @@ void print_up_dry_run(const MigrationSet& set, const std::vector<const Migration
                             {"no_transaction", parsed.outside(*m, false)},
                             {"sql", m->sql}});
         }
-        print_json({{"ok", true},
-                    {"exit_code", 0},
-                    {"dry_run", true},
-                    {"source", set.source},
-                    {"plan", plan}});
+        emit_result({{"ok", true},
+                     {"exit_code", 0},
+                     {"dry_run", true},
+                     {"source", set.source},
+                     {"plan", plan}});
         return;
     }
     std::string out = todo.empty() ? "nothing to apply: the database is up to date\n"
@@ -401,7 +401,7 @@ ExitCode run_up(const MigrateOptions& o, Context& ctx) {
         for (const auto& a : applied) {
             arr.push_back({{"version", a.version}, {"name", a.name}, {"execution_ms", a.ms}});
         }
-        print_json({{"ok", true}, {"source", set.source}, {"applied", arr}});
+        emit_result({{"ok", true}, {"source", set.source}, {"applied", arr}});
     } else {
         print_text(applied.empty() ? "database is up to date; nothing applied\n"
                                    : "applied " + std::to_string(applied.size()) +
@@ -424,11 +424,11 @@ ExitCode run_status(const MigrateOptions& o, Context& ctx) {
         nlohmann::json arr = nlohmann::json::array();
         for (const auto& st : list)
             arr.push_back(status_json(st));
-        print_json({{"ok", pending == 0 && bad == 0},
-                    {"source", set.source},
-                    {"pending", pending},
-                    {"drift", bad},
-                    {"migrations", arr}});
+        emit_result({{"ok", pending == 0 && bad == 0},
+                     {"source", set.source},
+                     {"pending", pending},
+                     {"drift", bad},
+                     {"migrations", arr}});
     } else {
         print_text(status_table(list, use_color(stdout)) +
                    (pending + bad == 0 ? "up to date\n"
@@ -460,7 +460,7 @@ ExitCode run_lint(const MigrateOptions& o, Context& ctx) {
         }
     }
     if (ctx.json()) {
-        print_json({{"ok", n == 0}, {"source", set.source}, {"findings", arr}});
+        emit_result({{"ok", n == 0}, {"source", set.source}, {"findings", arr}});
     } else {
         print_text(n == 0 ? "no findings in " + std::to_string(set.migrations.size()) + " files\n"
                           : t.render());
@@ -489,11 +489,11 @@ ExitCode run_create(const MigrateOptions& o, Context& ctx) {
         text += dir + "/" + file + "\n";
     }
     if (ctx.json()) {
-        print_json({{"ok", true},
-                    {"exit_code", 0},
-                    {"file", written[0]},
-                    {"files", written},
-                    {"layout", layout_name(set.layout)}});
+        emit_result({{"ok", true},
+                     {"exit_code", 0},
+                     {"file", written[0]},
+                     {"files", written},
+                     {"layout", layout_name(set.layout)}});
     } else {
         print_text(text);
     }

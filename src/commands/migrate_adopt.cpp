@@ -21,18 +21,6 @@ namespace {
 
 /// The differences of a schema check as lines for an error or a finding,
 /// at most `limit` of them.
-std::vector<std::string> difference_lines(const schema::Comparison& c, std::size_t limit = 40) {
-    std::vector<std::string> out;
-    for (const auto& d : c.differences) {
-        if (out.size() == limit) {
-            out.push_back("... and " + std::to_string(c.differences.size() - limit) + " more");
-            break;
-        }
-        out.push_back(d.describe());
-    }
-    return out;
-}
-
 nlohmann::json schema_json(const SchemaCheck& sc) {
     if (!sc.built) return {{"compared", false}, {"reason", sc.why_not}};
     nlohmann::json diffs = nlohmann::json::array();
@@ -52,42 +40,6 @@ nlohmann::json schema_json(const SchemaCheck& sc) {
 
 /// Schema drift of the applied migrations: build them in a scratch schema
 /// and compare. Adds findings; returns the check for JSON.
-SchemaCheck validate_schema(Connection& conn, const std::vector<MigrationStatus>& list,
-                            ParsedFiles& parsed, Findings& f) {
-    SchemaCheck sc;
-    std::vector<const Migration*> applied;
-    for (const auto& st : list) {
-        if (!st.applied) continue;
-        if (st.state != MigrationState::applied) {
-            sc.why_not = "the files differ from the history (modified or missing)";
-            f.add("schema", Status::warn, "not compared: " + sc.why_not);
-            return sc;
-        }
-        applied.push_back(st.file);
-    }
-    if (applied.empty()) {
-        sc.why_not = "no migration is applied";
-        f.add("schema", Status::info, "not compared: " + sc.why_not);
-        return sc;
-    }
-    sc = check_schema(conn, applied, parsed);
-    if (!sc.built) {
-        f.add("schema", Status::warn, "not compared: " + sc.why_not);
-    } else if (sc.comparison.matches()) {
-        f.add("schema", Status::ok,
-              "the database holds exactly what the " + std::to_string(applied.size()) +
-                  " applied migration(s) create" +
-                  (sc.comparison.others.empty()
-                       ? std::string()
-                       : " (and " + std::to_string(sc.comparison.others.size()) +
-                             " object(s) of its own they do not touch)"));
-    } else {
-        for (const auto& line : difference_lines(sc.comparison))
-            f.add("schema drift", Status::fail, line);
-    }
-    return sc;
-}
-
 }  // namespace
 
 ExitCode run_validate(const MigrateOptions& o, Context& ctx) {
@@ -125,11 +77,11 @@ ExitCode run_validate(const MigrateOptions& o, Context& ctx) {
     }
     const ExitCode code = f.failed() ? ExitCode::failure : ExitCode::ok;
     if (ctx.json()) {
-        print_json({{"ok", code == ExitCode::ok},
-                    {"exit_code", static_cast<int>(code)},
-                    {"source", set.source},
-                    {"checks", f.to_json()},
-                    {"schema", schema_result}});
+        emit_result({{"ok", code == ExitCode::ok},
+                     {"exit_code", static_cast<int>(code)},
+                     {"source", set.source},
+                     {"checks", f.to_json()},
+                     {"schema", schema_result}});
     } else {
         print_text(f.render(use_color(stdout)));
     }
@@ -274,7 +226,7 @@ ExitCode run_baseline(const MigrateOptions& o, Context& ctx) {
             doc["exit_code"] = refused ? 1 : 0;
             doc["dry_run"] = o.dry_run;
             doc["recorded"] = 0;
-            print_json(doc);
+            emit_result(doc);
         } else {
             print_text(plan.render());
         }
@@ -325,7 +277,7 @@ ExitCode run_baseline(const MigrateOptions& o, Context& ctx) {
         doc["exit_code"] = 0;
         doc["recorded"] = plan.files.size();
         doc["forced"] = !refusal.empty();
-        print_json(doc);
+        emit_result(doc);
     } else {
         print_text(plan.render() + "recorded " + std::to_string(plan.files.size()) +
                    " migration(s) as applied" +

@@ -74,7 +74,7 @@ ExitCode print_down_dry_run(const std::vector<const Migration*>& todo,
                               {"plan", plan},
                               {"destroyed", destroyed_json}};
         if (refusal) doc["refused"] = {{"error", refusal->what()}, {"details", refusal->details()}};
-        print_json(doc);
+        emit_result(doc);
     } else {
         print_text(todo.empty() ? "nothing to roll back\n"
                                 : text + "-- dry run: nothing was changed\n");
@@ -168,7 +168,7 @@ ExitCode run_down(const MigrateOptions& o, Context& ctx) {
         done.push_back({{"version", m->version}, {"name", m->name}, {"execution_ms", ms}});
     }
     if (ctx.json()) {
-        print_json(
+        emit_result(
             {{"ok", true}, {"exit_code", 0}, {"rolled_back", done}, {"destroyed", destroyed_json}});
     } else {
         print_text("rolled back " + std::to_string(done.size()) + " migration(s)\n");

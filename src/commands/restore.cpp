@@ -336,17 +336,17 @@ ExitCode run_restore_parallel(const RestoreOptions& o, Context& ctx, const Conne
                             std::chrono::steady_clock::now() - t0)
                             .count();
         if (ctx.json()) {
-            print_json({{"ok", true},
-                        {"exit_code", 0},
-                        {"path", v.path},
-                        {"database", cs.dbname},
-                        {"duration_ms", ms},
-                        {"manifest", v.has_manifest},
-                        {"jobs", o.jobs},
-                        {"previous_database",
-                         previous.empty() ? nlohmann::json(nullptr) : nlohmann::json(previous)},
-                        {"tables", tables},
-                        {"differences", nlohmann::json::array()}});
+            emit_result({{"ok", true},
+                         {"exit_code", 0},
+                         {"path", v.path},
+                         {"database", cs.dbname},
+                         {"duration_ms", ms},
+                         {"manifest", v.has_manifest},
+                         {"jobs", o.jobs},
+                         {"previous_database",
+                          previous.empty() ? nlohmann::json(nullptr) : nlohmann::json(previous)},
+                         {"tables", tables},
+                         {"differences", nlohmann::json::array()}});
         } else {
             print_text("restored " + v.path + " into " + cs.dbname + " with " +
                        std::to_string(o.jobs) + " jobs in " + std::to_string(ms / 1000) + "." +
@@ -459,17 +459,17 @@ ExitCode run_restore(const RestoreOptions& o, Context& ctx) {
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
             .count();
     if (ctx.json()) {
-        print_json({{"ok", true},
-                    {"exit_code", 0},
-                    {"path", path},
-                    {"database", cs.dbname},
-                    {"duration_ms", ms},
-                    {"manifest", v.has_manifest},
-                    {"statements", stats.statements},
-                    {"copy_blocks", stats.copy_blocks},
-                    {"dump_bytes", stats.bytes},
-                    {"tables", tables},
-                    {"differences", differences}});
+        emit_result({{"ok", true},
+                     {"exit_code", 0},
+                     {"path", path},
+                     {"database", cs.dbname},
+                     {"duration_ms", ms},
+                     {"manifest", v.has_manifest},
+                     {"statements", stats.statements},
+                     {"copy_blocks", stats.copy_blocks},
+                     {"dump_bytes", stats.bytes},
+                     {"tables", tables},
+                     {"differences", differences}});
     } else {
         print_text("restored " + path + " into " + where + " in " + std::to_string(ms / 1000) +
                    "." + std::to_string(ms % 1000 / 100) + " s, one transaction; " +

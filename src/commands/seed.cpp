@@ -93,7 +93,7 @@ ExitCode run_seed(const SeedOptions& o, Context& ctx) {
     }
     tx.commit();
     if (ctx.json()) {
-        print_json({{"ok", true}, {"rows_inserted", rows}, {"files", per_file}});
+        emit_result({{"ok", true}, {"rows_inserted", rows}, {"files", per_file}});
     } else {
         print_text(rows == 0 ? "seed data already present; nothing changed\n"
                              : "seeded " + std::to_string(rows) + " rows from " +
@@ -858,15 +858,15 @@ ExitCode run_generate(const SeedOptions& o, Context& ctx) {
     const double secs = seconds_since(start), rebuild_secs = seconds_since(loaded);
     const double mb = static_cast<double>(bytes) / 1e6;
     if (ctx.json()) {
-        print_json({{"ok", true},
-                    {"users", o.users},
-                    {"random_seed", seed},
-                    {"rows", rows},
-                    {"copy_bytes", bytes},
-                    {"seconds", secs},
-                    {"load_seconds", secs - rebuild_secs},
-                    {"rebuild_seconds", rebuild_secs},
-                    {"mb_per_second", secs > 0 ? mb / secs : 0.0}});
+        emit_result({{"ok", true},
+                     {"users", o.users},
+                     {"random_seed", seed},
+                     {"rows", rows},
+                     {"copy_bytes", bytes},
+                     {"duration_seconds", secs},
+                     {"load_seconds", secs - rebuild_secs},
+                     {"rebuild_seconds", rebuild_secs},
+                     {"mb_per_second", secs > 0 ? mb / secs : 0.0}});
     } else {
         char line[240];
         std::snprintf(line, sizeof line,

@@ -15,6 +15,8 @@
 #include "ctldb/context.hpp"
 #include "ctldb/findings.hpp"
 #include "ctldb/log.hpp"
+#include "ctldb/maintenance.hpp"
+#include "ctldb/probes.hpp"
 #include "ctldb/signals.hpp"
 #include "ctldb/text.hpp"
 
@@ -226,72 +228,72 @@ ExitCode run_vacuum(const VacuumOptions& o, Context& ctx) {
                                         : "ok"});
         arr.push_back(
             {{"table", r.table},
-             {"seconds", r.seconds},
+             {"duration_seconds", r.seconds},
              {"dead_tuples_before", r.dead_before},
              {"dead_tuples_after", r.dead_after},
              {"error", r.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.error)},
              {"skipped", r.skipped.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.skipped)}});
     }
     if (ctx.json()) {
-        print_json({{"ok", failed == 0},
-                    {"operation",
-                     o.analyze_only ? "analyze" : (o.full ? "vacuum full" : "vacuum analyze")},
-                    {"jobs", jobs},
-                    {"tables", arr}});
+        emit_result({{"ok", failed == 0},
+                     {"operation",
+                      o.analyze_only ? "analyze" : (o.full ? "vacuum full" : "vacuum analyze")},
+                     {"jobs", jobs},
+                     {"tables", arr}});
     } else {
         print_text(t.render());
     }
     return failed == 0 ? ExitCode::ok : ExitCode::failure;
 }
 
+std::string opt_text(const std::optional<std::string>& a, const std::optional<std::string>& b) {
+    const std::string v = std::max(a.value_or(""), b.value_or(""));
+    return v.empty() ? "never" : v.substr(0, 16);
+}
+
+nlohmann::json opt_json(const std::optional<std::string>& a, const std::optional<std::string>& b) {
+    const std::string v = std::max(a.value_or(""), b.value_or(""));
+    return v.empty() ? nlohmann::json(nullptr) : nlohmann::json(v);
+}
+
 ExitCode run_status(Context& ctx) {
     auto conn = connect(ctx.valid_config(true).connection());
-    exec(*conn, "SELECT pg_stat_clear_snapshot()");
-    QueryResult r = exec(
-        *conn,
-        "SELECT format('%I.%I', s.schemaname, s.relname), s.n_live_tup, s.n_dead_tup, "
-        "current_setting('autovacuum_vacuum_threshold')::float8 + "
-        "current_setting('autovacuum_vacuum_scale_factor')::float8 * greatest(c.reltuples, 0), "
-        "coalesce(to_char(greatest(s.last_vacuum, s.last_autovacuum) AT TIME ZONE 'UTC', "
-        "'YYYY-MM-DD HH24:MI'), 'never'), coalesce(to_char(greatest(s.last_analyze, "
-        "s.last_autoanalyze) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), 'never'), "
-        "age(c.relfrozenxid), mxid_age(c.relminmxid), "
-        "current_setting('autovacuum_freeze_max_age')::bigint, "
-        "current_setting('autovacuum_multixact_freeze_max_age')::bigint "
-        "FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid ORDER BY 3 DESC, 1");
+    auto list = probe::tables(*conn);
+    std::stable_sort(list.begin(), list.end(),
+                     [](const auto& a, const auto& b) { return a.dead_tuples > b.dead_tuples; });
     Table t({"TABLE", "LIVE", "DEAD", "DEAD/THRESHOLD", "LAST VACUUM", "LAST ANALYZE", "XID AGE",
              "STATE"});
     nlohmann::json arr = nlohmann::json::array();
     std::size_t flagged = 0;
-    for (int i = 0; i < r.rows(); ++i) {
-        const std::int64_t dead = r.get_int(i, 2);
-        const double threshold = std::atof(r.get(i, 3).c_str());
-        const std::int64_t xid_age = r.get_int(i, 6), mxid_age = r.get_int(i, 7);
-        const std::int64_t freeze_max = r.get_int(i, 8), mfreeze_max = r.get_int(i, 9);
+    for (const auto& x : list) {
+        const bool vac = maintenance::needs_vacuum(x);
+        const bool wrap = maintenance::table_wraparound(x) != Status::ok;
         std::vector<std::string> flags;
-        if (static_cast<double>(dead) > threshold) flags.push_back("needs vacuum");
-        if (xid_age > freeze_max * 8 / 10 || mxid_age > mfreeze_max * 8 / 10)
-            flags.push_back("near wraparound");
+        if (vac) flags.push_back("needs vacuum");
+        if (wrap) flags.push_back("near wraparound");
         if (!flags.empty()) ++flagged;
         char ratio[32];
-        std::snprintf(ratio, sizeof ratio, "%.2f",
-                      threshold > 0 ? static_cast<double>(dead) / threshold : 0.0);
-        t.add_row({r.get(i, 0), r.get(i, 1), r.get(i, 2), ratio, r.get(i, 4), r.get(i, 5),
-                   r.get(i, 6), flags.empty() ? "ok" : join(flags, ", ")});
-        arr.push_back({{"table", r.get(i, 0)},
-                       {"live_tuples", r.get_int(i, 1)},
-                       {"dead_tuples", dead},
-                       {"autovacuum_threshold", threshold},
-                       {"last_vacuum", r.get(i, 4)},
-                       {"last_analyze", r.get(i, 5)},
-                       {"xid_age", xid_age},
-                       {"mxid_age", mxid_age},
-                       {"needs_vacuum", static_cast<double>(dead) > threshold},
-                       {"near_wraparound",
-                        xid_age > freeze_max * 8 / 10 || mxid_age > mfreeze_max * 8 / 10}});
+        std::snprintf(
+            ratio, sizeof ratio, "%.2f",
+            x.vacuum_threshold > 0 ? static_cast<double>(x.dead_tuples) / x.vacuum_threshold : 0.0);
+        t.add_row({x.name, std::to_string(x.live_tuples), std::to_string(x.dead_tuples), ratio,
+                   opt_text(x.last_vacuum, x.last_autovacuum),
+                   opt_text(x.last_analyze, x.last_autoanalyze), std::to_string(x.xid_age),
+                   flags.empty() ? "ok" : join(flags, ", ")});
+        arr.push_back({{"table", x.name},
+                       {"live_tuples", x.live_tuples},
+                       {"dead_tuples", x.dead_tuples},
+                       {"autovacuum_threshold", x.vacuum_threshold},
+                       {"last_vacuum_at", opt_json(x.last_vacuum, x.last_autovacuum)},
+                       {"last_analyze_at", opt_json(x.last_analyze, x.last_autoanalyze)},
+                       {"xid_age", x.xid_age},
+                       {"mxid_age", x.mxid_age},
+                       {"freeze_max_age", x.freeze_max_age},
+                       {"needs_vacuum", vac},
+                       {"near_wraparound", wrap}});
     }
     if (ctx.json()) {
-        print_json({{"ok", flagged == 0}, {"tables", arr}});
+        emit_result({{"tables", arr}});
     } else {
         print_text(t.render() + (flagged == 0
                                      ? "no table needs attention\n"
@@ -302,29 +304,18 @@ ExitCode run_status(Context& ctx) {
 
 ExitCode run_autovacuum(const VacuumOptions& o, Context& ctx) {
     auto conn = connect(ctx.valid_config(true).connection());
-    struct Want {
-        const char* name;
-        const char* value;
-        const char* pretty;
-    } wants[] = {{"autovacuum", "on", "on"}, {"autovacuum_naptime", "60", "1min"}};
-    Findings f;
-    std::vector<const Want*> to_set;
-    for (const auto& w : wants) {
-        QueryResult r =
-            exec(*conn, "SELECT setting, coalesce(unit, '') FROM pg_settings WHERE name = $1",
-                 {std::string(w.name)});
-        const std::string now = r.get(0, 0) + (r.get(0, 1) == "s" ? "s" : "");
-        const bool ok = r.get(0, 0) == w.value;
-        f.add(w.name, ok ? Status::ok : Status::fail,
-              "is " + now + (ok ? "" : ", the guide wants " + std::string(w.pretty)));
-        if (!ok) to_set.push_back(&w);
-    }
+    using maintenance::GuideSetting;
+    std::vector<std::string> names;
+    for (const auto& w : maintenance::guide_autovacuum())
+        names.emplace_back(w.name);
+    std::vector<const GuideSetting*> to_set;
+    Findings f = maintenance::autovacuum_findings(probe::settings(*conn, names), &to_set);
     if (o.apply && !to_set.empty()) {
         // PostgreSQL 15 lets a superuser grant exactly this: ALTER SYSTEM
         // on each parameter, and EXECUTE on pg_reload_conf().
         std::vector<std::string> missing;
         const std::string role = exec(*conn, "SELECT current_user").get(0, 0);
-        for (const Want* w : to_set) {
+        for (const GuideSetting* w : to_set) {
             if (exec(*conn, "SELECT has_parameter_privilege($1, 'ALTER SYSTEM')",
                      {std::string(w->name)})
                     .get(0, 0) != "t") {
@@ -346,7 +337,7 @@ ExitCode run_autovacuum(const VacuumOptions& o, Context& ctx) {
             e.with_details(missing);
             throw e;
         }
-        for (const Want* w : to_set) {
+        for (const GuideSetting* w : to_set) {
             exec(*conn, std::string("ALTER SYSTEM SET ") + w->name + " = '" + w->pretty + "'");
         }
         exec(*conn, "SELECT pg_reload_conf()");
@@ -354,8 +345,7 @@ ExitCode run_autovacuum(const VacuumOptions& o, Context& ctx) {
     }
     const bool failed = f.failed() && !(o.apply && !to_set.empty());
     if (ctx.json()) {
-        print_json(
-            {{"ok", !failed}, {"applied", o.apply && !to_set.empty()}, {"checks", f.to_json()}});
+        emit_result({{"applied", o.apply && !to_set.empty()}, {"checks", f.to_json()}});
     } else {
         print_text(f.render(use_color(stdout)));
     }

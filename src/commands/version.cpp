@@ -12,9 +12,9 @@ namespace ctldb {
 
 ExitCode run_version(Context& ctx) {
     if (ctx.json()) {
-        print_json({{"version", version()},
-                    {"libpq", PQlibVersion()},
-                    {"openssl", OpenSSL_version(OPENSSL_VERSION)}});
+        emit_result({{"version", version()},
+                     {"libpq", PQlibVersion()},
+                     {"openssl", OpenSSL_version(OPENSSL_VERSION)}});
     } else {
         print_text(version_line() + "\n");
     }

@@ -1,5 +1,7 @@
 #include "ctldb/findings.hpp"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "ctldb/output.hpp"
@@ -20,6 +22,34 @@ const char* status_name(Status s) {
     return "info";
 }
 
+int urgency(Status s) {
+    switch (s) {
+        case Status::fail:
+            return 3;
+        case Status::warn:
+            return 2;
+        case Status::info:
+            return 1;
+        case Status::ok:
+            return 0;
+    }
+    return 0;
+}
+
+nlohmann::json finding_json(const Finding& f) {
+    return {{"check", f.check.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.check)},
+            {"name", f.name},
+            {"status", status_name(f.status)},
+            {"message", f.message},
+            {"hint", f.hint.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.hint)}};
+}
+
+void Findings::sort_by_urgency() {
+    std::stable_sort(items_.begin(), items_.end(), [](const Finding& a, const Finding& b) {
+        return urgency(a.status) > urgency(b.status);
+    });
+}
+
 bool Findings::failed() const {
     return count(Status::fail) > 0;
 }
@@ -33,10 +63,8 @@ std::size_t Findings::count(Status s) const {
 
 nlohmann::json Findings::to_json() const {
     nlohmann::json arr = nlohmann::json::array();
-    for (const auto& f : items_) {
-        arr.push_back(
-            {{"name", f.name}, {"status", status_name(f.status)}, {"message", f.message}});
-    }
+    for (const auto& f : items_)
+        arr.push_back(finding_json(f));
     return arr;
 }
 

@@ -156,4 +156,52 @@ std::optional<std::int64_t> matching_version(Connection& conn, const MigrationSe
     return best;
 }
 
+std::vector<std::string> difference_lines(const schema::Comparison& c, std::size_t limit) {
+    std::vector<std::string> out;
+    for (const auto& d : c.differences) {
+        if (out.size() == limit) {
+            out.push_back("... and " + std::to_string(c.differences.size() - limit) + " more");
+            break;
+        }
+        out.push_back(d.describe());
+    }
+    return out;
+}
+
+SchemaCheck validate_schema(Connection& conn, const std::vector<MigrationStatus>& list,
+                            ParsedFiles& parsed, Findings& f) {
+    SchemaCheck sc;
+    std::vector<const Migration*> applied;
+    for (const auto& st : list) {
+        if (!st.applied) continue;
+        if (st.state != MigrationState::applied) {
+            sc.why_not = "the files differ from the history (modified or missing)";
+            f.add("schema", Status::warn, "not compared: " + sc.why_not);
+            return sc;
+        }
+        applied.push_back(st.file);
+    }
+    if (applied.empty()) {
+        sc.why_not = "no migration is applied";
+        f.add("schema", Status::info, "not compared: " + sc.why_not);
+        return sc;
+    }
+    sc = check_schema(conn, applied, parsed);
+    if (!sc.built) {
+        f.add("schema", Status::warn, "not compared: " + sc.why_not);
+    } else if (sc.comparison.matches()) {
+        f.add("schema", Status::ok,
+              "the database holds exactly what the " + std::to_string(applied.size()) +
+                  " applied migration(s) create" +
+                  (sc.comparison.others.empty()
+                       ? std::string()
+                       : " (and " + std::to_string(sc.comparison.others.size()) +
+                             " object(s) of its own they do not touch)"));
+    } else {
+        for (const auto& line : difference_lines(sc.comparison))
+            f.add("schema drift", Status::fail, line);
+    }
+    return sc;
+}
+
 }  // namespace ctldb

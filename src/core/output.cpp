@@ -128,8 +128,40 @@ void print_text(const std::string& text) {
     }
 }
 
+namespace {
+bool g_json_lines = false;
+}  // namespace
+
+void use_json_lines() {
+    g_json_lines = true;
+}
+
 void print_json(const nlohmann::json& doc) {
-    print_text(doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+    print_text(
+        doc.dump(g_json_lines ? -1 : 2, ' ', false, nlohmann::json::error_handler_t::replace) +
+        "\n");
+}
+
+void print_json_line(const nlohmann::json& doc) {
+    print_text(doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+}
+
+namespace {
+nlohmann::json& held_result() {
+    static nlohmann::json doc;
+    return doc;
+}
+}  // namespace
+
+void emit_result(nlohmann::json doc) {
+    held_result() = std::move(doc);
+}
+
+bool take_result(nlohmann::json& out) {
+    if (held_result().is_null()) return false;
+    out = std::move(held_result());
+    held_result() = nullptr;
+    return true;
 }
 
 }  // namespace ctldb

@@ -1,6 +1,45 @@
 #include "ctldb/probes.hpp"
 
+#include <cmath>
+#include <cstdlib>
+
+#include "ctldb/sql.hpp"
+
 namespace ctldb::probe {
+
+std::string user_schema(const char* ns) {
+    const std::string n(ns);
+    return "(" + n + ".nspname NOT IN ('pg_catalog', 'information_schema') AND " + n +
+           ".nspname NOT LIKE 'pg\\_toast%' AND " + n + ".nspname NOT LIKE 'pg\\_temp\\_%')";
+}
+
+std::string iso_utc(const std::string& expr) {
+    // 'infinity' has no calendar date: NULL, as "no time" is everywhere.
+    return "CASE WHEN isfinite(" + expr + ") THEN to_char((" + expr +
+           ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') END";
+}
+
+std::vector<std::int64_t> parse_int_array(const std::string& text) {
+    std::vector<std::int64_t> out;
+    std::size_t i = 0;
+    while (i < text.size()) {
+        if (std::isdigit(static_cast<unsigned char>(text[i])) != 0 || text[i] == '-') {
+            char* end = nullptr;
+            out.push_back(std::strtoll(text.c_str() + i, &end, 10));
+            i = static_cast<std::size_t>(end - text.c_str());
+        } else {
+            ++i;
+        }
+    }
+    return out;
+}
+
+namespace {
+std::optional<std::string> opt(const QueryResult& r, int row, int col) {
+    if (r.is_null(row, col)) return std::nullopt;
+    return r.get(row, col);
+}
+}  // namespace
 
 std::vector<Setting> settings(Connection& conn, const std::vector<std::string>& names) {
     // pg_settings leaves out the rows this role may not read, where SHOW
@@ -12,12 +51,12 @@ std::vector<Setting> settings(Connection& conn, const std::vector<std::string>& 
     }
     list += '}';
     QueryResult r = exec(conn,
-                         "SELECT name, setting, current_user FROM pg_settings "
-                         "WHERE name = ANY($1::text[])",
+                         "SELECT name, setting, coalesce(unit, ''), source, pending_restart, "
+                         "current_user FROM pg_settings WHERE name = ANY($1::text[])",
                          {list});
-    std::map<std::string, std::string> seen;
+    std::map<std::string, int> seen;
     for (int i = 0; i < r.rows(); ++i)
-        seen[r.get(i, 0)] = r.get(i, 1);
+        seen[r.get(i, 0)] = i;
     std::string role;
     if (seen.size() < names.size()) role = exec(conn, "SELECT current_user").get(0, 0);
     std::vector<Setting> out;
@@ -26,13 +65,98 @@ std::vector<Setting> settings(Connection& conn, const std::vector<std::string>& 
         s.name = n;
         auto it = seen.find(n);
         if (it != seen.end()) {
-            s.value = it->second;
+            s.value = r.get(it->second, 1);
+            s.unit = r.get(it->second, 2);
+            s.source = r.get(it->second, 3);
+            s.pending_restart = r.get(it->second, 4) == "t";
         } else {
             s.unreadable = "not visible to role " + role + ": needs " + kReadAllSettingsGrant;
         }
         out.push_back(std::move(s));
     }
     return out;
+}
+
+Databases databases(Connection& conn) {
+    QueryResult r = exec(conn,
+                         "SELECT datname, CASE WHEN has_database_privilege(oid, 'CONNECT') OR "
+                         "pg_has_role('pg_read_all_stats', 'USAGE') THEN pg_database_size(oid) "
+                         "END, age(datfrozenxid), mxid_age(datminmxid), datallowconn, "
+                         "current_setting('autovacuum_freeze_max_age')::bigint, "
+                         "current_setting('autovacuum_multixact_freeze_max_age')::bigint "
+                         "FROM pg_database ORDER BY 1");
+    Databases out;
+    for (int i = 0; i < r.rows(); ++i) {
+        DatabaseStats d;
+        d.name = r.get(i, 0);
+        if (!r.is_null(i, 1)) d.size_bytes = r.get_int(i, 1);
+        d.xid_age = r.get_int(i, 2);
+        d.mxid_age = r.get_int(i, 3);
+        d.allows_connections = r.get(i, 4) == "t";
+        out.freeze_max_age = r.get_int(i, 5);
+        out.multixact_freeze_max_age = r.get_int(i, 6);
+        out.list.push_back(std::move(d));
+    }
+    return out;
+}
+
+RoleFacts role(Connection& conn) {
+    QueryResult r = exec(
+        conn,
+        "SELECT r.rolname, r.rolsuper, r.rolcreaterole, r.rolcreatedb, r.rolbypassrls, "
+        "r.rolreplication, d.datdba = r.oid, array_to_string(ARRAY(SELECT o.datname FROM "
+        "pg_database o WHERE o.datdba = r.oid AND o.datname <> current_database() ORDER BY 1), "
+        "chr(31)), pg_has_role(r.oid, 'pg_monitor', 'USAGE'), pg_has_role(r.oid, "
+        "'pg_read_all_stats', 'USAGE'), pg_has_role(r.oid, 'pg_read_all_settings', 'USAGE'), "
+        "has_database_privilege(current_database(), 'CREATE'), EXISTS (SELECT 1 FROM "
+        "pg_namespace n, aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a WHERE "
+        "n.nspname = 'public' AND a.grantee = 0 AND a.privilege_type = 'CREATE'), " +
+            iso_utc("r.rolvaliduntil") +
+            " FROM pg_roles r, pg_database d WHERE r.rolname = current_user AND d.datname = "
+            "current_database()");
+    RoleFacts f;
+    f.name = r.get(0, 0);
+    f.superuser = r.get(0, 1) == "t";
+    f.create_role = r.get(0, 2) == "t";
+    f.create_db = r.get(0, 3) == "t";
+    f.bypass_rls = r.get(0, 4) == "t";
+    f.replication = r.get(0, 5) == "t";
+    f.owns_database = r.get(0, 6) == "t";
+    const std::string others = r.get(0, 7);
+    for (std::size_t start = 0; !others.empty() && start <= others.size();) {
+        auto end = others.find('\x1f', start);
+        if (end == std::string::npos) end = others.size();
+        f.other_databases.push_back(others.substr(start, end - start));
+        start = end + 1;
+    }
+    f.monitor = r.get(0, 8) == "t";
+    f.read_all_stats = r.get(0, 9) == "t";
+    f.read_all_settings = r.get(0, 10) == "t";
+    f.can_create_in_database = r.get(0, 11) == "t";
+    f.public_can_create_in_public = r.get(0, 12) == "t";
+    f.valid_until = opt(r, 0, 13);
+    return f;
+}
+
+std::optional<std::string> extension_version(Connection& conn, const std::string& name) {
+    QueryResult r = exec(conn, "SELECT extversion FROM pg_extension WHERE extname = $1", {name});
+    if (r.rows() == 0) return std::nullopt;
+    return r.get(0, 0);
+}
+
+StatsAge stats_age(Connection& conn) {
+    QueryResult r =
+        exec(conn, "SELECT " + iso_utc("stats_reset") + ", " +
+                       iso_utc("coalesce(stats_reset, pg_postmaster_start_time())") +
+                       ", extract(epoch FROM now() - coalesce(stats_reset, "
+                       "pg_postmaster_start_time()))::float8 FROM pg_stat_database WHERE datname "
+                       "= current_database()");
+    StatsAge a;
+    if (r.rows() == 0) return a;
+    a.reset_at = opt(r, 0, 0);
+    a.since = r.get(0, 1);
+    a.seconds = std::atof(r.get(0, 2).c_str());
+    return a;
 }
 
 }  // namespace ctldb::probe

@@ -63,12 +63,15 @@ void report_error(const Error& e, bool json_output) {
 
 int run_command(Context& ctx) {
     ExitCode code = ExitCode::ok;
+    bool error_printed = false;  // an error document replaces the result
     try {
         code = ctx.run ? ctx.run() : ExitCode::usage;
     } catch (const Error& e) {
+        error_printed = true;
         code = e.code();
         if (!interrupted()) report_error(e, ctx.json());
     } catch (const pqxx::broken_connection& e) {
+        error_printed = true;
         code = ExitCode::failure;
         if (!interrupted()) {
             report_error(Error(ExitCode::failure,
@@ -77,12 +80,14 @@ int run_command(Context& ctx) {
                          ctx.json());
         }
     } catch (const pqxx::sql_error& e) {
+        error_printed = true;
         code = ExitCode::failure;
         if (!interrupted()) {
             report_error(Error(ExitCode::failure, std::string("SQL error: ") + e.what()),
                          ctx.json());
         }
     } catch (const std::exception& e) {
+        error_printed = true;
         code = ExitCode::failure;
         if (!interrupted()) {
             report_error(Error(ExitCode::failure, std::string("unexpected error: ") + e.what()),
@@ -93,6 +98,26 @@ int run_command(Context& ctx) {
     if (interrupted() && code != ExitCode::ok) {
         report_error(interruption_error(), ctx.json());
         code = ExitCode::interrupted;
+        error_printed = true;
+    }
+    nlohmann::json result;
+    const bool have_result = take_result(result);
+    // A command that failed by throwing has printed its error document.
+    if (have_result && !error_printed) {
+        nlohmann::json doc = {{"ok", code == ExitCode::ok}, {"exit_code", static_cast<int>(code)}};
+        if (result.is_object()) {
+            result.erase("ok");
+            result.erase("exit_code");
+            doc.update(result);
+        } else {
+            doc["result"] = std::move(result);
+        }
+        try {
+            print_json(doc);
+        } catch (const Error& e) {
+            log::error(e.what());
+            if (code == ExitCode::ok) code = ExitCode::failure;
+        }
     }
     return static_cast<int>(code);
 }

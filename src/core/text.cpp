@@ -31,3 +31,71 @@ std::string utc_format(std::time_t t, const char* format) {
 }
 
 }  // namespace ctldb
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+namespace ctldb {
+
+std::optional<double> parse_duration_seconds(std::string_view text) {
+    const std::string s(text);
+    if (s.empty() || !(std::isdigit(static_cast<unsigned char>(s[0])) != 0 || s[0] == '.'))
+        return std::nullopt;
+    char* end = nullptr;
+    const double v = std::strtod(s.c_str(), &end);
+    if (end == s.c_str() || !std::isfinite(v) || v < 0) return std::nullopt;
+    std::string unit(end);
+    while (!unit.empty() && unit.front() == ' ')
+        unit.erase(0, 1);
+    double factor = 0;
+    if (unit.empty() || unit == "s" || unit == "sec") {
+        factor = 1;
+    } else if (unit == "ms") {
+        factor = 0.001;
+    } else if (unit == "m" || unit == "min") {
+        factor = 60;
+    } else if (unit == "h") {
+        factor = 3600;
+    } else if (unit == "d") {
+        factor = 86400;
+    } else {
+        return std::nullopt;
+    }
+    return v * factor;
+}
+
+std::string human_duration(double seconds) {
+    char buf[48];
+    if (seconds < 1) {
+        std::snprintf(buf, sizeof buf, "%.0f ms", seconds * 1000);
+    } else if (seconds < 120) {
+        std::snprintf(buf, sizeof buf, "%.0f s", seconds);
+    } else if (seconds < 7200) {
+        std::snprintf(buf, sizeof buf, "%.0f min", seconds / 60);
+    } else if (seconds < 172800) {
+        std::snprintf(buf, sizeof buf, "%.1f h", seconds / 3600);
+    } else {
+        std::snprintf(buf, sizeof buf, "%.1f d", seconds / 86400);
+    }
+    return buf;
+}
+
+std::string human_bytes(double bytes) {
+    // Powers of 1024 with PostgreSQL's names (pg_size_pretty: kB, MB, GB, TB).
+    static const char* units[] = {"bytes", "kB", "MB", "GB", "TB"};
+    int u = 0;
+    while (bytes >= 1024 && u < 4) {
+        bytes /= 1024;
+        ++u;
+    }
+    char buf[48];
+    if (u == 0) {
+        std::snprintf(buf, sizeof buf, "%.0f %s", bytes, units[u]);
+    } else {
+        std::snprintf(buf, sizeof buf, "%.1f %s", bytes, units[u]);
+    }
+    return buf;
+}
+
+}  // namespace ctldb

@@ -1,0 +1,65 @@
+// The guide's required indexes, invalid, duplicate and unused ones, and
+// foreign keys without an index: read from the catalog, decided here.
+// Shared by indexes check/ensure, doctor and metrics.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ctldb/connection.hpp"
+#include "ctldb/findings.hpp"
+
+namespace ctldb {
+
+/// An index of the guide's "Indexes" section, names exact.
+struct RequiredIndex {
+    const char* name;
+    const char* table;
+    const char* columns;  ///< as pg_get_indexdef writes the key part
+};
+const std::vector<RequiredIndex>& required_indexes();
+
+/// An index as the catalog describes it.
+struct IndexInfo {
+    std::string name, table, qualified, qualified_table, definition, method, predicate, expressions;
+    std::string keys, options, classes, collations;  ///< int2vector/oidvector texts
+    bool valid = true, unique = false, primary = false, backs_constraint = false,
+         in_progress = false;
+    std::int64_t scans = 0, size = 0;
+    bool has_predicate() const { return !predicate.empty(); }
+};
+
+/// An index another one makes redundant: the same table, method,
+/// predicate and expressions, and its keys a prefix of the other's.
+struct Redundant {
+    std::size_t index = 0;       ///< the one that may go
+    std::size_t covered_by = 0;  ///< the one that stays
+    bool exact = false;          ///< same keys: a duplicate
+};
+/// Pure. Never flags an index backing a constraint, a primary key, a unique
+/// index covered by a wider one, or a guide index covered by another
+/// index; of two exact duplicates, the unique one, the guide's, then the
+/// first by name stays.
+std::vector<Redundant> find_redundant(const std::vector<IndexInfo>& all);
+
+struct IndexReport {
+    Findings findings;
+    nlohmann::json json;  ///< required, invalid, duplicates, unused, ...
+    std::vector<std::string> ensure_sql;
+    bool required_problem = false;  ///< a guide index missing or invalid
+    std::size_t missing = 0, invalid = 0, duplicates = 0, unused = 0;
+    std::size_t tables_missing = 0;  ///< guide tables not (yet) created
+    /// How long the scan counters have counted (unused indexes mean
+    /// something only after days of ordinary traffic).
+    double stats_age_seconds = 0;
+};
+
+/// Reads and decides. Waits at most 5 s behind a lock on a table or index
+/// (then Error(lock) saying why).
+IndexReport analyse_indexes(Connection& conn);
+
+}  // namespace ctldb

@@ -1,0 +1,112 @@
+// ctldb doctor: the guide's Troubleshooting and Monitoring sections as one
+// command. The checks live in the core (core/doctor*.cpp); this file binds
+// the options and prints the report.
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "ctldb/context.hpp"
+#include "ctldb/doctor.hpp"
+#include "ctldb/output.hpp"
+#include "ctldb/text.hpp"
+
+namespace ctldb {
+
+namespace {
+
+struct DoctorCli {
+    doctor::Options o;
+    std::string checks, skip;
+    std::string long_query = "5m", idle_in_transaction = "1m", lock_wait = "30s";
+    std::string max_backup_age = "26h", timeout = "5s";
+};
+
+std::vector<std::string> split_list(const std::string& s) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (start <= s.size() && !s.empty()) {
+        auto end = s.find(',', start);
+        if (end == std::string::npos) end = s.size();
+        std::string item = s.substr(start, end - start);
+        while (!item.empty() && item.front() == ' ')
+            item.erase(0, 1);
+        while (!item.empty() && item.back() == ' ')
+            item.pop_back();
+        if (!item.empty()) out.push_back(item);
+        start = end + 1;
+    }
+    return out;
+}
+
+double duration_option(const std::string& option, const std::string& value) {
+    const auto v = parse_duration_seconds(value);
+    if (!v) {
+        throw usage_error(option + " " + value + " is not a duration",
+                          "a number with ms, s, m, h or d (10s, 5m, 26h); a bare number is "
+                          "seconds");
+    }
+    return *v;
+}
+
+ExitCode run_doctor(DoctorCli& cli, Context& ctx) {
+    doctor::Options& o = cli.o;
+    o.only = split_list(cli.checks);
+    o.skip = split_list(cli.skip);
+    o.long_query_s = duration_option("--long-query", cli.long_query);
+    o.idle_in_transaction_s = duration_option("--idle-in-transaction", cli.idle_in_transaction);
+    o.lock_wait_s = duration_option("--lock-wait", cli.lock_wait);
+    o.max_backup_age_s = duration_option("--max-backup-age", cli.max_backup_age);
+    o.timeout_s = duration_option("--timeout", cli.timeout);
+    doctor::validate(o);
+    const doctor::Report rep = doctor::run(ctx.valid_config(true), o);
+    if (ctx.json()) {
+        emit_result(rep.to_json());
+    } else {
+        print_text(rep.render(use_color(stdout)));
+    }
+    return rep.code;
+}
+
+}  // namespace
+
+void register_doctor(CLI::App& app, Context& ctx) {
+    static DoctorCli cli;
+    std::string names;
+    for (const auto& c : doctor::checks())
+        names += std::string(names.empty() ? "" : ", ") + c.name;
+    auto* cmd = app.add_subcommand(
+        "doctor", "Every check of the guide's troubleshooting: findings by urgency, with hints");
+    cmd->add_option("--checks", cli.checks, "Only these checks, comma-separated: " + names);
+    cmd->add_option("--skip", cli.skip, "Leave out these checks, comma-separated");
+    cmd->add_option("--pods", cli.o.pods,
+                    "API pods sharing the server, for pool sizing (default 1)")
+        ->check(CLI::Range(1, 10000));
+    cmd->add_option("--admin-reserve", cli.o.admin_reserve,
+                    "Connections kept for admin work (default 15)")
+        ->check(CLI::Range(0, 10000));
+    cmd->add_option("--long-query", cli.long_query,
+                    "A query running longer is reported (default 5m)");
+    cmd->add_option("--idle-in-transaction", cli.idle_in_transaction,
+                    "A session idle in a transaction longer is reported (default 1m)");
+    cmd->add_option("--lock-wait", cli.lock_wait,
+                    "A lock wait longer than this fails, shorter warns (default 30s)");
+    cmd->add_option("--max-backup-age", cli.max_backup_age,
+                    "The newest backup may be this old (default 26h)");
+    cmd->add_option("--backup-dir", cli.o.backup_dir,
+                    "Backups to look at (default CTLDB_BACKUP_DIR)");
+    cmd->add_option("--migrations-dir", cli.o.migrations_dir,
+                    "Migration files to compare with the history (default: ctldb's own)");
+    cmd->add_option("--layout", cli.o.layout, "Layout of --migrations-dir (default auto)");
+    cmd->add_option("--warn-days", cli.o.tls.warn_days,
+                    "Warn when the certificate expires within this many days (default 30)");
+    cmd->add_option("--critical-days", cli.o.tls.critical_days,
+                    "Fail when it expires within this many days (default 7)");
+    cmd->add_option("--ca", cli.o.tls.ca_file, "CA to verify the chain (default DB_SSL_ROOT_CERT)");
+    cmd->add_option("--timeout", cli.timeout,
+                    "Time limit of each statement of a check (default 5s)");
+    cmd->add_option("--jobs", cli.o.jobs, "Connections the checks share (default 2)")
+        ->check(CLI::Range(1, 16));
+    cmd->callback([&ctx] { ctx.run = [&ctx] { return run_doctor(cli, ctx); }; });
+}
+
+}  // namespace ctldb

@@ -1,0 +1,332 @@
+#include "ctldb/index_check.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "ctldb/probes.hpp"
+#include "ctldb/text.hpp"
+
+namespace ctldb {
+
+namespace {
+
+const RequiredIndex kRequired[] = {
+    {"idx_users_email", "users", "(email)"},
+    {"idx_users_auth0_id", "users", "(auth0_id)"},
+    {"idx_subscriptions_user_id", "subscriptions", "(user_id)"},
+    {"idx_subscriptions_status", "subscriptions", "(status)"},
+    {"idx_subscriptions_tier", "subscriptions", "(tier)"},
+    {"idx_payment_transactions_user_id", "payment_transactions", "(user_id)"},
+    {"idx_payment_transactions_status", "payment_transactions", "(status)"},
+    {"idx_payment_transactions_created_at", "payment_transactions", "(created_at DESC)"},
+    {"idx_admin_audit_logs_admin_user_id", "admin_audit_logs", "(admin_user_id)"},
+    {"idx_admin_audit_logs_created_at", "admin_audit_logs", "(created_at DESC)"},
+};
+
+std::vector<IndexInfo> load_indexes(Connection& conn) {
+    QueryResult r =
+        exec(conn,
+             "SELECT c.relname, t.relname, format('%I.%I', n.nspname, c.relname), "
+             "format('%I.%I', tn.nspname, t.relname), pg_get_indexdef(c.oid), am.amname, "
+             "coalesce(pg_get_expr(i.indpred, i.indrelid), ''), "
+             "coalesce(pg_get_expr(i.indexprs, i.indrelid), ''), i.indkey::text, "
+             "i.indoption::text, i.indclass::text, i.indcollation::text, i.indisvalid, "
+             "i.indisunique, i.indisprimary, EXISTS (SELECT 1 FROM pg_constraint k WHERE "
+             "k.conindid = c.oid AND k.contype IN ('p', 'u', 'x')), EXISTS (SELECT 1 FROM "
+             "pg_stat_progress_create_index p WHERE p.index_relid = c.oid), "
+             "coalesce(s.idx_scan, 0), pg_relation_size(c.oid) "
+             "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+             "JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace n ON n.oid = "
+             "c.relnamespace JOIN pg_namespace tn ON tn.oid = t.relnamespace JOIN pg_am am "
+             "ON am.oid = c.relam LEFT JOIN pg_stat_user_indexes s ON s.indexrelid = c.oid "
+             "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname "
+             "NOT LIKE 'pg_toast%' ORDER BY 3");
+    std::vector<IndexInfo> out;
+    for (int i = 0; i < r.rows(); ++i) {
+        IndexInfo x;
+        x.name = r.get(i, 0);
+        x.table = r.get(i, 1);
+        x.qualified = r.get(i, 2);
+        x.qualified_table = r.get(i, 3);
+        x.definition = r.get(i, 4);
+        x.method = r.get(i, 5);
+        x.predicate = r.get(i, 6);
+        x.expressions = r.get(i, 7);
+        x.keys = r.get(i, 8);
+        x.options = r.get(i, 9);
+        x.classes = r.get(i, 10);
+        x.collations = r.get(i, 11);
+        x.valid = r.get(i, 12) == "t";
+        x.unique = r.get(i, 13) == "t";
+        x.primary = r.get(i, 14) == "t";
+        x.backs_constraint = r.get(i, 15) == "t";
+        x.in_progress = r.get(i, 16) == "t";
+        x.scans = r.get_int(i, 17);
+        x.size = r.get_int(i, 18);
+        out.push_back(std::move(x));
+    }
+    return out;
+}
+
+/// "(created_at DESC)" from "CREATE INDEX ... USING btree (created_at DESC) WHERE ...".
+std::string key_part(const std::string& def) {
+    const auto using_pos = def.find(" USING ");
+    const auto open = def.find('(', using_pos == std::string::npos ? 0 : using_pos);
+    if (open == std::string::npos) return {};
+    int depth = 0;
+    for (std::size_t i = open; i < def.size(); ++i) {
+        if (def[i] == '(') ++depth;
+        if (def[i] == ')' && --depth == 0) return def.substr(open, i - open + 1);
+    }
+    return {};
+}
+
+std::vector<std::string> words(const std::string& s) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (start < s.size()) {
+        auto end = s.find(' ', start);
+        if (end == std::string::npos) end = s.size();
+        if (end > start) out.push_back(s.substr(start, end - start));
+        start = end + 1;
+    }
+    return out;
+}
+
+/// True when the first n entries of two int2vector/oidvector texts agree.
+bool same_prefix(const std::string& a, const std::string& b, std::size_t n) {
+    auto wa = words(a), wb = words(b);
+    if (wa.size() < n || wb.size() < n) return false;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (wa[i] != wb[i]) return false;
+    }
+    return true;
+}
+
+bool is_required(const std::string& name) {
+    return std::any_of(std::begin(kRequired), std::end(kRequired),
+                       [&](const RequiredIndex& r) { return name == r.name; });
+}
+
+bool leftover(const std::string& name) {
+    return contains(name, "_ccnew") || contains(name, "_ccold");
+}
+
+}  // namespace
+
+std::vector<Redundant> find_redundant(const std::vector<IndexInfo>& all) {
+    std::vector<Redundant> out;
+    for (std::size_t a = 0; a < all.size(); ++a) {
+        for (std::size_t b = 0; b < all.size(); ++b) {
+            const IndexInfo& x = all[a];
+            const IndexInfo& y = all[b];
+            if (a == b || x.qualified_table != y.qualified_table || x.method != y.method ||
+                x.predicate != y.predicate || x.expressions != y.expressions || !x.valid ||
+                !y.valid) {
+                continue;
+            }
+            const std::size_t nx = words(x.keys).size(), ny = words(y.keys).size();
+            if (nx > ny || !same_prefix(x.keys, y.keys, nx) ||
+                !same_prefix(x.options, y.options, nx) || !same_prefix(x.classes, y.classes, nx) ||
+                !same_prefix(x.collations, y.collations, nx)) {
+                continue;
+            }
+            if (x.backs_constraint || x.primary) continue;
+            // The guide asks for its indexes: never advise dropping one
+            // in favour of an index it does not know.
+            if (is_required(x.name) && !is_required(y.name)) continue;
+            if (nx == ny) {
+                // Exact duplicates: flag x unless y is the one to drop
+                // instead: keep unique ones, the guide's, then the first name.
+                if (x.unique && !y.unique) continue;
+                if (x.unique == y.unique && is_required(x.name) == is_required(y.name) &&
+                    !y.backs_constraint && x.name < y.name) {
+                    continue;
+                }
+            } else if (x.unique) {
+                continue;  // a unique index enforces something its wider twin does not
+            }
+            out.push_back({a, b, nx == ny});
+            break;
+        }
+    }
+    return out;
+}
+
+namespace {
+IndexReport analyse_unguarded(Connection& conn);
+}  // namespace
+
+/// Deparsing an index (pg_get_indexdef) and sizing it take share locks: behind
+/// an ALTER TABLE, REINDEX or VACUUM FULL the check waits a little, then says
+/// why instead of hanging.
+IndexReport analyse_indexes(Connection& conn) {
+    exec(conn, "SET lock_timeout = '5s'");
+    try {
+        return analyse_unguarded(conn);
+    } catch (const SqlError& e) {
+        if (e.code() != ExitCode::lock) throw;
+        throw Error(ExitCode::lock,
+                    "a table or index is locked by another session (a migration, REINDEX, "
+                    "VACUUM FULL, ...) and cannot be inspected for 5 s; nothing was checked",
+                    "'ctldb pool-stats' shows the lock and its holder; retry when it is done");
+    }
+}
+
+namespace {
+IndexReport analyse_unguarded(Connection& conn) {
+    IndexReport rep;
+    const auto all = load_indexes(conn);
+    Findings& f = rep.findings;
+    nlohmann::json required = nlohmann::json::array();
+    for (const auto& req : kRequired) {
+        const IndexInfo* found = nullptr;
+        for (const auto& x : all) {
+            if (x.name == req.name) found = &x;
+        }
+        std::string state;
+        if (found == nullptr) {
+            state = "missing";
+            rep.required_problem = true;
+            ++rep.missing;
+            const bool no_table =
+                exec(conn, "SELECT to_regclass($1) IS NULL", {std::string(req.table)}).get(0, 0) ==
+                "t";
+            if (no_table) ++rep.tables_missing;
+            f.add(req.name, Status::fail,
+                  "missing (on " + std::string(req.table) + " " + req.columns + ")" +
+                      (no_table ? "; the table does not exist" : ""),
+                  no_table ? "ctldb migrate creates the tables and their indexes"
+                           : "ctldb indexes ensure (CREATE INDEX CONCURRENTLY, no write lock)");
+            rep.ensure_sql.push_back(std::string("CREATE INDEX CONCURRENTLY IF NOT EXISTS ") +
+                                     req.name + " ON " + req.table + " " + req.columns);
+        } else if (!found->valid && !found->in_progress) {
+            state = "invalid";
+            rep.required_problem = true;
+            ++rep.invalid;
+            f.add(req.name, Status::fail,
+                  "INVALID (a failed concurrent build): " + found->definition,
+                  "ctldb indexes ensure rebuilds it concurrently");
+        } else if (found->table != req.table || key_part(found->definition) != req.columns ||
+                   found->has_predicate()) {
+            state = "different";
+            f.add(req.name, Status::warn,
+                  "different definition: " + found->definition + " (guide: ON " + req.table + " " +
+                      req.columns + ")");
+        } else {
+            state = found->in_progress ? "building" : "present";
+            f.add(req.name, Status::ok,
+                  found->definition.substr(found->definition.find(" ON ") + 4));
+        }
+        required.push_back(
+            {{"name", req.name},
+             {"table", req.table},
+             {"columns", req.columns},
+             {"state", state},
+             {"definition", found ? nlohmann::json(found->definition) : nlohmann::json(nullptr)}});
+    }
+
+    nlohmann::json invalid = nlohmann::json::array();
+    for (const auto& x : all) {
+        if (x.valid || x.in_progress) continue;
+        invalid.push_back(
+            {{"index", x.qualified}, {"definition", x.definition}, {"leftover", leftover(x.name)}});
+        if (!is_required(x.name)) {
+            ++rep.invalid;
+            f.add(x.qualified, Status::fail,
+                  leftover(x.name) ? "leftover of a failed REINDEX CONCURRENTLY"
+                                   : "INVALID index (a failed concurrent build): " + x.definition,
+                  leftover(x.name) ? "DROP INDEX CONCURRENTLY " + x.qualified
+                                   : "ctldb indexes ensure rebuilds it concurrently");
+        }
+        rep.ensure_sql.push_back("DROP INDEX CONCURRENTLY IF EXISTS " + x.qualified);
+        if (!leftover(x.name)) {
+            std::string def = x.definition;
+            const auto at = def.find(" INDEX ");
+            if (at != std::string::npos) def.insert(at + 7, "CONCURRENTLY ");
+            rep.ensure_sql.push_back(def);
+        }
+    }
+
+    nlohmann::json duplicates = nlohmann::json::array();
+    for (const Redundant& d : find_redundant(all)) {
+        const IndexInfo& x = all[d.index];
+        const IndexInfo& y = all[d.covered_by];
+        duplicates.push_back({{"index", x.qualified},
+                              {"covered_by", y.qualified},
+                              {"exact", d.exact},
+                              {"size_bytes", x.size}});
+        f.add(x.qualified, Status::warn,
+              std::string(d.exact ? "duplicate of " : "covered by ") + y.qualified + ": " +
+                  x.definition,
+              "DROP INDEX CONCURRENTLY " + x.qualified);
+    }
+    rep.duplicates = duplicates.size();
+
+    const probe::StatsAge stats = probe::stats_age(conn);
+    rep.stats_age_seconds = stats.seconds;
+    nlohmann::json unused = nlohmann::json::array();
+    for (const auto& x : all) {
+        if (x.scans != 0 || x.unique || x.primary || x.backs_constraint || !x.valid) continue;
+        unused.push_back({{"index", x.qualified}, {"size_bytes", x.size}});
+    }
+    if (!unused.empty()) {
+        f.add("unused", Status::info,
+              std::to_string(unused.size()) + " non-unique indexes never scanned since " +
+                  stats.since + (stats.reset_at ? " (statistics reset)" : " (server start)"));
+    }
+
+    QueryResult fk =
+        exec(conn,
+             "SELECT format('%I.%I', n.nspname, t.relname), c.conname, (SELECT "
+             "string_agg(a.attname, ', ' ORDER BY a.attnum) FROM pg_attribute a WHERE "
+             "a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)) FROM pg_constraint c "
+             "JOIN pg_class t ON t.oid = c.conrelid JOIN pg_namespace n ON n.oid = "
+             "t.relnamespace WHERE c.contype = 'f' AND NOT EXISTS (SELECT 1 FROM pg_index i "
+             "WHERE i.indrelid = c.conrelid AND i.indpred IS NULL AND (SELECT "
+             "array_agg(k ORDER BY k) FROM unnest(((i.indkey::int2[])[0:cardinality(c.conkey) "
+             "- 1])) k) = (SELECT array_agg(k ORDER BY k) FROM unnest(c.conkey) k)) ORDER BY 1, 2");
+    nlohmann::json fks = nlohmann::json::array();
+    for (int i = 0; i < fk.rows(); ++i) {
+        fks.push_back(
+            {{"table", fk.get(i, 0)}, {"constraint", fk.get(i, 1)}, {"columns", fk.get(i, 2)}});
+        f.add(fk.get(i, 0), Status::warn,
+              "foreign key " + fk.get(i, 1) + " (" + fk.get(i, 2) + ") has no index");
+    }
+    QueryResult hit =
+        exec(conn,
+             "SELECT coalesce(sum(idx_blks_hit), 0), coalesce(sum(idx_blks_read), 0), "
+             "coalesce(sum(pg_relation_size(indexrelid)), 0) FROM pg_statio_user_indexes");
+    const double h = static_cast<double>(hit.get_int(0, 0)),
+                 rd = static_cast<double>(hit.get_int(0, 1));
+    const double rate = h + rd > 0 ? h / (h + rd) : 1.0;
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%.2f%% of index blocks from cache; %.1f MB of indexes",
+                  rate * 100, static_cast<double>(hit.get_int(0, 2)) / 1e6);
+    f.add("hit rate", Status::info, buf);
+    nlohmann::json sizes = nlohmann::json::object();
+    for (const auto& x : all)
+        sizes[x.qualified] = x.size;
+    rep.json = {
+        {"required", required},
+        {"invalid", invalid},
+        {"duplicates", duplicates},
+        {"unused", unused},
+        {"stats_reset", stats.reset_at ? nlohmann::json(*stats.reset_at) : nlohmann::json(nullptr)},
+        {"stats_since", stats.since},
+        {"stats_age_seconds", stats.seconds},
+        {"foreign_keys_without_index", fks},
+        {"hit_rate", rate},
+        {"index_bytes", hit.get_int(0, 2)},
+        {"sizes", sizes}};
+    rep.unused = unused.size();
+    return rep;
+}
+}  // namespace
+
+const std::vector<RequiredIndex>& required_indexes() {
+    static const std::vector<RequiredIndex> v(std::begin(kRequired), std::end(kRequired));
+    return v;
+}
+
+}  // namespace ctldb

@@ -1,0 +1,300 @@
+// Decisions that need no server: pool sizing, connection usage, lock
+// trees, bloat, certificate expiry, wraparound, index redundancy, finding
+// order, durations. The probes feed them; these tests pin them.
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "ctldb/context.hpp"
+#include "ctldb/doctor.hpp"
+#include "ctldb/index_check.hpp"
+#include "ctldb/maintenance.hpp"
+#include "ctldb/output.hpp"
+#include "ctldb/pool.hpp"
+#include "ctldb/probes.hpp"
+#include "ctldb/report.hpp"
+#include "ctldb/text.hpp"
+#include "ctldb/tls_check.hpp"
+
+using namespace ctldb;
+
+TEST_CASE("pool sizing follows the guide's table and the server's limits") {
+    pool::Capacity c{100, 3, 0, 10};
+    // 97 usable, 15 kept for admin work: 82 for the pools.
+    auto z = pool::plan(c, 50, 1, 15);
+    CHECK(z.available == 82);
+    CHECK(z.total == 50);
+    CHECK(z.ok);
+    CHECK(z.headroom == 87);
+    CHECK(z.recommended == 50);
+    z = pool::plan(c, 50, 2, 15);
+    CHECK_FALSE(z.ok);  // 100 > 82
+    CHECK(z.recommended == 41);
+    z = pool::plan(c, 20, 4, 15);
+    CHECK(z.ok);  // 80 <= 82
+    CHECK(z.guide == "20-30 per pod (3-5 pods)");
+    CHECK(z.recommended == 20);  // 82 / 4
+    z = pool::plan(c, 10, 8, 15);
+    CHECK(z.guide == "10-20 per pod (5+ pods)");
+    CHECK(z.recommended == 10);
+    // A server too small for the admin reserve still recommends 1, never 0.
+    z = pool::plan({20, 3, 0, 1}, 10, 2, 20);
+    CHECK(z.available == -3);
+    CHECK_FALSE(z.ok);
+    CHECK(z.recommended == 1);
+}
+
+TEST_CASE("connection usage warns from 80 % and fails from 95 % of the usable slots") {
+    CHECK(pool::usage_status({100, 0, 0, 79}) == Status::ok);
+    CHECK(pool::usage_status({100, 0, 0, 80}) == Status::warn);
+    CHECK(pool::usage_status({100, 0, 0, 94}) == Status::warn);
+    CHECK(pool::usage_status({100, 0, 0, 95}) == Status::fail);
+    // Reserved slots are not the application's.
+    CHECK(pool::usage_status({100, 3, 0, 78}) == Status::warn);  // 78 of 97 = 80.4 %
+    CHECK(pool::usage_status({3, 3, 0, 0}) == Status::fail);
+}
+
+namespace {
+probe::Session waiter(std::int64_t pid, std::vector<std::int64_t> by) {
+    probe::Session s;
+    s.pid = pid;
+    s.blocked_by = std::move(by);
+    return s;
+}
+}  // namespace
+
+TEST_CASE("lock trees: every blocker of every waiter, however deep") {
+    // 100 blocks 101, which blocks 102 (a chain of three); 103 waits for
+    // both 100 and 200; 300 is idle and blocks nobody.
+    std::vector<probe::Session> s = {waiter(100, {}),    waiter(101, {100}),
+                                     waiter(102, {101}), waiter(103, {100, 200}),
+                                     waiter(200, {}),    waiter(300, {})};
+    const auto trees = probe::lock_trees(s);
+    REQUIRE(trees.size() == 2);
+    CHECK(trees[0].pid == 100);
+    CHECK(trees[0].size() == 4);
+    CHECK(trees[0].depth() == 3);
+    CHECK(doctor::render_tree(trees[0]) == "100 -> {101 -> 102, 103}");
+    CHECK(trees[1].pid == 200);
+    CHECK(doctor::render_tree(trees[1]) == "200 -> 103");
+    // A cycle has no natural root: the lowest pid stands in, and the walk ends.
+    const auto cyc = probe::lock_trees({waiter(7, {8}), waiter(8, {7})});
+    REQUIRE(cyc.size() == 1);
+    CHECK(cyc[0].pid == 7);
+    CHECK(doctor::render_tree(cyc[0]) == "7 -> 8");
+    CHECK(probe::lock_trees({waiter(1, {}), waiter(2, {})}).empty());
+}
+
+TEST_CASE("PostgreSQL int arrays become numbers") {
+    CHECK(probe::parse_int_array("{31903}") == std::vector<std::int64_t>{31903});
+    CHECK(probe::parse_int_array("1,22,333") == std::vector<std::int64_t>{1, 22, 333});
+    CHECK(probe::parse_int_array("{}").empty());
+    CHECK(probe::parse_int_array("").empty());
+}
+
+TEST_CASE("bloat estimate: pages beyond what the rows need") {
+    // 1000 rows of 100 bytes: (24 + 100 -> 128) + 4 = 132 bytes, 61 per
+    // 8 KiB page: 17 pages needed.
+    CHECK(probe::bloat_estimate(17, 1000, 100, 100) == 0);
+    CHECK(probe::bloat_estimate(117, 1000, 100, 100) == 100 * 8192);
+    // Fillfactor 50 halves a page's room: 31 per page, 33 pages.
+    CHECK(probe::bloat_estimate(33, 1000, 100, 50) == 0);
+    CHECK(probe::bloat_estimate(0, 1000, 100, 100) == 0);
+    // Everything deleted: every page is waste.
+    CHECK(probe::bloat_estimate(50, 0, 100, 100) == 50 * 8192);
+}
+
+TEST_CASE("certificate expiry is classified against both thresholds") {
+    using tls::Expiry;
+    CHECK(tls::classify_expiry(-1, 30, 7) == Expiry::expired);
+    CHECK(tls::classify_expiry(0, 30, 7) == Expiry::critical);
+    CHECK(tls::classify_expiry(6, 30, 7) == Expiry::critical);
+    CHECK(tls::classify_expiry(7, 30, 7) == Expiry::warning);
+    CHECK(tls::classify_expiry(29, 30, 7) == Expiry::warning);
+    CHECK(tls::classify_expiry(30, 30, 7) == Expiry::ok);
+}
+
+TEST_CASE("wraparound: warn from 50 %, fail from 75 % of the freeze limit in force") {
+    using maintenance::wraparound_status;
+    CHECK(wraparound_status(99'999'999, 200'000'000) == Status::ok);
+    CHECK(wraparound_status(100'000'000, 200'000'000) == Status::warn);
+    CHECK(wraparound_status(149'999'999, 200'000'000) == Status::warn);
+    CHECK(wraparound_status(150'000'000, 200'000'000) == Status::fail);
+    CHECK(wraparound_status(2'000'000'000, 200'000'000) == Status::fail);
+    // A table's own, lower autovacuum_freeze_max_age moves its thresholds.
+    CHECK(wraparound_status(60'000'000, 100'000'000) == Status::warn);
+    CHECK(wraparound_status(0, 0) == Status::ok);
+    probe::TableStats t;
+    t.freeze_max_age = 200'000'000;
+    t.multixact_freeze_max_age = 400'000'000;
+    t.xid_age = 10;
+    t.mxid_age = 350'000'000;  // the multixact age decides
+    CHECK(maintenance::table_wraparound(t) == Status::fail);
+    t.dead_tuples = 51;
+    t.vacuum_threshold = 50;
+    CHECK(maintenance::needs_vacuum(t));
+    t.dead_tuples = 50;
+    CHECK_FALSE(maintenance::needs_vacuum(t));
+}
+
+TEST_CASE("autovacuum settings against the guide's") {
+    std::vector<probe::Setting> cur(2);
+    cur[0].name = "autovacuum";
+    cur[0].value = "off";
+    cur[1].name = "autovacuum_naptime";
+    cur[1].value = "60";
+    cur[1].unit = "s";
+    std::vector<const maintenance::GuideSetting*> differs;
+    const Findings f = maintenance::autovacuum_findings(cur, &differs);
+    REQUIRE(f.items().size() == 2);
+    CHECK(f.items()[0].status == Status::fail);
+    CHECK(f.items()[1].status == Status::ok);
+    CHECK(f.items()[1].message == "is 60s");
+    REQUIRE(differs.size() == 1);
+    CHECK(std::string(differs[0]->name) == "autovacuum");
+    cur[0].value.reset();
+    cur[0].unreadable = "not visible to role x: needs y";
+    CHECK(maintenance::autovacuum_findings(cur).items()[0].status == Status::warn);
+}
+
+namespace {
+IndexInfo index(std::string name, std::string keys, bool unique = false) {
+    IndexInfo x;
+    x.name = name;
+    x.qualified = "public." + name;
+    x.table = "t";
+    x.qualified_table = "public.t";
+    x.method = "btree";
+    x.keys = keys;
+    x.options = std::string(keys.size() / 2 + 1, '0');
+    x.classes = keys;  // same classes where the keys agree
+    x.collations = keys;
+    x.unique = unique;
+    return x;
+}
+}  // namespace
+
+TEST_CASE("index redundancy: duplicates and covered prefixes") {
+    std::vector<IndexInfo> all = {index("a_1", "1"), index("b_12", "1 2"), index("c_1", "1"),
+                                  index("d_2", "2")};
+    all[0].options = "0";
+    all[1].options = "0 0";
+    all[2].options = "0";
+    all[3].options = "0";
+    const auto r = find_redundant(all);
+    // a_1 and c_1 are exact duplicates: the first name stays, so c_1 goes,
+    // and a_1 is covered by b_12 (1 is a prefix of 1 2).
+    REQUIRE(r.size() == 2);
+    CHECK(all[r[0].index].name == "a_1");
+    CHECK(all[r[0].covered_by].name == "b_12");
+    CHECK_FALSE(r[0].exact);
+    CHECK(all[r[1].index].name == "c_1");
+    CHECK(r[1].exact);
+    // A unique index is never the one dropped for a wider twin.
+    std::vector<IndexInfo> u = {index("u_1", "1", true), index("w_12", "1 2")};
+    u[0].options = "0";
+    u[1].options = "0 0";
+    CHECK(find_redundant(u).empty());
+    // Different predicates are different indexes.
+    std::vector<IndexInfo> p = {index("p_1", "1"), index("q_1", "1")};
+    p[0].options = p[1].options = "0";
+    p[1].predicate = "(deleted_at IS NULL)";
+    CHECK(find_redundant(p).empty());
+    // The guide's index stays over an unknown one with the same keys.
+    std::vector<IndexInfo> g = {index("idx_users_email", "2"), index("zz_email", "2")};
+    g[0].options = g[1].options = "0";
+    const auto rg = find_redundant(g);
+    REQUIRE(rg.size() == 1);
+    CHECK(g[rg[0].index].name == "zz_email");
+}
+
+TEST_CASE("findings are reported most urgent first, each level in its order") {
+    Findings f;
+    f.add("a", Status::ok, "");
+    f.add("b", Status::info, "");
+    f.add("c", Status::fail, "");
+    f.add("d", Status::warn, "");
+    f.add("e", Status::fail, "");
+    f.sort_by_urgency();
+    std::string order;
+    for (const auto& x : f.items())
+        order += x.name;
+    CHECK(order == "cedba");
+    const auto j = finding_json(f.items()[0]);
+    CHECK(j["hint"].is_null());
+    CHECK(j["check"].is_null());
+    CHECK(j["status"] == "fail");
+}
+
+TEST_CASE("one duration syntax for every timeout option") {
+    CHECK(parse_duration_seconds("90") == 90.0);
+    CHECK(parse_duration_seconds("1.5s") == 1.5);
+    CHECK(parse_duration_seconds("250ms") == 0.25);
+    CHECK(parse_duration_seconds("10m") == 600.0);
+    CHECK(parse_duration_seconds("5min") == 300.0);
+    CHECK(parse_duration_seconds("26h") == 26 * 3600.0);
+    CHECK(parse_duration_seconds("7d") == 7 * 86400.0);
+    CHECK_FALSE(parse_duration_seconds(""));
+    CHECK_FALSE(parse_duration_seconds("-1s"));
+    CHECK_FALSE(parse_duration_seconds("10 parsecs"));
+    CHECK_FALSE(parse_duration_seconds("s"));
+    CHECK_FALSE(parse_duration_seconds("nan"));
+    CHECK(human_duration(0.35) == "350 ms");
+    CHECK(human_duration(42) == "42 s");
+    CHECK(human_duration(720) == "12 min");
+    CHECK(human_bytes(512) == "512 bytes");
+    CHECK(human_bytes(8192) == "8.0 kB");
+}
+
+TEST_CASE("non-TLS clients: counted when visible, unknown when only others' are hidden") {
+    probe::Activity a;
+    probe::Session local, plain, tls, hidden;
+    local.client = "local";
+    local.ssl = false;
+    plain.client = "10.0.0.5";
+    plain.ssl = false;
+    tls.client = "10.0.0.6";
+    tls.ssl = true;
+    hidden.visible = false;
+    a.sessions = {local, tls};
+    CHECK(non_tls_clients(a).count == 0);
+    a.sessions = {local, plain, tls, hidden};
+    auto n = non_tls_clients(a);
+    CHECK(n.count == 1);
+    CHECK(n.hidden == 1);
+    a.sessions = {local, tls, hidden};
+    CHECK_FALSE(non_tls_clients(a).count);
+    a.all_stats = true;
+    CHECK(non_tls_clients(a).count == 0);
+}
+
+TEST_CASE("every command's JSON result carries ok and exit_code from the exit code") {
+    nlohmann::json printed;
+    Context ctx;
+    ctx.global.output = OutputFormat::json;
+    ctx.run = [] {
+        emit_result({{"ok", true}, {"tables", nlohmann::json::array()}});
+        return ExitCode::failure;
+    };
+    // The document goes to stdout; what matters here is that it is taken.
+    CHECK(run_command(ctx) == 1);
+    nlohmann::json left;
+    CHECK_FALSE(take_result(left));
+    // A command that throws after emitting prints only its error document.
+    ctx.run = []() -> ExitCode {
+        emit_result({{"half", true}});
+        throw failure("broke");
+    };
+    CHECK(run_command(ctx) == 1);
+    CHECK_FALSE(take_result(left));
+}
+
+TEST_CASE("doctor refuses names that are not checks") {
+    doctor::Options o;
+    o.only = {"tls", "nonsense"};
+    CHECK_THROWS_AS(doctor::validate(o), Error);
+    o.only = {"tls"};
+    o.skip = {"backups"};
+    CHECK_NOTHROW(doctor::validate(o));
+    CHECK(doctor::checks().size() >= 13);
+}
