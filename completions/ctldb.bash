@@ -13,7 +13,7 @@ _ctldb() {
     local global_opts="--config --host --hostaddr --port --dbname --user --sslmode --sslrootcert
         --sslcert --sslkey --connect-timeout-ms --url --env --output -o --log-format --quiet -q
         --verbose -v --help -h --version"
-    local commands="config local migrate seed backup restore gen-certs check-ssl indexes vacuum pool-stats version"
+    local commands="config local migrate seed backup restore gen-certs check-ssl indexes vacuum pool-stats doctor version"
 
     case $prev in
         --sslmode) COMPREPLY=($(compgen -W "disable allow prefer require verify-ca verify-full" -- "$cur")); return ;;
@@ -100,6 +100,23 @@ _ctldb() {
             esac
             ;;
         pool-stats) opts="--pods --watch --admin-reserve" ;;
+        doctor)
+            case $prev in
+                --checks | --skip)
+                    mapfile -t COMPREPLY < <(compgen -W "config tls connections sessions locks wraparound storage autovacuum indexes migrations backups security extensions" -- "$cur")
+                    return
+                    ;;
+                --backup-dir | --migrations-dir)
+                    mapfile -t COMPREPLY < <(compgen -d -- "$cur")
+                    return
+                    ;;
+                --ca)
+                    mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+                    return
+                    ;;
+            esac
+            opts="--checks --skip --pods --admin-reserve --long-query --idle-in-transaction --lock-wait --max-backup-age --backup-dir --migrations-dir --layout --warn-days --critical-days --ca --timeout --jobs"
+            ;;
         local)
             if [[ -z $sub ]]; then
                 opts="start stop status env destroy"

@@ -1,6 +1,6 @@
 # fish completion for ctldb. Install: copy to ~/.config/fish/completions/.
 
-set -l commands config local migrate seed backup restore gen-certs check-ssl indexes vacuum pool-stats version
+set -l commands config local migrate seed backup restore gen-certs check-ssl indexes vacuum pool-stats doctor version
 complete -c ctldb -f
 complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a config -d 'Show and check the configuration'
 complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a local -d 'A local PostgreSQL sandbox'
@@ -13,6 +13,7 @@ complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a check-ssl -d
 complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a indexes -d 'Required, invalid, duplicate, unused indexes'
 complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a vacuum -d 'Parallel VACUUM ANALYZE, status, autovacuum'
 complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a pool-stats -d 'Connections, lock waits, pool sizing'
+complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a doctor -d 'Every troubleshooting check, by urgency'
 complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a version -d 'Print the version'
 
 complete -c ctldb -l config -r -F -d 'YAML config file (own format or ConfigMap)'
@@ -120,3 +121,19 @@ complete -c ctldb -n "__fish_seen_subcommand_from autovacuum" -l apply -d 'ALTER
 complete -c ctldb -n "__fish_seen_subcommand_from pool-stats" -l pods -x -d 'API pods'
 complete -c ctldb -n "__fish_seen_subcommand_from pool-stats" -l watch -x -d 'Refresh every SECONDS'
 complete -c ctldb -n "__fish_seen_subcommand_from pool-stats" -l admin-reserve -x -d 'Connections kept for admin work'
+complete -c ctldb -n "__fish_seen_subcommand_from doctor" -l checks -x -a 'config tls connections sessions locks wraparound storage autovacuum indexes migrations backups security extensions' -d 'Only these checks'
+complete -c ctldb -n "__fish_seen_subcommand_from doctor" -l skip -x -a 'config tls connections sessions locks wraparound storage autovacuum indexes migrations backups security extensions' -d 'Leave out these checks'
+complete -c ctldb -n "__fish_seen_subcommand_from doctor" -l pods -x -d 'API pods'
+complete -c ctldb -n "__fish_seen_subcommand_from doctor" -l admin-reserve -x -d 'Connections kept for admin work'
+complete -c ctldb -n "__fish_seen_subcommand_from doctor" -l long-query -x -d 'Report queries running longer'
+complete -c ctldb -n "__fish_seen_subcommand_from doctor" -l idle-in-transaction -x -d 'Report sessions idle in a transaction longer'
+complete -c ctldb -n "__fish_seen_subcommand_from doctor" -l lock-wait -x -d 'Fail lock waits longer'
+complete -c ctldb -n "__fish_seen_subcommand_from doctor" -l max-backup-age -x -d 'The newest backup may be this old'
+complete -c ctldb -n "__fish_seen_subcommand_from doctor" -l backup-dir -r -a '(__fish_complete_directories)' -d 'Backups to look at'
+complete -c ctldb -n "__fish_seen_subcommand_from doctor" -l migrations-dir -r -a '(__fish_complete_directories)' -d 'Migration files'
+complete -c ctldb -n "__fish_seen_subcommand_from doctor" -l layout -x -a 'auto numbered golang-migrate flyway dbmate' -d 'Layout of --migrations-dir'
+complete -c ctldb -n "__fish_seen_subcommand_from doctor" -l warn-days -x -d 'Warn within days'
+complete -c ctldb -n "__fish_seen_subcommand_from doctor" -l critical-days -x -d 'Fail within days'
+complete -c ctldb -n "__fish_seen_subcommand_from doctor" -l ca -r -d 'CA certificate'
+complete -c ctldb -n "__fish_seen_subcommand_from doctor" -l timeout -x -d 'Time limit of each statement'
+complete -c ctldb -n "__fish_seen_subcommand_from doctor" -l jobs -x -d 'Connections the checks share'

@@ -84,7 +84,7 @@ Activity activity(Connection& conn);
 struct LockTree {
     std::int64_t pid = 0;
     std::vector<LockTree> waiters;
-    /// Sessions in the tree, this one included.
+    /// Sessions in the tree, this one included, each counted once.
     std::size_t size() const;
     /// Longest chain from here down, counted in sessions (1: no waiter).
     std::size_t depth() const;

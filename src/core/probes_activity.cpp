@@ -90,10 +90,15 @@ Activity activity(Connection& conn) {
 }
 
 std::size_t LockTree::size() const {
-    std::size_t n = 1;
-    for (const auto& w : waiters)
-        n += w.size();
-    return n;
+    // A waiter blocked by two sessions of the tree appears twice: count it once.
+    std::set<std::int64_t> pids;
+    std::function<void(const LockTree&)> walk = [&](const LockTree& t) {
+        pids.insert(t.pid);
+        for (const auto& w : t.waiters)
+            walk(w);
+    };
+    walk(*this);
+    return pids.size();
 }
 
 std::size_t LockTree::depth() const {

@@ -77,6 +77,13 @@ TEST_CASE("lock trees: every blocker of every waiter, however deep") {
     CHECK(doctor::render_tree(trees[0]) == "100 -> {101 -> 102, 103}");
     CHECK(trees[1].pid == 200);
     CHECK(doctor::render_tree(trees[1]) == "200 -> 103");
+    // A waits for nothing, B waits for A, C for both (a queued lock):
+    // C shows under each, counted once.
+    const auto abc = probe::lock_trees({waiter(1, {}), waiter(2, {1}), waiter(3, {1, 2})});
+    REQUIRE(abc.size() == 1);
+    CHECK(abc[0].size() == 3);
+    CHECK(abc[0].depth() == 3);
+    CHECK(doctor::render_tree(abc[0]) == "1 -> {2 -> 3, 3}");
     // A cycle has no natural root: the lowest pid stands in, and the walk ends.
     const auto cyc = probe::lock_trees({waiter(7, {8}), waiter(8, {7})});
     REQUIRE(cyc.size() == 1);
