@@ -28,6 +28,17 @@ namespace ctldb {
 /// Quote a value for a libpq conninfo string: 'value' with \ and ' escaped.
 std::string conninfo_quote(std::string_view value);
 
+/// A libpq connection parameter ctldb passes: its conninfo keyword (also
+/// ctldb's setting key), its environment variable, and its value in a
+/// ConnectionSettings ("" when not set). One table for conninfo strings,
+/// child processes' environments and DATABASE_URL's parts.
+struct LibpqParameter {
+    const char* keyword;
+    const char* env;
+    std::string (*get)(const ConnectionSettings&);
+};
+const std::vector<LibpqParameter>& libpq_parameters();
+
 /// libpq conninfo for `c`. The password is only included when asked for;
 /// child processes get it through the environment or a passfile instead.
 std::string conninfo_from(const ConnectionSettings& c, bool include_password,

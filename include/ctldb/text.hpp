@@ -48,7 +48,7 @@ std::optional<double> parse_duration_seconds(std::string_view text);
 /// "350 ms", "42 s", "12 min", "5.2 h", "3.1 d": a duration for people.
 std::string human_duration(double seconds);
 
-/// "512 bytes", "8.0 kB", "1.2 MB": powers of 1024, as pg_size_pretty.
+/// "512 B", "8.0 KiB", "1.2 MiB", "3.4 GiB".
 std::string human_bytes(double bytes);
 
 inline std::string utc_now_iso8601() {

@@ -22,8 +22,10 @@
 #include "ctldb/fs.hpp"
 #include "ctldb/log.hpp"
 #include "ctldb/pgtools.hpp"
+#include "ctldb/probes.hpp"
 #include "ctldb/process.hpp"
 #include "ctldb/signals.hpp"
+#include "ctldb/stopwatch.hpp"
 #include "ctldb/text.hpp"
 #include "ctldb/version.hpp"
 #include "verify.hpp"
@@ -53,28 +55,13 @@ std::string backup_dir(const BackupOptions& o, Context& ctx) {
     return d;
 }
 
-std::string human_bytes(std::uint64_t b) {
-    char buf[32];
-    if (b >= (1ULL << 30)) {
-        std::snprintf(buf, sizeof buf, "%.2f GiB", static_cast<double>(b) / (1ULL << 30));
-    } else if (b >= (1ULL << 20)) {
-        std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(b) / (1ULL << 20));
-    } else if (b >= 1024) {
-        std::snprintf(buf, sizeof buf, "%.1f KiB", static_cast<double>(b) / 1024);
-    } else {
-        std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(b));
-    }
-    return buf;
-}
-
 /// Exact row counts of every table, in the exported snapshot.
 std::map<std::string, std::int64_t> count_rows(Connection& conn) {
     QueryResult tables = exec(conn,
                               "SELECT format('%I.%I', n.nspname, c.relname), n.nspname || '.' || "
                               "c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = "
-                              "c.relnamespace WHERE c.relkind = 'r' AND n.nspname NOT IN "
-                              "('pg_catalog', 'information_schema') AND n.nspname NOT LIKE "
-                              "'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%' ORDER BY 2");
+                              "c.relnamespace WHERE c.relkind = 'r' AND " +
+                                  probe::user_schema("n") + " ORDER BY 2");
     std::map<std::string, std::int64_t> counts;
     for (int i = 0; i < tables.rows(); ++i) {
         throw_if_interrupted();
@@ -174,7 +161,7 @@ ExitCode run_backup(const BackupOptions& o, Context& ctx) {
         log::info("removed " + p + ", left by a run that no longer exists");
     BackupSlot slot(dir, ext);
     const std::time_t started = slot.time();
-    const auto t0 = std::chrono::steady_clock::now();
+    const Stopwatch t0;
     const std::string stem = slot.stem();
     const std::string final_path = slot.final_path();
     const std::string partial = slot.data_partial();
@@ -250,9 +237,7 @@ ExitCode run_backup(const BackupOptions& o, Context& ctx) {
     }
     exec(*conn, "COMMIT");
 
-    const auto ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
-            .count();
+    const auto ms = t0.ms();
     m.file = stem + ext;
     m.format = custom ? "custom" : "plain";
     m.compression = custom ? "custom" : (compression == Compression::zstd ? "zstd" : "gzip");

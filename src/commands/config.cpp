@@ -13,6 +13,7 @@
 #include "ctldb/findings.hpp"
 #include "ctldb/log.hpp"
 #include "ctldb/settings.hpp"
+#include "ctldb/stopwatch.hpp"
 #include "ctldb/text.hpp"
 #include "ctldb/tls_check.hpp"
 
@@ -85,12 +86,10 @@ ExitCode run_config_check(const ConfigCheckOptions& opts, Context& ctx) {
     if (opts.offline) {
         findings.add("connection", Status::info, "skipped (--offline)");
     } else {
-        const auto start = std::chrono::steady_clock::now();
+        const Stopwatch start;
         try {
             auto conn = connect(cs);
-            const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                std::chrono::steady_clock::now() - start)
-                                .count();
+            const auto ms = start.ms();
             pqxx::nontransaction tx(*conn);
             pqxx::row r = tx.exec1(
                 "SELECT current_setting('server_version'), current_user, current_database(), "

@@ -19,19 +19,15 @@
 #include "ctldb/migration_history.hpp"
 #include "ctldb/migrations.hpp"
 #include "ctldb/pipeline.hpp"
+#include "ctldb/probes.hpp"
 #include "ctldb/script.hpp"
 #include "ctldb/signals.hpp"
 #include "ctldb/sql.hpp"
+#include "ctldb/stopwatch.hpp"
 #include "ctldb/text.hpp"
 #include "migrate.hpp"
 
 namespace ctldb::migrate {
-
-using Clock = std::chrono::steady_clock;
-
-std::int64_t ms_since(Clock::time_point start) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
-}
 
 MigrationLayout layout_option(const MigrateOptions& o) {
     const auto layout = parse_layout(o.layout);
@@ -98,8 +94,8 @@ std::vector<std::string> invalid_indexes(Connection& conn) {
                          "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_index i "
                          "JOIN pg_class c ON c.oid = i.indexrelid "
                          "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                         "WHERE NOT i.indisvalid AND n.nspname NOT IN ('pg_catalog', "
-                         "'information_schema') ORDER BY 1");
+                         "WHERE NOT i.indisvalid AND " +
+                             probe::user_schema("n") + " ORDER BY 1");
     std::vector<std::string> out;
     for (int i = 0; i < r.rows(); ++i)
         out.push_back(r.get(i, 0));
@@ -117,7 +113,7 @@ struct Applied {
 std::int64_t run_file(Connection& conn, const MigrateOptions& o, const std::string& file,
                       const std::string& text, const sql::Parsed& parsed, bool no_transaction,
                       const std::function<void()>& record) {
-    const auto start = Clock::now();
+    const Stopwatch start;
     if (!no_transaction) {
         TransactionGuard tx(conn);
         set_timeouts(conn, o, true);
@@ -130,7 +126,7 @@ std::int64_t run_file(Connection& conn, const MigrateOptions& o, const std::stri
         record();
         throw_if_interrupted();
         tx.commit();
-        return ms_since(start);
+        return start.ms();
     }
     set_timeouts(conn, o, false);
     std::size_t done = 0;
@@ -179,7 +175,7 @@ std::int64_t run_file(Connection& conn, const MigrateOptions& o, const std::stri
     TransactionGuard tx(conn);
     record();
     tx.commit();
-    return ms_since(start);
+    return start.ms();
 }
 
 void require_static_checks(const std::vector<const Migration*>& files, bool down,
@@ -354,10 +350,10 @@ ExitCode run_up(const MigrateOptions& o, Context& ctx) {
         const bool outside = parsed.outside(*m, false);
         log::info("applying " + m->file + (outside ? " (no transaction)" : ""));
         std::int64_t ms = 0;
-        const auto start = Clock::now();
+        const Stopwatch start;
         try {
             run_file(*conn, o, m->file, m->sql, parsed.up(*m), outside, [&] {
-                ms = ms_since(start);
+                ms = start.ms();
                 // In the migration's own transaction: the history table
                 // appears with the first migration that commits, not with a
                 // run that was refused or failed.

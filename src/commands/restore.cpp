@@ -23,9 +23,11 @@
 #include "ctldb/log.hpp"
 #include "ctldb/output.hpp"
 #include "ctldb/pgtools.hpp"
+#include "ctldb/probes.hpp"
 #include "ctldb/process.hpp"
 #include "ctldb/signals.hpp"
 #include "ctldb/sql.hpp"
+#include "ctldb/stopwatch.hpp"
 #include "ctldb/text.hpp"
 #include "verify.hpp"
 
@@ -71,19 +73,16 @@ std::string resolve_file(const RestoreOptions& o, Context& ctx) {
 std::int64_t user_relations(Connection& conn) {
     return exec(conn,
                 "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND n.nspname NOT IN "
-                "('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' AND "
-                "n.nspname NOT LIKE 'pg_temp%'")
+                "WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND " +
+                    probe::user_schema("n"))
         .get_int(0, 0);
 }
 
 /// SQL that empties the target inside the restore's own transaction, so a
 /// failed restore leaves the old contents.
 std::string clean_sql(Connection& conn) {
-    QueryResult r = exec(conn,
-                         "SELECT quote_ident(nspname) FROM pg_namespace WHERE nspname NOT IN "
-                         "('pg_catalog', 'information_schema') AND nspname NOT LIKE 'pg_toast%' "
-                         "AND nspname NOT LIKE 'pg_temp%' ORDER BY 1");
+    QueryResult r = exec(conn, "SELECT quote_ident(n.nspname) FROM pg_namespace n WHERE " +
+                                   probe::user_schema("n") + " ORDER BY 1");
     std::string sql;
     for (int i = 0; i < r.rows(); ++i)
         sql += "DROP SCHEMA " + r.get(i, 0) + " CASCADE;\n";
@@ -244,7 +243,7 @@ ExitCode run_restore_parallel(const RestoreOptions& o, Context& ctx, const Conne
     const fs::UniqueFd file = open_backup(v.path);
     check_against_manifest(v, read_compressed_fd(file.get(), v.path, Compression::none, nullptr));
     ::lseek(file.get(), 0, SEEK_SET);
-    const auto t0 = std::chrono::steady_clock::now();
+    const Stopwatch t0;
 
     auto admin = admin_connection(cs);
     const std::string pg_restore =
@@ -332,9 +331,7 @@ ExitCode run_restore_parallel(const RestoreOptions& o, Context& ctx, const Conne
                           " (drop it when done, or pass --drop-previous next time)");
             }
         }
-        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::steady_clock::now() - t0)
-                            .count();
+        const auto ms = t0.ms();
         if (ctx.json()) {
             emit_result({{"ok", true},
                          {"exit_code", 0},
@@ -396,7 +393,7 @@ ExitCode run_restore(const RestoreOptions& o, Context& ctx) {
     // even --create); the checksum can only be known after the one read.
     check_size_against_manifest(v, fd_size(file.get()));
 
-    const auto t0 = std::chrono::steady_clock::now();
+    const Stopwatch t0;
     const std::string where = cs.dbname + " on " + cs.target();
     bool created = false;
     if (o.create) created = create_database(cs, o.clean);
@@ -455,9 +452,7 @@ ExitCode run_restore(const RestoreOptions& o, Context& ctx) {
         if (created) drop_created_database(cs);
         throw;
     }
-    const auto ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
-            .count();
+    const auto ms = t0.ms();
     if (ctx.json()) {
         emit_result({{"ok", true},
                      {"exit_code", 0},

@@ -20,6 +20,7 @@
 #include "ctldb/log.hpp"
 #include "ctldb/script.hpp"
 #include "ctldb/signals.hpp"
+#include "ctldb/stopwatch.hpp"
 #include "ctldb/text.hpp"
 
 #include <algorithm>
@@ -795,10 +796,7 @@ ExitCode run_generate(const SeedOptions& o, Context& ctx) {
                           " is already in the database",
                       "use another --random-seed, or remove the generated rows first");
     }
-    const auto start = std::chrono::steady_clock::now();
-    const auto seconds_since = [](std::chrono::steady_clock::time_point from) {
-        return std::chrono::duration<double>(std::chrono::steady_clock::now() - from).count();
-    };
+    const Stopwatch start;
     Progress progress("seed generate", static_cast<std::uint64_t>(o.users), "users");
     Buffers b;
     std::uint64_t bytes = 0;
@@ -841,21 +839,21 @@ ExitCode run_generate(const SeedOptions& o, Context& ctx) {
         progress.update(static_cast<std::uint64_t>(std::min(o.users, first + o.batch)), bytes);
     }
     progress.finish();
-    const auto loaded = std::chrono::steady_clock::now();
+    const Stopwatch loaded;
     if (!detached.restore.empty()) {
         log::info("rebuilding " + std::to_string(detached.restore.size()) +
                   " constraints and indexes");
         for (const auto& sql : detached.restore) {
             throw_if_interrupted();
-            const auto t_sql = std::chrono::steady_clock::now();
+            const Stopwatch t_sql;
             exec(*conn, sql);
             char took[32];
-            std::snprintf(took, sizeof took, "%.3f s: ", seconds_since(t_sql));
+            std::snprintf(took, sizeof took, "%.3f s: ", t_sql.seconds());
             log::debug(took + sql);
         }
     }
     tx.commit();
-    const double secs = seconds_since(start), rebuild_secs = seconds_since(loaded);
+    const double secs = start.seconds(), rebuild_secs = loaded.seconds();
     const double mb = static_cast<double>(bytes) / 1e6;
     if (ctx.json()) {
         emit_result({{"ok", true},

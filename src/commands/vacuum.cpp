@@ -18,6 +18,7 @@
 #include "ctldb/maintenance.hpp"
 #include "ctldb/probes.hpp"
 #include "ctldb/signals.hpp"
+#include "ctldb/stopwatch.hpp"
 #include "ctldb/text.hpp"
 
 namespace ctldb {
@@ -78,9 +79,8 @@ std::vector<Target> resolve_targets(Connection& conn, const std::vector<std::str
                               "current_setting('block_size')::int, ") +
                       kMayVacuum +
                       " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN "
-                      "pg_class t ON t.oid = c.reltoastrelid WHERE c.relkind IN ('r', 'm') AND "
-                      "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT "
-                      "LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%' ORDER BY 3 DESC, 1");
+                      "pg_class t ON t.oid = c.reltoastrelid WHERE c.relkind IN ('r', 'm') AND " +
+                      probe::user_schema("n") + " ORDER BY 3 DESC, 1");
         for (int i = 0; i < r.rows(); ++i)
             out.push_back({r.get(i, 0), r.get_int(i, 1), r.get_int(i, 2), r.get(i, 3) == "t"});
         return out;
@@ -173,11 +173,10 @@ ExitCode run_vacuum(const VacuumOptions& o, Context& ctx) {
                     ++finished;
                     continue;
                 }
-                const auto t0 = std::chrono::steady_clock::now();
+                const Stopwatch t0;
                 exec(*conn,
                      verb + (options.empty() ? "" : " (" + options + ")") + " " + targets[i].name);
-                res.seconds =
-                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+                res.seconds = t0.seconds();
                 const TableStats after = table_stats(*conn, targets[i].oid);
                 res.dead_after = after.dead;
                 // Every mode includes ANALYZE, so a processed table's count

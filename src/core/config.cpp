@@ -1,4 +1,5 @@
 #include "ctldb/config.hpp"
+#include "ctldb/connection.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -342,19 +343,18 @@ ConnectionUrl parse_connection_url(const std::string& url) {
         if (err != nullptr) PQfreemem(err);
         return out;
     }
-    static const std::map<std::string, std::string> keys = {
-        {"host", "host"},       {"hostaddr", "hostaddr"},
-        {"port", "port"},       {"dbname", "dbname"},
-        {"user", "user"},       {"password", "password"},
-        {"sslmode", "sslmode"}, {"sslrootcert", "sslrootcert"},
-        {"sslcert", "sslcert"}, {"sslkey", "sslkey"},
-        {"service", "service"},
+    // Each libpq parameter ctldb passes is the setting of the same name.
+    auto is_setting = [](const std::string& k) {
+        for (const auto& p : libpq_parameters()) {
+            if (k == p.keyword) return true;
+        }
+        return false;
     };
     for (PQconninfoOption* o = opts; o->keyword != nullptr; ++o) {
         if (o->val == nullptr || *o->val == '\0') continue;
         const std::string k = o->keyword;
-        if (auto it = keys.find(k); it != keys.end()) {
-            out.settings[it->second] = o->val;
+        if (is_setting(k)) {
+            out.settings[k] = o->val;
         } else if (k == "connect_timeout") {
             // libpq's seconds; ctldb's setting is in milliseconds.
             auto sec = parse_integer(o->val);

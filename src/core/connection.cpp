@@ -34,6 +34,24 @@ int connect_timeout_seconds(int timeout_ms) {
     return s < 2 ? 2 : s;
 }
 
+const std::vector<LibpqParameter>& libpq_parameters() {
+    using C = const ConnectionSettings&;
+    static const std::vector<LibpqParameter> table = {
+        {"service", "PGSERVICE", [](C c) { return c.service; }},
+        {"host", "PGHOST", [](C c) { return c.host; }},
+        {"hostaddr", "PGHOSTADDR", [](C c) { return c.hostaddr; }},
+        {"port", "PGPORT", [](C c) { return c.port > 0 ? std::to_string(c.port) : std::string(); }},
+        {"dbname", "PGDATABASE", [](C c) { return c.dbname; }},
+        {"user", "PGUSER", [](C c) { return c.user; }},
+        {"password", "PGPASSWORD", [](C c) { return c.password; }},
+        {"sslmode", "PGSSLMODE", [](C c) { return c.sslmode; }},
+        {"sslrootcert", "PGSSLROOTCERT", [](C c) { return c.sslrootcert; }},
+        {"sslcert", "PGSSLCERT", [](C c) { return c.sslcert; }},
+        {"sslkey", "PGSSLKEY", [](C c) { return c.sslkey; }},
+    };
+    return table;
+}
+
 std::string conninfo_from(const ConnectionSettings& c, bool include_password,
                           std::string_view application_name) {
     std::string out;
@@ -44,17 +62,10 @@ std::string conninfo_from(const ConnectionSettings& c, bool include_password,
         out += '=';
         out += conninfo_quote(value);
     };
-    add("service", c.service);
-    add("host", c.host);
-    add("hostaddr", c.hostaddr);
-    if (c.port > 0) add("port", std::to_string(c.port));
-    add("dbname", c.dbname);
-    add("user", c.user);
-    if (include_password) add("password", c.password);
-    add("sslmode", c.sslmode);
-    add("sslrootcert", c.sslrootcert);
-    add("sslcert", c.sslcert);
-    add("sslkey", c.sslkey);
+    for (const auto& p : libpq_parameters()) {
+        if (!include_password && std::string_view(p.keyword) == "password") continue;
+        add(p.keyword, p.get(c));
+    }
     int t = connect_timeout_seconds(c.connect_timeout_ms);
     if (t > 0) add("connect_timeout", std::to_string(t));
     add("application_name", application_name);
@@ -67,18 +78,9 @@ std::vector<std::pair<std::string, std::string>> libpq_environment(
     auto add = [&env](const char* name, const std::string& value) {
         if (!value.empty()) env.emplace_back(name, value);
     };
-    add("PGSERVICE", c.service);
+    for (const auto& p : libpq_parameters())
+        add(p.env, p.get(c));
     add("PGSERVICEFILE", c.service_file);
-    add("PGHOST", c.host);
-    add("PGHOSTADDR", c.hostaddr);
-    if (c.port > 0) add("PGPORT", std::to_string(c.port));
-    add("PGDATABASE", c.dbname);
-    add("PGUSER", c.user);
-    add("PGPASSWORD", c.password);
-    add("PGSSLMODE", c.sslmode);
-    add("PGSSLROOTCERT", c.sslrootcert);
-    add("PGSSLCERT", c.sslcert);
-    add("PGSSLKEY", c.sslkey);
     const int t = connect_timeout_seconds(c.connect_timeout_ms);
     if (t > 0) add("PGCONNECT_TIMEOUT", std::to_string(t));
     add("PGAPPNAME", std::string(application_name));

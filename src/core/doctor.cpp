@@ -1,6 +1,7 @@
 // doctor's runner: the check table, the connections the server checks
 // share (each bounded by statement_timeout), and the report.
 #include "ctldb/doctor.hpp"
+#include "ctldb/stopwatch.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -46,10 +47,6 @@ const std::vector<Entry>& table() {
         {{"extensions", "pg_stat_statements", true}, check_extensions},
     };
     return t;
-}
-
-double ms_since(std::chrono::steady_clock::time_point t0) {
-    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
 bool selected(const Options& o, const std::string& name) {
@@ -141,7 +138,7 @@ struct Collected {
     std::map<std::string, CheckRun> runs;
 
     void run(const Entry& e, const Config& cfg, const Options& o, Connection* conn) {
-        const auto start = std::chrono::steady_clock::now();
+        const Stopwatch start;
         Findings f;
         f.set_check(e.info.name);
         std::vector<Limitation> l;
@@ -150,7 +147,7 @@ struct Collected {
         std::lock_guard<std::mutex> lock(mu);
         found[e.info.name] = std::move(f);
         limits[e.info.name] = std::move(l);
-        runs[e.info.name] = {e.info.name, true, ms_since(start)};
+        runs[e.info.name] = {e.info.name, true, start.ms_exact()};
     }
 };
 
@@ -196,7 +193,7 @@ std::unique_ptr<Connection> open_first(const Config& cfg, Report& rep, Collected
     const ConnectionSettings cs = cfg.connection();
     Findings f;
     f.set_check("connection");
-    const auto c0 = std::chrono::steady_clock::now();
+    const Stopwatch c0;
     std::unique_ptr<Connection> conn;
     try {
         conn = connect(cs);
@@ -207,7 +204,7 @@ std::unique_ptr<Connection> open_first(const Config& cfg, Report& rep, Collected
         rep.code = ExitCode::connect;
         return nullptr;
     }
-    rep.connect_ms = ms_since(c0);
+    rep.connect_ms = c0.ms_exact();
     char ms[32];
     std::snprintf(ms, sizeof ms, "%.0f ms", *rep.connect_ms);
     f.add("connection", Status::ok,
@@ -220,7 +217,7 @@ std::unique_ptr<Connection> open_first(const Config& cfg, Report& rep, Collected
 }  // namespace
 
 Report run(const Config& cfg, const Options& o) {
-    const auto t0 = std::chrono::steady_clock::now();
+    const Stopwatch t0;
     Report rep;
     std::vector<const Entry*> server;
     Collected out;
@@ -254,7 +251,7 @@ Report run(const Config& cfg, const Options& o) {
     }
     rep.findings.sort_by_urgency();
     if (rep.code == ExitCode::ok && rep.findings.failed()) rep.code = ExitCode::failure;
-    rep.duration_ms = ms_since(t0);
+    rep.duration_ms = t0.ms_exact();
     return rep;
 }
 

@@ -39,8 +39,8 @@ std::vector<IndexInfo> load_indexes(Connection& conn) {
              "JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace n ON n.oid = "
              "c.relnamespace JOIN pg_namespace tn ON tn.oid = t.relnamespace JOIN pg_am am "
              "ON am.oid = c.relam LEFT JOIN pg_stat_user_indexes s ON s.indexrelid = c.oid "
-             "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname "
-             "NOT LIKE 'pg_toast%' ORDER BY 3");
+             "WHERE " +
+                 probe::user_schema("n") + " ORDER BY 3");
     std::vector<IndexInfo> out;
     for (int i = 0; i < r.rows(); ++i) {
         IndexInfo x;

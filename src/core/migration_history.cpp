@@ -1,4 +1,5 @@
 #include "ctldb/migration_history.hpp"
+#include "ctldb/stopwatch.hpp"
 
 #include <unistd.h>
 
@@ -70,7 +71,7 @@ std::string applied_by(Connection& conn) {
 }
 
 MigrationLock::MigrationLock(Connection& conn, int timeout_s) : conn_(conn) {
-    const auto start = std::chrono::steady_clock::now();
+    const Stopwatch start;
     bool announced = false;
     for (;;) {
         throw_if_interrupted();
@@ -84,9 +85,7 @@ MigrationLock::MigrationLock(Connection& conn, int timeout_s) : conn_(conn) {
                       " s for the migration lock held by " + holder);
             announced = true;
         }
-        const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                std::chrono::steady_clock::now() - start)
-                                .count();
+        const auto waited = start.ms();
         if (waited >= static_cast<std::int64_t>(timeout_s) * 1000) {
             throw Error(ExitCode::lock,
                         "another migration is running: the lock is held by " + holder +

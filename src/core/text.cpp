@@ -82,18 +82,15 @@ std::string human_duration(double seconds) {
 }
 
 std::string human_bytes(double bytes) {
-    // Powers of 1024 with PostgreSQL's names (pg_size_pretty: kB, MB, GB, TB).
-    static const char* units[] = {"bytes", "kB", "MB", "GB", "TB"};
-    int u = 0;
-    while (bytes >= 1024 && u < 4) {
-        bytes /= 1024;
-        ++u;
-    }
-    char buf[48];
-    if (u == 0) {
-        std::snprintf(buf, sizeof buf, "%.0f %s", bytes, units[u]);
+    char buf[32];
+    if (bytes >= 1024.0 * 1024 * 1024) {
+        std::snprintf(buf, sizeof buf, "%.1f GiB", bytes / (1024.0 * 1024 * 1024));
+    } else if (bytes >= 1024.0 * 1024) {
+        std::snprintf(buf, sizeof buf, "%.1f MiB", bytes / (1024.0 * 1024));
+    } else if (bytes >= 1024) {
+        std::snprintf(buf, sizeof buf, "%.1f KiB", bytes / 1024);
     } else {
-        std::snprintf(buf, sizeof buf, "%.1f %s", bytes, units[u]);
+        std::snprintf(buf, sizeof buf, "%.0f B", bytes);
     }
     return buf;
 }

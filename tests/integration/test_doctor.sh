@@ -24,16 +24,20 @@ json_finding() {
 # Background sessions of the tests, ended at exit.
 BG=()
 cleanup() {
-    for p in "${BG[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${BG[@]}"; do kill -- "-$p" 2>/dev/null || true; done
     rm -rf "$IT_TMP"
 }
 trap cleanup EXIT
 # hold SECONDS SQL...: a psql session as appuser that runs SQL and then
 # stays connected (idle, or idle in the transaction SQL opened).
+# Each runs in a process group of its own (killed whole at the end), with
+# no descriptor of the suite's output, so nothing outlives the suite.
 hold() {
-    local secs=$1
+    local secs=$1 script=""
     shift
-    ({ for s in "$@"; do echo "$s"; done; sleep "$secs"; } | app_psql it_doctor >/dev/null 2>&1) &
+    for s in "$@"; do script+="$s"$'\n'; done
+    setsid bash -c '{ printf "%s" "$1"; sleep "$2"; } | app_psql it_doctor' _ "$script" "$secs" \
+        </dev/null >/dev/null 2>&1 &
     BG+=($!)
 }
 pid_of() { sql "SELECT pid FROM pg_stat_activity WHERE datname = 'it_doctor' AND query LIKE '%$1%' AND pid <> pg_backend_pid() ORDER BY backend_start LIMIT 1"; }
@@ -60,7 +64,7 @@ expect_rc 0 "below the threshold it is fine" "$CTLDB" doctor --checks sessions
 check "ok" has_finding ok "sessions/idle in transaction"
 run "$CTLDB" doctor --checks sessions --idle-in-transaction 1s -o json
 check "JSON: warn sessions/idle in transaction" json_finding warn sessions "idle in transaction"
-kill "${BG[-1]}" 2>/dev/null || true
+kill -- "-${BG[-1]}" 2>/dev/null || true
 sql "SELECT pg_terminate_backend($IDLE)" >/dev/null
 
 # --- a lock chain of three sessions ----------------------------------------------------

@@ -249,8 +249,9 @@ TEST_CASE("one duration syntax for every timeout option") {
     CHECK(human_duration(0.35) == "350 ms");
     CHECK(human_duration(42) == "42 s");
     CHECK(human_duration(720) == "12 min");
-    CHECK(human_bytes(512) == "512 bytes");
-    CHECK(human_bytes(8192) == "8.0 kB");
+    CHECK(human_bytes(512) == "512 B");
+    CHECK(human_bytes(8192) == "8.0 KiB");
+    CHECK(human_bytes(3.5 * 1024 * 1024 * 1024) == "3.5 GiB");
 }
 
 TEST_CASE("non-TLS clients: counted when visible, unknown when only others' are hidden") {
