@@ -37,6 +37,65 @@ bool json_requested(int argc, char** argv) {
     return json;
 }
 
+/// Fallthrough lets global options follow the command name, but it also
+/// hands a child's unknown option to its parent: `migrate down --dry-run`
+/// was taken by `migrate` (up) and ignored. A subcommand accepts exactly the
+/// options it lists: any option of a command between the root and the one
+/// that runs is refused. Returns the exit code, 0 when all is well.
+int refuse_misplaced_options(CLI::App& app, bool json_errors) {
+    using namespace ctldb;
+    for (CLI::App* cur = &app;;) {
+        const auto chosen = cur->get_subcommands();
+        if (chosen.empty()) break;
+        CLI::App* child = chosen.front();
+        if (cur != &app) {
+            for (const CLI::Option* opt : cur->get_options()) {
+                if (opt->count() == 0) continue;
+                const std::string name = opt->get_name(false, true);
+                const std::string parent =
+                    cur->get_parent() == &app
+                        ? cur->get_name()
+                        : cur->get_parent()->get_name() + " " + cur->get_name();
+                const std::string full = parent + " " + child->get_name();
+                if (child->get_option_no_throw(name) != nullptr) {
+                    report_error(usage_error(name + " was given before '" + child->get_name() +
+                                                 "', where it belongs to '" + parent + "' alone",
+                                             "put it after the subcommand: ctldb " + full + " " +
+                                                 name + " ..."),
+                                 json_errors);
+                } else {
+                    report_error(usage_error(name + " is not an option of '" + full +
+                                                 "' (it belongs to '" + parent + "' alone)",
+                                             "see 'ctldb " + full + " --help' for its options"),
+                                 json_errors);
+                }
+                return static_cast<int>(ExitCode::usage);
+            }
+        }
+        cur = child;
+    }
+    return 0;
+}
+
+/// A password typed on the command line must not be echoed back by the
+/// parser's "not expected" message (nor reach a log through it).
+int refuse_password_argument(int argc, char** argv, bool json_errors) {
+    using namespace ctldb;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a.rfind("--pass", 0) == 0 || a.rfind("--db-pass", 0) == 0) {
+            report_error(usage_error("ctldb takes no password on the command line (" +
+                                         a.substr(0, a.find('=')) +
+                                         "): it would be visible to every user in ps",
+                                     "set DB_PASSWORD, or DB_PASSWORD_FILE for a Kubernetes "
+                                     "secret mount"),
+                         json_errors);
+            return static_cast<int>(ExitCode::usage);
+        }
+    }
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -83,20 +142,7 @@ int main(int argc, char** argv) {
 
     register_commands(app, ctx);
 
-    // A password typed on the command line must not be echoed back by the
-    // parser's "not expected" message (nor reach a log through it).
-    for (int i = 1; i < argc; ++i) {
-        const std::string a = argv[i];
-        if (a.rfind("--pass", 0) == 0 || a.rfind("--db-pass", 0) == 0) {
-            report_error(usage_error("ctldb takes no password on the command line (" +
-                                         a.substr(0, a.find('=')) +
-                                         "): it would be visible to every user in ps",
-                                     "set DB_PASSWORD, or DB_PASSWORD_FILE for a Kubernetes "
-                                     "secret mount"),
-                         json_errors);
-            return static_cast<int>(ExitCode::usage);
-        }
-    }
+    if (const int rc = refuse_password_argument(argc, argv, json_errors); rc != 0) return rc;
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -116,41 +162,7 @@ int main(int argc, char** argv) {
         return static_cast<int>(ExitCode::usage);
     }
 
-    // Fallthrough lets global options follow the command name, but it also
-    // hands a child's unknown option to its parent: `migrate down
-    // --dry-run` was taken by `migrate` (up) and ignored. A subcommand
-    // accepts exactly the options it lists: any option of a command
-    // between the root and the one that runs is refused.
-    for (CLI::App* cur = &app;;) {
-        const auto chosen = cur->get_subcommands();
-        if (chosen.empty()) break;
-        CLI::App* child = chosen.front();
-        if (cur != &app) {
-            for (const CLI::Option* opt : cur->get_options()) {
-                if (opt->count() == 0) continue;
-                const std::string name = opt->get_name(false, true);
-                const std::string parent =
-                    cur->get_parent() == &app
-                        ? cur->get_name()
-                        : cur->get_parent()->get_name() + " " + cur->get_name();
-                const std::string full = parent + " " + child->get_name();
-                if (child->get_option_no_throw(name) != nullptr) {
-                    report_error(usage_error(name + " was given before '" + child->get_name() +
-                                                 "', where it belongs to '" + parent + "' alone",
-                                             "put it after the subcommand: ctldb " + full + " " +
-                                                 name + " ..."),
-                                 json_errors);
-                } else {
-                    report_error(usage_error(name + " is not an option of '" + full +
-                                                 "' (it belongs to '" + parent + "' alone)",
-                                             "see 'ctldb " + full + " --help' for its options"),
-                                 json_errors);
-                }
-                return static_cast<int>(ExitCode::usage);
-            }
-        }
-        cur = child;
-    }
+    if (const int rc = refuse_misplaced_options(app, json_errors); rc != 0) return rc;
 
     log::configure(
         log_format == "json" ? log::Format::json : log::Format::text,

@@ -132,62 +132,55 @@ struct Result {
     std::string skipped;  // passed by as asked (--skip-locked): not a failure
 };
 
-ExitCode run_vacuum(const VacuumOptions& o, Context& ctx) {
-    if (o.full && !o.yes) {
-        throw usage_error(
-            "VACUUM FULL rewrites each table under an ACCESS EXCLUSIVE lock (no reads or writes)",
-            "pass --full --yes if that is what you want");
+/// VACUUM or ANALYZE one table (`statement` names the command and its
+/// options), with its dead tuples before and after.
+Result vacuum_one(Connection& conn, const Target& target, const std::string& statement,
+                  bool skip_locked) {
+    Result res;
+    res.table = target.name;
+    try {
+        const TableStats before = table_stats(conn, target.oid);
+        res.dead_before = before.dead;
+        if (!target.may) {
+            res.error =
+                "skipped: only the table owner, the database owner or a superuser may "
+                "vacuum it";
+            return res;
+        }
+        const Stopwatch t0;
+        exec(conn, statement + " " + target.name);
+        res.seconds = t0.seconds();
+        const TableStats after = table_stats(conn, target.oid);
+        res.dead_after = after.dead;
+        // Every mode includes ANALYZE, so a processed table's count moves;
+        // SKIP_LOCKED only warns when it passes a table by. (A partitioned
+        // table's own count never moves: not checked.)
+        if (skip_locked && !target.partitioned && before.analyzed >= 0 &&
+            after.analyzed == before.analyzed) {
+            res.skipped = "skipped: locked by another session (--skip-locked)";
+        }
+    } catch (const SqlError& e) {
+        res.error = e.what();
     }
-    if (o.full && o.analyze_only) throw usage_error("--full and --analyze-only do not go together");
-    if (o.jobs < 1) throw usage_error("--jobs must be at least 1");
-    const ConnectionSettings cs = ctx.valid_config(true).connection();
-    auto main_conn = connect(cs);
-    const std::vector<Target> targets = resolve_targets(*main_conn, o.tables);
-    if (o.full) log::warn("VACUUM FULL locks each table exclusively while it is rewritten");
+    return res;
+}
 
-    std::string options = o.analyze_only ? "" : (o.full ? "FULL, ANALYZE" : "ANALYZE");
-    if (o.skip_locked) options += options.empty() ? "SKIP_LOCKED" : ", SKIP_LOCKED";
-    const std::string verb = o.analyze_only ? "ANALYZE" : "VACUUM";
-
+/// Every target over `jobs` connections (the first one given), biggest first,
+/// with a progress line on a terminal.
+std::vector<Result> vacuum_all(std::unique_ptr<Connection> first, const ConnectionSettings& cs,
+                               const std::vector<Target>& targets, const std::string& statement,
+                               bool skip_locked, int jobs, const std::string& label) {
     std::vector<Result> results(targets.size());
-    std::atomic<std::size_t> next{0};
+    std::atomic<std::size_t> next{0}, finished{0};
+    std::atomic<int> workers_done{0};
     std::mutex err_mu;
     std::exception_ptr failure_ptr;
-    const int jobs = std::min<int>(o.jobs, std::max<int>(1, static_cast<int>(targets.size())));
-    Progress progress(o.analyze_only ? "analyze" : "vacuum", targets.size(), "tables");
-    std::atomic<std::size_t> finished{0};
-    std::atomic<int> workers_done{0};
     auto worker = [&](Connection* conn) {
         for (;;) {
             const std::size_t i = next.fetch_add(1);
             if (i >= targets.size() || interrupted()) break;
-            Result& res = results[i];
-            res.table = targets[i].name;
             try {
-                const TableStats before = table_stats(*conn, targets[i].oid);
-                res.dead_before = before.dead;
-                if (!targets[i].may) {
-                    res.error =
-                        "skipped: only the table owner, the database owner or a superuser "
-                        "may vacuum it";
-                    ++finished;
-                    continue;
-                }
-                const Stopwatch t0;
-                exec(*conn,
-                     verb + (options.empty() ? "" : " (" + options + ")") + " " + targets[i].name);
-                res.seconds = t0.seconds();
-                const TableStats after = table_stats(*conn, targets[i].oid);
-                res.dead_after = after.dead;
-                // Every mode includes ANALYZE, so a processed table's count
-                // moves; SKIP_LOCKED only warns when it passes a table by. (A
-                // partitioned table's own count never moves: not checked.)
-                if (o.skip_locked && !targets[i].partitioned && before.analyzed >= 0 &&
-                    after.analyzed == before.analyzed) {
-                    res.skipped = "skipped: locked by another session (--skip-locked)";
-                }
-            } catch (const SqlError& e) {
-                res.error = e.what();
+                results[i] = vacuum_one(*conn, targets[i], statement, skip_locked);
             } catch (...) {
                 std::lock_guard<std::mutex> lock(err_mu);
                 if (!failure_ptr) failure_ptr = std::current_exception();
@@ -198,12 +191,13 @@ ExitCode run_vacuum(const VacuumOptions& o, Context& ctx) {
         ++workers_done;
     };
     std::vector<std::unique_ptr<Connection>> conns;
-    conns.push_back(std::move(main_conn));
+    conns.push_back(std::move(first));
     for (int j = 1; j < jobs; ++j)
         conns.push_back(connect(cs));
+    Progress progress(label, targets.size(), "tables");
     std::vector<std::thread> threads;
-    for (int j = 0; j < jobs; ++j)
-        threads.emplace_back(worker, conns[static_cast<std::size_t>(j)].get());
+    for (auto& c : conns)
+        threads.emplace_back(worker, c.get());
     while (workers_done < jobs) {
         progress.update(finished);
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -213,7 +207,11 @@ ExitCode run_vacuum(const VacuumOptions& o, Context& ctx) {
     progress.finish();
     throw_if_interrupted();
     if (failure_ptr) std::rethrow_exception(failure_ptr);
+    return results;
+}
 
+ExitCode report_vacuum(const std::vector<Result>& results, const VacuumOptions& o, int jobs,
+                       Context& ctx) {
     std::size_t failed = 0;
     nlohmann::json arr = nlohmann::json::array();
     Table t({"TABLE", "SECONDS", "DEAD BEFORE", "DEAD AFTER", "RESULT"});
@@ -234,8 +232,7 @@ ExitCode run_vacuum(const VacuumOptions& o, Context& ctx) {
              {"skipped", r.skipped.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.skipped)}});
     }
     if (ctx.json()) {
-        emit_result({{"ok", failed == 0},
-                     {"operation",
+        emit_result({{"operation",
                       o.analyze_only ? "analyze" : (o.full ? "vacuum full" : "vacuum analyze")},
                      {"jobs", jobs},
                      {"tables", arr}});
@@ -243,6 +240,29 @@ ExitCode run_vacuum(const VacuumOptions& o, Context& ctx) {
         print_text(t.render());
     }
     return failed == 0 ? ExitCode::ok : ExitCode::failure;
+}
+
+ExitCode run_vacuum(const VacuumOptions& o, Context& ctx) {
+    if (o.full && !o.yes) {
+        throw usage_error(
+            "VACUUM FULL rewrites each table under an ACCESS EXCLUSIVE lock (no reads or writes)",
+            "pass --full --yes if that is what you want");
+    }
+    if (o.full && o.analyze_only) throw usage_error("--full and --analyze-only do not go together");
+    if (o.jobs < 1) throw usage_error("--jobs must be at least 1");
+    const ConnectionSettings cs = ctx.valid_config(true).connection();
+    auto main_conn = connect(cs);
+    const std::vector<Target> targets = resolve_targets(*main_conn, o.tables);
+    if (o.full) log::warn("VACUUM FULL locks each table exclusively while it is rewritten");
+
+    std::string options = o.analyze_only ? "" : (o.full ? "FULL, ANALYZE" : "ANALYZE");
+    if (o.skip_locked) options += options.empty() ? "SKIP_LOCKED" : ", SKIP_LOCKED";
+    const std::string statement = std::string(o.analyze_only ? "ANALYZE" : "VACUUM") +
+                                  (options.empty() ? "" : " (" + options + ")");
+    const int jobs = std::min<int>(o.jobs, std::max<int>(1, static_cast<int>(targets.size())));
+    const auto results = vacuum_all(std::move(main_conn), cs, targets, statement, o.skip_locked,
+                                    jobs, o.analyze_only ? "analyze" : "vacuum");
+    return report_vacuum(results, o, jobs, ctx);
 }
 
 std::string opt_text(const std::optional<std::string>& a, const std::optional<std::string>& b) {

@@ -174,9 +174,11 @@ IndexReport analyse_indexes(Connection& conn) {
 }
 
 namespace {
-IndexReport analyse_unguarded(Connection& conn) {
-    IndexReport rep;
-    const auto all = load_indexes(conn);
+
+using Json = nlohmann::json;
+
+/// The guide's indexes: present, missing, invalid or defined otherwise.
+Json check_required(Connection& conn, const std::vector<IndexInfo>& all, IndexReport& rep) {
     Findings& f = rep.findings;
     nlohmann::json required = nlohmann::json::array();
     for (const auto& req : kRequired) {
@@ -226,6 +228,12 @@ IndexReport analyse_unguarded(Connection& conn) {
              {"definition", found ? nlohmann::json(found->definition) : nlohmann::json(nullptr)}});
     }
 
+    return required;
+}
+
+/// Every invalid index, and the SQL that drops or rebuilds it.
+Json check_invalid(const std::vector<IndexInfo>& all, IndexReport& rep) {
+    Findings& f = rep.findings;
     nlohmann::json invalid = nlohmann::json::array();
     for (const auto& x : all) {
         if (x.valid || x.in_progress) continue;
@@ -248,6 +256,11 @@ IndexReport analyse_unguarded(Connection& conn) {
         }
     }
 
+    return invalid;
+}
+
+Json check_duplicates(const std::vector<IndexInfo>& all, IndexReport& rep) {
+    Findings& f = rep.findings;
     nlohmann::json duplicates = nlohmann::json::array();
     for (const Redundant& d : find_redundant(all)) {
         const IndexInfo& x = all[d.index];
@@ -263,6 +276,13 @@ IndexReport analyse_unguarded(Connection& conn) {
     }
     rep.duplicates = duplicates.size();
 
+    return duplicates;
+}
+
+/// Never-scanned indexes that enforce nothing, and since when they count.
+Json check_unused(Connection& conn, const std::vector<IndexInfo>& all, IndexReport& rep,
+                  Json& doc) {
+    Findings& f = rep.findings;
     const probe::StatsAge stats = probe::stats_age(conn);
     rep.stats_age_seconds = stats.seconds;
     nlohmann::json unused = nlohmann::json::array();
@@ -276,6 +296,15 @@ IndexReport analyse_unguarded(Connection& conn) {
                   stats.since + (stats.reset_at ? " (statistics reset)" : " (server start)"));
     }
 
+    rep.unused = unused.size();
+    doc["stats_reset"] = stats.reset_at ? Json(*stats.reset_at) : Json(nullptr);
+    doc["stats_since"] = stats.since;
+    doc["stats_age_seconds"] = stats.seconds;
+    return unused;
+}
+
+Json check_foreign_keys(Connection& conn, IndexReport& rep) {
+    Findings& f = rep.findings;
     QueryResult fk =
         exec(conn,
              "SELECT format('%I.%I', n.nspname, t.relname), c.conname, (SELECT "
@@ -293,6 +322,12 @@ IndexReport analyse_unguarded(Connection& conn) {
         f.add(fk.get(i, 0), Status::warn,
               "foreign key " + fk.get(i, 1) + " (" + fk.get(i, 2) + ") has no index");
     }
+    return fks;
+}
+
+/// The share of index blocks read from cache, and the indexes' total size.
+void hit_rate(Connection& conn, IndexReport& rep, Json& doc) {
+    Findings& f = rep.findings;
     QueryResult hit =
         exec(conn,
              "SELECT coalesce(sum(idx_blks_hit), 0), coalesce(sum(idx_blks_read), 0), "
@@ -304,24 +339,28 @@ IndexReport analyse_unguarded(Connection& conn) {
     std::snprintf(buf, sizeof buf, "%.2f%% of index blocks from cache; %.1f MB of indexes",
                   rate * 100, static_cast<double>(hit.get_int(0, 2)) / 1e6);
     f.add("hit rate", Status::info, buf);
-    nlohmann::json sizes = nlohmann::json::object();
+    doc["hit_rate"] = rate;
+    doc["index_bytes"] = hit.get_int(0, 2);
+}
+
+IndexReport analyse_unguarded(Connection& conn) {
+    IndexReport rep;
+    const auto all = load_indexes(conn);
+    Json doc = Json::object();
+    doc["required"] = check_required(conn, all, rep);
+    doc["invalid"] = check_invalid(all, rep);
+    doc["duplicates"] = check_duplicates(all, rep);
+    doc["unused"] = check_unused(conn, all, rep, doc);
+    doc["foreign_keys_without_index"] = check_foreign_keys(conn, rep);
+    hit_rate(conn, rep, doc);
+    Json sizes = Json::object();
     for (const auto& x : all)
         sizes[x.qualified] = x.size;
-    rep.json = {
-        {"required", required},
-        {"invalid", invalid},
-        {"duplicates", duplicates},
-        {"unused", unused},
-        {"stats_reset", stats.reset_at ? nlohmann::json(*stats.reset_at) : nlohmann::json(nullptr)},
-        {"stats_since", stats.since},
-        {"stats_age_seconds", stats.seconds},
-        {"foreign_keys_without_index", fks},
-        {"hit_rate", rate},
-        {"index_bytes", hit.get_int(0, 2)},
-        {"sizes", sizes}};
-    rep.unused = unused.size();
+    doc["sizes"] = sizes;
+    rep.json = std::move(doc);
     return rep;
 }
+
 }  // namespace
 
 const std::vector<RequiredIndex>& required_indexes() {
