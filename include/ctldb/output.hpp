@@ -26,6 +26,11 @@ enum class Style { none, bold, green, yellow, red, dim };
 /// Wrap `text` in ANSI colour when `enabled`.
 std::string styled(const std::string& text, Style style, bool enabled);
 
+/// `text` with every control character shown as an escape (\n, \t, \x1b):
+/// names and values from the server (a table called "\x1b[2J...") must not
+/// drive the terminal or break the lines of a report.
+std::string printable(const std::string& text);
+
 /// A table with aligned columns for text output.
 class Table {
   public:

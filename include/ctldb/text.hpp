@@ -40,6 +40,10 @@ std::string utc_format(std::time_t t, const char* format);
 inline std::string utc_iso8601(std::time_t t) {
     return utc_format(t, "%Y-%m-%dT%H:%M:%SZ");
 }
+/// `s` as one word for a POSIX shell, for commands in hints: unchanged when
+/// it holds only safe characters, else in single quotes.
+std::string shell_quote(std::string_view s);
+
 /// A duration as every ctldb timeout option takes it: a number with ms, s,
 /// m or min, h or d, or a bare number of seconds ("90", "1.5s", "10m").
 /// nullopt for anything else (negative, empty, unknown unit).

@@ -11,7 +11,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ctldb/fs.hpp"
 #include "ctldb/log.hpp"
+#include "ctldb/migrations.hpp"
 #include "ctldb/output.hpp"
 #include "ctldb/signals.hpp"
 #include "ctldb/text.hpp"
@@ -124,6 +126,16 @@ void validate(const Options& o) {
             }
         }
     }
+    std::size_t chosen = 0;
+    for (const auto& c : checks())
+        chosen += selected(o, c.name) ? 1 : 0;
+    if (chosen == 0) throw usage_error("--checks and --skip leave no check to run");
+    if (!o.migrations_dir.empty() && !fs::is_dir(o.migrations_dir))
+        throw usage_error("--migrations-dir " + o.migrations_dir + " is not a directory");
+    if (!parse_layout(o.layout)) {
+        throw usage_error("--layout " + o.layout + " is not a migration layout",
+                          "auto, numbered, golang-migrate, flyway or dbmate");
+    }
     if (o.jobs < 1 || o.jobs > 16) throw usage_error("--jobs must be 1 to 16");
     if (o.timeout_s <= 0) throw usage_error("--timeout must be more than 0");
 }
@@ -158,8 +170,16 @@ void run_server_checks(std::unique_ptr<Connection> first, const std::vector<cons
     const int jobs = std::max(1, std::min<int>(o.jobs, static_cast<int>(server.size())));
     std::vector<std::unique_ptr<Connection>> conns;
     conns.push_back(std::move(first));
-    for (int j = 1; j < jobs; ++j)
-        conns.push_back(connect(cfg.connection()));
+    // More connections only help: at the server's limit, fewer will do.
+    for (int j = 1; j < jobs; ++j) {
+        try {
+            conns.push_back(connect(cfg.connection()));
+        } catch (const Error& e) {
+            if (e.code() != ExitCode::connect) throw;
+            log::debug(std::string("doctor runs on fewer connections: ") + e.what());
+            break;
+        }
+    }
     for (auto& c : conns)
         prepare(*c, o);
     std::atomic<std::size_t> next{0};
@@ -280,7 +300,7 @@ std::string Report::render(bool color) const {
         return f.name == f.check || f.check.empty() ? f.name : f.check + "/" + f.name;
     };
     for (const auto& f : findings.items())
-        width = std::max(width, label_of(f).size());
+        width = std::max(width, printable(label_of(f)).size());
     std::string out;
     for (const auto& f : findings.items()) {
         Style st = Style::none;
@@ -289,12 +309,12 @@ std::string Report::render(bool color) const {
         if (f.status == Status::fail) st = Style::red;
         std::string sev = status_name(f.status);
         sev.resize(5, ' ');
-        std::string label = label_of(f);
+        std::string label = printable(label_of(f));
         label.resize(width, ' ');
-        out += styled(sev, st, color) + label + "  " + f.message + "\n";
+        out += styled(sev, st, color) + label + "  " + printable(f.message) + "\n";
         if (!f.hint.empty() && f.status != Status::ok) {
-            out += std::string(5 + width + 2, ' ') + styled("hint: " + f.hint, Style::dim, color) +
-                   "\n";
+            out += std::string(5 + width + 2, ' ') +
+                   styled("hint: " + printable(f.hint), Style::dim, color) + "\n";
         }
     }
     if (!not_run.empty()) {
@@ -313,7 +333,7 @@ std::string Report::render(bool color) const {
         }
         out += "\nnot checked, and what would let ctldb check it:\n";
         for (const auto& [reason, names] : groups)
-            out += "  " + join(names, ", ") + ": " + reason + "\n";
+            out += "  " + join(names, ", ") + ": " + printable(reason) + "\n";
     }
     char line[160];
     std::snprintf(

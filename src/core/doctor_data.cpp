@@ -64,7 +64,7 @@ void check_backups(Env& e) {
     } else {
         e.out.add("backup verified", Status::warn,
                   name + " has never been verified (a backup is proven only by reading it whole)",
-                  "ctldb backup verify " + pick->path);
+                  "ctldb backup verify " + shell_quote(pick->path));
     }
 }
 
@@ -99,7 +99,7 @@ void check_wraparound(Env& e) {
         e.out.add(t.name, st,
                   "transaction ID age " + std::to_string(t.xid_age) + " (" + pct +
                       " of its autovacuum_freeze_max_age " + std::to_string(t.freeze_max_age) + ")",
-                  "ctldb vacuum --table " + t.name + " (VACUUM freezes what it can)");
+                  "ctldb vacuum --table " + shell_quote(t.name) + " (VACUUM freezes what it can)");
     }
     if (!flagged && oldest != nullptr) {
         std::snprintf(pct, sizeof pct, "%.1f%%",
@@ -137,7 +137,7 @@ void check_storage(Env& e) {
                           "threshold of " +
                           std::to_string(static_cast<std::int64_t>(t.vacuum_threshold)) +
                           "; last vacuum " + (last.empty() ? std::string("never") : last),
-                      "ctldb vacuum --table " + t.name +
+                      "ctldb vacuum --table " + shell_quote(t.name) +
                           " (the guide: VACUUM ANALYZE); if it "
                           "comes back, check autovacuum and long transactions");
         }

@@ -75,7 +75,8 @@ std::string Findings::render(bool color) const {
         if (f.status == Status::ok) st = Style::green;
         if (f.status == Status::warn) st = Style::yellow;
         if (f.status == Status::fail) st = Style::red;
-        t.add_row({f.name, styled(status_name(f.status), st, color), f.message});
+        t.add_row(
+            {printable(f.name), styled(status_name(f.status), st, color), printable(f.message)});
     }
     return t.render();
 }

@@ -38,6 +38,23 @@ std::string utc_format(std::time_t t, const char* format) {
 
 namespace ctldb {
 
+std::string shell_quote(std::string_view s) {
+    const bool safe = !s.empty() && s.find_first_not_of(
+                                        "abcdefghijklmnopqrstuvwxyz"
+                                        "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                                        "_.,:/=@%+-") == std::string_view::npos;
+    if (safe) return std::string(s);
+    std::string out = "'";
+    for (char c : s) {
+        if (c == '\'') {
+            out += "'\\''";
+        } else {
+            out += c;
+        }
+    }
+    return out + "'";
+}
+
 std::optional<double> parse_duration_seconds(std::string_view text) {
     const std::string s(text);
     if (s.empty() || !(std::isdigit(static_cast<unsigned char>(s[0])) != 0 || s[0] == '.'))

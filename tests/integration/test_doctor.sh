@@ -95,9 +95,22 @@ app_psql it_doctor -c "CREATE TABLE churn (id int, pad text) WITH (autovacuum_en
 wait_for bash -c "[[ \$(sql \"SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = 'churn'\") -gt 1000 ]]"
 expect_rc 0 "dead tuples are a warning" "$CTLDB" doctor --checks storage
 check "names the table, its dead tuples and the vacuum to run" stdout_has "^warn *storage/public.churn *19900 dead tuples.*"
-check "hint: ctldb vacuum --table" stdout_has "ctldb vacuum --table public.churn"
+check "hint: ctldb vacuum --table" stdout_has "ctldb vacuum --table public.churn "
 run "$CTLDB" doctor --checks storage -o json
 check "JSON: warn storage/public.churn" json_finding warn storage public.churn
+# A hostile table name (a newline and a terminal escape) is shown escaped.
+EVIL="evil$(printf '\033')[2J
+name"
+app_psql it_doctor -c "CREATE TABLE \"$EVIL\" (id int) WITH (autovacuum_enabled = off)" \
+    -c "INSERT INTO \"$EVIL\" SELECT generate_series(1, 500)" -c "DELETE FROM \"$EVIL\"" >/dev/null
+wait_for bash -c "[[ \$(sql \"SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname LIKE 'evil%'\") -ge 500 ]]"
+expect_rc 0 "a table with a hostile name" "$CTLDB" doctor --checks storage
+check "its name is shown escaped" stdout_has 'public."evil\\x1b\[2J\\nname" *500 dead tuples'
+check "and quoted for the shell in the hint" stdout_has "ctldb vacuum --table 'public.\"evil"
+check "no terminal escape reaches the output" bash -c "! grep -q \$'\\033' '$OUT'"
+run "$CTLDB" doctor --checks storage -o json
+check "JSON keeps the name exactly" bash -c "python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if any(\"evil\\x1b[2J\\nname\" in f[\"name\"] for f in d[\"checks\"]) else 1)' '$OUT'"
+app_psql it_doctor -c "DROP TABLE \"$EVIL\"" >/dev/null
 expect_rc 0 "vacuum it" "$CTLDB" -q vacuum --table churn
 expect_rc 0 "then it is fine" "$CTLDB" doctor --checks storage
 check "dead tuples ok" has_finding ok "storage/dead tuples"
@@ -176,6 +189,9 @@ expect_rc 2 "an unknown check" "$CTLDB" doctor --checks tls,nonsense
 check "lists the checks" stderr_has "the checks: config, tls"
 expect_rc 2 "a bad duration" "$CTLDB" doctor --long-query 5parsecs
 expect_rc 2 "a zero timeout" "$CTLDB" doctor --timeout 0
+expect_rc 2 "--checks and --skip leaving nothing" "$CTLDB" doctor --checks tls --skip tls
+expect_rc 2 "a --migrations-dir that does not exist" "$CTLDB" doctor --migrations-dir "$IT_TMP/none"
+expect_rc 2 "an unknown --layout" "$CTLDB" doctor --layout liquibase
 
 # --- an expiring certificate, on a sandbox of its own ---------------------------------------
 SB=$IT_TMP/sb

@@ -233,6 +233,13 @@ TEST_CASE("findings are reported most urgent first, each level in its order") {
     CHECK(j["status"] == "fail");
 }
 
+TEST_CASE("names in hints are quoted for the shell") {
+    CHECK(shell_quote("public.users") == "public.users");
+    CHECK(shell_quote("public.\"Odd Name\"") == "'public.\"Odd Name\"'");
+    CHECK(shell_quote("it's") == "'it'\\''s'");
+    CHECK(shell_quote("") == "''");
+}
+
 TEST_CASE("one duration syntax for every timeout option") {
     CHECK(parse_duration_seconds("90") == 90.0);
     CHECK(parse_duration_seconds("1.5s") == 1.5);
