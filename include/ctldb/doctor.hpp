@@ -65,9 +65,10 @@ struct Report {
     std::vector<CheckRun> runs;
     std::optional<double> connect_ms;
     double duration_ms = 0;
-    ExitCode code = ExitCode::ok;
-    nlohmann::json to_json() const;
-    std::string render(bool color) const;
+    ExitCode exit = ExitCode::ok;
+    ExitCode code() const { return exit; }
+    nlohmann::json json() const;
+    std::string text(bool color) const;
 };
 
 /// Throws Error(usage) for a name that is not a check.

@@ -48,7 +48,7 @@ std::vector<Redundant> find_redundant(const std::vector<IndexInfo>& all);
 
 struct IndexReport {
     Findings findings;
-    nlohmann::json json;  ///< required, invalid, duplicates, unused, ...
+    nlohmann::json doc;  ///< required, invalid, duplicates, unused, ...
     std::vector<std::string> ensure_sql;
     bool required_problem = false;  ///< a guide index missing or invalid
     std::size_t missing = 0, invalid = 0, duplicates = 0, unused = 0;
@@ -56,6 +56,11 @@ struct IndexReport {
     /// How long the scan counters have counted (unused indexes mean
     /// something only after days of ordinary traffic).
     double stats_age_seconds = 0;
+
+    /// Failure when a guide index is missing or invalid, or a check failed.
+    ExitCode code() const;
+    std::string text(bool color) const;
+    nlohmann::json json() const;  ///< doc with the findings as "checks"
 };
 
 /// Reads and decides. Waits at most 5 s behind a lock on a table or index

@@ -7,6 +7,9 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
+#include "ctldb/error.hpp"
 #include "ctldb/findings.hpp"
 #include "ctldb/probes.hpp"
 
@@ -38,5 +41,17 @@ const std::vector<GuideSetting>& guide_autovacuum();
 /// may not read it); `differs` gets the ones that differ.
 Findings autovacuum_findings(const std::vector<probe::Setting>& current,
                              std::vector<const GuideSetting*>* differs = nullptr);
+
+/// vacuum status: every user table with its dead tuples against its
+/// autovacuum threshold, last (auto)vacuum and analyze, and ages; flagged
+/// when it needs vacuum or its age reaches the failing wraparound level.
+struct StatusReport {
+    std::vector<probe::TableStats> tables;  ///< most dead tuples first
+    std::size_t flagged() const;
+    ExitCode code() const { return flagged() == 0 ? ExitCode::ok : ExitCode::failure; }
+    std::string text(bool color) const;
+    nlohmann::json json() const;
+};
+StatusReport status_report(std::vector<probe::TableStats> tables);
 
 }  // namespace ctldb::maintenance

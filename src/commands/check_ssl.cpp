@@ -8,25 +8,32 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "check_ssl.hpp"
 #include "commands.hpp"
 #include "ctldb/connection.hpp"
 #include "ctldb/context.hpp"
 #include "ctldb/findings.hpp"
 #include "ctldb/tls_check.hpp"
+#include "result.hpp"
 
 namespace ctldb {
 
-namespace {
+ExitCode CheckSslResult::code() const {
+    return report.findings.failed() ? ExitCode::failure : ExitCode::ok;
+}
 
-struct CheckSslOptions {
-    int warn_days = 30;
-    int critical_days = 7;
-    std::string ca;
-    std::string ns = "cloudtolocalllm";
-    std::string service = "postgres";
-};
+std::string CheckSslResult::text(bool color) const {
+    return report.findings.render(color);
+}
 
-ExitCode run_check_ssl(const CheckSslOptions& o, Context& ctx) {
+nlohmann::json CheckSslResult::json() const {
+    nlohmann::json doc = report.to_json();
+    doc["host"] = host;
+    doc["port"] = port;
+    return doc;
+}
+
+CheckSslResult run_check_ssl(const CheckSslOptions& o, Context& ctx) {
     if (o.critical_days < 0 || o.warn_days < 0)
         throw usage_error("--warn-days and --critical-days must be >= 0");
     const Config& cfg = ctx.valid_config(true);
@@ -52,20 +59,8 @@ ExitCode run_check_ssl(const CheckSslOptions& o, Context& ctx) {
     to.ca_file = ca_file;
     to.ns = o.ns;
     to.service = o.service;
-    const TlsReport rep = check_tls(*conn, cs.host, cs.sslmode, to);
-    const ExitCode code = rep.findings.failed() ? ExitCode::failure : ExitCode::ok;
-    if (ctx.json()) {
-        nlohmann::json doc = rep.to_json();
-        doc["host"] = cs.host;
-        doc["port"] = cs.port;
-        emit_result(doc);
-    } else {
-        print_text(rep.findings.render(use_color(stdout)));
-    }
-    return code;
+    return {cs.host, cs.port, check_tls(*conn, cs.host, cs.sslmode, to)};
 }
-
-}  // namespace
 
 void register_check_ssl(CLI::App& app, Context& ctx) {
     static CheckSslOptions o;
@@ -80,7 +75,8 @@ void register_check_ssl(CLI::App& app, Context& ctx) {
     cmd->add_option("--namespace", o.ns,
                     "Namespace for the service names (default cloudtolocalllm)");
     cmd->add_option("--service", o.service, "Service name (default postgres)");
-    cmd->callback([&ctx] { ctx.run = [&ctx] { return run_check_ssl(o, ctx); }; });
+    cmd->callback(
+        [&ctx] { ctx.run = [&ctx] { return print_result(run_check_ssl(o, ctx), ctx); }; });
 }
 
 }  // namespace ctldb

@@ -9,6 +9,7 @@
 #include "ctldb/doctor.hpp"
 #include "ctldb/output.hpp"
 #include "ctldb/text.hpp"
+#include "result.hpp"
 
 namespace ctldb {
 
@@ -58,13 +59,7 @@ ExitCode run_doctor(DoctorCli& cli, Context& ctx) {
     o.max_backup_age_s = duration_option("--max-backup-age", cli.max_backup_age);
     o.timeout_s = duration_option("--timeout", cli.timeout);
     doctor::validate(o);
-    const doctor::Report rep = doctor::run(ctx.valid_config(true), o);
-    if (ctx.json()) {
-        emit_result(rep.to_json());
-    } else {
-        print_text(rep.render(use_color(stdout)));
-    }
-    return rep.code;
+    return print_result(doctor::run(ctx.valid_config(true), o), ctx);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "ctldb/log.hpp"
 #include "ctldb/signals.hpp"
 #include "ctldb/text.hpp"
+#include "result.hpp"
 
 namespace ctldb {
 
@@ -22,19 +23,9 @@ struct IndexesOptions {
     std::string lock_timeout = "10s";
 };
 
-ExitCode run_check(Context& ctx) {
+IndexReport run_check(Context& ctx) {
     auto conn = connect(ctx.valid_config(true).connection());
-    IndexReport rep = analyse_indexes(*conn);
-    const ExitCode code =
-        rep.required_problem || rep.findings.failed() ? ExitCode::failure : ExitCode::ok;
-    if (ctx.json()) {
-        rep.json["ok"] = code == ExitCode::ok;
-        rep.json["checks"] = rep.findings.to_json();
-        emit_result(rep.json);
-    } else {
-        print_text(rep.findings.render(use_color(stdout)));
-    }
-    return code;
+    return analyse_indexes(*conn);
 }
 
 ExitCode run_ensure(const IndexesOptions& o, Context& ctx) {
@@ -74,7 +65,7 @@ ExitCode run_ensure(const IndexesOptions& o, Context& ctx) {
     if (ctx.json()) {
         emit_result({{"ok", code == ExitCode::ok},
                      {"executed", done},
-                     {"required", after.json["required"]}});
+                     {"required", after.doc["required"]}});
     } else {
         print_text(
             done.empty()
@@ -92,11 +83,12 @@ void register_indexes(CLI::App& app, Context& ctx) {
     auto* cmd = app.add_subcommand(
         "indexes", "Required, invalid, duplicate and unused indexes (default: check)");
     cmd->callback([cmd, &ctx] {
-        if (cmd->get_subcommands().empty()) ctx.run = [&ctx] { return run_check(ctx); };
+        if (cmd->get_subcommands().empty())
+            ctx.run = [&ctx] { return print_result(run_check(ctx), ctx); };
     });
     auto* check =
         cmd->add_subcommand("check", "Report; exit 1 when a required index is missing or invalid");
-    check->callback([&ctx] { ctx.run = [&ctx] { return run_check(ctx); }; });
+    check->callback([&ctx] { ctx.run = [&ctx] { return print_result(run_check(ctx), ctx); }; });
     auto* ensure = cmd->add_subcommand(
         "ensure", "Create missing required indexes, rebuild invalid ones, concurrently");
     ensure->add_flag("--dry-run", o.dry_run, "Print the exact SQL; change nothing");

@@ -20,280 +20,48 @@
 #include "ctldb/probes.hpp"
 #include "ctldb/signals.hpp"
 #include "ctldb/text.hpp"
+#include "pool_stats.hpp"
+#include "result.hpp"
 
 namespace ctldb {
 
 namespace {
 
-struct PoolOptions {
-    int pods = 1;
-    int watch = 0;
-    int admin_reserve = 15;
-};
-
-struct Snapshot {
-    std::map<std::string, std::int64_t> states;  // active, idle, ...
-    std::int64_t hidden = 0;                     // other roles' sessions this role may not see
-    pool::Capacity capacity;
-    nlohmann::json by_database, by_user, by_application, by_client, waiting, by_db_state;
-    double longest_query_s = 0, longest_transaction_s = 0;
-    std::optional<std::int64_t> longest_query_pid, longest_transaction_pid;
-};
-
-const char* kStates[] = {"active", "idle", "idle_in_transaction", "idle_in_transaction_aborted",
-                         "other"};
-
-std::string state_key(const probe::Session& s) {
-    if (!s.visible) return "hidden";
-    if (s.state == "active" || s.state == "idle") return s.state;
-    if (s.state == "idle in transaction") return "idle_in_transaction";
-    if (s.state == "idle in transaction (aborted)") return "idle_in_transaction_aborted";
-    return "other";
+void warn_hidden(const PoolReport& s, const std::string& user) {
+    log::warn(std::to_string(s.hidden) + " session(s) of other roles are hidden from " + user +
+              ": without pg_monitor (or pg_read_all_stats) their state, lock waits and query "
+              "times are not visible; they are counted in use and as 'hidden'");
+    log::hint("GRANT pg_monitor TO " + user + "; gives ctldb the whole picture");
 }
 
-Snapshot take(Connection& conn) {
-    const probe::Activity a = probe::activity(conn);
-    Snapshot s;
-    s.capacity = {a.max_connections, a.superuser_reserved, a.reserved, 0};
-    std::map<std::string, std::int64_t> db, user, app, client, db_state;
-    for (const char* st : kStates)
-        s.states[st] = 0;
-    s.waiting = nlohmann::json::array();
-    for (const auto& x : a.sessions) {
-        ++s.capacity.in_use;  // this session holds a slot too
-        if (x.self) continue;
-        const std::string key = state_key(x);
-        ++s.states[key];
-        ++db[x.database];
-        ++user[x.user];
-        ++app[x.application];
-        ++client[x.visible ? x.client : "(hidden)"];
-        ++db_state[x.database + "\t" + key];
-        if (!x.visible) ++s.hidden;
-        if (x.state == "active" && x.query_seconds && *x.query_seconds >= s.longest_query_s) {
-            s.longest_query_s = *x.query_seconds;
-            s.longest_query_pid = x.pid;
-        }
-        if (x.xact_seconds && *x.xact_seconds >= s.longest_transaction_s) {
-            s.longest_transaction_s = *x.xact_seconds;
-            s.longest_transaction_pid = x.pid;
-        }
-        if (x.wait_event_type == "Lock") {
-            s.waiting.push_back({{"pid", x.pid},
-                                 {"user", x.user},
-                                 {"lock", x.wait_event},
-                                 {"blocked_by", x.blocked_by},
-                                 {"waiting_seconds", x.state_seconds.value_or(0)},
-                                 {"query", x.query.substr(0, 120)}});
-        }
-    }
-    std::stable_sort(
-        s.waiting.begin(), s.waiting.end(), [](const nlohmann::json& l, const nlohmann::json& r) {
-            return l["waiting_seconds"].get<double>() > r["waiting_seconds"].get<double>();
-        });
-    s.by_database = db;
-    s.by_user = user;
-    s.by_application = app;
-    s.by_client = client;
-    s.by_db_state = db_state;
-    return s;
-}
-
-std::string label(const std::string& v) {
-    std::string out;
-    for (char ch : v) {
-        if (ch == '\\' || ch == '"') out += '\\';
-        if (ch == '\n') {
-            out += "\\n";
-            continue;
-        }
-        out += ch;
-    }
-    return out;
-}
-
-std::string prometheus(const Snapshot& s, const pool::Sizing& z) {
-    std::string out;
-    out +=
-        "# HELP pg_stat_activity_count Number of client connections in this state\n"
-        "# TYPE pg_stat_activity_count gauge\n";
-    for (const auto& [key, n] : s.by_db_state.items()) {
-        const auto tab = key.find('\t');
-        std::string state = key.substr(tab + 1);
-        if (state == "hidden") continue;  // ctldb_connections_hidden below
-        static const std::map<std::string, std::string> pg_names = {
-            {"active", "active"},
-            {"idle", "idle"},
-            {"idle_in_transaction", "idle in transaction"},
-            {"idle_in_transaction_aborted", "idle in transaction (aborted)"},
-            {"other", "other"}};
-        out += "pg_stat_activity_count{datname=\"" + label(key.substr(0, tab)) + "\",state=\"" +
-               label(pg_names.at(state)) + "\"} " + std::to_string(n.get<std::int64_t>()) + "\n";
-    }
-    auto gauge = [&out](const char* name, const char* help, double v) {
-        char buf[64];
-        std::snprintf(buf, sizeof buf, "%.6g", v);
-        out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " gauge\n" + name +
-               " " + buf + "\n";
-    };
-    gauge("pg_settings_max_connections", "max_connections setting",
-          static_cast<double>(s.capacity.max_connections));
-    gauge("pg_settings_superuser_reserved_connections", "superuser_reserved_connections setting",
-          static_cast<double>(s.capacity.superuser_reserved));
-    gauge("pg_stat_activity_max_tx_duration", "Longest open transaction in seconds",
-          s.longest_transaction_s);
-    gauge("ctldb_pg_stat_activity_max_query_duration_seconds", "Longest running query in seconds",
-          s.longest_query_s);
-    gauge("ctldb_connections_in_use", "Client connections in use",
-          static_cast<double>(s.capacity.in_use));
-    gauge("ctldb_connections_hidden",
-          "Other roles' connections whose state this role cannot see (no pg_monitor)",
-          static_cast<double>(s.hidden));
-    gauge("ctldb_connections_waiting_on_lock", "Client connections waiting for a lock",
-          static_cast<double>(s.waiting.size()));
-    gauge("ctldb_connections_headroom", "max_connections minus reserved minus in use",
-          static_cast<double>(z.headroom));
-    gauge("ctldb_pool_configured_total", "pods x DB_POOL_MAX", static_cast<double>(z.total));
-    gauge("ctldb_pool_available", "Connections the pools may use (max - reserved - admin reserve)",
-          static_cast<double>(z.available));
-    gauge("ctldb_pool_sizing_ok", "1 when the configured pools fit", z.ok ? 1 : 0);
-    return out;
-}
-
-std::string pid_text(const std::optional<std::int64_t>& pid) {
-    return pid ? std::to_string(*pid) : "-";
-}
-
-std::string pid_list(const nlohmann::json& pids) {
-    std::vector<std::string> out;
-    for (const auto& p : pids)
-        out.push_back(std::to_string(p.get<std::int64_t>()));
-    return join(out, ", ");
-}
-
-std::string text_report(const Snapshot& s, const pool::Sizing& z) {
-    std::string out;
-    Table states({"STATE", "CONNECTIONS"});
-    for (const char* st : kStates)
-        states.add_row({st, std::to_string(s.states.at(st))});
-    if (s.hidden > 0) states.add_row({"hidden", std::to_string(s.hidden)});
-    out += states.render() + "\n";
-    auto group = [&out](const char* title, const nlohmann::json& m) {
-        Table t({title, "CONNECTIONS"});
-        for (const auto& [k, v] : m.items())
-            t.add_row({k.empty() ? "(none)" : k, std::to_string(v.get<std::int64_t>())});
-        if (!t.empty()) out += t.render() + "\n";
-    };
-    group("DATABASE", s.by_database);
-    group("USER", s.by_user);
-    group("APPLICATION", s.by_application);
-    group("CLIENT", s.by_client);
-    if (!s.waiting.empty()) {
-        Table t({"WAITING PID", "BLOCKED BY", "SECONDS", "QUERY"});
-        for (const auto& w : s.waiting) {
-            char secs[32];
-            std::snprintf(secs, sizeof secs, "%.1f", w["waiting_seconds"].get<double>());
-            t.add_row({std::to_string(w["pid"].get<std::int64_t>()), pid_list(w["blocked_by"]),
-                       secs, w["query"].get<std::string>()});
-        }
-        out += t.render() + "\n";
-    }
-    char line[512];
-    std::snprintf(
-        line, sizeof line,
-        "longest query %.1f s (pid %s), longest transaction %.1f s (pid %s)\n"
-        "max_connections %lld, superuser reserved %lld, reserved %lld, in use %lld, headroom %lld\n"
-        "pools: %lld pod(s) x DB_POOL_MAX %lld = %lld of %lld available (admin reserve kept): %s\n"
-        "guide: %s; recommended DB_POOL_MAX for %lld pod(s): %lld\n",
-        s.longest_query_s, pid_text(s.longest_query_pid).c_str(), s.longest_transaction_s,
-        pid_text(s.longest_transaction_pid).c_str(),
-        static_cast<long long>(s.capacity.max_connections),
-        static_cast<long long>(s.capacity.superuser_reserved),
-        static_cast<long long>(s.capacity.reserved), static_cast<long long>(s.capacity.in_use),
-        static_cast<long long>(z.headroom), static_cast<long long>(z.pods),
-        static_cast<long long>(z.pool_max), static_cast<long long>(z.total),
-        static_cast<long long>(z.available), z.ok ? "OK" : "OVERSUBSCRIBED", z.guide.c_str(),
-        static_cast<long long>(z.pods), static_cast<long long>(z.recommended));
-    return out + line;
-}
-
-nlohmann::json json_report(const Snapshot& s, const pool::Sizing& z) {
-    nlohmann::json j = {
-        {"ok", z.ok},
-        {"max_connections", s.capacity.max_connections},
-        {"superuser_reserved_connections", s.capacity.superuser_reserved},
-        {"reserved_connections", s.capacity.reserved},
-        {"in_use", s.capacity.in_use},
-        {"hidden", s.hidden},
-        {"headroom", z.headroom},
-        {"by_database", s.by_database},
-        {"by_user", s.by_user},
-        {"by_application", s.by_application},
-        {"by_client", s.by_client},
-        {"waiting_on_locks", s.waiting},
-        {"longest_query_seconds", s.longest_query_s},
-        {"longest_transaction_seconds", s.longest_transaction_s},
-        {"longest_query_pid",
-         s.longest_query_pid ? nlohmann::json(*s.longest_query_pid) : nlohmann::json(nullptr)},
-        {"longest_transaction_pid", s.longest_transaction_pid
-                                        ? nlohmann::json(*s.longest_transaction_pid)
-                                        : nlohmann::json(nullptr)},
-        {"taken_at", utc_now_iso8601()},
-        {"pool",
-         {{"pods", z.pods},
-          {"pool_max", z.pool_max},
-          {"total", z.total},
-          {"available", z.available},
-          {"ok", z.ok},
-          {"guide", z.guide},
-          {"recommended_pool_max", z.recommended}}}};
-    for (const auto& [k, v] : s.states)
-        j[k] = v;
-    return j;
-}
-
-ExitCode run_pool_stats(const PoolOptions& o, Context& ctx) {
+/// --watch: a snapshot every o.watch seconds until interrupted; the screen
+/// redrawn on a terminal, one JSON document per line with -o json.
+ExitCode watch(const PoolOptions& o, Context& ctx) {
     const Config& cfg = ctx.valid_config(true);
-    const std::int64_t pool_max = cfg.integer("pool_max");
     auto conn = connect(cfg.connection());
     const bool tty = is_tty(stdout);
-    if (ctx.json() && o.watch > 0) use_json_lines();
+    if (ctx.json()) use_json_lines();
     bool warned = false;
     for (;;) {
-        const Snapshot s = take(*conn);
-        if (s.hidden > 0 && !warned) {
-            log::warn(std::to_string(s.hidden) + " session(s) of other roles are hidden from " +
-                      cfg.connection().user +
-                      ": without pg_monitor (or pg_read_all_stats) their state, lock waits and "
-                      "query times are not visible; they are counted in use and as 'hidden'");
-            log::hint("GRANT pg_monitor TO " + cfg.connection().user +
-                      "; gives ctldb the whole picture");
+        const PoolReport r =
+            pool_report(probe::activity(*conn), cfg.integer("pool_max"), o.pods, o.admin_reserve);
+        if (r.hidden > 0 && !warned) {
+            warn_hidden(r, cfg.connection().user);
             warned = true;
         }
-        const pool::Sizing z = pool::plan(s.capacity, pool_max, o.pods, o.admin_reserve);
-        const ExitCode code = z.ok ? ExitCode::ok : ExitCode::failure;
-        std::string out;
-        if (ctx.json() && o.watch <= 0) {
-            emit_result(json_report(s, z));
-            return code;
-        }
         if (ctx.json()) {
-            // --watch: one document per line, each complete in itself.
-            nlohmann::json doc = json_report(s, z);
-            doc["ok"] = code == ExitCode::ok;
-            doc["exit_code"] = static_cast<int>(code);
+            nlohmann::json doc = r.json();
+            doc["ok"] = r.code() == ExitCode::ok;
+            doc["exit_code"] = static_cast<int>(r.code());
             print_json_line(doc);
         } else if (ctx.global.output == OutputFormat::prometheus) {
-            out = prometheus(s, z);
+            print_text(r.prometheus());
         } else {
-            out = text_report(s, z);
+            print_text((tty ? "\033[H\033[2J" + r.taken_at + "  (every " + std::to_string(o.watch) +
+                                  " s, Ctrl-C to stop)\n\n"
+                            : std::string()) +
+                       r.text(false));
         }
-        if (o.watch > 0 && tty && ctx.global.output == OutputFormat::text) {
-            out = "\033[H\033[2J" + utc_now_iso8601() + "  (every " + std::to_string(o.watch) +
-                  " s, Ctrl-C to stop)\n\n" + out;
-        }
-        if (!out.empty()) print_text(out);
-        if (o.watch <= 0) return code;
         for (int i = 0; i < o.watch * 10; ++i) {
             throw_if_interrupted();
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -301,7 +69,24 @@ ExitCode run_pool_stats(const PoolOptions& o, Context& ctx) {
     }
 }
 
+ExitCode run(const PoolOptions& o, Context& ctx) {
+    if (o.watch > 0) return watch(o, ctx);
+    const PoolReport r = run_pool_stats(o, ctx);
+    if (r.hidden > 0) warn_hidden(r, ctx.valid_config(true).connection().user);
+    if (ctx.global.output == OutputFormat::prometheus) {
+        print_text(r.prometheus());
+        return r.code();
+    }
+    return print_result(r, ctx);
+}
+
 }  // namespace
+
+PoolReport run_pool_stats(const PoolOptions& o, Context& ctx) {
+    const Config& cfg = ctx.valid_config(true);
+    auto conn = connect(cfg.connection());
+    return pool_report(probe::activity(*conn), cfg.integer("pool_max"), o.pods, o.admin_reserve);
+}
 
 void register_pool_stats(CLI::App& app, Context& ctx) {
     static PoolOptions o;
@@ -314,7 +99,7 @@ void register_pool_stats(CLI::App& app, Context& ctx) {
     cmd->add_option("--admin-reserve", o.admin_reserve,
                     "Connections kept for admin work (guide: 10-20; default 15)")
         ->check(CLI::Range(0, 10000));
-    cmd->callback([&ctx] { ctx.run = [&ctx] { return run_pool_stats(o, ctx); }; });
+    cmd->callback([&ctx] { ctx.run = [&ctx] { return run(o, ctx); }; });
 }
 
 }  // namespace ctldb

@@ -20,6 +20,7 @@
 #include "ctldb/signals.hpp"
 #include "ctldb/stopwatch.hpp"
 #include "ctldb/text.hpp"
+#include "result.hpp"
 
 namespace ctldb {
 
@@ -265,60 +266,9 @@ ExitCode run_vacuum(const VacuumOptions& o, Context& ctx) {
     return report_vacuum(results, o, jobs, ctx);
 }
 
-std::string opt_text(const std::optional<std::string>& a, const std::optional<std::string>& b) {
-    const std::string v = std::max(a.value_or(""), b.value_or(""));
-    return v.empty() ? "never" : v.substr(0, 16);
-}
-
-nlohmann::json opt_json(const std::optional<std::string>& a, const std::optional<std::string>& b) {
-    const std::string v = std::max(a.value_or(""), b.value_or(""));
-    return v.empty() ? nlohmann::json(nullptr) : nlohmann::json(v);
-}
-
-ExitCode run_status(Context& ctx) {
+maintenance::StatusReport run_status(Context& ctx) {
     auto conn = connect(ctx.valid_config(true).connection());
-    auto list = probe::tables(*conn);
-    std::stable_sort(list.begin(), list.end(),
-                     [](const auto& a, const auto& b) { return a.dead_tuples > b.dead_tuples; });
-    Table t({"TABLE", "LIVE", "DEAD", "DEAD/THRESHOLD", "LAST VACUUM", "LAST ANALYZE", "XID AGE",
-             "STATE"});
-    nlohmann::json arr = nlohmann::json::array();
-    std::size_t flagged = 0;
-    for (const auto& x : list) {
-        const bool vac = maintenance::needs_vacuum(x);
-        const bool wrap = maintenance::table_wraparound(x) != Status::ok;
-        std::vector<std::string> flags;
-        if (vac) flags.push_back("needs vacuum");
-        if (wrap) flags.push_back("near wraparound");
-        if (!flags.empty()) ++flagged;
-        char ratio[32];
-        std::snprintf(
-            ratio, sizeof ratio, "%.2f",
-            x.vacuum_threshold > 0 ? static_cast<double>(x.dead_tuples) / x.vacuum_threshold : 0.0);
-        t.add_row({x.name, std::to_string(x.live_tuples), std::to_string(x.dead_tuples), ratio,
-                   opt_text(x.last_vacuum, x.last_autovacuum),
-                   opt_text(x.last_analyze, x.last_autoanalyze), std::to_string(x.xid_age),
-                   flags.empty() ? "ok" : join(flags, ", ")});
-        arr.push_back({{"table", x.name},
-                       {"live_tuples", x.live_tuples},
-                       {"dead_tuples", x.dead_tuples},
-                       {"autovacuum_threshold", x.vacuum_threshold},
-                       {"last_vacuum_at", opt_json(x.last_vacuum, x.last_autovacuum)},
-                       {"last_analyze_at", opt_json(x.last_analyze, x.last_autoanalyze)},
-                       {"xid_age", x.xid_age},
-                       {"mxid_age", x.mxid_age},
-                       {"freeze_max_age", x.freeze_max_age},
-                       {"needs_vacuum", vac},
-                       {"near_wraparound", wrap}});
-    }
-    if (ctx.json()) {
-        emit_result({{"tables", arr}});
-    } else {
-        print_text(t.render() + (flagged == 0
-                                     ? "no table needs attention\n"
-                                     : std::to_string(flagged) + " table(s) need attention\n"));
-    }
-    return flagged == 0 ? ExitCode::ok : ExitCode::failure;
+    return maintenance::status_report(probe::tables(*conn));
 }
 
 ExitCode run_autovacuum(const VacuumOptions& o, Context& ctx) {
@@ -388,7 +338,7 @@ void register_vacuum(CLI::App& app, Context& ctx) {
     });
     auto* status =
         cmd->add_subcommand("status", "Dead tuples, last (auto)vacuum/analyze, wraparound age");
-    status->callback([&ctx] { ctx.run = [&ctx] { return run_status(ctx); }; });
+    status->callback([&ctx] { ctx.run = [&ctx] { return print_result(run_status(ctx), ctx); }; });
     auto* autovac = cmd->add_subcommand(
         "autovacuum", "Compare autovacuum settings with the guide's; --apply sets them");
     autovac->add_flag("--apply", o.apply, "ALTER SYSTEM and reload (superuser)");

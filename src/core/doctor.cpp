@@ -221,7 +221,7 @@ std::unique_ptr<Connection> open_first(const Config& cfg, Report& rep, Collected
         if (err.code() != ExitCode::connect) throw;
         f.add("connection", Status::fail, err.what(), err.hint());
         out.found["connection"] = std::move(f);
-        rep.code = ExitCode::connect;
+        rep.exit = ExitCode::connect;
         return nullptr;
     }
     rep.connect_ms = c0.ms_exact();
@@ -270,12 +270,12 @@ Report run(const Config& cfg, const Options& o) {
         if (out.runs.count(name) != 0) rep.runs.push_back(out.runs[name]);
     }
     rep.findings.sort_by_urgency();
-    if (rep.code == ExitCode::ok && rep.findings.failed()) rep.code = ExitCode::failure;
+    if (rep.exit == ExitCode::ok && rep.findings.failed()) rep.exit = ExitCode::failure;
     rep.duration_ms = t0.ms_exact();
     return rep;
 }
 
-nlohmann::json Report::to_json() const {
+nlohmann::json Report::json() const {
     nlohmann::json nr = nlohmann::json::array();
     for (const auto& l : not_run)
         nr.push_back({{"check", l.check}, {"what", l.what}, {"needs", l.needs}});
@@ -294,7 +294,7 @@ nlohmann::json Report::to_json() const {
             {"duration_ms", duration_ms}};
 }
 
-std::string Report::render(bool color) const {
+std::string Report::text(bool color) const {
     std::size_t width = 0;
     auto label_of = [](const Finding& f) {
         return f.name == f.check || f.check.empty() ? f.name : f.check + "/" + f.name;

@@ -357,11 +357,25 @@ IndexReport analyse_unguarded(Connection& conn) {
     for (const auto& x : all)
         sizes[x.qualified] = x.size;
     doc["sizes"] = sizes;
-    rep.json = std::move(doc);
+    rep.doc = std::move(doc);
     return rep;
 }
 
 }  // namespace
+
+ExitCode IndexReport::code() const {
+    return required_problem || findings.failed() ? ExitCode::failure : ExitCode::ok;
+}
+
+std::string IndexReport::text(bool color) const {
+    return findings.render(color);
+}
+
+nlohmann::json IndexReport::json() const {
+    nlohmann::json j = doc;
+    j["checks"] = findings.to_json();
+    return j;
+}
 
 const std::vector<RequiredIndex>& required_indexes() {
     static const std::vector<RequiredIndex> v(std::begin(kRequired), std::end(kRequired));

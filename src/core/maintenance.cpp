@@ -1,6 +1,12 @@
 #include "ctldb/maintenance.hpp"
 
 #include <algorithm>
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+#include "ctldb/output.hpp"
+#include "ctldb/text.hpp"
 
 namespace ctldb::maintenance {
 
@@ -53,6 +59,75 @@ Findings autovacuum_findings(const std::vector<probe::Setting>& current,
         if (!ok && differs != nullptr) differs->push_back(&w);
     }
     return f;
+}
+
+namespace {
+
+bool near_wraparound(const probe::TableStats& t) {
+    return table_wraparound(t) == Status::fail;
+}
+
+std::string last_text(const std::optional<std::string>& a, const std::optional<std::string>& b) {
+    const std::string v = std::max(a.value_or(""), b.value_or(""));
+    return v.empty() ? "never" : v.substr(0, 16);
+}
+
+nlohmann::json last_json(const std::optional<std::string>& a, const std::optional<std::string>& b) {
+    const std::string v = std::max(a.value_or(""), b.value_or(""));
+    return v.empty() ? nlohmann::json(nullptr) : nlohmann::json(v);
+}
+
+}  // namespace
+
+StatusReport status_report(std::vector<probe::TableStats> tables) {
+    std::stable_sort(tables.begin(), tables.end(),
+                     [](const auto& a, const auto& b) { return a.dead_tuples > b.dead_tuples; });
+    return {std::move(tables)};
+}
+
+std::size_t StatusReport::flagged() const {
+    return static_cast<std::size_t>(std::count_if(tables.begin(), tables.end(), [](const auto& t) {
+        return needs_vacuum(t) || near_wraparound(t);
+    }));
+}
+
+std::string StatusReport::text(bool) const {
+    Table t({"TABLE", "LIVE", "DEAD", "DEAD/THRESHOLD", "LAST VACUUM", "LAST ANALYZE", "XID AGE",
+             "STATE"});
+    for (const auto& x : tables) {
+        std::vector<std::string> flags;
+        if (needs_vacuum(x)) flags.emplace_back("needs vacuum");
+        if (near_wraparound(x)) flags.emplace_back("near wraparound");
+        char ratio[32];
+        std::snprintf(
+            ratio, sizeof ratio, "%.2f",
+            x.vacuum_threshold > 0 ? static_cast<double>(x.dead_tuples) / x.vacuum_threshold : 0.0);
+        t.add_row({printable(x.name), std::to_string(x.live_tuples), std::to_string(x.dead_tuples),
+                   ratio, last_text(x.last_vacuum, x.last_autovacuum),
+                   last_text(x.last_analyze, x.last_autoanalyze), std::to_string(x.xid_age),
+                   flags.empty() ? "ok" : join(flags, ", ")});
+    }
+    const std::size_t n = flagged();
+    return t.render() + (n == 0 ? "no table needs attention\n"
+                                : std::to_string(n) + " table(s) need attention\n");
+}
+
+nlohmann::json StatusReport::json() const {
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& x : tables) {
+        arr.push_back({{"table", x.name},
+                       {"live_tuples", x.live_tuples},
+                       {"dead_tuples", x.dead_tuples},
+                       {"autovacuum_threshold", x.vacuum_threshold},
+                       {"last_vacuum_at", last_json(x.last_vacuum, x.last_autovacuum)},
+                       {"last_analyze_at", last_json(x.last_analyze, x.last_autoanalyze)},
+                       {"xid_age", x.xid_age},
+                       {"mxid_age", x.mxid_age},
+                       {"freeze_max_age", x.freeze_max_age},
+                       {"needs_vacuum", needs_vacuum(x)},
+                       {"near_wraparound", near_wraparound(x)}});
+    }
+    return {{"tables", arr}};
 }
 
 }  // namespace ctldb::maintenance

@@ -1,0 +1,32 @@
+// ctldb check-ssl: options, result and the run function.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "ctldb/context.hpp"
+#include "ctldb/tls_check.hpp"
+
+namespace ctldb {
+
+struct CheckSslOptions {
+    int warn_days = 30;
+    int critical_days = 7;
+    std::string ca;
+    std::string ns = "cloudtolocalllm";
+    std::string service = "postgres";
+};
+
+struct CheckSslResult {
+    std::string host;
+    int port = 0;
+    TlsReport report;
+    ExitCode code() const;
+    std::string text(bool color) const;
+    nlohmann::json json() const;
+};
+
+CheckSslResult run_check_ssl(const CheckSslOptions& o, Context& ctx);
+
+}  // namespace ctldb

@@ -1,0 +1,19 @@
+// ctldb pool-stats: its options and the run function; the result
+// (PoolReport) is in the core, shared with doctor and metrics.
+#pragma once
+
+#include "ctldb/context.hpp"
+#include "ctldb/pool_report.hpp"
+
+namespace ctldb {
+
+struct PoolOptions {
+    int pods = 1;
+    int watch = 0;
+    int admin_reserve = 15;
+};
+
+/// One snapshot with the configured connection.
+PoolReport run_pool_stats(const PoolOptions& o, Context& ctx);
+
+}  // namespace ctldb

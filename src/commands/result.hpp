@@ -1,0 +1,27 @@
+// A command's result: what it found or did, rendered as text for people or
+// as JSON for scripts by the result itself, so that another command or a
+// unit test can call run_<name>(options, ctx) and use the value. The exit
+// code comes from the result too.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "ctldb/context.hpp"
+#include "ctldb/output.hpp"
+
+namespace ctldb {
+
+/// Print `r` in the format the command line asked for; its exit code.
+/// Result needs: ExitCode code() const; std::string text(bool color) const;
+/// nlohmann::json json() const.
+template <typename Result>
+ExitCode print_result(const Result& r, const Context& ctx) {
+    if (ctx.json()) {
+        emit_result(r.json());
+    } else {
+        print_text(r.text(use_color(stdout)));
+    }
+    return r.code();
+}
+
+}  // namespace ctldb
