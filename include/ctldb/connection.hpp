@@ -114,6 +114,10 @@ struct ServerError {
 /// to a timeout setting: digits, optionally ms, s, min or h ("0" disables).
 void check_pg_duration(const std::string& option, const std::string& value);
 
+/// SET (LOCAL with `local`: until the transaction ends) a timeout setting
+/// (lock_timeout, statement_timeout) to a duration check_pg_duration accepted.
+void set_timeout(Connection& conn, const char* setting, const std::string& value, bool local);
+
 /// A statement that failed on the server. Exit code: failure, or lock for
 /// lock_not_available (55P03, lock_timeout).
 class SqlError : public Error {

@@ -161,6 +161,18 @@ struct StatsAge {
 };
 StatsAge stats_age(Connection& conn);
 
+/// A user table (relkind r): `key` is schema.table as written, unquoted (the
+/// backup manifest's row-count key); `quoted` is safe to put in SQL.
+struct TableName {
+    std::string key;
+    std::string quoted;
+};
+/// Every user table, by key.
+std::vector<TableName> user_tables(Connection& conn);
+
+/// count(*) of the table itself (ONLY: not its partitions or children).
+std::int64_t exact_rows(Connection& conn, const std::string& quoted_table);
+
 /// "{1,2}" (a PostgreSQL int array's text) as numbers. Pure.
 std::vector<std::int64_t> parse_int_array(const std::string& text);
 

@@ -15,6 +15,7 @@
 #include "commands.hpp"
 #include "ctldb/backup.hpp"
 #include "ctldb/backup_slot.hpp"
+#include "ctldb/backup_verify.hpp"
 #include "ctldb/compress.hpp"
 #include "ctldb/connection.hpp"
 #include "ctldb/context.hpp"
@@ -28,7 +29,6 @@
 #include "ctldb/stopwatch.hpp"
 #include "ctldb/text.hpp"
 #include "ctldb/version.hpp"
-#include "verify.hpp"
 
 namespace ctldb {
 
@@ -57,17 +57,11 @@ std::string backup_dir(const BackupOptions& o, Context& ctx) {
 
 /// Exact row counts of every table, in the exported snapshot.
 std::map<std::string, std::int64_t> count_rows(Connection& conn) {
-    QueryResult tables = exec(conn,
-                              "SELECT format('%I.%I', n.nspname, c.relname), n.nspname || '.' || "
-                              "c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = "
-                              "c.relnamespace WHERE c.relkind = 'r' AND " +
-                                  probe::user_schema("n") + " ORDER BY 2");
     std::map<std::string, std::int64_t> counts;
-    for (int i = 0; i < tables.rows(); ++i) {
+    for (const auto& t : probe::user_tables(conn)) {
         throw_if_interrupted();
         try {
-            counts[tables.get(i, 1)] =
-                exec(conn, "SELECT count(*) FROM ONLY " + tables.get(i, 0)).get_int(0, 0);
+            counts[t.key] = probe::exact_rows(conn, t.quoted);
         } catch (const SqlError& e) {
             if (e.server().sqlstate != "42501") throw;  // insufficient_privilege
             throw failure(std::string(e.what()) + "; nothing was written",

@@ -29,6 +29,7 @@ IndexReport run_check(Context& ctx) {
 }
 
 ExitCode run_ensure(const IndexesOptions& o, Context& ctx) {
+    check_pg_duration("--lock-timeout", o.lock_timeout);
     auto conn = connect(ctx.valid_config(true).connection());
     for (const auto& req : required_indexes()) {
         if (exec(*conn, "SELECT to_regclass($1) IS NULL", {std::string(req.table)}).get(0, 0) ==
@@ -51,8 +52,7 @@ ExitCode run_ensure(const IndexesOptions& o, Context& ctx) {
         return ExitCode::ok;
     }
     // Never in a transaction: CONCURRENTLY needs each statement on its own.
-    exec(*conn, "SET lock_timeout = " +
-                    exec(*conn, "SELECT quote_literal($1)", {o.lock_timeout}).get(0, 0));
+    set_timeout(*conn, "lock_timeout", o.lock_timeout, false);
     nlohmann::json done = nlohmann::json::array();
     for (const auto& s : rep.ensure_sql) {
         throw_if_interrupted();

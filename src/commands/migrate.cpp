@@ -74,9 +74,8 @@ std::string label_of(const MigrationSet& set, std::int64_t version) {
 }
 
 void set_timeouts(Connection& conn, const MigrateOptions& o, bool local) {
-    const std::string scope = local ? "SET LOCAL " : "SET ";
-    exec(conn, scope + "lock_timeout = '" + o.ddl_lock_timeout + "'");
-    exec(conn, scope + "statement_timeout = '" + o.statement_timeout + "'");
+    set_timeout(conn, "lock_timeout", o.ddl_lock_timeout, local);
+    set_timeout(conn, "statement_timeout", o.statement_timeout, local);
 }
 
 void reset_timeouts(Connection& conn) {

@@ -185,7 +185,7 @@ std::uint64_t parse_seed(const std::string& text) {
 /// stall every other query on the tables while it waits. Taking constraints
 /// off also locks the tables that reference these ones.
 void lock_tables(Connection& conn, bool exclusive, const std::string& timeout) {
-    exec(conn, "SET LOCAL lock_timeout = '" + timeout + "'");
+    set_timeout(conn, "lock_timeout", timeout, true);
     std::string tables = table_list();
     if (exclusive) {
         const QueryResult others = exec(
@@ -206,7 +206,7 @@ void lock_tables(Connection& conn, bool exclusive, const std::string& timeout) {
                     "'ctldb pool-stats' shows who holds locks; retry when they are done, or "
                     "raise --lock-timeout");
     }
-    exec(conn, "SET LOCAL lock_timeout = 0");
+    set_timeout(conn, "lock_timeout", "0", true);
 }
 
 ExitCode run_generate(const SeedOptions& o, Context& ctx) {

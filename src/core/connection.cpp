@@ -477,4 +477,10 @@ void check_pg_duration(const std::string& option, const std::string& value) {
     }
 }
 
+void set_timeout(Connection& conn, const char* setting, const std::string& value, bool local) {
+    // The value is quoted by the server, whatever it holds.
+    const std::string literal = exec(conn, "SELECT quote_literal($1)", {value}).get(0, 0);
+    exec(conn, std::string(local ? "SET LOCAL " : "SET ") + setting + " = " + literal);
+}
+
 }  // namespace ctldb

@@ -159,4 +159,20 @@ StatsAge stats_age(Connection& conn) {
     return a;
 }
 
+std::vector<TableName> user_tables(Connection& conn) {
+    QueryResult r = exec(conn,
+                         "SELECT n.nspname || '.' || c.relname, format('%I.%I', n.nspname, "
+                         "c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = "
+                         "c.relnamespace WHERE c.relkind = 'r' AND " +
+                             user_schema("n") + " ORDER BY 1");
+    std::vector<TableName> out;
+    for (int i = 0; i < r.rows(); ++i)
+        out.push_back({r.get(i, 0), r.get(i, 1)});
+    return out;
+}
+
+std::int64_t exact_rows(Connection& conn, const std::string& quoted_table) {
+    return exec(conn, "SELECT count(*) FROM ONLY " + quoted_table).get_int(0, 0);
+}
+
 }  // namespace ctldb::probe

@@ -1,4 +1,5 @@
-// Full verification of a backup, shared by `backup verify` and `restore`.
+// Full verification of a backup, shared by `backup verify`, `restore` and
+// (its manifest's state) doctor and metrics.
 #pragma once
 
 #include <cstdint>

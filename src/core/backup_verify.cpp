@@ -1,4 +1,4 @@
-#include "verify.hpp"
+#include "ctldb/backup_verify.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
