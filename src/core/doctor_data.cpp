@@ -30,8 +30,9 @@ void check_backups(Env& e) {
     const std::string db = e.cfg.connection().dbname;
     if (!fs::is_dir(dir)) {
         e.out.add("newest backup", Status::fail, "no backup directory " + dir,
-                  "mount the backup volume and set CTLDB_BACKUP_DIR (backup.dir); the guide's "
-                  "'Automated Backups' CronJob writes there");
+                  "mount the backup volume and set CTLDB_BACKUP_DIR (backup.dir), where the "
+                  "guide's 'Automated Backups' CronJob writes; where no backups are kept "
+                  "(a developer's machine), --skip backups");
         return;
     }
     // The newest usable backup of this database; a dump of another tool
