@@ -22,6 +22,17 @@ constexpr const char* kReadAllSettingsGrant = "pg_read_all_settings (or pg_monit
 /// The grant that lets a role see other roles' sessions and statistics.
 constexpr const char* kReadAllStatsGrant = "pg_read_all_stats (or pg_monitor)";
 
+/// How long a read-only command's statement may take, and wait for a lock,
+/// before it gives up and says so: a probe must never hang behind a
+/// migration's lock or on a huge catalog.
+constexpr int kReadTimeoutMs = 30000;
+constexpr int kReadLockTimeoutMs = 5000;
+
+/// Bound every statement of `conn` from now on (statement_timeout and
+/// lock_timeout in milliseconds), for the commands that only read.
+void bound_reads(Connection& conn, int statement_ms = kReadTimeoutMs,
+                 int lock_ms = kReadLockTimeoutMs);
+
 /// SQL condition: the schema `ns` (a pg_namespace alias) holds user
 /// objects: not pg_catalog, information_schema, TOAST or temporary schemas.
 std::string user_schema(const char* ns);

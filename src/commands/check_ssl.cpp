@@ -13,6 +13,7 @@
 #include "ctldb/connection.hpp"
 #include "ctldb/context.hpp"
 #include "ctldb/findings.hpp"
+#include "ctldb/probes.hpp"
 #include "ctldb/tls_check.hpp"
 #include "result.hpp"
 
@@ -44,12 +45,13 @@ CheckSslResult run_check_ssl(const CheckSslOptions& o, Context& ctx) {
     }
     // ctldb verifies the chain and the host names itself, so that every
     // finding is reported even when libpq's verify-full would refuse.
-    ConnectionSettings probe = cs;
-    if (probe.sslmode == "verify-ca" || probe.sslmode == "verify-full") {
-        probe.sslmode = "require";
-        probe.sslrootcert.clear();
+    ConnectionSettings unverified = cs;
+    if (unverified.sslmode == "verify-ca" || unverified.sslmode == "verify-full") {
+        unverified.sslmode = "require";
+        unverified.sslrootcert.clear();
     }
-    auto conn = connect(probe);
+    auto conn = connect(unverified);
+    probe::bound_reads(*conn);
     // The host the connection really uses (a service file may name it).
     if (cs.host.empty() && PQhost(conn->raw()) != nullptr) cs.host = PQhost(conn->raw());
 

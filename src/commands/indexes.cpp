@@ -10,6 +10,7 @@
 #include "ctldb/findings.hpp"
 #include "ctldb/index_check.hpp"
 #include "ctldb/log.hpp"
+#include "ctldb/probes.hpp"
 #include "ctldb/signals.hpp"
 #include "ctldb/text.hpp"
 #include "result.hpp"
@@ -25,6 +26,7 @@ struct IndexesOptions {
 
 IndexReport run_check(Context& ctx) {
     auto conn = connect(ctx.valid_config(true).connection());
+    probe::bound_reads(*conn);
     return analyse_indexes(*conn);
 }
 

@@ -39,6 +39,7 @@ void warn_hidden(const PoolReport& s, const std::string& user) {
 ExitCode watch(const PoolOptions& o, Context& ctx) {
     const Config& cfg = ctx.valid_config(true);
     auto conn = connect(cfg.connection());
+    probe::bound_reads(*conn);
     const bool tty = is_tty(stdout);
     if (ctx.json()) use_json_lines();
     bool warned = false;
@@ -85,6 +86,7 @@ ExitCode run(const PoolOptions& o, Context& ctx) {
 PoolReport run_pool_stats(const PoolOptions& o, Context& ctx) {
     const Config& cfg = ctx.valid_config(true);
     auto conn = connect(cfg.connection());
+    probe::bound_reads(*conn);
     return pool_report(probe::activity(*conn), cfg.integer("pool_max"), o.pods, o.admin_reserve);
 }
 

@@ -268,6 +268,7 @@ ExitCode run_vacuum(const VacuumOptions& o, Context& ctx) {
 
 maintenance::StatusReport run_status(Context& ctx) {
     auto conn = connect(ctx.valid_config(true).connection());
+    probe::bound_reads(*conn);
     return maintenance::status_report(probe::tables(*conn));
 }
 

@@ -15,6 +15,7 @@
 #include "ctldb/log.hpp"
 #include "ctldb/migrations.hpp"
 #include "ctldb/output.hpp"
+#include "ctldb/probes.hpp"
 #include "ctldb/signals.hpp"
 #include "ctldb/text.hpp"
 #include "doctor_checks.hpp"
@@ -89,10 +90,9 @@ void run_one(const Entry& entry, Env& env) {
 }
 
 void prepare(Connection& conn, const Options& o) {
-    const long long ms = static_cast<long long>(o.timeout_s * 1000);
-    exec(conn, "SET statement_timeout = " + std::to_string(ms) +
-                   "; SET lock_timeout = " + std::to_string(std::min(ms, 2000LL)) +
-                   "; SET idle_in_transaction_session_timeout = 0");
+    const int ms = static_cast<int>(std::min(o.timeout_s * 1000, 86400e3));
+    // Waiting for a lock gives up first, so the finding says "locked".
+    probe::bound_reads(conn, std::max(1, ms), std::max(1, std::min(ms / 2, 2000)));
 }
 
 }  // namespace

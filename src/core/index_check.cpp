@@ -161,14 +161,20 @@ IndexReport analyse_unguarded(Connection& conn);
 /// an ALTER TABLE, REINDEX or VACUUM FULL the check waits a little, then says
 /// why instead of hanging.
 IndexReport analyse_indexes(Connection& conn) {
-    exec(conn, "SET lock_timeout = '5s'");
+    // A caller's bound stays (doctor's is shorter); an unbounded session gets 5 s.
+    std::string wait = exec(conn, "SHOW lock_timeout").get(0, 0);
+    if (wait == "0") {
+        exec(conn, "SET lock_timeout = '5s'");
+        wait = "5s";
+    }
     try {
         return analyse_unguarded(conn);
     } catch (const SqlError& e) {
         if (e.code() != ExitCode::lock) throw;
         throw Error(ExitCode::lock,
                     "a table or index is locked by another session (a migration, REINDEX, "
-                    "VACUUM FULL, ...) and cannot be inspected for 5 s; nothing was checked",
+                    "VACUUM FULL, ...) and cannot be inspected within lock_timeout " +
+                        wait + "; nothing was checked",
                     "'ctldb pool-stats' shows the lock and its holder; retry when it is done");
     }
 }

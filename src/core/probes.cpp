@@ -7,6 +7,11 @@
 
 namespace ctldb::probe {
 
+void bound_reads(Connection& conn, int statement_ms, int lock_ms) {
+    exec(conn, "SET statement_timeout = " + std::to_string(statement_ms) +
+                   "; SET lock_timeout = " + std::to_string(lock_ms));
+}
+
 std::string user_schema(const char* ns) {
     const std::string n(ns);
     return "(" + n + ".nspname NOT IN ('pg_catalog', 'information_schema') AND " + n +

@@ -124,6 +124,17 @@ check "named, with the rebuild" stdout_has "^fail *indexes/public.dup_v *INVALID
 run "$CTLDB" doctor --checks indexes -o json
 check "JSON: fail indexes/public.dup_v" json_finding fail indexes public.dup_v
 app_psql it_doctor -c "DROP INDEX dup_v" >/dev/null
+# Behind a lock (a REINDEX left open holds its indexes exclusively): the
+# check gives up within doctor's bound and says why.
+app_psql it_doctor -c "CREATE INDEX dup_plain ON dup (v)" >/dev/null
+hold 60 "BEGIN;" "REINDEX TABLE dup; SELECT 'doctor-lock-marker';"
+wait_for bash -c "[[ -n \$(sql \"SELECT pid FROM pg_stat_activity WHERE query LIKE '%doctor-lock-marker%' AND state LIKE 'idle in%'\") ]]"
+START=$(date +%s%N)
+expect_rc 0 "doctor behind an exclusive lock does not hang" "$CTLDB" doctor --checks indexes --timeout 1s
+check "it gave up within seconds" test $((($(date +%s%N) - START) / 1000000)) -lt 5000
+check "and says the table is locked" stdout_has "^warn *indexes/locked .*locked by another session"
+kill -- "-${BG[-1]}" 2>/dev/null || true
+sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%doctor-lock-marker%' AND pid <> pg_backend_pid()" >/dev/null
 
 # --- a pending migration ----------------------------------------------------------------
 MG=$IT_TMP/migrations
