@@ -510,18 +510,6 @@ ExitCode run_local_status(const LocalOptions& o, Context& ctx) {
     return pid != 0 ? ExitCode::ok : ExitCode::failure;
 }
 
-std::string shell_quote(const std::string& s) {
-    std::string out = "'";
-    for (char ch : s) {
-        if (ch == '\'') {
-            out += "'\\''";
-        } else {
-            out += ch;
-        }
-    }
-    return out + "'";
-}
-
 ExitCode run_local_env(const LocalOptions& o, Context& ctx) {
     const SandboxPaths p(resolve_dir(o, ctx.env));
     const SandboxInfo info = require_sandbox(p);
