@@ -102,6 +102,140 @@ void check_free_space(const std::string& dir, std::uint64_t estimate) {
     }
 }
 
+/// What --format, --compression, --compress-level and --jobs ask for.
+struct DumpPlan {
+    bool custom = false;
+    Compression compression = Compression::none;
+    int level = 0;
+    int jobs = 1;
+    std::string ext;  ///< ".dump", ".sql.gz" or ".sql.zst"
+};
+
+DumpPlan plan_dump(const BackupOptions& o) {
+    DumpPlan d;
+    d.custom = o.format == "custom";
+    d.compression = d.custom ? Compression::none
+                             : (o.compression == "zstd" ? Compression::zstd : Compression::gzip);
+    d.level = o.level >= 0 ? o.level : (d.compression == Compression::zstd ? 3 : 6);
+    if (d.compression == Compression::gzip && d.level > 9) {
+        throw usage_error("--compress-level for gzip is 1 to 9");
+    }
+    d.jobs =
+        o.jobs > 0 ? o.jobs : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+    d.ext = d.custom ? ".dump" : (d.compression == Compression::zstd ? ".sql.zst" : ".sql.gz");
+    return d;
+}
+
+/// The pg_dump for the server's major version; its version in `m`.
+std::string matching_pg_dump(Connection& conn, const EnvLookup& env, BackupManifest& m) {
+    const std::int64_t server_num = exec(conn, "SHOW server_version_num").get_int(0, 0);
+    m.server_version = exec(conn, "SHOW server_version").get(0, 0);
+    const std::string pg_dump = find_pg_tool("pg_dump", env, static_cast<int>(server_num / 10000));
+    const int dump_major = pg_tool_major_version(pg_dump, &m.pg_dump_version);
+    if (dump_major < server_num / 10000) {
+        throw usage_error(pg_dump + " is version " + m.pg_dump_version +
+                              ", older than the server (" + m.server_version +
+                              "); it cannot dump it",
+                          "install postgresql-client-" + std::to_string(server_num / 10000) +
+                              " or set CTLDB_PG_BINDIR");
+    }
+    return pg_dump;
+}
+
+/// pg_dump's custom archive, written by pg_dump itself to `partial`.
+void dump_custom(std::vector<std::string> argv, const ProcessOptions& po, const DumpPlan& d,
+                 const std::string& partial, BackupManifest& m) {
+    argv.insert(argv.end(),
+                {"--format=custom", "--compress=" + std::to_string(d.level), "--file=" + partial});
+    ChildProcess dump(argv, po, {});
+    ProcessResult r = dump.wait();
+    throw_if_interrupted();
+    if (!r.ok()) throw failure("pg_dump failed: " + r.output);
+    ReadResult rr = read_compressed(partial, Compression::none, nullptr);
+    m.sha256 = rr.sha256;
+    m.size_bytes = rr.file_bytes;
+    int sync_fd = ::open(partial.c_str(), O_RDONLY | O_CLOEXEC);
+    if (sync_fd >= 0) {
+        ::fsync(sync_fd);
+        ::close(sync_fd);
+    }
+}
+
+/// pg_dump's plain SQL, compressed in parallel into `fd` as it streams;
+/// size and SHA-256 in `m`, the dump's own bytes in m.dump_bytes.
+void dump_plain(const std::vector<std::string>& argv, const ProcessOptions& po, const DumpPlan& d,
+                int fd, const std::string& partial, BackupManifest& m) {
+    HashingFileSink sink(fd, partial);
+    auto compressor = d.compression == Compression::zstd
+                          ? make_zstd_compressor(sink, d.level, d.jobs)
+                          : make_gzip_compressor(sink, d.level, d.jobs);
+    ChildProcess dump(argv, po, {false, true, -1});
+    Progress progress("backup", 0, "bytes dumped");
+    std::uint64_t dump_bytes = 0;
+    dump.read_out(
+        [&](const char* data, std::size_t n) {
+            compressor->write(data, n);
+            dump_bytes += n;
+            progress.update(dump_bytes, dump_bytes);
+        },
+        "pg_dump's output");
+    progress.finish();
+    ProcessResult r = dump.wait();
+    throw_if_interrupted();
+    if (!r.ok()) {
+        throw failure("pg_dump failed (" +
+                          (r.signal ? "signal " + std::to_string(r.signal)
+                                    : "exit " + std::to_string(r.exit_code)) +
+                          "): " + r.output,
+                      "nothing was kept; the previous backups are untouched");
+    }
+    compressor->finish();
+    m.sha256 = sink.finish_sha256();
+    m.size_bytes = sink.bytes();
+    m.dump_bytes = dump_bytes;
+    if (::fsync(fd) != 0) throw failure("cannot fsync " + partial + ": " + std::strerror(errno));
+}
+
+/// Retention after a backup: only its database, only older backups.
+std::vector<std::string> prune_after(const BackupOptions& o, const std::string& dir,
+                                     const std::string& just_made) {
+    std::vector<std::string> pruned;
+    if (o.keep_last <= 0 && o.keep_days <= 0) return pruned;
+    pruned = backups_to_prune(list_backups(dir), o.keep_last, o.keep_days, std::time(nullptr),
+                              just_made);
+    for (const auto& p : pruned) {
+        ::unlink(p.c_str());
+        ::unlink(manifest_path_for(p).c_str());
+        log::info("pruned " + p);
+    }
+    return pruned;
+}
+
+ExitCode report_backup(const BackupManifest& m, const DumpPlan& d, const std::string& final_path,
+                       const std::vector<std::string>& pruned, Context& ctx) {
+    const double secs = static_cast<double>(m.duration_ms) / 1000.0;
+    const double rate =
+        secs > 0 ? static_cast<double>(d.custom ? m.size_bytes : m.dump_bytes) / 1e6 / secs : 0;
+    if (ctx.json()) {
+        emit_result({{"path", final_path},
+                     {"manifest", manifest_path_for(final_path)},
+                     {"size_bytes", m.size_bytes},
+                     {"dump_bytes", m.dump_bytes},
+                     {"sha256", m.sha256},
+                     {"duration_ms", m.duration_ms},
+                     {"mb_per_second", rate},
+                     {"tables", m.row_counts.size()},
+                     {"pruned", pruned}});
+    } else {
+        char line[512];
+        std::snprintf(line, sizeof line, "backup %s: %s in %.1f s (%.1f MB/s%s), %zu tables\n",
+                      final_path.c_str(), human_bytes(static_cast<double>(m.size_bytes)).c_str(),
+                      secs, rate, d.custom ? "" : " of dump text", m.row_counts.size());
+        print_text(line);
+    }
+    return ExitCode::ok;
+}
+
 ExitCode run_backup(const BackupOptions& o, Context& ctx) {
     const Config& cfg = ctx.valid_config(true);
     ConnectionSettings cs = cfg.connection();
@@ -111,41 +245,19 @@ ExitCode run_backup(const BackupOptions& o, Context& ctx) {
                           "mount the backup volume there, create it, or pass --dir");
     }
     if (::access(dir.c_str(), W_OK) != 0) throw usage_error("cannot write to " + dir);
-    const bool custom = o.format == "custom";
-    const Compression compression =
-        custom ? Compression::none
-               : (o.compression == "zstd" ? Compression::zstd : Compression::gzip);
-    int level = o.level;
-    if (level < 0) level = compression == Compression::zstd ? 3 : 6;
-    if (compression == Compression::gzip && level > 9) {
-        throw usage_error("--compress-level for gzip is 1 to 9");
-    }
-    const int jobs =
-        o.jobs > 0 ? o.jobs : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+    const DumpPlan d = plan_dump(o);
 
     // Fail early when there is no pg_dump at all; the one matching the
     // server's major version is picked once it is known.
     find_pg_tool("pg_dump", ctx.env);
     auto conn = connect(cs);
     complete_from(cs, *conn);  // a service file may name the database
-    const std::int64_t server_num = exec(*conn, "SHOW server_version_num").get_int(0, 0);
-    const std::string server_version = exec(*conn, "SHOW server_version").get(0, 0);
-    const std::string pg_dump =
-        find_pg_tool("pg_dump", ctx.env, static_cast<int>(server_num / 10000));
-    std::string pg_dump_version;
-    const int dump_major = pg_tool_major_version(pg_dump, &pg_dump_version);
-    if (dump_major < server_num / 10000) {
-        throw usage_error(pg_dump + " is version " + pg_dump_version + ", older than the server (" +
-                              server_version + "); it cannot dump it",
-                          "install postgresql-client-" + std::to_string(server_num / 10000) +
-                              " or set CTLDB_PG_BINDIR");
-    }
-    const std::string ext =
-        custom ? ".dump" : (compression == Compression::zstd ? ".sql.zst" : ".sql.gz");
+    BackupManifest m;
+    const std::string pg_dump = matching_pg_dump(*conn, ctx.env, m);
     if (!o.no_space_check) {
         const std::int64_t db_size =
             exec(*conn, "SELECT pg_database_size(current_database())").get_int(0, 0);
-        check_free_space(dir, space_estimate(dir, cs.dbname, ext, db_size));
+        check_free_space(dir, space_estimate(dir, cs.dbname, d.ext, db_size));
     }
 
     // One second per name, shared by the formats' manifest: the slot waits
@@ -153,19 +265,16 @@ ExitCode run_backup(const BackupOptions& o, Context& ctx) {
     // against concurrent runs; what dead runs left is cleared first.
     for (const auto& p : remove_stale_partials(dir))
         log::info("removed " + p + ", left by a run that no longer exists");
-    BackupSlot slot(dir, ext);
+    BackupSlot slot(dir, d.ext);
     const std::time_t started = slot.time();
     const Stopwatch t0;
-    const std::string stem = slot.stem();
-    const std::string final_path = slot.final_path();
-    const std::string partial = slot.data_partial();
 
     // One snapshot for the counts and the dump: the manifest describes
     // exactly what is in the file.
     exec(*conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-    const std::string snapshot = exec(*conn, "SELECT pg_export_snapshot()").get(0, 0);
-    const auto counts = count_rows(*conn);
-    if (!custom &&
+    m.snapshot = exec(*conn, "SELECT pg_export_snapshot()").get(0, 0);
+    m.row_counts = count_rows(*conn);
+    if (!d.custom &&
         exec(*conn, "SELECT EXISTS (SELECT 1 FROM pg_largeobject_metadata)").get(0, 0) == "t") {
         // pg_dump wraps large objects in its own BEGIN/COMMIT in plain
         // format, which psql --single-transaction cannot undo.
@@ -178,108 +287,27 @@ ExitCode run_backup(const BackupOptions& o, Context& ctx) {
     ProcessOptions po;
     po.clear_pg_env = true;
     po.env = libpq_environment(cs, "ctldb backup");
-    std::vector<std::string> argv = {pg_dump, "--no-password", "--snapshot=" + snapshot};
-    BackupManifest m;
+    const std::vector<std::string> argv = {pg_dump, "--no-password", "--snapshot=" + m.snapshot};
     fs::UniqueFd fd(slot.create_data());
-
-    std::uint64_t dump_bytes = 0;
-    if (custom) {
-        argv.insert(argv.end(), {"--format=custom", "--compress=" + std::to_string(level),
-                                 "--file=" + partial});
+    if (d.custom) {
         fd.reset();
-        ChildProcess dump(argv, po, {});
-        ProcessResult r = dump.wait();
-        throw_if_interrupted();
-        if (!r.ok()) throw failure("pg_dump failed: " + r.output);
-        ReadResult rr = read_compressed(partial, Compression::none, nullptr);
-        m.sha256 = rr.sha256;
-        m.size_bytes = rr.file_bytes;
-        int sync_fd = ::open(partial.c_str(), O_RDONLY | O_CLOEXEC);
-        if (sync_fd >= 0) {
-            ::fsync(sync_fd);
-            ::close(sync_fd);
-        }
+        dump_custom(argv, po, d, slot.data_partial(), m);
     } else {
-        HashingFileSink sink(fd.get(), partial);
-        auto compressor = compression == Compression::zstd
-                              ? make_zstd_compressor(sink, level, jobs)
-                              : make_gzip_compressor(sink, level, jobs);
-        ChildProcess dump(argv, po, {false, true, -1});
-        Progress progress("backup", 0, "bytes dumped");
-        dump.read_out(
-            [&](const char* d, std::size_t n) {
-                compressor->write(d, n);
-                dump_bytes += n;
-                progress.update(dump_bytes, dump_bytes);
-            },
-            "pg_dump's output");
-        progress.finish();
-        ProcessResult r = dump.wait();
-        throw_if_interrupted();
-        if (!r.ok()) {
-            throw failure("pg_dump failed (" +
-                              (r.signal ? "signal " + std::to_string(r.signal)
-                                        : "exit " + std::to_string(r.exit_code)) +
-                              "): " + r.output,
-                          "nothing was kept; the previous backups are untouched");
-        }
-        compressor->finish();
-        m.sha256 = sink.finish_sha256();
-        m.size_bytes = sink.bytes();
-        if (::fsync(fd.get()) != 0)
-            throw failure("cannot fsync " + partial + ": " + std::strerror(errno));
+        dump_plain(argv, po, d, fd.get(), slot.data_partial(), m);
     }
     exec(*conn, "COMMIT");
 
-    const auto ms = t0.ms();
-    m.file = stem + ext;
-    m.format = custom ? "custom" : "plain";
-    m.compression = custom ? "custom" : (compression == Compression::zstd ? "zstd" : "gzip");
-    m.dump_bytes = dump_bytes;
+    m.file = slot.stem() + d.ext;
+    m.format = d.custom ? "custom" : "plain";
+    m.compression = d.custom ? "custom" : (d.compression == Compression::zstd ? "zstd" : "gzip");
     m.database = cs.dbname;
-    m.server_version = server_version;
-    m.pg_dump_version = pg_dump_version;
     m.ctldb_version = version();
     m.started_at = utc_iso8601(started);
     m.finished_at = utc_now_iso8601();
-    m.duration_ms = ms;
-    m.snapshot = snapshot;
-    m.row_counts = counts;
+    m.duration_ms = t0.ms();
     slot.publish(m.to_json());
-
-    std::vector<std::string> pruned;
-    if (o.keep_last > 0 || o.keep_days > 0) {
-        pruned = backups_to_prune(list_backups(dir), o.keep_last, o.keep_days, std::time(nullptr),
-                                  final_path);
-        for (const auto& p : pruned) {
-            ::unlink(p.c_str());
-            ::unlink(manifest_path_for(p).c_str());
-            log::info("pruned " + p);
-        }
-    }
-
-    const double secs = static_cast<double>(ms) / 1000.0;
-    const double rate =
-        secs > 0 ? static_cast<double>(custom ? m.size_bytes : dump_bytes) / 1e6 / secs : 0;
-    if (ctx.json()) {
-        emit_result({{"ok", true},
-                     {"path", final_path},
-                     {"manifest", manifest_path_for(final_path)},
-                     {"size_bytes", m.size_bytes},
-                     {"dump_bytes", dump_bytes},
-                     {"sha256", m.sha256},
-                     {"duration_ms", ms},
-                     {"mb_per_second", rate},
-                     {"tables", counts.size()},
-                     {"pruned", pruned}});
-    } else {
-        char line[512];
-        std::snprintf(line, sizeof line, "backup %s: %s in %.1f s (%.1f MB/s%s), %zu tables\n",
-                      final_path.c_str(), human_bytes(m.size_bytes).c_str(), secs, rate,
-                      custom ? "" : " of dump text", counts.size());
-        print_text(line);
-    }
-    return ExitCode::ok;
+    const auto pruned = prune_after(o, dir, slot.final_path());
+    return report_backup(m, d, slot.final_path(), pruned, ctx);
 }
 
 std::string age(std::time_t t, std::time_t now) {
