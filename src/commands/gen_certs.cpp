@@ -97,8 +97,15 @@ nlohmann::json describe(const std::string& path, const tls::CertSummary& s) {
     return j;
 }
 
-ExitCode run_gen_certs(const GenCertsOptions& o, Context& ctx) {
-    // Check every input before writing anything.
+/// The server certificate's names, checked: every input is checked before
+/// anything is written.
+struct Names {
+    std::string cn;
+    std::vector<std::string> dns, ips;
+    tls::KeyType key_type = tls::KeyType::ec;
+};
+
+Names check_inputs(const GenCertsOptions& o) {
     if (o.days < 1 || o.days > 366) {
         throw usage_error("--days " + std::to_string(o.days) +
                           ": a server certificate may be valid for 1 to 366 days");
@@ -114,32 +121,36 @@ ExitCode run_gen_certs(const GenCertsOptions& o, Context& ctx) {
     if (!o.k8s_secret.empty() && !valid_k8s_name(o.k8s_secret)) {
         throw usage_error("--k8s-secret '" + o.k8s_secret + "' is not a Kubernetes name");
     }
-    const tls::KeyType kt = o.key_type == "rsa" ? tls::KeyType::rsa : tls::KeyType::ec;
+    Names n;
+    n.key_type = o.key_type == "rsa" ? tls::KeyType::rsa : tls::KeyType::ec;
     const std::string full = o.service + "." + o.ns + ".svc.cluster.local";
-    std::vector<std::string> dns = {o.service, o.service + "." + o.ns,
-                                    o.service + "." + o.ns + ".svc", full};
-    std::vector<std::string> ips;
+    n.dns = {o.service, o.service + "." + o.ns, o.service + "." + o.ns + ".svc", full};
     for (const auto& s : o.sans) {
         if (is_ip(s)) {
-            ips.push_back(s);  // an address is an iPAddress SAN, never a DNS one
+            n.ips.push_back(s);  // an address is an iPAddress SAN, never a DNS one
         } else if (valid_dns_name(s)) {
-            if (std::find(dns.begin(), dns.end(), s) == dns.end()) dns.push_back(s);
+            if (std::find(n.dns.begin(), n.dns.end(), s) == n.dns.end()) n.dns.push_back(s);
         } else {
             throw usage_error("--san '" + s + "' is neither a host name nor an IP address");
         }
     }
     for (const auto& ip : o.ips) {
         if (!is_ip(ip)) throw usage_error("--ip '" + ip + "' is not an IP address");
-        ips.push_back(ip);
+        n.ips.push_back(ip);
     }
     for (const auto& c : o.clients) {
         if (c.empty() || c.find_first_of("/\\ \t\n'\"") != std::string::npos || c.size() > 63) {
             throw usage_error("--client '" + c + "' is not a usable role name");
         }
     }
-    const std::string cn = o.cn.empty() ? full : o.cn;
-    if (!valid_dns_name(cn)) throw usage_error("--cn '" + cn + "' is not a host name");
+    n.cn = o.cn.empty() ? full : o.cn;
+    if (!valid_dns_name(n.cn)) throw usage_error("--cn '" + n.cn + "' is not a host name");
+    return n;
+}
 
+/// Refuses (exit 2, nothing written) an --out that is a file, or files that
+/// exist without --force.
+void check_outputs(const GenCertsOptions& o) {
     if (fs::exists(o.out) && !fs::is_dir(o.out)) {
         throw usage_error("--out " + o.out + " exists and is not a directory; nothing was written");
     }
@@ -151,34 +162,76 @@ ExitCode run_gen_certs(const GenCertsOptions& o, Context& ctx) {
         planned.push_back(o.out + "/client-" + c + ".key");
     }
     if (!o.k8s_secret.empty()) planned.push_back(o.out + "/" + o.k8s_secret + ".yaml");
-    if (!o.force) {
-        for (const auto& p : planned) {
-            if (fs::exists(p))
-                throw usage_error(p + " already exists; nothing was written",
-                                  "pass --force to replace");
-        }
+    if (o.force) return;
+    for (const auto& p : planned) {
+        if (fs::exists(p))
+            throw usage_error(p + " already exists; nothing was written",
+                              "pass --force to replace");
     }
+}
 
-    tls::PemPair ca;
-    if (o.ca_cert.empty()) {
-        tls::CertSpec spec;
-        spec.role = tls::CertRole::ca;
-        spec.common_name = "cloudtolocalllm PostgreSQL CA";
-        spec.days = o.ca_days;
-        spec.key_type = kt;
-        ca = tls::issue(spec, nullptr);
-    } else {
-        ca = tls::load_pair(o.ca_cert, o.ca_key);
+/// A new CA, or the one given (rotation from the same CA).
+tls::PemPair ca_of(const GenCertsOptions& o, tls::KeyType kt) {
+    if (!o.ca_cert.empty()) {
+        tls::PemPair ca = tls::load_pair(o.ca_cert, o.ca_key);
         if (!tls::summarize(ca.cert_pem).is_ca)
             throw usage_error(o.ca_cert + " is not a CA certificate");
+        return ca;
     }
+    tls::CertSpec spec;
+    spec.role = tls::CertRole::ca;
+    spec.common_name = "cloudtolocalllm PostgreSQL CA";
+    spec.days = o.ca_days;
+    spec.key_type = kt;
+    return tls::issue(spec, nullptr);
+}
+
+/// The Secrets (server and CA) as one manifest.
+std::string secret_yaml(const GenCertsOptions& o, const tls::PemPair& server,
+                        const tls::PemPair& ca) {
+    return "# Written by ctldb gen-certs. kubectl apply -f " + o.k8s_secret +
+           ".yaml\n"
+           "apiVersion: v1\nkind: Secret\nmetadata:\n  name: " +
+           o.k8s_secret + "\n  namespace: " + o.ns +
+           "\ntype: Opaque\nstringData:\n  server.crt: |\n" + indent(server.cert_pem, "    ") +
+           "  server.key: |\n" + indent(server.key_pem, "    ") + "  ca.crt: |\n" +
+           indent(ca.cert_pem, "    ") +
+           "---\n# The CA alone, for clients (DB_SSL_ROOT_CERT).\napiVersion: v1\nkind: Secret\n"
+           "metadata:\n  name: " +
+           o.k8s_secret + "-ca\n  namespace: " + o.ns +
+           "\ntype: Opaque\nstringData:\n  ca.crt: |\n" + indent(ca.cert_pem, "    ");
+}
+
+/// How to mount the Secrets, for people.
+std::string mount_instructions(const GenCertsOptions& o) {
+    return "\n" + o.out + "/" + o.k8s_secret + ".yaml: Secrets " + o.k8s_secret + " and " +
+           o.k8s_secret +
+           "-ca\n\nMount for PostgreSQL (the key must be readable by the postgres "
+           "group, not the world):\n"
+           "  spec:\n    securityContext:\n      fsGroup: 999          # postgres group in "
+           "the postgres image\n"
+           "    volumes:\n      - name: ssl-certs\n        secret:\n          secretName: " +
+           o.k8s_secret +
+           "\n          defaultMode: 0440\n"
+           "  ssl_cert_file = '/var/lib/postgresql/ssl/server.crt'\n"
+           "  ssl_key_file = '/var/lib/postgresql/ssl/server.key'\n\n"
+           "Clients (mount " +
+           o.k8s_secret +
+           "-ca at /etc/ctldb/ca):\n"
+           "  DB_SSL_MODE=verify-full\n  DB_SSL_ROOT_CERT=/etc/ctldb/ca/ca.crt\n";
+}
+
+ExitCode run_gen_certs(const GenCertsOptions& o, Context& ctx) {
+    const Names n = check_inputs(o);
+    check_outputs(o);
+    const tls::PemPair ca = ca_of(o, n.key_type);
     tls::CertSpec srv;
     srv.role = tls::CertRole::server;
-    srv.common_name = cn;
-    srv.dns_names = dns;
-    srv.ip_addresses = ips;
+    srv.common_name = n.cn;
+    srv.dns_names = n.dns;
+    srv.ip_addresses = n.ips;
     srv.days = o.days;
-    srv.key_type = kt;
+    srv.key_type = n.key_type;
     const tls::PemPair server = tls::issue(srv, &ca);
 
     nlohmann::json written = nlohmann::json::array();
@@ -206,45 +259,19 @@ ExitCode run_gen_certs(const GenCertsOptions& o, Context& ctx) {
         cs.role = tls::CertRole::client;
         cs.common_name = c;
         cs.days = o.days;
-        cs.key_type = kt;
+        cs.key_type = n.key_type;
         const tls::PemPair client = tls::issue(cs, &ca);
         write_output(o.out + "/client-" + c + ".key", client.key_pem, 0600, o.force);
         write_output(o.out + "/client-" + c + ".crt", client.cert_pem, 0644, o.force);
         report(o.out + "/client-" + c + ".crt", client.cert_pem);
     }
     if (!o.k8s_secret.empty()) {
-        std::string yaml =
-            "# Written by ctldb gen-certs. kubectl apply -f " + o.k8s_secret +
-            ".yaml\n"
-            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: " +
-            o.k8s_secret + "\n  namespace: " + o.ns +
-            "\ntype: Opaque\nstringData:\n  server.crt: |\n" + indent(server.cert_pem, "    ") +
-            "  server.key: |\n" + indent(server.key_pem, "    ") + "  ca.crt: |\n" +
-            indent(ca.cert_pem, "    ") +
-            "---\n# The CA alone, for clients (DB_SSL_ROOT_CERT).\napiVersion: v1\nkind: Secret\n"
-            "metadata:\n  name: " +
-            o.k8s_secret + "-ca\n  namespace: " + o.ns +
-            "\ntype: Opaque\nstringData:\n  ca.crt: |\n" + indent(ca.cert_pem, "    ");
-        write_output(o.out + "/" + o.k8s_secret + ".yaml", yaml, 0600, o.force);
-        text += "\n" + o.out + "/" + o.k8s_secret + ".yaml: Secrets " + o.k8s_secret + " and " +
-                o.k8s_secret +
-                "-ca\n\nMount for PostgreSQL (the key must be readable by the postgres "
-                "group, not the world):\n"
-                "  spec:\n    securityContext:\n      fsGroup: 999          # postgres group in "
-                "the postgres image\n"
-                "    volumes:\n      - name: ssl-certs\n        secret:\n          secretName: " +
-                o.k8s_secret +
-                "\n          defaultMode: 0440\n"
-                "  ssl_cert_file = '/var/lib/postgresql/ssl/server.crt'\n"
-                "  ssl_key_file = '/var/lib/postgresql/ssl/server.key'\n\n"
-                "Clients (mount " +
-                o.k8s_secret +
-                "-ca at /etc/ctldb/ca):\n"
-                "  DB_SSL_MODE=verify-full\n  DB_SSL_ROOT_CERT=/etc/ctldb/ca/ca.crt\n";
+        write_output(o.out + "/" + o.k8s_secret + ".yaml", secret_yaml(o, server, ca), 0600,
+                     o.force);
+        text += mount_instructions(o);
     }
     if (ctx.json()) {
-        emit_result({{"ok", true},
-                     {"out", o.out},
+        emit_result({{"out", o.out},
                      {"certificates", written},
                      {"k8s_secret", o.k8s_secret.empty()
                                         ? nlohmann::json(nullptr)
