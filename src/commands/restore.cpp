@@ -362,22 +362,110 @@ ExitCode run_restore_parallel(const RestoreOptions& o, Context& ctx, const Conne
     }
 }
 
-ExitCode run_restore(const RestoreOptions& o, Context& ctx) {
-    const Config& cfg = ctx.valid_config(true);
-    // Replacing what is there is destructive; restoring into an empty or
-    // new database (a verification copy) is not.
-    if (o.clean)
-        cfg.refuse_in_production("replace a database's contents (restore --clean)", o.force);
+/// The database to restore into: --target-db, else DB_NAME, else the one a
+/// service file names (asked of the server).
+ConnectionSettings restore_target(const RestoreOptions& o, const Config& cfg) {
     ConnectionSettings cs = cfg.connection();
     if (!o.target_db.empty()) {
         if (const std::string why = database_name_problem(o.target_db); !why.empty())
             throw usage_error("invalid --target-db: " + why);
         cs.dbname = o.target_db;
     }
-    if (cs.dbname.empty()) {
-        // A service file names the target: ask the server which one it is.
-        complete_from(cs, *connect(cs));
+    if (cs.dbname.empty()) complete_from(cs, *connect(cs));
+    return cs;
+}
+
+/// Refuses a non-empty target without --clean; asks on a terminal unless
+/// --yes (or the database was just created). False when the answer is no.
+bool may_restore(const RestoreOptions& o, Connection& conn, const std::string& path,
+                 const std::string& db, const std::string& where, bool created,
+                 std::int64_t& existing) {
+    existing = user_relations(conn);
+    if (existing > 0 && !o.clean) {
+        throw failure("database " + db + " is not empty (" + std::to_string(existing) +
+                          " tables, views or sequences); nothing was changed",
+                      "restore into an empty database (--target-db NEW --create) or pass "
+                      "--clean to replace its contents");
     }
+    if (o.yes || created) return true;
+    if (is_tty(stdin)) {
+        return confirm("Restore " + path + " into " + where +
+                       (existing > 0 ? ", replacing everything in it?" : "?"));
+    }
+    if (existing > 0) {
+        throw usage_error("--clean replaces everything in " + where + "; pass --yes to confirm");
+    }
+    return true;
+}
+
+/// What one restore did, for the report.
+struct RestoreOutcome {
+    DumpRunStats stats;
+    nlohmann::json tables;
+    std::vector<std::string> differences;
+};
+
+/// One transaction: the clean, every statement and COPY of the dump, the
+/// checks. COMMIT only when all of it passed; a kill anywhere before closes
+/// the session and the server rolls it all back.
+RestoreOutcome restore_in_one_transaction(Connection& conn, const std::string& dbname,
+                                          const std::string& path, int fd, const VerifiedBackup& v,
+                                          const std::string& pg_restore, bool clean_first) {
+    RestoreOutcome out;
+    exec(conn, "BEGIN");
+    if (clean_first) exec(conn, clean_sql(conn));
+    DumpRunner runner(&conn, dbname, path);
+    if (v.custom) {
+        run_custom(fd, v, pg_restore, runner);
+    } else {
+        run_plain(fd, v, runner);
+    }
+    out.stats = runner.stats();
+    out.differences = compare_counts(conn, v.manifest, out.tables);
+    throw_if_interrupted();
+    if (!out.differences.empty()) {
+        exec(conn, "ROLLBACK");
+        Error e(ExitCode::failure,
+                "row counts of the restored data differ from the backup's manifest; the restore "
+                "was rolled back",
+                "the target is as it was before; use another backup");
+        e.with_details(out.differences);
+        throw e;
+    }
+    exec(conn, "COMMIT");
+    return out;
+}
+
+ExitCode report_restore(const std::string& path, const std::string& where,
+                        const std::string& dbname, const VerifiedBackup& v, const RestoreOutcome& r,
+                        std::int64_t ms, Context& ctx) {
+    if (ctx.json()) {
+        emit_result({{"path", path},
+                     {"database", dbname},
+                     {"duration_ms", ms},
+                     {"manifest", v.has_manifest},
+                     {"statements", r.stats.statements},
+                     {"copy_blocks", r.stats.copy_blocks},
+                     {"dump_bytes", r.stats.bytes},
+                     {"tables", r.tables},
+                     {"differences", r.differences}});
+    } else {
+        print_text("restored " + path + " into " + where + " in " + std::to_string(ms / 1000) +
+                   "." + std::to_string(ms % 1000 / 100) + " s, one transaction; " +
+                   (!v.has_manifest ? std::string("no manifest, row counts not compared\n")
+                                    : std::to_string(v.manifest.row_counts.size()) +
+                                          " tables, row counts match the manifest\n"));
+    }
+    return ExitCode::ok;
+}
+
+ExitCode run_restore(const RestoreOptions& o, Context& ctx) {
+    const Config& cfg = ctx.valid_config(true);
+    // Replacing what is there is destructive; restoring into an empty or
+    // new database (a verification copy) is not.
+    if (o.clean)
+        cfg.refuse_in_production("replace a database's contents (restore --clean)", o.force);
+    const ConnectionSettings cs = restore_target(o, cfg);
     const std::string path = resolve_file(o, ctx);
     const VerifiedBackup v = describe_backup(path, o.no_manifest);
     if (!v.has_manifest) {
@@ -391,7 +479,7 @@ ExitCode run_restore(const RestoreOptions& o, Context& ctx) {
             "--jobs applies to custom archives; a plain dump is restored in one "
             "transaction by one session");
     }
-    std::string pg_restore = v.custom ? find_pg_tool("pg_restore", ctx.env) : "";
+    if (v.custom) find_pg_tool("pg_restore", ctx.env);  // there is one at all
     const fs::UniqueFd file = open_backup(path);
     // A file of the wrong size is refused before anything is touched (not
     // even --create); the checksum can only be known after the one read.
@@ -399,84 +487,25 @@ ExitCode run_restore(const RestoreOptions& o, Context& ctx) {
 
     const Stopwatch t0;
     const std::string where = cs.dbname + " on " + cs.target();
-    bool created = false;
-    if (o.create) created = create_database(cs, o.clean);
-    nlohmann::json tables;
-    std::vector<std::string> differences;
-    DumpRunStats stats;
+    const bool created = o.create && create_database(cs, o.clean);
+    RestoreOutcome outcome;
     try {
         auto conn = connect(cs);
-        const std::int64_t existing = user_relations(*conn);
-        if (existing > 0 && !o.clean) {
-            throw failure("database " + cs.dbname + " is not empty (" + std::to_string(existing) +
-                              " tables, views or sequences); nothing was changed",
-                          "restore into an empty database (--target-db NEW --create) or pass "
-                          "--clean to replace its contents");
+        std::int64_t existing = 0;
+        if (!may_restore(o, *conn, path, cs.dbname, where, created, existing)) {
+            log::info("nothing restored");
+            return ExitCode::failure;
         }
-        if (!o.yes && !created) {
-            if (is_tty(stdin)) {
-                if (!confirm("Restore " + path + " into " + where +
-                             (existing > 0 ? ", replacing everything in it?" : "?"))) {
-                    log::info("nothing restored");
-                    return ExitCode::failure;
-                }
-            } else if (existing > 0) {
-                throw usage_error("--clean replaces everything in " + where +
-                                  "; pass --yes to confirm");
-            }
-        }
-        // One transaction: the clean, every statement and COPY of the dump,
-        // the checks. COMMIT only when all of it passed; a kill anywhere
-        // before closes the session and the server rolls it all back.
-        if (v.custom) {
-            pg_restore = find_pg_tool("pg_restore", ctx.env, PQserverVersion(conn->raw()) / 10000);
-        }
-        exec(*conn, "BEGIN");
-        if (existing > 0) exec(*conn, clean_sql(*conn));
-        DumpRunner runner(conn.get(), cs.dbname, path);
-        if (v.custom) {
-            run_custom(file.get(), v, pg_restore, runner);
-        } else {
-            run_plain(file.get(), v, runner);
-        }
-        stats = runner.stats();
-        differences = compare_counts(*conn, v.manifest, tables);
-        throw_if_interrupted();
-        if (!differences.empty()) {
-            exec(*conn, "ROLLBACK");
-            Error e(ExitCode::failure,
-                    "row counts of the restored data differ from the backup's manifest; the "
-                    "restore was rolled back",
-                    "the target is as it was before; use another backup");
-            e.with_details(differences);
-            throw e;
-        }
-        exec(*conn, "COMMIT");
+        const std::string pg_restore =
+            v.custom ? find_pg_tool("pg_restore", ctx.env, PQserverVersion(conn->raw()) / 10000)
+                     : "";
+        outcome = restore_in_one_transaction(*conn, cs.dbname, path, file.get(), v, pg_restore,
+                                             existing > 0);
     } catch (...) {
         if (created) drop_created_database(cs);
         throw;
     }
-    const auto ms = t0.ms();
-    if (ctx.json()) {
-        emit_result({{"ok", true},
-                     {"exit_code", 0},
-                     {"path", path},
-                     {"database", cs.dbname},
-                     {"duration_ms", ms},
-                     {"manifest", v.has_manifest},
-                     {"statements", stats.statements},
-                     {"copy_blocks", stats.copy_blocks},
-                     {"dump_bytes", stats.bytes},
-                     {"tables", tables},
-                     {"differences", differences}});
-    } else {
-        print_text("restored " + path + " into " + where + " in " + std::to_string(ms / 1000) +
-                   "." + std::to_string(ms % 1000 / 100) + " s, one transaction; " +
-                   (!v.has_manifest ? std::string("no manifest, row counts not compared\n")
-                                    : std::to_string(v.manifest.row_counts.size()) +
-                                          " tables, row counts match the manifest\n"));
-    }
-    return ExitCode::ok;
+    return report_restore(path, where, cs.dbname, v, outcome, t0.ms(), ctx);
 }
 
 }  // namespace
