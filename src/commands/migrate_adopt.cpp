@@ -170,6 +170,72 @@ BaselinePlan plan_from_tool(Connection& conn, const MigrationSet& set, const Mig
     return p;
 }
 
+/// Why the schema proof refuses the baseline ("" when it does not), with
+/// the differences.
+std::string baseline_refusal(const SchemaCheck& sc, const BaselinePlan& plan,
+                             std::vector<std::string>& details) {
+    const std::string upto =
+        "migrations " + plan.files.front()->label + ".." + plan.files.back()->label;
+    if (!sc.built) {
+        return "cannot tell whether the database holds what " + upto + " create: " + sc.why_not;
+    }
+    if (sc.comparison.matches()) return {};
+    details = difference_lines(sc.comparison);
+    return "the database does not hold what " + upto + " create (" +
+           std::to_string(sc.comparison.differences.size()) +
+           " difference(s)): it is another schema, and recording it as theirs would let later "
+           "migrations and 'migrate down' act on objects they did not make";
+}
+
+/// --dry-run, or a refusal: show the plan and what the real run would do.
+ExitCode show_baseline(const MigrateOptions& o, Context& ctx, const BaselinePlan& plan,
+                       const SchemaCheck& sc, const std::string& refusal,
+                       const std::vector<std::string>& details, nlohmann::json doc) {
+    const bool refused = !refusal.empty() && !o.force;
+    if (ctx.json()) {
+        doc["dry_run"] = o.dry_run;
+        doc["recorded"] = 0;
+        emit_result(doc);
+    } else {
+        print_text(plan.render());
+    }
+    if (refused) {
+        Error e(ExitCode::failure, refusal + "; nothing was recorded",
+                sc.built ? "fix the schema or choose the V it matches ('migrate baseline V "
+                           "--dry-run' shows the comparison); --force records it anyway, noted "
+                           "in the history"
+                         : "--force records it without the comparison, noted in the history");
+        e.with_details(details);
+        report_error(e, false);
+        return ExitCode::failure;
+    }
+    if (!ctx.json()) {
+        print_text("would record " + std::to_string(plan.files.size()) +
+                   " migration(s) as applied: the database holds exactly what they create" +
+                   (refusal.empty() ? "" : " (NOT: --force given)") +
+                   "\n-- dry run: nothing was recorded\n");
+    }
+    return ExitCode::ok;
+}
+
+/// Write the plan's rows into a new history, in one transaction.
+void record_baseline(Connection& conn, const BaselinePlan& plan, ParsedFiles& parsed,
+                     const std::string& by) {
+    TransactionGuard tx(conn);
+    create_history(conn);
+    for (const Migration* m : plan.files) {
+        const auto& at = plan.applied_at.count(m->version) ? plan.applied_at.at(m->version) : "";
+        exec(conn,
+             "INSERT INTO ctldb_schema_migrations (version, name, checksum, applied_at, "
+             "applied_by, execution_ms, no_transaction) VALUES ($1, $2, $3, "
+             "coalesce($4::timestamptz, now()), $5, 0, $6)",
+             {std::to_string(m->version), m->name, m->checksum,
+              at.empty() ? std::nullopt : std::optional<std::string>(at), by,
+              std::string(parsed.outside(*m, false) ? "true" : "false")});
+    }
+    tx.commit();
+}
+
 ExitCode run_baseline(const MigrateOptions& o, Context& ctx) {
     if (o.from.empty() == o.baseline_version.empty()) {
         throw usage_error(
@@ -201,53 +267,15 @@ ExitCode run_baseline(const MigrateOptions& o, Context& ctx) {
     // Prove it: build what those migrations create in a scratch schema
     // (rolled back) and compare it with the database.
     const SchemaCheck sc = check_schema(*conn, plan.files, parsed);
-    const std::string upto =
-        "migrations " + plan.files.front()->label + ".." + plan.files.back()->label;
-    std::string refusal;
     std::vector<std::string> details;
-    if (!sc.built) {
-        refusal = "cannot tell whether the database holds what " + upto + " create: " + sc.why_not;
-    } else if (!sc.comparison.matches()) {
-        refusal = "the database does not hold what " + upto + " create (" +
-                  std::to_string(sc.comparison.differences.size()) +
-                  " difference(s)): it is another schema, and recording it as theirs would let "
-                  "later migrations and 'migrate down' act on objects they did not make";
-        details = difference_lines(sc.comparison);
-    }
-    const bool refused = !refusal.empty() && !o.force;
+    const std::string refusal = baseline_refusal(sc, plan, details);
     nlohmann::json doc = {
         {"baseline", plan.files.back()->label},
         {"from", plan.from.empty() ? nlohmann::json(nullptr) : nlohmann::json(plan.from)},
         {"plan", plan.to_json()},
         {"schema", schema_json(sc)}};
-    if (o.dry_run || refused) {
-        if (ctx.json()) {
-            doc["ok"] = !refused;
-            doc["exit_code"] = refused ? 1 : 0;
-            doc["dry_run"] = o.dry_run;
-            doc["recorded"] = 0;
-            emit_result(doc);
-        } else {
-            print_text(plan.render());
-        }
-        if (refused) {
-            Error e(ExitCode::failure, refusal + "; nothing was recorded",
-                    sc.built ? "fix the schema or choose the V it matches ('migrate baseline V "
-                               "--dry-run' shows the comparison); --force records it anyway, "
-                               "noted in the history"
-                             : "--force records it without the comparison, noted in the history");
-            e.with_details(details);
-            report_error(e, false);
-            return ExitCode::failure;
-        }
-        if (!ctx.json()) {
-            print_text("would record " + std::to_string(plan.files.size()) +
-                       " migration(s) as applied: the database holds exactly what they create" +
-                       (refusal.empty() ? "" : " (NOT: --force given)") +
-                       "\n-- dry run: nothing was recorded\n");
-        }
-        return ExitCode::ok;
-    }
+    if (o.dry_run || (!refusal.empty() && !o.force))
+        return show_baseline(o, ctx, plan, sc, refusal, details, doc);
     std::string how = plan.from.empty() ? "baseline" : "adopted from " + plan.from;
     if (!refusal.empty()) {
         how += " --force (" +
@@ -258,23 +286,8 @@ ExitCode run_baseline(const MigrateOptions& o, Context& ctx) {
         for (const auto& d : details)
             log::warn("  " + d);
     }
-    const std::string by = how + " by " + applied_by(*conn);
-    TransactionGuard tx(*conn);
-    create_history(*conn);
-    for (const Migration* m : plan.files) {
-        const auto& at = plan.applied_at.count(m->version) ? plan.applied_at.at(m->version) : "";
-        exec(*conn,
-             "INSERT INTO ctldb_schema_migrations (version, name, checksum, applied_at, "
-             "applied_by, execution_ms, no_transaction) VALUES ($1, $2, $3, "
-             "coalesce($4::timestamptz, now()), $5, 0, $6)",
-             {std::to_string(m->version), m->name, m->checksum,
-              at.empty() ? std::nullopt : std::optional<std::string>(at), by,
-              std::string(parsed.outside(*m, false) ? "true" : "false")});
-    }
-    tx.commit();
+    record_baseline(*conn, plan, parsed, how + " by " + applied_by(*conn));
     if (ctx.json()) {
-        doc["ok"] = true;
-        doc["exit_code"] = 0;
         doc["recorded"] = plan.files.size();
         doc["forced"] = !refusal.empty();
         emit_result(doc);
