@@ -30,7 +30,10 @@ Findings config_findings(const Config& cfg) {
     }
 
     const bool internal = is_cluster_internal_host(cs.host);
-    if (cs.sslmode == "disable" || cs.sslmode == "allow" || cs.sslmode == "prefer") {
+    if (!cs.host.empty() && cs.host[0] == '/') {
+        findings.add("sslmode", Status::ok,
+                     cs.sslmode + " (a Unix socket in " + cs.host + ": TLS does not apply)");
+    } else if (cs.sslmode == "disable" || cs.sslmode == "allow" || cs.sslmode == "prefer") {
         findings.add("sslmode", Status::warn, cs.sslmode + " allows unencrypted connections",
                      "use require inside the cluster, verify-full outside it");
     } else if (cs.sslmode != "verify-full" && !internal && !cs.host.empty() && cs.host[0] != '/') {

@@ -195,6 +195,13 @@ check "the connection finding fails with its classification" stdout_has "^fail *
 check "the server checks are listed as not run" stdout_has "needs a connection to the server"
 check "the offline checks still ran" has_finding ok "config/configuration"
 
+# --- over the Unix socket (kubectl exec into the server's pod) ---------------------------------
+expect_rc 0 "over a Unix socket TLS does not apply, and is not a failure" \
+    runuser -u postgres -- env DB_HOST="$IT_SANDBOX/socket" DB_USER=postgres DB_PASSWORD_FILE= \
+    DB_SSL_MODE=disable "$CTLDB" doctor --checks config,tls
+check "tls is info over the socket" stdout_has "^info *tls *connected over the Unix socket"
+check "and sslmode disable is fine there" stdout_has "^ok *config/sslmode *disable (a Unix socket"
+
 # --- bad input ------------------------------------------------------------------------------
 expect_rc 2 "an unknown check" "$CTLDB" doctor --checks tls,nonsense
 check "lists the checks" stderr_has "the checks: config, tls"
