@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include <libpq-fe.h>
 #include <nlohmann/json.hpp>
 
 #include "ctldb/fs.hpp"
@@ -156,6 +157,12 @@ struct Collected {
         std::vector<Limitation> l;
         Env env{cfg, o, conn, f, l, e.info.name};
         run_one(e, env);
+        // A server that went away mid-run is a failure, not a check's hiccup.
+        if (conn != nullptr && PQstatus(conn->raw()) != CONNECTION_OK) {
+            f.add("connection lost", Status::fail,
+                  "the server closed the connection during this check",
+                  "is the server restarting or out of memory? check its log; run doctor again");
+        }
         std::lock_guard<std::mutex> lock(mu);
         found[e.info.name] = std::move(f);
         limits[e.info.name] = std::move(l);

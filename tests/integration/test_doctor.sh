@@ -150,6 +150,18 @@ sql "ALTER TABLE users ADD COLUMN nickname text" >/dev/null
 expect_rc 1 "schema drift fails" "$CTLDB" doctor --checks migrations
 check "the drift is named" stdout_has "^fail *migrations/schema drift .*nickname"
 sql "ALTER TABLE users DROP COLUMN nickname" >/dev/null
+# A server that drops the connection in the middle of a check is a failure,
+# not a warning: here an "applied" migration that ends its own session when
+# the schema proof builds it.
+KILL=$IT_TMP/kill
+mkdir -p "$KILL"
+cp "$CTLDB_SOURCE_DIR"/migrations/*.sql "$KILL"/
+printf 'SELECT pg_terminate_backend(pg_backend_pid());\n' >"$KILL/$(printf '%03d' $((N + 1)))_kill.sql"
+SUM=$(sha256sum "$KILL/$(printf '%03d' $((N + 1)))_kill.sql" | cut -d' ' -f1)
+sql "INSERT INTO ctldb_schema_migrations (version, name, checksum, applied_at, applied_by, execution_ms, no_transaction) VALUES ($((N + 1)), 'kill', '$SUM', now(), 'test', 0, false)" >/dev/null
+expect_rc 1 "a connection lost during a check fails" "$CTLDB" doctor --checks migrations --migrations-dir "$KILL" --jobs 1
+check "named as such" stdout_has "^fail *migrations/connection lost"
+sql "DELETE FROM ctldb_schema_migrations WHERE version = $((N + 1))" >/dev/null
 
 # --- a stale backup ---------------------------------------------------------------------
 sleep 1.1
