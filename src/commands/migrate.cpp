@@ -308,6 +308,69 @@ void print_up_dry_run(const MigrationSet& set, const std::vector<const Migration
     print_text(out);
 }
 
+/// The error of a first migration that fails on objects that exist: a
+/// schema made before ctldb. Says "adopt it" only when it really is this
+/// schema (what some prefix 1..V of the migrations creates).
+Error adopt_hint(Connection& conn, const MigrationSet& set, ParsedFiles& parsed, const Error& e) {
+    const auto v = matching_version(conn, set, parsed);
+    Error adopt(e.code(), e.what(),
+                v ? "the database already holds exactly what migrations up to " +
+                        std::to_string(*v) +
+                        " create (compared object by object), made without ctldb: adopt it "
+                        "with 'ctldb migrate baseline " +
+                        std::to_string(*v) + "'; nothing runs, later migrations apply normally"
+                  : "the database has objects of the same names, but not the schema these "
+                    "migrations create: it was made by something else (the guide's node "
+                    "scripts?). 'ctldb migrate baseline V --dry-run' lists the differences; "
+                    "bring the schema in line before adopting it");
+    adopt.with_details(e.details());
+    return adopt;
+}
+
+bool already_exists(const Error& e) {
+    const auto& d = e.details();
+    return std::any_of(d.begin(), d.end(), [](const std::string& l) {
+        return l == "sqlstate: 42P07" || l == "sqlstate: 42710";
+    });
+}
+
+/// Apply `todo` in order, each recorded in its own transaction (or after
+/// it, for a no-transaction file).
+std::vector<Applied> apply_all(Connection& conn, const MigrateOptions& o, const MigrationSet& set,
+                               const UpPlan& plan, ParsedFiles& parsed) {
+    const std::string by = applied_by(conn);
+    const bool no_history =
+        std::none_of(plan.list.begin(), plan.list.end(),
+                     [](const MigrationStatus& st) { return st.applied.has_value(); });
+    std::vector<Applied> applied;
+    for (const Migration* m : plan.todo) {
+        const bool outside = parsed.outside(*m, false);
+        log::info("applying " + m->file + (outside ? " (no transaction)" : ""));
+        std::int64_t ms = 0;
+        const Stopwatch start;
+        try {
+            run_file(conn, o, m->file, m->sql, parsed.up(*m), outside, [&] {
+                ms = start.ms();
+                // In the migration's own transaction: the history table
+                // appears with the first migration that commits, not with a
+                // run that was refused or failed.
+                create_history(conn);
+                exec(conn,
+                     "INSERT INTO ctldb_schema_migrations (version, name, checksum, applied_by, "
+                     "execution_ms, no_transaction) VALUES ($1, $2, $3, $4, $5, $6)",
+                     {std::to_string(m->version), m->name, m->checksum, by, std::to_string(ms),
+                      std::string(outside ? "true" : "false")});
+            });
+        } catch (Error& e) {
+            if (!no_history || !applied.empty() || !already_exists(e)) throw;
+            throw adopt_hint(conn, set, parsed, e);
+        }
+        applied.push_back({m->version, m->name, ms});
+        log::info("applied " + m->file + " in " + std::to_string(ms) + " ms");
+    }
+    return applied;
+}
+
 ExitCode run_up(const MigrateOptions& o, Context& ctx) {
     check_pg_duration("--ddl-lock-timeout", o.ddl_lock_timeout);
     check_pg_duration("--statement-timeout", o.statement_timeout);
@@ -333,70 +396,17 @@ ExitCode run_up(const MigrateOptions& o, Context& ctx) {
         throw e;
     }
     require_static_checks(plan.todo, false, parsed);
-    const auto& list = plan.list;
-    const auto& todo = plan.todo;
-
-    std::vector<Applied> applied;
     if (o.dry_run) {
-        print_up_dry_run(set, todo, parsed, ctx);
+        print_up_dry_run(set, plan.todo, parsed, ctx);
         return ExitCode::ok;
     }
-
-    const std::string by = applied_by(*conn);
-    const bool no_history = std::none_of(
-        list.begin(), list.end(), [](const MigrationStatus& st) { return st.applied.has_value(); });
-    for (const Migration* m : todo) {
-        const bool outside = parsed.outside(*m, false);
-        log::info("applying " + m->file + (outside ? " (no transaction)" : ""));
-        std::int64_t ms = 0;
-        const Stopwatch start;
-        try {
-            run_file(*conn, o, m->file, m->sql, parsed.up(*m), outside, [&] {
-                ms = start.ms();
-                // In the migration's own transaction: the history table
-                // appears with the first migration that commits, not with a
-                // run that was refused or failed.
-                create_history(*conn);
-                exec(*conn,
-                     "INSERT INTO ctldb_schema_migrations (version, name, checksum, applied_by, "
-                     "execution_ms, no_transaction) VALUES ($1, $2, $3, $4, $5, $6)",
-                     {std::to_string(m->version), m->name, m->checksum, by, std::to_string(ms),
-                      std::string(outside ? "true" : "false")});
-            });
-        } catch (Error& e) {
-            // The very first migration of a database without history failing
-            // on objects that exist: a schema made before ctldb.
-            const auto& d = e.details();
-            const bool exists = std::any_of(d.begin(), d.end(), [](const std::string& l) {
-                return l == "sqlstate: 42P07" || l == "sqlstate: 42710";
-            });
-            if (!no_history || !applied.empty() || !exists) throw;
-            // Say "adopt it" only when it really is this schema: compare
-            // what each prefix 1..V of the migrations creates with it.
-            const auto v = matching_version(*conn, set, parsed);
-            Error adopt(e.code(), e.what(),
-                        v ? "the database already holds exactly what migrations up to " +
-                                std::to_string(*v) +
-                                " create (compared object by object), made without ctldb: "
-                                "adopt it with 'ctldb migrate baseline " +
-                                std::to_string(*v) +
-                                "'; nothing runs, later migrations apply normally"
-                          : "the database has objects of the same names, but not the schema "
-                            "these migrations create: it was made by something else (the "
-                            "guide's node scripts?). 'ctldb migrate baseline V --dry-run' lists "
-                            "the differences; bring the schema in line before adopting it");
-            adopt.with_details(d);
-            throw adopt;
-        }
-        applied.push_back({m->version, m->name, ms});
-        log::info("applied " + m->file + " in " + std::to_string(ms) + " ms");
-    }
+    const std::vector<Applied> applied = apply_all(*conn, o, set, plan, parsed);
     if (ctx.json()) {
         nlohmann::json arr = nlohmann::json::array();
         for (const auto& a : applied) {
             arr.push_back({{"version", a.version}, {"name", a.name}, {"execution_ms", a.ms}});
         }
-        emit_result({{"ok", true}, {"source", set.source}, {"applied", arr}});
+        emit_result({{"source", set.source}, {"applied", arr}});
     } else {
         print_text(applied.empty() ? "database is up to date; nothing applied\n"
                                    : "applied " + std::to_string(applied.size()) +
