@@ -209,6 +209,84 @@ void lock_tables(Connection& conn, bool exclusive, const std::string& timeout) {
     set_timeout(conn, "lock_timeout", "0", true);
 }
 
+/// Rows and bytes copied.
+struct Loaded {
+    std::uint64_t rows = 0, bytes = 0;
+};
+
+/// Generate and COPY every user in batches; the next batch is generated on
+/// another core while this one is copied.
+Loaded load_users(Connection& conn, const SeedOptions& o, std::uint64_t seed) {
+    Progress progress("seed generate", static_cast<std::uint64_t>(o.users), "users");
+    auto generate_batch = [&o, seed](std::int64_t first, seed::Buffers& out) {
+        const std::int64_t end = std::min(o.users, first + o.batch);
+        for (std::int64_t i = first; i < end; ++i) {
+            seed::generate_user(seed, static_cast<std::uint64_t>(i), out);
+        }
+    };
+    seed::Buffers b;
+    seed::generate_admins(seed, b);
+    generate_batch(0, b);
+    Loaded out;
+    for (std::int64_t first = 0; first < o.users; first += o.batch) {
+        seed::Buffers next;
+        std::thread producer;
+        if (first + o.batch < o.users) {
+            producer = std::thread(generate_batch, first + o.batch, std::ref(next));
+        }
+        try {
+            out.bytes += seed::flush(conn, b);
+        } catch (...) {
+            if (producer.joinable()) producer.join();
+            throw;
+        }
+        out.rows += b.rows;
+        if (producer.joinable()) producer.join();
+        b = std::move(next);
+        progress.update(static_cast<std::uint64_t>(std::min(o.users, first + o.batch)), out.bytes);
+    }
+    progress.finish();
+    return out;
+}
+
+/// Put back what detach_constraints took off, each statement timed at -vv.
+void rebuild(Connection& conn, const Detached& detached) {
+    if (detached.restore.empty()) return;
+    log::info("rebuilding " + std::to_string(detached.restore.size()) + " constraints and indexes");
+    for (const auto& sql : detached.restore) {
+        throw_if_interrupted();
+        const Stopwatch t_sql;
+        exec(conn, sql);
+        char took[32];
+        std::snprintf(took, sizeof took, "%.3f s: ", t_sql.seconds());
+        log::debug(took + sql);
+    }
+}
+
+ExitCode report_generate(const SeedOptions& o, std::uint64_t seed, const Loaded& l, double secs,
+                         double rebuild_secs, Context& ctx) {
+    const double mb = static_cast<double>(l.bytes) / 1e6;
+    if (ctx.json()) {
+        emit_result({{"users", o.users},
+                     {"random_seed", seed},
+                     {"rows", l.rows},
+                     {"copy_bytes", l.bytes},
+                     {"duration_seconds", secs},
+                     {"load_seconds", secs - rebuild_secs},
+                     {"rebuild_seconds", rebuild_secs},
+                     {"mb_per_second", secs > 0 ? mb / secs : 0.0}});
+    } else {
+        char line[240];
+        std::snprintf(line, sizeof line,
+                      "generated %lld users (%llu rows, %.1f MB) in %.2f s: %.1f MB/s "
+                      "(load %.2f s, keys and indexes %.2f s)\n",
+                      static_cast<long long>(o.users), static_cast<unsigned long long>(l.rows), mb,
+                      secs, secs > 0 ? mb / secs : 0.0, secs - rebuild_secs, rebuild_secs);
+        print_text(line);
+    }
+    return ExitCode::ok;
+}
+
 ExitCode run_generate(const SeedOptions& o, Context& ctx) {
     const Config& cfg = ctx.valid_config(true);
     cfg.refuse_in_production("seed the database", o.force);
@@ -225,9 +303,6 @@ ExitCode run_generate(const SeedOptions& o, Context& ctx) {
                       "use another --random-seed, or remove the generated rows first");
     }
     const Stopwatch start;
-    Progress progress("seed generate", static_cast<std::uint64_t>(o.users), "users");
-    seed::Buffers b;
-    std::uint64_t bytes = 0;
     // One transaction: a failure or a signal leaves no half-generated data,
     // and constraints taken off for the load are back whatever happens.
     TransactionGuard tx(*conn);
@@ -239,70 +314,11 @@ ExitCode run_generate(const SeedOptions& o, Context& ctx) {
     lock_tables(*conn, detach, o.lock_timeout);
     Detached detached;
     if (detach) detached = detach_constraints(*conn);
-    // The next batch is generated on another core while this one is copied.
-    auto generate_batch = [&o, seed](std::int64_t first, seed::Buffers& out) {
-        const std::int64_t end = std::min(o.users, first + o.batch);
-        for (std::int64_t i = first; i < end; ++i) {
-            seed::generate_user(seed, static_cast<std::uint64_t>(i), out);
-        }
-    };
-    seed::generate_admins(seed, b);
-    generate_batch(0, b);
-    std::uint64_t rows = 0;
-    for (std::int64_t first = 0; first < o.users; first += o.batch) {
-        seed::Buffers next;
-        std::thread producer;
-        if (first + o.batch < o.users) {
-            producer = std::thread(generate_batch, first + o.batch, std::ref(next));
-        }
-        try {
-            bytes += seed::flush(*conn, b);
-        } catch (...) {
-            if (producer.joinable()) producer.join();
-            throw;
-        }
-        rows += b.rows;
-        if (producer.joinable()) producer.join();
-        b = std::move(next);
-        progress.update(static_cast<std::uint64_t>(std::min(o.users, first + o.batch)), bytes);
-    }
-    progress.finish();
-    const Stopwatch loaded;
-    if (!detached.restore.empty()) {
-        log::info("rebuilding " + std::to_string(detached.restore.size()) +
-                  " constraints and indexes");
-        for (const auto& sql : detached.restore) {
-            throw_if_interrupted();
-            const Stopwatch t_sql;
-            exec(*conn, sql);
-            char took[32];
-            std::snprintf(took, sizeof took, "%.3f s: ", t_sql.seconds());
-            log::debug(took + sql);
-        }
-    }
+    const Loaded loaded = load_users(*conn, o, seed);
+    const Stopwatch rebuilding;
+    rebuild(*conn, detached);
     tx.commit();
-    const double secs = start.seconds(), rebuild_secs = loaded.seconds();
-    const double mb = static_cast<double>(bytes) / 1e6;
-    if (ctx.json()) {
-        emit_result({{"ok", true},
-                     {"users", o.users},
-                     {"random_seed", seed},
-                     {"rows", rows},
-                     {"copy_bytes", bytes},
-                     {"duration_seconds", secs},
-                     {"load_seconds", secs - rebuild_secs},
-                     {"rebuild_seconds", rebuild_secs},
-                     {"mb_per_second", secs > 0 ? mb / secs : 0.0}});
-    } else {
-        char line[240];
-        std::snprintf(line, sizeof line,
-                      "generated %lld users (%llu rows, %.1f MB) in %.2f s: %.1f MB/s "
-                      "(load %.2f s, keys and indexes %.2f s)\n",
-                      static_cast<long long>(o.users), static_cast<unsigned long long>(rows), mb,
-                      secs, secs > 0 ? mb / secs : 0.0, secs - rebuild_secs, rebuild_secs);
-        print_text(line);
-    }
-    return ExitCode::ok;
+    return report_generate(o, seed, loaded, start.seconds(), rebuilding.seconds(), ctx);
 }
 
 }  // namespace
