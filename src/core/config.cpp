@@ -188,55 +188,61 @@ std::string ConnectionSettings::target() const {
     return host + ":" + std::to_string(port > 0 ? port : 5432);
 }
 
-Config resolve_config(const ConfigInputs& inputs) {
-    Config config;
+namespace {
+
+/// Defaults, then the config file (--config, else CTLDB_CONFIG).
+void load_defaults_and_file(const ConfigInputs& inputs, Config& config) {
     for (const auto& s : settings()) {
         if (!s.default_value.empty()) {
             config.set(std::string(s.key),
                        Value{std::string(s.default_value), Origin::default_value, "default"});
         }
     }
-
     std::optional<std::string> file = inputs.config_path;
     std::string file_source = "--config";
     if (!file) {
         file = inputs.env("CTLDB_CONFIG");
         file_source = "CTLDB_CONFIG";
     }
-    if (file) {
-        if (::access(file->c_str(), R_OK) != 0) {
-            config.add_load_error(file_source + "=" + *file +
-                                  ": cannot read config file: " + std::strerror(errno));
-        } else {
-            load_config_file(*file, config);
-        }
+    if (!file) return;
+    if (::access(file->c_str(), R_OK) != 0) {
+        config.add_load_error(file_source + "=" + *file +
+                              ": cannot read config file: " + std::strerror(errno));
+    } else {
+        load_config_file(*file, config);
     }
+}
 
-    // A connection string's parts rank just below the specific settings of
-    // their own level: DB_HOST beats DATABASE_URL's host, which beats PGHOST.
-    auto url_parts = [&config](const Value& url) {
-        std::map<std::string, std::string> parts;
-        if (!url.is_set()) return parts;
-        const ConnectionUrl u = parse_connection_url(url.text);
-        if (!u.error.empty()) {
-            config.add_load_error(url.source + " is not a libpq connection string (URI or " +
-                                  "key=value): " + u.error);
-            return parts;
-        }
-        if (!u.unused.empty()) {
-            config.add_warning(url.source +
-                               ": parameter(s) ctldb does not use: " + join(u.unused, ", "));
-        }
-        parts = u.settings;
-        if (url.origin == Origin::flag && parts.erase("password") > 0) {
-            config.add_load_error(
-                "--url holds a password, and a command line is visible to every user (ps): put "
-                "the URL in DATABASE_URL, or the password in DB_PASSWORD_FILE");
-        }
+/// The settings a connection string (`url`) names; its problems go to
+/// `config` (a password in --url is refused).
+std::map<std::string, std::string> url_parts(const Value& url, Config& config) {
+    std::map<std::string, std::string> parts;
+    if (!url.is_set()) return parts;
+    const ConnectionUrl u = parse_connection_url(url.text);
+    if (!u.error.empty()) {
+        config.add_load_error(url.source + " is not a libpq connection string (URI or " +
+                              "key=value): " + u.error);
         return parts;
-    };
+    }
+    if (!u.unused.empty()) {
+        config.add_warning(url.source +
+                           ": parameter(s) ctldb does not use: " + join(u.unused, ", "));
+    }
+    parts = u.settings;
+    if (url.origin == Origin::flag && parts.erase("password") > 0) {
+        config.add_load_error(
+            "--url holds a password, and a command line is visible to every user (ps): put "
+            "the URL in DATABASE_URL, or the password in DB_PASSWORD_FILE");
+    }
+    return parts;
+}
+
+/// The environment and the flags over what the file gave. A connection
+/// string's parts rank just below the specific settings of their own level:
+/// DB_HOST beats DATABASE_URL's host, which beats PGHOST.
+void apply_environment_and_flags(const ConfigInputs& inputs, Config& config) {
     if (const Value url = config.get("url"); url.origin == Origin::config_file) {
-        for (const auto& [key, value] : url_parts(url)) {
+        for (const auto& [key, value] : url_parts(url, config)) {
             if (config.get(key).origin < Origin::config_file) {
                 config.set(key, Value{value, Origin::config_file, url.source});
             }
@@ -244,12 +250,11 @@ Config resolve_config(const ConfigInputs& inputs) {
     }
     std::map<std::string, std::string> env_url, flag_url;
     if (auto u = inputs.env("DATABASE_URL")) {
-        env_url = url_parts(Value{*u, Origin::environment, "DATABASE_URL"});
+        env_url = url_parts(Value{*u, Origin::environment, "DATABASE_URL"}, config);
     }
     if (auto f = inputs.flags.find("url"); f != inputs.flags.end()) {
-        flag_url = url_parts(Value{f->second, Origin::flag, "--url"});
+        flag_url = url_parts(Value{f->second, Origin::flag, "--url"}, config);
     }
-
     for (const auto& s : settings()) {
         const std::string key(s.key);
         if (auto v = inputs.env(std::string(s.env))) {
@@ -268,7 +273,6 @@ Config resolve_config(const ConfigInputs& inputs) {
             config.set(key, Value{u->second, Origin::flag, "--url"});
         }
     }
-
     // Another tool's variable (NODE_ENV) names a setting only when nothing
     // of ctldb's own does: the environment first, then the ConfigMap.
     for (const auto& s : settings()) {
@@ -281,26 +285,35 @@ Config resolve_config(const ConfigInputs& inputs) {
             config.set(key, f);
         }
     }
+}
 
-    // The password comes either inline or from a file; the higher-precedence
-    // source wins, and two at the same level are ambiguous.
+/// The password comes either inline or from a file; the higher-precedence
+/// source wins, and two at the same level are ambiguous.
+void resolve_password(Config& config) {
     const Value pw = config.get("password");
     const Value pw_file = config.get("password_file");
-    if (pw_file.is_set()) {
-        if (pw.is_set() && pw.origin == pw_file.origin) {
-            config.add_load_error(pw.source + " and " + pw_file.source +
-                                  " are both set; set only one");
-        } else if (!pw.is_set() || pw_file.origin > pw.origin) {
-            std::string error;
-            if (auto secret = read_secret_file(pw_file.text, error)) {
-                config.set("password", Value{*secret, pw_file.origin,
-                                             "file " + pw_file.text + " (" + pw_file.source + ")"});
-            } else {
-                config.add_load_error(pw_file.source + "=" + pw_file.text + ": " + error);
-                config.set("password", Value{});
-            }
+    if (!pw_file.is_set()) return;
+    if (pw.is_set() && pw.origin == pw_file.origin) {
+        config.add_load_error(pw.source + " and " + pw_file.source + " are both set; set only one");
+    } else if (!pw.is_set() || pw_file.origin > pw.origin) {
+        std::string error;
+        if (auto secret = read_secret_file(pw_file.text, error)) {
+            config.set("password", Value{*secret, pw_file.origin,
+                                         "file " + pw_file.text + " (" + pw_file.source + ")"});
+        } else {
+            config.add_load_error(pw_file.source + "=" + pw_file.text + ": " + error);
+            config.set("password", Value{});
         }
     }
+}
+
+}  // namespace
+
+Config resolve_config(const ConfigInputs& inputs) {
+    Config config;
+    load_defaults_and_file(inputs, config);
+    apply_environment_and_flags(inputs, config);
+    resolve_password(config);
     return config;
 }
 
