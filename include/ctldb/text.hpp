@@ -41,8 +41,8 @@ inline std::string utc_iso8601(std::time_t t) {
     return utc_format(t, "%Y-%m-%dT%H:%M:%SZ");
 }
 /// `s` as one word for a POSIX shell, for commands in hints: unchanged when
-/// it holds only safe characters, else in single quotes.
-std::string shell_quote(std::string_view s);
+/// it holds only safe characters (unless `always`), else in single quotes.
+std::string shell_quote(std::string_view s, bool always = false);
 
 /// A duration as every ctldb timeout option takes it: a number with ms, s,
 /// m or min, h or d, or a bare number of seconds ("90", "1.5s", "10m").

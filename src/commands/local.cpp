@@ -537,7 +537,7 @@ ExitCode run_local_env(const LocalOptions& o, Context& ctx) {
     // The password stays in its 0600 file; DB_PASSWORD would win over it.
     std::string out = "unset DB_PASSWORD\n";
     for (const auto& [k, v] : vars)
-        out += "export " + k + "=" + shell_quote(v) + "\n";
+        out += "export " + k + "=" + shell_quote(v, true) + "\n";
     print_text(out);
     return ExitCode::ok;
 }

@@ -38,11 +38,12 @@ std::string utc_format(std::time_t t, const char* format) {
 
 namespace ctldb {
 
-std::string shell_quote(std::string_view s) {
-    const bool safe = !s.empty() && s.find_first_not_of(
-                                        "abcdefghijklmnopqrstuvwxyz"
-                                        "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-                                        "_.,:/=@%+-") == std::string_view::npos;
+std::string shell_quote(std::string_view s, bool always) {
+    const bool safe = !always && !s.empty() &&
+                      s.find_first_not_of(
+                          "abcdefghijklmnopqrstuvwxyz"
+                          "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                          "_.,:/=@%+-") == std::string_view::npos;
     if (safe) return std::string(s);
     std::string out = "'";
     for (char c : s) {

@@ -239,6 +239,7 @@ TEST_CASE("names in hints are quoted for the shell") {
     CHECK(shell_quote("public.\"Odd Name\"") == "'public.\"Odd Name\"'");
     CHECK(shell_quote("it's") == "'it'\\''s'");
     CHECK(shell_quote("") == "''");
+    CHECK(shell_quote("verify-full", true) == "'verify-full'");
 }
 
 TEST_CASE("one duration syntax for every timeout option") {
