@@ -143,6 +143,8 @@ class QueryResult {
     int rows() const;
     bool is_null(int row, int col) const;
     std::string get(int row, int col) const;
+    /// The value, or nullopt for SQL NULL.
+    std::optional<std::string> get_optional(int row, int col) const;
     std::int64_t get_int(int row, int col) const;
     /// Rows inserted, updated or deleted (PQcmdTuples); 0 for other commands.
     std::int64_t affected() const;

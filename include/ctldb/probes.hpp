@@ -7,6 +7,7 @@
 // queue behind (sizes come from pg_class, not pg_total_relation_size).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -104,6 +105,14 @@ struct LockTree {
 /// under both. Pure; for unit tests and for doctor, queries and metrics.
 std::vector<LockTree> lock_trees(const std::vector<Session>& sessions);
 
+/// The later of two ISO UTC times, either of which may be missing.
+inline std::optional<std::string> later(const std::optional<std::string>& a,
+                                        const std::optional<std::string>& b) {
+    if (!a) return b;
+    if (!b) return a;
+    return std::max(*a, *b);
+}
+
 /// A table's size and statistics, from the catalog and the statistics
 /// views (no relation lock is taken).
 struct TableStats {
@@ -115,6 +124,10 @@ struct TableStats {
     std::int64_t live_tuples = 0, dead_tuples = 0;
     double vacuum_threshold = 0;  ///< dead tuples at which autovacuum starts
     std::optional<std::string> last_vacuum, last_autovacuum, last_analyze, last_autoanalyze;
+    /// The later of the manual and the automatic one (ISO text compares in
+    /// time order), nullopt when neither ever ran.
+    std::optional<std::string> vacuumed_at() const { return later(last_vacuum, last_autovacuum); }
+    std::optional<std::string> analyzed_at() const { return later(last_analyze, last_autoanalyze); }
     std::int64_t xid_age = 0, mxid_age = 0;
     /// autovacuum_freeze_max_age in force for the table (its own storage
     /// parameter, else the server's), and the multixact one.

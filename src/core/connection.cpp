@@ -363,6 +363,11 @@ std::string QueryResult::get(int row, int col) const {
     return std::string(PQgetvalue(r_, row, col),
                        static_cast<std::size_t>(PQgetlength(r_, row, col)));
 }
+std::optional<std::string> QueryResult::get_optional(int row, int col) const {
+    if (is_null(row, col)) return std::nullopt;
+    return get(row, col);
+}
+
 std::int64_t QueryResult::get_int(int row, int col) const {
     return std::strtoll(PQgetvalue(r_, row, col), nullptr, 10);
 }

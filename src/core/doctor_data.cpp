@@ -131,13 +131,13 @@ void check_storage(Env& e) {
     for (const auto& t : tables) {
         if (maintenance::needs_vacuum(t)) {
             ++dead;
-            const auto last = std::max(t.last_vacuum.value_or(""), t.last_autovacuum.value_or(""));
+            const auto last = t.vacuumed_at();
             e.out.add(t.name, Status::warn,
                       std::to_string(t.dead_tuples) +
                           " dead tuples, above the autovacuum "
                           "threshold of " +
                           std::to_string(static_cast<std::int64_t>(t.vacuum_threshold)) +
-                          "; last vacuum " + (last.empty() ? std::string("never") : last),
+                          "; last vacuum " + last.value_or("never"),
                       "ctldb vacuum --table " + shell_quote(t.name) +
                           " (the guide: VACUUM ANALYZE); if it "
                           "comes back, check autovacuum and long transactions");

@@ -67,14 +67,12 @@ bool near_wraparound(const probe::TableStats& t) {
     return table_wraparound(t) == Status::fail;
 }
 
-std::string last_text(const std::optional<std::string>& a, const std::optional<std::string>& b) {
-    const std::string v = std::max(a.value_or(""), b.value_or(""));
-    return v.empty() ? "never" : v.substr(0, 16);
+std::string when_text(const std::optional<std::string>& at) {
+    return at ? at->substr(0, 16) : "never";
 }
 
-nlohmann::json last_json(const std::optional<std::string>& a, const std::optional<std::string>& b) {
-    const std::string v = std::max(a.value_or(""), b.value_or(""));
-    return v.empty() ? nlohmann::json(nullptr) : nlohmann::json(v);
+nlohmann::json when_json(const std::optional<std::string>& at) {
+    return at ? nlohmann::json(*at) : nlohmann::json(nullptr);
 }
 
 }  // namespace
@@ -103,9 +101,8 @@ std::string StatusReport::text(bool) const {
             ratio, sizeof ratio, "%.2f",
             x.vacuum_threshold > 0 ? static_cast<double>(x.dead_tuples) / x.vacuum_threshold : 0.0);
         t.add_row({printable(x.name), std::to_string(x.live_tuples), std::to_string(x.dead_tuples),
-                   ratio, last_text(x.last_vacuum, x.last_autovacuum),
-                   last_text(x.last_analyze, x.last_autoanalyze), std::to_string(x.xid_age),
-                   flags.empty() ? "ok" : join(flags, ", ")});
+                   ratio, when_text(x.vacuumed_at()), when_text(x.analyzed_at()),
+                   std::to_string(x.xid_age), flags.empty() ? "ok" : join(flags, ", ")});
     }
     const std::size_t n = flagged();
     return t.render() + (n == 0 ? "no table needs attention\n"
@@ -119,8 +116,8 @@ nlohmann::json StatusReport::json() const {
                        {"live_tuples", x.live_tuples},
                        {"dead_tuples", x.dead_tuples},
                        {"autovacuum_threshold", x.vacuum_threshold},
-                       {"last_vacuum_at", last_json(x.last_vacuum, x.last_autovacuum)},
-                       {"last_analyze_at", last_json(x.last_analyze, x.last_autoanalyze)},
+                       {"last_vacuum_at", when_json(x.vacuumed_at())},
+                       {"last_analyze_at", when_json(x.analyzed_at())},
                        {"xid_age", x.xid_age},
                        {"mxid_age", x.mxid_age},
                        {"freeze_max_age", x.freeze_max_age},

@@ -39,13 +39,6 @@ std::vector<std::int64_t> parse_int_array(const std::string& text) {
     return out;
 }
 
-namespace {
-std::optional<std::string> opt(const QueryResult& r, int row, int col) {
-    if (r.is_null(row, col)) return std::nullopt;
-    return r.get(row, col);
-}
-}  // namespace
-
 std::vector<Setting> settings(Connection& conn, const std::vector<std::string>& names) {
     // pg_settings leaves out the rows this role may not read, where SHOW
     // and current_setting() would raise an error.
@@ -139,7 +132,7 @@ RoleFacts role(Connection& conn) {
     f.read_all_settings = r.get(0, 10) == "t";
     f.can_create_in_database = r.get(0, 11) == "t";
     f.public_can_create_in_public = r.get(0, 12) == "t";
-    f.valid_until = opt(r, 0, 13);
+    f.valid_until = r.get_optional(0, 13);
     return f;
 }
 
@@ -158,7 +151,7 @@ StatsAge stats_age(Connection& conn) {
                        "= current_database()");
     StatsAge a;
     if (r.rows() == 0) return a;
-    a.reset_at = opt(r, 0, 0);
+    a.reset_at = r.get_optional(0, 0);
     a.since = r.get(0, 1);
     a.seconds = std::atof(r.get(0, 2).c_str());
     return a;

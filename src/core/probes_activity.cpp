@@ -11,11 +11,6 @@ namespace ctldb::probe {
 
 namespace {
 
-std::optional<std::string> opt(const QueryResult& r, int row, int col) {
-    if (r.is_null(row, col)) return std::nullopt;
-    return r.get(row, col);
-}
-
 std::optional<double> opt_seconds(const QueryResult& r, int row, int col) {
     if (r.is_null(row, col)) return std::nullopt;
     return std::max(0.0, std::atof(r.get(row, col).c_str()));
@@ -73,10 +68,10 @@ Activity activity(Connection& conn) {
         s.state = r.get(i, 7);
         s.wait_event_type = r.get(i, 8);
         s.wait_event = r.get(i, 9);
-        s.backend_start = opt(r, i, 10);
-        s.xact_start = opt(r, i, 11);
-        s.query_start = opt(r, i, 12);
-        s.state_change = opt(r, i, 13);
+        s.backend_start = r.get_optional(i, 10);
+        s.xact_start = r.get_optional(i, 11);
+        s.query_start = r.get_optional(i, 12);
+        s.state_change = r.get_optional(i, 13);
         s.query_seconds = opt_seconds(r, i, 14);
         s.xact_seconds = opt_seconds(r, i, 15);
         s.state_seconds = opt_seconds(r, i, 16);

@@ -26,11 +26,6 @@ std::int64_t bloat_estimate(std::int64_t heap_pages, double rows, double row_wid
 
 namespace {
 
-std::optional<std::string> opt(const QueryResult& r, int row, int col) {
-    if (r.is_null(row, col)) return std::nullopt;
-    return r.get(row, col);
-}
-
 /// A storage parameter of table `c` as a number, else the server's setting.
 std::string param(const char* name, const char* cast) {
     return std::string(
@@ -86,10 +81,10 @@ std::vector<TableStats> tables(Connection& conn, int limit) {
         t.live_tuples = r.get_int(i, 6);
         t.dead_tuples = r.get_int(i, 7);
         t.vacuum_threshold = std::atof(r.get(i, 8).c_str());
-        t.last_vacuum = opt(r, i, 9);
-        t.last_autovacuum = opt(r, i, 10);
-        t.last_analyze = opt(r, i, 11);
-        t.last_autoanalyze = opt(r, i, 12);
+        t.last_vacuum = r.get_optional(i, 9);
+        t.last_autovacuum = r.get_optional(i, 10);
+        t.last_analyze = r.get_optional(i, 11);
+        t.last_autoanalyze = r.get_optional(i, 12);
         t.xid_age = r.get_int(i, 13);
         t.mxid_age = r.get_int(i, 14);
         t.freeze_max_age = r.get_int(i, 15);
