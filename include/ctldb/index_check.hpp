@@ -51,8 +51,10 @@ struct IndexReport {
     nlohmann::json doc;  ///< required, invalid, duplicates, unused, ...
     std::vector<std::string> ensure_sql;
     bool required_problem = false;  ///< a guide index missing or invalid
-    std::size_t missing = 0, invalid = 0, duplicates = 0, unused = 0;
-    std::size_t tables_missing = 0;  ///< guide tables not (yet) created
+    std::size_t unused = 0;         ///< never-scanned indexes that enforce nothing
+    /// Guide indexes reported missing because their table does not exist
+    /// (yet): a database the migrations have not built.
+    std::vector<std::string> without_table;
     /// How long the scan counters have counted (unused indexes mean
     /// something only after days of ordinary traffic).
     double stats_age_seconds = 0;

@@ -196,11 +196,10 @@ Json check_required(Connection& conn, const std::vector<IndexInfo>& all, IndexRe
         if (found == nullptr) {
             state = "missing";
             rep.required_problem = true;
-            ++rep.missing;
             const bool no_table =
                 exec(conn, "SELECT to_regclass($1) IS NULL", {std::string(req.table)}).get(0, 0) ==
                 "t";
-            if (no_table) ++rep.tables_missing;
+            if (no_table) rep.without_table.emplace_back(req.name);
             f.add(req.name, Status::fail,
                   "missing (on " + std::string(req.table) + " " + req.columns + ")" +
                       (no_table ? "; the table does not exist" : ""),
@@ -211,7 +210,6 @@ Json check_required(Connection& conn, const std::vector<IndexInfo>& all, IndexRe
         } else if (!found->valid && !found->in_progress) {
             state = "invalid";
             rep.required_problem = true;
-            ++rep.invalid;
             f.add(req.name, Status::fail,
                   "INVALID (a failed concurrent build): " + found->definition,
                   "ctldb indexes ensure rebuilds it concurrently");
@@ -246,7 +244,6 @@ Json check_invalid(const std::vector<IndexInfo>& all, IndexReport& rep) {
         invalid.push_back(
             {{"index", x.qualified}, {"definition", x.definition}, {"leftover", leftover(x.name)}});
         if (!is_required(x.name)) {
-            ++rep.invalid;
             f.add(x.qualified, Status::fail,
                   leftover(x.name) ? "leftover of a failed REINDEX CONCURRENTLY"
                                    : "INVALID index (a failed concurrent build): " + x.definition,
@@ -280,7 +277,6 @@ Json check_duplicates(const std::vector<IndexInfo>& all, IndexReport& rep) {
                   x.definition,
               "DROP INDEX CONCURRENTLY " + x.qualified);
     }
-    rep.duplicates = duplicates.size();
 
     return duplicates;
 }

@@ -79,10 +79,12 @@ hold 60 "SELECT count(*) /* doctor-c-marker */ FROM locked;"
 wait_for bash -c "[[ \$(sql \"SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%doctor-c-marker%'\") == 1 ]]"
 C=$(pid_of doctor-c-marker)
 expect_rc 0 "a fresh lock chain is a warning" "$CTLDB" doctor --checks locks
-check "the blocker is the root, with both waiters" stdout_has "^warn *locks/lock tree *pid $A (appuser.*blocks 2 session(s), 3 deep.*: $A -> {$B -> $C, $C}"
+# Waiters are listed in pid order (pids wrap, so B's may be the higher).
+if ((B < C)); then TREE="$A -> {$B -> $C, $C}"; else TREE="$A -> {$C, $B -> $C}"; fi
+check "the blocker is the root, with both waiters" stdout_has "^warn *locks/lock tree *pid $A (appuser.*blocks 2 session(s), 3 deep.*: $TREE"
 sleep 1.2
 expect_rc 1 "waiting beyond --lock-wait fails" "$CTLDB" doctor --checks locks --lock-wait 1s
-check "fail, with the tree" stdout_has "^fail *locks/lock tree .*$A -> {$B -> $C, $C}"
+check "fail, with the tree" stdout_has "^fail *locks/lock tree .*$TREE"
 run "$CTLDB" doctor --checks locks --lock-wait 1s -o json
 check "JSON: exit_code 1" json_is /exit_code 1
 check "JSON: the finding" json_finding fail locks "lock tree"
