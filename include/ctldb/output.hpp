@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,12 @@ std::string styled(const std::string& text, Style style, bool enabled);
 /// names and values from the server (a table called "\x1b[2J...") must not
 /// drive the terminal or break the lines of a report.
 std::string printable(const std::string& text);
+
+/// An ISO UTC time for a table cell: "2026-12-02T07:04" (minutes), or
+/// "never" when there is none.
+std::string time_text(const std::optional<std::string>& iso);
+/// The same for JSON: the ISO text, or null.
+nlohmann::json time_json(const std::optional<std::string>& iso);
 
 /// A table with aligned columns for text output.
 class Table {

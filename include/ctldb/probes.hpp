@@ -116,9 +116,15 @@ inline std::optional<std::string> later(const std::optional<std::string>& a,
 /// A table's size and statistics, from the catalog and the statistics
 /// views (no relation lock is taken).
 struct TableStats {
-    std::string name;  ///< schema.table, each part quoted when it needs it
+    std::string name;           ///< schema.table, each part quoted when it needs it
+    std::string schema, table;  ///< as written, unquoted
     std::int64_t oid = 0;
+    /// Heap (every fork: main, free space map, visibility map), its
+    /// indexes, and its TOAST table with the TOAST index: together
+    /// pg_total_relation_size. From pg_class pages unless exact_sizes()
+    /// replaced them (size_exact).
     std::int64_t heap_bytes = 0, index_bytes = 0, toast_bytes = 0;
+    bool size_exact = false;
     std::int64_t total_bytes() const { return heap_bytes + index_bytes + toast_bytes; }
     double estimated_rows = 0;  ///< pg_class.reltuples (-1: never analyzed)
     std::int64_t live_tuples = 0, dead_tuples = 0;
@@ -136,8 +142,29 @@ struct TableStats {
     /// nullopt without them (never analyzed, or columns this role may not read).
     std::optional<std::int64_t> bloat_bytes;
 };
-/// User tables, biggest first (`limit` 0: all).
-std::vector<TableStats> tables(Connection& conn, int limit = 0);
+/// User tables, biggest first (`limit` 0: all), of schema `schema` only
+/// when it is not empty.
+std::vector<TableStats> tables(Connection& conn, int limit = 0, const std::string& schema = "");
+
+/// Replace the catalog's page counts of `list` by the sizes of the files
+/// (pg_table_size, pg_indexes_size, the TOAST table's total), so they add
+/// up to pg_total_relation_size. Those functions take a share lock on each
+/// relation for an instant; a table whose lock is not granted within
+/// `lock_ms` (an ALTER TABLE holds or awaits it) keeps its catalog
+/// estimate, so the read never queues behind DDL for longer than that.
+/// Returns how many tables kept their estimate. Restores lock_timeout.
+int exact_sizes(Connection& conn, std::vector<TableStats>& list, int lock_ms = 200);
+
+/// Free and total bytes of the volume holding the server's data directory,
+/// when ctldb runs beside the server (in its pod, or on its host) and may
+/// see it: the data directory setting is readable, the connection is local,
+/// and the postmaster.pid there belongs to this very server (its port and
+/// start time). Otherwise `why_not` says which of those is missing.
+struct Volume {
+    std::string path;
+    std::int64_t free_bytes = 0, total_bytes = 0;
+};
+std::optional<Volume> data_volume(Connection& conn, std::string& why_not);
 
 /// The statistics-based estimate of a heap's wasted bytes: pages beyond
 /// those `rows` of `row_width` bytes (the sum of pg_stats.avg_width) need,

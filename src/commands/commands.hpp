@@ -23,6 +23,10 @@ void register_pool_stats(CLI::App& app, Context& ctx);
 void register_indexes(CLI::App& app, Context& ctx);
 void register_vacuum(CLI::App& app, Context& ctx);
 void register_doctor(CLI::App& app, Context& ctx);
+void register_queries(CLI::App& app, Context& ctx);
+void register_tables(CLI::App& app, Context& ctx);
+void register_roles(CLI::App& app, Context& ctx);
+void register_settings(CLI::App& app, Context& ctx);
 void register_version(CLI::App& app, Context& ctx);
 
 /// All of the above, in help order.

@@ -67,14 +67,6 @@ bool near_wraparound(const probe::TableStats& t) {
     return table_wraparound(t) == Status::fail;
 }
 
-std::string when_text(const std::optional<std::string>& at) {
-    return at ? at->substr(0, 16) : "never";
-}
-
-nlohmann::json when_json(const std::optional<std::string>& at) {
-    return at ? nlohmann::json(*at) : nlohmann::json(nullptr);
-}
-
 }  // namespace
 
 StatusReport status_report(std::vector<probe::TableStats> tables) {
@@ -101,7 +93,7 @@ std::string StatusReport::text(bool) const {
             ratio, sizeof ratio, "%.2f",
             x.vacuum_threshold > 0 ? static_cast<double>(x.dead_tuples) / x.vacuum_threshold : 0.0);
         t.add_row({printable(x.name), std::to_string(x.live_tuples), std::to_string(x.dead_tuples),
-                   ratio, when_text(x.vacuumed_at()), when_text(x.analyzed_at()),
+                   ratio, time_text(x.vacuumed_at()), time_text(x.analyzed_at()),
                    std::to_string(x.xid_age), flags.empty() ? "ok" : join(flags, ", ")});
     }
     const std::size_t n = flagged();
@@ -116,8 +108,8 @@ nlohmann::json StatusReport::json() const {
                        {"live_tuples", x.live_tuples},
                        {"dead_tuples", x.dead_tuples},
                        {"autovacuum_threshold", x.vacuum_threshold},
-                       {"last_vacuum_at", when_json(x.vacuumed_at())},
-                       {"last_analyze_at", when_json(x.analyzed_at())},
+                       {"last_vacuum_at", time_json(x.vacuumed_at())},
+                       {"last_analyze_at", time_json(x.analyzed_at())},
                        {"xid_age", x.xid_age},
                        {"mxid_age", x.mxid_age},
                        {"freeze_max_age", x.freeze_max_age},

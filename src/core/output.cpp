@@ -26,6 +26,14 @@ bool parse_output_format(const std::string& name, OutputFormat& out) {
     return true;
 }
 
+std::string time_text(const std::optional<std::string>& iso) {
+    return iso ? iso->substr(0, 16) : "never";
+}
+
+nlohmann::json time_json(const std::optional<std::string>& iso) {
+    return iso ? nlohmann::json(*iso) : nlohmann::json(nullptr);
+}
+
 std::string printable(const std::string& text) {
     std::string out;
     out.reserve(text.size());

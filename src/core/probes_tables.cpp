@@ -2,8 +2,11 @@
 // ANALYZE or index build; pg_total_relation_size would take a lock and
 // queue behind any ALTER TABLE), tuples and times from the statistics, ages
 // and the autovacuum thresholds in force for each table.
+#include <sys/statvfs.h>
+
 #include <cmath>
 #include <cstdlib>
+#include <fstream>
 
 #include "ctldb/probes.hpp"
 
@@ -36,7 +39,7 @@ std::string param(const char* name, const char* cast) {
 
 }  // namespace
 
-std::vector<TableStats> tables(Connection& conn, int limit) {
+std::vector<TableStats> tables(Connection& conn, int limit, const std::string& schema) {
     const std::string indexes =
         "(SELECT sum(i.relpages)::bigint FROM pg_index x JOIN pg_class i ON i.oid = "
         "x.indexrelid WHERE x.indrelid = ";
@@ -61,19 +64,24 @@ std::vector<TableStats> tables(Connection& conn, int limit) {
                  ", c.relpages, (SELECT sum(ps.avg_width)::float8 FROM pg_stats ps WHERE "
                  "ps.schemaname = n.nspname AND ps.tablename = c.relname), coalesce((SELECT "
                  "option_value FROM pg_options_to_table(c.reloptions) WHERE option_name = "
-                 "'fillfactor')::int, 100), bs "
+                 "'fillfactor')::int, 100), bs, n.nspname, c.relname "
                  "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
                  "LEFT JOIN pg_class t ON t.oid = c.reltoastrelid "
                  "LEFT JOIN pg_stat_all_tables s ON s.relid = c.oid, "
                  "(SELECT current_setting('block_size')::bigint AS bs) b "
                  "WHERE c.relkind IN ('r', 'm') AND " +
-                 user_schema("n") + ") q ORDER BY q.heap + q.idx + q.toast DESC, q.name" +
-                 (limit > 0 ? " LIMIT " + std::to_string(limit) : std::string()));
+                 user_schema("n") + (schema.empty() ? "" : " AND n.nspname = $1") +
+                 ") q ORDER BY q.heap + q.idx + q.toast DESC, q.name" +
+                 (limit > 0 ? " LIMIT " + std::to_string(limit) : std::string()),
+             schema.empty() ? std::vector<std::optional<std::string>>{}
+                            : std::vector<std::optional<std::string>>{schema});
     std::vector<TableStats> out;
     for (int i = 0; i < r.rows(); ++i) {
         TableStats t;
         t.name = r.get(i, 0);
         t.oid = r.get_int(i, 1);
+        t.schema = r.get(i, 21);
+        t.table = r.get(i, 22);
         t.heap_bytes = r.get_int(i, 2);
         t.index_bytes = r.get_int(i, 3);
         t.toast_bytes = r.get_int(i, 4);
@@ -96,6 +104,115 @@ std::vector<TableStats> tables(Connection& conn, int limit) {
         }
         out.push_back(std::move(t));
     }
+    return out;
+}
+
+namespace {
+
+/// The exact sizes of the tables whose oids are in `oids` (a PostgreSQL
+/// array literal): oid, heap (all forks), indexes, TOAST with its index.
+QueryResult read_exact_sizes(Connection& conn, const std::string& oids) {
+    return exec(conn,
+                "SELECT c.oid, pg_table_size(c.oid) - coalesce(pg_total_relation_size("
+                "nullif(c.reltoastrelid, 0)), 0), pg_indexes_size(c.oid), "
+                "coalesce(pg_total_relation_size(nullif(c.reltoastrelid, 0)), 0) "
+                "FROM pg_class c WHERE c.oid = ANY($1::oid[])",
+                {oids});
+}
+
+/// Take the sizes of `r` into the tables of `list` they belong to.
+void take_sizes(const QueryResult& r, std::vector<TableStats>& list) {
+    std::map<std::int64_t, TableStats*> by_oid;
+    for (auto& t : list)
+        by_oid[t.oid] = &t;
+    for (int i = 0; i < r.rows(); ++i) {
+        auto it = by_oid.find(r.get_int(i, 0));
+        // NULL: the table was dropped since it was listed.
+        if (it == by_oid.end() || r.is_null(i, 1) || r.is_null(i, 2)) continue;
+        it->second->heap_bytes = r.get_int(i, 1);
+        it->second->index_bytes = r.get_int(i, 2);
+        it->second->toast_bytes = r.get_int(i, 3);
+        it->second->size_exact = true;
+    }
+}
+
+bool lock_not_granted(const SqlError& e) {
+    return e.server().sqlstate == "55P03";
+}
+
+}  // namespace
+
+int exact_sizes(Connection& conn, std::vector<TableStats>& list, int lock_ms) {
+    if (list.empty()) return 0;
+    const std::string before = exec(conn, "SHOW lock_timeout").get(0, 0);
+    exec(conn, "SET lock_timeout = " + std::to_string(std::max(1, lock_ms)));
+    std::string all = "{";
+    for (const auto& t : list)
+        all += (all.size() > 1 ? "," : "") + std::to_string(t.oid);
+    all += "}";
+    try {
+        take_sizes(read_exact_sizes(conn, all), list);
+    } catch (const SqlError& e) {
+        if (!lock_not_granted(e)) throw;
+        // One of them is locked: each on its own, so only that one keeps
+        // its estimate.
+        for (auto& t : list) {
+            try {
+                take_sizes(read_exact_sizes(conn, "{" + std::to_string(t.oid) + "}"), list);
+            } catch (const SqlError& one) {
+                if (!lock_not_granted(one)) throw;
+            }
+        }
+    }
+    exec(conn, "SELECT set_config('lock_timeout', $1, false)", {before});
+    return static_cast<int>(
+        std::count_if(list.begin(), list.end(), [](const TableStats& t) { return !t.size_exact; }));
+}
+
+std::optional<Volume> data_volume(Connection& conn, std::string& why_not) {
+    const Setting dir = settings(conn, {"data_directory"}).front();
+    if (!dir.value) {
+        why_not = "the data directory is " + dir.unreadable;
+        return std::nullopt;
+    }
+    QueryResult r = exec(conn,
+                         "SELECT coalesce(host(inet_server_addr()), 'local'), "
+                         "extract(epoch FROM pg_postmaster_start_time())::bigint, "
+                         "current_setting('port')");
+    const std::string addr = r.get(0, 0);
+    if (addr != "local" && addr != "127.0.0.1" && addr != "::1") {
+        why_not = "the server is on another machine (reached at " + addr + ")";
+        return std::nullopt;
+    }
+    // A loopback connection may be a port forward to another machine whose
+    // data directory has the same path: the postmaster.pid there must be
+    // this server's (lines 3 and 4: start time and port). The file's time
+    // is taken when the postmaster starts, pg_postmaster_start_time() a
+    // little later (after the preloaded libraries), so they may differ.
+    std::ifstream pid(*dir.value + "/postmaster.pid");
+    std::vector<std::string> lines;
+    for (std::string line; lines.size() < 4 && std::getline(pid, line);)
+        lines.push_back(line);
+    if (lines.size() < 4) {
+        why_not = *dir.value +
+                  "/postmaster.pid cannot be read here (not the server's machine, "
+                  "or not its account)";
+        return std::nullopt;
+    }
+    const long long started = std::atoll(lines[2].c_str());
+    if (std::llabs(started - r.get_int(0, 1)) > 60 || lines[3] != r.get(0, 2)) {
+        why_not = *dir.value + " here belongs to another server (a port forward?)";
+        return std::nullopt;
+    }
+    struct statvfs v {};
+    if (statvfs(dir.value->c_str(), &v) != 0) {
+        why_not = "statvfs " + *dir.value + " failed";
+        return std::nullopt;
+    }
+    Volume out;
+    out.path = *dir.value;
+    out.free_bytes = static_cast<std::int64_t>(v.f_bavail) * static_cast<std::int64_t>(v.f_frsize);
+    out.total_bytes = static_cast<std::int64_t>(v.f_blocks) * static_cast<std::int64_t>(v.f_frsize);
     return out;
 }
 

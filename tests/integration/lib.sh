@@ -7,7 +7,13 @@ IT_PASSED=0
 IT_FAILED=0
 IT_TMP=$(mktemp -d /tmp/ctldb-suite.XXXXXX)
 chmod 755 "$IT_TMP"
-trap 'rm -rf "$IT_TMP"' EXIT
+# Background sessions started by hold_session, ended at exit.
+IT_BG=()
+end_sessions() {
+    for p in "${IT_BG[@]}"; do kill -- "-$p" 2>/dev/null || true; done
+    IT_BG=()
+}
+trap 'end_sessions; rm -rf "$IT_TMP"' EXIT
 OUT="$IT_TMP/stdout"
 ERR="$IT_TMP/stderr"
 
@@ -141,4 +147,18 @@ signal_and_wait() {
 wait_for() {
     for _ in $(seq 100); do "$@" && return 0; sleep 0.1; done
     return 1
+}
+
+# hold_session DB SECONDS SQL...: a psql session as appuser into DB that
+# runs SQL and then stays connected (idle, or idle in the transaction SQL
+# opened) for SECONDS. Each runs in a process group of its own (killed
+# whole by end_sessions and at exit), with no descriptor of the suite's
+# output, so nothing outlives the suite.
+hold_session() {
+    local db=$1 secs=$2 script=""
+    shift 2
+    for s in "$@"; do script+="$s"$'\n'; done
+    setsid bash -c '{ printf "%s" "$1"; sleep "$2"; } | app_psql "$3"' _ "$script" "$secs" "$db" \
+        </dev/null >/dev/null 2>&1 &
+    IT_BG+=($!)
 }

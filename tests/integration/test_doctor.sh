@@ -21,25 +21,7 @@ json_finding() {
     "$CTLDB_JSON_TOOL" check <"$OUT" &&
         python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if any(f["status"]==sys.argv[2] and f["check"]==sys.argv[3] and f["name"]==sys.argv[4] for f in d["checks"]) else 1)' "$OUT" "$1" "$2" "$3"
 }
-# Background sessions of the tests, ended at exit.
-BG=()
-cleanup() {
-    for p in "${BG[@]}"; do kill -- "-$p" 2>/dev/null || true; done
-    rm -rf "$IT_TMP"
-}
-trap cleanup EXIT
-# hold SECONDS SQL...: a psql session as appuser that runs SQL and then
-# stays connected (idle, or idle in the transaction SQL opened).
-# Each runs in a process group of its own (killed whole at the end), with
-# no descriptor of the suite's output, so nothing outlives the suite.
-hold() {
-    local secs=$1 script=""
-    shift
-    for s in "$@"; do script+="$s"$'\n'; done
-    setsid bash -c '{ printf "%s" "$1"; sleep "$2"; } | app_psql it_doctor' _ "$script" "$secs" \
-        </dev/null >/dev/null 2>&1 &
-    BG+=($!)
-}
+hold() { hold_session it_doctor "$@"; }
 pid_of() { sql "SELECT pid FROM pg_stat_activity WHERE datname = 'it_doctor' AND query LIKE '%$1%' AND pid <> pg_backend_pid() ORDER BY backend_start LIMIT 1"; }
 
 # --- a healthy database ---------------------------------------------------------
@@ -64,7 +46,7 @@ expect_rc 0 "below the threshold it is fine" "$CTLDB" doctor --checks sessions
 check "ok" has_finding ok "sessions/idle in transaction"
 run "$CTLDB" doctor --checks sessions --idle-in-transaction 1s -o json
 check "JSON: warn sessions/idle in transaction" json_finding warn sessions "idle in transaction"
-kill -- "-${BG[-1]}" 2>/dev/null || true
+kill -- "-${IT_BG[-1]}" 2>/dev/null || true
 sql "SELECT pg_terminate_backend($IDLE)" >/dev/null
 
 # --- a lock chain of three sessions ----------------------------------------------------
@@ -135,7 +117,7 @@ START=$(date +%s%N)
 expect_rc 0 "doctor behind an exclusive lock does not hang" "$CTLDB" doctor --checks indexes --timeout 1s
 check "it gave up within seconds" test $((($(date +%s%N) - START) / 1000000)) -lt 5000
 check "and says the table is locked" stdout_has "^warn *indexes/locked .*locked by another session"
-kill -- "-${BG[-1]}" 2>/dev/null || true
+kill -- "-${IT_BG[-1]}" 2>/dev/null || true
 sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%doctor-lock-marker%' AND pid <> pg_backend_pid()" >/dev/null
 
 # --- a pending migration ----------------------------------------------------------------
@@ -228,7 +210,7 @@ expect_rc 2 "an unknown --layout" "$CTLDB" doctor --layout liquibase
 # --- an expiring certificate, on a sandbox of its own ---------------------------------------
 SB=$IT_TMP/sb
 "$CTLDB" -q local start --dir "$SB" --port 0 >/dev/null
-trap '"$CTLDB" local destroy --yes --dir "$SB" >/dev/null 2>&1; cleanup' EXIT
+trap '"$CTLDB" local destroy --yes --dir "$SB" >/dev/null 2>&1; end_sessions; rm -rf "$IT_TMP"' EXIT
 eval "$("$CTLDB" local env --dir "$SB")"
 unset CTLDB_BACKUP_DIR
 G=$IT_TMP/expiring

@@ -66,6 +66,7 @@ shape "local status" "$CTLDB" local status --dir "$IT_SANDBOX"
 shape "local env" "$CTLDB" local env --dir "$IT_SANDBOX"
 shape "doctor" "$CTLDB" doctor --backup-dir "$BK"
 shape "doctor (a failing check)" "$CTLDB" doctor --backup-dir "$IT_TMP/none"
+shape "tables" "$CTLDB" tables
 
 # Errors are documents of the same shape.
 shape "a command-line error" "$CTLDB" migrate --no-such-option
