@@ -14,6 +14,7 @@ void register_commands(CLI::App& app, Context& ctx) {
     register_vacuum(app, ctx);
     register_pool_stats(app, ctx);
     register_doctor(app, ctx);
+    register_queries(app, ctx);
     register_tables(app, ctx);
     register_local(app, ctx);
     register_version(app, ctx);

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cli_values.hpp"
 #include "commands.hpp"
 #include "ctldb/context.hpp"
 #include "ctldb/doctor.hpp"
@@ -21,33 +22,6 @@ struct DoctorCli {
     std::string long_query = "5m", idle_in_transaction = "1m", lock_wait = "30s";
     std::string max_backup_age = "26h", timeout = "5s";
 };
-
-std::vector<std::string> split_list(const std::string& s) {
-    std::vector<std::string> out;
-    std::size_t start = 0;
-    while (start <= s.size() && !s.empty()) {
-        auto end = s.find(',', start);
-        if (end == std::string::npos) end = s.size();
-        std::string item = s.substr(start, end - start);
-        while (!item.empty() && item.front() == ' ')
-            item.erase(0, 1);
-        while (!item.empty() && item.back() == ' ')
-            item.pop_back();
-        if (!item.empty()) out.push_back(item);
-        start = end + 1;
-    }
-    return out;
-}
-
-double duration_option(const std::string& option, const std::string& value) {
-    const auto v = parse_duration_seconds(value);
-    if (!v) {
-        throw usage_error(option + " " + value + " is not a duration",
-                          "a number with ms, s, m, h or d (10s, 5m, 26h); a bare number is "
-                          "seconds");
-    }
-    return *v;
-}
 
 ExitCode run_doctor(DoctorCli& cli, Context& ctx) {
     doctor::Options& o = cli.o;

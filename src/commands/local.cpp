@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <climits>
 
 #include <algorithm>
 #include <cerrno>
@@ -223,8 +224,20 @@ ProcessResult run_as_server(const SandboxInfo& info, const std::vector<std::stri
     return run_process(full, o);
 }
 
-std::string server_conf(const SandboxPaths& p, int port) {
-    return "# Written by ctldb local start; rewritten at every start.\n"
+/// pg_stat_statements (for ctldb queries top) when the server has it.
+/// The server's libraries are beside its real binary (bindir may hold
+/// symbolic links, as /usr/local/bin does).
+bool has_pg_stat_statements(const SandboxInfo& info) {
+    char real[PATH_MAX];
+    if (::realpath((info.bindir + "/postgres").c_str(), real) == nullptr) return false;
+    std::string dir(real);
+    dir.erase(dir.rfind('/'));
+    return fs::exists(dir + "/../lib/pg_stat_statements.so");
+}
+
+std::string server_conf(const SandboxPaths& p, int port, bool stat_statements) {
+    return std::string(stat_statements ? "shared_preload_libraries = 'pg_stat_statements'\n" : "") +
+           "# Written by ctldb local start; rewritten at every start.\n"
            "listen_addresses = '127.0.0.1'\n"
            "port = " +
            std::to_string(port) +
@@ -305,7 +318,8 @@ void make_certificates(const SandboxPaths& p, const UserAccount& server) {
 void start_server(const SandboxPaths& p, const SandboxInfo& info) {
     const auto server = ::geteuid() == 0 ? lookup_user(info.server_user) : current_user();
     if (!server) throw usage_error("the sandbox's server user '" + info.server_user + "' is gone");
-    write_owned(p.data + "/ctldb.conf", server_conf(p, info.port), 0600, *server);
+    write_owned(p.data + "/ctldb.conf", server_conf(p, info.port, has_pg_stat_statements(info)),
+                0600, *server);
     auto r = run_as_server(
         info, {"pg_ctl", "start", "-w", "-t", "60", "-s", "-D", p.data, "-l", p.server_log()});
     if (!r.ok()) {
@@ -335,6 +349,14 @@ void create_role_and_database(const SandboxPaths& p, int port) {
     // pg_monitor lets pool-stats and check-ssl see every session.
     tx.exec0(std::string("GRANT pg_monitor TO ") + kAppUser);
     tx.exec0(std::string("CREATE DATABASE ") + kDatabase + " OWNER " + kAppUser);
+    ConnectionSettings app_db = superuser_settings(p, port);
+    app_db.dbname = kDatabase;
+    auto db = connect(app_db);
+    // Loaded by the server when it has the library (has_pg_stat_statements).
+    exec(*db,
+         "DO $$ BEGIN IF current_setting('shared_preload_libraries') ~ "
+         "'pg_stat_statements' THEN CREATE EXTENSION IF NOT EXISTS pg_stat_statements; "
+         "END IF; END $$");
 }
 
 std::string dir_flag(const LocalOptions& o, const std::string& dir) {

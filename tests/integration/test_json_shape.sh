@@ -67,6 +67,10 @@ shape "local env" "$CTLDB" local env --dir "$IT_SANDBOX"
 shape "doctor" "$CTLDB" doctor --backup-dir "$BK"
 shape "doctor (a failing check)" "$CTLDB" doctor --backup-dir "$IT_TMP/none"
 shape "tables" "$CTLDB" tables
+shape "queries" "$CTLDB" queries --state all
+shape "queries top" "$CTLDB" queries top
+shape "queries terminate --dry-run" "$CTLDB" queries terminate --older-than 1h --dry-run
+shape "queries cancel of no session" "$CTLDB" queries cancel --yes 1
 
 # Errors are documents of the same shape.
 shape "a command-line error" "$CTLDB" migrate --no-such-option
