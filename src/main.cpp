@@ -83,6 +83,8 @@ int refuse_password_argument(int argc, char** argv, bool json_errors) {
     using namespace ctldb;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
+        // --password-file names a file (roles create-readonly), not a password.
+        if (a == "--password-file" || a.rfind("--password-file=", 0) == 0) continue;
         if (a.rfind("--pass", 0) == 0 || a.rfind("--db-pass", 0) == 0) {
             report_error(usage_error("ctldb takes no password on the command line (" +
                                          a.substr(0, a.find('=')) +

@@ -175,4 +175,9 @@ bool is_cluster_internal_host(const std::string& host);
 /// connection string (no expand_dbname, PGDATABASE for children).
 std::string database_name_problem(const std::string& name);
 
+/// A password from a file (a mounted Secret): one trailing newline
+/// stripped; only a regular file of a password's size is read (a FIFO is
+/// named, never waited on). nullopt with `error` set otherwise.
+std::optional<std::string> read_secret_file(const std::string& path, std::string& error);
+
 }  // namespace ctldb

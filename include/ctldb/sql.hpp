@@ -49,6 +49,11 @@ Parsed parse(const std::string& text);
 /// quoted, so any name (mixed case, spaces, keywords) means itself.
 std::string quote_identifier(std::string_view name);
 
+/// `value` as an SQL string literal: 'value', with ' doubled (the server's
+/// standard_conforming_strings, on since 9.1, leaves \ alone). For values
+/// ctldb made itself, such as SCRAM verifiers.
+std::string quote_literal(std::string_view value);
+
 /// When the whole script is one BEGIN ... COMMIT (START TRANSACTION ...
 /// END) and nothing else in it controls transactions, drop those two
 /// statements and return true: run inside ctldb's own transaction it means

@@ -40,6 +40,10 @@ std::string utc_format(std::time_t t, const char* format);
 inline std::string utc_iso8601(std::time_t t) {
     return utc_format(t, "%Y-%m-%dT%H:%M:%SZ");
 }
+/// A Kubernetes object name (RFC 1123 subdomain): lower case letters,
+/// digits, - and ., at most 253, starting and ending alphanumeric.
+bool valid_k8s_name(const std::string& s);
+
 /// `s` as one word for a POSIX shell, for commands in hints: unchanged when
 /// it holds only safe characters (unless `always`), else in single quotes.
 std::string shell_quote(std::string_view s, bool always = false);

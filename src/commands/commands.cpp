@@ -16,6 +16,7 @@ void register_commands(CLI::App& app, Context& ctx) {
     register_doctor(app, ctx);
     register_queries(app, ctx);
     register_tables(app, ctx);
+    register_roles(app, ctx);
     register_local(app, ctx);
     register_version(app, ctx);
 }

@@ -58,18 +58,6 @@ bool valid_dns_name(const std::string& name) {
     return true;
 }
 
-bool valid_k8s_name(const std::string& s) {
-    if (s.empty() || s.size() > 253) return false;
-    for (char ch : s) {
-        if (!(std::islower(static_cast<unsigned char>(ch)) ||
-              std::isdigit(static_cast<unsigned char>(ch)) || ch == '-' || ch == '.')) {
-            return false;
-        }
-    }
-    return std::isalnum(static_cast<unsigned char>(s.front())) &&
-           std::isalnum(static_cast<unsigned char>(s.back()));
-}
-
 /// Write a file with its final mode from the start; --force replaces.
 void write_output(const std::string& path, const std::string& text, mode_t mode, bool force) {
     if (fs::exists(path)) {

@@ -99,8 +99,6 @@ std::optional<std::int64_t> parse_integer(const std::string& text) {
     return negative ? -v : v;
 }
 
-namespace {
-
 /// Reads a mounted secret. Strips one trailing newline (`echo pw > file`)
 /// and nothing else: leading/trailing spaces may be part of a password.
 /// Only a regular file of at most kMaxPasswordBytes is read: a FIFO would
@@ -164,6 +162,8 @@ std::optional<std::string> read_secret_file(const std::string& path, std::string
     }
     return s;
 }
+
+namespace {
 
 /// Why a TLS file setting cannot be what libpq expects ("" when it can):
 /// catches a directory or a wrong file before the connection fails with a

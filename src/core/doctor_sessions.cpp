@@ -8,6 +8,7 @@
 
 #include "ctldb/pool.hpp"
 #include "ctldb/probes.hpp"
+#include "ctldb/roles.hpp"
 #include "ctldb/text.hpp"
 #include "doctor_checks.hpp"
 
@@ -190,43 +191,11 @@ void check_tls(Env& e) {
 
 void check_security(Env& e) {
     const probe::RoleFacts r = probe::role(*e.conn);
-    const std::string least = "the guide's 'Least Privilege'";
-    if (r.superuser) {
-        e.out.add("superuser", Status::fail,
-                  "the application role " + r.name +
-                      " is a superuser: it can read and change every database, the server's "
-                      "settings and files",
-                  least + ": ALTER ROLE " + r.name +
-                      " NOSUPERUSER, after giving it ownership of what it needs");
-    } else {
-        e.out.add("superuser", Status::ok, "role " + r.name + " is not a superuser");
-    }
-    std::vector<std::string> extra;
-    if (r.create_role) extra.emplace_back("CREATEROLE");
-    if (r.create_db) extra.emplace_back("CREATEDB");
-    if (r.bypass_rls) extra.emplace_back("BYPASSRLS");
-    if (r.replication) extra.emplace_back("REPLICATION");
-    if (!extra.empty() && !r.superuser) {
-        e.out.add("role attributes", Status::warn,
-                  "role " + r.name + " has " + join(extra, ", ") +
-                      ", which the application does not need",
-                  least + ": ALTER ROLE " + r.name + " NO" + join(extra, " NO"));
-    }
-    if (!r.other_databases.empty()) {
-        e.out.add("ownership", Status::warn,
-                  "role " + r.name + " also owns database(s) " + join(r.other_databases, ", "),
-                  least + ": ALTER DATABASE ... OWNER TO a role of their own");
-    }
-    e.out.add("schema public", r.public_can_create_in_public ? Status::warn : Status::ok,
-              r.public_can_create_in_public ? "every role (PUBLIC) may CREATE in schema public"
-                                            : "PUBLIC may not create in schema public",
-              r.public_can_create_in_public ? least + ": REVOKE CREATE ON SCHEMA public FROM PUBLIC"
-                                            : "");
-    if (r.valid_until) {
-        e.out.add("password expiry",
-                  *r.valid_until < utc_now_iso8601() ? Status::fail : Status::info,
-                  "the password of " + r.name + " is valid until " + *r.valid_until,
-                  "the guide's 'Strong Passwords': rotate every 90 days");
+    Findings f =
+        roles::least_privilege(r, roles::rotated_at(*e.conn, r.name), false, utc_now_iso8601());
+    for (Finding g : f.items()) {
+        g.check = e.check;
+        e.out.add(std::move(g));
     }
     const auto logging = probe::settings(*e.conn, {"log_statement", "log_duration"});
     std::vector<std::string> off;

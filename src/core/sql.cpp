@@ -156,6 +156,15 @@ std::string quote_identifier(std::string_view name) {
     return out + "\"";
 }
 
+std::string quote_literal(std::string_view value) {
+    std::string out = "'";
+    for (char ch : value) {
+        if (ch == '\'') out += '\'';
+        out += ch;
+    }
+    return out + "'";
+}
+
 std::size_t skip_gap(const std::string& text, std::size_t pos) {
     while (pos < text.size()) {
         if (std::isspace(static_cast<unsigned char>(text[pos]))) {

@@ -1,6 +1,7 @@
 #include "ctldb/text.hpp"
 
 #include <openssl/evp.h>
+#include <cctype>
 
 namespace ctldb {
 
@@ -37,6 +38,18 @@ std::string utc_format(std::time_t t, const char* format) {
 #include <cstdlib>
 
 namespace ctldb {
+
+bool valid_k8s_name(const std::string& s) {
+    if (s.empty() || s.size() > 253) return false;
+    for (char ch : s) {
+        if (!(std::islower(static_cast<unsigned char>(ch)) ||
+              std::isdigit(static_cast<unsigned char>(ch)) || ch == '-' || ch == '.')) {
+            return false;
+        }
+    }
+    return std::isalnum(static_cast<unsigned char>(s.front())) &&
+           std::isalnum(static_cast<unsigned char>(s.back()));
+}
 
 std::string shell_quote(std::string_view s, bool always) {
     const bool safe = !always && !s.empty() &&

@@ -71,6 +71,11 @@ shape "queries" "$CTLDB" queries --state all
 shape "queries top" "$CTLDB" queries top
 shape "queries terminate --dry-run" "$CTLDB" queries terminate --older-than 1h --dry-run
 shape "queries cancel of no session" "$CTLDB" queries cancel --yes 1
+shape "roles" "$CTLDB" roles
+shape "roles check" "$CTLDB" roles check
+shape "roles create-readonly --dry-run" "$CTLDB" roles create-readonly shape_reader --dry-run
+shape "roles rotate-password --dry-run" "$CTLDB" roles rotate-password appuser --out-secret "$IT_TMP/s.yaml" --dry-run
+shape "roles rotate-password with nowhere to write" "$CTLDB" roles rotate-password appuser
 
 # Errors are documents of the same shape.
 shape "a command-line error" "$CTLDB" migrate --no-such-option
