@@ -48,6 +48,7 @@ struct Setting {
     std::optional<std::string> value;  ///< nullopt: hidden from this role
     std::string unit;                  ///< pg_settings.unit ("s", "8kB", ...)
     std::string source;                ///< pg_settings.source ("configuration file", ...)
+    std::string context;               ///< pg_settings.context ("postmaster": restart to change)
     bool pending_restart = false;
     /// Why the value is missing ("not visible to role x: needs ..."), or "".
     std::string unreadable;

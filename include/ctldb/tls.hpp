@@ -54,6 +54,12 @@ CertSummary summarize(const std::string& cert_pem);
 /// PEM text of an OpenSSL X509 (as returned by SSL_get1_peer_certificate).
 std::string pem_of(const x509_st* cert);
 
+/// Why a certificate and key (PEM texts, named for messages) cannot serve
+/// together: not a certificate, not an unencrypted key, not its key; ""
+/// when they can.
+std::string pair_problem(const std::string& cert_pem, const std::string& key_pem,
+                         const std::string& cert_name, const std::string& key_name);
+
 /// Read a certificate and its key, checking that they belong together.
 /// Throws Error(usage) naming the file on any problem.
 PemPair load_pair(const std::string& cert_path, const std::string& key_path);

@@ -21,6 +21,7 @@
 #include "ctldb/stopwatch.hpp"
 #include "ctldb/text.hpp"
 #include "result.hpp"
+#include "settings.hpp"
 
 namespace ctldb {
 
@@ -272,54 +273,13 @@ maintenance::StatusReport run_status(Context& ctx) {
     return maintenance::status_report(probe::tables(*conn));
 }
 
+/// Kept as an alias: ctldb settings [check|apply] --only autovacuum,
+/// autovacuum_naptime (--apply does not ask, as before).
 ExitCode run_autovacuum(const VacuumOptions& o, Context& ctx) {
-    auto conn = connect(ctx.valid_config(true).connection());
-    using maintenance::GuideSetting;
-    std::vector<std::string> names;
-    for (const auto& w : maintenance::guide_autovacuum())
-        names.emplace_back(w.name);
-    std::vector<const GuideSetting*> to_set;
-    Findings f = maintenance::autovacuum_findings(probe::settings(*conn, names), &to_set);
-    if (o.apply && !to_set.empty()) {
-        // PostgreSQL 15 lets a superuser grant exactly this: ALTER SYSTEM
-        // on each parameter, and EXECUTE on pg_reload_conf().
-        std::vector<std::string> missing;
-        const std::string role = exec(*conn, "SELECT current_user").get(0, 0);
-        for (const GuideSetting* w : to_set) {
-            if (exec(*conn, "SELECT has_parameter_privilege($1, 'ALTER SYSTEM')",
-                     {std::string(w->name)})
-                    .get(0, 0) != "t") {
-                missing.push_back("GRANT ALTER SYSTEM ON PARAMETER " + std::string(w->name) +
-                                  " TO " + role);
-            }
-        }
-        if (exec(*conn, "SELECT has_function_privilege('pg_catalog.pg_reload_conf()', 'EXECUTE')")
-                .get(0, 0) != "t") {
-            missing.push_back("GRANT EXECUTE ON FUNCTION pg_catalog.pg_reload_conf() TO " + role);
-        }
-        if (!missing.empty()) {
-            Error e(ExitCode::failure,
-                    "changing autovacuum settings needs ALTER SYSTEM on them and pg_reload_conf(), "
-                    "which role " +
-                        role + " may not run; nothing was changed",
-                    "run it as a superuser, or have one grant exactly what is missing (listed "
-                    "above), or ask your DBA to set: autovacuum = on, autovacuum_naptime = '1min'");
-            e.with_details(missing);
-            throw e;
-        }
-        for (const GuideSetting* w : to_set) {
-            exec(*conn, std::string("ALTER SYSTEM SET ") + w->name + " = '" + w->pretty + "'");
-        }
-        exec(*conn, "SELECT pg_reload_conf()");
-        f.add("applied", Status::ok, "ALTER SYSTEM and pg_reload_conf() done");
-    }
-    const bool failed = f.failed() && !(o.apply && !to_set.empty());
-    if (ctx.json()) {
-        emit_result({{"applied", o.apply && !to_set.empty()}, {"checks", f.to_json()}});
-    } else {
-        print_text(f.render(use_color(stdout)));
-    }
-    return failed ? ExitCode::failure : ExitCode::ok;
+    SettingsOptions s;
+    s.only = {"autovacuum", "autovacuum_naptime"};
+    s.yes = true;
+    return run_settings(s, o.apply ? SettingsMode::apply : SettingsMode::check, ctx);
 }
 
 }  // namespace
@@ -341,7 +301,8 @@ void register_vacuum(CLI::App& app, Context& ctx) {
         cmd->add_subcommand("status", "Dead tuples, last (auto)vacuum/analyze, wraparound age");
     status->callback([&ctx] { ctx.run = [&ctx] { return print_result(run_status(ctx), ctx); }; });
     auto* autovac = cmd->add_subcommand(
-        "autovacuum", "Compare autovacuum settings with the guide's; --apply sets them");
+        "autovacuum",
+        "Alias of settings check --only autovacuum,autovacuum_naptime; --apply: settings apply");
     autovac->add_flag("--apply", o.apply, "ALTER SYSTEM and reload (superuser)");
     autovac->callback([&ctx] { ctx.run = [&ctx] { return run_autovacuum(o, ctx); }; });
 }

@@ -54,7 +54,8 @@ Findings autovacuum_findings(const std::vector<probe::Setting>& current,
         f.add(w.name, ok ? Status::ok : Status::fail,
               "is " + now + (ok ? "" : ", the guide wants " + std::string(w.pretty)),
               ok ? ""
-                 : "ctldb vacuum autovacuum --apply (the guide: ALTER SYSTEM SET " +
+                 : "ctldb settings apply --only autovacuum,autovacuum_naptime (the guide: ALTER "
+                   "SYSTEM SET " +
                        std::string(w.name) + " = '" + w.pretty + "')");
         if (!ok && differs != nullptr) differs->push_back(&w);
     }

@@ -50,7 +50,7 @@ std::vector<Setting> settings(Connection& conn, const std::vector<std::string>& 
     list += '}';
     QueryResult r = exec(conn,
                          "SELECT name, setting, coalesce(unit, ''), source, pending_restart, "
-                         "current_user FROM pg_settings WHERE name = ANY($1::text[])",
+                         "context FROM pg_settings WHERE name = ANY($1::text[])",
                          {list});
     std::map<std::string, int> seen;
     for (int i = 0; i < r.rows(); ++i)
@@ -67,6 +67,7 @@ std::vector<Setting> settings(Connection& conn, const std::vector<std::string>& 
             s.unit = r.get(it->second, 2);
             s.source = r.get(it->second, 3);
             s.pending_restart = r.get(it->second, 4) == "t";
+            s.context = r.get(it->second, 5);
         } else {
             s.unreadable = "not visible to role " + role + ": needs " + kReadAllSettingsGrant;
         }

@@ -297,6 +297,27 @@ std::string pem_of(const x509_st* cert) {
     return to_pem(cert);
 }
 
+std::string pair_problem(const std::string& cert_pem, const std::string& key_pem,
+                         const std::string& cert_name, const std::string& key_name) {
+    Cert cert;
+    PKey key;
+    try {
+        cert = cert_from_pem(cert_pem);
+    } catch (const Error&) {
+        return cert_name + " is not a PEM certificate";
+    }
+    try {
+        key = key_from_pem(key_pem);
+    } catch (const Error&) {
+        return key_name + " is not an unencrypted PEM private key";
+    }
+    if (X509_check_private_key(cert.get(), key.get()) != 1) {
+        ERR_clear_error();
+        return key_name + " is not the key of " + cert_name;
+    }
+    return "";
+}
+
 PemPair load_pair(const std::string& cert_path, const std::string& key_path) {
     auto read = [](const std::string& path) {
         Bio bio(BIO_new_file(path.c_str(), "r"));
@@ -309,22 +330,8 @@ PemPair load_pair(const std::string& cert_path, const std::string& key_path) {
         return out;
     };
     PemPair p{read(cert_path), read(key_path)};
-    Cert cert;
-    PKey key;
-    try {
-        cert = cert_from_pem(p.cert_pem);
-    } catch (const Error&) {
-        throw usage_error(cert_path + " is not a PEM certificate");
-    }
-    try {
-        key = key_from_pem(p.key_pem);
-    } catch (const Error&) {
-        throw usage_error(key_path + " is not an unencrypted PEM private key");
-    }
-    if (X509_check_private_key(cert.get(), key.get()) != 1) {
-        ERR_clear_error();
-        throw usage_error(key_path + " is not the key of " + cert_path);
-    }
+    const std::string problem = pair_problem(p.cert_pem, p.key_pem, cert_path, key_path);
+    if (!problem.empty()) throw usage_error(problem);
     return p;
 }
 

@@ -76,6 +76,10 @@ shape "roles check" "$CTLDB" roles check
 shape "roles create-readonly --dry-run" "$CTLDB" roles create-readonly shape_reader --dry-run
 shape "roles rotate-password --dry-run" "$CTLDB" roles rotate-password appuser --out-secret "$IT_TMP/s.yaml" --dry-run
 shape "roles rotate-password with nowhere to write" "$CTLDB" roles rotate-password appuser
+shape "settings" "$CTLDB" settings
+shape "settings check" "$CTLDB" settings check
+shape "settings apply --dry-run" "$CTLDB" settings apply --dry-run
+shape "settings apply refused (not superuser)" "$CTLDB" settings apply --yes
 
 # Errors are documents of the same shape.
 shape "a command-line error" "$CTLDB" migrate --no-such-option

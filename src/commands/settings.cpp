@@ -1,0 +1,323 @@
+// ctldb settings [check|apply]: the guide's ALTER SYSTEM procedures (SSL,
+// autovacuum, max_connections, audit logging, SCRAM). apply changes only
+// what differs, after checking the role may (superuser, or PostgreSQL 15's
+// GRANT ALTER SYSTEM ON PARAMETER) and that TLS files the server would
+// start with are a readable certificate and its key; then pg_reload_conf()
+// and a report of what took effect and what waits for a restart.
+#include <openssl/crypto.h>
+
+#include <chrono>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "cli_values.hpp"
+#include "commands.hpp"
+#include "ctldb/connection.hpp"
+#include "ctldb/context.hpp"
+#include "ctldb/log.hpp"
+#include "ctldb/output.hpp"
+#include "ctldb/probes.hpp"
+#include "ctldb/server_settings.hpp"
+#include "ctldb/sql.hpp"
+#include "ctldb/text.hpp"
+#include "ctldb/tls.hpp"
+#include "result.hpp"
+#include "settings.hpp"
+
+namespace ctldb {
+
+namespace {
+
+using server_settings::Item;
+
+struct SettingsCli {
+    SettingsOptions o;
+    std::string only;
+};
+
+struct SettingsReport {
+    std::vector<Item> items;
+    bool check = false;  ///< exit 1 when something differs
+    /// apply: per setting what happened ("set", "set; restart needed", ...)
+    std::map<std::string, std::string> applied;
+    bool dry_run = false;
+    bool applying = false;
+
+    ExitCode code() const {
+        if (applying) {
+            for (const auto& [name, what] : applied)
+                if (what.rfind("failed", 0) == 0) return ExitCode::failure;
+            return ExitCode::ok;
+        }
+        if (!check) return ExitCode::ok;
+        for (const auto& i : items)
+            if (i.status == Status::fail) return ExitCode::failure;
+        return ExitCode::ok;
+    }
+
+    std::string text(bool color) const {
+        Table t({"SETTING", "VALUE", "SOURCE", "GUIDE", "STATUS", applying ? "APPLIED" : "DETAIL"});
+        for (const auto& i : items) {
+            const Style st = i.status == Status::ok     ? Style::green
+                             : i.status == Status::fail ? Style::red
+                                                        : Style::yellow;
+            auto a = applied.find(i.name);
+            t.add_row({i.name, printable(server_settings::shown(i.current)),
+                       i.current.source.empty() ? "-" : i.current.source,
+                       i.want.empty() ? "-" : (i.at_least ? ">= " : "") + printable(i.want),
+                       styled(status_name(i.status), st, color),
+                       applying ? (a == applied.end() ? "" : a->second) : printable(i.message)});
+        }
+        std::string out = t.render();
+        if (applying && applied.empty()) out += "nothing to change\n";
+        return out;
+    }
+
+    nlohmann::json json() const {
+        nlohmann::json list = nlohmann::json::array();
+        for (const auto& i : items) {
+            auto a = applied.find(i.name);
+            list.push_back(
+                {{"name", i.name},
+                 {"value", i.current.value ? nlohmann::json(*i.current.value) : nullptr},
+                 {"unit", i.current.unit.empty() ? nlohmann::json(nullptr)
+                                                 : nlohmann::json(i.current.unit)},
+                 {"source", i.current.source.empty() ? nlohmann::json(nullptr)
+                                                     : nlohmann::json(i.current.source)},
+                 {"pending_restart", i.current.pending_restart},
+                 {"restart_to_change", i.restart()},
+                 {"guide_value", i.want.empty() ? nlohmann::json(nullptr) : nlohmann::json(i.want)},
+                 {"guide_value_is_minimum", i.at_least},
+                 {"guide_section", i.guide},
+                 {"status", status_name(i.status)},
+                 {"message", i.message},
+                 {"applied",
+                  a == applied.end() ? nlohmann::json(nullptr) : nlohmann::json(a->second)}});
+        }
+        return {{"settings", list}, {"dry_run", dry_run}};
+    }
+};
+
+std::vector<Item> read_items(Connection& conn, const SettingsOptions& o) {
+    std::vector<std::string> names = server_settings::names();
+    names.emplace_back("superuser_reserved_connections");
+    const auto current = probe::settings(conn, names);
+    const std::int64_t reserved =
+        current.back().value ? std::atoll(current.back().value->c_str()) : 3;
+    server_settings::Options so;
+    so.pods = o.pods;
+    so.admin_reserve = o.admin_reserve;
+    so.pool_max = o.pool_max;
+    so.ssl_cert_file = o.ssl_cert_file;
+    so.ssl_key_file = o.ssl_key_file;
+    auto items = server_settings::evaluate(current, so, reserved);
+    if (!o.only.empty()) {
+        std::vector<Item> kept;
+        for (auto& i : items)
+            if (std::find(o.only.begin(), o.only.end(), i.name) != o.only.end())
+                kept.push_back(std::move(i));
+        items = std::move(kept);
+    }
+    return items;
+}
+
+/// Why the server could not start with TLS on and these files; "" when
+/// it can. The files are read by the server (superuser or
+/// pg_read_server_files), as it would read them at start.
+std::string tls_files_problem(Connection& conn, const std::string& cert, const std::string& key) {
+    if (exec(conn, "SELECT pg_has_role('pg_read_server_files', 'USAGE')").get(0, 0) != "t") {
+        return "the server's ssl_cert_file and ssl_key_file cannot be checked by this role "
+               "(needs superuser or pg_read_server_files)";
+    }
+    auto read = [&](const std::string& path, std::string& out) -> std::string {
+        try {
+            out = exec(conn, "SELECT pg_read_file($1)", {path}).get(0, 0);
+            return "";
+        } catch (const SqlError& e) {
+            return "the server cannot read " + path + ": " + e.server().message;
+        }
+    };
+    std::string cert_pem, key_pem;
+    std::string problem = read(cert, cert_pem);
+    if (problem.empty()) problem = read(key, key_pem);
+    if (problem.empty()) problem = tls::pair_problem(cert_pem, key_pem, cert, key);
+    OPENSSL_cleanse(key_pem.data(), key_pem.size());
+    return problem;
+}
+
+/// Throws when this role may not ALTER SYSTEM these settings and reload.
+void check_may_apply(Connection& conn, const std::vector<const Item*>& todo) {
+    if (exec(conn, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user").get(0, 0) == "t")
+        return;
+    const std::string role = exec(conn, "SELECT current_user").get(0, 0);
+    std::vector<std::string> missing;
+    for (const Item* i : todo) {
+        if (exec(conn, "SELECT has_parameter_privilege($1, 'ALTER SYSTEM')", {i->name}).get(0, 0) !=
+            "t")
+            missing.push_back("GRANT ALTER SYSTEM ON PARAMETER " + i->name + " TO " + role);
+    }
+    if (exec(conn, "SELECT has_function_privilege('pg_catalog.pg_reload_conf()', 'EXECUTE')")
+            .get(0, 0) != "t")
+        missing.push_back("GRANT EXECUTE ON FUNCTION pg_catalog.pg_reload_conf() TO " + role);
+    if (missing.empty()) return;
+    QueryResult su = exec(conn,
+                          "SELECT string_agg(rolname, ', ' ORDER BY rolname) FROM pg_roles WHERE "
+                          "rolsuper AND rolcanlogin");
+    Error e(ExitCode::failure,
+            "changing server settings needs ALTER SYSTEM and pg_reload_conf(), which role " + role +
+                " may not run; nothing was changed",
+            "run it as a superuser (" +
+                (su.is_null(0, 0) ? std::string("none can log in") : su.get(0, 0)) +
+                "), or have one grant exactly what is missing (listed above)");
+    e.with_details(missing);
+    throw e;
+}
+
+std::string alter_system(const Item& i) {
+    return "ALTER SYSTEM SET " + i.name + " = " + sql::quote_literal(i.want);
+}
+
+/// What each applied setting is once the server has reloaded.
+void read_back(Connection& conn, SettingsReport& r, const SettingsOptions& o) {
+    // pg_reload_conf() only signals the server: wait until this session
+    // has the new values (or they wait for a restart), at most 3 s.
+    for (int attempt = 0; attempt < 30; ++attempt) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        r.items = read_items(conn, o);
+        bool settled = true;
+        for (const auto& i : r.items)
+            if (r.applied.count(i.name) && i.differs && !i.current.pending_restart) settled = false;
+        if (settled) break;
+    }
+    for (const auto& i : r.items) {
+        auto a = r.applied.find(i.name);
+        if (a == r.applied.end()) continue;
+        if (i.current.pending_restart) {
+            a->second = "set; takes effect at the next restart";
+        } else if (i.differs) {
+            a->second = "failed: still " + server_settings::shown(i.current);
+        } else {
+            a->second = "set and in effect";
+        }
+    }
+}
+
+}  // namespace
+
+ExitCode run_settings(const SettingsOptions& o, SettingsMode mode, Context& ctx) {
+    for (const auto& n : o.only) {
+        const auto& all = server_settings::names();
+        if (std::find(all.begin(), all.end(), n) == all.end()) {
+            throw usage_error("--only " + n + " is not one of the guide's settings",
+                              join(server_settings::names(), ", "));
+        }
+    }
+    const Config& cfg = ctx.valid_config(true);
+    SettingsOptions opts = o;
+    opts.pool_max = cfg.integer("pool_max");
+    auto conn = connect(cfg.connection());
+    probe::bound_reads(*conn);
+    SettingsReport r;
+    r.items = read_items(*conn, opts);
+    r.check = mode == SettingsMode::check;
+    if (mode != SettingsMode::apply) return print_result(r, ctx);
+    r.applying = true;
+    r.dry_run = o.dry_run;
+    std::vector<const Item*> todo;
+    for (const auto& i : r.items)
+        if (i.differs) todo.push_back(&i);
+    if (todo.empty()) return print_result(r, ctx);
+    // TLS on with files the server cannot use stops it at the next start.
+    const auto setting = [&](const std::string& name) {
+        for (const auto& i : r.items)
+            if (i.name == name) return i.differs ? i.want : i.current.value.value_or("");
+        return probe::settings(*conn, {name}).front().value.value_or("");
+    };
+    const bool touches_tls = std::any_of(todo.begin(), todo.end(), [](const Item* i) {
+        return i->name == "ssl" || i->name == "ssl_cert_file" || i->name == "ssl_key_file";
+    });
+    if (touches_tls && setting("ssl") == "on") {
+        const std::string problem =
+            tls_files_problem(*conn, setting("ssl_cert_file"), setting("ssl_key_file"));
+        if (!problem.empty()) {
+            throw failure("refusing to turn on TLS with these files: " + problem +
+                              "; the server would not start again. Nothing was changed",
+                          "put the certificate and key where the server can read them "
+                          "(--ssl-cert-file, --ssl-key-file; ctldb gen-certs makes a pair)");
+        }
+    }
+    if (!o.dry_run) check_may_apply(*conn, todo);
+    std::string plan;
+    for (const Item* i : todo)
+        plan += "  " + alter_system(*i) + ";" + (i->restart() ? "  -- needs a restart" : "") + "\n";
+    plan += "  SELECT pg_reload_conf();\n";
+    if (o.dry_run) {
+        for (const Item* i : todo)
+            r.applied[i->name] = "would run " + alter_system(*i);
+        return print_result(r, ctx);
+    }
+    if (!o.yes) {
+        if (!is_tty(stdin)) {
+            throw usage_error("about to change the server's settings (for every database):\n" +
+                                  plan + "nothing was changed",
+                              "pass --yes to confirm, or --dry-run to see only");
+        }
+        if (!confirm("About to run, for the whole server:\n" + plan + "Go ahead?")) {
+            log::info("nothing was changed");
+            return ExitCode::failure;
+        }
+    }
+    for (const Item* i : todo) {
+        exec(*conn, alter_system(*i));
+        r.applied[i->name] = "";
+    }
+    exec(*conn, "SELECT pg_reload_conf()");
+    read_back(*conn, r, opts);
+    return print_result(r, ctx);
+}
+
+void register_settings(CLI::App& app, Context& ctx) {
+    static SettingsCli cli;
+    auto add_plan_options = [](CLI::App* c) {
+        c->add_option(
+            "--only", cli.only,
+            "Only these settings, comma-separated: " + join(server_settings::names(), ", "));
+        c->add_option("--pods", cli.o.pods,
+                      "API pods sharing the server, for max_connections (default 1)")
+            ->check(CLI::Range(1, 10000));
+        c->add_option("--admin-reserve", cli.o.admin_reserve,
+                      "Connections kept for admin work (default 15)")
+            ->check(CLI::Range(0, 10000));
+    };
+    auto run = [&ctx](SettingsMode mode) {
+        return [&ctx, mode] {
+            ctx.run = [&ctx, mode] {
+                cli.o.only = split_list(cli.only);
+                return run_settings(cli.o, mode, ctx);
+            };
+        };
+    };
+    auto* cmd = app.add_subcommand(
+        "settings", "The guide's server settings: value, source, pending restart; check; apply");
+    add_plan_options(cmd);
+    cmd->callback([cmd, run] {
+        if (cmd->get_subcommands().empty()) run(SettingsMode::show)();
+    });
+    auto* check = cmd->add_subcommand("check", "Exit 1 when a setting differs from the guide's");
+    add_plan_options(check);
+    check->callback(run(SettingsMode::check));
+    auto* apply = cmd->add_subcommand(
+        "apply", "ALTER SYSTEM what differs, then pg_reload_conf(); says what needs a restart");
+    add_plan_options(apply);
+    apply->add_option("--ssl-cert-file", cli.o.ssl_cert_file,
+                      "Set ssl_cert_file (a path on the server), checked before use");
+    apply->add_option("--ssl-key-file", cli.o.ssl_key_file,
+                      "Set ssl_key_file (a path on the server), checked before use");
+    apply->add_flag("--dry-run", cli.o.dry_run, "Show the statements, change nothing");
+    apply->add_flag("-y,--yes", cli.o.yes, "Do not ask (required off a terminal)");
+    apply->callback(run(SettingsMode::apply));
+}
+
+}  // namespace ctldb
