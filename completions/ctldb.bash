@@ -13,7 +13,7 @@ _ctldb() {
     local global_opts="--config --host --hostaddr --port --dbname --user --sslmode --sslrootcert
         --sslcert --sslkey --connect-timeout-ms --url --env --output -o --log-format --quiet -q
         --verbose -v --help -h --version"
-    local commands="config local migrate seed backup restore gen-certs check-ssl indexes vacuum pool-stats doctor version"
+    local commands="config local migrate seed backup restore gen-certs check-ssl indexes vacuum pool-stats doctor queries tables roles settings version"
 
     case $prev in
         --sslmode) COMPREPLY=($(compgen -W "disable allow prefer require verify-ca verify-full" -- "$cur")); return ;;
@@ -116,6 +116,47 @@ _ctldb() {
                     ;;
             esac
             opts="--checks --skip --pods --admin-reserve --long-query --idle-in-transaction --lock-wait --max-backup-age --backup-dir --migrations-dir --layout --warn-days --critical-days --ca --timeout --jobs"
+            ;;
+        queries)
+            case $prev in
+                --state) mapfile -t COMPREPLY < <(compgen -W "busy active idle-in-transaction idle all" -- "$cur"); return ;;
+                --order) mapfile -t COMPREPLY < <(compgen -W "total mean calls" -- "$cur"); return ;;
+                --min-duration | --older-than | --limit) return ;;
+            esac
+            case $sub in
+                "") opts="top cancel terminate --min-duration --state --watch --all-databases" ;;
+                top) opts="--limit --order" ;;
+                cancel | terminate) opts="--older-than --state --yes -y --force --dry-run" ;;
+            esac
+            ;;
+        tables)
+            [[ $prev == --limit || $prev == --schema ]] && return
+            opts="--limit --schema"
+            ;;
+        roles)
+            case $prev in
+                --password-file | --out-secret | --out-password-file) mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return ;;
+                --schema | --owner | --secret-name | --secret-key | --namespace | --length) return ;;
+            esac
+            case $sub in
+                "") opts="check create-readonly rotate-password --all" ;;
+                create-readonly) opts="--password-file --schema --owner --dry-run" ;;
+                rotate-password) opts="--out-secret --out-password-file --secret-name --namespace --secret-key --length --yes -y --dry-run" ;;
+            esac
+            ;;
+        settings)
+            case $prev in
+                --only)
+                    mapfile -t COMPREPLY < <(compgen -W "ssl ssl_cert_file ssl_key_file ssl_min_protocol_version autovacuum autovacuum_naptime max_connections log_statement log_duration password_encryption" -- "$cur")
+                    return
+                    ;;
+                --ssl-cert-file | --ssl-key-file) mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return ;;
+            esac
+            case $sub in
+                "") opts="check apply --only --pods --admin-reserve" ;;
+                check) opts="--only --pods --admin-reserve" ;;
+                apply) opts="--only --pods --admin-reserve --ssl-cert-file --ssl-key-file --dry-run --yes -y" ;;
+            esac
             ;;
         local)
             if [[ -z $sub ]]; then

@@ -1,6 +1,6 @@
 # fish completion for ctldb. Install: copy to ~/.config/fish/completions/.
 
-set -l commands config local migrate seed backup restore gen-certs check-ssl indexes vacuum pool-stats doctor version
+set -l commands config local migrate seed backup restore gen-certs check-ssl indexes vacuum pool-stats doctor queries tables roles settings version
 complete -c ctldb -f
 complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a config -d 'Show and check the configuration'
 complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a local -d 'A local PostgreSQL sandbox'
@@ -14,6 +14,10 @@ complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a indexes -d '
 complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a vacuum -d 'Parallel VACUUM ANALYZE, status, autovacuum'
 complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a pool-stats -d 'Connections, lock waits, pool sizing'
 complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a doctor -d 'Every troubleshooting check, by urgency'
+complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a queries -d 'Sessions, lock trees, top statements, cancel'
+complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a tables -d 'Table sizes, dead tuples, bloat'
+complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a roles -d 'Roles, least privilege, read-only role, rotation'
+complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a settings -d "The guide's server settings"
 complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a version -d 'Print the version'
 
 complete -c ctldb -l config -r -F -d 'YAML config file (own format or ConfigMap)'
@@ -137,3 +141,44 @@ complete -c ctldb -n "__fish_seen_subcommand_from doctor" -l critical-days -x -d
 complete -c ctldb -n "__fish_seen_subcommand_from doctor" -l ca -r -d 'CA certificate'
 complete -c ctldb -n "__fish_seen_subcommand_from doctor" -l timeout -x -d 'Time limit of each statement'
 complete -c ctldb -n "__fish_seen_subcommand_from doctor" -l jobs -x -d 'Connections the checks share'
+
+# queries
+complete -c ctldb -n "__fish_seen_subcommand_from queries; and not __fish_seen_subcommand_from top cancel terminate" -a 'top cancel terminate'
+complete -c ctldb -n "__fish_seen_subcommand_from queries; and not __fish_seen_subcommand_from top cancel terminate" -l min-duration -x -d 'Only sessions this long in their state'
+complete -c ctldb -n "__fish_seen_subcommand_from queries; and not __fish_seen_subcommand_from top cancel terminate" -l state -x -a 'busy active idle-in-transaction idle all' -d 'Sessions in this state'
+complete -c ctldb -n "__fish_seen_subcommand_from queries; and not __fish_seen_subcommand_from top cancel terminate" -l watch -x -d 'Refresh every SECONDS'
+complete -c ctldb -n "__fish_seen_subcommand_from queries; and not __fish_seen_subcommand_from top cancel terminate" -l all-databases -d 'Sessions of every database'
+complete -c ctldb -n "__fish_seen_subcommand_from queries; and __fish_seen_subcommand_from top" -l limit -x -d 'Statements shown'
+complete -c ctldb -n "__fish_seen_subcommand_from queries; and __fish_seen_subcommand_from top" -l order -x -a 'total mean calls' -d 'Order by'
+complete -c ctldb -n "__fish_seen_subcommand_from queries; and __fish_seen_subcommand_from cancel terminate" -l older-than -x -d 'Every session in --state this long'
+complete -c ctldb -n "__fish_seen_subcommand_from queries; and __fish_seen_subcommand_from cancel terminate" -l state -x -a 'busy active idle-in-transaction' -d 'With --older-than'
+complete -c ctldb -n "__fish_seen_subcommand_from queries; and __fish_seen_subcommand_from cancel terminate" -s y -l yes -d 'Do not ask'
+complete -c ctldb -n "__fish_seen_subcommand_from queries; and __fish_seen_subcommand_from cancel terminate" -l force -d 'Allowed in production'
+complete -c ctldb -n "__fish_seen_subcommand_from queries; and __fish_seen_subcommand_from cancel terminate" -l dry-run -d 'Show the sessions, signal none'
+# tables
+complete -c ctldb -n "__fish_seen_subcommand_from tables" -l limit -x -d 'The N biggest tables, 0 all'
+complete -c ctldb -n "__fish_seen_subcommand_from tables" -l schema -x -d 'Only this schema'
+# roles
+complete -c ctldb -n "__fish_seen_subcommand_from roles; and not __fish_seen_subcommand_from check create-readonly rotate-password" -a 'check create-readonly rotate-password'
+complete -c ctldb -n "__fish_seen_subcommand_from roles; and not __fish_seen_subcommand_from check create-readonly rotate-password" -l all -d 'Include the pg_* roles'
+complete -c ctldb -n "__fish_seen_subcommand_from create-readonly" -l password-file -r -F -d 'Its password from this file'
+complete -c ctldb -n "__fish_seen_subcommand_from create-readonly" -l schema -x -d 'Only this schema'
+complete -c ctldb -n "__fish_seen_subcommand_from create-readonly" -l owner -x -d 'Role whose future tables it may read'
+complete -c ctldb -n "__fish_seen_subcommand_from create-readonly" -l dry-run -d 'Print the SQL, change nothing'
+complete -c ctldb -n "__fish_seen_subcommand_from rotate-password" -l out-secret -r -F -d 'Write a Kubernetes Secret manifest'
+complete -c ctldb -n "__fish_seen_subcommand_from rotate-password" -l out-password-file -r -F -d 'Write the password alone'
+complete -c ctldb -n "__fish_seen_subcommand_from rotate-password" -l secret-name -x -d 'Secret name'
+complete -c ctldb -n "__fish_seen_subcommand_from rotate-password" -l namespace -x -d 'Secret namespace'
+complete -c ctldb -n "__fish_seen_subcommand_from rotate-password" -l secret-key -x -d 'Key in the Secret'
+complete -c ctldb -n "__fish_seen_subcommand_from rotate-password" -l length -x -d 'Characters'
+complete -c ctldb -n "__fish_seen_subcommand_from rotate-password" -s y -l yes -d 'Do not ask'
+complete -c ctldb -n "__fish_seen_subcommand_from rotate-password" -l dry-run -d 'Show what would be done'
+# settings
+complete -c ctldb -n "__fish_seen_subcommand_from settings; and not __fish_seen_subcommand_from check apply" -a 'check apply'
+complete -c ctldb -n "__fish_seen_subcommand_from settings" -l only -x -a 'ssl ssl_cert_file ssl_key_file ssl_min_protocol_version autovacuum autovacuum_naptime max_connections log_statement log_duration password_encryption' -d 'Only these settings'
+complete -c ctldb -n "__fish_seen_subcommand_from settings" -l pods -x -d 'API pods'
+complete -c ctldb -n "__fish_seen_subcommand_from settings" -l admin-reserve -x -d 'Connections kept for admin work'
+complete -c ctldb -n "__fish_seen_subcommand_from settings; and __fish_seen_subcommand_from apply" -l ssl-cert-file -r -F -d 'Set ssl_cert_file'
+complete -c ctldb -n "__fish_seen_subcommand_from settings; and __fish_seen_subcommand_from apply" -l ssl-key-file -r -F -d 'Set ssl_key_file'
+complete -c ctldb -n "__fish_seen_subcommand_from settings; and __fish_seen_subcommand_from apply" -l dry-run -d 'Show the statements'
+complete -c ctldb -n "__fish_seen_subcommand_from settings; and __fish_seen_subcommand_from apply" -s y -l yes -d 'Do not ask'
