@@ -41,6 +41,19 @@ check "and pg_reload_conf" stderr_has "GRANT EXECUTE ON FUNCTION pg_catalog.pg_r
 check "nothing was changed" test "$(SUPERUSER_DB=postgres superuser_psql -c 'SHOW autovacuum_naptime')" = 5min
 SUPERUSER_DB=postgres superuser_psql -c "ALTER SYSTEM RESET autovacuum_naptime" -c "SELECT pg_reload_conf()" >/dev/null
 
+# --- queries, tables, roles, settings ------------------------------------------------------
+expect_rc 0 "tables" "$CTLDB" tables
+expect_rc 0 "queries" "$CTLDB" queries --state all
+expect_rc 0 "roles" "$CTLDB" roles
+expect_rc 0 "roles check (owner of its database only: nothing to fail)" "$CTLDB" roles check
+expect_rc 0 "settings (a report)" "$CTLDB" settings
+check "the hidden setting names its grant" grep -qE "^ssl_min_protocol_version .*not checked: not visible to role ctldb_prod: needs pg_read_all_settings" "$OUT"
+expect_rc 1 "settings apply without the grants" "$CTLDB" settings apply --yes
+check "names the grants and the superuser that can" bash -c "grep -q 'GRANT ALTER SYSTEM ON PARAMETER log_statement TO ctldb_prod' '$ERR' && grep -q 'run it as a superuser (postgres)' '$ERR'"
+check "nothing was changed" test "$(SUPERUSER_DB=postgres superuser_psql -c 'SHOW log_statement')" = none
+expect_rc 1 "roles create-readonly without CREATEROLE" "$CTLDB" roles create-readonly it_prod_reader
+check "says so, before anything changes" bash -c "grep -q 'may not create or alter roles' '$ERR' && [[ -z \$(sql \"SELECT 1 FROM pg_roles WHERE rolname = 'it_prod_reader'\") ]]"
+
 # Another role's session that this one may not see in full.
 (PGPASSWORD=$(cat "$IT_SANDBOX/password") "$(pg_bindir)/psql" -X -q "host=localhost port=$DB_PORT dbname=it_prod user=appuser sslmode=require" -c "SELECT pg_sleep(8)" >/dev/null 2>&1) &
 OTHER=$!
