@@ -355,8 +355,9 @@ void signal_one(Connection& conn, Target& t, bool terminate, const std::string& 
     try {
         QueryResult r = exec(conn,
                              "SELECT " + fn + " FROM pg_stat_activity a WHERE a.pid = $1 AND " +
-                                 probe::iso_utc("a.backend_start") + " = $2 AND " + rule,
-                             {std::to_string(t.pid), s.backend_start.value_or("")});
+                                 probe::iso_utc("a.backend_start") +
+                                 " IS NOT DISTINCT FROM $2 AND " + rule,
+                             {std::to_string(t.pid), s.backend_start});
         if (r.rows() == 0) {
             t.outcome = "gone";
             t.detail = "the session ended or no longer matches; left alone";
@@ -382,7 +383,9 @@ void signal_one(Connection& conn, Target& t, bool terminate, const std::string& 
         t.outcome = "terminated";
         return;
     }
-    // A cancel is a request: see whether the query stopped.
+    // A cancel is a request: see whether the query stopped. (Another
+    // role's session, whose backend start this role may not see, is
+    // matched by pid alone: the server still checks the permission.)
     t.outcome = "cancel sent";
     t.detail = "the query was still running 2 s later";
     for (int i = 0; i < 20; ++i) {

@@ -419,8 +419,7 @@ void prove_login(const ConnectionSettings& base, const std::string& role,
                  const std::string& password) {
     ConnectionSettings s = base;
     s.user = role;
-    s.password = password;
-    s.service.clear();
+    s.password = password;  // given, so neither a service file nor .pgpass decides it
     auto c = connect(s);
     exec(*c, "SELECT 1");
 }

@@ -20,12 +20,22 @@ CREATE TABLE \"Other\".\"line
 break\" (x int);
 INSERT INTO \"Other\".\"line
 break\" VALUES (1);
+" >/dev/null
+sql "VACUUM ANALYZE \"Mixed Case\", plain, \"Other\".\"line
+break\"" >/dev/null
+sql "ALTER TABLE \"Mixed Case\" SET (autovacuum_enabled = false, toast.autovacuum_enabled = false);
+ALTER TABLE plain SET (autovacuum_enabled = false);
+ALTER TABLE \"Other\".\"line
+break\" SET (autovacuum_enabled = false);
 DELETE FROM plain WHERE a % 4 = 0;
 ANALYZE plain;
 ALTER TABLE \"Mixed Case\" OWNER TO appuser; ALTER TABLE plain OWNER TO appuser;
 ALTER SCHEMA \"Other\" OWNER TO appuser; ALTER TABLE \"Other\".\"line
 break\" OWNER TO appuser" >/dev/null
 
+# Autovacuum is off for these tables (their free space and visibility maps
+# made by the VACUUM above), so their files do not change between ctldb's
+# reading and the comparison's.
 # sizes_match: every table of the JSON has total = heap + indexes + TOAST =
 # pg_total_relation_size, and the JSON lists every user table.
 sizes_match() {
@@ -53,7 +63,8 @@ assert got[("public", "plain")]["index_bytes"] > 0
 
 expect_rc 0 "tables -o json" "$CTLDB" tables -o json
 check "sizes equal pg_total_relation_size for every table" sizes_match
-check "the database's size" bash -c "[[ \$('$CTLDB_JSON_TOOL' get /database/size_bytes <'$OUT') == \$(sql \"SELECT pg_database_size('it_tables')\") ]]"
+# The catalogs' files may still change (autovacuum on them): within 1 %.
+check "the database's size" bash -c "got=\$('$CTLDB_JSON_TOOL' get /database/size_bytes <'$OUT'); want=\$(sql \"SELECT pg_database_size('it_tables')\"); (( got * 100 >= want * 99 && got * 100 <= want * 101 ))"
 check "the volume is visible beside the server" bash -c "'$CTLDB_JSON_TOOL' get /volume/free_bytes <'$OUT' | grep -qE '^[0-9]+$'"
 check "biggest first" bash -c "[[ \$('$CTLDB_JSON_TOOL' get /tables/0/table <'$OUT') == plain ]]"
 check "dead tuples counted" bash -c "(( \$('$CTLDB_JSON_TOOL' get /tables/0/dead_tuples <'$OUT') > 10000 ))"
