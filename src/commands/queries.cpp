@@ -324,7 +324,7 @@ ExitCode run_top(const QueriesOptions& o, Context& ctx) {
 
 struct Target {
     std::int64_t pid = 0;
-    const Session* session = nullptr;  ///< nullopt-like: refused before acting
+    const Session* session = nullptr;  ///< null: no such client session
     std::string outcome;               ///< "terminated", "cancelled", "refused", ...
     std::string detail;
     bool ok = false;
@@ -353,11 +353,11 @@ void signal_one(Connection& conn, Target& t, bool terminate, const std::string& 
     const std::string fn =
         terminate ? "pg_terminate_backend(a.pid, 5000)" : "pg_cancel_backend(a.pid)";
     try {
-        QueryResult r = exec(conn,
-                             "SELECT " + fn + " FROM pg_stat_activity a WHERE a.pid = $1 AND " +
-                                 probe::iso_utc("a.backend_start") +
-                                 " IS NOT DISTINCT FROM $2 AND " + rule,
-                             {std::to_string(t.pid), s.backend_start});
+        QueryResult r =
+            exec(conn,
+                 "SELECT " + fn + " FROM pg_stat_activity a WHERE a.pid = $1 AND " +
+                     probe::iso_utc("a.backend_start") + " IS NOT DISTINCT FROM $2 AND " + rule,
+                 {std::to_string(t.pid), s.backend_start});
         if (r.rows() == 0) {
             t.outcome = "gone";
             t.detail = "the session ended or no longer matches; left alone";
@@ -387,6 +387,15 @@ void signal_one(Connection& conn, Target& t, bool terminate, const std::string& 
     // role's session, whose backend start this role may not see, is
     // matched by pid alone: the server still checks the permission.)
     t.outcome = "cancel sent";
+    if (!s.visible) {
+        t.detail = "whether its query stopped is not visible to this role";
+        return;
+    }
+    if (s.state != "active") {
+        t.detail = "it was " + s.state +
+                   ", running no query: a cancel does not end its transaction (terminate does)";
+        return;
+    }
     t.detail = "the query was still running 2 s later";
     for (int i = 0; i < 20; ++i) {
         QueryResult r = exec(conn,

@@ -190,9 +190,16 @@ std::optional<Volume> data_volume(Connection& conn, std::string& why_not) {
     // is taken when the postmaster starts, pg_postmaster_start_time() a
     // little later (after the preloaded libraries), so they may differ.
     std::ifstream pid(*dir.value + "/postmaster.pid");
+    char head[1024] = {};  // the lines needed are short: read no more
+    pid.read(head, sizeof head - 1);
     std::vector<std::string> lines;
-    for (std::string line; lines.size() < 4 && std::getline(pid, line);)
-        lines.push_back(line);
+    std::string text(head, static_cast<std::size_t>(pid.gcount()));
+    for (std::size_t start = 0; lines.size() < 4 && start < text.size();) {
+        auto end = text.find('\n', start);
+        if (end == std::string::npos) break;
+        lines.push_back(text.substr(start, end - start));
+        start = end + 1;
+    }
     if (lines.size() < 4) {
         why_not = *dir.value +
                   "/postmaster.pid cannot be read here (not the server's machine, "

@@ -56,6 +56,9 @@ check "reported as cancelled" bash -c "json_session $SLOW outcome | grep -qx can
 check "the session stays, its query ended" bash -c "[[ \$(state_of $SLOW) != active && \$(state_of $SLOW) != gone ]]"
 expect_rc 1 "a pid that is no session" "$CTLDB" queries cancel --yes 1
 check "says so" stdout_has "no such session"
+expect_rc 0 "cancel of a session idle in a transaction" "$CTLDB" queries cancel --yes "$IDLE"
+check "says a cancel does not end its transaction" stdout_has "running no query: a cancel does not end its transaction"
+check "and it is still idle in its transaction" test "$(state_of "$IDLE")" = "idle in transaction"
 
 # --- a lock chain of three ---------------------------------------------------------------
 hold 120 "BEGIN;" "SELECT 'holder-marker', count(*) FROM t;"
