@@ -13,7 +13,7 @@ _ctldb() {
     local global_opts="--config --host --hostaddr --port --dbname --user --sslmode --sslrootcert
         --sslcert --sslkey --connect-timeout-ms --url --env --output -o --log-format --quiet -q
         --verbose -v --help -h --version"
-    local commands="config local migrate seed backup restore gen-certs check-ssl indexes vacuum pool-stats doctor queries tables roles settings version"
+    local commands="config local migrate seed backup restore gen-certs check-ssl indexes vacuum pool-stats doctor queries tables roles settings metrics version"
 
     case $prev in
         --sslmode) COMPREPLY=($(compgen -W "disable allow prefer require verify-ca verify-full" -- "$cur")); return ;;
@@ -157,6 +157,14 @@ _ctldb() {
                 check) opts="--only --pods --admin-reserve" ;;
                 apply) opts="--only --pods --admin-reserve --ssl-cert-file --ssl-key-file --dry-run --yes -y" ;;
             esac
+            ;;
+        metrics)
+            case $prev in
+                --backup-dir) mapfile -t COMPREPLY < <(compgen -d -- "$cur"); return ;;
+                --listen | --timeout) return ;;
+            esac
+            opts="--pods --admin-reserve --backup-dir --timeout"
+            if [[ -z $sub ]]; then opts="serve $opts"; elif [[ $sub == serve ]]; then opts+=" --listen"; fi
             ;;
         local)
             if [[ -z $sub ]]; then

@@ -1,6 +1,6 @@
 # fish completion for ctldb. Install: copy to ~/.config/fish/completions/.
 
-set -l commands config local migrate seed backup restore gen-certs check-ssl indexes vacuum pool-stats doctor queries tables roles settings version
+set -l commands config local migrate seed backup restore gen-certs check-ssl indexes vacuum pool-stats doctor queries tables roles settings metrics version
 complete -c ctldb -f
 complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a config -d 'Show and check the configuration'
 complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a local -d 'A local PostgreSQL sandbox'
@@ -18,6 +18,7 @@ complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a queries -d '
 complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a tables -d 'Table sizes, dead tuples, bloat'
 complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a roles -d 'Roles, least privilege, read-only role, rotation'
 complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a settings -d "The guide's server settings"
+complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a metrics -d 'Prometheus metrics, once or served'
 complete -c ctldb -n "not __fish_seen_subcommand_from $commands" -a version -d 'Print the version'
 
 complete -c ctldb -l config -r -F -d 'YAML config file (own format or ConfigMap)'
@@ -182,3 +183,10 @@ complete -c ctldb -n "__fish_seen_subcommand_from settings; and __fish_seen_subc
 complete -c ctldb -n "__fish_seen_subcommand_from settings; and __fish_seen_subcommand_from apply" -l ssl-key-file -r -F -d 'Set ssl_key_file'
 complete -c ctldb -n "__fish_seen_subcommand_from settings; and __fish_seen_subcommand_from apply" -l dry-run -d 'Show the statements'
 complete -c ctldb -n "__fish_seen_subcommand_from settings; and __fish_seen_subcommand_from apply" -s y -l yes -d 'Do not ask'
+# metrics
+complete -c ctldb -n "__fish_seen_subcommand_from metrics; and not __fish_seen_subcommand_from serve" -a serve -d 'Serve /metrics over HTTP'
+complete -c ctldb -n "__fish_seen_subcommand_from metrics" -l pods -x -d 'API pods'
+complete -c ctldb -n "__fish_seen_subcommand_from metrics" -l admin-reserve -x -d 'Connections kept for admin work'
+complete -c ctldb -n "__fish_seen_subcommand_from metrics" -l backup-dir -r -a '(__fish_complete_directories)' -d 'Backups to report'
+complete -c ctldb -n "__fish_seen_subcommand_from metrics" -l timeout -x -d 'Time limit of each scrape'
+complete -c ctldb -n "__fish_seen_subcommand_from metrics; and __fish_seen_subcommand_from serve" -l listen -x -d 'Address and port'

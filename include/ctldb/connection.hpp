@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -71,7 +72,21 @@ class Connection : public pqxx::basic_connection_base<TimedConnectPolicy> {
     /// From now on SIGINT/SIGTERM cancel the query running here.
     void cancel_on_signal();
 
+    /// From now on exec() prepares each single SELECT once on this
+    /// connection and then runs the prepared statement: a connection that
+    /// runs the same statements again and again (metrics serve) skips their
+    /// parsing and planning.
+    void reuse_plans() { reuse_plans_ = true; }
+    bool reusing_plans() const { return reuse_plans_; }
+    /// The prepared statement of `sql` on this connection, if any.
+    const std::string* prepared(const std::string& sql) const;
+    /// A name for `sql`'s prepared statement, recorded once it is prepared.
+    std::string name_for(const std::string& sql) const;
+    void remember(const std::string& sql, const std::string& name) { prepared_[sql] = name; }
+
   private:
+    bool reuse_plans_ = false;
+    std::map<std::string, std::string> prepared_;
     pg_conn* raw_ = nullptr;
     std::unique_ptr<CancelOnSignal> cancel_;
 };

@@ -18,6 +18,7 @@ void register_commands(CLI::App& app, Context& ctx) {
     register_tables(app, ctx);
     register_roles(app, ctx);
     register_settings(app, ctx);
+    register_metrics(app, ctx);
     register_local(app, ctx);
     register_version(app, ctx);
 }

@@ -27,6 +27,7 @@ void register_queries(CLI::App& app, Context& ctx);
 void register_tables(CLI::App& app, Context& ctx);
 void register_roles(CLI::App& app, Context& ctx);
 void register_settings(CLI::App& app, Context& ctx);
+void register_metrics(CLI::App& app, Context& ctx);
 void register_version(CLI::App& app, Context& ctx);
 
 /// All of the above, in help order.

@@ -399,11 +399,43 @@ std::int64_t QueryResult::affected() const {
     throw SqlError(std::move(e), query);
 }
 
+const std::string* Connection::prepared(const std::string& sql) const {
+    auto it = prepared_.find(sql);
+    return it == prepared_.end() ? nullptr : &it->second;
+}
+
+std::string Connection::name_for(const std::string&) const {
+    return "ctldb_" + std::to_string(prepared_.size() + 1);
+}
+
+namespace {
+
+/// A single SELECT: the statements reuse_plans() prepares.
+bool preparable(const std::string& sql) {
+    return sql.rfind("SELECT ", 0) == 0 && sql.find(';') == std::string::npos;
+}
+
+}  // namespace
+
 QueryResult exec(Connection& conn, const std::string& sql,
                  const std::vector<std::optional<std::string>>& params) {
     PGconn* pg = conn.raw();
     PGresult* r = nullptr;
-    if (params.empty()) {
+    if (conn.reusing_plans() && preparable(sql)) {
+        const std::string* known = conn.prepared(sql);
+        const std::string name = known ? *known : conn.name_for(sql);
+        if (known == nullptr) {
+            QueryResult prepared(PQprepare(pg, name.c_str(), sql.c_str(), 0, nullptr));
+            if (prepared.raw() == nullptr || PQresultStatus(prepared.raw()) != PGRES_COMMAND_OK)
+                throw_result_error(pg, prepared.raw(), sql);
+            conn.remember(sql, name);
+        }
+        std::vector<const char*> values;
+        for (const auto& p : params)
+            values.push_back(p ? p->c_str() : nullptr);
+        r = PQexecPrepared(pg, name.c_str(), static_cast<int>(values.size()), values.data(),
+                           nullptr, nullptr, 0);
+    } else if (params.empty()) {
         r = PQexec(pg, sql.c_str());
     } else {
         std::vector<const char*> values;

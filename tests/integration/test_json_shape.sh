@@ -80,6 +80,8 @@ shape "settings" "$CTLDB" settings
 shape "settings check" "$CTLDB" settings check
 shape "settings apply --dry-run" "$CTLDB" settings apply --dry-run
 shape "settings apply refused (not superuser)" "$CTLDB" settings apply --yes
+shape "metrics" "$CTLDB" metrics
+shape "metrics without a server" env DB_PORT=1 "$CTLDB" metrics
 
 # Errors are documents of the same shape.
 shape "a command-line error" "$CTLDB" migrate --no-such-option

@@ -1,0 +1,196 @@
+// ctldb metrics [serve]: one Prometheus exposition, or an HTTP endpoint
+// serving it. serve keeps one server connection across scrapes (reopened
+// when lost), bounds every scrape, and lets scrapes that arrive while one
+// is being collected share its result, so any number of concurrent
+// scrapers cost one collection at a time and one connection.
+#include <condition_variable>
+#include <mutex>
+
+#include <libpq-fe.h>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "cli_values.hpp"
+#include "commands.hpp"
+#include "ctldb/connection.hpp"
+#include "ctldb/context.hpp"
+#include "ctldb/http_server.hpp"
+#include "ctldb/log.hpp"
+#include "ctldb/metrics.hpp"
+#include "ctldb/output.hpp"
+
+namespace ctldb {
+
+namespace {
+
+struct MetricsCli {
+    metrics::Options o;
+    std::string timeout = "10s";
+    std::string listen = "127.0.0.1:9187";
+};
+
+/// The server connection and the scrape in flight.
+class Collector {
+  public:
+    Collector(const Config& cfg, const metrics::Options& o) : cfg_(cfg), o_(o) {}
+
+    /// A fresh exposition, or the one being collected when this call came.
+    std::string page() {
+        std::unique_lock<std::mutex> lock(mutex_);
+        if (running_) {
+            const std::uint64_t seen = generation_;
+            done_.wait(lock, [&] { return generation_ != seen; });
+            return last_;
+        }
+        running_ = true;
+        lock.unlock();
+        std::string page;
+        try {
+            page = collect();
+        } catch (...) {
+            page = metrics::scrape(nullptr, cfg_, o_, "scrape_failed");
+        }
+        lock.lock();
+        last_ = page;
+        running_ = false;
+        ++generation_;
+        done_.notify_all();
+        return page;
+    }
+
+    bool up() const { return up_; }
+
+  private:
+    std::string collect() {
+        for (int attempt = 0; attempt < 2; ++attempt) {
+            if (!conn_) {
+                std::string reason;
+                if (!open(reason)) {
+                    up_ = false;
+                    return metrics::scrape(nullptr, cfg_, o_, reason);
+                }
+            }
+            try {
+                std::string page = metrics::scrape(conn_.get(), cfg_, o_, "");
+                up_ = true;
+                return page;
+            } catch (const Error& e) {
+                log::warn(std::string("scrape: ") + e.what());
+                // Lost (the server restarted, a network cut): reconnect
+                // once; a query that failed on a good connection is down
+                // for this scrape only.
+                if (conn_ && conn_->is_open() && PQstatus(conn_->raw()) == CONNECTION_OK) {
+                    up_ = false;
+                    return metrics::scrape(nullptr, cfg_, o_, "query_failed");
+                }
+                conn_.reset();
+            }
+        }
+        up_ = false;
+        return metrics::scrape(nullptr, cfg_, o_, "connection_lost");
+    }
+
+    bool open(std::string& reason) {
+        ConnectionSettings s = cfg_.connection();
+        s.connect_timeout_ms = std::min(
+            s.connect_timeout_ms > 0 ? s.connect_timeout_ms : o_.timeout_ms, o_.timeout_ms);
+        try {
+            conn_ = connect(s);
+            conn_->reuse_plans();
+            return true;
+        } catch (const Error& e) {
+            if (e.code() == ExitCode::interrupted) throw;
+            reason = metrics::failure_reason(e.what());
+            return false;
+        }
+    }
+
+    const Config& cfg_;
+    metrics::Options o_;
+    std::unique_ptr<Connection> conn_;
+    std::mutex mutex_;
+    std::condition_variable done_;
+    bool running_ = false;
+    std::uint64_t generation_ = 0;
+    std::string last_;
+    bool up_ = false;
+};
+
+metrics::Options options(MetricsCli& cli) {
+    metrics::Options o = cli.o;
+    const double t = duration_option("--timeout", cli.timeout);
+    if (t <= 0 || t > 300) throw usage_error("--timeout must be more than 0 and at most 300 s");
+    o.timeout_ms = static_cast<int>(t * 1000);
+    return o;
+}
+
+ExitCode run_once(MetricsCli& cli, Context& ctx) {
+    const metrics::Options o = options(cli);
+    const Config& cfg = ctx.valid_config(true);
+    Collector c(cfg, o);
+    const std::string page = c.page();
+    const ExitCode code = c.up() ? ExitCode::ok : ExitCode::connect;
+    if (ctx.json()) {
+        emit_result({{"up", c.up()}, {"exposition", page}});
+    } else {
+        print_text(page);
+    }
+    return code;
+}
+
+ExitCode run_serve(MetricsCli& cli, Context& ctx) {
+    const metrics::Options o = options(cli);
+    const http::Listen where = http::parse_listen(cli.listen);
+    const Config& cfg = ctx.valid_config(true);
+    Collector c(cfg, o);
+    http::ServerOptions so;
+    so.io_timeout_ms = o.timeout_ms + 5000;
+    so.on_listening = [&](int port) {
+        http::Listen actual = where;
+        actual.port = port;
+        log::info("serving http://" + actual.text() + "/metrics (and /healthz)");
+    };
+    http::serve(
+        where,
+        [&c](const std::string&, const std::string& path) -> http::Response {
+            if (path == "/metrics")
+                return {200, "text/plain; version=0.0.4; charset=utf-8", c.page()};
+            if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
+            if (path == "/")
+                return {200, "text/html; charset=utf-8",
+                        "<html><body><a href=\"/metrics\">/metrics</a></body></html>\n"};
+            return {404, "text/plain; charset=utf-8", "not found: /metrics, /healthz\n"};
+        },
+        so);
+    return ExitCode::ok;
+}
+
+void add_common(CLI::App* c, MetricsCli& cli) {
+    c->add_option("--pods", cli.o.pods,
+                  "API pods sharing the server, for pool headroom (default 1)")
+        ->check(CLI::Range(1, 10000));
+    c->add_option("--admin-reserve", cli.o.admin_reserve,
+                  "Connections kept for admin work (default 15)")
+        ->check(CLI::Range(0, 10000));
+    c->add_option("--backup-dir", cli.o.backup_dir, "Backups to report (default CTLDB_BACKUP_DIR)");
+    c->add_option("--timeout", cli.timeout, "Time limit of each scrape's statements (default 10s)");
+}
+
+}  // namespace
+
+void register_metrics(CLI::App& app, Context& ctx) {
+    static MetricsCli cli;
+    auto* cmd = app.add_subcommand(
+        "metrics", "Prometheus metrics: the server, and backups, certificate, pools, migrations");
+    add_common(cmd, cli);
+    cmd->callback([cmd, &ctx] {
+        if (cmd->get_subcommands().empty()) ctx.run = [&ctx] { return run_once(cli, ctx); };
+    });
+    auto* serve = cmd->add_subcommand("serve", "Serve /metrics and /healthz over HTTP");
+    add_common(serve, cli);
+    serve->add_option("--listen", cli.listen, "Address and port (default 127.0.0.1:9187)");
+    serve->callback([&ctx] { ctx.run = [&ctx] { return run_serve(cli, ctx); }; });
+}
+
+}  // namespace ctldb

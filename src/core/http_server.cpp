@@ -1,0 +1,232 @@
+#include "ctldb/http_server.hpp"
+
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <thread>
+
+#include "ctldb/error.hpp"
+#include "ctldb/fs.hpp"
+#include "ctldb/signals.hpp"
+
+namespace ctldb::http {
+
+std::string Listen::text() const {
+    const bool v6 = host.find(':') != std::string::npos;
+    return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+Listen parse_listen(const std::string& text) {
+    const auto bad = [&] {
+        return usage_error("--listen " + text + " is not an address and port",
+                           "127.0.0.1:9187, 0.0.0.0:9187 (every interface) or [::1]:9187");
+    };
+    Listen l;
+    std::string port;
+    if (!text.empty() && text[0] == '[') {
+        const auto close = text.find("]:");
+        if (close == std::string::npos) throw bad();
+        l.host = text.substr(1, close - 1);
+        port = text.substr(close + 2);
+    } else {
+        const auto colon = text.rfind(':');
+        if (colon == std::string::npos || text.find(':') != colon) throw bad();
+        l.host = text.substr(0, colon);
+        port = text.substr(colon + 1);
+    }
+    if (l.host.empty() || port.empty() || port.size() > 5 ||
+        port.find_first_not_of("0123456789") != std::string::npos)
+        throw bad();
+    l.port = std::stoi(port);
+    if (l.port > 65535) throw bad();
+    addrinfo hints{};
+    hints.ai_flags = AI_NUMERICHOST;
+    addrinfo* res = nullptr;
+    if (::getaddrinfo(l.host.c_str(), nullptr, &hints, &res) != 0) throw bad();
+    ::freeaddrinfo(res);
+    return l;
+}
+
+bool parse_request_line(const std::string& head, std::string& method, std::string& path) {
+    const auto end = head.find("\r\n");
+    const std::string line = head.substr(0, end);
+    const auto sp1 = line.find(' ');
+    if (sp1 == std::string::npos || sp1 == 0) return false;
+    const auto sp2 = line.find(' ', sp1 + 1);
+    if (sp2 == std::string::npos || sp2 == sp1 + 1) return false;
+    if (line.compare(sp2 + 1, 7, "HTTP/1.") != 0 || line.size() != sp2 + 9) return false;
+    method = line.substr(0, sp1);
+    path = line.substr(sp1 + 1, sp2 - sp1 - 1);
+    const auto query = path.find('?');
+    if (query != std::string::npos) path.erase(query);
+    return true;
+}
+
+namespace {
+
+const char* reason_phrase(int status) {
+    switch (status) {
+        case 200:
+            return "OK";
+        case 400:
+            return "Bad Request";
+        case 404:
+            return "Not Found";
+        case 405:
+            return "Method Not Allowed";
+        case 431:
+            return "Request Header Fields Too Large";
+        case 503:
+            return "Service Unavailable";
+        default:
+            return "Error";
+    }
+}
+
+void write_all(int fd, const std::string& data) {
+    std::size_t done = 0;
+    while (done < data.size()) {
+        const ssize_t n = ::send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;  // the client went away or timed out: nothing to tell
+        done += static_cast<std::size_t>(n);
+    }
+}
+
+void respond(int fd, const Response& r, bool head_only) {
+    std::string out = "HTTP/1.1 " + std::to_string(r.status) + " " + reason_phrase(r.status) +
+                      "\r\nContent-Type: " + r.content_type +
+                      "\r\nContent-Length: " + std::to_string(r.body.size()) +
+                      "\r\nConnection: close\r\n\r\n";
+    if (!head_only) out += r.body;
+    write_all(fd, out);
+}
+
+/// Read the request head (up to the blank line), at most 8 KiB.
+int read_head(int fd, std::string& head) {
+    char buf[2048];
+    while (head.find("\r\n\r\n") == std::string::npos) {
+        if (head.size() > 8192) return 431;
+        const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return -1;
+        head.append(buf, static_cast<std::size_t>(n));
+    }
+    return 0;
+}
+
+void handle(int fd, const Handler& handler) {
+    std::string head, method, path;
+    const int rc = read_head(fd, head);
+    if (rc < 0) return;
+    if (rc > 0) {
+        respond(fd, {rc, "text/plain; charset=utf-8", "request head too large\n"}, false);
+        return;
+    }
+    if (!parse_request_line(head, method, path)) {
+        respond(fd, {400, "text/plain; charset=utf-8", "bad request\n"}, false);
+        return;
+    }
+    if (method != "GET" && method != "HEAD") {
+        respond(fd, {405, "text/plain; charset=utf-8", "only GET\n"}, false);
+        return;
+    }
+    Response r;
+    try {
+        r = handler(method, path);
+    } catch (const std::exception& e) {
+        r = {503, "text/plain; charset=utf-8", std::string("error: ") + e.what() + "\n"};
+    }
+    respond(fd, r, method == "HEAD");
+}
+
+void set_timeouts(int fd, int ms) {
+    timeval tv{};
+    tv.tv_sec = ms / 1000;
+    tv.tv_usec = (ms % 1000) * 1000;
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+fs::UniqueFd bind_listen(const Listen& where, int& port) {
+    addrinfo hints{};
+    hints.ai_flags = AI_NUMERICHOST | AI_PASSIVE;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* res = nullptr;
+    const std::string service = std::to_string(where.port);
+    if (::getaddrinfo(where.host.c_str(), service.c_str(), &hints, &res) != 0)
+        throw usage_error("--listen " + where.text() + " is not an address");
+    fs::UniqueFd fd(::socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    const int one = 1;
+    if (fd.get() >= 0) ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    const bool ok = fd.get() >= 0 && ::bind(fd.get(), res->ai_addr, res->ai_addrlen) == 0 &&
+                    ::listen(fd.get(), 128) == 0;
+    const int saved = errno;
+    ::freeaddrinfo(res);
+    if (!ok) {
+        throw failure("cannot listen on " + where.text() + ": " + std::strerror(saved),
+                      saved == EADDRINUSE ? "another process uses that port: choose another "
+                                            "with --listen"
+                                          : "");
+    }
+    sockaddr_storage bound{};
+    socklen_t len = sizeof bound;
+    ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound), &len);
+    port = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                             : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+    return fd;
+}
+
+}  // namespace
+
+void serve(const Listen& where, const Handler& handler, const ServerOptions& o) {
+    int port = 0;
+    fs::UniqueFd listener = bind_listen(where, port);
+    if (o.on_listening) o.on_listening(port);
+    // Shared with the connection threads, which may outlive this call.
+    struct Shared {
+        Handler handler;
+        std::atomic<int> active{0};
+    };
+    auto shared = std::make_shared<Shared>();
+    shared->handler = handler;
+    std::atomic<int>& active = shared->active;
+    for (;;) {
+        if (interrupted()) break;
+        pollfd p{listener.get(), POLLIN, 0};
+        const int n = ::poll(&p, 1, 100);
+        if (n <= 0) continue;
+        const int fd = ::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC);
+        if (fd < 0) continue;
+        set_timeouts(fd, o.io_timeout_ms);
+        if (active.load() >= o.max_connections) {
+            respond(fd, {503, "text/plain; charset=utf-8", "too many concurrent requests\n"},
+                    false);
+            ::close(fd);
+            continue;
+        }
+        ++active;
+        std::thread([fd, shared] {
+            handle(fd, shared->handler);
+            ::shutdown(fd, SHUT_RDWR);
+            ::close(fd);
+            --shared->active;
+        }).detach();
+    }
+    listener.reset();
+    // Let the requests in flight finish (they are bounded by io_timeout_ms
+    // and the handler's own timeout).
+    for (int i = 0; i < o.io_timeout_ms / 50 && active.load() > 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    throw_if_interrupted();
+}
+
+}  // namespace ctldb::http
