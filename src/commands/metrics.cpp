@@ -3,6 +3,8 @@
 // when lost), bounds every scrape, and lets scrapes that arrive while one
 // is being collected share its result, so any number of concurrent
 // scrapers cost one collection at a time and one connection.
+#include <malloc.h>
+
 #include <condition_variable>
 #include <mutex>
 
@@ -141,6 +143,10 @@ ExitCode run_once(MetricsCli& cli, Context& ctx) {
 
 ExitCode run_serve(MetricsCli& cli, Context& ctx) {
     const metrics::Options o = options(cli);
+    // Each request has a thread; glibc would give busy threads arenas of
+    // their own (up to 8 per core), which only grows the resident memory of
+    // a process that holds one page at a time.
+    ::mallopt(M_ARENA_MAX, 2);
     const http::Listen where = http::parse_listen(cli.listen);
     const Config& cfg = ctx.valid_config(true);
     Collector c(cfg, o);

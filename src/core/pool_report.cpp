@@ -3,6 +3,8 @@
 // and the guide's pool sizing, rendered as text, JSON or Prometheus text.
 #include "ctldb/pool_report.hpp"
 
+#include "ctldb/metrics.hpp"
+
 #include <algorithm>
 #include <cstdio>
 
@@ -71,24 +73,10 @@ PoolReport snapshot(const probe::Activity& a) {
     return s;
 }
 
-std::string label(const std::string& v) {
-    std::string out;
-    for (char ch : v) {
-        if (ch == '\\' || ch == '"') out += '\\';
-        if (ch == '\n') {
-            out += "\\n";
-            continue;
-        }
-        out += ch;
-    }
-    return out;
-}
-
 std::string prometheus_text(const PoolReport& s, const pool::Sizing& z) {
-    std::string out;
-    out +=
-        "# HELP pg_stat_activity_count Number of client connections in this state\n"
-        "# TYPE pg_stat_activity_count gauge\n";
+    // Through the metrics' writer: a family without a sample (no session
+    // at all) is left out instead of HELP and TYPE alone.
+    metrics::Exposition x;
     for (const auto& [key, n] : s.by_db_state.items()) {
         const auto tab = key.find('\t');
         std::string state = key.substr(tab + 1);
@@ -99,37 +87,33 @@ std::string prometheus_text(const PoolReport& s, const pool::Sizing& z) {
             {"idle_in_transaction", "idle in transaction"},
             {"idle_in_transaction_aborted", "idle in transaction (aborted)"},
             {"other", "other"}};
-        out += "pg_stat_activity_count{datname=\"" + label(key.substr(0, tab)) + "\",state=\"" +
-               label(pg_names.at(state)) + "\"} " + std::to_string(n.get<std::int64_t>()) + "\n";
+        x.gauge("pg_stat_activity_count", "Number of client connections in this state",
+                static_cast<double>(n.get<std::int64_t>()),
+                {{"datname", key.substr(0, tab)}, {"state", pg_names.at(state)}});
     }
-    auto gauge = [&out](const char* name, const char* help, double v) {
-        char buf[64];
-        std::snprintf(buf, sizeof buf, "%.6g", v);
-        out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " gauge\n" + name +
-               " " + buf + "\n";
-    };
-    gauge("pg_settings_max_connections", "max_connections setting",
-          static_cast<double>(s.capacity.max_connections));
-    gauge("pg_settings_superuser_reserved_connections", "superuser_reserved_connections setting",
-          static_cast<double>(s.capacity.superuser_reserved));
-    gauge("pg_stat_activity_max_tx_duration", "Longest open transaction in seconds",
-          s.longest_transaction_s);
-    gauge("ctldb_pg_stat_activity_max_query_duration_seconds", "Longest running query in seconds",
-          s.longest_query_s);
-    gauge("ctldb_connections_in_use", "Client connections in use",
-          static_cast<double>(s.capacity.in_use));
-    gauge("ctldb_connections_hidden",
-          "Other roles' connections whose state this role cannot see (no pg_monitor)",
-          static_cast<double>(s.hidden));
-    gauge("ctldb_connections_waiting_on_lock", "Client connections waiting for a lock",
-          static_cast<double>(s.waiting.size()));
-    gauge("ctldb_connections_headroom", "max_connections minus reserved minus in use",
-          static_cast<double>(z.headroom));
-    gauge("ctldb_pool_configured_total", "pods x DB_POOL_MAX", static_cast<double>(z.total));
-    gauge("ctldb_pool_available", "Connections the pools may use (max - reserved - admin reserve)",
-          static_cast<double>(z.available));
-    gauge("ctldb_pool_sizing_ok", "1 when the configured pools fit", z.ok ? 1 : 0);
-    return out;
+    x.gauge("pg_settings_max_connections", "max_connections setting",
+            static_cast<double>(s.capacity.max_connections));
+    x.gauge("pg_settings_superuser_reserved_connections", "superuser_reserved_connections setting",
+            static_cast<double>(s.capacity.superuser_reserved));
+    x.gauge("pg_stat_activity_max_tx_duration", "Longest open transaction in seconds",
+            s.longest_transaction_s);
+    x.gauge("ctldb_pg_stat_activity_max_query_duration_seconds", "Longest running query in seconds",
+            s.longest_query_s);
+    x.gauge("ctldb_connections_in_use", "Client connections in use",
+            static_cast<double>(s.capacity.in_use));
+    x.gauge("ctldb_connections_hidden",
+            "Other roles' connections whose state this role cannot see (no pg_monitor)",
+            static_cast<double>(s.hidden));
+    x.gauge("ctldb_connections_waiting_on_lock", "Client connections waiting for a lock",
+            static_cast<double>(s.waiting.size()));
+    x.gauge("ctldb_connections_headroom", "max_connections minus reserved minus in use",
+            static_cast<double>(z.headroom));
+    x.gauge("ctldb_pool_configured_total", "pods x DB_POOL_MAX", static_cast<double>(z.total));
+    x.gauge("ctldb_pool_available",
+            "Connections the pools may use (max - reserved - admin reserve)",
+            static_cast<double>(z.available));
+    x.gauge("ctldb_pool_sizing_ok", "1 when the configured pools fit", z.ok ? 1 : 0);
+    return x.text();
 }
 
 std::string pid_text(const std::optional<std::int64_t>& pid) {

@@ -51,6 +51,9 @@ check "the hidden setting names its grant" grep -qE "^ssl_min_protocol_version .
 expect_rc 1 "settings apply without the grants" "$CTLDB" settings apply --yes
 check "names the grants and the superuser that can" bash -c "grep -q 'GRANT ALTER SYSTEM ON PARAMETER log_statement TO ctldb_prod' '$ERR' && grep -q 'run it as a superuser (postgres)' '$ERR'"
 check "nothing was changed" test "$(SUPERUSER_DB=postgres superuser_psql -c 'SHOW log_statement')" = none
+expect_rc 0 "metrics" "$CTLDB" metrics
+check "up, and other roles' sessions counted as hidden" bash -c "grep -qx 'ctldb_up 1' '$OUT' && grep -qE '^ctldb_connections_hidden [0-9]+$' '$OUT'"
+if command -v promtool >/dev/null; then check "promtool is content" bash -c "promtool check metrics <'$OUT'"; fi
 expect_rc 1 "roles create-readonly without CREATEROLE" "$CTLDB" roles create-readonly it_prod_reader
 check "says so, before anything changes" bash -c "grep -q 'may not create or alter roles' '$ERR' && [[ -z \$(sql \"SELECT 1 FROM pg_roles WHERE rolname = 'it_prod_reader'\") ]]"
 

@@ -33,6 +33,36 @@ mkdir -p "$CTLDB_BACKUP_DIR"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 value() { grep -E "^$1 " "$OUT" | awk '{print $2}'; }
 
+# --- the monitoring files in docs/ ------------------------------------------------------------
+MON=$CTLDB_SOURCE_DIR/docs/monitoring
+check "the alert rules pass promtool check rules" "$PROMTOOL" check rules "$MON/ctldb-alerts.yml"
+check "every metric of the rules and the dashboard is one ctldb emits" python3 -c '
+import json, re, sys, yaml
+src = open(sys.argv[3]).read()
+emitted = set(re.findall(r"\"(ctldb_[a-z_]+)\"", src))
+exprs = [r["expr"] for g in yaml.safe_load(open(sys.argv[1]))["groups"] for r in g["rules"]]
+dash = json.load(open(sys.argv[2]))
+panels = [p for p in dash["panels"] if p["type"] != "row"]
+exprs += [t["expr"] for p in panels for t in p["targets"]]
+used = set(m for e in exprs for m in re.findall(r"ctldb_[a-z_]+", e))
+assert used <= emitted, used - emitted
+assert len(panels) >= 20 and all(p["title"] for p in panels)' "$MON/ctldb-alerts.yml" "$MON/ctldb-dashboard.json" "$CTLDB_SOURCE_DIR/src/core/metrics.cpp"
+check "the Kubernetes manifest: Deployment, Service, ServiceMonitor, options ctldb accepts" python3 -c '
+import subprocess, sys, yaml
+docs = list(yaml.safe_load_all(open(sys.argv[1])))
+assert [d["kind"] for d in docs] == ["Deployment", "Service", "ServiceMonitor"]
+spec = docs[0]["spec"]["template"]["spec"]
+c = spec["containers"][0]
+assert c["command"][:3] == ["/tools/ctldb", "metrics", "serve"]
+help = subprocess.run([sys.argv[2], "metrics", "serve", "--help"], capture_output=True, text=True).stdout
+for opt in [a for a in c["command"] if a.startswith("--")]:
+    assert opt in help or opt == "--log-format", opt
+sc = c["securityContext"]
+assert sc["readOnlyRootFilesystem"] and not sc["allowPrivilegeEscalation"] and spec["securityContext"]["runAsNonRoot"]
+env = {e["name"] for e in c["env"]}
+assert {"DB_PASSWORD_FILE", "CTLDB_BACKUP_DIR"} <= env
+assert docs[1]["spec"]["ports"][0]["port"] == 9187' "$CTLDB_SOURCE_DIR/docs/kubernetes/metrics.yaml" "$CTLDB"
+
 # --- one exposition ---------------------------------------------------------------------------
 "$CTLDB" -q migrate >/dev/null
 "$CTLDB" -q backup >/dev/null

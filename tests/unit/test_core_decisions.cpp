@@ -7,8 +7,8 @@
 
 #include "ctldb/context.hpp"
 #include "ctldb/doctor.hpp"
-#include "ctldb/index_check.hpp"
 #include "ctldb/http_server.hpp"
+#include "ctldb/index_check.hpp"
 #include "ctldb/maintenance.hpp"
 #include "ctldb/metrics.hpp"
 #include "ctldb/output.hpp"
