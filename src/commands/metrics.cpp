@@ -21,6 +21,7 @@
 #include "ctldb/log.hpp"
 #include "ctldb/metrics.hpp"
 #include "ctldb/output.hpp"
+#include "ctldb/signals.hpp"
 
 namespace ctldb {
 
@@ -51,7 +52,9 @@ class Collector {
         try {
             page = collect();
         } catch (...) {
-            page = metrics::scrape(nullptr, cfg_, o_, "scrape_failed");
+            // Interrupted, or something no scrape expects: the waiters
+            // still get an answer and the next scrape starts afresh.
+            page = down_page("scrape_failed");
         }
         lock.lock();
         last_ = page;
@@ -59,6 +62,13 @@ class Collector {
         ++generation_;
         done_.notify_all();
         return page;
+    }
+
+    /// The page when even the backup metrics could not be read.
+    static std::string down_page(const std::string& reason) {
+        metrics::Exposition x;
+        x.gauge("ctldb_up", "1 when ctldb reached the server", 0, {{"reason", reason}});
+        return x.text();
     }
 
     bool up() const { return up_; }
@@ -132,6 +142,7 @@ ExitCode run_once(MetricsCli& cli, Context& ctx) {
     const Config& cfg = ctx.valid_config(true);
     Collector c(cfg, o);
     const std::string page = c.page();
+    throw_if_interrupted();
     const ExitCode code = c.up() ? ExitCode::ok : ExitCode::connect;
     if (ctx.json()) {
         emit_result({{"up", c.up()}, {"exposition", page}});

@@ -133,14 +133,20 @@ using Labels = Exposition::Labels;
 /// The newest usable backup of each database in the backup directory.
 void backup_metrics(Exposition& x, const Config& cfg, const Options& o) {
     const std::string dir = o.backup_dir.empty() ? cfg.get("backup_dir").text : o.backup_dir;
-    const bool present = fs::is_dir(dir);
-    x.gauge("ctldb_backup_directory_present", "1 when the backup directory exists", present ? 1 : 0,
-            {{"directory", dir}});
+    bool present = fs::is_dir(dir);
+    std::vector<BackupEntry> all;
+    if (present) {
+        try {
+            all = list_backups(dir);
+        } catch (const Error&) {
+            present = false;  // there, but this process may not read it
+        }
+    }
+    x.gauge("ctldb_backup_directory_present", "1 when the backup directory exists and is readable",
+            present ? 1 : 0, {{"directory", dir}});
     const std::string configured = cfg.connection().dbname;
     std::map<std::string, const BackupEntry*> newest;
     std::map<std::string, int> usable;
-    std::vector<BackupEntry> all;
-    if (present) all = list_backups(dir);
     if (!configured.empty()) usable[configured] = 0;
     for (const auto& b : all) {
         // A dump of another tool (no manifest) counts for the configured
