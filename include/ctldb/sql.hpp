@@ -54,6 +54,11 @@ std::string quote_identifier(std::string_view name);
 /// ctldb made itself, such as SCRAM verifiers.
 std::string quote_literal(std::string_view value);
 
+/// `items` as the text of a PostgreSQL array ({"a","b\"c"}), for a
+/// $1::text[] parameter: every element quoted, " and \ escaped, so any
+/// name (a schema called we"ird) is one element.
+std::string array_literal(const std::vector<std::string>& items);
+
 /// When the whole script is one BEGIN ... COMMIT (START TRANSACTION ...
 /// END) and nothing else in it controls transactions, drop those two
 /// statements and return true: run inside ctldb's own transaction it means

@@ -216,14 +216,7 @@ std::vector<std::string> readonly_owners(Connection& conn, const RolesOptions& o
                          "current_database()) OR o.oid IN (SELECT c.relowner FROM pg_class c JOIN "
                          "pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p', "
                          "'v', 'm', 'S') AND n.nspname = ANY($1::text[])) ORDER BY 1",
-                         {"{" +
-                          [&] {
-                              std::string a;
-                              for (const auto& s : schemas)
-                                  a += (a.empty() ? "\"" : ",\"") + s + "\"";
-                              return a;
-                          }() +
-                          "}"});
+                         {sql::array_literal(schemas)});
     std::vector<std::string> out;
     for (int i = 0; i < r.rows(); ++i) {
         if (r.get(i, 1) == "t") {

@@ -15,6 +15,7 @@
 #include "ctldb/migrations.hpp"
 #include "ctldb/pool_report.hpp"
 #include "ctldb/probes.hpp"
+#include "ctldb/sql.hpp"
 #include "ctldb/stopwatch.hpp"
 #include "ctldb/text.hpp"
 #include "ctldb/tls.hpp"
@@ -292,10 +293,10 @@ void statement_metrics(Exposition& x, Connection& conn, const std::string& schem
 /// where pg_stat_statements is, whether the migration history exists, the
 /// guide's indexes missing, invalid indexes, databases and tables.
 void server_metrics(Exposition& x, Connection& conn) {
-    std::string names = "{", tables = "{";
+    std::vector<std::string> names, tables;
     for (const auto& r : required_indexes()) {
-        names += std::string(names.size() > 1 ? "," : "") + r.name;
-        tables += std::string(tables.size() > 1 ? "," : "") + r.table;
+        names.emplace_back(r.name);
+        tables.emplace_back(r.table);
     }
     QueryResult q = exec(
         conn,
@@ -329,7 +330,7 @@ void server_metrics(Exposition& x, Connection& conn) {
             "t.oid = c.reltoastrelid ORDER BY bytes DESC, name LIMIT 100) t) FROM (SELECT "
             "coalesce(sum(idx_blks_hit), 0) AS hit, coalesce(sum(idx_blks_read), 0) AS read "
             "FROM pg_statio_user_indexes) b",
-        {names + "}", tables + "}"});
+        {sql::array_literal(names), sql::array_literal(tables)});
     const double h = static_cast<double>(q.get_int(0, 0)),
                  rd = static_cast<double>(q.get_int(0, 1));
     x.counter("ctldb_index_blocks_hit_total", "Index blocks found in shared buffers", h);

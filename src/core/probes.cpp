@@ -42,16 +42,10 @@ std::vector<std::int64_t> parse_int_array(const std::string& text) {
 std::vector<Setting> settings(Connection& conn, const std::vector<std::string>& names) {
     // pg_settings leaves out the rows this role may not read, where SHOW
     // and current_setting() would raise an error.
-    std::string list = "{";
-    for (std::size_t i = 0; i < names.size(); ++i) {
-        if (i > 0) list += ',';
-        list += '"' + names[i] + '"';
-    }
-    list += '}';
     QueryResult r = exec(conn,
                          "SELECT name, setting, coalesce(unit, ''), source, pending_restart, "
                          "context FROM pg_settings WHERE name = ANY($1::text[])",
-                         {list});
+                         {sql::array_literal(names)});
     std::map<std::string, int> seen;
     for (int i = 0; i < r.rows(); ++i)
         seen[r.get(i, 0)] = i;

@@ -165,6 +165,20 @@ std::string quote_literal(std::string_view value) {
     return out + "'";
 }
 
+std::string array_literal(const std::vector<std::string>& items) {
+    std::string out = "{";
+    for (const auto& item : items) {
+        if (out.size() > 1) out += ',';
+        out += '"';
+        for (char ch : item) {
+            if (ch == '"' || ch == '\\') out += '\\';
+            out += ch;
+        }
+        out += '"';
+    }
+    return out + "}";
+}
+
 std::size_t skip_gap(const std::string& text, std::size_t pos) {
     while (pos < text.size()) {
         if (std::isspace(static_cast<unsigned char>(text[pos]))) {

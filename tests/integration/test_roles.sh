@@ -70,8 +70,10 @@ app_psql it_roles -c "CREATE TABLE later (id int); INSERT INTO later VALUES (7)"
 check "a table the application creates later is readable" test "$(as_role reporter "$(cat "$RO_PW")" -c 'SELECT id FROM later')" = 7
 check "and not writable, even in a read-write transaction" bash -c "! as_role reporter \"\$(cat '$RO_PW')\" -c 'BEGIN READ WRITE; INSERT INTO later VALUES (8); COMMIT' 2>'$IT_TMP/w.err' && grep -q 'permission denied for table later' '$IT_TMP/w.err'"
 check "the password never reached the server log" bash -c "! grep -qF \"\$(cat '$RO_PW')\" '$IT_SANDBOX/log/server.log'"
+sql 'CREATE SCHEMA "we""ird\sch"; CREATE TABLE "we""ird\sch".t (x int); ALTER SCHEMA "we""ird\sch" OWNER TO appuser; ALTER TABLE "we""ird\sch".t OWNER TO appuser' >/dev/null
 expect_rc 0 "create-readonly again is idempotent" "${SOCKET_ENV[@]}" "$CTLDB" roles create-readonly reporter
 check "still one role, still reading" test "$(as_role reporter "$(cat "$RO_PW")" -c 'SELECT count(*) FROM later')" = 1
+check "a schema named with a quote and a backslash is granted too" test "$(as_role reporter "$(cat "$RO_PW")" -c 'SELECT count(*) FROM "we""ird\sch".t')" = 0
 expect_rc 0 "a name with a quote and a space" "${SOCKET_ENV[@]}" "$CTLDB" roles create-readonly 're"port er' -o json
 check "is that role exactly" test "$(sql "SELECT count(*) FROM pg_roles WHERE rolname = 're\"port er'")" = 1
 sql "CREATE ROLE powerful LOGIN CREATEDB" >/dev/null

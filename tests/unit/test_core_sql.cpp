@@ -202,3 +202,10 @@ TEST_CASE("table effects: what a statement creates, drops and empties") {
     CHECK(view.drops.empty());
     CHECK(effects("DROP INDEX i").drops.empty());
 }
+
+TEST_CASE("array literals quote every element, \" and \\ escaped") {
+    CHECK(ctldb::sql::array_literal({}) == "{}");
+    CHECK(ctldb::sql::array_literal({"a", "b"}) == "{\"a\",\"b\"}");
+    CHECK(ctldb::sql::array_literal({"we\"ird", "back\\slash", "x,y}"}) ==
+          "{\"we\\\"ird\",\"back\\\\slash\",\"x,y}\"}");
+}
