@@ -117,7 +117,8 @@ int main(int argc, char** argv) {
 
     std::string config_path;
     app.add_option("--config", config_path,
-                   "YAML config file: ctldb's own or the guide's ConfigMap (env CTLDB_CONFIG)")
+                   "YAML config file: ctldb's own or the guide's ConfigMap (env CTLDB_CONFIG; "
+                   "default: none)")
         ->group("Connection");
     std::map<std::string, std::string> flag_values;
     std::map<std::string, CLI::Option*> flag_options;
@@ -125,22 +126,32 @@ int main(int argc, char** argv) {
         if (s.flag.empty()) continue;
         const std::string key(s.key);
         flag_options[key] =
-            app.add_option("--" + std::string(s.flag), flag_values[key],
-                           std::string(s.description) + " (env " + std::string(s.env) + ")")
+            app.add_option(
+                   "--" + std::string(s.flag), flag_values[key],
+                   std::string(s.description) + " (env " + std::string(s.env) +
+                       (s.default_value.empty() ? std::string("; no default")
+                                                : "; default " + std::string(s.default_value)) +
+                       ")")
                 ->group("Connection");
     }
     std::string output = "text";
-    app.add_option("-o,--output", output, "Result format on stdout")
+    app.add_option("-o,--output", output, "Result format on stdout (default text)")
         ->check(CLI::IsMember({"text", "json", "prometheus"}))
         ->group("Output");
     std::string log_format = "text";
-    app.add_option("--log-format", log_format, "Log format on stderr")
+    app.add_option("--log-format", log_format,
+                   "Log format on stderr (default text; json: one object per line)")
         ->check(CLI::IsMember({"text", "json"}))
         ->group("Output");
     bool quiet = false;
     int verbose = 0;
     app.add_flag("-q,--quiet", quiet, "Only errors on stderr")->group("Output");
-    app.add_flag("-v,--verbose", verbose, "More detail on stderr (-vv for debug)")->group("Output");
+    bool no_headers = false;
+    app.add_flag("--no-headers", no_headers, "Tables without their header line (for awk, cut)")
+        ->group("Output");
+    app.add_flag("-v,--verbose", verbose,
+                 "Details on stderr; -vv also how: connection, TLS, timings")
+        ->group("Output");
 
     register_commands(app, ctx);
 
@@ -166,9 +177,12 @@ int main(int argc, char** argv) {
 
     if (const int rc = refuse_misplaced_options(app, json_errors); rc != 0) return rc;
 
-    log::configure(
-        log_format == "json" ? log::Format::json : log::Format::text,
-        quiet ? log::Level::error : (verbose > 0 ? log::Level::debug : log::Level::info));
+    log::configure(log_format == "json" ? log::Format::json : log::Format::text,
+                   quiet ? log::Level::error
+                         : (verbose > 1 ? log::Level::debug
+                                        : (verbose == 1 ? log::Level::detail : log::Level::info)));
+    set_progress_mode(progress_mode_for(quiet, log_format == "json"));
+    set_table_headers(!no_headers);
     parse_output_format(output, ctx.global.output);
     if (ctx.global.output == OutputFormat::prometheus && !app.got_subcommand("pool-stats")) {
         report_error(usage_error("--output prometheus is only for pool-stats", "use text or json"),

@@ -125,12 +125,14 @@ struct ServerError {
     int position = 0;  ///< 1-based character position in the statement, 0: none
 };
 
-/// Throws a usage error (exit 2) unless `value` is a duration ctldb passes
-/// to a timeout setting: digits, optionally ms, s, min or h ("0" disables).
-void check_pg_duration(const std::string& option, const std::string& value);
+/// The seconds of a timeout option in ctldb's one duration syntax ("10s",
+/// "5m", "250ms", "1h"; a bare number is seconds; "0" disables); a usage
+/// error (exit 2) naming `option` otherwise.
+double check_pg_duration(const std::string& option, const std::string& value);
 
 /// SET (LOCAL with `local`: until the transaction ends) a timeout setting
-/// (lock_timeout, statement_timeout) to a duration check_pg_duration accepted.
+/// (lock_timeout, statement_timeout) to a duration check_pg_duration accepts,
+/// sent in milliseconds.
 void set_timeout(Connection& conn, const char* setting, const std::string& value, bool local);
 
 /// A statement that failed on the server. Exit code: failure, or lock for

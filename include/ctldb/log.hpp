@@ -6,7 +6,10 @@
 
 namespace ctldb::log {
 
-enum class Level { error = 0, warn = 1, info = 2, debug = 3 };
+/// info: what a run does (the default); detail: the details of it (-v:
+/// ignored files, the layout read, server notices, unused ConfigMap keys);
+/// debug: how (-vv: where ctldb connects, TLS, timings).
+enum class Level { error = 0, warn = 1, info = 2, detail = 3, debug = 4 };
 enum class Format { text, json };
 
 /// Set once by main() from --log-format, -q and -v.
@@ -23,6 +26,9 @@ inline void warn(std::string_view m) {
 }
 inline void info(std::string_view m) {
     write(Level::info, m);
+}
+inline void detail(std::string_view m) {
+    write(Level::detail, m);
 }
 inline void debug(std::string_view m) {
     write(Level::debug, m);

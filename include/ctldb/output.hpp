@@ -38,6 +38,9 @@ std::string time_text(const std::optional<std::string>& iso);
 /// The same for JSON: the ISO text, or null.
 nlohmann::json time_json(const std::optional<std::string>& iso);
 
+/// --no-headers: tables print their rows only (for awk and cut).
+void set_table_headers(bool shown);
+
 /// A table with aligned columns for text output.
 class Table {
   public:
@@ -84,13 +87,26 @@ void print_text(const std::string& text);
 
 namespace ctldb {
 
-/// A progress line on stderr, redrawn in place — only when stderr is a
-/// terminal, so logs and pipes stay clean. Redraws at most 10 times a second.
+/// How long work shows its progress: a bar redrawn in place on a terminal,
+/// a log line every 10 s for a log collector (--log-format json), or not
+/// at all (-q, a pipe or file, TERM=dumb, CTLDB_NO_PROGRESS).
+enum class ProgressMode { off, bar, log };
+ProgressMode progress_mode_for(bool quiet, bool json_logs);
+/// Set once by main(); every Progress made after follows it.
+void set_progress_mode(ProgressMode mode);
+/// Take a drawn bar off the screen before a log line is written there; the
+/// next update draws it again below.
+void clear_progress_line();
+
+/// The progress of one long piece of work on stderr (see ProgressMode).
+/// The bar redraws at most 10 times a second and is cleared when done.
 class Progress {
   public:
     /// `total` 0: unknown (no percentage). `unit` names what is counted.
     Progress(std::string label, std::uint64_t total, std::string unit);
     ~Progress();
+    /// The total when it is learnt after the start.
+    void set_total(std::uint64_t total);
     /// Set the count done so far; `bytes` (optional) adds a rate in MB/s.
     void update(std::uint64_t done, std::uint64_t bytes = 0);
     /// Clear the line.
@@ -99,13 +115,15 @@ class Progress {
     Progress& operator=(const Progress&) = delete;
 
   private:
+    std::string summary(std::uint64_t done, std::uint64_t bytes, double secs) const;
+    static constexpr long long log_interval_ms = 10000;
     std::string label_;
     std::uint64_t total_;
     std::string unit_;
-    bool enabled_;
+    ProgressMode mode_;
     bool drawn_ = false;
     long long start_ms_;
-    long long last_ms_ = 0;
+    long long last_ms_;
 };
 
 }  // namespace ctldb

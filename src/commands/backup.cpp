@@ -19,6 +19,7 @@
 #include "ctldb/compress.hpp"
 #include "ctldb/connection.hpp"
 #include "ctldb/context.hpp"
+#include "ctldb/cpus.hpp"
 #include "ctldb/findings.hpp"
 #include "ctldb/fs.hpp"
 #include "ctldb/log.hpp"
@@ -120,8 +121,14 @@ DumpPlan plan_dump(const BackupOptions& o) {
     if (d.compression == Compression::gzip && d.level > 9) {
         throw usage_error("--compress-level for gzip is 1 to 9");
     }
-    d.jobs =
-        o.jobs > 0 ? o.jobs : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+    if (o.jobs > 0) {
+        d.jobs = o.jobs;
+    } else {
+        const CpuBudget cpus = available_cpus();
+        d.jobs = cpus.cpus;
+        log::detail("compressing with " + std::to_string(d.jobs) + " threads (" + cpus.source +
+                    ")");
+    }
     d.ext = d.custom ? ".dump" : (d.compression == Compression::zstd ? ".sql.zst" : ".sql.gz");
     return d;
 }
@@ -161,16 +168,29 @@ void dump_custom(std::vector<std::string> argv, const ProcessOptions& po, const 
     }
 }
 
+/// About how many bytes of SQL pg_dump will write: the pages of the tables
+/// and their TOAST as the catalog last counted them (no lock taken). Text
+/// is often near that size; the progress bar stops at 99 % until done.
+std::uint64_t data_estimate(Connection& conn) {
+    return static_cast<std::uint64_t>(
+        exec(conn,
+             "SELECT coalesce(sum(c.relpages), 0)::bigint * current_setting('block_size')::bigint "
+             "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+             "WHERE c.relkind IN ('r', 'm', 't') AND n.nspname <> 'information_schema' "
+             "AND (n.nspname NOT LIKE 'pg\\_%' OR n.nspname LIKE 'pg\\_toast%')")
+            .get_int(0, 0));
+}
+
 /// pg_dump's plain SQL, compressed in parallel into `fd` as it streams;
 /// size and SHA-256 in `m`, the dump's own bytes in m.dump_bytes.
 void dump_plain(const std::vector<std::string>& argv, const ProcessOptions& po, const DumpPlan& d,
-                int fd, const std::string& partial, BackupManifest& m) {
+                int fd, const std::string& partial, std::uint64_t expected, BackupManifest& m) {
     HashingFileSink sink(fd, partial);
     auto compressor = d.compression == Compression::zstd
                           ? make_zstd_compressor(sink, d.level, d.jobs)
                           : make_gzip_compressor(sink, d.level, d.jobs);
     ChildProcess dump(argv, po, {false, true, -1});
-    Progress progress("backup", 0, "bytes dumped");
+    Progress progress("backup", expected, "bytes dumped (estimated from the tables' size)");
     std::uint64_t dump_bytes = 0;
     dump.read_out(
         [&](const char* data, std::size_t n) {
@@ -293,7 +313,7 @@ ExitCode run_backup(const BackupOptions& o, Context& ctx) {
         fd.reset();
         dump_custom(argv, po, d, slot.data_partial(), m);
     } else {
-        dump_plain(argv, po, d, fd.get(), slot.data_partial(), m);
+        dump_plain(argv, po, d, fd.get(), slot.data_partial(), data_estimate(*conn), m);
     }
     exec(*conn, "COMMIT");
 
@@ -447,18 +467,24 @@ void register_backup(CLI::App& app, Context& ctx) {
     auto* cmd =
         app.add_subcommand("backup", "Verified, atomic logical backups (default: take one)");
     cmd->add_option("--dir", o.dir, "Backup directory (env CTLDB_BACKUP_DIR, default /backups)");
-    cmd->add_option("--format", o.format,
-                    "plain: .sql.gz for gunzip | psql; custom: .dump for pg_restore")
+    cmd->add_option(
+           "--format", o.format,
+           "plain: .sql.gz for gunzip | psql; custom: .dump for pg_restore (default plain)")
         ->check(CLI::IsMember({"plain", "custom"}));
-    cmd->add_option("--compression", o.compression, "For plain: gzip (the runbook's) or zstd")
+    cmd->add_option("--compression", o.compression,
+                    "For plain: gzip (the runbook's) or zstd (default gzip)")
         ->check(CLI::IsMember({"gzip", "zstd"}));
     cmd->add_option("--compress-level", o.level, "gzip 1-9 (default 6), zstd 1-19 (default 3)")
         ->check(CLI::Range(0, 19));
-    cmd->add_option("--jobs", o.jobs, "Compression threads (default: every core)")
+    cmd->add_option("--jobs", o.jobs,
+                    "Compression threads (default: the CPUs available, a pod's CPU limit "
+                    "included)")
         ->check(CLI::Range(1, 256));
-    cmd->add_option("--keep-last", o.keep_last, "After the backup, keep this many newest ones")
+    cmd->add_option("--keep-last", o.keep_last,
+                    "After the backup, keep this many newest ones (default: keep all)")
         ->check(CLI::Range(1, 100000));
-    cmd->add_option("--keep-days", o.keep_days, "After the backup, keep those younger than this")
+    cmd->add_option("--keep-days", o.keep_days,
+                    "After the backup, keep those younger than this many days (default: keep all)")
         ->check(CLI::Range(1, 100000));
     cmd->add_flag("--no-space-check", o.no_space_check,
                   "Start even when the volume looks too small for the backup");
@@ -466,7 +492,7 @@ void register_backup(CLI::App& app, Context& ctx) {
         if (cmd->get_subcommands().empty()) ctx.run = [&ctx] { return run_backup(o, ctx); };
     });
     auto* list = cmd->add_subcommand("list", "Backups with size, age and state");
-    list->add_option("--dir", o.dir, "Backup directory");
+    list->add_option("--dir", o.dir, "Backup directory (env CTLDB_BACKUP_DIR, default /backups)");
     list->callback([&ctx] { ctx.run = [&ctx] { return run_list(o, ctx); }; });
     auto* verify = cmd->add_subcommand(
         "verify", "Check checksum, decompress fully, confirm the dump is complete");
@@ -475,10 +501,14 @@ void register_backup(CLI::App& app, Context& ctx) {
                      "Accept a dump made without ctldb: check only that it is complete");
     verify->callback([&ctx] { ctx.run = [&ctx] { return run_verify(o, ctx); }; });
     auto* prune = cmd->add_subcommand("prune", "Delete old backups by retention rules");
-    prune->add_option("--dir", o.dir, "Backup directory");
-    prune->add_option("--keep-last", o.keep_last, "Keep this many newest usable backups")
+    prune->add_option("--dir", o.dir, "Backup directory (env CTLDB_BACKUP_DIR, default /backups)");
+    prune
+        ->add_option("--keep-last", o.keep_last,
+                     "Keep this many newest usable backups (default: no count rule)")
         ->check(CLI::Range(1, 100000));
-    prune->add_option("--keep-days", o.keep_days, "Keep backups younger than this many days")
+    prune
+        ->add_option("--keep-days", o.keep_days,
+                     "Keep backups younger than this many days (default: no age rule)")
         ->check(CLI::Range(1, 100000));
     prune->add_flag("--dry-run", o.dry_run, "Only say what would be deleted");
     prune->callback([&ctx] { ctx.run = [&ctx] { return run_prune(o, ctx); }; });

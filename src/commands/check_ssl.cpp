@@ -69,9 +69,9 @@ void register_check_ssl(CLI::App& app, Context& ctx) {
     auto* cmd = app.add_subcommand(
         "check-ssl", "Check the server's TLS: certificate, chain, names, expiry, clients");
     cmd->add_option("--warn-days", o.warn_days,
-                    "Fail when the certificate expires within this many days (30)");
+                    "Fail when the certificate expires within this many days (default 30)");
     cmd->add_option("--critical-days", o.critical_days,
-                    "Report as critical within this many days (7)");
+                    "Report as critical within this many days (default 7)");
     cmd->add_option("--ca", o.ca,
                     "CA certificate(s) to verify the chain (default DB_SSL_ROOT_CERT)");
     cmd->add_option("--namespace", o.ns,

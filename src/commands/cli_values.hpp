@@ -3,8 +3,11 @@
 // option.
 #pragma once
 
+#include <cmath>
 #include <string>
 #include <vector>
+
+#include <CLI/Validators.hpp>
 
 #include "ctldb/error.hpp"
 #include "ctldb/text.hpp"
@@ -21,6 +24,20 @@ inline double duration_option(const std::string& option, const std::string& valu
                           "seconds");
     }
     return *v;
+}
+
+/// A CLI11 transform for an option kept in whole seconds: the value in the
+/// duration syntax above ("90s", "5m", a bare number of seconds) becomes its
+/// seconds, rounded up ("1.5s" is 2, "250ms" is 1).
+inline CLI::Validator duration_seconds() {
+    return CLI::Validator(
+        [](std::string& value) {
+            const auto v = parse_duration_seconds(value);
+            if (!v) return value + " is not a duration (10s, 5m, 1h; a bare number is seconds)";
+            value = std::to_string(static_cast<long long>(std::ceil(*v)));
+            return std::string();
+        },
+        "DURATION");
 }
 
 /// "a, b,c" as {"a", "b", "c"}: items trimmed, empty ones dropped.

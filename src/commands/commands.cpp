@@ -1,5 +1,7 @@
 #include "commands.hpp"
 
+#include "cli_tree.hpp"
+
 namespace ctldb {
 
 void register_commands(CLI::App& app, Context& ctx) {
@@ -19,8 +21,11 @@ void register_commands(CLI::App& app, Context& ctx) {
     register_roles(app, ctx);
     register_settings(app, ctx);
     register_metrics(app, ctx);
+    register_wait(app, ctx);
     register_local(app, ctx);
     register_version(app, ctx);
+    register_cli_docs(app, ctx);
+    cli::decorate(app);
 }
 
 }  // namespace ctldb

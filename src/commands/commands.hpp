@@ -28,7 +28,10 @@ void register_tables(CLI::App& app, Context& ctx);
 void register_roles(CLI::App& app, Context& ctx);
 void register_settings(CLI::App& app, Context& ctx);
 void register_metrics(CLI::App& app, Context& ctx);
+void register_wait(CLI::App& app, Context& ctx);
 void register_version(CLI::App& app, Context& ctx);
+/// help, completion and man: generated from everything registered before.
+void register_cli_docs(CLI::App& app, Context& ctx);
 
 /// All of the above, in help order.
 void register_commands(CLI::App& app, Context& ctx);

@@ -45,8 +45,9 @@ void register_doctor(CLI::App& app, Context& ctx) {
         names += std::string(names.empty() ? "" : ", ") + c.name;
     auto* cmd = app.add_subcommand(
         "doctor", "Every check of the guide's troubleshooting: findings by urgency, with hints");
-    cmd->add_option("--checks", cli.checks, "Only these checks, comma-separated: " + names);
-    cmd->add_option("--skip", cli.skip, "Leave out these checks, comma-separated");
+    cmd->add_option("--checks", cli.checks,
+                    "Only these checks, comma-separated (default: all): " + names);
+    cmd->add_option("--skip", cli.skip, "Leave out these checks, comma-separated (default: none)");
     cmd->add_option("--pods", cli.o.pods,
                     "API pods sharing the server, for pool sizing (default 1)")
         ->check(CLI::Range(1, 10000));

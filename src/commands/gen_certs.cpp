@@ -4,6 +4,8 @@
 #include <arpa/inet.h>
 #include <unistd.h>
 
+#include <cctype>
+
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -93,6 +95,15 @@ struct Names {
     tls::KeyType key_type = tls::KeyType::ec;
 };
 
+/// The Kubernetes name of the client Secret for `role`: role names may hold
+/// '_' and capitals, Secret names may not.
+std::string client_secret_name(const GenCertsOptions& o, const std::string& role) {
+    std::string name = o.k8s_secret + "-client-";
+    for (char ch : role)
+        name += ch == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return name;
+}
+
 Names check_inputs(const GenCertsOptions& o) {
     if (o.days < 1 || o.days > 366) {
         throw usage_error("--days " + std::to_string(o.days) +
@@ -108,6 +119,14 @@ Names check_inputs(const GenCertsOptions& o) {
         throw usage_error("--service '" + o.service + "' is not a Kubernetes name");
     if (!o.k8s_secret.empty() && !valid_k8s_name(o.k8s_secret)) {
         throw usage_error("--k8s-secret '" + o.k8s_secret + "' is not a Kubernetes name");
+    }
+    if (!o.k8s_secret.empty()) {
+        for (const auto& c : o.clients) {
+            if (!valid_k8s_name(client_secret_name(o, c))) {
+                throw usage_error("--client '" + c + "': the Secret name " +
+                                  client_secret_name(o, c) + " is not a Kubernetes name");
+            }
+        }
     }
     Names n;
     n.key_type = o.key_type == "rsa" ? tls::KeyType::rsa : tls::KeyType::ec;
@@ -172,6 +191,24 @@ tls::PemPair ca_of(const GenCertsOptions& o, tls::KeyType kt) {
     spec.days = o.ca_days;
     spec.key_type = kt;
     return tls::issue(spec, nullptr);
+}
+
+/// One kubernetes.io/tls Secret per client role: tls.crt, tls.key and the
+/// CA, for DB_SSL_CERT / DB_SSL_KEY / DB_SSL_ROOT_CERT.
+std::string client_secrets_yaml(const GenCertsOptions& o,
+                                const std::vector<std::pair<std::string, tls::PemPair>>& clients,
+                                const tls::PemPair& ca) {
+    std::string out;
+    for (const auto& [role, pem] : clients) {
+        out += "---\n# The client certificate of role " + role +
+               " (DB_SSL_CERT=.../tls.crt, DB_SSL_KEY=.../tls.key).\napiVersion: v1\nkind: "
+               "Secret\nmetadata:\n  name: " +
+               client_secret_name(o, role) + "\n  namespace: " + o.ns +
+               "\ntype: kubernetes.io/tls\nstringData:\n  tls.crt: |\n" +
+               indent(pem.cert_pem, "    ") + "  tls.key: |\n" + indent(pem.key_pem, "    ") +
+               "  ca.crt: |\n" + indent(ca.cert_pem, "    ");
+    }
+    return out;
 }
 
 /// The Secrets (server and CA) as one manifest.
@@ -242,6 +279,7 @@ ExitCode run_gen_certs(const GenCertsOptions& o, Context& ctx) {
     write_output(o.out + "/server.key", server.key_pem, 0600, o.force);
     write_output(o.out + "/server.crt", server.cert_pem, 0644, o.force);
     report(o.out + "/server.crt", server.cert_pem);
+    std::vector<std::pair<std::string, tls::PemPair>> clients;
     for (const auto& c : o.clients) {
         tls::CertSpec cs;
         cs.role = tls::CertRole::client;
@@ -252,11 +290,19 @@ ExitCode run_gen_certs(const GenCertsOptions& o, Context& ctx) {
         write_output(o.out + "/client-" + c + ".key", client.key_pem, 0600, o.force);
         write_output(o.out + "/client-" + c + ".crt", client.cert_pem, 0644, o.force);
         report(o.out + "/client-" + c + ".crt", client.cert_pem);
+        clients.emplace_back(c, client);
     }
     if (!o.k8s_secret.empty()) {
-        write_output(o.out + "/" + o.k8s_secret + ".yaml", secret_yaml(o, server, ca), 0600,
+        write_output(o.out + "/" + o.k8s_secret + ".yaml",
+                     secret_yaml(o, server, ca) + client_secrets_yaml(o, clients, ca), 0600,
                      o.force);
         text += mount_instructions(o);
+        for (const auto& c : o.clients) {
+            text += "Client " + c + " (mount " + client_secret_name(o, c) +
+                    " at /etc/ctldb/client, defaultMode 0440):\n"
+                    "  DB_SSL_CERT=/etc/ctldb/client/tls.crt\n"
+                    "  DB_SSL_KEY=/etc/ctldb/client/tls.key\n";
+        }
     }
     if (ctx.json()) {
         emit_result({{"out", o.out},
@@ -278,17 +324,22 @@ void register_gen_certs(CLI::App& app, Context& ctx) {
                                    "A CA and server/client certificates that verify-full accepts");
     cmd->add_option("--out", o.out, "Output directory (default ./certs)");
     cmd->add_option("--cn", o.cn, "Common name (default postgres.<namespace>.svc.cluster.local)");
-    cmd->add_option("--san", o.sans, "Extra subjectAltName (host name or IP); repeatable");
-    cmd->add_option("--ip", o.ips, "Extra IP address SAN; repeatable");
+    cmd->add_option("--san", o.sans,
+                    "Extra subjectAltName (host name or IP); repeatable (default: none)");
+    cmd->add_option("--ip", o.ips, "Extra IP address SAN; repeatable (default: none)");
     cmd->add_option("--days", o.days,
                     "Server/client certificate lifetime, at most 366 (default 365)");
     cmd->add_option("--ca-days", o.ca_days, "CA lifetime in days (default 3650)");
     cmd->add_option("--key-type", o.key_type, "ec (P-256, default) or rsa (2048, CA 3072)")
         ->check(CLI::IsMember({"ec", "rsa"}));
-    cmd->add_option("--client", o.clients, "Also a client certificate for this role; repeatable");
-    cmd->add_option("--ca-cert", o.ca_cert, "Issue from this existing CA certificate (rotation)");
-    cmd->add_option("--ca-key", o.ca_key, "The existing CA's private key");
-    cmd->add_option("--k8s-secret", o.k8s_secret, "Also write NAME.yaml with Kubernetes Secrets");
+    cmd->add_option("--client", o.clients,
+                    "Also a client certificate for this role; repeatable (default: none)");
+    cmd->add_option("--ca-cert", o.ca_cert,
+                    "Issue from this existing CA certificate (rotation; default: a new CA)");
+    cmd->add_option("--ca-key", o.ca_key,
+                    "The existing CA's private key (default: none, with --ca-cert needed)");
+    cmd->add_option("--k8s-secret", o.k8s_secret,
+                    "Also write NAME.yaml with Kubernetes Secrets (default: none)");
     cmd->add_option("--namespace", o.ns,
                     "Kubernetes namespace of the service (default cloudtolocalllm)");
     cmd->add_option("--service", o.service, "Kubernetes service name (default postgres)");

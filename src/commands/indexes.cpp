@@ -10,6 +10,7 @@
 #include "ctldb/findings.hpp"
 #include "ctldb/index_check.hpp"
 #include "ctldb/log.hpp"
+#include "ctldb/output.hpp"
 #include "ctldb/probes.hpp"
 #include "ctldb/signals.hpp"
 #include "ctldb/text.hpp"
@@ -56,12 +57,15 @@ ExitCode run_ensure(const IndexesOptions& o, Context& ctx) {
     // Never in a transaction: CONCURRENTLY needs each statement on its own.
     set_timeout(*conn, "lock_timeout", o.lock_timeout, false);
     nlohmann::json done = nlohmann::json::array();
+    Progress progress("indexes ensure", rep.ensure_sql.size(), "statements");
     for (const auto& s : rep.ensure_sql) {
         throw_if_interrupted();
         log::info(s);
+        progress.update(done.size());
         exec(*conn, s);
         done.push_back(s);
     }
+    progress.finish();
     IndexReport after = analyse_indexes(*conn);
     const ExitCode code = after.required_problem ? ExitCode::failure : ExitCode::ok;
     if (ctx.json()) {

@@ -597,9 +597,10 @@ void register_local(CLI::App& app, Context& ctx) {
         "local", "A local PostgreSQL sandbox configured like the guide's production");
     cmd->require_subcommand(1);
     auto add_dir = [](CLI::App* sub) {
-        sub->add_option("--dir", opts.dir,
-                        "Sandbox directory (env CTLDB_SANDBOX_DIR; root: /var/lib/ctldb/sandbox, "
-                        "others: ~/.local/state/ctldb/sandbox)");
+        sub->add_option(
+            "--dir", opts.dir,
+            "Sandbox directory (env CTLDB_SANDBOX_DIR; default as root /var/lib/ctldb/sandbox, "
+            "others ~/.local/state/ctldb/sandbox)");
     };
     auto* start = cmd->add_subcommand("start", "Create the sandbox if needed and start it");
     add_dir(start);

@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cli_values.hpp"
 #include "commands.hpp"
 #include "ctldb/connection.hpp"
 #include "ctldb/context.hpp"
@@ -43,11 +44,11 @@ MigrationSet load_set(const MigrateOptions& o) {
     if (o.dir.empty()) return embedded_migration_set();
     if (!fs::is_dir(o.dir)) throw usage_error("--dir " + o.dir + " is not a directory");
     MigrationSet set = load_migrations_dir(o.dir, layout);
-    log::debug(o.dir + ": " + layout_name(set.layout) + " layout" +
-               (layout == MigrationLayout::automatic ? " (told from the files)" : "") + ", " +
-               std::to_string(set.migrations.size()) + " migration(s)");
+    log::detail(o.dir + ": " + layout_name(set.layout) + " layout" +
+                (layout == MigrationLayout::automatic ? " (told from the files)" : "") + ", " +
+                std::to_string(set.migrations.size()) + " migration(s)");
     if (!set.ignored.empty()) {
-        log::debug("not migrations, ignored: " + join(set.ignored, ", "));
+        log::detail("not migrations, ignored: " + join(set.ignored, ", "));
     }
     if (set.migrations.empty()) {
         // Most likely the wrong directory; as a set it would report every
@@ -521,17 +522,19 @@ void register_migrate(CLI::App& app, Context& ctx) {
     };
     auto add_timeouts = [](CLI::App* c) {
         c->add_option("--lock-timeout", o.lock_timeout_s,
-                      "Seconds to wait for another runner's migration lock (then exit 4)")
+                      "How long to wait for another runner's migration lock, then exit 4 "
+                      "(default 60s)")
+            ->transform(duration_seconds())
             ->check(CLI::Range(0, 86400));
         c->add_option("--ddl-lock-timeout", o.ddl_lock_timeout,
-                      "lock_timeout while migrating (PostgreSQL duration, default 10s)");
+                      "lock_timeout of each statement while migrating (default 10s)");
         c->add_option("--statement-timeout", o.statement_timeout,
-                      "statement_timeout while migrating (default 15min; 0: none)");
+                      "statement_timeout while migrating (default 15m; 0: none)");
     };
     auto add_up_options = [&](CLI::App* c) {
         add_dir(c);
         add_timeouts(c);
-        c->add_option("--to", o.to, "Apply up to and including this version");
+        c->add_option("--to", o.to, "Apply up to and including this version (default: the newest)");
         c->add_flag("--dry-run", o.dry_run, "Print the plan and its SQL; change nothing");
         c->add_flag("--allow-out-of-order", o.allow_out_of_order,
                     "Apply files older than migrations already applied");
@@ -567,11 +570,16 @@ void register_migrate(CLI::App& app, Context& ctx) {
         "baseline", "Record migrations up to VERSION as applied without running them");
     add_dir(baseline);
     baseline->add_option("version", o.baseline_version,
-                         "Last version the database already has (or use --from)");
-    baseline->add_option("--from", o.from,
-                         "Adopt what another tool recorded: auto, node, golang-migrate, dbmate "
-                         "or flyway (its schema_migrations or flyway_schema_history)");
-    baseline->add_option("--lock-timeout", o.lock_timeout_s, "Seconds to wait for the lock");
+                         "Last version the database already has (no default: give it or --from)");
+    baseline->add_option(
+        "--from", o.from,
+        "Adopt what another tool recorded: auto, node, golang-migrate, dbmate "
+        "or flyway (its schema_migrations or flyway_schema_history; default: not used)");
+    baseline
+        ->add_option("--lock-timeout", o.lock_timeout_s,
+                     "How long to wait for the migration lock (default 60s)")
+        ->transform(duration_seconds())
+        ->check(CLI::Range(0, 86400));
     baseline->add_flag("--dry-run", o.dry_run,
                        "Compare the schema and show what would be recorded; record nothing");
     baseline->add_flag("--force", o.force,
@@ -591,7 +599,9 @@ void register_migrate(CLI::App& app, Context& ctx) {
     auto* down = cmd->add_subcommand("down", "Roll back applied migrations with their down files");
     add_dir(down);
     add_timeouts(down);
-    down->add_option("--to", o.to, "Roll back every migration newer than this version");
+    down->add_option(
+        "--to", o.to,
+        "Roll back every migration newer than this version (default: the newest one only)");
     down->add_option("--steps", o.steps, "How many migrations to roll back (default 1)")
         ->check(CLI::Range(1, 1000000));
     down->add_flag("--force", o.force, "Allow it in production (CTLDB_ENV or NODE_ENV)");

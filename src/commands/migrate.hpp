@@ -22,7 +22,7 @@ struct MigrateOptions {
     std::string to;
     int lock_timeout_s = 60;
     std::string ddl_lock_timeout = "10s";
-    std::string statement_timeout = "15min";
+    std::string statement_timeout = "15m";
     bool allow_out_of_order = false;
     bool check = false;
     std::int64_t steps = 0;

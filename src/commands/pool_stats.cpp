@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cli_values.hpp"
 #include "commands.hpp"
 #include "ctldb/connection.hpp"
 #include "ctldb/context.hpp"
@@ -96,7 +97,9 @@ void register_pool_stats(CLI::App& app, Context& ctx) {
                                    "Connections by state and client, lock waits, pool sizing");
     cmd->add_option("--pods", o.pods, "API pods sharing the server (default 1)")
         ->check(CLI::Range(1, 10000));
-    cmd->add_option("--watch", o.watch, "Refresh every SECONDS until interrupted")
+    cmd->add_option("--watch", o.watch,
+                    "Refresh every DURATION (5s, 1m) until interrupted (default: once)")
+        ->transform(duration_seconds())
         ->check(CLI::Range(1, 86400));
     cmd->add_option("--admin-reserve", o.admin_reserve,
                     "Connections kept for admin work (guide: 10-20; default 15)")

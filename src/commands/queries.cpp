@@ -530,7 +530,9 @@ void register_queries(CLI::App& app, Context& ctx) {
     cmd->add_option("--state", o.state,
                     "busy (every state but idle), active, idle-in-transaction, idle or all "
                     "(default busy)");
-    cmd->add_option("--watch", o.watch, "Refresh every SECONDS until interrupted")
+    cmd->add_option("--watch", o.watch,
+                    "Refresh every DURATION (5s, 1m) until interrupted (default: once)")
+        ->transform(duration_seconds())
         ->check(CLI::Range(1, 86400));
     cmd->add_flag("--all-databases", o.all_databases,
                   "Sessions of every database (default: the configured one)");
@@ -550,9 +552,12 @@ void register_queries(CLI::App& app, Context& ctx) {
             terminate ? "terminate" : "cancel",
             terminate ? "End sessions (pg_terminate_backend): by PID, or by rule"
                       : "Cancel the running query of sessions (pg_cancel_backend)");
-        sig->add_option("pids", o.pids, "Process ids, as ctldb queries lists them");
-        sig->add_option("--older-than", o.older_than,
-                        "Instead of PIDs: every session in --state for this long (10m, 1h)");
+        sig->add_option(
+            "pids", o.pids,
+            "Process ids, as ctldb queries lists them (no default: these or --older-than)");
+        sig->add_option(
+            "--older-than", o.older_than,
+            "Instead of PIDs: every session in --state for this long (10m, 1h; default: not used)");
         sig->add_option("--state", o.state,
                         "With --older-than: busy, active, idle-in-transaction (default busy)");
         sig->add_flag("-y,--yes", o.yes, "Do not ask (required off a terminal)");

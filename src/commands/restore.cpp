@@ -487,6 +487,13 @@ ExitCode run_restore(const RestoreOptions& o, Context& ctx) {
 
     const Stopwatch t0;
     const std::string where = cs.dbname + " on " + cs.target();
+    // Asked before anything is created: a "no" leaves nothing behind.
+    if (o.create && !o.yes && is_tty(stdin) && !database_exists(*admin_connection(cs), cs.dbname) &&
+        !confirm("Create database " + cs.dbname + " on " + cs.target() + " and restore " + path +
+                 " into it?")) {
+        log::info("nothing created, nothing restored");
+        return ExitCode::failure;
+    }
     const bool created = o.create && create_database(cs, o.clean);
     RestoreOutcome outcome;
     try {
@@ -515,13 +522,14 @@ void register_restore(CLI::App& app, Context& ctx) {
     auto* cmd = app.add_subcommand(
         "restore", "Verify a backup completely, then restore it in one transaction");
     cmd->add_option("file", o.file, "Backup file, or 'latest' in --dir")->required();
-    cmd->add_option("--dir", o.dir, "Backup directory for 'latest' (env CTLDB_BACKUP_DIR)");
+    cmd->add_option("--dir", o.dir,
+                    "Backup directory for 'latest' (env CTLDB_BACKUP_DIR, default /backups)");
     cmd->add_option("--target-db", o.target_db, "Database to restore into (default: DB_NAME)");
     cmd->add_flag("--create", o.create, "Create the target database first");
     cmd->add_flag("--clean", o.clean, "Replace the contents of a non-empty target");
     cmd->add_option("--jobs", o.jobs,
                     "Custom archives: pg_restore -j N into a new database, swapped in by renaming "
-                    "once its row counts match")
+                    "once its row counts match (default 1: one transaction)")
         ->check(CLI::Range(1, 64));
     cmd->add_flag("-y,--yes", o.yes, "Do not ask for confirmation");
     cmd->add_flag("--force", o.force,

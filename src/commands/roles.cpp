@@ -563,8 +563,9 @@ void register_roles(CLI::App& app, Context& ctx) {
         "create-readonly",
         "A role that may read every table and sequence, now and later (the guide's readonly_user)");
     ro->add_option("name", o.name, "Role name")->required();
-    ro->add_option("--password-file", o.password_file,
-                   "Set its password from this file (the guide's policy is checked)");
+    ro->add_option(
+        "--password-file", o.password_file,
+        "Set its password from this file (the guide's policy is checked; default: no password)");
     ro->add_option("--schema", o.schemas, "Only this schema; repeatable (default: every one)");
     ro->add_option("--owner", o.owners,
                    "Role whose future tables it may read; repeatable (default: the database's "
@@ -576,9 +577,11 @@ void register_roles(CLI::App& app, Context& ctx) {
         "rotate-password",
         "New password (SCRAM verifier computed here), proven by logging in, written 0600");
     rot->add_option("role", o.role, "Role whose password to rotate")->required();
-    rot->add_option("--out-secret", o.out_secret, "Write a Kubernetes Secret manifest here");
+    rot->add_option(
+        "--out-secret", o.out_secret,
+        "Write a Kubernetes Secret manifest here (default: none; this or --out-password-file)");
     rot->add_option("--out-password-file", o.out_password_file,
-                    "Write the password alone here (a DB_PASSWORD_FILE)");
+                    "Write the password alone here, a DB_PASSWORD_FILE (default: none)");
     rot->add_option("--secret-name", o.secret_name,
                     "Secret's name (default cloudtolocalllm-secrets)");
     rot->add_option("--namespace", o.ns, "Secret's namespace (default cloudtolocalllm)");

@@ -337,8 +337,9 @@ void register_seed(CLI::App& app, Context& ctx) {
                     "payment methods, transactions, refunds, audit entries)")
         ->required()
         ->check(CLI::Range(std::int64_t{1}, std::int64_t{100000000}));
-    gen->add_option("--random-seed", o.random_seed, "Seed: the same seed gives the same data");
-    gen->add_option("--batch-users", o.batch, "Users per COPY batch")
+    gen->add_option("--random-seed", o.random_seed,
+                    "Seed: the same seed gives the same data (default 1)");
+    gen->add_option("--batch-users", o.batch, "Users per COPY batch (default 5000)")
         ->check(CLI::Range(std::int64_t{1}, std::int64_t{50000}));
     gen->add_flag("--keep-indexes", o.keep_indexes,
                   "Load with indexes and constraints in place (slower; no exclusive locks)");

@@ -281,9 +281,9 @@ ExitCode run_settings(const SettingsOptions& o, SettingsMode mode, Context& ctx)
 void register_settings(CLI::App& app, Context& ctx) {
     static SettingsCli cli;
     auto add_plan_options = [](CLI::App* c) {
-        c->add_option(
-            "--only", cli.only,
-            "Only these settings, comma-separated: " + join(server_settings::names(), ", "));
+        c->add_option("--only", cli.only,
+                      "Only these settings, comma-separated (default: all): " +
+                          join(server_settings::names(), ", "));
         c->add_option("--pods", cli.o.pods,
                       "API pods sharing the server, for max_connections (default 1)")
             ->check(CLI::Range(1, 10000));
@@ -311,10 +311,12 @@ void register_settings(CLI::App& app, Context& ctx) {
     auto* apply = cmd->add_subcommand(
         "apply", "ALTER SYSTEM what differs, then pg_reload_conf(); says what needs a restart");
     add_plan_options(apply);
-    apply->add_option("--ssl-cert-file", cli.o.ssl_cert_file,
-                      "Set ssl_cert_file (a path on the server), checked before use");
-    apply->add_option("--ssl-key-file", cli.o.ssl_key_file,
-                      "Set ssl_key_file (a path on the server), checked before use");
+    apply->add_option(
+        "--ssl-cert-file", cli.o.ssl_cert_file,
+        "Set ssl_cert_file (a path on the server), checked before use (default: unchanged)");
+    apply->add_option(
+        "--ssl-key-file", cli.o.ssl_key_file,
+        "Set ssl_key_file (a path on the server), checked before use (default: unchanged)");
     apply->add_flag("--dry-run", cli.o.dry_run, "Show the statements, change nothing");
     apply->add_flag("-y,--yes", cli.o.yes, "Do not ask (required off a terminal)");
     apply->callback(run(SettingsMode::apply));

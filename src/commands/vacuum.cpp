@@ -288,7 +288,8 @@ void register_vacuum(CLI::App& app, Context& ctx) {
     static VacuumOptions o;
     auto* cmd = app.add_subcommand(
         "vacuum", "VACUUM (ANALYZE) in parallel, biggest tables first; status; autovacuum");
-    cmd->add_option("--table", o.tables, "Only this table (schema.table); repeatable");
+    cmd->add_option("--table", o.tables,
+                    "Only this table (schema.table); repeatable (default: every table)");
     cmd->add_flag("--analyze-only", o.analyze_only, "Only ANALYZE");
     cmd->add_flag("--full", o.full, "VACUUM FULL (exclusive locks; needs --yes)");
     cmd->add_flag("-y,--yes", o.yes, "Confirm --full");

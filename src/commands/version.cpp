@@ -6,17 +6,23 @@
 
 #include "commands.hpp"
 #include "ctldb/context.hpp"
+#include "ctldb/cpus.hpp"
+#include "ctldb/log.hpp"
 #include "ctldb/version.hpp"
 
 namespace ctldb {
 
 ExitCode run_version(Context& ctx) {
+    const CpuBudget cpus = available_cpus();
     if (ctx.json()) {
         emit_result({{"version", version()},
                      {"libpq", PQlibVersion()},
-                     {"openssl", OpenSSL_version(OPENSSL_VERSION)}});
+                     {"openssl", OpenSSL_version(OPENSSL_VERSION)},
+                     {"cpus", cpus.cpus},
+                     {"cpus_source", cpus.source}});
     } else {
         print_text(version_line() + "\n");
+        log::detail("CPUs available: " + std::to_string(cpus.cpus) + " (" + cpus.source + ")");
     }
     return ExitCode::ok;
 }

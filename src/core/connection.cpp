@@ -1,5 +1,6 @@
 #include "ctldb/connection.hpp"
 
+#include "ctldb/log.hpp"
 #include "ctldb/text.hpp"
 
 #include <poll.h>
@@ -232,10 +233,23 @@ std::unique_ptr<Connection> connect(const ConnectionSettings& settings) {
     // libpq 15 takes the service file only from the environment.
     if (!settings.service_file.empty()) ::setenv("PGSERVICEFILE", settings.service_file.c_str(), 1);
     t_connect_timeout_ms = settings.connect_timeout_ms;
+    if (log::enabled(log::Level::debug))
+        log::debug("connecting: " + conninfo_from(settings, false));
     try {
+        const auto start = std::chrono::steady_clock::now();
         auto conn = std::make_unique<Connection>(conninfo_from(settings, true));
         conn->cancel_on_signal();
         log_notices(*conn);
+        if (log::enabled(log::Level::debug)) {
+            const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::steady_clock::now() - start)
+                                .count();
+            const TlsInfo tls = tls_info(*conn);
+            log::debug("connected in " + std::to_string(ms) + " ms to PostgreSQL " +
+                       std::to_string(PQserverVersion(conn->raw())) + ", backend pid " +
+                       std::to_string(PQbackendPID(conn->raw())) + ", " +
+                       (tls.in_use ? tls.protocol + " " + tls.cipher : std::string("no TLS")));
+        }
         return conn;
     } catch (const pqxx::broken_connection& e) {
         throw connection_error(e.what(), settings);
@@ -493,7 +507,7 @@ extern "C" void notice_to_log(void*, const char* message) {
     std::string m = message ? message : "";
     while (!m.empty() && m.back() == '\n')
         m.pop_back();
-    log::debug("server: " + m);
+    log::detail("server: " + m);
 }
 }  // namespace
 
@@ -501,23 +515,25 @@ void log_notices(Connection& conn) {
     PQsetNoticeProcessor(conn.raw(), notice_to_log, nullptr);
 }
 
-void check_pg_duration(const std::string& option, const std::string& value) {
-    std::size_t digits = 0;
-    while (digits < value.size() && std::isdigit(static_cast<unsigned char>(value[digits]))) {
-        ++digits;
-    }
-    const std::string unit = value.substr(digits);
-    if (digits == 0 || digits > 9 ||
-        !(unit.empty() || unit == "ms" || unit == "s" || unit == "min" || unit == "h")) {
+double check_pg_duration(const std::string& option, const std::string& value) {
+    const auto seconds = parse_duration_seconds(value);
+    // PostgreSQL keeps these in milliseconds in an int.
+    if (!seconds || *seconds * 1000 > 2147483647.0) {
         throw usage_error(option + " '" + value + "' is not a duration",
-                          "use a number with ms, s, min or h, e.g. 10s; 0 disables it");
+                          "a number with ms, s, m, h or d (10s, 5m); a bare number is seconds; "
+                          "0 disables it");
     }
+    return *seconds;
 }
 
 void set_timeout(Connection& conn, const char* setting, const std::string& value, bool local) {
-    // The value is quoted by the server, whatever it holds.
-    const std::string literal = exec(conn, "SELECT quote_literal($1)", {value}).get(0, 0);
-    exec(conn, std::string(local ? "SET LOCAL " : "SET ") + setting + " = " + literal);
+    // ctldb's duration syntax, not the server's: a bare number is seconds
+    // here and milliseconds there. Sent as whole milliseconds.
+    const double seconds = check_pg_duration(setting, value);
+    auto ms = static_cast<long long>(seconds * 1000 + 0.5);
+    if (ms == 0 && seconds > 0) ms = 1;  // "0.1ms" must not mean "no limit"
+    exec(conn, std::string(local ? "SET LOCAL " : "SET ") + setting + " = '" + std::to_string(ms) +
+                   "ms'");
 }
 
 }  // namespace ctldb

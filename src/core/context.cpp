@@ -11,7 +11,7 @@ const Config& Context::config() {
         for (const auto& w : config_->warnings())
             log::warn(w);
         for (const auto& n : config_->notes())
-            log::debug(n);
+            log::detail(n);
     }
     return *config_;
 }

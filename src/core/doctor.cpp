@@ -183,7 +183,7 @@ void run_server_checks(std::unique_ptr<Connection> first, const std::vector<cons
             conns.push_back(connect(cfg.connection()));
         } catch (const Error& e) {
             if (e.code() != ExitCode::connect) throw;
-            log::debug(std::string("doctor runs on fewer connections: ") + e.what());
+            log::detail(std::string("doctor runs on fewer connections: ") + e.what());
             break;
         }
     }

@@ -8,6 +8,7 @@
 #include "ctldb/connection.hpp"
 #include "ctldb/dump_scanner.hpp"
 #include "ctldb/error.hpp"
+#include "ctldb/log.hpp"
 #include "ctldb/signals.hpp"
 #include "ctldb/sql.hpp"
 
@@ -143,6 +144,7 @@ class DumpRunner::Handler : public DumpHandler {
             return copy;
         }
         PGconn* pg = conn_->raw();
+        if (!copy && extension_statement(first, second, text)) return run_extension(pg, text, line);
         PGresult* r = PQexecParams(pg, text.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0);
         QueryResult res(r);
         const ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
@@ -242,6 +244,40 @@ class DumpRunner::Handler : public DumpHandler {
     }
 
   private:
+    /// CREATE EXTENSION and COMMENT ON EXTENSION: pg_dump writes them for
+    /// extensions a superuser installed (pg_stat_statements), which the
+    /// application role may neither create nor comment on.
+    static bool extension_statement(std::string_view first, std::string_view second,
+                                    const std::string& text) {
+        if (first == "CREATE" && second == "EXTENSION") return true;
+        if (first != "COMMENT" || second != "ON") return false;
+        const auto on = text.find("ON");
+        return on != std::string::npos && text.compare(on, 12, "ON EXTENSION") == 0;
+    }
+
+    /// Runs it under a savepoint: refused for want of privilege (42501), or
+    /// a comment on an extension skipped before (42704), it is left out
+    /// with a warning and the restore goes on; anything that needs the
+    /// extension then fails on its own and rolls everything back.
+    bool run_extension(PGconn* pg, const std::string& text, std::uint64_t line) {
+        exec(*conn_, "SAVEPOINT ctldb_extension");
+        PGresult* r = PQexecParams(pg, text.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0);
+        QueryResult res(r);
+        const ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+        if (st != PGRES_COMMAND_OK) {
+            const char* code = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+            const std::string state = code ? code : "";
+            if (state != "42501" && state != "42704") fail_on_server(pg, r, line, text);
+            const char* msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
+            exec(*conn_, "ROLLBACK TO SAVEPOINT ctldb_extension");
+            log::warn("left out \"" + excerpt(text) + "\": " + (msg ? msg : "refused") +
+                      "; a superuser can run it in the restored database afterwards");
+            ++stats.skipped;
+        }
+        exec(*conn_, "RELEASE SAVEPOINT ctldb_extension");
+        return false;
+    }
+
     [[noreturn]] void fail_on_server(PGconn* pg, PGresult* r, std::uint64_t line,
                                      std::string_view sql) {
         throw_if_interrupted();  // a statement cancelled by SIGINT/SIGTERM: exit 130

@@ -23,6 +23,8 @@ const char* level_name(Level level) {
             return "warning";
         case Level::info:
             return "info";
+        case Level::detail:
+            return "detail";
         case Level::debug:
             return "debug";
     }
@@ -46,6 +48,7 @@ bool enabled(Level level) {
 
 void write(Level level, std::string_view message) {
     if (!enabled(level)) return;
+    clear_progress_line();
     std::string line;
     if (g_format == Format::json) {
         nlohmann::json j = {{"time", utc_now_iso8601()},
@@ -64,6 +67,9 @@ void write(Level level, std::string_view message) {
             case Level::info:
                 line = "ctldb: ";
                 break;
+            case Level::detail:
+                line = "ctldb: ";
+                break;
             case Level::debug:
                 line = styled("ctldb: debug: ", Style::dim, color);
                 break;
@@ -76,6 +82,7 @@ void write(Level level, std::string_view message) {
 
 void hint(std::string_view message) {
     if (message.empty()) return;
+    clear_progress_line();
     std::string line;
     if (g_format == Format::json) {
         nlohmann::json j = {

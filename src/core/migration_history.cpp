@@ -110,10 +110,10 @@ const sql::Parsed& ParsedFiles::get(const Migration& m, bool down) {
     auto key = std::make_pair(m.version, down);
     auto it = parsed_.find(key);
     if (it == parsed_.end()) {
-        log::debug("parsing " + (down ? m.down_file : m.file));
+        log::detail("parsing " + (down ? m.down_file : m.file));
         sql::Parsed parsed = sql::parse(down ? *m.down_sql : m.sql);
         if (sql::unwrap_transaction(parsed))
-            log::debug((down ? m.down_file : m.file) + ": its own BEGIN/COMMIT left to ctldb");
+            log::detail((down ? m.down_file : m.file) + ": its own BEGIN/COMMIT left to ctldb");
         it = parsed_.emplace(key, std::move(parsed)).first;
     }
     return it->second;
@@ -150,7 +150,7 @@ std::optional<std::int64_t> matching_version(Connection& conn, const MigrationSe
         }
     } catch (const Error& e) {
         if (e.code() == ExitCode::interrupted || interrupted()) throw;
-        log::debug(std::string("schema comparison stopped: ") + e.what());
+        log::detail(std::string("schema comparison stopped: ") + e.what());
     }
     return best;
 }

@@ -1,11 +1,14 @@
 #include "ctldb/output.hpp"
 
+#include "ctldb/log.hpp"
+
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 
 #include <nlohmann/json.hpp>
 
@@ -114,10 +117,27 @@ void Table::add_row(std::vector<std::string> cells) {
     rows_.push_back(std::move(cells));
 }
 
+namespace {
+bool g_table_headers = true;
+ProgressMode g_progress = ProgressMode::off;
+Progress* g_drawn = nullptr;  ///< the progress whose bar is on the screen
+// A worker thread may log while the main thread redraws the bar.
+std::recursive_mutex g_screen;
+}  // namespace
+
+void clear_progress_line() {
+    const std::lock_guard<std::recursive_mutex> lock(g_screen);
+    if (g_drawn != nullptr) g_drawn->finish();
+}
+
+void set_table_headers(bool shown) {
+    g_table_headers = shown;
+}
+
 std::string Table::render() const {
     std::vector<std::size_t> width(headers_.size());
     for (std::size_t c = 0; c < headers_.size(); ++c) {
-        width[c] = display_width(headers_[c]);
+        width[c] = g_table_headers ? display_width(headers_[c]) : 0;
         for (const auto& r : rows_)
             width[c] = std::max(width[c], display_width(r[c]));
     }
@@ -132,7 +152,7 @@ std::string Table::render() const {
             l.pop_back();
         out += l + "\n";
     };
-    line(headers_);
+    if (g_table_headers) line(headers_);
     for (const auto& r : rows_)
         line(r);
     return out;
@@ -207,46 +227,88 @@ long long now_ms() {
 }
 }  // namespace
 
+ProgressMode progress_mode_for(bool quiet, bool json_logs) {
+    if (quiet) return ProgressMode::off;
+    if (json_logs) return ProgressMode::log;
+    const char* term = std::getenv("TERM");
+    if (!is_tty(stderr) || (term != nullptr && std::string(term) == "dumb") ||
+        std::getenv("CTLDB_NO_PROGRESS") != nullptr) {
+        return ProgressMode::off;
+    }
+    return ProgressMode::bar;
+}
+
+void set_progress_mode(ProgressMode mode) {
+    g_progress = mode;
+}
+
 Progress::Progress(std::string label, std::uint64_t total, std::string unit)
     : label_(std::move(label)),
       total_(total),
       unit_(std::move(unit)),
-      enabled_(is_tty(stderr) && std::getenv("CTLDB_NO_PROGRESS") == nullptr),
-      start_ms_(now_ms()) {}
+      mode_(g_progress),
+      start_ms_(now_ms()),
+      last_ms_(mode_ == ProgressMode::log ? start_ms_ : 0) {}
+
+void Progress::set_total(std::uint64_t total) {
+    total_ = total;
+}
 
 Progress::~Progress() {
     finish();
 }
 
 void Progress::update(std::uint64_t done, std::uint64_t bytes) {
-    if (!enabled_) return;
+    if (mode_ == ProgressMode::off) return;
+    const std::lock_guard<std::recursive_mutex> lock(g_screen);
     const long long now = now_ms();
+    const double secs = static_cast<double>(now - start_ms_) / 1000.0;
+    if (mode_ == ProgressMode::log) {
+        // A log collector gets a line every 10 s, not a redrawn bar.
+        if (now - last_ms_ < log_interval_ms) return;
+        last_ms_ = now;
+        log::info(label_ + ": " + summary(done, bytes, secs));
+        return;
+    }
     if (drawn_ && now - last_ms_ < 100 && done != total_) return;
     last_ms_ = now;
-    const double secs = static_cast<double>(now - start_ms_) / 1000.0;
     std::string line = "\r" + label_ + " ";
     if (total_ > 0) {
         const int width = 24;
-        const int filled =
-            static_cast<int>(static_cast<double>(done) / static_cast<double>(total_) * width);
+        const int filled = static_cast<int>(
+            std::min(1.0, static_cast<double>(done) / static_cast<double>(total_)) * width);
         line += "[" + std::string(static_cast<std::size_t>(filled), '#') +
                 std::string(static_cast<std::size_t>(width - filled), ' ') + "] ";
-        line += std::to_string(done * 100 / total_) + "% ";
     }
-    line += std::to_string(done) + (total_ > 0 ? "/" + std::to_string(total_) : "") + " " + unit_;
-    char buf[64];
-    if (bytes > 0 && secs > 0) {
-        std::snprintf(buf, sizeof buf, ", %.1f MB/s", static_cast<double>(bytes) / 1e6 / secs);
-        line += buf;
-    }
-    std::snprintf(buf, sizeof buf, ", %.1f s\033[K", secs);
-    line += buf;
+    line += summary(done, bytes, secs) + "\033[K";
     std::fputs(line.c_str(), stderr);
     std::fflush(stderr);
     drawn_ = true;
+    g_drawn = this;
+}
+
+std::string Progress::summary(std::uint64_t done, std::uint64_t bytes, double secs) const {
+    std::string out;
+    // An estimate (backup: the database's size) may be passed; never over 99 %
+    // until finished.
+    if (total_ > 0) {
+        const std::uint64_t pct =
+            done == total_ ? 100 : std::min<std::uint64_t>(99, done * 100 / total_);
+        out += std::to_string(pct) + "% ";
+    }
+    out += std::to_string(done) + (total_ > 0 ? "/" + std::to_string(total_) : "") + " " + unit_;
+    char buf[64];
+    if (bytes > 0 && secs > 0) {
+        std::snprintf(buf, sizeof buf, ", %.1f MB/s", static_cast<double>(bytes) / 1e6 / secs);
+        out += buf;
+    }
+    std::snprintf(buf, sizeof buf, ", %.1f s", secs);
+    return out + buf;
 }
 
 void Progress::finish() {
+    const std::lock_guard<std::recursive_mutex> lock(g_screen);
+    if (g_drawn == this) g_drawn = nullptr;
     if (!drawn_) return;
     std::fputs("\r\033[K", stderr);
     std::fflush(stderr);

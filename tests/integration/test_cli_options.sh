@@ -13,7 +13,7 @@ unset DB_HOST DB_PORT DB_NAME DB_USER DB_PASSWORD DB_PASSWORD_FILE CTLDB_CONFIG
 
 # options HELP-TEXT: the long option names of an options section.
 options_of() { sed -n '/^Options:/,/^[A-Z][a-z]*:/p' | grep -oE '^  +(-[a-zA-Z],)?--[a-z][a-z0-9-]*' | grep -oE -- '--[a-z0-9-]+$' | sort -u; }
-subcommands_of() { sed -n '/^Subcommands:/,$p' | grep -oE '^  [a-z][a-z-]*' | tr -d ' '; }
+subcommands_of() { sed -n '/^Subcommands:/,/^$/p' | grep -oE '^  [a-z][a-z-]*' | tr -d ' '; }
 positionals_of() { sed -n '/^Positionals:/,/^$/p' | grep -cE '^  [a-z]' || true; }
 # value_for HELP-TEXT OPTION: a value the option's own check accepts.
 value_for() {

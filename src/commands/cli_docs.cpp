@@ -1,0 +1,76 @@
+// ctldb help [CMD...], ctldb completion bash|zsh|fish, ctldb man: all
+// generated from the command-line definition (cli_tree.hpp).
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "cli_tree.hpp"
+#include "commands.hpp"
+#include "ctldb/context.hpp"
+#include "ctldb/error.hpp"
+#include "ctldb/output.hpp"
+
+namespace ctldb {
+
+namespace {
+
+ExitCode run_help(const CLI::App& root, const std::vector<std::string>& words, Context& ctx) {
+    const auto all = cli::commands(root);
+    const cli::CommandDoc* found = nullptr;
+    for (const auto& c : all)
+        if (c.path == words) found = &c;
+    if (found == nullptr) {
+        std::string typed;
+        for (const auto& w : words)
+            typed += (typed.empty() ? "" : " ") + w;
+        throw usage_error("'" + typed + "' is not a ctldb command", "see 'ctldb --help'");
+    }
+    if (ctx.json()) {
+        nlohmann::json doc = cli::command_json(*found);
+        if (words.empty()) {
+            doc["commands"] = nlohmann::json::array();
+            for (const auto& c : all)
+                if (!c.path.empty()) doc["commands"].push_back(cli::command_json(c));
+        }
+        emit_result(doc);
+        return ExitCode::ok;
+    }
+    print_text(found->app->get_formatter()->make_help(found->app, found->name(),
+                                                      CLI::AppFormatMode::Normal));
+    return ExitCode::ok;
+}
+
+}  // namespace
+
+void register_cli_docs(CLI::App& app, Context& ctx) {
+    static std::vector<std::string> help_words;
+    auto* help = app.add_subcommand("help", "Help of ctldb or of a command (-o json: as data)");
+    help->add_option("command", help_words,
+                     "Command path, e.g. backup list (default: ctldb itself)");
+    help->callback(
+        [&app, &ctx] { ctx.run = [&app, &ctx] { return run_help(app, help_words, ctx); }; });
+
+    static std::string shell;
+    auto* completion =
+        app.add_subcommand("completion", "Print the shell completion script for bash, zsh or fish");
+    completion->add_option("shell", shell, "bash, zsh or fish")
+        ->required()
+        ->check(CLI::IsMember({"bash", "zsh", "fish"}));
+    completion->callback([&app, &ctx] {
+        ctx.run = [&app] {
+            print_text(shell == "bash"  ? cli::bash_completion(app)
+                       : shell == "zsh" ? cli::zsh_completion(app)
+                                        : cli::fish_completion(app));
+            return ExitCode::ok;
+        };
+    });
+
+    auto* man = app.add_subcommand("man", "Print the man page (roff): ctldb man | man -l -");
+    man->callback([&app, &ctx] {
+        ctx.run = [&app] {
+            print_text(cli::man_page(app));
+            return ExitCode::ok;
+        };
+    });
+}
+
+}  // namespace ctldb

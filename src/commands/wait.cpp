@@ -1,0 +1,124 @@
+// ctldb wait: block until the server accepts a connection made with the
+// configured settings (an init container before `ctldb migrate`), saying
+// why it cannot yet. Exit 0 when it does, 3 when --timeout passes first.
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "cli_values.hpp"
+#include "commands.hpp"
+#include "ctldb/connection.hpp"
+#include "ctldb/context.hpp"
+#include "ctldb/log.hpp"
+#include "ctldb/metrics.hpp"
+#include "ctldb/output.hpp"
+#include "ctldb/signals.hpp"
+#include "ctldb/text.hpp"
+
+namespace ctldb {
+
+namespace {
+
+struct WaitCli {
+    std::string timeout = "60s";
+    std::string interval = "1s";
+};
+
+using Clock = std::chrono::steady_clock;
+
+std::string first_line(const std::string& message) {
+    return message.substr(0, message.find('\n'));
+}
+
+double since(Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+ExitCode run_wait(const WaitCli& cli, Context& ctx) {
+    const double timeout = duration_option("--timeout", cli.timeout);
+    const double interval = std::max(0.1, duration_option("--interval", cli.interval));
+    const Config& cfg = ctx.valid_config(true);
+    const ConnectionSettings base = cfg.connection();
+    const auto start = Clock::now();
+    int attempts = 0;
+    std::string reason;
+    std::string last_error;
+    for (;;) {
+        ++attempts;
+        ConnectionSettings s = base;
+        // One attempt never outlasts what is left of --timeout (libpq
+        // counts connect_timeout in whole seconds, at least 2).
+        const double left = timeout - since(start);
+        const int cap_ms = static_cast<int>(std::max(1.0, left) * 1000);
+        s.connect_timeout_ms =
+            s.connect_timeout_ms > 0 ? std::min(s.connect_timeout_ms, cap_ms) : cap_ms;
+        try {
+            auto conn = connect(s);
+            exec(*conn, "SELECT 1");
+            const double waited = since(start);
+            if (ctx.json()) {
+                emit_result({{"ready", true},
+                             {"target", base.target()},
+                             {"waited_seconds", waited},
+                             {"attempts", attempts}});
+            } else {
+                print_text(base.target() + " accepts connections (after " + human_duration(waited) +
+                           ", " + std::to_string(attempts) +
+                           (attempts == 1 ? " attempt)\n" : " attempts)\n"));
+            }
+            return ExitCode::ok;
+        } catch (const Error& e) {
+            if (e.code() == ExitCode::interrupted || e.code() == ExitCode::usage) throw;
+            const std::string now = metrics::failure_reason(e.what());
+            last_error = e.what();
+            // Said when the reason changes, not every second.
+            if (now != reason) {
+                log::info("waiting for " + base.target() + ": " + now + " (" +
+                          first_line(last_error) + ")");
+                reason = now;
+            }
+        }
+        const double remaining = timeout - since(start);
+        if (remaining <= 0) break;
+        // The last attempt is made at the deadline, not an interval before.
+        for (auto until =
+                 Clock::now() + std::chrono::duration<double>(std::min(interval, remaining));
+             Clock::now() < until;) {
+            throw_if_interrupted();
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+    }
+    const double waited = since(start);
+    if (ctx.json()) {
+        emit_result({{"ready", false},
+                     {"target", base.target()},
+                     {"waited_seconds", waited},
+                     {"attempts", attempts},
+                     {"reason", reason},
+                     {"error", last_error}});
+        return ExitCode::connect;
+    }
+    throw Error(ExitCode::connect,
+                base.target() + " did not accept a connection within " + cli.timeout + " (" +
+                    std::to_string(attempts) + " attempts; last: " + reason + ": " +
+                    first_line(last_error) + ")",
+                "see 'ctldb config check' for the settings used; raise --timeout if the server "
+                "is still starting");
+}
+
+}  // namespace
+
+void register_wait(CLI::App& app, Context& ctx) {
+    static WaitCli cli;
+    auto* cmd = app.add_subcommand(
+        "wait", "Wait until the server accepts a connection with the configured settings");
+    cmd->add_option("--timeout", cli.timeout,
+                    "Give up after this long with exit 3 (default 60s; 0: one attempt)");
+    cmd->add_option("--interval", cli.interval, "Time between attempts (default 1s)");
+    cmd->callback([&ctx] { ctx.run = [&ctx] { return run_wait(cli, ctx); }; });
+}
+
+}  // namespace ctldb
