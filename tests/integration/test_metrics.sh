@@ -53,7 +53,7 @@ docs = list(yaml.safe_load_all(open(sys.argv[1])))
 assert [d["kind"] for d in docs] == ["Deployment", "Service", "ServiceMonitor"]
 spec = docs[0]["spec"]["template"]["spec"]
 c = spec["containers"][0]
-assert c["command"][:3] == ["/tools/ctldb", "metrics", "serve"]
+assert c["command"][:3] == ["ctldb", "metrics", "serve"]
 help = subprocess.run([sys.argv[2], "metrics", "serve", "--help"], capture_output=True, text=True).stdout
 for opt in [a for a in c["command"] if a.startswith("--")]:
     assert opt in help or opt == "--log-format", opt
