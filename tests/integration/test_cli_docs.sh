@@ -3,7 +3,8 @@
 # command-line definition: for every command path, what each shell really
 # offers is exactly what --help lists (bash runs its completion function,
 # zsh its completion function with the completion system's builtins
-# recorded, fish `complete -C`); shellcheck is clean; the man page has
+# recorded, fish `complete -C`; and a real interactive zsh in tmux for two
+# cases); shellcheck is clean; the man page has
 # every option; every --help has examples that use real options and shows
 # every default; the committed copies are what the binary generates.
 set -euo pipefail
