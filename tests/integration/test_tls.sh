@@ -48,7 +48,8 @@ if command -v openssl >/dev/null; then
     check "client CN=appuser with clientAuth" bash -c "openssl x509 -in '$IT_TMP/rsa/client-appuser.crt' -noout -text | grep -q 'TLS Web Client Authentication' && openssl x509 -in '$IT_TMP/rsa/client-appuser.crt' -noout -subject | grep -q 'CN *= *appuser'"
     check "RSA 2048 leaf" bash -c "openssl x509 -in '$IT_TMP/rsa/server.crt' -noout -text | grep -q '2048 bit'"
 fi
-check "secret manifest with both secrets" test "$(grep -c '^kind: Secret' "$IT_TMP/rsa/postgres-ssl.yaml")" = 2
+check "secret manifest with the server, CA and client secrets" test "$(grep -c '^kind: Secret' "$IT_TMP/rsa/postgres-ssl.yaml")" = 3
+check "the client's Secret" grep -q '^  name: postgres-ssl-client-appuser$' "$IT_TMP/rsa/postgres-ssl.yaml"
 check "prints the working mount" stdout_has "defaultMode: 0440"
 check "prints client settings" stdout_has "DB_SSL_MODE=verify-full"
 
