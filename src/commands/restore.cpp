@@ -448,13 +448,19 @@ ExitCode report_restore(const std::string& path, const std::string& where,
                      {"copy_blocks", r.stats.copy_blocks},
                      {"dump_bytes", r.stats.bytes},
                      {"tables", r.tables},
-                     {"differences", r.differences}});
+                     {"differences", r.differences},
+                     {"statements_left_out", r.stats.skipped}});
     } else {
         print_text("restored " + path + " into " + where + " in " + std::to_string(ms / 1000) +
                    "." + std::to_string(ms % 1000 / 100) + " s, one transaction; " +
-                   (!v.has_manifest ? std::string("no manifest, row counts not compared\n")
+                   (!v.has_manifest ? std::string("no manifest, row counts not compared")
                                     : std::to_string(v.manifest.row_counts.size()) +
-                                          " tables, row counts match the manifest\n"));
+                                          " tables, row counts match the manifest") +
+                   (r.stats.skipped == 0
+                        ? std::string()
+                        : "; " + std::to_string(r.stats.skipped) +
+                              " extension statement(s) the role may not run left out") +
+                   "\n");
     }
     return ExitCode::ok;
 }

@@ -144,7 +144,8 @@ class DumpRunner::Handler : public DumpHandler {
             return copy;
         }
         PGconn* pg = conn_->raw();
-        if (!copy && extension_statement(first, second, text)) return run_extension(pg, text, line);
+        if (!copy && extension_statement(first, second, text))
+            return run_extension(pg, text, line, first == "COMMENT");
         PGresult* r = PQexecParams(pg, text.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0);
         QueryResult res(r);
         const ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
@@ -259,7 +260,7 @@ class DumpRunner::Handler : public DumpHandler {
     /// a comment on an extension skipped before (42704), it is left out
     /// with a warning and the restore goes on; anything that needs the
     /// extension then fails on its own and rolls everything back.
-    bool run_extension(PGconn* pg, const std::string& text, std::uint64_t line) {
+    bool run_extension(PGconn* pg, const std::string& text, std::uint64_t line, bool comment) {
         exec(*conn_, "SAVEPOINT ctldb_extension");
         PGresult* r = PQexecParams(pg, text.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0);
         QueryResult res(r);
@@ -267,7 +268,9 @@ class DumpRunner::Handler : public DumpHandler {
         if (st != PGRES_COMMAND_OK) {
             const char* code = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
             const std::string state = code ? code : "";
-            if (state != "42501" && state != "42704") fail_on_server(pg, r, line, text);
+            if (state != "42501" && !(comment && state == "42704")) {
+                fail_on_server(pg, r, line, text);
+            }
             const char* msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
             exec(*conn_, "ROLLBACK TO SAVEPOINT ctldb_extension");
             log::warn("left out \"" + excerpt(text) + "\": " + (msg ? msg : "refused") +

@@ -199,6 +199,12 @@ done
 
 # --jobs: atomic by swapping; the old database kept, sessions refused.
 reset_target
+# The backend of the restore killed above may still be rolling back; the
+# swap (rightly) refuses a target with sessions, so wait for it to end.
+for _ in $(seq 50); do
+    [[ "$(su_sql "SELECT count(*) FROM pg_stat_activity WHERE datname = 'it_target'")" == 0 ]] && break
+    sleep 0.2
+done
 expect_rc 0 "restore --jobs 2 of a custom archive" "$CTLDB" restore "$C" --target-db it_target --clean --yes --jobs 2 -o json
 check "the target is complete" test "$(target_state)" = "users=$USERS"
 PREV=$(json_get /previous_database)

@@ -56,6 +56,7 @@ check "restore in a terminal: done, row counts match" grep -q "ctldb_tty_copy.*r
 check "restore in a terminal: a progress bar with percent" bash -c "grep -a $'\r''restore \[' '$ERR' | grep -q '100%'"
 check "restore as appuser leaves out the superuser's extension, with a warning" grep -q 'left out "CREATE EXTENSION IF NOT EXISTS pg_stat_statements' "$ERR"
 check "and its comment" grep -q 'left out "COMMENT ON EXTENSION pg_stat_statements' "$ERR"
+check "the result says so" grep -q "; 2 extension statement(s) the role may not run left out" "$OUT"
 check "the users are all there" test "$(SUPERUSER_DB=ctldb_tty_copy superuser_psql -c 'SELECT count(*) FROM users')" = "$(sql 'SELECT count(*) FROM users')"
 sql "DROP DATABASE ctldb_tty_copy" >/dev/null
 
