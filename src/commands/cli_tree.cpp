@@ -1,12 +1,12 @@
 #include "cli_tree.hpp"
 
 #include <algorithm>
-#include <set>
 #include <sstream>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "ctldb/migrations.hpp"
 #include "ctldb/settings.hpp"
 #include "ctldb/version.hpp"
 
@@ -41,7 +41,15 @@ std::vector<std::string> known_choices(const CLI::Option* o, const std::vector<s
         }
     }
     const std::string cmd = path.empty() ? "" : path.front();
-    if (has_name(o, {"layout"})) return {"auto", "numbered", "golang-migrate", "flyway", "dbmate"};
+    if (has_name(o, {"layout"})) {
+        std::vector<std::string> names;
+        for (auto l :
+             {MigrationLayout::automatic, MigrationLayout::numbered,
+              MigrationLayout::golang_migrate, MigrationLayout::flyway, MigrationLayout::dbmate}) {
+            names.emplace_back(layout_name(l));
+        }
+        return names;
+    }
     if (has_name(o, {"from"})) return {"auto", "node", "golang-migrate", "dbmate", "flyway"};
     if (cmd == "queries" && has_name(o, {"state"}))
         return {"busy", "active", "idle-in-transaction", "idle", "all"};

@@ -36,13 +36,21 @@ reset_target() {
 # "before" when keepme holds its 3 rows and nothing of the dump is there;
 # "complete" when keepme is gone and every user is there.
 target_state() {
-    local k u
-    k=$(app_psql it_target -c "SELECT to_regclass('public.keepme') IS NOT NULL" 2>/dev/null) || { echo unreachable; return; }
-    u=$(app_psql it_target -c "SELECT to_regclass('public.users') IS NOT NULL")
-    if [[ "$k" == t && "$u" == f && "$(count_in it_target keepme)" == 3 ]]; then
+    # One session for all of it (this runs after each of 40 kills).
+    local row k u nk nu
+    row=$(app_psql it_target -c "
+        SELECT k, u,
+               CASE WHEN k THEN (xpath('/row/c/text()', query_to_xml('SELECT count(*) AS c FROM public.keepme', false, true, '')))[1]::text END,
+               CASE WHEN u THEN (xpath('/row/c/text()', query_to_xml('SELECT count(*) AS c FROM public.users', false, true, '')))[1]::text END
+        FROM (SELECT to_regclass('public.keepme') IS NOT NULL AS k, to_regclass('public.users') IS NOT NULL AS u) s" 2>/dev/null) || {
+        echo unreachable
+        return
+    }
+    IFS='|' read -r k u nk nu <<<"$row"
+    if [[ "$k" == t && "$u" == f && "$nk" == 3 ]]; then
         echo before
     elif [[ "$k" == f && "$u" == t ]]; then
-        echo "users=$(count_in it_target users)"
+        echo "users=$nu"
     else
         echo "MIXED keepme=$k users=$u"
     fi
@@ -154,7 +162,6 @@ kill_restore() {
     sleep "$delay"
     kill -KILL "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
-    sleep 0.3
     local state
     state=$(target_state)
     if [[ "$state" == before || "$state" == "users=$USERS" ]]; then
@@ -162,6 +169,12 @@ kill_restore() {
     else
         fail "SIGKILL $label after ${delay}s: target $state"
     fi
+    # PR_SET_PDEATHSIG kills it at once; allow the kernel a moment.
+    local _
+    for _ in 1 2 3 4 5; do
+        pgrep -f "pg_restore.*(it_target|--file=-|/dev/stdin)" >/dev/null || break
+        sleep 0.1
+    done
     if pgrep -f "pg_restore.*(it_target|--file=-|/dev/stdin)" >/dev/null; then
         fail "SIGKILL $label: a pg_restore outlived ctldb"
     fi
