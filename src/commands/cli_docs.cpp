@@ -56,18 +56,28 @@ void register_cli_docs(CLI::App& app, Context& ctx) {
         ->required()
         ->check(CLI::IsMember({"bash", "zsh", "fish"}));
     completion->callback([&app, &ctx] {
-        ctx.run = [&app] {
-            print_text(shell == "bash"  ? cli::bash_completion(app)
-                       : shell == "zsh" ? cli::zsh_completion(app)
-                                        : cli::fish_completion(app));
+        ctx.run = [&app, &ctx] {
+            const std::string script = shell == "bash"  ? cli::bash_completion(app)
+                                       : shell == "zsh" ? cli::zsh_completion(app)
+                                                        : cli::fish_completion(app);
+            // -o json keeps its promise of one JSON document.
+            if (ctx.json()) {
+                emit_result({{"shell", shell}, {"script", script}});
+            } else {
+                print_text(script);
+            }
             return ExitCode::ok;
         };
     });
 
     auto* man = app.add_subcommand("man", "Print the man page (roff): ctldb man | man -l -");
     man->callback([&app, &ctx] {
-        ctx.run = [&app] {
-            print_text(cli::man_page(app));
+        ctx.run = [&app, &ctx] {
+            if (ctx.json()) {
+                emit_result({{"roff", cli::man_page(app)}});
+            } else {
+                print_text(cli::man_page(app));
+            }
             return ExitCode::ok;
         };
     });

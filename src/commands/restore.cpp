@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <thread>
 
 #include <libpq-fe.h>
 #include <CLI/CLI.hpp>
@@ -222,13 +223,21 @@ void run_custom(int fd, const VerifiedBackup& v, const std::string& pg_restore,
     runner.finish();
 }
 
-/// Sessions other than ours on `db`: the swap needs none.
+/// Sessions other than ours on `db`: the swap needs none. A session whose
+/// client has just gone (the previous command of a script, a killed run
+/// rolling back) is given 2 s to end before it counts.
 void refuse_if_sessions(Connection& admin, const std::string& db) {
-    QueryResult r = exec(admin,
-                         "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND pid <> "
-                         "pg_backend_pid()",
-                         {db});
-    const std::int64_t n = r.get_int(0, 0);
+    std::int64_t n = 0;
+    for (int tries = 0; tries < 20; ++tries) {
+        n = exec(admin,
+                 "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND pid <> "
+                 "pg_backend_pid()",
+                 {db})
+                .get_int(0, 0);
+        if (n == 0) return;
+        throw_if_interrupted();
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
     if (n > 0) {
         throw failure(std::to_string(n) + " session(s) are connected to " + db +
                           "; restore --jobs swaps the database and needs it unused",

@@ -29,6 +29,12 @@ mkdir -p "$BK" "$MG"
 cp "$CTLDB_SOURCE_DIR"/migrations/*.sql "$MG"/
 
 shape "version" "$CTLDB" version
+shape "help" "$CTLDB" help
+shape "help backup list" "$CTLDB" help backup list
+shape "completion bash" "$CTLDB" completion bash
+shape "man" "$CTLDB" man
+shape "wait" "$CTLDB" wait --timeout 5s
+shape "wait for nothing (exit 3)" env DB_PORT=1 "$CTLDB" wait --timeout 1s --interval 200ms
 shape "config show" "$CTLDB" config show
 shape "config check" "$CTLDB" config check
 shape "config check --offline" "$CTLDB" config check --offline

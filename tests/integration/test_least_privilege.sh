@@ -93,10 +93,14 @@ expect_rc 0 "restore a custom archive (one transaction)" "$CTLDB" restore "$(ls 
 expect_rc 1 "restore --create without CREATEDB" "$CTLDB" restore "$PLAIN" --target-db it_prod_copy --create --yes
 check "names CREATEDB and what to do instead" stderr_has "needs the CREATEDB privilege, which role ctldb_prod does not have"
 check "no database was made" test "$(sql "SELECT count(*) FROM pg_database WHERE datname = 'it_prod_copy'")" = 0
+# The other role's session (pg_sleep above) must be over: the swap refuses
+# a target with sessions before it gets to the privilege.
+wait "$OTHER" 2>/dev/null || true
 expect_rc 1 "restore --jobs 2 without CREATEDB" "$CTLDB" restore "$(ls "$BK"/*.dump)" --jobs 2 --clean --yes
 check "names CREATEDB" stderr_has "grant CREATEDB to the role, or restore with --jobs 1"
 check "the target still whole" test "$(sql "SELECT count(*) FROM users")" = "$USERS"
 expect_rc 0 "backup prune" "$CTLDB" backup prune --dir "$BK" --keep-last 1
+expect_rc 0 "wait" "$CTLDB" wait --timeout 10s
 
 # --- a server with ssl = off ----------------------------------------------------------
 PLAINSB="$IT_TMP/plain-sandbox"
