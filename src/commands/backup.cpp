@@ -190,7 +190,8 @@ void dump_plain(const std::vector<std::string>& argv, const ProcessOptions& po, 
                           ? make_zstd_compressor(sink, d.level, d.jobs)
                           : make_gzip_compressor(sink, d.level, d.jobs);
     ChildProcess dump(argv, po, {false, true, -1});
-    Progress progress("backup", expected, "bytes dumped (estimated from the tables' size)");
+    // `expected` is an estimate: the percent stops at 99 until done.
+    Progress progress("backup", expected, "bytes dumped");
     std::uint64_t dump_bytes = 0;
     dump.read_out(
         [&](const char* data, std::size_t n) {

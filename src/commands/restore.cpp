@@ -185,7 +185,7 @@ std::vector<std::string> compare_counts(Connection& conn, const BackupManifest& 
 /// restore.
 void run_plain(int fd, const VerifiedBackup& v, DumpRunner& runner) {
     const std::uint64_t total = fd_size(fd);
-    Progress progress("restore", total, "bytes of the file");
+    Progress progress("restore", total, "bytes read");
     const ReadResult r =
         read_compressed_fd(fd, v.path, v.compression, [&](const char* d, std::size_t n) {
             runner.feed(d, n);
@@ -209,7 +209,7 @@ void run_custom(int fd, const VerifiedBackup& v, const std::string& pg_restore,
     pipes.stdout_pipe = true;
     pipes.stdin_fd = fd;
     ChildProcess child({pg_restore, "--file=-"}, po, pipes);
-    Progress progress("restore", 0, "bytes of SQL");
+    Progress progress("restore", 0, "bytes of SQL run");
     child.read_out(
         [&](const char* d, std::size_t n) {
             runner.feed(d, n);

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ctldb/error.hpp"
+#include "ctldb/text.hpp"
 
 namespace ctldb {
 
@@ -296,7 +297,15 @@ std::string Progress::summary(std::uint64_t done, std::uint64_t bytes, double se
             done == total_ ? 100 : std::min<std::uint64_t>(99, done * 100 / total_);
         out += std::to_string(pct) + "% ";
     }
-    out += std::to_string(done) + (total_ > 0 ? "/" + std::to_string(total_) : "") + " " + unit_;
+    if (unit_.rfind("bytes", 0) == 0) {
+        // "612.3 MiB of 1.3 GiB read": sizes for people, the rest of the unit after.
+        out += human_bytes(static_cast<double>(done)) +
+               (total_ > 0 ? " of " + human_bytes(static_cast<double>(total_)) : "") +
+               unit_.substr(5);
+    } else {
+        out +=
+            std::to_string(done) + (total_ > 0 ? "/" + std::to_string(total_) : "") + " " + unit_;
+    }
     char buf[64];
     if (bytes > 0 && secs > 0) {
         std::snprintf(buf, sizeof buf, ", %.1f MB/s", static_cast<double>(bytes) / 1e6 / secs);
