@@ -1,5 +1,8 @@
 #include <doctest/doctest.h>
 
+#include <cstdlib>
+#include <string>
+
 #include <nlohmann/json.hpp>
 
 #include "ctldb/connection.hpp"
@@ -57,8 +60,16 @@ TEST_CASE("progress: off with -q, a log line with --log-format json") {
     CHECK(progress_mode_for(true, false) == ProgressMode::off);
     CHECK(progress_mode_for(true, true) == ProgressMode::off);
     CHECK(progress_mode_for(false, true) == ProgressMode::log);
-    // The unit tests' stderr is not a terminal.
+    // TERM=dumb: no bar, whether stderr is a terminal or not.
+    const char* term = std::getenv("TERM");
+    const std::string saved = term ? term : "";
+    ::setenv("TERM", "dumb", 1);
     CHECK(progress_mode_for(false, false) == ProgressMode::off);
+    if (term) {
+        ::setenv("TERM", saved.c_str(), 1);
+    } else {
+        ::unsetenv("TERM");
+    }
 }
 
 TEST_CASE("timeouts: one duration syntax, a bare number is seconds") {
