@@ -8,18 +8,12 @@
 
 #include "ctldb/migrations.hpp"
 #include "ctldb/settings.hpp"
+#include "ctldb/text.hpp"
 #include "ctldb/version.hpp"
 
 namespace ctldb::cli {
 
 namespace {
-
-std::string join(const std::vector<std::string>& items, const std::string& sep) {
-    std::string out;
-    for (const auto& i : items)
-        out += (out.empty() ? "" : sep) + i;
-    return out;
-}
 
 bool has_name(const CLI::Option* o, std::initializer_list<const char*> names) {
     for (const char* n : names) {
@@ -129,17 +123,9 @@ void walk(const CLI::App& app, std::vector<std::string> path, const CLI::App& ro
     }
 }
 
-/// Single-quoted for the shells: ' becomes '\''.
+/// Single-quoted for bash, zsh and fish alike: ' becomes '\''.
 std::string sq(const std::string& s) {
-    std::string out = "'";
-    for (char ch : s) {
-        if (ch == '\'') {
-            out += "'\\''";
-        } else {
-            out += ch;
-        }
-    }
-    return out + "'";
+    return shell_quote(s, true);
 }
 
 std::string one_line(std::string s) {
