@@ -61,8 +61,22 @@ struct BackupEntry {
     DumpKind kind;
     std::optional<BackupManifest> manifest;
     std::string problem;  ///< why it does not count as a usable backup
+    /// The database it is a backup of: its manifest's, else what a custom
+    /// archive's header says; empty when unknown (a plain dump of another
+    /// tool says nothing of it).
+    std::string database;
     bool usable() const { return problem.empty(); }
+    /// Dated more than 5 minutes ahead of `now` (a wrong clock, a crafted
+    /// name): never "newest", "latest", fresh, or a reason to prune.
+    bool in_future(std::time_t now) const { return taken_at > now + 300; }
 };
+
+/// The newest backup of `database` in `entries` (newest first) that counts
+/// as one: usable and not in the future; with `accept_unknown`, a complete
+/// dump of another tool that names no database counts too. nullptr if none.
+const BackupEntry* newest_backup_of(const std::vector<BackupEntry>& entries,
+                                    const std::string& database, std::time_t now,
+                                    bool accept_unknown);
 
 /// "backup-20251116-020000" for a UTC time.
 std::string backup_stem(std::time_t t);

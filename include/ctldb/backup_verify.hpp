@@ -35,6 +35,11 @@ void check_size_against_manifest(const VerifiedBackup& v, std::uint64_t size);
 /// manifest describes: size and SHA-256.
 void check_against_manifest(const VerifiedBackup& v, const ReadResult& r);
 
+/// Every statement of the custom archive open as `fd`, as pg_restore
+/// writes it (`pg_restore -f -`), held against restore's policy; the file
+/// position is back at the start afterwards. Throws Error(failure).
+void check_archive_as_sql(int fd, const std::string& pg_restore, const std::string& path);
+
 /// A read-only descriptor of `path`, for reading it exactly once.
 fs::UniqueFd open_backup(const std::string& path);
 

@@ -2,13 +2,13 @@
 // transaction, or only checking it (no connection): what restore and
 // backup verify share.
 //
-// Policy (docs/backup.md): the only backslash commands honoured are
-// pg_dump's own (\restrict and \unrestrict with the same key, \connect to
-// the target itself, each on a line of its own); BEGIN/COMMIT written by
-// pg_dump around large objects are skipped so they never end the caller's
-// transaction; ROLLBACK, SAVEPOINT, PREPARE TRANSACTION and friends, COPY
-// to or from a file or program, and any SQL after pg_dump's closing marker
-// refuse the file. Every statement goes through the extended protocol, so
+// Policy (docs/backup.md): every statement passes restore_policy::check
+// (PostgreSQL's parser against what pg_dump writes for one database); the
+// only backslash commands honoured are pg_dump's own (\restrict and
+// \unrestrict with the same key, \connect to the target itself, each on a
+// line of its own); BEGIN/COMMIT written by pg_dump around large objects
+// are skipped so they never end the caller's transaction; any SQL after
+// pg_dump's closing marker refuses the file. Every statement goes through the extended protocol, so
 // the server runs exactly one statement per call, whatever the lexer saw.
 #pragma once
 
@@ -29,6 +29,9 @@ struct DumpRunStats {
     /// docs/backup.md): CREATE EXTENSION / COMMENT ON EXTENSION of an
     /// extension only a superuser may create.
     std::uint64_t skipped = 0;
+    /// OWNER TO statements for roles the restoring role cannot act for,
+    /// left out as pg_restore --no-owner would.
+    std::uint64_t ownership_left_out = 0;
 };
 
 class DumpRunner {
@@ -48,6 +51,10 @@ class DumpRunner {
     /// statement or COPY, pg_dump's closing marker read, \restrict closed).
     void finish();
     const DumpRunStats& stats() const;
+    /// The session runs as `role` (SET ROLE, done by the caller); when the
+    /// connected role is a superuser, CREATE EXTENSION that `role` may not
+    /// run is run as the connected role (the script is the server's).
+    void set_role(std::string role, bool session_superuser);
 
   private:
     class Handler;

@@ -340,7 +340,11 @@ std::string age(std::time_t t, std::time_t now) {
 }
 
 /// What `backup list` says of a backup's state.
-std::string list_state(const BackupEntry& e) {
+std::string list_state(const BackupEntry& e, std::time_t now) {
+    if (e.in_future(now)) {
+        return "in the future: dated " + utc_iso8601(e.taken_at) +
+               ", never counted as the newest (check the writer's clock)";
+    }
     if (e.problem == "no manifest") {
         // A dump of another tool (or of the guide's CronJob, which names
         // its files as ctldb does), recognised by its content.
@@ -358,13 +362,14 @@ ExitCode run_list(const BackupOptions& o, Context& ctx) {
         nlohmann::json arr = nlohmann::json::array();
         for (const auto& e : entries) {
             arr.push_back({{"path", e.path},
-                           {"database", e.manifest ? nlohmann::json(e.manifest->database)
-                                                   : nlohmann::json(nullptr)},
+                           {"database", !e.database.empty() ? nlohmann::json(e.database)
+                                                            : nlohmann::json(nullptr)},
+                           {"in_future", e.in_future(now)},
                            {"size_bytes", e.size},
                            {"taken_at", utc_iso8601(e.taken_at)},
                            {"taken_at_from", e.time_from_name ? "name" : "modification time"},
                            {"age_seconds", now - e.taken_at},
-                           {"usable", e.usable()},
+                           {"usable", e.usable() && !e.in_future(now)},
                            {"manifest", e.manifest.has_value()},
                            {"made_by_ctldb", !e.foreign},
                            {"kind", e.kind.describe()},
@@ -380,9 +385,10 @@ ExitCode run_list(const BackupOptions& o, Context& ctx) {
     }
     Table t({"BACKUP", "DATABASE", "SIZE", "AGE", "STATE"});
     for (const auto& e : entries) {
-        t.add_row({e.path.substr(e.path.rfind('/') + 1), e.manifest ? e.manifest->database : "-",
-                   human_bytes(e.size), age(e.taken_at, now) + (e.time_from_name ? "" : "*"),
-                   list_state(e)});
+        t.add_row({e.path.substr(e.path.rfind('/') + 1), e.database.empty() ? "-" : e.database,
+                   human_bytes(e.size),
+                   e.in_future(now) ? "future" : age(e.taken_at, now) + (e.time_from_name ? "" : "*"),
+                   list_state(e, now)});
     }
     const bool by_mtime = std::any_of(entries.begin(), entries.end(),
                                       [](const BackupEntry& e) { return !e.time_from_name; });

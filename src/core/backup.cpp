@@ -1,5 +1,7 @@
 #include "ctldb/backup.hpp"
 
+#include "ctldb/archive_toc.hpp"
+
 #include <dirent.h>
 #include <sys/stat.h>
 
@@ -239,10 +241,12 @@ BackupEntry own_backup(const std::string& path, const std::string& name, std::ti
     if (!fs::exists(b.manifest_path)) {
         b.kind = sniff_dump_kind(path);
         b.problem = "no manifest";
+        if (b.kind.custom) b.database = archive_database(path);
         return b;
     }
     try {
         b.manifest = BackupManifest::from_json(fs::read_file(b.manifest_path), b.manifest_path);
+        b.database = b.manifest->database;
         if (b.manifest->size_bytes != b.size) {
             b.problem = "size differs from the manifest";
         } else if (b.manifest->file != name) {
@@ -280,6 +284,7 @@ std::optional<BackupEntry> foreign_dump(const std::string& path, const std::stri
     b.time_from_name = when.has_value();
     b.taken_at = when ? *when : st.st_mtime;
     b.problem = "no manifest";
+    if (b.kind.custom) b.database = archive_database(path);
     if (!b.kind.custom && b.kind.compression == Compression::none &&
         !plain_dump_complete(path, b.size)) {
         b.problem = "incomplete: no closing marker (still being written, or cut short)";
@@ -320,6 +325,26 @@ std::vector<BackupEntry> list_backups(const std::string& dir) {
     return out;
 }
 
+const BackupEntry* newest_backup_of(const std::vector<BackupEntry>& entries,
+                                    const std::string& database, std::time_t now,
+                                    bool accept_unknown) {
+    const BackupEntry* pick = nullptr;
+    for (const auto& b : entries) {
+        if (b.in_future(now)) continue;
+        // A complete dump of another tool that names no database (plain
+        // SQL says nothing of it).
+        const bool unknown = b.foreign && b.problem == "no manifest" && b.database.empty();
+        if (unknown) {
+            if (!accept_unknown) continue;
+        } else {
+            if (!b.usable() && !(b.foreign && b.problem == "no manifest")) continue;
+            if (!database.empty() && b.database != database) continue;
+        }
+        if (pick == nullptr || b.taken_at > pick->taken_at) pick = &b;
+    }
+    return pick;
+}
+
 std::vector<std::string> backups_to_prune(const std::vector<BackupEntry>& entries, int keep_last,
                                           int keep_days, std::time_t now,
                                           const std::string& protect) {
@@ -346,6 +371,9 @@ std::vector<std::string> backups_to_prune(const std::vector<BackupEntry>& entrie
     std::vector<std::string> out;
     for (const auto& e : entries) {  // newest first
         if (!identified(e)) continue;
+        // A backup dated in the future is neither kept by count nor
+        // deleted: it would otherwise count as the newest for ever.
+        if (e.in_future(now)) continue;
         const std::string& db = e.manifest->database;
         // After a backup, only its own database is pruned, and only backups
         // older than it are ever deleted.

@@ -6,11 +6,13 @@
 #include <cerrno>
 #include <cstring>
 
+#include "ctldb/archive_toc.hpp"
 #include "ctldb/dump_runner.hpp"
 #include "ctldb/error.hpp"
 #include "ctldb/fs.hpp"
 #include "ctldb/pgtools.hpp"
 #include "ctldb/process.hpp"
+#include "ctldb/signals.hpp"
 #include "ctldb/text.hpp"
 
 namespace ctldb {
@@ -88,6 +90,43 @@ void check_against_manifest(const VerifiedBackup& v, const ReadResult& r) {
     }
 }
 
+void check_archive_as_sql(int fd, const std::string& pg_restore, const std::string& path) {
+    ::lseek(fd, 0, SEEK_SET);
+    DumpRunner check(nullptr, "", path);
+    ProcessOptions po;
+    po.clear_pg_env = true;
+    ChildProcess::Pipes pipes;
+    pipes.stdout_pipe = true;
+    pipes.stdin_fd = fd;
+    ChildProcess child({pg_restore, "--file=-"}, po, pipes);
+    child.read_out([&](const char* d, std::size_t n) { check.feed(d, n); }, "pg_restore's output");
+    const ProcessResult pr = child.wait();
+    throw_if_interrupted();
+    if (!pr.ok()) throw failure(path + " is not a complete custom archive: " + pr.output);
+    check.finish();
+    ::lseek(fd, 0, SEEK_SET);
+}
+
+namespace {
+
+/// A statement restore would refuse makes the backup "would be refused by
+/// restore", not "damaged": the bytes may be exactly what was written.
+template <typename Fn>
+void as_restore_would(const std::string& path, Fn&& fn) {
+    try {
+        fn();
+    } catch (const Error& e) {
+        const std::string what = e.what();
+        if (what.find(": refused: ") == std::string::npos) throw;
+        Error out(ExitCode::failure, path + " would be refused by restore: " + what,
+                  "it holds statements no dump of one database contains; do not restore it");
+        out.with_details(e.details());
+        throw out;
+    }
+}
+
+}  // namespace
+
 VerifiedBackup verify_backup(const std::string& path, const EnvLookup& env,
                              bool allow_no_manifest) {
     VerifiedBackup v = describe_backup(path, allow_no_manifest);
@@ -95,21 +134,24 @@ VerifiedBackup verify_backup(const std::string& path, const EnvLookup& env,
     if (v.custom) {
         const ReadResult r = read_compressed_fd(fd.get(), path, Compression::none, nullptr);
         check_against_manifest(v, r);
-        // pg_restore to /dev/null reads every entry of the archive: the
-        // same open file (stdin), not the path again.
-        ::lseek(fd.get(), 0, SEEK_SET);
-        ProcessOptions po;
-        po.stdin_fd = fd.get();
-        ProcessResult pr = run_process({find_pg_tool("pg_restore", env), "--file=/dev/null"}, po);
-        if (!pr.ok()) throw failure(path + " is not a complete custom archive: " + pr.output);
+        // The table of contents as restore --jobs checks it, then every
+        // entry through pg_restore's SQL as the one-transaction path runs
+        // it: the same open file (stdin), not the path again.
+        as_restore_would(path, [&] {
+            check_archive_toc(read_archive_toc(fd.get(), path), path);
+            check_archive_as_sql(fd.get(), find_pg_tool("pg_restore", env), path);
+        });
         v.content_bytes = r.file_bytes;
         return v;
     }
     DumpRunner check(nullptr, "", path);
-    const ReadResult r = read_compressed_fd(
-        fd.get(), path, v.compression, [&](const char* d, std::size_t n) { check.feed(d, n); });
+    ReadResult r;
+    as_restore_would(path, [&] {
+        r = read_compressed_fd(fd.get(), path, v.compression,
+                               [&](const char* d, std::size_t n) { check.feed(d, n); });
+    });
     check_against_manifest(v, r);
-    check.finish();
+    as_restore_would(path, [&] { check.finish(); });
     v.content_bytes = r.content_bytes;
     return v;
 }

@@ -36,13 +36,21 @@ void check_backups(Env& e) {
         return;
     }
     // The newest usable backup of this database; a dump of another tool
-    // (no manifest, so no database named) counts when it is complete.
+    // that names no database counts when it is complete. Backups of other
+    // databases and backups dated in the future never count.
     const auto all = list_backups(dir);
-    const BackupEntry* pick = nullptr;
+    const std::time_t now = std::time(nullptr);
+    const BackupEntry* pick = newest_backup_of(all, db, now, true);
+    std::vector<std::string> future;
     for (const auto& b : all) {
-        if (!b.usable() && !(b.foreign && b.problem == "no manifest")) continue;
-        if (b.manifest && !db.empty() && b.manifest->database != db) continue;
-        if (pick == nullptr || b.taken_at > pick->taken_at) pick = &b;
+        if (b.in_future(now) && (db.empty() || b.database.empty() || b.database == db))
+            future.push_back(b.path.substr(b.path.rfind('/') + 1));
+    }
+    if (!future.empty()) {
+        e.out.add("backups in the future", Status::warn,
+                  std::to_string(future.size()) + " backup(s) dated more than 5 minutes ahead of "
+                  "this clock, never counted as the newest: " + join(future, ", "),
+                  "check the clock of the host that wrote them; rename or remove them");
     }
     if (pick == nullptr) {
         e.out.add("newest backup", Status::fail,

@@ -1,6 +1,7 @@
 #include "ctldb/dump_runner.hpp"
 
 #include <climits>
+#include <map>
 #include <set>
 
 #include <libpq-fe.h>
@@ -9,6 +10,7 @@
 #include "ctldb/dump_scanner.hpp"
 #include "ctldb/error.hpp"
 #include "ctldb/log.hpp"
+#include "ctldb/restore_policy.hpp"
 #include "ctldb/signals.hpp"
 #include "ctldb/sql.hpp"
 
@@ -117,35 +119,36 @@ class DumpRunner::Handler : public DumpHandler {
                              "\"): something was appended to the dump");
         }
         if (sql.find('\0') != std::string_view::npos) refuse(line, "a NUL byte in a statement");
-        if (first == "BEGIN" || first == "START" || first == "END" ||
-            (first == "COMMIT" && second != "PREPARED")) {
-            // pg_dump wraps large objects in BEGIN/COMMIT; inside ctldb's
-            // one transaction they are no-ops (BEGIN would only warn, COMMIT
-            // would make everything before it permanent).
-            return false;
-        }
-        if (first == "ROLLBACK" || first == "ABORT" || first == "SAVEPOINT" || first == "RELEASE" ||
-            first == "COMMIT" || (first == "PREPARE" && second == "TRANSACTION")) {
-            refuse(line,
-                   "transaction control that pg_dump never writes (\"" + excerpt(sql) + "\")");
-        }
-        bool copy = false;
+        (void)first;
+        (void)second;
         const std::string text(sql);
-        if (first == "COPY") {
-            if (sql::classify_copy(text) != sql::CopyKind::from_stdin) {
-                refuse(line, "COPY that is not FROM stdin (\"" + excerpt(sql) +
-                                 "\"): a dump never reads or writes server files or programs");
-            }
-            copy = true;
+        const restore_policy::Verdict verdict = restore_policy::check(text);
+        using restore_policy::Action;
+        if (verdict.action == Action::refuse) {
+            refuse(line, "refused: " + verdict.reason + " (\"" + excerpt(sql) +
+                             "\"); a dump restores into one database and nothing else");
         }
+        // pg_dump wraps large objects in BEGIN/COMMIT; inside ctldb's one
+        // transaction they are no-ops (BEGIN would only warn, COMMIT would
+        // make everything before it permanent).
+        if (verdict.action == Action::transaction) return false;
+        const bool copy = verdict.action == Action::copy;
         ++stats.statements;
         if (conn_ == nullptr) {
             if (copy) ++stats.copy_blocks;
             return copy;
         }
         PGconn* pg = conn_->raw();
-        if (!copy && extension_statement(first, second, text))
-            return run_extension(pg, text, line, first == "COMMENT");
+        if (verdict.action == Action::extension) return run_extension(pg, text, line, verdict.comment);
+        if (verdict.action == Action::ownership && !may_act_for(verdict.new_owner)) {
+            ++stats.ownership_left_out;
+            if (warned_owners_.insert(verdict.new_owner).second) {
+                log::warn("left out ownership changes to role " + verdict.new_owner + " (first: \"" +
+                          excerpt(sql) + "\"): the restoring role cannot act for it; the objects "
+                          "belong to the restoring role, as with pg_restore --no-owner");
+            }
+            return false;
+        }
         PGresult* r = PQexecParams(pg, text.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0);
         QueryResult res(r);
         const ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
@@ -245,40 +248,61 @@ class DumpRunner::Handler : public DumpHandler {
     }
 
   private:
-    /// CREATE EXTENSION and COMMENT ON EXTENSION: pg_dump writes them for
-    /// extensions a superuser installed (pg_stat_statements), which the
-    /// application role may neither create nor comment on.
-    static bool extension_statement(std::string_view first, std::string_view second,
-                                    const std::string& text) {
-        if (first == "CREATE" && second == "EXTENSION") return true;
-        if (first != "COMMENT" || second != "ON") return false;
-        const auto on = text.find("ON");
-        return on != std::string::npos && text.compare(on, 12, "ON EXTENSION") == 0;
-    }
-
     /// Runs it under a savepoint: refused for want of privilege (42501), or
     /// a comment on an extension skipped before (42704), it is left out
     /// with a warning and the restore goes on; anything that needs the
-    /// extension then fails on its own and rolls everything back.
+    /// extension then fails on its own and rolls everything back. A
+    /// superuser session restoring as the owner (SET ROLE) creates it with
+    /// its own rights: the extension's script comes from the server's
+    /// installation, not from the dump.
     bool run_extension(PGconn* pg, const std::string& text, std::uint64_t line, bool comment) {
         exec(*conn_, "SAVEPOINT ctldb_extension");
-        PGresult* r = PQexecParams(pg, text.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0);
-        QueryResult res(r);
-        const ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
-        if (st != PGRES_COMMAND_OK) {
+        auto attempt = [&](std::string& state, std::string& msg) {
+            PGresult* r = PQexecParams(pg, text.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0);
+            QueryResult res(r);
+            if (r != nullptr && PQresultStatus(r) == PGRES_COMMAND_OK) return true;
             const char* code = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
-            const std::string state = code ? code : "";
-            if (state != "42501" && !(comment && state == "42704")) {
-                fail_on_server(pg, r, line, text);
+            state = code ? code : "";
+            if (state != "42501" && !(comment && state == "42704")) fail_on_server(pg, r, line, text);
+            const char* m = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
+            msg = m ? m : "refused";
+            return false;
+        };
+        std::string state, msg;
+        bool ok = attempt(state, msg);
+        if (!ok) exec(*conn_, "ROLLBACK TO SAVEPOINT ctldb_extension");
+        if (!ok && state == "42501" && session_superuser && !role.empty()) {
+            exec(*conn_, "RESET ROLE");
+            ok = attempt(state, msg);
+            // A rollback to the savepoint also undoes the RESET ROLE.
+            if (!ok) exec(*conn_, "ROLLBACK TO SAVEPOINT ctldb_extension");
+            exec(*conn_, "SET ROLE " + sql::quote_identifier(role));
+            if (ok) {
+                log::info("\"" + excerpt(text) + "\" ran as the connected superuser (role " +
+                          role + " may not run it; the extension's script is the server's)");
             }
-            const char* msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
-            exec(*conn_, "ROLLBACK TO SAVEPOINT ctldb_extension");
-            log::warn("left out \"" + excerpt(text) + "\": " + (msg ? msg : "refused") +
+        }
+        if (!ok) {
+            log::warn("left out \"" + excerpt(text) + "\": " + msg +
                       "; a superuser can run it in the restored database afterwards");
             ++stats.skipped;
         }
         exec(*conn_, "RELEASE SAVEPOINT ctldb_extension");
         return false;
+    }
+
+    /// Whether the current role may make `owner` own something (a member
+    /// of it); a role that does not exist cannot.
+    bool may_act_for(const std::string& owner) {
+        auto it = may_own_.find(owner);
+        if (it != may_own_.end()) return it->second;
+        const bool ok = exec(*conn_,
+                             "SELECT count(*) FROM pg_roles r WHERE r.rolname = $1 AND "
+                             "pg_has_role(r.oid, 'MEMBER')",
+                             {owner})
+                            .get_int(0, 0) > 0;
+        may_own_[owner] = ok;
+        return ok;
     }
 
     [[noreturn]] void fail_on_server(PGconn* pg, PGresult* r, std::uint64_t line,
@@ -301,6 +325,13 @@ class DumpRunner::Handler : public DumpHandler {
         }
     }
 
+  public:
+    std::string role;               ///< the role the restore runs as (SET ROLE), may be empty
+    bool session_superuser = false;  ///< the connected role is a superuser
+
+  private:
+    std::map<std::string, bool> may_own_;
+    std::set<std::string> warned_owners_;
     Connection* conn_;
     std::string target_;
     std::string source_;
@@ -332,6 +363,11 @@ void DumpRunner::finish() {
         throw failure("the dump's \\restrict is never closed by \\unrestrict: it is incomplete",
                       "use another backup; nothing was committed");
     }
+}
+
+void DumpRunner::set_role(std::string role, bool session_superuser) {
+    handler_->role = std::move(role);
+    handler_->session_superuser = session_superuser;
 }
 
 const DumpRunStats& DumpRunner::stats() const {

@@ -149,17 +149,27 @@ void backup_metrics(Exposition& x, const Config& cfg, const Options& o) {
     std::map<std::string, const BackupEntry*> newest;
     std::map<std::string, int> usable;
     if (!configured.empty()) usable[configured] = 0;
+    const std::time_t now = std::time(nullptr);
+    std::map<std::string, int> future;
     for (const auto& b : all) {
-        // A dump of another tool (no manifest) counts for the configured
-        // database when it is complete, as doctor counts it.
-        if (!b.usable() && !(b.foreign && b.problem == "no manifest")) continue;
-        const std::string db = b.manifest ? b.manifest->database : configured;
+        // A dump of another tool that names no database counts for the
+        // configured database when it is complete, as doctor counts it.
+        const std::string db = b.database.empty() && b.foreign ? configured : b.database;
         if (db.empty()) continue;
+        if (b.in_future(now)) {
+            ++future[db];
+            continue;
+        }
+        if (!b.usable() && !(b.foreign && b.problem == "no manifest")) continue;
         ++usable[db];
         auto& n = newest[db];
         if (n == nullptr || b.taken_at > n->taken_at) n = &b;
     }
-    const std::time_t now = std::time(nullptr);
+    for (const auto& [db, n] : future)
+        x.gauge("ctldb_backups_in_future",
+                "Backups of the database dated more than 5 minutes ahead of the clock (never "
+                "counted as the newest)",
+                n, {{"database", db}});
     for (const auto& [db, n] : usable)
         x.gauge("ctldb_backups_usable", "Usable backups of the database in the backup directory", n,
                 {{"database", db}});

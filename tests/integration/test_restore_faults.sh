@@ -97,7 +97,7 @@ check "the refusal names the line and the command" stderr_has 'line [0-9]*: psql
 
 # A statement the server rejects: PostgreSQL's words reach the operator,
 # with the position shown as psql shows it (the line and a caret).
-h=$(hostile bad_column "SELECT relname,
+h=$(hostile bad_column "CREATE VIEW public.v AS SELECT relname,
        nosuchcolumn FROM pg_class;")
 reset_target
 expect_rc 1 "a dump whose statement fails" "$CTLDB" restore "$h" --no-manifest --target-db it_target --clean --yes
