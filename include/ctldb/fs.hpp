@@ -40,6 +40,24 @@ std::string read_file(const std::string& path);
 bool exists(const std::string& path);
 bool is_dir(const std::string& path);
 
+/// A file for replace_in_dir: its name inside the directory, contents, mode.
+struct NewFile {
+    std::string name;
+    std::string contents;
+    mode_t mode = 0600;
+};
+
+/// Writes `files` into the existing directory `dir` (replacing files of the
+/// same names) so that readers and a kill at any moment see either all the
+/// old files or all the new ones: a sibling directory holding hard links of
+/// dir's other files plus the new ones is exchanged with `dir` in one
+/// renameat2(RENAME_EXCHANGE). Where that cannot be done (dir is a mount
+/// point, holds a subdirectory, the file system has no exchange) each file
+/// is written under a temporary name first and all are then renamed one
+/// after the other; returns false then. Staging left by a killed run is
+/// removed.
+bool replace_in_dir(const std::string& dir, const std::vector<NewFile>& files);
+
 /// mkdir -p; the last component gets `mode`.
 void make_dirs(const std::string& path, mode_t mode);
 

@@ -60,14 +60,17 @@ bool valid_dns_name(const std::string& name) {
     return true;
 }
 
-/// Write a file with its final mode from the start; --force replaces.
-void write_output(const std::string& path, const std::string& text, mode_t mode, bool force) {
-    if (fs::exists(path)) {
-        if (!force) throw usage_error(path + " already exists", "pass --force to replace it");
-        ::unlink(path.c_str());
+/// The files of one run, written together at the end (fs::replace_in_dir):
+/// a kill at any moment leaves every key with its own certificate, old or
+/// new, never a new key beside an old certificate. check_outputs has
+/// already refused existing files without --force.
+struct Outputs {
+    std::string dir;
+    std::vector<fs::NewFile> files;
+    void add(const std::string& name, const std::string& text, mode_t mode) {
+        files.push_back({name, text, mode});
     }
-    fs::write_new(path, text, mode);
-}
+};
 
 std::string indent(const std::string& pem, const std::string& pad) {
     std::string out;
@@ -259,6 +262,7 @@ ExitCode run_gen_certs(const GenCertsOptions& o, Context& ctx) {
     srv.key_type = n.key_type;
     const tls::PemPair server = tls::issue(srv, &ca);
 
+    Outputs out{o.out, {}};
     nlohmann::json written = nlohmann::json::array();
     std::string text;
     auto report = [&](const std::string& path, const std::string& pem) {
@@ -270,14 +274,14 @@ ExitCode run_gen_certs(const GenCertsOptions& o, Context& ctx) {
         text += "  sha256      " + s.fingerprint_sha256 + "\n";
     };
     if (o.ca_cert.empty()) {
-        write_output(o.out + "/ca.key", ca.key_pem, 0600, o.force);
-        write_output(o.out + "/ca.crt", ca.cert_pem, 0644, o.force);
+        out.add("ca.key", ca.key_pem, 0600);
+        out.add("ca.crt", ca.cert_pem, 0644);
         report(o.out + "/ca.crt", ca.cert_pem);
     } else if (fs::absolute(o.ca_cert) != fs::absolute(o.out + "/ca.crt")) {
-        write_output(o.out + "/ca.crt", ca.cert_pem, 0644, true);
+        out.add("ca.crt", ca.cert_pem, 0644);
     }
-    write_output(o.out + "/server.key", server.key_pem, 0600, o.force);
-    write_output(o.out + "/server.crt", server.cert_pem, 0644, o.force);
+    out.add("server.key", server.key_pem, 0600);
+    out.add("server.crt", server.cert_pem, 0644);
     report(o.out + "/server.crt", server.cert_pem);
     std::vector<std::pair<std::string, tls::PemPair>> clients;
     for (const auto& c : o.clients) {
@@ -287,15 +291,14 @@ ExitCode run_gen_certs(const GenCertsOptions& o, Context& ctx) {
         cs.days = o.days;
         cs.key_type = n.key_type;
         const tls::PemPair client = tls::issue(cs, &ca);
-        write_output(o.out + "/client-" + c + ".key", client.key_pem, 0600, o.force);
-        write_output(o.out + "/client-" + c + ".crt", client.cert_pem, 0644, o.force);
+        out.add("client-" + c + ".key", client.key_pem, 0600);
+        out.add("client-" + c + ".crt", client.cert_pem, 0644);
         report(o.out + "/client-" + c + ".crt", client.cert_pem);
         clients.emplace_back(c, client);
     }
     if (!o.k8s_secret.empty()) {
-        write_output(o.out + "/" + o.k8s_secret + ".yaml",
-                     secret_yaml(o, server, ca) + client_secrets_yaml(o, clients, ca), 0600,
-                     o.force);
+        out.add(o.k8s_secret + ".yaml",
+                secret_yaml(o, server, ca) + client_secrets_yaml(o, clients, ca), 0600);
         text += mount_instructions(o);
         for (const auto& c : o.clients) {
             text += "Client " + c + " (mount " + client_secret_name(o, c) +
@@ -303,6 +306,10 @@ ExitCode run_gen_certs(const GenCertsOptions& o, Context& ctx) {
                     "  DB_SSL_CERT=/etc/ctldb/client/tls.crt\n"
                     "  DB_SSL_KEY=/etc/ctldb/client/tls.key\n";
         }
+    }
+    if (!fs::replace_in_dir(out.dir, out.files)) {
+        log::warn(o.out + " could not be replaced as one directory (a mount point, or it holds "
+                  "a subdirectory): the files were moved into place one after the other");
     }
     if (ctx.json()) {
         emit_result({{"out", o.out},

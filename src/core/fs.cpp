@@ -2,12 +2,16 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <cstdlib>
 #include <filesystem>
 
 #include "ctldb/error.hpp"
@@ -176,6 +180,116 @@ std::string absolute(const std::string& path) {
     auto p = std::filesystem::absolute(path, ec);
     if (ec) return path;
     return p.lexically_normal().string();
+}
+
+}  // namespace ctldb::fs
+
+namespace ctldb::fs {
+
+namespace {
+
+bool process_alive(long pid) {
+    return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH);
+}
+
+/// Removes a staging directory's entries (files and links only) and itself.
+void remove_flat_dir(const std::string& path) {
+    if (DIR* d = ::opendir(path.c_str())) {
+        while (dirent* e = ::readdir(d)) {
+            const std::string n = e->d_name;
+            if (n != "." && n != "..") ::unlink((path + "/" + n).c_str());
+        }
+        ::closedir(d);
+    }
+    ::rmdir(path.c_str());
+}
+
+/// Staging directories of earlier runs that were killed: ".NAME.ctldb-<pid>".
+void remove_stale_staging(const std::string& parent, const std::string& prefix) {
+    DIR* d = ::opendir(parent.c_str());
+    if (d == nullptr) return;
+    std::vector<std::string> stale;
+    while (dirent* e = ::readdir(d)) {
+        const std::string n = e->d_name;
+        if (n.rfind(prefix, 0) != 0) continue;
+        if (!process_alive(std::atol(n.c_str() + prefix.size()))) stale.push_back(n);
+    }
+    ::closedir(d);
+    for (const auto& n : stale)
+        remove_flat_dir(parent + "/" + n);
+}
+
+/// The old way, where directories cannot be exchanged: every file written
+/// as NAME.ctldb-new first, then each renamed into place.
+void replace_one_by_one(const std::string& dir, const std::vector<NewFile>& files) {
+    for (const auto& f : files) {
+        const std::string tmp = dir + "/" + f.name + ".ctldb-new";
+        ::unlink(tmp.c_str());
+        write_new(tmp, f.contents, f.mode);
+    }
+    for (const auto& f : files) {
+        const std::string tmp = dir + "/" + f.name + ".ctldb-new";
+        if (::rename(tmp.c_str(), (dir + "/" + f.name).c_str()) != 0) fail("cannot rename into", dir + "/" + f.name);
+    }
+    sync_parent_dir(dir + "/x");
+}
+
+}  // namespace
+
+bool replace_in_dir(const std::string& dir, const std::vector<NewFile>& files) {
+    const std::filesystem::path p = std::filesystem::absolute(dir).lexically_normal();
+    std::string base = p.filename().string();
+    std::filesystem::path parent_path = p.parent_path();
+    if (base.empty()) {  // "dir/" normalised to "dir/" with an empty file name
+        base = parent_path.filename().string();
+        parent_path = parent_path.parent_path();
+    }
+    const std::string parent = parent_path.string();
+    const std::string prefix = "." + base + ".ctldb-";
+    remove_stale_staging(parent, prefix);
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) != 0) fail("cannot read", dir);
+    const std::string staging = parent + "/" + prefix + std::to_string(::getpid());
+    remove_flat_dir(staging);
+    bool exchangeable = ::mkdir(staging.c_str(), 0700) == 0;
+    if (exchangeable) {
+        // Everything else in the directory comes along as hard links, so
+        // the exchanged directory holds the same files plus the new ones.
+        DIR* d = ::opendir(dir.c_str());
+        if (d == nullptr) fail("cannot read", dir);
+        while (dirent* e = ::readdir(d)) {
+            const std::string n = e->d_name;
+            if (n == "." || n == "..") continue;
+            if (std::any_of(files.begin(), files.end(), [&](const NewFile& f) { return f.name == n; }))
+                continue;
+            struct stat es {};
+            if (::lstat((dir + "/" + n).c_str(), &es) != 0 ||
+                !(S_ISREG(es.st_mode) || S_ISLNK(es.st_mode)) ||
+                ::link((dir + "/" + n).c_str(), (staging + "/" + n).c_str()) != 0) {
+                exchangeable = false;  // a subdirectory, another file system, ...
+                break;
+            }
+        }
+        ::closedir(d);
+    }
+    if (exchangeable) {
+        for (const auto& f : files)
+            write_new(staging + "/" + f.name, f.contents, f.mode);
+        ::chmod(staging.c_str(), st.st_mode & 07777);
+        if (::geteuid() == 0) (void)::chown(staging.c_str(), st.st_uid, st.st_gid);
+        sync_parent_dir(staging + "/x");
+        exchangeable = ::syscall(SYS_renameat2, AT_FDCWD, staging.c_str(), AT_FDCWD, dir.c_str(),
+                                 RENAME_EXCHANGE) == 0;
+    }
+    // After an exchange the staging name holds the old files; otherwise
+    // it holds links and copies that were never used.
+    remove_flat_dir(staging);
+    if (!exchangeable) {
+        replace_one_by_one(dir, files);
+        return false;
+    }
+    sync_parent_dir(dir);
+    return true;
 }
 
 }  // namespace ctldb::fs

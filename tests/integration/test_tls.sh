@@ -126,4 +126,36 @@ expect_rc 1 "ssl=off under prefer: connects, TLS not in use" "$CTLDB" check-ssl 
 check "tls.in_use false" json_is /tls/in_use false
 check "server ssl off reported" bash -c "grep -q '\"ssl\": \"off\"' '$OUT'"
 
+# gen-certs --force killed at any moment: every key on disk matches its
+# certificate (old pair or new, never a new key beside an old certificate),
+# and a later run cleans the staging a killed one left.
+ROT="$IT_TMP/rotate"
+"$CTLDB" -q gen-certs --out "$ROT/tls" --cn db.example --client appuser >/dev/null
+pair_matches() {
+    local d=$1 n
+    for n in server client-appuser ca; do
+        [[ "$(openssl x509 -noout -pubkey -in "$d/$n.crt" 2>/dev/null)" == \
+            "$(openssl pkey -pubout -in "$d/$n.key" 2>/dev/null)" ]] || return 1
+    done
+    openssl verify -CAfile "$d/ca.crt" "$d/server.crt" >/dev/null 2>&1
+}
+check "the first pair matches" pair_matches "$ROT/tls"
+mismatch=0
+killed=0
+for i in $(seq 60); do
+    kt=ec
+    ((i % 3 == 0)) && kt=rsa
+    "$CTLDB" -q gen-certs --out "$ROT/tls" --cn db.example --client appuser --key-type "$kt" --force >/dev/null 2>&1 &
+    pid=$!
+    sleep "0.0$((RANDOM % 10))$((RANDOM % 10))"
+    kill -9 "$pid" 2>/dev/null && killed=$((killed + 1))
+    wait "$pid" 2>/dev/null || true
+    pair_matches "$ROT/tls" || { mismatch=$((mismatch + 1)); ls -la "$ROT/tls" >&2; }
+done
+check "60 rotations killed at random moments ($killed killed): every pair matches" test "$mismatch" = 0
+expect_rc 0 "a rotation after the kills" "$CTLDB" gen-certs --out "$ROT/tls" --cn db.example --client appuser --force
+check "its pair matches" pair_matches "$ROT/tls"
+check "no staging left beside it" test -z "$(ls -A "$ROT" | grep -v '^tls$')"
+check "modes kept" test "$(stat -c %a "$ROT/tls/server.key")$(stat -c %a "$ROT/tls/server.crt")" = 600644
+
 finish
