@@ -14,6 +14,11 @@
 
 namespace ctldb {
 
+/// Every key given twice in one YAML mapping of `text`, as "key 'X' is
+/// given twice, on line A and line B". Throws YAML::ParserException on YAML
+/// that does not parse.
+std::vector<std::string> duplicate_yaml_keys(const std::string& text);
+
 /// Where a value came from, lowest precedence first.
 /// libpq's PG* variables are environment too, but yield to ctldb's DB_* ones.
 enum class Origin {

@@ -12,6 +12,8 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,6 +51,21 @@ std::string conninfo_from(const ConnectionSettings& c, bool include_password,
 /// parameter of `c`, the password included, so nothing goes on argv.
 std::vector<std::pair<std::string, std::string>> libpq_environment(
     const ConnectionSettings& c, std::string_view application_name);
+
+/// How a child (pg_dump, pg_restore) connects exactly as ctldb does: one
+/// complete connection string (for --dbname; every parameter ctldb uses,
+/// never the password), which libpq ranks above a service file and the
+/// environment, and an environment with the password (PGPASSWORD) and only
+/// the files ctldb itself honours: the service file when ctldb connects
+/// through a service (PGSERVICEFILE, PGSYSCONFDIR), PGPASSFILE when no
+/// password is configured. Run the child with clear_pg_env, so no other
+/// PG* variable (PGSERVICE, PGOPTIONS, PGSSLMODE, ...) reaches it.
+struct ChildConnection {
+    std::string conninfo;
+    std::vector<std::pair<std::string, std::string>> env;
+};
+ChildConnection child_connection(const ConnectionSettings& c, std::string_view application_name,
+                                 const std::function<std::optional<std::string>(const std::string&)>& env);
 
 /// Seconds for libpq's connect_timeout from a millisecond budget: rounded
 /// up, at least 2 (libpq's own minimum), 0 stays 0 (wait forever).

@@ -30,8 +30,13 @@ class Context {
     std::function<ExitCode()> run;
 
     /// Resolves the configuration from flags, environment, config file and
-    /// defaults on first use; logs its warnings once. Does not validate.
+    /// defaults on first use; logs its warnings once. Does not validate the
+    /// values, but a config file that cannot be read or holds a key twice
+    /// is a usage error here (exit 2), unless `inspecting_config`.
     const Config& config();
+
+    /// Set by `ctldb config`, which shows such problems with everything else.
+    bool inspecting_config = false;
 
     /// The configuration, validated; throws Error(usage) listing every
     /// problem. `for_connection` also requires host, dbname and user.

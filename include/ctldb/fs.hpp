@@ -4,7 +4,9 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <string>
+#include "ctldb/error.hpp"
 #include <vector>
 
 namespace ctldb::fs {
@@ -34,8 +36,28 @@ void write_atomic(const std::string& path, const std::string& contents, mode_t m
 /// briefly world-readable); throws if it exists.
 void write_new(const std::string& path, const std::string& contents, mode_t mode);
 
-/// Whole file as a string; throws Error(failure) naming the path.
-std::string read_file(const std::string& path);
+/// Size limits of the inputs ctldb reads whole, by kind.
+constexpr std::uint64_t kMaxSmallFile = 1u << 20;         ///< config, certificate, key, pid file
+constexpr std::uint64_t kMaxManifest = 64u << 20;         ///< a manifest's row counts
+constexpr std::uint64_t kMaxScript = 1024ull << 20;       ///< a migration or seed file
+
+/// Why `path` cannot be read as an input ("" when it can): it does not
+/// exist or cannot be opened, or it is not a regular file ("a FIFO", "a
+/// directory", "a socket", "a device"), or it is larger than `max_bytes`.
+/// Opens without blocking, so a FIFO is named, never waited on. For paths
+/// handed to libpq or OpenSSL, which open them themselves.
+std::string input_problem(const std::string& path, std::uint64_t max_bytes);
+
+/// A regular file opened for reading without blocking (O_NONBLOCK, then
+/// cleared): anything else throws Error(`code`) naming the file, `what` it
+/// should be, and what it is. The descriptor checked is the one returned.
+UniqueFd open_input(const std::string& path, const std::string& what,
+                    std::uint64_t max_bytes = UINT64_MAX, ExitCode code = ExitCode::failure);
+
+/// Whole file as a string, opened as open_input does (a regular file of at
+/// most `max_bytes`); throws Error(`code`) naming the path.
+std::string read_file(const std::string& path, std::uint64_t max_bytes = kMaxScript,
+                      ExitCode code = ExitCode::failure);
 
 bool exists(const std::string& path);
 bool is_dir(const std::string& path);

@@ -305,10 +305,15 @@ ExitCode run_backup(const BackupOptions& o, Context& ctx) {
             "for databases with large objects");
     }
 
+    // pg_dump connects exactly as ctldb did: the complete connection string
+    // beats a service file or PG* variable in the environment.
+    const ChildConnection child = child_connection(cs, "ctldb backup", ctx.env);
     ProcessOptions po;
     po.clear_pg_env = true;
-    po.env = libpq_environment(cs, "ctldb backup");
-    const std::vector<std::string> argv = {pg_dump, "--no-password", "--snapshot=" + m.snapshot};
+    po.env = child.env;
+    log::debug("running " + pg_dump + " (" + child.conninfo + ")");
+    const std::vector<std::string> argv = {pg_dump, "--no-password", "--snapshot=" + m.snapshot,
+                                           "--dbname=" + child.conninfo};
     fs::UniqueFd fd(slot.create_data());
     if (d.custom) {
         fd.reset();

@@ -125,6 +125,7 @@ ConfigCheckResult run_config_check(const ConfigCheckOptions& opts, Context& ctx)
 void register_config(CLI::App& app, Context& ctx) {
     auto* cmd = app.add_subcommand("config", "Show and check the configuration (default: show)");
     cmd->callback([cmd, &ctx] {
+        ctx.inspecting_config = true;
         if (cmd->get_subcommands().empty())
             ctx.run = [&ctx] { return print_result(run_config_show(ctx), ctx); };
     });

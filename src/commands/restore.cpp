@@ -630,15 +630,18 @@ ExitCode run_restore_parallel(const RestoreOptions& o, Context& ctx, const Conne
             log::warn("objects owned by " + join(not_ours, ", ") + " in the archive will belong to " +
                       rr.role + " (pg_restore --no-owner): " + rr.role + " cannot act for them");
         }
+        // pg_restore connects exactly as ctldb does: one complete
+        // connection string (the name quoted in it, so it is a name and
+        // nothing else), which beats a service file or PG* variable; the
+        // archive is the file already checked, open on stdin.
+        const ChildConnection how = child_connection(tc, "ctldb restore", ctx.env);
         ProcessOptions po;
         po.clear_pg_env = true;
-        po.env = libpq_environment(tc, "ctldb restore");
-        // The name reaches pg_restore as a one-key connection string, so it
-        // is a name and nothing else; the archive is the file already
-        // checked, open on stdin.
+        po.env = how.env;
+        log::debug("running " + pg_restore + " (" + how.conninfo + ")");
         std::vector<std::string> args = {pg_restore, "--no-password", "--exit-on-error",
                                          "--jobs=" + std::to_string(o.jobs),
-                                         "--dbname=dbname=" + conninfo_quote(temp)};
+                                         "--dbname=" + how.conninfo};
         if (rr.set_role) args.push_back("--role=" + rr.role);
         if (!not_ours.empty()) args.push_back("--no-owner");
         if (!list_file.empty()) args.push_back("--use-list=" + list_file);

@@ -104,7 +104,8 @@ Compression compression_of(const std::string& name) {
 
 DumpKind sniff_dump_kind(const std::string& path) {
     unsigned char head[5] = {};
-    if (std::FILE* f = std::fopen(path.c_str(), "rb")) {
+    if (std::string why = fs::input_problem(path, UINT64_MAX); !why.empty()) return {};
+    if (std::FILE* f = std::fopen(path.c_str(), "rbe")) {
         const std::size_t n = std::fread(head, 1, sizeof head, f);
         std::fclose(f);
         DumpKind k;
@@ -245,15 +246,20 @@ BackupEntry own_backup(const std::string& path, const std::string& name, std::ti
         return b;
     }
     try {
-        b.manifest = BackupManifest::from_json(fs::read_file(b.manifest_path), b.manifest_path);
+        b.manifest = BackupManifest::from_json(fs::read_file(b.manifest_path, fs::kMaxManifest),
+                                               b.manifest_path);
         b.database = b.manifest->database;
         if (b.manifest->size_bytes != b.size) {
             b.problem = "size differs from the manifest";
         } else if (b.manifest->file != name) {
             b.problem = "manifest names another file";
         }
-    } catch (const Error&) {
-        b.problem = "bad manifest";
+    } catch (const Error& e) {
+        const std::string why = e.what();
+        b.problem = "bad manifest" + (why.find("regular file") != std::string::npos ||
+                                              why.find("bytes, more than") != std::string::npos
+                                          ? ": " + why.substr(why.rfind(": ") + 2)
+                                          : std::string());
     }
     return b;
 }
@@ -261,7 +267,8 @@ BackupEntry own_backup(const std::string& path, const std::string& name, std::ti
 /// The last bytes of a plain SQL file hold pg_dump's closing marker once
 /// the dump is complete (one still being written has not got it yet).
 bool plain_dump_complete(const std::string& path, std::uint64_t size) {
-    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (!fs::input_problem(path, UINT64_MAX).empty()) return false;
+    std::FILE* f = std::fopen(path.c_str(), "rbe");
     if (f == nullptr) return false;
     const long tail = static_cast<long>(std::min<std::uint64_t>(size, 4096));
     std::string buf(static_cast<std::size_t>(tail), '\0');

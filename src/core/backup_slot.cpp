@@ -176,7 +176,7 @@ std::vector<std::string> remove_stale_partials(const std::string& dir) {
         if (fs::exists(manifest) && !fs::exists(data)) {
             try {
                 const BackupManifest m =
-                    BackupManifest::from_json(fs::read_file(manifest), manifest);
+                    BackupManifest::from_json(fs::read_file(manifest, fs::kMaxManifest), manifest);
                 if (dir + "/" + m.file == data) remove(manifest);
             } catch (const Error&) {
             }

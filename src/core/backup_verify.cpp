@@ -26,9 +26,7 @@ constexpr const char* kNoManifestHint =
 }  // namespace
 
 fs::UniqueFd open_backup(const std::string& path) {
-    fs::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (fd.get() < 0) throw failure("cannot read " + path + ": " + std::strerror(errno));
-    return fd;
+    return fs::open_input(path, "backup");
 }
 
 VerifiedBackup describe_backup(const std::string& path, bool allow_no_manifest) {
@@ -62,7 +60,7 @@ VerifiedBackup describe_backup(const std::string& path, bool allow_no_manifest) 
         v.compression = kind.compression;
         return v;
     }
-    v.manifest = BackupManifest::from_json(fs::read_file(mpath), mpath);
+    v.manifest = BackupManifest::from_json(fs::read_file(mpath, fs::kMaxManifest), mpath);
     if (v.manifest.file != name) {
         throw failure(mpath + " describes " + v.manifest.file + ", not " + name,
                       "the manifest belongs to another backup; use another one");

@@ -170,6 +170,9 @@ namespace {
 /// misleading message. Reads up to the first match, at most 1 MiB.
 std::string tls_file_problem(std::string_view key, const std::string& path) {
     if (fs::is_dir(path)) return "is a directory, not a file";
+    // libpq opens it itself later: a FIFO would hang every command.
+    if (std::string why = fs::input_problem(path, fs::kMaxSmallFile); !why.empty())
+        return "cannot be read: " + why;
     const char* want = key == "sslkey" ? "PRIVATE KEY-----" : "-----BEGIN CERTIFICATE-----";
     std::ifstream in(path, std::ios::binary);
     std::size_t read = 0;

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <libpq-fe.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <map>
@@ -12,10 +13,73 @@
 #include "ctldb/config.hpp"
 #include "ctldb/connection.hpp"
 #include "ctldb/error.hpp"
+#include "ctldb/fs.hpp"
+#include "ctldb/output.hpp"
 #include "ctldb/settings.hpp"
 #include "ctldb/text.hpp"
 
 namespace ctldb {
+
+namespace {
+
+/// Follows the parser's events to find a key given twice in one mapping.
+class DuplicateKeys final : public YAML::EventHandler {
+  public:
+    std::vector<std::string> found;
+
+    void OnDocumentStart(const YAML::Mark&) override {}
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark& m, YAML::anchor_t) override { node(m, nullptr); }
+    void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { node(m, nullptr); }
+    void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                  const std::string& value) override {
+        node(m, &value);
+    }
+    void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                         YAML::EmitterStyle::value) override {
+        node(m, nullptr);
+        frames_.push_back({false, true, {}});
+    }
+    void OnSequenceEnd() override { frames_.pop_back(); }
+    void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                    YAML::EmitterStyle::value) override {
+        node(m, nullptr);
+        frames_.push_back({true, true, {}});
+    }
+    void OnMapEnd() override { frames_.pop_back(); }
+
+  private:
+    struct Frame {
+        bool map;
+        bool expect_key;
+        std::map<std::string, int> keys;  // key -> line (1-based)
+    };
+    void node(const YAML::Mark& m, const std::string* scalar) {
+        if (frames_.empty() || !frames_.back().map) return;
+        Frame& f = frames_.back();
+        if (f.expect_key && scalar != nullptr) {
+            const auto [it, fresh] = f.keys.emplace(*scalar, m.line + 1);
+            if (!fresh) {
+                found.push_back("key '" + printable(*scalar) + "' is given twice, on line " +
+                                std::to_string(it->second) + " and line " +
+                                std::to_string(m.line + 1) + "; remove one");
+            }
+        }
+        f.expect_key = !f.expect_key;
+    }
+    std::vector<Frame> frames_;
+};
+
+}  // namespace
+
+std::vector<std::string> duplicate_yaml_keys(const std::string& text) {
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    DuplicateKeys handler;
+    while (parser.HandleNextDocument(handler)) {
+    }
+    return handler.found;
+}
 
 namespace {
 
@@ -114,11 +178,23 @@ void load_configmap_data(const YAML::Node& data, const std::string& path, Config
 void load_config_file(const std::string& path, Config& config) {
     config.set_file(path);
     std::vector<YAML::Node> docs;
+    std::string text;
     try {
-        docs = YAML::LoadAllFromFile(path);
-    } catch (const YAML::BadFile&) {
-        config.add_load_error(path + ": cannot read config file: " + std::strerror(errno));
+        text = fs::read_file(path, fs::kMaxSmallFile, ExitCode::usage);
+    } catch (const Error& e) {
+        config.add_load_error(path + ": cannot read config file: " +
+                              std::string(e.what()).substr(std::string(e.what()).rfind(": ") + 2));
         return;
+    }
+    try {
+        // A key given twice (NODE_ENV: production, then development) is an
+        // error, never "the last one wins".
+        const auto duplicates = duplicate_yaml_keys(text);
+        if (!duplicates.empty()) {
+            for (const auto& d : duplicates) config.add_load_error(path + ": " + d);
+            return;
+        }
+        docs = YAML::LoadAll(text);
     } catch (const YAML::ParserException& e) {
         config.add_load_error(path + ":" + std::to_string(e.mark.line + 1) + ":" +
                               std::to_string(e.mark.column + 1) + ": invalid YAML: " + e.msg);

@@ -88,6 +88,26 @@ std::vector<std::pair<std::string, std::string>> libpq_environment(
     return env;
 }
 
+ChildConnection child_connection(
+    const ConnectionSettings& c, std::string_view application_name,
+    const std::function<std::optional<std::string>(const std::string&)>& env) {
+    ChildConnection out;
+    out.conninfo = conninfo_from(c, false, application_name);
+    if (!c.password.empty()) out.env.emplace_back("PGPASSWORD", c.password);
+    if (!c.service.empty()) {
+        if (!c.service_file.empty()) {
+            out.env.emplace_back("PGSERVICEFILE", c.service_file);
+        } else if (auto f = env("PGSERVICEFILE")) {
+            out.env.emplace_back("PGSERVICEFILE", *f);
+        }
+        if (auto d = env("PGSYSCONFDIR")) out.env.emplace_back("PGSYSCONFDIR", *d);
+    }
+    if (c.password.empty()) {
+        if (auto f = env("PGPASSFILE")) out.env.emplace_back("PGPASSFILE", *f);
+    }
+    return out;
+}
+
 namespace {
 
 // The deadline for the connect in progress on this thread; libpqxx 6.4

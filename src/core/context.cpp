@@ -1,5 +1,6 @@
 #include "ctldb/context.hpp"
 
+#include "ctldb/error.hpp"
 #include "ctldb/log.hpp"
 
 namespace ctldb {
@@ -12,6 +13,16 @@ const Config& Context::config() {
             log::warn(w);
         for (const auto& n : config_->notes())
             log::detail(n);
+    }
+    if (!inspecting_config && !config_->load_errors().empty()) {
+        // Never "the last one wins", never a half-read file.
+        Error e(ExitCode::usage, "invalid configuration: " + config_->load_errors().front(),
+                "'ctldb config check --offline' lists every problem");
+        if (config_->load_errors().size() > 1) {
+            e.with_details(std::vector<std::string>(config_->load_errors().begin() + 1,
+                                                    config_->load_errors().end()));
+        }
+        throw e;
     }
     return *config_;
 }

@@ -107,24 +107,70 @@ void write_new(const std::string& path, const std::string& contents, mode_t mode
     sync_parent_dir(path);
 }
 
-std::string read_file(const std::string& path) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) fail("cannot read", path);
+namespace {
+
+const char* file_type(mode_t mode) {
+    if (S_ISDIR(mode)) return "a directory";
+    if (S_ISFIFO(mode)) return "a FIFO";
+    if (S_ISSOCK(mode)) return "a socket";
+    if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
+    return "not a regular file";
+}
+
+/// The open and the checks of open_input, with the reason instead of a throw.
+int open_checked(const std::string& path, std::uint64_t max_bytes, std::string& why) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        why = std::strerror(errno);
+        return -1;
+    }
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+        why = std::strerror(errno);
+    } else if (!S_ISREG(st.st_mode)) {
+        why = std::string("it is ") + file_type(st.st_mode) + ", not a regular file";
+    } else if (static_cast<std::uint64_t>(st.st_size) > max_bytes) {
+        why = "it is " + std::to_string(st.st_size) + " bytes, more than the " +
+              std::to_string(max_bytes) + " such a file may hold";
+    } else {
+        // Reads of a regular file never block; clear the flag all the same.
+        ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+        return fd;
+    }
+    ::close(fd);
+    return -1;
+}
+
+}  // namespace
+
+std::string input_problem(const std::string& path, std::uint64_t max_bytes) {
+    std::string why;
+    const int fd = open_checked(path, max_bytes, why);
+    if (fd >= 0) ::close(fd);
+    return fd >= 0 ? std::string() : why;
+}
+
+UniqueFd open_input(const std::string& path, const std::string& what, std::uint64_t max_bytes,
+                    ExitCode code) {
+    std::string why;
+    const int fd = open_checked(path, max_bytes, why);
+    if (fd < 0) throw Error(code, "cannot read " + what + " " + path + ": " + why);
+    return UniqueFd(fd);
+}
+
+std::string read_file(const std::string& path, std::uint64_t max_bytes, ExitCode code) {
+    UniqueFd fd = open_input(path, "file", max_bytes, code);
     std::string out;
     char buf[65536];
     for (;;) {
-        ssize_t n = ::read(fd, buf, sizeof buf);
+        ssize_t n = ::read(fd.get(), buf, sizeof buf);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            int saved = errno;
-            ::close(fd);
-            errno = saved;
-            fail("cannot read", path);
-        }
+        if (n < 0) throw Error(code, "cannot read " + path + ": " + std::strerror(errno));
         if (n == 0) break;
         out.append(buf, static_cast<std::size_t>(n));
+        if (out.size() > max_bytes)
+            throw Error(code, "cannot read " + path + ": it grew past " + std::to_string(max_bytes) + " bytes");
     }
-    ::close(fd);
     return out;
 }
 

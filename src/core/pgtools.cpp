@@ -14,6 +14,16 @@ namespace ctldb {
 
 namespace {
 
+constexpr std::string_view kDebianPrefix = "/usr/lib/postgresql/";
+
+/// N of "/usr/lib/postgresql/N/bin"; 0 for anything else.
+int debian_major(const std::string& dir) {
+    if (dir.rfind(kDebianPrefix, 0) != 0) return 0;
+    const std::size_t start = kDebianPrefix.size();
+    const auto v = parse_integer(dir.substr(start, dir.find('/', start) - start));
+    return v ? static_cast<int>(*v) : 0;
+}
+
 /// /usr/lib/postgresql/N/bin directories holding `tool`, newest first.
 std::vector<std::string> debian_bindirs(const std::string& tool) {
     glob_t g{};
@@ -21,8 +31,8 @@ std::vector<std::string> debian_bindirs(const std::string& tool) {
     if (::glob("/usr/lib/postgresql/*/bin", 0, nullptr, &g) == 0) {
         for (std::size_t i = 0; i < g.gl_pathc; ++i) {
             std::string d = g.gl_pathv[i];
-            auto v = parse_integer(d.substr(19, d.find('/', 19) - 19));
-            if (v && ::access((d + "/" + tool).c_str(), X_OK) == 0) found.emplace_back(*v, d);
+            const int v = debian_major(d);
+            if (v > 0 && ::access((d + "/" + tool).c_str(), X_OK) == 0) found.emplace_back(v, d);
         }
     }
     ::globfree(&g);
@@ -76,7 +86,7 @@ std::string find_pg_tool(const std::string& name, const EnvLookup& env, int serv
     }
     if (!dirs.empty()) {
         const std::string& newest = dirs.front();
-        const int v = std::atoi(newest.substr(19).c_str());
+        const int v = debian_major(newest);
         if (server_major <= 0 || v >= server_major) return newest + "/" + name;
         throw usage_error(
             name + " " + std::to_string(v) + " (" + newest + ") is older than the server (" +

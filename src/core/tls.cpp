@@ -17,6 +17,7 @@
 #include <openssl/x509v3.h>
 
 #include "ctldb/error.hpp"
+#include "ctldb/fs.hpp"
 
 namespace ctldb::tls {
 
@@ -320,14 +321,7 @@ std::string pair_problem(const std::string& cert_pem, const std::string& key_pem
 
 PemPair load_pair(const std::string& cert_path, const std::string& key_path) {
     auto read = [](const std::string& path) {
-        Bio bio(BIO_new_file(path.c_str(), "r"));
-        if (!bio) throw usage_error("cannot read " + path);
-        std::string out;
-        char buf[4096];
-        int n;
-        while ((n = BIO_read(bio.get(), buf, sizeof buf)) > 0)
-            out.append(buf, static_cast<std::size_t>(n));
-        return out;
+        return fs::read_file(path, fs::kMaxSmallFile, ExitCode::usage);
     };
     PemPair p{read(cert_path), read(key_path)};
     const std::string problem = pair_problem(p.cert_pem, p.key_pem, cert_path, key_path);
@@ -339,6 +333,8 @@ std::string verify_chain(const std::string& leaf_pem, const std::string& interme
                          const std::string& ca_file) {
     Cert leaf = cert_from_pem(leaf_pem);
     std::unique_ptr<X509_STORE, Deleter<X509_STORE, X509_STORE_free>> store(X509_STORE_new());
+    if (std::string why = fs::input_problem(ca_file, fs::kMaxSmallFile); !why.empty())
+        return "cannot load CA certificates from " + ca_file + ": " + why;
     if (X509_STORE_load_file(store.get(), ca_file.c_str()) != 1) {
         ERR_clear_error();
         return "cannot load CA certificates from " + ca_file;
