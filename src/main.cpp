@@ -1,4 +1,6 @@
 // ctldb entry point: parse, run the chosen command, map errors to exit codes.
+#include <sys/prctl.h>
+
 #include <cstdio>
 #include <map>
 #include <string>
@@ -104,6 +106,10 @@ int main(int argc, char** argv) {
     using namespace ctldb;
     const bool json_errors = json_requested(argc, argv);
     install_signal_handlers();
+    // ctldb holds the database password in memory: no core dump of it, and
+    // no other process of the same user may read its memory (ptrace,
+    // /proc/PID/mem). Children (pg_dump) are dumpable again after exec.
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     Context ctx;
 
     CLI::App app{

@@ -1,10 +1,14 @@
 // A small HTTP/1.1 server for metrics serve: GET requests, one response per
-// connection (Connection: close), a thread per connection up to a limit
-// (beyond it: 503 at once), every read and write bounded by a timeout, a
-// request head of at most 8 KiB. Why not a library: docs/dependencies.md.
+// connection (Connection: close). One loop reads every connection's request
+// head without blocking (at most 8 KiB, all of it within 5 s, CRLF or bare
+// LF; connections beyond a limit refused at once), answers the cheap paths
+// itself, and hands each other request to a thread of its own, up to a
+// limit (beyond it: 503 at once). Why not a library: docs/dependencies.md.
 #pragma once
 
+#include <cstddef>
 #include <functional>
+#include <set>
 #include <string>
 
 namespace ctldb::http {
@@ -29,7 +33,18 @@ struct Listen {
 Listen parse_listen(const std::string& text);
 
 struct ServerOptions {
+    /// Requests being answered at once (each a thread); beyond it: 503.
     int max_connections = 64;
+    /// Connections whose request head is still arriving, read by one loop
+    /// without a thread each; beyond it a new connection gets 503 at once.
+    int max_pending = 512;
+    /// The whole request head must arrive within this (else 408).
+    int head_timeout_ms = 5000;
+    std::size_t max_head_bytes = 8192;
+    /// Paths answered by the loop itself, without a request slot: the
+    /// handler must answer them at once (/healthz).
+    std::set<std::string> inline_paths;
+    /// Writing a response.
     int io_timeout_ms = 10000;
     /// Called once listening, with the port (the one chosen for port 0).
     std::function<void(int port)> on_listening;

@@ -29,6 +29,9 @@ struct IndexInfo {
     std::string keys, options, classes, collations;  ///< int2vector/oidvector texts
     bool valid = true, unique = false, primary = false, backs_constraint = false,
          in_progress = false;
+    /// Its table is held in ACCESS EXCLUSIVE mode by another session: the
+    /// definition (and predicate, expressions) could not be read.
+    bool locked = false;
     std::int64_t scans = 0, size = 0;
     bool has_predicate() const { return !predicate.empty(); }
 };

@@ -36,6 +36,20 @@ void bound_reads(Connection& conn, int statement_ms = kReadTimeoutMs,
 
 /// SQL condition: the schema `ns` (a pg_namespace alias) holds user
 /// objects: not pg_catalog, information_schema, TOAST or temporary schemas.
+/// SQL selecting `relation`: the relations of this database that another
+/// session holds (or waits for) in ACCESS EXCLUSIVE mode, a migration's
+/// ALTER TABLE say. Deparsing them (pg_get_indexdef, pg_get_constraintdef,
+/// a default's pg_get_expr) would wait; reading pg_class, pg_index or
+/// pg_attribute does not. For a CTE: WITH locked AS (...).
+inline constexpr const char* kExclusivelyLocked =
+    "SELECT DISTINCT l.relation FROM pg_locks l WHERE l.locktype = 'relation' AND "
+    "l.mode = 'AccessExclusiveLock' AND l.pid <> pg_backend_pid() AND "
+    "l.database = (SELECT oid FROM pg_database WHERE datname = current_database())";
+
+/// "public.users (pid 123, user app, application migrate)" for each
+/// relation kExclusivelyLocked names, for messages.
+std::vector<std::string> exclusively_locked(Connection& conn);
+
 std::string user_schema(const char* ns);
 
 /// SQL for an ISO 8601 UTC text ("2026-12-02T07:04:12Z") of a timestamptz

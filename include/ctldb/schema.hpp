@@ -10,6 +10,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,6 +41,10 @@ struct Object {
 /// migrations').
 struct Snapshot {
     std::map<std::string, Object> objects;
+    /// Tables and views another session held in ACCESS EXCLUSIVE mode while
+    /// reading: their parts (columns, constraints, indexes, triggers, a
+    /// view's definition) were not read, since that would wait.
+    std::set<std::string> locked;
     void add(Object o);
 };
 
@@ -64,6 +69,9 @@ struct Comparison {
     /// migrations do not create (other tools', the application's own):
     /// reported, not differences.
     std::vector<std::string> others;
+    /// Tables and views whose parts were not compared: locked (see
+    /// Snapshot::locked). Everything else was.
+    std::vector<std::string> not_compared;
     bool matches() const { return differences.empty(); }
 };
 

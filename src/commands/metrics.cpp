@@ -4,6 +4,7 @@
 // is being collected share its result, so any number of concurrent
 // scrapers cost one collection at a time and one connection.
 #include <malloc.h>
+#include <sys/resource.h>
 
 #include <condition_variable>
 #include <mutex>
@@ -158,11 +159,19 @@ ExitCode run_serve(MetricsCli& cli, Context& ctx) {
     // their own (up to 8 per core), which only grows the resident memory of
     // a process that holds one page at a time.
     ::mallopt(M_ARENA_MAX, 2);
+    // Hundreds of idle or slow clients each hold a descriptor while their
+    // request head arrives: the soft limit up to the hard one.
+    rlimit nofile{};
+    if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        nofile.rlim_cur = nofile.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &nofile);
+    }
     const http::Listen where = http::parse_listen(cli.listen);
     const Config& cfg = ctx.valid_config(true);
     Collector c(cfg, o);
     http::ServerOptions so;
     so.io_timeout_ms = o.timeout_ms + 5000;
+    so.inline_paths = {"/healthz"};
     so.on_listening = [&](int port) {
         http::Listen actual = where;
         actual.port = port;

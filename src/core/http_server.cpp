@@ -1,5 +1,6 @@
 #include "ctldb/http_server.hpp"
 
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -11,6 +12,8 @@
 #include <chrono>
 #include <cstring>
 #include <memory>
+#include <optional>
+#include <vector>
 #include <thread>
 
 #include "ctldb/error.hpp"
@@ -56,8 +59,8 @@ Listen parse_listen(const std::string& text) {
 }
 
 bool parse_request_line(const std::string& head, std::string& method, std::string& path) {
-    const auto end = head.find("\r\n");
-    const std::string line = head.substr(0, end);
+    std::string line = head.substr(0, head.find('\n'));
+    if (!line.empty() && line.back() == '\r') line.pop_back();
     const auto sp1 = line.find(' ');
     if (sp1 == std::string::npos || sp1 == 0) return false;
     const auto sp2 = line.find(' ', sp1 + 1);
@@ -110,42 +113,28 @@ void respond(int fd, const Response& r, bool head_only) {
     write_all(fd, out);
 }
 
-/// Read the request head (up to the blank line), at most 8 KiB.
-int read_head(int fd, std::string& head) {
-    char buf[2048];
-    while (head.find("\r\n\r\n") == std::string::npos) {
-        if (head.size() > 8192) return 431;
-        const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return -1;
-        head.append(buf, static_cast<std::size_t>(n));
-    }
-    return 0;
+/// The end of a request head: a blank line, CRLF or bare LF.
+bool head_complete(const std::string& head) {
+    return head.find("\r\n\r\n") != std::string::npos || head.find("\n\n") != std::string::npos ||
+           head.find("\n\r\n") != std::string::npos;
 }
 
-void handle(int fd, const Handler& handler) {
-    std::string head, method, path;
-    const int rc = read_head(fd, head);
-    if (rc < 0) return;
-    if (rc > 0) {
-        respond(fd, {rc, "text/plain; charset=utf-8", "request head too large\n"}, false);
-        return;
-    }
-    if (!parse_request_line(head, method, path)) {
-        respond(fd, {400, "text/plain; charset=utf-8", "bad request\n"}, false);
-        return;
-    }
-    if (method != "GET" && method != "HEAD") {
-        respond(fd, {405, "text/plain; charset=utf-8", "only GET\n"}, false);
-        return;
-    }
-    Response r;
+/// What a complete head asks for: the response right away (a bad request,
+/// a method other than GET), or nothing with method and path set.
+std::optional<Response> route(const std::string& head, std::string& method, std::string& path) {
+    if (!parse_request_line(head, method, path))
+        return Response{400, "text/plain; charset=utf-8", "bad request\n"};
+    if (method != "GET" && method != "HEAD")
+        return Response{405, "text/plain; charset=utf-8", "only GET\n"};
+    return std::nullopt;
+}
+
+Response call(const Handler& handler, const std::string& method, const std::string& path) {
     try {
-        r = handler(method, path);
+        return handler(method, path);
     } catch (const std::exception& e) {
-        r = {503, "text/plain; charset=utf-8", std::string("error: ") + e.what() + "\n"};
+        return {503, "text/plain; charset=utf-8", std::string("error: ") + e.what() + "\n"};
     }
-    respond(fd, r, method == "HEAD");
 }
 
 void set_timeouts(int fd, int ms) {
@@ -190,8 +179,9 @@ fs::UniqueFd bind_listen(const Listen& where, int& port) {
 void serve(const Listen& where, const Handler& handler, const ServerOptions& o) {
     int port = 0;
     fs::UniqueFd listener = bind_listen(where, port);
+    ::fcntl(listener.get(), F_SETFL, ::fcntl(listener.get(), F_GETFL) | O_NONBLOCK);
     if (o.on_listening) o.on_listening(port);
-    // Shared with the connection threads, which may outlive this call.
+    // Shared with the request threads, which may outlive this call.
     struct Shared {
         Handler handler;
         std::atomic<int> active{0};
@@ -199,28 +189,95 @@ void serve(const Listen& where, const Handler& handler, const ServerOptions& o) 
     auto shared = std::make_shared<Shared>();
     shared->handler = handler;
     std::atomic<int>& active = shared->active;
-    for (;;) {
-        if (interrupted()) break;
-        pollfd p{listener.get(), POLLIN, 0};
-        const int n = ::poll(&p, 1, 100);
-        if (n <= 0) continue;
-        const int fd = ::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC);
-        if (fd < 0) continue;
-        set_timeouts(fd, o.io_timeout_ms);
-        if (active.load() >= o.max_connections) {
-            respond(fd, {503, "text/plain; charset=utf-8", "too many concurrent requests\n"},
-                    false);
-            ::close(fd);
-            continue;
+    using clock = std::chrono::steady_clock;
+    // Connections whose request head is still arriving: read here, all of
+    // them by one loop, each with a deadline for the whole head, so slow or
+    // idle clients hold neither a thread nor a request slot.
+    struct Pending {
+        int fd;
+        std::string head;
+        clock::time_point deadline;
+    };
+    std::vector<Pending> pending;
+    const auto quick_reply = [](int fd, const Response& r, bool head_only) {
+        respond(fd, r, head_only);  // small: fits the socket's buffer
+        ::close(fd);
+    };
+    std::vector<pollfd> fds;
+    while (!interrupted()) {
+        fds.assign(1, pollfd{listener.get(), POLLIN, 0});
+        for (const auto& c : pending)
+            fds.push_back(pollfd{c.fd, POLLIN, 0});
+        ::poll(fds.data(), fds.size(), 100);
+        const auto now = clock::now();
+        std::vector<Pending> still;
+        still.reserve(pending.size());
+        for (std::size_t i = 0; i < pending.size(); ++i) {
+            Pending& c = pending[i];
+            bool done = false;
+            if (fds[i + 1].revents != 0) {
+                char buf[2048];
+                const ssize_t n = ::recv(c.fd, buf, sizeof buf, MSG_DONTWAIT);
+                if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
+                    ::close(c.fd);
+                    continue;
+                }
+                if (n > 0) c.head.append(buf, static_cast<std::size_t>(n));
+                if (head_complete(c.head)) {
+                    done = true;
+                } else if (c.head.size() > o.max_head_bytes) {
+                    quick_reply(c.fd, {431, "text/plain; charset=utf-8", "request head too large\n"}, false);
+                    continue;
+                }
+            }
+            if (!done) {
+                if (now >= c.deadline) {
+                    quick_reply(c.fd, {408, "text/plain; charset=utf-8", "request timeout\n"}, false);
+                } else {
+                    still.push_back(std::move(c));
+                }
+                continue;
+            }
+            std::string method, path;
+            if (auto r = route(c.head, method, path)) {
+                quick_reply(c.fd, *r, false);
+                continue;
+            }
+            if (o.inline_paths.count(path) > 0) {
+                // Cheap answers (/healthz) never wait for a request slot.
+                quick_reply(c.fd, call(shared->handler, method, path), method == "HEAD");
+                continue;
+            }
+            if (active.load() >= o.max_connections) {
+                quick_reply(c.fd, {503, "text/plain; charset=utf-8", "too many concurrent requests\n"}, false);
+                continue;
+            }
+            ++active;
+            const int fd = c.fd;
+            ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+            set_timeouts(fd, o.io_timeout_ms);
+            std::thread([fd, shared, method, path] {
+                respond(fd, call(shared->handler, method, path), method == "HEAD");
+                ::shutdown(fd, SHUT_RDWR);
+                ::close(fd);
+                --shared->active;
+            }).detach();
         }
-        ++active;
-        std::thread([fd, shared] {
-            handle(fd, shared->handler);
-            ::shutdown(fd, SHUT_RDWR);
-            ::close(fd);
-            --shared->active;
-        }).detach();
+        pending.swap(still);
+        if (fds[0].revents != 0) {
+            for (;;) {
+                const int fd = ::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+                if (fd < 0) break;
+                if (pending.size() >= static_cast<std::size_t>(o.max_pending)) {
+                    quick_reply(fd, {503, "text/plain; charset=utf-8", "too many connections\n"}, false);
+                    continue;
+                }
+                pending.push_back({fd, {}, clock::now() + std::chrono::milliseconds(o.head_timeout_ms)});
+            }
+        }
     }
+    for (const auto& c : pending)
+        ::close(c.fd);
     listener.reset();
     // Let the requests in flight finish (they are bounded by io_timeout_ms
     // and the handler's own timeout).

@@ -26,10 +26,18 @@ const RequiredIndex kRequired[] = {
 std::vector<IndexInfo> load_indexes(Connection& conn) {
     QueryResult r =
         exec(conn,
+             // Deparsing opens the table: for one another session holds
+             // ACCESS EXCLUSIVE (a migration), the catalog facts that need
+             // no lock are kept and the definition is left out.
+             "WITH locked AS (" + std::string(probe::kExclusivelyLocked) + ") "
              "SELECT c.relname, t.relname, format('%I.%I', n.nspname, c.relname), "
-             "format('%I.%I', tn.nspname, t.relname), pg_get_indexdef(c.oid), am.amname, "
-             "coalesce(pg_get_expr(i.indpred, i.indrelid), ''), "
-             "coalesce(pg_get_expr(i.indexprs, i.indrelid), ''), i.indkey::text, "
+             "format('%I.%I', tn.nspname, t.relname), "
+             "CASE WHEN t.oid IN (SELECT relation FROM locked) OR c.oid IN (SELECT relation FROM "
+             "locked) THEN NULL ELSE pg_get_indexdef(c.oid) END, am.amname, "
+             "CASE WHEN t.oid IN (SELECT relation FROM locked) THEN '' ELSE "
+             "coalesce(pg_get_expr(i.indpred, i.indrelid), '') END, "
+             "CASE WHEN t.oid IN (SELECT relation FROM locked) THEN '' ELSE "
+             "coalesce(pg_get_expr(i.indexprs, i.indrelid), '') END, i.indkey::text, "
              "i.indoption::text, i.indclass::text, i.indcollation::text, i.indisvalid, "
              "i.indisunique, i.indisprimary, EXISTS (SELECT 1 FROM pg_constraint k WHERE "
              "k.conindid = c.oid AND k.contype IN ('p', 'u', 'x')), EXISTS (SELECT 1 FROM "
@@ -48,7 +56,8 @@ std::vector<IndexInfo> load_indexes(Connection& conn) {
         x.table = r.get(i, 1);
         x.qualified = r.get(i, 2);
         x.qualified_table = r.get(i, 3);
-        x.definition = r.get(i, 4);
+        x.locked = r.is_null(i, 4);
+        x.definition = x.locked ? std::string() : r.get(i, 4);
         x.method = r.get(i, 5);
         x.predicate = r.get(i, 6);
         x.expressions = r.get(i, 7);
@@ -211,8 +220,15 @@ Json check_required(Connection& conn, const std::vector<IndexInfo>& all, IndexRe
             state = "invalid";
             rep.required_problem = true;
             f.add(req.name, Status::fail,
-                  "INVALID (a failed concurrent build): " + found->definition,
+                  "INVALID (a failed concurrent build): " +
+                      (found->locked ? found->qualified : found->definition),
                   "ctldb indexes ensure rebuilds it concurrently");
+        } else if (found->locked) {
+            state = "locked";
+            f.add(req.name, Status::warn,
+                  "present and valid; its definition was not compared: " + found->qualified_table +
+                      " is locked by another session",
+                  "retry when the lock is released ('ctldb queries' shows its holder)");
         } else if (found->table != req.table || key_part(found->definition) != req.columns ||
                    found->has_predicate()) {
             state = "different";
@@ -246,7 +262,8 @@ Json check_invalid(const std::vector<IndexInfo>& all, IndexReport& rep) {
         if (!is_required(x.name)) {
             f.add(x.qualified, Status::fail,
                   leftover(x.name) ? "leftover of a failed REINDEX CONCURRENTLY"
-                                   : "INVALID index (a failed concurrent build): " + x.definition,
+                                   : "INVALID index (a failed concurrent build): " +
+                                         (x.locked ? x.qualified : x.definition),
                   leftover(x.name) ? "DROP INDEX CONCURRENTLY " + x.qualified
                                    : "ctldb indexes ensure rebuilds it concurrently");
         }
@@ -268,6 +285,7 @@ Json check_duplicates(const std::vector<IndexInfo>& all, IndexReport& rep) {
     for (const Redundant& d : find_redundant(all)) {
         const IndexInfo& x = all[d.index];
         const IndexInfo& y = all[d.covered_by];
+        if (x.locked || y.locked) continue;  // predicates and expressions unknown
         duplicates.push_back({{"index", x.qualified},
                               {"covered_by", y.qualified},
                               {"exact", d.exact},
@@ -347,7 +365,16 @@ void hit_rate(Connection& conn, IndexReport& rep, Json& doc) {
 
 IndexReport analyse_unguarded(Connection& conn) {
     IndexReport rep;
-    const auto all = load_indexes(conn);
+    auto all = load_indexes(conn);
+    // What a lock kept from being read is named once; everything else is
+    // checked, and its findings count.
+    if (std::any_of(all.begin(), all.end(), [](const IndexInfo& x) { return x.locked; })) {
+        rep.findings.add("locked tables", Status::warn,
+                         "index definitions not compared on tables another session holds in "
+                         "ACCESS EXCLUSIVE mode: " +
+                             join(probe::exclusively_locked(conn), ", "),
+                         "retry when the lock is released; validity was checked all the same");
+    }
     Json doc = Json::object();
     doc["required"] = check_required(conn, all, rep);
     doc["invalid"] = check_invalid(all, rep);

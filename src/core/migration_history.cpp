@@ -1,4 +1,6 @@
 #include "ctldb/migration_history.hpp"
+
+#include "ctldb/text.hpp"
 #include "ctldb/stopwatch.hpp"
 
 #include <unistd.h>
@@ -186,6 +188,12 @@ SchemaCheck validate_schema(Connection& conn, const std::vector<MigrationStatus>
         return sc;
     }
     sc = check_schema(conn, applied, parsed);
+    if (sc.built && !sc.comparison.not_compared.empty()) {
+        f.add("schema locked", Status::warn,
+              "not compared, held in ACCESS EXCLUSIVE mode by another session (a migration?): " +
+                  join(sc.comparison.not_compared, ", ") + "; everything else was compared",
+              "retry when the lock is released ('ctldb queries' shows its holder)");
+    }
     if (!sc.built) {
         f.add("schema", Status::warn, "not compared: " + sc.why_not);
     } else if (sc.comparison.matches()) {

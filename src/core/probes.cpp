@@ -169,3 +169,26 @@ std::int64_t exact_rows(Connection& conn, const std::string& quoted_table) {
 }
 
 }  // namespace ctldb::probe
+
+namespace ctldb::probe {
+
+std::vector<std::string> exclusively_locked(Connection& conn) {
+    const QueryResult r = exec(conn,
+                               "SELECT format('%I.%I', n.nspname, c.relname), l.pid, "
+                               "coalesce(a.usename, ''), coalesce(a.application_name, ''), "
+                               "l.granted FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                               "JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN "
+                               "pg_stat_activity a ON a.pid = l.pid WHERE l.relation IN (" +
+                                   std::string(kExclusivelyLocked) +
+                                   ") AND l.mode = 'AccessExclusiveLock' ORDER BY 1, 2");
+    std::vector<std::string> out;
+    for (int i = 0; i < r.rows(); ++i) {
+        out.push_back(r.get(i, 0) + " (pid " + r.get(i, 1) +
+                      (r.get(i, 2).empty() ? "" : ", user " + r.get(i, 2)) +
+                      (r.get(i, 3).empty() ? "" : ", application " + r.get(i, 3)) +
+                      (r.get(i, 4) == "t" ? "" : ", waiting") + ")");
+    }
+    return out;
+}
+
+}  // namespace ctldb::probe

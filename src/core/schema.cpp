@@ -10,6 +10,7 @@
 #include <set>
 
 #include "ctldb/pipeline.hpp"
+#include "ctldb/probes.hpp"
 #include "ctldb/script.hpp"
 
 namespace ctldb::schema {
@@ -19,6 +20,11 @@ namespace {
 // Objects that belong to an extension are the extension's.
 constexpr const char* kNotExtensionMember =
     "NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.objid = %s AND e.deptype = 'e')";
+
+// Deparsing a table's parts opens the table: those of a table another
+// session holds in ACCESS EXCLUSIVE mode are not read (Snapshot::locked).
+const std::string kNotLocked =
+    std::string(" AND c.oid NOT IN (") + probe::kExclusivelyLocked + ")";
 
 std::string not_extension(const std::string& oid) {
     std::string s = kNotExtensionMember;
@@ -53,13 +59,13 @@ const std::vector<KindQuery>& kind_queries() {
          "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
          "WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND a.attnum > 0 "
          "AND NOT a.attisdropped AND " +
-             not_extension("c.oid")},
+             not_extension("c.oid") + kNotLocked},
         {"constraint",
          "SELECT c.relname, k.conname, pg_get_constraintdef(k.oid) "
          "FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid "
          "JOIN pg_namespace n ON n.oid = c.relnamespace "
          "WHERE n.nspname = $1 AND " +
-             not_extension("c.oid")},
+             not_extension("c.oid") + kNotLocked},
         // Indexes that back a primary key, unique or exclusion constraint
         // are compared as that constraint.
         {"index",
@@ -69,19 +75,19 @@ const std::vector<KindQuery>& kind_queries() {
          "WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'm') AND NOT EXISTS (SELECT 1 FROM "
          "pg_constraint k WHERE k.conindid = x.indexrelid AND k.conrelid = x.indrelid "
          "AND k.contype IN ('p', 'u', 'x')) AND " +
-             not_extension("c.oid")},
+             not_extension("c.oid") + kNotLocked},
         {"trigger",
          "SELECT c.relname, t.tgname, pg_get_triggerdef(t.oid) "
          "FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
          "JOIN pg_namespace n ON n.oid = c.relnamespace "
          "WHERE n.nspname = $1 AND NOT t.tgisinternal AND " +
-             not_extension("c.oid")},
+             not_extension("c.oid") + kNotLocked},
         {"view",
          "SELECT '', c.relname, CASE c.relkind WHEN 'm' THEN 'materialized view: ' ELSE 'view: ' "
          "END || pg_get_viewdef(c.oid, true) "
          "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
          "WHERE n.nspname = $1 AND c.relkind IN ('v', 'm') AND " +
-             not_extension("c.oid")},
+             not_extension("c.oid") + kNotLocked},
         {"function",
          "SELECT '', p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')', "
          "CASE p.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'RETURNS ' || "
@@ -174,6 +180,14 @@ Snapshot read(Connection& conn, const std::string& schema, const std::string& al
     const std::string saved = exec(conn, "SELECT current_setting('search_path')").get(0, 0);
     exec(conn, "SET LOCAL search_path = " + path);
     Snapshot snap;
+    const QueryResult locked = exec(conn,
+                                    std::string("SELECT c.relname FROM pg_class c JOIN "
+                                                "pg_namespace n ON n.oid = c.relnamespace WHERE "
+                                                "n.nspname = $1 AND c.oid IN (") +
+                                        probe::kExclusivelyLocked + ")",
+                                    {schema});
+    for (int i = 0; i < locked.rows(); ++i)
+        snap.locked.insert(locked.get(i, 0));
     for (const auto& q : kind_queries()) {
         QueryResult r = exec(conn, q.sql, {schema});
         for (int i = 0; i < r.rows(); ++i) {
@@ -230,6 +244,12 @@ Comparison compare(const Snapshot& expected, const Snapshot& found,
         if (o.kind == "table" && !found.objects.count(k)) parts_of_missing[o.name];
     }
     for (const auto& [k, o] : expected.objects) {
+        if (found.locked.count(o.table) || (o.table.empty() && o.kind != "table" && found.locked.count(o.name))) {
+            if (std::find(out.not_compared.begin(), out.not_compared.end(),
+                          o.table.empty() ? o.name : o.table) == out.not_compared.end())
+                out.not_compared.push_back(o.table.empty() ? o.name : o.table);
+            continue;
+        }
         if (!o.table.empty() && parts_of_missing.count(o.table)) {
             ++parts_of_missing[o.table][o.kind];
             continue;
