@@ -199,5 +199,18 @@ int main(int argc, char** argv) {
     for (const auto& [key, opt] : flag_options) {
         if (opt->count() > 0) ctx.global.flags[key] = flag_values[key];
     }
+    // A config file that is named is read before any command runs, so one
+    // that cannot be read (a FIFO, a directory) or holds a key twice stops
+    // every command, not only those that connect.
+    const bool config_free = app.got_subcommand("version") || app.got_subcommand("help") ||
+                             app.got_subcommand("completion") || app.got_subcommand("man");
+    if (!config_free && (ctx.global.config_path || ctx.env("CTLDB_CONFIG"))) {
+        try {
+            ctx.config();
+        } catch (const Error& e) {
+            report_error(e, ctx.json());
+            return static_cast<int>(e.code());
+        }
+    }
     return run_command(ctx);
 }

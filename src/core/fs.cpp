@@ -121,7 +121,12 @@ const char* file_type(mode_t mode) {
 int open_checked(const std::string& path, std::uint64_t max_bytes, std::string& why) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
-        why = std::strerror(errno);
+        const int saved = errno;
+        struct stat st {};
+        // A socket cannot be opened at all (ENXIO): say what it is.
+        why = ::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)
+                  ? std::string("it is ") + file_type(st.st_mode) + ", not a regular file"
+                  : std::strerror(saved);
         return -1;
     }
     struct stat st {};
