@@ -102,7 +102,8 @@ ExitCode run_wait(const WaitCli& cli, Context& ctx) {
         return ExitCode::connect;
     }
     throw Error(ExitCode::connect,
-                base.target() + " did not accept a connection within " + cli.timeout + " (" +
+                base.target() + " did not accept a connection within " +
+                    human_duration(parse_duration_seconds(cli.timeout).value_or(0)) + " (" +
                     std::to_string(attempts) + " attempts; last: " + reason + ": " +
                     first_line(last_error) + ")",
                 "see 'ctldb config check' for the settings used; raise --timeout if the server "

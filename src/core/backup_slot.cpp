@@ -182,6 +182,31 @@ std::vector<std::string> remove_stale_partials(const std::string& dir) {
             }
         }
     }
+    // A prune killed between deleting a backup and its manifest leaves the
+    // manifest alone (data goes first, so never data without a manifest):
+    // a manifest of ctldb's name whose data file is gone, and that no run
+    // holds (a backup being published holds its manifest's lock).
+    std::vector<std::string> manifests;
+    try {
+        manifests = fs::list_files(dir, ".json");
+    } catch (const Error&) {
+    }
+    for (const auto& name : manifests) {
+        if (name.size() != 27 || !parse_backup_time(name.substr(0, 22) + ".dump")) continue;
+        const std::string manifest = dir + "/" + name;
+        if (!fs::input_problem(manifest, fs::kMaxManifest).empty()) continue;  // not ours to judge
+        try {
+            const BackupManifest m =
+                BackupManifest::from_json(fs::read_file(manifest, fs::kMaxManifest), manifest);
+            if (m.file.empty() || m.file.find('/') != std::string::npos ||
+                m.file.compare(0, 22, name, 0, 22) != 0)
+                continue;
+            if (fs::exists(dir + "/" + m.file) || fs::exists(dir + "/" + m.file + ".partial")) continue;
+            if (locked_by_someone(manifest)) continue;
+            remove(manifest);
+        } catch (const Error&) {
+        }
+    }
     return removed;
 }
 

@@ -232,6 +232,12 @@ Error connection_error(const std::string& libpq_message, const ConnectionSetting
         hint = "the certificate does not name the host '" + s.host +
                "': connect with a name from its subjectAltName or reissue it with ctldb "
                "gen-certs --san";
+    } else if (contains(m, "certificate has expired") || contains(m, "certificate is not yet valid")) {
+        hint = std::string("a certificate of the chain ") +
+               (contains(m, "expired") ? "has expired" : "is not valid yet") +
+               " (the server's, or the CA in DB_SSL_ROOT_CERT" +
+               (s.sslrootcert.empty() ? std::string() : ": " + s.sslrootcert) +
+               "): ctldb check-ssl shows the dates; reissue it with ctldb gen-certs";
     } else if (contains(m, "certificate verify failed") || contains(m, "root certificate file")) {
         hint = "the server certificate is not signed by the CA in DB_SSL_ROOT_CERT" +
                (s.sslrootcert.empty() ? std::string() : " (" + s.sslrootcert + ")");

@@ -208,11 +208,16 @@ bool is_dir(const std::string& path) {
 }
 
 void make_dirs(const std::string& path, mode_t mode) {
-    std::error_code ec;
-    std::filesystem::create_directories(path, ec);
-    if (ec) {
-        errno = ec.value();
-        fail("cannot create directory", path);
+    // Each missing parent is created 0755 and chmod-ed to it, so a umask of
+    // 000 (or 077) does not decide who may enter it; existing ones are left.
+    std::filesystem::path built;
+    for (const auto& part : std::filesystem::path(path)) {
+        built /= part;
+        if (part.empty() || part == "/" || part == "." || part == "..") continue;
+        struct stat st {};
+        if (::stat(built.c_str(), &st) == 0) continue;
+        if (::mkdir(built.c_str(), 0700) != 0 && errno != EEXIST) fail("cannot create directory", built.string());
+        if (::chmod(built.c_str(), 0755) != 0) fail("cannot chmod", built.string());
     }
     if (::chmod(path.c_str(), mode) != 0) fail("cannot chmod", path);
 }

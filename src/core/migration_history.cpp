@@ -132,9 +132,11 @@ SchemaCheck check_schema(Connection& conn, const std::vector<const Migration*>& 
         out.built = true;
     } catch (const Error& e) {
         if (e.code() == ExitCode::interrupted || interrupted()) throw;
+        // One line: a finding's text is shown with control characters
+        // escaped, so a newline here read as a literal "\n".
         out.why_not = e.what();
         for (const auto& d : e.details())
-            out.why_not += "\n  " + d;
+            out.why_not += "; " + d;
     }
     return out;
 }

@@ -115,6 +115,27 @@ std::size_t display_width(const std::string& s) {
 
 void Table::add_row(std::vector<std::string> cells) {
     cells.resize(headers_.size());
+    // A cell holds names from files and the server: a file name with a
+    // newline or an escape sequence must not forge rows or move the cursor.
+    // Colour (SGR: ESC [ digits m), which ctldb's own status cells carry,
+    // only changes colours; every other control character is escaped.
+    for (auto& c : cells) {
+        std::string out;
+        for (std::size_t i = 0; i < c.size(); ++i) {
+            if (c[i] == '\x1b' && i + 1 < c.size() && c[i + 1] == '[') {
+                std::size_t j = i + 2;
+                while (j < c.size() && (std::isdigit(static_cast<unsigned char>(c[j])) || c[j] == ';'))
+                    ++j;
+                if (j < c.size() && c[j] == 'm') {
+                    out.append(c, i, j + 1 - i);
+                    i = j;
+                    continue;
+                }
+            }
+            out += printable(std::string(1, c[i]));
+        }
+        c = std::move(out);
+    }
     rows_.push_back(std::move(cells));
 }
 

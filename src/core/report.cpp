@@ -39,11 +39,14 @@ void report_error(const Error& e, bool json_output) {
         std::string s = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
         std::fputs(s.c_str(), stderr);
     } else {
-        log::error(e.what());
+        // Messages carry text from files, dumps and the server: control
+        // characters are shown escaped, so none can move the cursor, erase
+        // lines or forge output on a terminal.
+        log::error(printable(e.what()));
         std::string rest;
         for (const auto& d : e.details())
-            rest += "  " + d + "\n";
-        if (!e.hint().empty()) rest += "hint: " + e.hint() + "\n";
+            rest += "  " + printable(d) + "\n";
+        if (!e.hint().empty()) rest += "hint: " + printable(e.hint()) + "\n";
         std::fputs(rest.c_str(), stderr);
     }
     if (json_output) {

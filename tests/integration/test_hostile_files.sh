@@ -235,4 +235,47 @@ pid=$(pgrep -u postgres -f "ctldb metrics serve" | head -1)
 check "metrics serve runs as postgres (pid $pid)" test -n "$pid"
 check "its environment is not readable by its own user" bash -c "! runuser -u postgres -- cat /proc/$pid/environ >/dev/null 2>&1"
 kill -TERM "$pid" 2>/dev/null || true
+# The smaller ones.
+# gen-certs under umask 000: new parent directories are 0755, not 0777.
+(umask 000 && "$CTLDB" -q gen-certs --out "$IT_TMP/um/a/b" --cn db.example >/dev/null)
+check "umask 000: a new parent directory is 0755" test "$(stat -c %a "$IT_TMP/um/a")" = 755
+check "and the output directory too" test "$(stat -c %a "$IT_TMP/um/a/b")" = 755
+# verify where the stamp cannot be written: the data's verdict stands.
+V="$IT_TMP/verify"
+mkdir -p "$V"
+"$CTLDB" -q backup --dir "$V" -o json >"$OUT"
+VB=$(json_get /path)
+mkdir "${VB%.sql.gz}.json.partial"  # the manifest's temporary name is taken
+expect_rc 0 "backup verify of an intact backup whose manifest cannot be rewritten" "$CTLDB" backup verify "$VB"
+check "says it is intact" stdout_has "complete and intact"
+check "and that the verification was not recorded" stderr_has "could not record the verification"
+rmdir "${VB%.sql.gz}.json.partial"
+# A file name with a newline cannot forge a row of backup list.
+cp "$VB" "$V/x
+backup-29990101-000000.sql.gz FORGED"
+expect_rc 0 "backup list with a newline in a file name" "$CTLDB" backup list --dir "$V"
+check "no line starts with the forged text" bash -c "! grep -q '^backup-29990101' '$OUT'"
+check "the name shown escaped" stdout_has 'x\\nbackup-29990101'
+# Escape sequences from a dump reach the terminal escaped.
+gunzip -c "$VB" | awk '{ print } /^SET row_security = off;$/ && !d { printf "SELECT 1 /* \033[2J\033[1;1HFAKE */, pg_read_file(\047x\047);\n"; d = 1 }' >"$IT_TMP/esc.sql"
+expect_rc 1 "a dump with escape sequences in a refused statement" "$CTLDB" backup verify "$IT_TMP/esc.sql" --no-manifest
+check "no raw ESC byte on stderr" bash -c "! grep -q $'\x1b' '$ERR'"
+check "shown as \\x1b" stderr_has 'x1b\[2J'
+# A prune killed between a backup's data and its manifest left the
+# manifest: the next prune removes it; a data file without its manifest is
+# never removed.
+python3 - "${VB%.sql.gz}.json" "$V/backup-20200101-000000.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+m["file"] = "backup-20200101-000000.sql.gz"
+open(sys.argv[2], "w").write(json.dumps(m))
+PY
+cp "$VB" "$V/backup-20200102-000000.sql.gz"
+expect_rc 0 "prune after a killed prune" "$CTLDB" backup prune --dir "$V" --keep-last 5
+check "the manifest without data is gone" test ! -e "$V/backup-20200101-000000.json"
+check "the data without a manifest is kept" test -e "$V/backup-20200102-000000.sql.gz"
+# wait's message has units.
+expect_rc 3 "wait for a port nobody listens on" "$CTLDB" wait --timeout 1 --host 127.0.0.1 --port 1
+check "within a duration with its unit" stderr_has "within 1 s"
+
 finish

@@ -247,6 +247,8 @@ TEST_CASE("TLS files that are not PEM of the right kind, or directories, are con
     const std::string key = t.write("c.key", "-----BEGIN EC PRIVATE KEY-----\nMHc...\n");
     auto env = kMinimal;
     env["DB_SSL_ROOT_CERT"] = "/dev/null";
+    CHECK(has_problem(resolve_config(inputs(env)), "it is a device, not a regular file"));
+    env["DB_SSL_ROOT_CERT"] = t.write("empty.crt", "");
     CHECK(has_problem(resolve_config(inputs(env)), "holds no PEM certificate"));
     env["DB_SSL_ROOT_CERT"] = t.path;
     CHECK(has_problem(resolve_config(inputs(env)), "is a directory, not a file"));
