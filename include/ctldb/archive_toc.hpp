@@ -60,4 +60,14 @@ struct ArchivePlan {
 /// naming the entry and the statement for the first one refused.
 ArchivePlan check_archive_toc(const ArchiveToc& toc, const std::string& path);
 
+/// `pg_restore --list` of the archive open as `fd` (the file position is
+/// back at the start afterwards), checked against ctldb's own reading of
+/// the TOC: every entry pg_restore lists is one ctldb read, with the same
+/// type, and every entry ctldb read that pg_restore does not list is one
+/// pg_restore never runs (the database's own, ENCODING, STDSTRINGS,
+/// SEARCHPATH). A difference means the two read the archive differently:
+/// Error(failure), nothing runs. Returns the list's text (for --use-list).
+std::string cross_check_with_list(const ArchiveToc& toc, int fd, const std::string& pg_restore,
+                                  const std::string& path);
+
 }  // namespace ctldb

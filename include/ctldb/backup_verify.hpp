@@ -35,6 +35,13 @@ void check_size_against_manifest(const VerifiedBackup& v, std::uint64_t size);
 /// manifest describes: size and SHA-256.
 void check_against_manifest(const VerifiedBackup& v, const ReadResult& r);
 
+/// The custom archive open as `fd` turned into SQL by `pg_restore -f -`
+/// (reading the same open file on its stdin), handed to `sink` piece by
+/// piece; the file position is back at the start afterwards. Throws
+/// Error(failure) when pg_restore cannot read all of it.
+void archive_as_sql(int fd, const std::string& pg_restore, const std::string& path,
+                    const std::function<void(const char*, std::size_t)>& sink);
+
 /// Every statement of the custom archive open as `fd`, as pg_restore
 /// writes it (`pg_restore -f -`), held against restore's policy; the file
 /// position is back at the start afterwards. Throws Error(failure).

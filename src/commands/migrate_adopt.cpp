@@ -35,7 +35,8 @@ nlohmann::json schema_json(const SchemaCheck& sc) {
     return {{"compared", true},
             {"matches", sc.comparison.matches()},
             {"differences", diffs},
-            {"other_objects", sc.comparison.others}};
+            {"other_objects", sc.comparison.others},
+            {"not_compared_locked", sc.comparison.not_compared}};
 }
 
 /// Schema drift of the applied migrations: build them in a scratch schema

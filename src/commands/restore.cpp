@@ -394,24 +394,12 @@ void run_plain(int fd, const VerifiedBackup& v, DumpRunner& runner) {
 void run_custom(int fd, const VerifiedBackup& v, const std::string& pg_restore,
                 DumpRunner& runner) {
     check_against_manifest(v, read_compressed_fd(fd, v.path, Compression::none, nullptr));
-    ::lseek(fd, 0, SEEK_SET);
-    ProcessOptions po;
-    po.clear_pg_env = true;
-    ChildProcess::Pipes pipes;
-    pipes.stdout_pipe = true;
-    pipes.stdin_fd = fd;
-    ChildProcess child({pg_restore, "--file=-"}, po, pipes);
     Progress progress("restore", 0, "bytes of SQL run");
-    child.read_out(
-        [&](const char* d, std::size_t n) {
-            runner.feed(d, n);
-            progress.update(runner.stats().bytes, runner.stats().bytes);
-        },
-        "pg_restore's output");
+    archive_as_sql(fd, pg_restore, v.path, [&](const char* d, std::size_t n) {
+        runner.feed(d, n);
+        progress.update(runner.stats().bytes, runner.stats().bytes);
+    });
     progress.finish();
-    const ProcessResult pr = child.wait();
-    throw_if_interrupted();
-    if (!pr.ok()) throw failure(v.path + " is not a complete custom archive: " + pr.output);
     runner.finish();
 }
 
@@ -511,17 +499,9 @@ std::vector<std::string> foreign_owners(Connection& admin, const std::string& ro
 
 /// The archive's list with the given entries commented out, written 0600
 /// for pg_restore --use-list.
-std::string list_without(int fd, const std::string& pg_restore, const std::set<int>& ids,
-                         const std::string& path) {
-    ::lseek(fd, 0, SEEK_SET);
-    ProcessOptions po;
-    po.clear_pg_env = true;
-    po.stdin_fd = fd;
-    const ProcessResult pr = run_process({pg_restore, "--list"}, po);
-    ::lseek(fd, 0, SEEK_SET);
-    if (!pr.ok()) throw failure(path + " is not a complete custom archive: " + pr.output);
+std::string list_without(const std::string& full_list, const std::set<int>& ids) {
     std::string list;
-    for (const auto& line : split_lines(pr.output)) {
+    for (const auto& line : split_lines(full_list)) {
         const int id = std::atoi(line.c_str());
         list += (id > 0 && ids.count(id) ? ";" : "") + line + "\n";
     }
@@ -548,13 +528,16 @@ ExitCode run_restore_parallel(const RestoreOptions& o, Context& ctx, const Conne
     const int lock_ms = o.lock_timeout_ms();
     const fs::UniqueFd file = open_backup(v.path);
     check_against_manifest(v, read_compressed_fd(file.get(), v.path, Compression::none, nullptr));
-    const ArchivePlan plan = check_archive_toc(read_archive_toc(file.get(), v.path), v.path);
+    const ArchiveToc toc = read_archive_toc(file.get(), v.path);
+    const ArchivePlan plan = check_archive_toc(toc, v.path);
     ::lseek(file.get(), 0, SEEK_SET);
     const Stopwatch t0;
 
     auto admin = admin_connection(cs);
     const std::string pg_restore =
         find_pg_tool("pg_restore", ctx.env, PQserverVersion(admin->raw()) / 10000);
+    // What ctldb checked is what pg_restore will run: the same entries.
+    const std::string toc_list = cross_check_with_list(toc, file.get(), pg_restore, v.path);
     if (plan.data_as_sql) check_archive_as_sql(file.get(), pg_restore, v.path);
     report_leftovers(*admin, cs, cs.dbname, o.yes);
     const bool target_exists = database_exists(*admin, cs.dbname);
@@ -621,7 +604,7 @@ ExitCode run_restore_parallel(const RestoreOptions& o, Context& ctx, const Conne
             }
             exec(*econn, "COMMIT");
             left_out = ext.stats().skipped;
-            list_file = list_without(file.get(), pg_restore, plan.extension_ids, v.path);
+            list_file = list_without(toc_list, plan.extension_ids);
         }
         const std::vector<std::string> not_ours =
             rr.superuser_rights ? std::vector<std::string>{}

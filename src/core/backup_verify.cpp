@@ -88,21 +88,26 @@ void check_against_manifest(const VerifiedBackup& v, const ReadResult& r) {
     }
 }
 
-void check_archive_as_sql(int fd, const std::string& pg_restore, const std::string& path) {
+void archive_as_sql(int fd, const std::string& pg_restore, const std::string& path,
+                    const std::function<void(const char*, std::size_t)>& sink) {
     ::lseek(fd, 0, SEEK_SET);
-    DumpRunner check(nullptr, "", path);
     ProcessOptions po;
     po.clear_pg_env = true;
     ChildProcess::Pipes pipes;
     pipes.stdout_pipe = true;
     pipes.stdin_fd = fd;
     ChildProcess child({pg_restore, "--file=-"}, po, pipes);
-    child.read_out([&](const char* d, std::size_t n) { check.feed(d, n); }, "pg_restore's output");
+    child.read_out(sink, "pg_restore's output");
     const ProcessResult pr = child.wait();
     throw_if_interrupted();
     if (!pr.ok()) throw failure(path + " is not a complete custom archive: " + pr.output);
-    check.finish();
     ::lseek(fd, 0, SEEK_SET);
+}
+
+void check_archive_as_sql(int fd, const std::string& pg_restore, const std::string& path) {
+    DumpRunner check(nullptr, "", path);
+    archive_as_sql(fd, pg_restore, path, [&](const char* d, std::size_t n) { check.feed(d, n); });
+    check.finish();
 }
 
 namespace {
@@ -136,8 +141,11 @@ VerifiedBackup verify_backup(const std::string& path, const EnvLookup& env,
         // entry through pg_restore's SQL as the one-transaction path runs
         // it: the same open file (stdin), not the path again.
         as_restore_would(path, [&] {
-            check_archive_toc(read_archive_toc(fd.get(), path), path);
-            check_archive_as_sql(fd.get(), find_pg_tool("pg_restore", env), path);
+            const std::string pg_restore = find_pg_tool("pg_restore", env);
+            const ArchiveToc toc = read_archive_toc(fd.get(), path);
+            check_archive_toc(toc, path);
+            cross_check_with_list(toc, fd.get(), pg_restore, path);
+            check_archive_as_sql(fd.get(), pg_restore, path);
         });
         v.content_bytes = r.file_bytes;
         return v;
