@@ -187,7 +187,9 @@ RestoreRole decide_role(Connection& conn, const RestoreOptions& o, const std::st
         r.superuser_rights = true;
         return r;
     }
-    const std::string target = o.role.empty() ? owner : o.role;
+    // An owner-to-be not known here (the user comes from a service file):
+    // the connected role.
+    const std::string target = !o.role.empty() ? o.role : owner.empty() ? r.session : owner;
     const QueryResult t = exec(conn,
                                "SELECT rolsuper, pg_has_role(current_user, oid, 'MEMBER') FROM "
                                "pg_roles WHERE rolname = $1",
