@@ -277,7 +277,28 @@ std::string archive_database(const std::string& path) {
 ArchivePlan check_archive_toc(const ArchiveToc& toc, const std::string& path) {
     ArchivePlan plan;
     for (const ArchiveTocEntry& e : toc.entries) {
-        if (e.desc == "ENCODING" || e.desc == "STDSTRINGS") continue;  // read, not run
+        if (e.desc == "STDSTRINGS" && e.defn.find("'on'") == std::string::npos) {
+            // pg_restore would run every entry with standard_conforming_strings
+            // off, which the policy's parser cannot read (restore_policy).
+            throw failure(path + ": made with standard_conforming_strings off, which no dump "
+                                 "of PostgreSQL 9.1 or later is; refused",
+                          "the archive was refused before pg_restore started");
+        }
+        if (e.desc == "ENCODING") {
+            // pg_restore sets the client encoding it names.
+            const auto q = e.defn.find('\'');
+            const auto q2 = q == std::string::npos ? q : e.defn.find('\'', q + 1);
+            const std::string enc =
+                q2 == std::string::npos ? std::string() : e.defn.substr(q + 1, q2 - q - 1);
+            const restore_policy::Verdict v =
+                restore_policy::check("SET client_encoding = '" + enc + "'");
+            if (enc.empty() || v.action == restore_policy::Action::refuse)
+                throw failure(path + ": an archive whose ENCODING entry is " + e.defn +
+                                  "; refused",
+                              "the archive was refused before pg_restore started");
+            continue;
+        }
+        if (e.desc == "STDSTRINGS") continue;  // read, not run
         if (database_level(e)) continue;
         const std::string where = path + " entry " + std::to_string(e.dump_id) + " (" + e.desc +
                                   " " + e.tag + ")";

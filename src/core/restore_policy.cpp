@@ -2,6 +2,7 @@
 
 #include <pg_query.h>
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <set>
@@ -84,6 +85,31 @@ bool allowed_setting(const std::string& name) {
         "default_with_oids",     "search_path",           "escape_string_warning",
     };
     return names.count(name) > 0;
+}
+
+/// The value of SET name = value, as text ("" when not one constant).
+std::string set_value(const json& body) {
+    const json args = body.value("args", json::array());
+    if (args.size() != 1 || !args[0].contains("A_Const")) return {};
+    const json& c = args[0]["A_Const"];
+    if (c.contains("sval")) return str(c["sval"], "sval");
+    if (c.contains("ival")) return std::to_string(c["ival"].value("ival", 0));
+    if (c.contains("boolval")) return c["boolval"].value("boolval", false) ? "true" : "false";
+    return {};
+}
+
+/// Encodings only a client may use: a byte of a multibyte character can be
+/// a quote or a backslash.
+bool client_only_encoding(std::string e) {
+    e.erase(std::remove(e.begin(), e.end(), '_'), e.end());
+    e.erase(std::remove(e.begin(), e.end(), '-'), e.end());
+    for (const char* x : {"sjis", "shiftjis", "shiftjis2004", "big5", "gbk", "uhc", "gb18030",
+                          "johab", "windows932", "windows936", "windows949", "windows950",
+                          "mskanji", "cp932", "cp936", "cp949", "cp950", "tcvn", "tcvn5712",
+                          "vscii", "abc"}) {
+        if (e == x) return true;
+    }
+    return false;
 }
 
 /// Object types of GRANT, COMMENT, SECURITY LABEL and ALTER ... OWNER that
@@ -246,6 +272,21 @@ Verdict check_tree(const std::string& kind, const json& body) {
         if (k != "VAR_SET_VALUE" && k != "VAR_SET_DEFAULT")
             return refuse("a SET that pg_dump never writes");
         if (!allowed_setting(name)) return refuse("SET " + name + ", which pg_dump never writes");
+        // The policy reads statements as PostgreSQL's parser does with
+        // standard_conforming_strings on and an ASCII-safe encoding: a
+        // session lexing strings otherwise could see statements the check
+        // did not (a backslash before a quote, a quote byte inside a
+        // multibyte character). pg_dump of 9.1 and later always writes on,
+        // and the database's (server) encoding.
+        const std::string value = lower(set_value(body));
+        if (name == "standard_conforming_strings" && value != "on" && value != "true" &&
+            value != "1" && k != "VAR_SET_DEFAULT")
+            return refuse("standard_conforming_strings off, which no dump of PostgreSQL 9.1 or "
+                          "later sets and which ctldb's check cannot read");
+        if (name == "client_encoding" && client_only_encoding(value))
+            return refuse("client_encoding " + value +
+                          ", an encoding no database has (a quote byte may hide inside a "
+                          "character)");
         return Verdict{};
     }
     if (kind == "SelectStmt") return check_select(body);

@@ -139,6 +139,9 @@ declare -A CASES=(
     [ctas]="CREATE TABLE public.pwn AS SELECT pg_read_file('/etc/hostname');"
     [check_export]="CREATE TABLE public.pwn (x int CHECK (lo_export(lo_from_bytea(0, 'x'), '$PWN_SERVER') > 0));"
     [reassign]="REASSIGN OWNED BY $APP TO it_policy_su;"
+    [std_strings_off]="SET standard_conforming_strings = off;
+CREATE VIEW public.pwn AS SELECT 'a\\' || '; DROP DATABASE it_victim; --';"
+    [client_encoding]="SET client_encoding = 'SJIS';"
 )
 n=0
 for name in $(printf '%s\n' "${!CASES[@]}" | sort); do

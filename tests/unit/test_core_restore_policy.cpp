@@ -23,6 +23,7 @@ TEST_CASE("pg_dump's own statements pass") {
              "SET statement_timeout = 0",
              "SET client_encoding = 'UTF8'",
              "SET standard_conforming_strings = on",
+             "SET client_encoding = 'LATIN1'",
              "SELECT pg_catalog.set_config('search_path', '', false)",
              "SET default_tablespace = ''",
              "SET default_table_access_method = heap",
@@ -116,6 +117,10 @@ TEST_CASE("what reaches past the target database is refused") {
              "TRUNCATE public.users",
              "VACUUM",
              "NOTIFY x",
+             "SET standard_conforming_strings = off",
+             "SET standard_conforming_strings = false",
+             "SET client_encoding = 'SJIS'",
+             "SET client_encoding = 'big5'",
              "CREATE TABLE broken (",
              "SELECT 1; SELECT 2",
          }) {
