@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -467,17 +468,18 @@ void report_leftovers(Connection& admin, const ConnectionSettings& cs, const std
             const long p = std::atol(pid.c_str());
             dead = p > 0 && ::kill(static_cast<pid_t>(p), 0) != 0 && errno == ESRCH;
         }
+        // Names and comments come from the server: shown escaped.
         const std::string who =
             marker.empty() ? "no ctldb marker"
-                           : "pid " + pid + " on " + host + ", started " + started;
+                           : printable("pid " + pid + " on " + host + ", started " + started);
         if (!dead) {
-            log::warn("database " + name + " looks like another restore --jobs run into " + db +
+            log::warn("database " + printable(name) + " looks like another restore --jobs run into " + db +
                       " (" + who + "); left alone");
             continue;
         }
-        log::warn("database " + name + " is the leftover of a killed restore --jobs run (" + who +
-                  "); drop it: DROP DATABASE " + quote_ident(name) + ";");
-        if (!yes && is_tty(stdin) && confirm("Drop the leftover database " + name + "?")) {
+        log::warn("database " + printable(name) + " is the leftover of a killed restore --jobs run (" +
+                  who + "); drop it: DROP DATABASE " + printable(quote_ident(name)) + ";");
+        if (!yes && is_tty(stdin) && confirm("Drop the leftover database " + printable(name) + "?")) {
             drop_database_quietly(cs, name);
         }
     }
@@ -784,10 +786,23 @@ RestoreOutcome restore_in_one_transaction(Connection& conn, const ConnectionSett
     if (rr.set_role) exec(conn, "SET LOCAL ROLE " + quote_ident(rr.role));
     DumpRunner runner(&conn, cs.dbname, path);
     runner.set_role(rr.set_role ? rr.role : "", rr.session_superuser);
-    if (v.custom) {
-        run_custom(fd, v, pg_restore, runner);
-    } else {
-        run_plain(fd, v, runner);
+    try {
+        if (v.custom) {
+            run_custom(fd, v, pg_restore, runner);
+        } else {
+            run_plain(fd, v, runner);
+        }
+    } catch (const Error& e) {
+        const auto& d = e.details();
+        const bool denied = std::find(d.begin(), d.end(), "SQLSTATE 42501") != d.end();
+        if (!rr.set_role || !rr.session_superuser || !denied) throw;
+        // The role rule at work: say so, and how to trust the file instead.
+        Error out(e.code(), e.what(),
+                  "the dump ran as role " + rr.role + ", the target's owner, not with the "
+                  "connected superuser's rights, and the server refused it that; nothing was "
+                  "committed. If the file is trusted: --as-superuser");
+        out.with_details(d);
+        throw out;
     }
     out.stats = runner.stats();
     out.differences = compare_counts(conn, v.manifest, out.tables);

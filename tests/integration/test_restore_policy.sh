@@ -191,6 +191,7 @@ SUPERUSER_DB=it_ptarget superuser_psql -c "DROP TABLE keepme" >/dev/null
 expect_rc 1 "superuser restore of a dump whose CHECK reads a server file" \
     as_su "$CTLDB" restore "$PF" --target-db it_ptarget --yes
 check "refused by the server: the restore ran as the owner" stderr_has "permission denied for function pg_read_file"
+check "and the result says so" stderr_has "the dump ran as role $APP, the target's owner"
 check "target empty again" test "$(app_psql it_ptarget -c "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")" = 0
 expect_rc 0 "with --as-superuser it runs with full rights" \
     as_su "$CTLDB" restore "$PF" --target-db it_ptarget --yes --as-superuser -o json
