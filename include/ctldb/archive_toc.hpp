@@ -60,7 +60,12 @@ struct ArchivePlan {
 /// naming the entry and the statement for the first one refused.
 ArchivePlan check_archive_toc(const ArchiveToc& toc, const std::string& path);
 
-/// `pg_restore --list` of the archive open as `fd` (the file position is
+/// Entries pg_restore reads but never runs as they are (ENCODING,
+/// STDSTRINGS, SEARCHPATH: settings) or runs only with --create (the
+/// database, its properties, comments, labels and privileges on it).
+bool never_run_by_restore(const ArchiveTocEntry& e);
+
+/// (In backup_verify.cpp, which runs pg_restore.) `pg_restore --list` of the archive open as `fd` (the file position is
 /// back at the start afterwards), checked against ctldb's own reading of
 /// the TOC: every entry pg_restore lists is one ctldb read, with the same
 /// type, and every entry ctldb read that pg_restore does not list is one

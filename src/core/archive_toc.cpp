@@ -11,7 +11,6 @@
 
 #include "ctldb/dump_scanner.hpp"
 #include "ctldb/error.hpp"
-#include "ctldb/process.hpp"
 #include "ctldb/restore_policy.hpp"
 
 namespace ctldb {
@@ -148,6 +147,11 @@ bool database_level(const ArchiveTocEntry& e) {
 
 }  // namespace
 
+bool never_run_by_restore(const ArchiveTocEntry& e) {
+    return e.desc == "ENCODING" || e.desc == "STDSTRINGS" || e.desc == "SEARCHPATH" ||
+           database_level(e);
+}
+
 ArchiveToc read_archive_toc(int fd, const std::string& path, bool header_only) {
     Reader in(fd, path);
     std::string magic;
@@ -209,56 +213,6 @@ ArchiveToc read_archive_toc(int fd, const std::string& path, bool header_only) {
         toc.entries.push_back(std::move(e));
     }
     return toc;
-}
-
-std::string cross_check_with_list(const ArchiveToc& toc, int fd, const std::string& pg_restore,
-                                  const std::string& path) {
-    ::lseek(fd, 0, SEEK_SET);
-    ProcessOptions po;
-    po.clear_pg_env = true;
-    po.stdin_fd = fd;
-    const ProcessResult pr = run_process({pg_restore, "--list"}, po);
-    ::lseek(fd, 0, SEEK_SET);
-    if (!pr.ok()) throw failure(path + " is not a complete custom archive: " + pr.output);
-    std::map<int, const ArchiveTocEntry*> ours;
-    for (const auto& e : toc.entries)
-        ours[e.dump_id] = &e;
-    std::set<int> listed;
-    const auto differ = [&](const std::string& what) {
-        throw failure(path + ": pg_restore and ctldb read its table of contents differently (" +
-                          what + "); nothing was run",
-                      "the archive is damaged or crafted; use another backup");
-    };
-    std::size_t at = 0;
-    while (at < pr.output.size()) {
-        const std::size_t nl = pr.output.find('\n', at);
-        const std::string line =
-            pr.output.substr(at, nl == std::string::npos ? std::string::npos : nl - at);
-        at = nl == std::string::npos ? pr.output.size() : nl + 1;
-        if (line.empty() || line[0] == ';') continue;
-        const int id = std::atoi(line.c_str());
-        const auto semi = line.find("; ");
-        if (id <= 0 || semi == std::string::npos) differ("a list line ctldb cannot read");
-        const auto it = ours.find(id);
-        if (it == ours.end()) differ("entry " + std::to_string(id) + " is not in ctldb's reading");
-        // "ID; tableoid oid DESC ...": the type follows the two oids.
-        std::size_t p = semi + 2;
-        for (int skip = 0; skip < 2 && p != std::string::npos; ++skip) {
-            p = line.find(' ', p);
-            if (p != std::string::npos) ++p;
-        }
-        if (p == std::string::npos || line.compare(p, it->second->desc.size(), it->second->desc) != 0)
-            differ("entry " + std::to_string(id) + " is " + it->second->desc + " to ctldb");
-        listed.insert(id);
-    }
-    for (const auto& e : toc.entries) {
-        if (listed.count(e.dump_id)) continue;
-        const bool never_run = e.desc == "ENCODING" || e.desc == "STDSTRINGS" ||
-                               e.desc == "SEARCHPATH" || database_level(e);
-        if (!never_run)
-            differ("entry " + std::to_string(e.dump_id) + " (" + e.desc + ") is not listed");
-    }
-    return pr.output;
 }
 
 std::string archive_database(const std::string& path) {

@@ -4,7 +4,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <map>
+#include <set>
 
 #include "ctldb/archive_toc.hpp"
 #include "ctldb/dump_runner.hpp"
@@ -86,6 +89,54 @@ void check_against_manifest(const VerifiedBackup& v, const ReadResult& r) {
         throw failure(v.path + " does not match its manifest's SHA-256: the file is damaged",
                       "use another backup");
     }
+}
+
+std::string cross_check_with_list(const ArchiveToc& toc, int fd, const std::string& pg_restore,
+                                  const std::string& path) {
+    ::lseek(fd, 0, SEEK_SET);
+    ProcessOptions po;
+    po.clear_pg_env = true;
+    po.stdin_fd = fd;
+    const ProcessResult pr = run_process({pg_restore, "--list"}, po);
+    ::lseek(fd, 0, SEEK_SET);
+    if (!pr.ok()) throw failure(path + " is not a complete custom archive: " + pr.output);
+    std::map<int, const ArchiveTocEntry*> ours;
+    for (const auto& e : toc.entries)
+        ours[e.dump_id] = &e;
+    std::set<int> listed;
+    const auto differ = [&](const std::string& what) {
+        throw failure(path + ": pg_restore and ctldb read its table of contents differently (" +
+                          what + "); nothing was run",
+                      "the archive is damaged or crafted; use another backup");
+    };
+    std::size_t at = 0;
+    while (at < pr.output.size()) {
+        const std::size_t nl = pr.output.find('\n', at);
+        const std::string line =
+            pr.output.substr(at, nl == std::string::npos ? std::string::npos : nl - at);
+        at = nl == std::string::npos ? pr.output.size() : nl + 1;
+        if (line.empty() || line[0] == ';') continue;
+        const int id = std::atoi(line.c_str());
+        const auto semi = line.find("; ");
+        if (id <= 0 || semi == std::string::npos) differ("a list line ctldb cannot read");
+        const auto it = ours.find(id);
+        if (it == ours.end()) differ("entry " + std::to_string(id) + " is not in ctldb's reading");
+        // "ID; tableoid oid DESC ...": the type follows the two oids.
+        std::size_t p = semi + 2;
+        for (int skip = 0; skip < 2 && p != std::string::npos; ++skip) {
+            p = line.find(' ', p);
+            if (p != std::string::npos) ++p;
+        }
+        if (p == std::string::npos || line.compare(p, it->second->desc.size(), it->second->desc) != 0)
+            differ("entry " + std::to_string(id) + " is " + it->second->desc + " to ctldb");
+        listed.insert(id);
+    }
+    for (const auto& e : toc.entries) {
+        if (listed.count(e.dump_id)) continue;
+        if (!never_run_by_restore(e))
+            differ("entry " + std::to_string(e.dump_id) + " (" + e.desc + ") is not listed");
+    }
+    return pr.output;
 }
 
 void archive_as_sql(int fd, const std::string& pg_restore, const std::string& path,
