@@ -13,3 +13,15 @@ bench_sandbox() {
     export PGPASSWORD
     PGPASSWORD=$(cat "$DB_PASSWORD_FILE")
 }
+
+# bench_restore_data USERS: the schema and USERS generated users in the
+# sandbox's database, without the pg_stat_statements the sandbox creates as
+# the superuser (a runbook's psql as appuser would stop at its CREATE
+# EXTENSION; compared like with like).
+bench_restore_data() {
+    "$CTLDB" -q migrate >/dev/null
+    runuser -u postgres -- env -u PGUSER -u PGHOST -u PGPORT "$BIN/psql" -X -q -U postgres \
+        -h "$SB/socket" -p "$DB_PORT" -d "$DB_NAME" -c "DROP EXTENSION IF EXISTS pg_stat_statements" >/dev/null
+    echo "generating $1 users..."
+    CTLDB_NO_PROGRESS=1 "$CTLDB" -q seed generate --users "$1" --random-seed 1 >/dev/null
+}

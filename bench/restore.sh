@@ -16,14 +16,7 @@ bench_sandbox /tmp/ctldb-bench-restore
 export PGHOST=$DB_HOST PGPORT=$DB_PORT PGUSER=$DB_USER PGSSLMODE=verify-full \
     PGSSLROOTCERT=$DB_SSL_ROOT_CERT
 rm -rf "$W" && mkdir -p "$W"
-"$CTLDB" -q migrate >/dev/null
-# The sandbox creates pg_stat_statements as the superuser; the runbook's
-# psql as appuser would stop at its CREATE EXTENSION. Compared like with
-# like: a database without it.
-runuser -u postgres -- env -u PGUSER -u PGHOST -u PGPORT "$BIN/psql" -X -q -U postgres \
-    -h "$SB/socket" -p "$DB_PORT" -d "$DB_NAME" -c "DROP EXTENSION IF EXISTS pg_stat_statements" >/dev/null
-echo "generating $USERS users..."
-CTLDB_NO_PROGRESS=1 "$CTLDB" -q seed generate --users "$USERS" --random-seed 1 >/dev/null
+bench_restore_data "$USERS"
 "$CTLDB" -q backup --dir "$W" >/dev/null
 sleep 1
 "$CTLDB" -q backup --dir "$W" --compression zstd >/dev/null

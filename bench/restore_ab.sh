@@ -16,11 +16,7 @@ BENCH_CLEANUP='rm -rf "$W"'
 source bench/lib.sh
 bench_sandbox /tmp/ctldb-bench-restore-ab-sb
 rm -rf "$W" && mkdir -p "$W"
-"$CTLDB" -q migrate >/dev/null
-runuser -u postgres -- env -u PGUSER -u PGHOST -u PGPORT "$BIN/psql" -X -q -U postgres \
-    -h "$SB/socket" -p "$DB_PORT" -d "$DB_NAME" -c "DROP EXTENSION IF EXISTS pg_stat_statements" >/dev/null
-echo "generating $USERS users..."
-CTLDB_NO_PROGRESS=1 "$CTLDB" -q seed generate --users "$USERS" --random-seed 1 >/dev/null
+bench_restore_data "$USERS"
 "$CTLDB" -q backup --dir "$W" >/dev/null
 sleep 1
 "$CTLDB" -q backup --dir "$W" --format custom >/dev/null

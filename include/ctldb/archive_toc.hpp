@@ -65,12 +65,11 @@ ArchivePlan check_archive_toc(const ArchiveToc& toc, const std::string& path);
 /// database, its properties, comments, labels and privileges on it).
 bool never_run_by_restore(const ArchiveTocEntry& e);
 
-/// (In backup_verify.cpp, which runs pg_restore.) `pg_restore --list` of the archive open as `fd` (the file position is
-/// back at the start afterwards), checked against ctldb's own reading of
-/// the TOC: every entry pg_restore lists is one ctldb read, with the same
-/// type, and every entry ctldb read that pg_restore does not list is one
-/// pg_restore never runs (the database's own, ENCODING, STDSTRINGS,
-/// SEARCHPATH). A difference means the two read the archive differently:
+/// (In backup_verify.cpp, which runs pg_restore.) `pg_restore --list` of the archive open as `fd`
+/// (the file position is back at the start afterwards), checked against ctldb's own reading of the
+/// TOC: every entry pg_restore lists is one ctldb read, with the same type, and every entry ctldb
+/// read that pg_restore does not list is one pg_restore never runs (the database's own, ENCODING,
+/// STDSTRINGS, SEARCHPATH). A difference means the two read the archive differently:
 /// Error(failure), nothing runs. Returns the list's text (for --use-list).
 std::string cross_check_with_list(const ArchiveToc& toc, int fd, const std::string& pg_restore,
                                   const std::string& path);

@@ -8,11 +8,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <map>
 #include <memory>
-#include <optional>
-#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -64,8 +63,9 @@ struct ChildConnection {
     std::string conninfo;
     std::vector<std::pair<std::string, std::string>> env;
 };
-ChildConnection child_connection(const ConnectionSettings& c, std::string_view application_name,
-                                 const std::function<std::optional<std::string>(const std::string&)>& env);
+ChildConnection child_connection(
+    const ConnectionSettings& c, std::string_view application_name,
+    const std::function<std::optional<std::string>(const std::string&)>& env);
 
 /// Seconds for libpq's connect_timeout from a millisecond budget: rounded
 /// up, at least 2 (libpq's own minimum), 0 stays 0 (wait forever).

@@ -6,8 +6,8 @@
 
 #include <cstdint>
 #include <string>
-#include "ctldb/error.hpp"
 #include <vector>
+#include "ctldb/error.hpp"
 
 namespace ctldb::fs {
 
@@ -37,9 +37,9 @@ void write_atomic(const std::string& path, const std::string& contents, mode_t m
 void write_new(const std::string& path, const std::string& contents, mode_t mode);
 
 /// Size limits of the inputs ctldb reads whole, by kind.
-constexpr std::uint64_t kMaxSmallFile = 1u << 20;         ///< config, certificate, key, pid file
-constexpr std::uint64_t kMaxManifest = 64u << 20;         ///< a manifest's row counts
-constexpr std::uint64_t kMaxScript = 1024ull << 20;       ///< a migration or seed file
+constexpr std::uint64_t kMaxSmallFile = 1u << 20;    ///< config, certificate, key, pid file
+constexpr std::uint64_t kMaxManifest = 64u << 20;    ///< a manifest's row counts
+constexpr std::uint64_t kMaxScript = 1024ull << 20;  ///< a migration or seed file
 
 /// Why `path` cannot be read as an input ("" when it can): it does not
 /// exist or cannot be opened, or it is not a regular file ("a FIFO", "a

@@ -60,6 +60,9 @@ bool can_access_as(const UserAccount& account, const std::string& path, int mode
 /// Find an executable by name in `PATH`; empty when absent.
 std::string find_in_path(const std::string& name);
 
+/// This machine's host name (gethostname), "" when it has none.
+std::string host_name();
+
 }  // namespace ctldb
 
 namespace ctldb {

@@ -71,11 +71,6 @@ std::size_t skip_gap(const std::string& text, std::size_t pos);
 /// 1-based line and column (in characters) of a byte offset.
 std::pair<int, int> line_column(const std::string& text, std::size_t offset);
 
-/// What a COPY statement does, by PostgreSQL's parser: the only COPY a
-/// plain dump may hold reads rows from the client (FROM STDIN).
-enum class CopyKind { not_copy, from_stdin, other };
-CopyKind classify_copy(const std::string& statement);
-
 /// A table named in a statement: schema empty when unqualified.
 struct TableRef {
     std::string schema;

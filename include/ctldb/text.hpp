@@ -56,6 +56,9 @@ std::optional<double> parse_duration_seconds(std::string_view text);
 /// "350 ms", "42 s", "12 min", "5.2 h", "3.1 d": a duration for people.
 std::string human_duration(double seconds);
 
+/// `n` random lower-case hex digits, for names no other run can choose.
+std::string random_suffix(int n = 8);
+
 /// "512 B", "8.0 KiB", "1.2 MiB", "3.4 GiB".
 std::string human_bytes(double bytes);
 

@@ -390,10 +390,11 @@ ExitCode run_list(const BackupOptions& o, Context& ctx) {
     }
     Table t({"BACKUP", "DATABASE", "SIZE", "AGE", "STATE"});
     for (const auto& e : entries) {
-        t.add_row({e.path.substr(e.path.rfind('/') + 1), e.database.empty() ? "-" : e.database,
-                   human_bytes(e.size),
-                   e.in_future(now) ? "future" : age(e.taken_at, now) + (e.time_from_name ? "" : "*"),
-                   list_state(e, now)});
+        t.add_row(
+            {e.path.substr(e.path.rfind('/') + 1), e.database.empty() ? "-" : e.database,
+             human_bytes(e.size),
+             e.in_future(now) ? "future" : age(e.taken_at, now) + (e.time_from_name ? "" : "*"),
+             list_state(e, now)});
     }
     const bool by_mtime = std::any_of(entries.begin(), entries.end(),
                                       [](const BackupEntry& e) { return !e.time_from_name; });

@@ -308,7 +308,8 @@ ExitCode run_gen_certs(const GenCertsOptions& o, Context& ctx) {
         }
     }
     if (!fs::replace_in_dir(out.dir, out.files)) {
-        log::warn(o.out + " could not be replaced as one directory (a mount point, or it holds "
+        log::warn(o.out +
+                  " could not be replaced as one directory (a mount point, or it holds "
                   "a subdirectory): the files were moved into place one after the other");
     }
     if (ctx.json()) {

@@ -11,9 +11,8 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <random>
-#include <set>
 #include <cstring>
+#include <set>
 #include <thread>
 
 #include <libpq-fe.h>
@@ -22,8 +21,8 @@
 
 #include "cli_values.hpp"
 #include "commands.hpp"
-#include "ctldb/backup.hpp"
 #include "ctldb/archive_toc.hpp"
+#include "ctldb/backup.hpp"
 #include "ctldb/backup_verify.hpp"
 #include "ctldb/connection.hpp"
 #include "ctldb/context.hpp"
@@ -64,18 +63,6 @@ struct RestoreOptions {
 
 std::string quote_ident(const std::string& s) {
     return sql::quote_identifier(s);
-}
-
-/// `bytes` random bytes as hex, for names no other run can choose.
-std::string random_hex(int bytes) {
-    std::random_device rd;
-    std::string out;
-    for (int i = 0; i < bytes; ++i) {
-        char b[3];
-        std::snprintf(b, sizeof b, "%02x", static_cast<unsigned>(rd() & 0xff));
-        out += b;
-    }
-    return out;
 }
 
 std::vector<std::string> split_lines(const std::string& text) {
@@ -165,7 +152,7 @@ bool database_exists(Connection& conn, const std::string& name) {
 struct RestoreRole {
     std::string session;  ///< the connected role
     bool session_superuser = false;
-    std::string role;  ///< the role the dump's statements run as
+    std::string role;               ///< the role the dump's statements run as
     bool set_role = false;          ///< SET ROLE role (role != session)
     bool superuser_rights = false;  ///< --as-superuser: the dump runs with full rights
 };
@@ -244,7 +231,8 @@ nlohmann::json role_json(const RestoreRole& rr) {
 
 std::string role_text(const RestoreRole& rr) {
     return rr.superuser_rights ? "; ran with superuser rights (--as-superuser)"
-                               : rr.set_role ? "; ran as role " + rr.role : std::string();
+           : rr.set_role       ? "; ran as role " + rr.role
+                               : std::string();
 }
 
 void set_lock_timeout(Connection& conn, int ms) {
@@ -312,7 +300,8 @@ bool create_database(const ConnectionSettings& cs, const RestoreOptions& o) {
                         (rr.set_role ? " OWNER " + quote_ident(rr.role) : std::string()));
     } catch (const SqlError& e) {
         if (e.code() == ExitCode::lock)
-            throw_lock_timeout(cs, "template1", "CREATE DATABASE " + cs.dbname, o.lock_timeout_ms());
+            throw_lock_timeout(cs, "template1", "CREATE DATABASE " + cs.dbname,
+                               o.lock_timeout_ms());
         if (e.server().sqlstate != "42501") throw;  // insufficient_privilege
         throw failure("--create needs the CREATEDB privilege, which role " + cs.user +
                           " does not have: " + e.what() + "; nothing was changed",
@@ -430,16 +419,10 @@ void refuse_if_sessions(Connection& admin, const std::string& db) {
     }
 }
 
-std::string this_host() {
-    char host[256] = {};
-    ::gethostname(host, sizeof host - 1);
-    return host;
-}
-
 /// The marker on a --jobs run's new database: who made it, so that a later
 /// run tells a killed run's leftover from a live one.
 std::string restore_marker() {
-    return "ctldb restore in progress: host=" + this_host() + " pid=" + std::to_string(::getpid()) +
+    return "ctldb restore in progress: host=" + host_name() + " pid=" + std::to_string(::getpid()) +
            " started=" + utc_now_iso8601();
 }
 
@@ -458,13 +441,13 @@ void report_leftovers(Connection& admin, const ConnectionSettings& cs, const std
             const auto at = marker.find(key + "=");
             if (at == std::string::npos) return std::string();
             const auto end = marker.find(' ', at);
-            return marker.substr(at + key.size() + 1,
-                                 end == std::string::npos ? std::string::npos
+            return marker.substr(at + key.size() + 1, end == std::string::npos
+                                                          ? std::string::npos
                                                           : end - at - key.size() - 1);
         };
         const std::string host = field("host"), pid = field("pid"), started = field("started");
         bool dead = false;
-        if (host == this_host() && !pid.empty()) {
+        if (host == host_name() && !pid.empty()) {
             const long p = std::atol(pid.c_str());
             dead = p > 0 && ::kill(static_cast<pid_t>(p), 0) != 0 && errno == ESRCH;
         }
@@ -473,13 +456,16 @@ void report_leftovers(Connection& admin, const ConnectionSettings& cs, const std
             marker.empty() ? "no ctldb marker"
                            : printable("pid " + pid + " on " + host + ", started " + started);
         if (!dead) {
-            log::warn("database " + printable(name) + " looks like another restore --jobs run into " + db +
-                      " (" + who + "); left alone");
+            log::warn("database " + printable(name) +
+                      " looks like another restore --jobs run into " + db + " (" + who +
+                      "); left alone");
             continue;
         }
-        log::warn("database " + printable(name) + " is the leftover of a killed restore --jobs run (" +
-                  who + "); drop it: DROP DATABASE " + printable(quote_ident(name)) + ";");
-        if (!yes && is_tty(stdin) && confirm("Drop the leftover database " + printable(name) + "?")) {
+        log::warn("database " + printable(name) +
+                  " is the leftover of a killed restore --jobs run (" + who +
+                  "); drop it: DROP DATABASE " + printable(quote_ident(name)) + ";");
+        if (!yes && is_tty(stdin) &&
+            confirm("Drop the leftover database " + printable(name) + "?")) {
             drop_database_quietly(cs, name);
         }
     }
@@ -573,7 +559,7 @@ ExitCode run_restore_parallel(const RestoreOptions& o, Context& ctx, const Conne
     }
     // Unique per run: the pid and a random part (two runs in one second,
     // a pid reused after a reboot).
-    const std::string suffix = std::to_string(::getpid()) + "_" + random_hex(3);
+    const std::string suffix = std::to_string(::getpid()) + "_" + random_suffix(6);
     const std::string temp = cs.dbname.substr(0, 30) + "_ctldb_restore_" + suffix;
     set_lock_timeout(*admin, lock_ms);
     try {
@@ -614,8 +600,9 @@ ExitCode run_restore_parallel(const RestoreOptions& o, Context& ctx, const Conne
             rr.superuser_rights ? std::vector<std::string>{}
                                 : foreign_owners(*admin, rr.role, plan.owners);
         if (!not_ours.empty()) {
-            log::warn("objects owned by " + join(not_ours, ", ") + " in the archive will belong to " +
-                      rr.role + " (pg_restore --no-owner): " + rr.role + " cannot act for them");
+            log::warn("objects owned by " + join(not_ours, ", ") +
+                      " in the archive will belong to " + rr.role +
+                      " (pg_restore --no-owner): " + rr.role + " cannot act for them");
         }
         // pg_restore connects exactly as ctldb does: one complete
         // connection string (the name quoted in it, so it is a name and
@@ -705,9 +692,10 @@ ExitCode run_restore_parallel(const RestoreOptions& o, Context& ctx, const Conne
                        std::to_string(o.jobs) + " jobs in " + std::to_string(ms / 1000) + "." +
                        std::to_string(ms % 1000 / 100) + " s, swapped in after the row counts " +
                        "matched" + (previous.empty() ? "" : "; previous database: " + previous) +
-                       (left_out == 0 ? std::string()
-                                      : "; " + std::to_string(left_out) +
-                                            " extension statement(s) the role may not run left out") +
+                       (left_out == 0
+                            ? std::string()
+                            : "; " + std::to_string(left_out) +
+                                  " extension statement(s) the role may not run left out") +
                        (from.empty() || from == source ? std::string()
                                                        : "; a backup of database " + from) +
                        role_text(rr) + "\n");
@@ -798,9 +786,10 @@ RestoreOutcome restore_in_one_transaction(Connection& conn, const ConnectionSett
         if (!rr.set_role || !rr.session_superuser || !denied) throw;
         // The role rule at work: say so, and how to trust the file instead.
         Error out(e.code(), e.what(),
-                  "the dump ran as role " + rr.role + ", the target's owner, not with the "
-                  "connected superuser's rights, and the server refused it that; nothing was "
-                  "committed. If the file is trusted: --as-superuser");
+                  "the dump ran as role " + rr.role +
+                      ", the target's owner, not with the "
+                      "connected superuser's rights, and the server refused it that; nothing was "
+                      "committed. If the file is trusted: --as-superuser");
         out.with_details(d);
         throw out;
     }
@@ -822,42 +811,41 @@ RestoreOutcome restore_in_one_transaction(Connection& conn, const ConnectionSett
 
 ExitCode report_restore(const std::string& path, const std::string& where,
                         const std::string& dbname, const std::string& source,
-                        const VerifiedBackup& v, const RestoreOutcome& r,
-                        const RestoreRole& rr, std::int64_t ms, Context& ctx) {
+                        const VerifiedBackup& v, const RestoreOutcome& r, const RestoreRole& rr,
+                        std::int64_t ms, Context& ctx) {
     const std::string from = backup_database(v);
     if (ctx.json()) {
-        nlohmann::json j = {{"path", path},
-                            {"database", dbname},
-                            {"backup_database", from.empty() ? nlohmann::json(nullptr)
-                                                             : nlohmann::json(from)},
-                            {"duration_ms", ms},
-                            {"manifest", v.has_manifest},
-                            {"statements", r.stats.statements},
-                            {"copy_blocks", r.stats.copy_blocks},
-                            {"dump_bytes", r.stats.bytes},
-                            {"tables", r.tables},
-                            {"differences", r.differences},
-                            {"statements_left_out", r.stats.skipped},
-                            {"ownership_left_out", r.stats.ownership_left_out}};
+        nlohmann::json j = {
+            {"path", path},
+            {"database", dbname},
+            {"backup_database", from.empty() ? nlohmann::json(nullptr) : nlohmann::json(from)},
+            {"duration_ms", ms},
+            {"manifest", v.has_manifest},
+            {"statements", r.stats.statements},
+            {"copy_blocks", r.stats.copy_blocks},
+            {"dump_bytes", r.stats.bytes},
+            {"tables", r.tables},
+            {"differences", r.differences},
+            {"statements_left_out", r.stats.skipped},
+            {"ownership_left_out", r.stats.ownership_left_out}};
         j.update(role_json(rr));
         emit_result(j);
     } else {
-        print_text("restored " + path + " into " + where + " in " + std::to_string(ms / 1000) +
-                   "." + std::to_string(ms % 1000 / 100) + " s, one transaction; " +
-                   (!v.has_manifest ? std::string("no manifest, row counts not compared")
-                                    : std::to_string(v.manifest.row_counts.size()) +
-                                          " tables, row counts match the manifest") +
-                   (r.stats.skipped == 0
-                        ? std::string()
-                        : "; " + std::to_string(r.stats.skipped) +
-                              " extension statement(s) the role may not run left out") +
-                   (r.stats.ownership_left_out == 0
-                        ? std::string()
-                        : "; " + std::to_string(r.stats.ownership_left_out) +
-                              " ownership change(s) to roles it cannot act for left out") +
-                   (from.empty() || from == source ? std::string()
-                                                   : "; a backup of database " + from) +
-                   role_text(rr) + "\n");
+        print_text(
+            "restored " + path + " into " + where + " in " + std::to_string(ms / 1000) + "." +
+            std::to_string(ms % 1000 / 100) + " s, one transaction; " +
+            (!v.has_manifest ? std::string("no manifest, row counts not compared")
+                             : std::to_string(v.manifest.row_counts.size()) +
+                                   " tables, row counts match the manifest") +
+            (r.stats.skipped == 0 ? std::string()
+                                  : "; " + std::to_string(r.stats.skipped) +
+                                        " extension statement(s) the role may not run left out") +
+            (r.stats.ownership_left_out == 0
+                 ? std::string()
+                 : "; " + std::to_string(r.stats.ownership_left_out) +
+                       " ownership change(s) to roles it cannot act for left out") +
+            (from.empty() || from == source ? std::string() : "; a backup of database " + from) +
+            role_text(rr) + "\n");
     }
     return ExitCode::ok;
 }

@@ -164,10 +164,12 @@ ArchiveToc read_archive_toc(int fd, const std::string& path, bool header_only) {
     const int v = version_of(toc.version_major, toc.version_minor);
     if (v < version_of(1, 12) || v > version_of(1, 16)) {
         in.bad("archive version " + std::to_string(toc.version_major) + "." +
-               std::to_string(toc.version_minor) + " (ctldb reads 1.12 to 1.16: pg_dump 9.0 to 17)");
+               std::to_string(toc.version_minor) +
+               " (ctldb reads 1.12 to 1.16: pg_dump 9.0 to 17)");
     }
     in.int_size = in.byte();
-    if (in.int_size < 1 || in.int_size > 8) in.bad("an integer size of " + std::to_string(in.int_size));
+    if (in.int_size < 1 || in.int_size > 8)
+        in.bad("an integer size of " + std::to_string(in.int_size));
     const int off_size = in.byte();
     if (off_size < 1 || off_size > 16) in.bad("an offset size of " + std::to_string(off_size));
     if (in.byte() != 1) in.bad("not the custom format");
@@ -183,7 +185,8 @@ ArchiveToc read_archive_toc(int fd, const std::string& path, bool header_only) {
     toc.pg_dump_version = in.string();
     if (header_only) return toc;
     const std::int64_t count = in.integer();
-    if (count < 0 || count > 100000000) in.bad("a table of contents of " + std::to_string(count) + " entries");
+    if (count < 0 || count > 100000000)
+        in.bad("a table of contents of " + std::to_string(count) + " entries");
     std::string scratch;
     for (std::int64_t i = 0; i < count; ++i) {
         ArchiveTocEntry e;
@@ -197,8 +200,8 @@ ArchiveToc read_archive_toc(int fd, const std::string& path, bool header_only) {
         e.defn_null = !in.string(e.defn);
         in.string(scratch);  // drop statement: run only with --clean, which ctldb never passes
         in.string(e.copy_stmt);
-        in.string(scratch);  // namespace
-        in.string(scratch);  // tablespace
+        in.string(scratch);                              // namespace
+        in.string(scratch);                              // tablespace
         if (v >= version_of(1, 14)) in.string(scratch);  // table access method
         if (v >= version_of(1, 16)) in.integer();        // relkind
         e.owner = in.string();
@@ -221,7 +224,8 @@ std::string archive_database(const std::string& path) {
     std::string db;
     try {
         struct stat st {};
-        if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) db = read_archive_toc(fd, path, true).database;
+        if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+            db = read_archive_toc(fd, path, true).database;
     } catch (const Error&) {
     }
     ::close(fd);
@@ -234,8 +238,9 @@ ArchivePlan check_archive_toc(const ArchiveToc& toc, const std::string& path) {
         if (e.desc == "STDSTRINGS" && e.defn.find("'on'") == std::string::npos) {
             // pg_restore would run every entry with standard_conforming_strings
             // off, which the policy's parser cannot read (restore_policy).
-            throw failure(path + ": made with standard_conforming_strings off, which no dump "
-                                 "of PostgreSQL 9.1 or later is; refused",
+            throw failure(path +
+                              ": made with standard_conforming_strings off, which no dump "
+                              "of PostgreSQL 9.1 or later is; refused",
                           "the archive was refused before pg_restore started");
         }
         if (e.desc == "ENCODING") {
@@ -247,19 +252,19 @@ ArchivePlan check_archive_toc(const ArchiveToc& toc, const std::string& path) {
             const restore_policy::Verdict v =
                 restore_policy::check("SET client_encoding = '" + enc + "'");
             if (enc.empty() || v.action == restore_policy::Action::refuse)
-                throw failure(path + ": an archive whose ENCODING entry is " + e.defn +
-                                  "; refused",
+                throw failure(path + ": an archive whose ENCODING entry is " + e.defn + "; refused",
                               "the archive was refused before pg_restore started");
             continue;
         }
         if (e.desc == "STDSTRINGS") continue;  // read, not run
         if (database_level(e)) continue;
-        const std::string where = path + " entry " + std::to_string(e.dump_id) + " (" + e.desc +
-                                  " " + e.tag + ")";
+        const std::string where =
+            path + " entry " + std::to_string(e.dump_id) + " (" + e.desc + " " + e.tag + ")";
         auto refuse = [&](const std::string& why, const std::string& sql) {
-            throw failure(where + ": refused: " + why + (sql.empty() ? "" : " (\"" + excerpt(sql) + "\")") +
-                              "; a dump restores into one database and nothing else",
-                          "the archive was refused before pg_restore started; the target is as it was");
+            throw failure(
+                where + ": refused: " + why + (sql.empty() ? "" : " (\"" + excerpt(sql) + "\")") +
+                    "; a dump restores into one database and nothing else",
+                "the archive was refused before pg_restore started; the target is as it was");
         };
         for (const std::string* text : {&e.defn, &e.copy_stmt}) {
             if (text->empty()) continue;
@@ -273,7 +278,8 @@ ArchivePlan check_archive_toc(const ArchiveToc& toc, const std::string& path) {
             }
             if (!sql.meta.empty()) refuse("a psql command in an archive entry", sql.meta);
             const bool copy_part = text == &e.copy_stmt;
-            if (copy_part && sql.items.size() != 1) refuse("a COPY entry that is not one COPY", *text);
+            if (copy_part && sql.items.size() != 1)
+                refuse("a COPY entry that is not one COPY", *text);
             for (const auto& item : sql.items) {
                 using restore_policy::Action;
                 const auto& verdict = item.verdict;
@@ -284,7 +290,8 @@ ArchivePlan check_archive_toc(const ArchiveToc& toc, const std::string& path) {
                     refuse(copy_part ? "a data entry whose statement is not COPY FROM stdin"
                                      : "COPY outside a data entry",
                            item.text);
-                if (verdict.action == Action::extension && plan.extension_ids.insert(e.dump_id).second)
+                if (verdict.action == Action::extension &&
+                    plan.extension_ids.insert(e.dump_id).second)
                     plan.extensions.push_back(e);
                 if (verdict.action == Action::ownership) plan.owners.insert(verdict.new_owner);
             }

@@ -201,7 +201,8 @@ std::vector<std::string> remove_stale_partials(const std::string& dir) {
             if (m.file.empty() || m.file.find('/') != std::string::npos ||
                 m.file.compare(0, 22, name, 0, 22) != 0)
                 continue;
-            if (fs::exists(dir + "/" + m.file) || fs::exists(dir + "/" + m.file + ".partial")) continue;
+            if (fs::exists(dir + "/" + m.file) || fs::exists(dir + "/" + m.file + ".partial"))
+                continue;
             if (locked_by_someone(manifest)) continue;
             remove(manifest);
         } catch (const Error&) {

@@ -127,7 +127,8 @@ std::string cross_check_with_list(const ArchiveToc& toc, int fd, const std::stri
             p = line.find(' ', p);
             if (p != std::string::npos) ++p;
         }
-        if (p == std::string::npos || line.compare(p, it->second->desc.size(), it->second->desc) != 0)
+        if (p == std::string::npos ||
+            line.compare(p, it->second->desc.size(), it->second->desc) != 0)
             differ("entry " + std::to_string(id) + " is " + it->second->desc + " to ctldb");
         listed.insert(id);
     }

@@ -191,7 +191,8 @@ void load_config_file(const std::string& path, Config& config) {
         // error, never "the last one wins".
         const auto duplicates = duplicate_yaml_keys(text);
         if (!duplicates.empty()) {
-            for (const auto& d : duplicates) config.add_load_error(path + ": " + d);
+            for (const auto& d : duplicates)
+                config.add_load_error(path + ": " + d);
             return;
         }
         docs = YAML::LoadAll(text);

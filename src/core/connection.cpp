@@ -232,7 +232,8 @@ Error connection_error(const std::string& libpq_message, const ConnectionSetting
         hint = "the certificate does not name the host '" + s.host +
                "': connect with a name from its subjectAltName or reissue it with ctldb "
                "gen-certs --san";
-    } else if (contains(m, "certificate has expired") || contains(m, "certificate is not yet valid")) {
+    } else if (contains(m, "certificate has expired") ||
+               contains(m, "certificate is not yet valid")) {
         hint = std::string("a certificate of the chain ") +
                (contains(m, "expired") ? "has expired" : "is not valid yet") +
                " (the server's, or the CA in DB_SSL_ROOT_CERT" +

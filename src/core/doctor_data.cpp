@@ -48,8 +48,10 @@ void check_backups(Env& e) {
     }
     if (!future.empty()) {
         e.out.add("backups in the future", Status::warn,
-                  std::to_string(future.size()) + " backup(s) dated more than 5 minutes ahead of "
-                  "this clock, never counted as the newest: " + join(future, ", "),
+                  std::to_string(future.size()) +
+                      " backup(s) dated more than 5 minutes ahead of "
+                      "this clock, never counted as the newest: " +
+                      join(future, ", "),
                   "check the clock of the host that wrote them; rename or remove them");
     }
     if (pick == nullptr) {

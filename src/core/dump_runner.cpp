@@ -111,16 +111,14 @@ class DumpRunner::Handler : public DumpHandler {
                                    : hint);
     }
 
-    bool statement(std::string_view sql, std::uint64_t line, std::string_view first,
-                   std::string_view second) override {
+    bool statement(std::string_view sql, std::uint64_t line, std::string_view,
+                   std::string_view) override {
         throw_if_interrupted();
         if (scanner->saw_marker()) {
             refuse(line, "SQL after pg_dump's closing marker (\"" + excerpt(sql) +
                              "\"): something was appended to the dump");
         }
         if (sql.find('\0') != std::string_view::npos) refuse(line, "a NUL byte in a statement");
-        (void)first;
-        (void)second;
         const std::string text(sql);
         const restore_policy::Verdict verdict = restore_policy::check(text);
         using restore_policy::Action;
@@ -139,12 +137,14 @@ class DumpRunner::Handler : public DumpHandler {
             return copy;
         }
         PGconn* pg = conn_->raw();
-        if (verdict.action == Action::extension) return run_extension(pg, text, line, verdict.comment);
+        if (verdict.action == Action::extension)
+            return run_extension(pg, text, line, verdict.comment);
         if (verdict.action == Action::ownership && !may_act_for(verdict.new_owner)) {
             ++stats.ownership_left_out;
             if (warned_owners_.insert(verdict.new_owner).second) {
-                log::warn("left out ownership changes to role " + verdict.new_owner + " (first: \"" +
-                          excerpt(sql) + "\"): the restoring role cannot act for it; the objects "
+                log::warn("left out ownership changes to role " + verdict.new_owner +
+                          " (first: \"" + excerpt(sql) +
+                          "\"): the restoring role cannot act for it; the objects "
                           "belong to the restoring role, as with pg_restore --no-owner");
             }
             return false;
@@ -263,7 +263,8 @@ class DumpRunner::Handler : public DumpHandler {
             if (r != nullptr && PQresultStatus(r) == PGRES_COMMAND_OK) return true;
             const char* code = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
             state = code ? code : "";
-            if (state != "42501" && !(comment && state == "42704")) fail_on_server(pg, r, line, text);
+            if (state != "42501" && !(comment && state == "42704"))
+                fail_on_server(pg, r, line, text);
             const char* m = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
             msg = m ? m : "refused";
             return false;
@@ -278,8 +279,8 @@ class DumpRunner::Handler : public DumpHandler {
             if (!ok) exec(*conn_, "ROLLBACK TO SAVEPOINT ctldb_extension");
             exec(*conn_, "SET ROLE " + sql::quote_identifier(role));
             if (ok) {
-                log::info("\"" + excerpt(text) + "\" ran as the connected superuser (role " +
-                          role + " may not run it; the extension's script is the server's)");
+                log::info("\"" + excerpt(text) + "\" ran as the connected superuser (role " + role +
+                          " may not run it; the extension's script is the server's)");
             }
         }
         if (!ok) {
@@ -326,7 +327,7 @@ class DumpRunner::Handler : public DumpHandler {
     }
 
   public:
-    std::string role;               ///< the role the restore runs as (SET ROLE), may be empty
+    std::string role;                ///< the role the restore runs as (SET ROLE), may be empty
     bool session_superuser = false;  ///< the connected role is a superuser
 
   private:

@@ -10,8 +10,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
 #include "ctldb/error.hpp"
@@ -174,7 +174,8 @@ std::string read_file(const std::string& path, std::uint64_t max_bytes, ExitCode
         if (n == 0) break;
         out.append(buf, static_cast<std::size_t>(n));
         if (out.size() > max_bytes)
-            throw Error(code, "cannot read " + path + ": it grew past " + std::to_string(max_bytes) + " bytes");
+            throw Error(code, "cannot read " + path + ": it grew past " +
+                                  std::to_string(max_bytes) + " bytes");
     }
     return out;
 }
@@ -216,7 +217,8 @@ void make_dirs(const std::string& path, mode_t mode) {
         if (part.empty() || part == "/" || part == "." || part == "..") continue;
         struct stat st {};
         if (::stat(built.c_str(), &st) == 0) continue;
-        if (::mkdir(built.c_str(), 0700) != 0 && errno != EEXIST) fail("cannot create directory", built.string());
+        if (::mkdir(built.c_str(), 0700) != 0 && errno != EEXIST)
+            fail("cannot create directory", built.string());
         if (::chmod(built.c_str(), 0755) != 0) fail("cannot chmod", built.string());
     }
     if (::chmod(path.c_str(), mode) != 0) fail("cannot chmod", path);
@@ -285,7 +287,8 @@ void replace_one_by_one(const std::string& dir, const std::vector<NewFile>& file
     }
     for (const auto& f : files) {
         const std::string tmp = dir + "/" + f.name + ".ctldb-new";
-        if (::rename(tmp.c_str(), (dir + "/" + f.name).c_str()) != 0) fail("cannot rename into", dir + "/" + f.name);
+        if (::rename(tmp.c_str(), (dir + "/" + f.name).c_str()) != 0)
+            fail("cannot rename into", dir + "/" + f.name);
     }
     sync_parent_dir(dir + "/x");
 }
@@ -316,7 +319,8 @@ bool replace_in_dir(const std::string& dir, const std::vector<NewFile>& files) {
         while (dirent* e = ::readdir(d)) {
             const std::string n = e->d_name;
             if (n == "." || n == "..") continue;
-            if (std::any_of(files.begin(), files.end(), [&](const NewFile& f) { return f.name == n; }))
+            if (std::any_of(files.begin(), files.end(),
+                            [&](const NewFile& f) { return f.name == n; }))
                 continue;
             struct stat es {};
             if (::lstat((dir + "/" + n).c_str(), &es) != 0 ||

@@ -13,8 +13,8 @@
 #include <cstring>
 #include <memory>
 #include <optional>
-#include <vector>
 #include <thread>
+#include <vector>
 
 #include "ctldb/error.hpp"
 #include "ctldb/fs.hpp"
@@ -226,13 +226,16 @@ void serve(const Listen& where, const Handler& handler, const ServerOptions& o) 
                 if (head_complete(c.head)) {
                     done = true;
                 } else if (c.head.size() > o.max_head_bytes) {
-                    quick_reply(c.fd, {431, "text/plain; charset=utf-8", "request head too large\n"}, false);
+                    quick_reply(c.fd,
+                                {431, "text/plain; charset=utf-8", "request head too large\n"},
+                                false);
                     continue;
                 }
             }
             if (!done) {
                 if (now >= c.deadline) {
-                    quick_reply(c.fd, {408, "text/plain; charset=utf-8", "request timeout\n"}, false);
+                    quick_reply(c.fd, {408, "text/plain; charset=utf-8", "request timeout\n"},
+                                false);
                 } else {
                     still.push_back(std::move(c));
                 }
@@ -249,7 +252,9 @@ void serve(const Listen& where, const Handler& handler, const ServerOptions& o) 
                 continue;
             }
             if (active.load() >= o.max_connections) {
-                quick_reply(c.fd, {503, "text/plain; charset=utf-8", "too many concurrent requests\n"}, false);
+                quick_reply(c.fd,
+                            {503, "text/plain; charset=utf-8", "too many concurrent requests\n"},
+                            false);
                 continue;
             }
             ++active;
@@ -266,13 +271,16 @@ void serve(const Listen& where, const Handler& handler, const ServerOptions& o) 
         pending.swap(still);
         if (fds[0].revents != 0) {
             for (;;) {
-                const int fd = ::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+                const int fd =
+                    ::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
                 if (fd < 0) break;
                 if (pending.size() >= static_cast<std::size_t>(o.max_pending)) {
-                    quick_reply(fd, {503, "text/plain; charset=utf-8", "too many connections\n"}, false);
+                    quick_reply(fd, {503, "text/plain; charset=utf-8", "too many connections\n"},
+                                false);
                     continue;
                 }
-                pending.push_back({fd, {}, clock::now() + std::chrono::milliseconds(o.head_timeout_ms)});
+                pending.push_back(
+                    {fd, {}, clock::now() + std::chrono::milliseconds(o.head_timeout_ms)});
             }
         }
     }

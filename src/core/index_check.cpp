@@ -24,31 +24,32 @@ const RequiredIndex kRequired[] = {
 };
 
 std::vector<IndexInfo> load_indexes(Connection& conn) {
-    QueryResult r =
-        exec(conn,
-             // Deparsing opens the table: for one another session holds
-             // ACCESS EXCLUSIVE (a migration), the catalog facts that need
-             // no lock are kept and the definition is left out.
-             "WITH locked AS (" + std::string(probe::kExclusivelyLocked) + ") "
-             "SELECT c.relname, t.relname, format('%I.%I', n.nspname, c.relname), "
-             "format('%I.%I', tn.nspname, t.relname), "
-             "CASE WHEN t.oid IN (SELECT relation FROM locked) OR c.oid IN (SELECT relation FROM "
-             "locked) THEN NULL ELSE pg_get_indexdef(c.oid) END, am.amname, "
-             "CASE WHEN t.oid IN (SELECT relation FROM locked) THEN '' ELSE "
-             "coalesce(pg_get_expr(i.indpred, i.indrelid), '') END, "
-             "CASE WHEN t.oid IN (SELECT relation FROM locked) THEN '' ELSE "
-             "coalesce(pg_get_expr(i.indexprs, i.indrelid), '') END, i.indkey::text, "
-             "i.indoption::text, i.indclass::text, i.indcollation::text, i.indisvalid, "
-             "i.indisunique, i.indisprimary, EXISTS (SELECT 1 FROM pg_constraint k WHERE "
-             "k.conindid = c.oid AND k.contype IN ('p', 'u', 'x')), EXISTS (SELECT 1 FROM "
-             "pg_stat_progress_create_index p WHERE p.index_relid = c.oid), "
-             "coalesce(s.idx_scan, 0), pg_relation_size(c.oid) "
-             "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-             "JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace n ON n.oid = "
-             "c.relnamespace JOIN pg_namespace tn ON tn.oid = t.relnamespace JOIN pg_am am "
-             "ON am.oid = c.relam LEFT JOIN pg_stat_user_indexes s ON s.indexrelid = c.oid "
-             "WHERE " +
-                 probe::user_schema("n") + " ORDER BY 3");
+    QueryResult r = exec(
+        conn,
+        // Deparsing opens the table: for one another session holds
+        // ACCESS EXCLUSIVE (a migration), the catalog facts that need
+        // no lock are kept and the definition is left out.
+        "WITH locked AS (" + std::string(probe::kExclusivelyLocked) +
+            ") "
+            "SELECT c.relname, t.relname, format('%I.%I', n.nspname, c.relname), "
+            "format('%I.%I', tn.nspname, t.relname), "
+            "CASE WHEN t.oid IN (SELECT relation FROM locked) OR c.oid IN (SELECT relation FROM "
+            "locked) THEN NULL ELSE pg_get_indexdef(c.oid) END, am.amname, "
+            "CASE WHEN t.oid IN (SELECT relation FROM locked) THEN '' ELSE "
+            "coalesce(pg_get_expr(i.indpred, i.indrelid), '') END, "
+            "CASE WHEN t.oid IN (SELECT relation FROM locked) THEN '' ELSE "
+            "coalesce(pg_get_expr(i.indexprs, i.indrelid), '') END, i.indkey::text, "
+            "i.indoption::text, i.indclass::text, i.indcollation::text, i.indisvalid, "
+            "i.indisunique, i.indisprimary, EXISTS (SELECT 1 FROM pg_constraint k WHERE "
+            "k.conindid = c.oid AND k.contype IN ('p', 'u', 'x')), EXISTS (SELECT 1 FROM "
+            "pg_stat_progress_create_index p WHERE p.index_relid = c.oid), "
+            "coalesce(s.idx_scan, 0), pg_relation_size(c.oid) "
+            "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace n ON n.oid = "
+            "c.relnamespace JOIN pg_namespace tn ON tn.oid = t.relnamespace JOIN pg_am am "
+            "ON am.oid = c.relam LEFT JOIN pg_stat_user_indexes s ON s.indexrelid = c.oid "
+            "WHERE " +
+            probe::user_schema("n") + " ORDER BY 3");
     std::vector<IndexInfo> out;
     for (int i = 0; i < r.rows(); ++i) {
         IndexInfo x;

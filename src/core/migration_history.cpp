@@ -1,7 +1,8 @@
 #include "ctldb/migration_history.hpp"
 
-#include "ctldb/text.hpp"
+#include "ctldb/process.hpp"
 #include "ctldb/stopwatch.hpp"
+#include "ctldb/text.hpp"
 
 #include <unistd.h>
 
@@ -67,9 +68,7 @@ void create_history(Connection& conn) {
 }
 
 std::string applied_by(Connection& conn) {
-    char host[256] = "";
-    ::gethostname(host, sizeof host - 1);
-    return exec(conn, "SELECT current_user").get(0, 0) + "@" + host;
+    return exec(conn, "SELECT current_user").get(0, 0) + "@" + host_name();
 }
 
 MigrationLock::MigrationLock(Connection& conn, int timeout_s) : conn_(conn) {

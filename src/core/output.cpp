@@ -121,19 +121,17 @@ void Table::add_row(std::vector<std::string> cells) {
     // only changes colours; every other control character is escaped.
     for (auto& c : cells) {
         std::string out;
-        for (std::size_t i = 0; i < c.size(); ++i) {
-            if (c[i] == '\x1b' && i + 1 < c.size() && c[i + 1] == '[') {
-                std::size_t j = i + 2;
-                while (j < c.size() && (std::isdigit(static_cast<unsigned char>(c[j])) || c[j] == ';'))
-                    ++j;
-                if (j < c.size() && c[j] == 'm') {
-                    out.append(c, i, j + 1 - i);
-                    i = j;
-                    continue;
-                }
-            }
-            out += printable(std::string(1, c[i]));
+        std::size_t from = 0;  // start of the text not yet copied
+        for (std::size_t i = c.find("\x1b["); i != std::string::npos; i = c.find("\x1b[", i + 1)) {
+            std::size_t j = i + 2;
+            while (j < c.size() && (std::isdigit(static_cast<unsigned char>(c[j])) || c[j] == ';'))
+                ++j;
+            if (j >= c.size() || c[j] != 'm') continue;
+            out += printable(c.substr(from, i - from));
+            out.append(c, i, j + 1 - i);
+            from = j + 1;
         }
+        out += printable(c.substr(from));
         c = std::move(out);
     }
     rows_.push_back(std::move(cells));

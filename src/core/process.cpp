@@ -329,4 +329,10 @@ void ChildProcess::stop() {
     reaped_ = true;
 }
 
+std::string host_name() {
+    char host[256] = "";
+    ::gethostname(host, sizeof host - 1);
+    return host;
+}
+
 }  // namespace ctldb

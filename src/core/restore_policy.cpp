@@ -31,21 +31,51 @@ std::string str(const json& obj, const char* key) {
 /// server still checks every one against the restoring role's rights.
 const std::set<std::string, std::less<>>& object_statements() {
     static const std::set<std::string, std::less<>> kinds = {
-        "CreateSchemaStmt",      "CreateStmt",           "CreateSeqStmt",
-        "AlterSeqStmt",          "ViewStmt",             "RefreshMatViewStmt",
-        "IndexStmt",             "CreateFunctionStmt",   "AlterFunctionStmt",
-        "CreateTrigStmt",        "CreateEventTrigStmt",  "AlterEventTrigStmt",
-        "RuleStmt",              "CreatePolicyStmt",     "DefineStmt",
-        "CompositeTypeStmt",     "CreateEnumStmt",       "AlterEnumStmt",
-        "CreateRangeStmt",       "CreateDomainStmt",     "AlterDomainStmt",
-        "CreateCastStmt",        "CreateConversionStmt", "CreateOpClassStmt",
-        "CreateOpFamilyStmt",    "AlterOpFamilyStmt",    "CreatePLangStmt",
-        "CreateFdwStmt",         "CreateForeignServerStmt", "CreateUserMappingStmt",
-        "CreateForeignTableStmt", "CreateTransformStmt", "CreateAmStmt",
-        "CreateStatsStmt",       "AlterStatsStmt",       "CreatePublicationStmt",
-        "AlterPublicationStmt",  "AlterTableStmt",       "AlterDefaultPrivilegesStmt",
-        "AlterObjectDependsStmt", "AlterTSConfigurationStmt", "AlterTSDictionaryStmt",
-        "DropStmt",              "InsertStmt",           "AlterCollationStmt",
+        "CreateSchemaStmt",
+        "CreateStmt",
+        "CreateSeqStmt",
+        "AlterSeqStmt",
+        "ViewStmt",
+        "RefreshMatViewStmt",
+        "IndexStmt",
+        "CreateFunctionStmt",
+        "AlterFunctionStmt",
+        "CreateTrigStmt",
+        "CreateEventTrigStmt",
+        "AlterEventTrigStmt",
+        "RuleStmt",
+        "CreatePolicyStmt",
+        "DefineStmt",
+        "CompositeTypeStmt",
+        "CreateEnumStmt",
+        "AlterEnumStmt",
+        "CreateRangeStmt",
+        "CreateDomainStmt",
+        "AlterDomainStmt",
+        "CreateCastStmt",
+        "CreateConversionStmt",
+        "CreateOpClassStmt",
+        "CreateOpFamilyStmt",
+        "AlterOpFamilyStmt",
+        "CreatePLangStmt",
+        "CreateFdwStmt",
+        "CreateForeignServerStmt",
+        "CreateUserMappingStmt",
+        "CreateForeignTableStmt",
+        "CreateTransformStmt",
+        "CreateAmStmt",
+        "CreateStatsStmt",
+        "AlterStatsStmt",
+        "CreatePublicationStmt",
+        "AlterPublicationStmt",
+        "AlterTableStmt",
+        "AlterDefaultPrivilegesStmt",
+        "AlterObjectDependsStmt",
+        "AlterTSConfigurationStmt",
+        "AlterTSDictionaryStmt",
+        "DropStmt",
+        "InsertStmt",
+        "AlterCollationStmt",
     };
     return kinds;
 }
@@ -78,11 +108,11 @@ std::string cluster_wide(std::string_view kind) {
 /// among them, since they would change whose rights the restore runs with.
 bool allowed_setting(const std::string& name) {
     static const std::set<std::string> names = {
-        "statement_timeout",     "lock_timeout",          "idle_in_transaction_session_timeout",
-        "transaction_timeout",   "client_encoding",       "standard_conforming_strings",
-        "check_function_bodies", "xmloption",             "client_min_messages",
-        "row_security",          "default_tablespace",    "default_table_access_method",
-        "default_with_oids",     "search_path",           "escape_string_warning",
+        "statement_timeout",     "lock_timeout",       "idle_in_transaction_session_timeout",
+        "transaction_timeout",   "client_encoding",    "standard_conforming_strings",
+        "check_function_bodies", "xmloption",          "client_min_messages",
+        "row_security",          "default_tablespace", "default_table_access_method",
+        "default_with_oids",     "search_path",        "escape_string_warning",
     };
     return names.count(name) > 0;
 }
@@ -103,10 +133,10 @@ std::string set_value(const json& body) {
 bool client_only_encoding(std::string e) {
     e.erase(std::remove(e.begin(), e.end(), '_'), e.end());
     e.erase(std::remove(e.begin(), e.end(), '-'), e.end());
-    for (const char* x : {"sjis", "shiftjis", "shiftjis2004", "big5", "gbk", "uhc", "gb18030",
-                          "johab", "windows932", "windows936", "windows949", "windows950",
-                          "mskanji", "cp932", "cp936", "cp949", "cp950", "tcvn", "tcvn5712",
-                          "vscii", "abc"}) {
+    for (const char* x :
+         {"sjis",  "shiftjis",   "shiftjis2004", "big5",       "gbk",        "uhc",     "gb18030",
+          "johab", "windows932", "windows936",   "windows949", "windows950", "mskanji", "cp932",
+          "cp936", "cp949",      "cp950",        "tcvn",       "tcvn5712",   "vscii",   "abc"}) {
         if (e == x) return true;
     }
     return false;
@@ -182,11 +212,11 @@ Verdict refuse(std::string reason) {
 /// pg_dump's SELECTs: one function call with constant arguments and no
 /// FROM, except lo_unlink over pg_largeobject_metadata (--clean).
 Verdict check_select(const json& s) {
-    static const std::set<std::string> calls = {"set_config", "setval", "lo_create", "lo_open",
-                                                "lowrite", "lo_close", "lo_unlink"};
+    static const std::set<std::string> calls = {"set_config", "setval",   "lo_create", "lo_open",
+                                                "lowrite",    "lo_close", "lo_unlink"};
     const json* targets = s.contains("targetList") ? &s["targetList"] : nullptr;
-    for (const char* k : {"withClause", "groupClause", "havingClause", "valuesLists",
-                          "sortClause", "lockingClause", "larg", "rarg", "intoClause"}) {
+    for (const char* k : {"withClause", "groupClause", "havingClause", "valuesLists", "sortClause",
+                          "lockingClause", "larg", "rarg", "intoClause"}) {
         if (s.contains(k)) return refuse("a SELECT that pg_dump never writes");
     }
     if (targets == nullptr || !targets->is_array() || targets->size() != 1)
@@ -206,7 +236,10 @@ Verdict check_select(const json& s) {
     }
     if (name == "set_config") {
         const std::string first =
-            args.empty() ? "" : str(args[0].value("A_Const", json::object()).value("sval", json::object()), "sval");
+            args.empty()
+                ? ""
+                : str(args[0].value("A_Const", json::object()).value("sval", json::object()),
+                      "sval");
         if (first != "search_path")
             return refuse("set_config of " + (first.empty() ? "a setting" : first) +
                           ": pg_dump sets only search_path");
@@ -281,8 +314,9 @@ Verdict check_tree(const std::string& kind, const json& body) {
         const std::string value = lower(set_value(body));
         if (name == "standard_conforming_strings" && value != "on" && value != "true" &&
             value != "1" && k != "VAR_SET_DEFAULT")
-            return refuse("standard_conforming_strings off, which no dump of PostgreSQL 9.1 or "
-                          "later sets and which ctldb's check cannot read");
+            return refuse(
+                "standard_conforming_strings off, which no dump of PostgreSQL 9.1 or "
+                "later sets and which ctldb's check cannot read");
         if (name == "client_encoding" && client_only_encoding(value))
             return refuse("client_encoding " + value +
                           ", an encoding no database has (a quote byte may hide inside a "
@@ -324,8 +358,9 @@ Verdict check_tree(const std::string& kind, const json& body) {
     if (kind == "CreateTableAsStmt") {
         if (str(body, "objtype") != "OBJECT_MATVIEW" ||
             !body.value("into", json::object()).value("skipData", false))
-            return refuse("CREATE TABLE AS runs a query; pg_dump writes only materialized views "
-                          "WITH NO DATA");
+            return refuse(
+                "CREATE TABLE AS runs a query; pg_dump writes only materialized views "
+                "WITH NO DATA");
         return Verdict{};
     }
     if (kind == "InsertStmt") {

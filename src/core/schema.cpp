@@ -12,6 +12,7 @@
 #include "ctldb/pipeline.hpp"
 #include "ctldb/probes.hpp"
 #include "ctldb/script.hpp"
+#include "ctldb/text.hpp"
 
 namespace ctldb::schema {
 
@@ -23,8 +24,7 @@ constexpr const char* kNotExtensionMember =
 
 // Deparsing a table's parts opens the table: those of a table another
 // session holds in ACCESS EXCLUSIVE mode are not read (Snapshot::locked).
-const std::string kNotLocked =
-    std::string(" AND c.oid NOT IN (") + probe::kExclusivelyLocked + ")";
+const std::string kNotLocked = std::string(" AND c.oid NOT IN (") + probe::kExclusivelyLocked + ")";
 
 std::string not_extension(const std::string& oid) {
     std::string s = kNotExtensionMember;
@@ -151,15 +151,6 @@ std::string without_concurrently(const std::string& text) {
     return text;
 }
 
-std::string random_suffix() {
-    std::random_device rd;
-    const char* digits = "0123456789abcdef";
-    std::string s;
-    for (int i = 0; i < 8; ++i)
-        s += digits[rd() % 16];
-    return s;
-}
-
 }  // namespace
 
 std::string Object::label() const {
@@ -244,7 +235,8 @@ Comparison compare(const Snapshot& expected, const Snapshot& found,
         if (o.kind == "table" && !found.objects.count(k)) parts_of_missing[o.name];
     }
     for (const auto& [k, o] : expected.objects) {
-        if (found.locked.count(o.table) || (o.table.empty() && o.kind != "table" && found.locked.count(o.name))) {
+        if (found.locked.count(o.table) ||
+            (o.table.empty() && o.kind != "table" && found.locked.count(o.name))) {
             if (std::find(out.not_compared.begin(), out.not_compared.end(),
                           o.table.empty() ? o.name : o.table) == out.not_compared.end())
                 out.not_compared.push_back(o.table.empty() ? o.name : o.table);

@@ -111,19 +111,6 @@ RawParse raw_parse(const std::string& text) {
 
 }  // namespace
 
-CopyKind classify_copy(const std::string& statement) {
-    RawParse raw = raw_parse(statement);
-    if (raw.error || !raw.tree.is_object() || !raw.tree.contains("stmts")) return CopyKind::other;
-    const json& stmts = raw.tree["stmts"];
-    if (stmts.size() != 1) return CopyKind::other;
-    const json& stmt = stmts[0].value("stmt", json::object());
-    if (!stmt.contains("CopyStmt")) return CopyKind::not_copy;
-    const json& copy = stmt["CopyStmt"];
-    const bool from = copy.value("is_from", false);
-    const bool program = copy.value("is_program", false);
-    return from && !program && !copy.contains("filename") ? CopyKind::from_stdin : CopyKind::other;
-}
-
 bool unwrap_transaction(Parsed& parsed) {
     auto& st = parsed.statements;
     if (st.size() < 2 || !st.front().transaction_control || !st.back().transaction_control)

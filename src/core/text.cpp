@@ -1,5 +1,7 @@
 #include "ctldb/text.hpp"
 
+#include <random>
+
 #include <openssl/evp.h>
 #include <cctype>
 
@@ -94,6 +96,15 @@ std::optional<double> parse_duration_seconds(std::string_view text) {
         return std::nullopt;
     }
     return v * factor;
+}
+
+std::string random_suffix(int n) {
+    std::random_device rd;
+    const char* digits = "0123456789abcdef";
+    std::string s;
+    for (int i = 0; i < n; ++i)
+        s += digits[rd() % 16];
+    return s;
 }
 
 std::string human_duration(double seconds) {

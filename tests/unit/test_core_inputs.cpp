@@ -66,8 +66,8 @@ TEST_CASE("a YAML key given twice is found with both lines") {
     CHECK(twice[0] == "key 'NODE_ENV' is given twice, on line 3 and line 5; remove one");
     // The same key in two different maps, a list of maps, and a second
     // document are not duplicates.
-    CHECK(duplicate_yaml_keys("a:\n  x: 1\nb:\n  x: 2\nl:\n  - x: 1\n  - x: 2\n---\na: 3\n")
-              .empty());
+    CHECK(
+        duplicate_yaml_keys("a:\n  x: 1\nb:\n  x: 2\nl:\n  - x: 1\n  - x: 2\n---\na: 3\n").empty());
     CHECK(duplicate_yaml_keys("database:\n  ssl:\n    mode: a\n    mode: b\n").size() == 1);
     CHECK(duplicate_yaml_keys("{a: 1, a: 2}").size() == 1);
 }
@@ -87,8 +87,8 @@ TEST_CASE("an expired certificate's hint says expired") {
     s.host = "db";
     s.user = "app";
     s.sslrootcert = "/etc/ca.crt";
-    const Error e = connection_error(
-        "SSL error: certificate verify failed: certificate has expired", s);
+    const Error e =
+        connection_error("SSL error: certificate verify failed: certificate has expired", s);
     CHECK(e.hint().find("has expired") != std::string::npos);
     CHECK(e.hint().find("not signed") == std::string::npos);
 }
