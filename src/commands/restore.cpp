@@ -395,15 +395,17 @@ void run_custom(int fd, const VerifiedBackup& v, const std::string& pg_restore,
     runner.finish();
 }
 
-/// Sessions other than ours on `db`: the swap needs none. A session whose
-/// client has just gone (the previous command of a script, a killed run
-/// rolling back) is given 2 s to end before it counts.
+/// Client sessions other than ours on `db`: the swap needs none. A session
+/// whose client has just gone (the previous command of a script, a killed
+/// run rolling back) is given 2 s to end before it counts. An autovacuum
+/// worker (busy on a freshly restored database) is not one: the server
+/// ends it itself for ALTER DATABASE RENAME.
 void refuse_if_sessions(Connection& admin, const std::string& db) {
     std::int64_t n = 0;
     for (int tries = 0; tries < 20; ++tries) {
         n = exec(admin,
                  "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND pid <> "
-                 "pg_backend_pid()",
+                 "pg_backend_pid() AND backend_type = 'client backend'",
                  {db})
                 .get_int(0, 0);
         if (n == 0) return;
