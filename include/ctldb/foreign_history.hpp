@@ -22,7 +22,7 @@ std::optional<HistoryTool> parse_history_tool(const std::string& name);
 struct ForeignRecord {
     std::string version;     ///< as the tool wrote it ("3", "1.1", "0003_init.sql")
     std::string applied_at;  ///< ISO 8601 UTC, or "" when the tool keeps no time
-    std::string detail;      ///< description or script, for the plan
+    std::string detail;      ///< description, script or file name, for the plan
 };
 
 struct ForeignHistory {
@@ -37,6 +37,8 @@ struct ForeignHistory {
     /// that failed); "" when it may be.
     std::string refusal;
     std::vector<std::string> notes;  ///< what was read and left aside
+    /// Records the tool marked as failed (node: success = false), left out.
+    std::vector<std::string> failed;
 };
 
 /// Read the history `tool` keeps (automatic: told from the tables present).
@@ -50,7 +52,7 @@ struct AdoptionPlan {
         const Migration* migration = nullptr;
         std::string applied_at;  ///< from the tool, or ""
     };
-    std::vector<Item> items;             ///< ascending by version
+    std::vector<Item> items;             ///< in the set's order
     std::vector<std::string> unmatched;  ///< records no file of the set has
     std::vector<std::string>
         not_recorded;  ///< files before the last adopted one the tool did not record

@@ -3,7 +3,10 @@
 // NNNN_name.down.sql, any width, _ or - after the number), golang-migrate
 // (N_name.up.sql / N_name.down.sql), Flyway (V1.1__name.sql, U1.1__ undo
 // files) and dbmate (YYYYMMDDHHMMSS_name.sql with -- migrate:up / down
-// sections). Loading checks names, versions and pairs; checksums are
+// sections) and hand-written node runners (every *.sql in name order,
+// keyed by the digits before the first _ or else the file name; the first
+// file of a key wins, later ones are shadowed; X_rollback.sql undoes
+// X.sql). Loading checks names, versions and pairs; checksums are
 // SHA-256 of the text (dbmate: its up section) with CRLF normalised to LF.
 #pragma once
 
@@ -18,9 +21,10 @@
 
 namespace ctldb {
 
-enum class MigrationLayout { automatic, numbered, golang_migrate, flyway, dbmate };
+enum class MigrationLayout { automatic, numbered, golang_migrate, flyway, dbmate, node };
 
-/// "numbered", "golang-migrate", "flyway", "dbmate" ("auto" for automatic).
+/// "numbered", "golang-migrate", "flyway", "dbmate", "node" ("auto" for
+/// automatic).
 const char* layout_name(MigrationLayout layout);
 /// The layout a --layout value names; nullopt for an unknown one.
 std::optional<MigrationLayout> parse_layout(const std::string& name);
@@ -30,8 +34,14 @@ struct Migration {
     /// (1.1) is encoded as major * 10^12 + minor * 10^6 + patch.
     std::int64_t version = 0;
     std::string label;  ///< the version as the file writes it: "0003", "1.1"
-    std::string name;   ///< "admin_center_schema"
-    std::string file;   ///< "0001_admin_center_schema.sql"
+    /// node: the runner's history key ("007", or the whole file name when
+    /// it has no number); the label elsewhere.
+    std::string key;
+    /// node: the earlier file whose key this file shares, so the runner
+    /// never applied it; "" for every other file.
+    std::string shadowed_by;
+    std::string name;  ///< "admin_center_schema"
+    std::string file;  ///< "0001_admin_center_schema.sql"
     std::string sql;
     std::string checksum;  ///< hex SHA-256 of the normalised text
     bool no_transaction = false;
@@ -56,9 +66,18 @@ struct MigrationSet {
     std::vector<Migration> migrations;  ///< ascending by version
     /// Files of the directory that are not migrations (.js, .md, schema.sql).
     std::vector<std::string> ignored;
+    /// node: files whose key an earlier file took (Migration::shadowed_by),
+    /// in name order. They run only when named (migrate up --include FILE),
+    /// then recorded under their own file name (version node_version(file)).
+    std::vector<Migration> shadowed;
+    /// node: rollback files whose migration is not in the folder, with why.
+    std::vector<std::string> orphan_downs;
     const Migration* find(std::int64_t version) const;
-    /// The migration whose version is written `label` ("3", "0003", "1.1").
+    /// The migration whose version is written `label` ("3", "0003", "1.1"),
+    /// or whose file is named `label`.
     const Migration* find_label(const std::string& label) const;
+    /// A migration or a shadowed file by file name.
+    const Migration* find_file(const std::string& file) const;
 };
 
 /// The marker that makes a file run statement by statement outside a
@@ -96,6 +115,14 @@ std::vector<std::pair<std::string, std::string>> new_migration_files(const Migra
 
 /// The set compiled into the binary.
 MigrationSet embedded_migration_set();
+
+/// The node runner's history key of a file: the digits before the first
+/// '_', or the whole file name when there are none.
+std::string node_key(const std::string& file);
+/// The version ctldb's history keeps for a node key: the number for a key
+/// of digits (up to 18), else a negative number drawn from SHA-256 of the
+/// key (stable; never a number a file name can write).
+std::int64_t node_version(const std::string& key);
 
 /// SHA-256 (hex) of `text` after CRLF -> LF, so a checkout on Windows does
 /// not count as drift.
@@ -146,6 +173,7 @@ enum class MigrationState {
     out_of_order,  ///< file not yet applied, older than something applied
     modified,      ///< applied, but the file changed since (drift)
     missing,       ///< applied, but no file any more
+    shadowed,      ///< node: its key is an earlier file's; the runner never applies it
 };
 const char* migration_state_name(MigrationState s);
 

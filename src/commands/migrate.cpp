@@ -15,6 +15,7 @@
 #include "ctldb/connection.hpp"
 #include "ctldb/context.hpp"
 #include "ctldb/findings.hpp"
+#include "ctldb/foreign_history.hpp"
 #include "ctldb/fs.hpp"
 #include "ctldb/log.hpp"
 #include "ctldb/migration_history.hpp"
@@ -34,7 +35,7 @@ MigrationLayout layout_option(const MigrateOptions& o) {
     const auto layout = parse_layout(o.layout);
     if (!layout) {
         throw usage_error("--layout " + o.layout + " is not a layout ctldb reads",
-                          "auto, numbered, golang-migrate, flyway or dbmate");
+                          "auto, numbered, golang-migrate, flyway, dbmate or node");
     }
     return *layout;
 }
@@ -47,9 +48,20 @@ MigrationSet load_set(const MigrateOptions& o) {
     log::detail(o.dir + ": " + layout_name(set.layout) + " layout" +
                 (layout == MigrationLayout::automatic ? " (told from the files)" : "") + ", " +
                 std::to_string(set.migrations.size()) + " migration(s)");
-    if (!set.ignored.empty()) {
-        log::detail("not migrations, ignored: " + join(set.ignored, ", "));
+    std::vector<std::string> sql, other;
+    for (const auto& f : set.ignored)
+        (ends_with(f, ".sql") ? sql : other).push_back(f);
+    if (!sql.empty()) {
+        // A runner that applies every *.sql would run them: say so.
+        log::info(std::to_string(sql.size()) + " .sql file(s) without a version, not run by the " +
+                  layout_name(set.layout) + " layout: " + join(sql, ", ") +
+                  (set.layout == MigrationLayout::numbered
+                       ? " (a runner that applies every *.sql in name order: --layout node)"
+                       : ""));
     }
+    if (!other.empty()) log::detail("not migrations, ignored: " + join(other, ", "));
+    for (const auto& d : set.orphan_downs)
+        log::warn(d);
     if (set.migrations.empty()) {
         // Most likely the wrong directory; as a set it would report every
         // applied migration as missing.
@@ -105,8 +117,21 @@ std::vector<std::string> invalid_indexes(Connection& conn) {
 struct Applied {
     std::int64_t version;
     std::string name;
+    std::string file;
     std::int64_t ms;
 };
+
+/// The shadowed files an up leaves, with the choices, for JSON.
+nlohmann::json shadowed_json(const std::vector<const Migration*>& left) {
+    nlohmann::json arr = nlohmann::json::array();
+    for (const Migration* m : left) {
+        arr.push_back({{"file", m->file},
+                       {"key", m->key},
+                       {"shadowed_by", m->shadowed_by},
+                       {"choices", {"--include " + m->file, "leave it"}}});
+    }
+    return arr;
+}
 
 /// Run one file (up or down) and record it, as one transaction or, for a
 /// no-transaction file, statement by statement.
@@ -203,6 +228,11 @@ nlohmann::json status_json(const MigrationStatus& st) {
         {"state", migration_state_name(st.state)},
         {"file", st.file ? nlohmann::json(st.file->file) : nlohmann::json(nullptr)},
         {"no_transaction", st.file ? st.file->no_transaction : false}};
+    if (st.file) {
+        j["key"] = st.file->key;
+        j["down_file"] = st.file->down_sql ? nlohmann::json(st.file->down_file) : nlohmann::json();
+        if (!st.file->shadowed_by.empty()) j["shadowed_by"] = st.file->shadowed_by;
+    }
     if (st.applied) {
         j["applied_at"] = st.applied->applied_at;
         j["applied_by"] = st.applied->applied_by;
@@ -213,18 +243,57 @@ nlohmann::json status_json(const MigrationStatus& st) {
     return j;
 }
 
+Style state_style(MigrationState state) {
+    switch (state) {
+        case MigrationState::applied:
+            return Style::green;
+        case MigrationState::pending:
+        case MigrationState::shadowed:
+            return Style::yellow;
+        case MigrationState::modified:
+        case MigrationState::missing:
+        case MigrationState::out_of_order:
+            return Style::red;
+    }
+    return Style::none;
+}
+
+/// A node runner's folder file by file: every file with what the runner
+/// did or will do with it, rollback files beside the file they undo.
+std::string node_status_table(const MigrationSet& set, const std::vector<MigrationStatus>& list,
+                              bool color) {
+    Table t({"FILE", "KEY", "STATE", "APPLIED AT", "BY", "MS"});
+    for (const auto& st : list) {
+        std::string state = styled(migration_state_name(st.state), state_style(st.state), color);
+        if (st.file && !st.file->shadowed_by.empty()) {
+            state += st.applied ? " (included under its own name; key " + st.file->key + " is " +
+                                      st.file->shadowed_by + "'s)"
+                                : " by " + st.file->shadowed_by + " (key " + st.file->key +
+                                      "): never applied by the runner";
+        }
+        t.add_row({st.file ? st.file->file : "(no file) " + st.name,
+                   st.file ? st.file->key : std::to_string(st.version), state,
+                   st.applied ? st.applied->applied_at : "",
+                   st.applied ? st.applied->applied_by : "",
+                   st.applied ? std::to_string(st.applied->execution_ms) : ""});
+        if (st.file && st.file->down_sql) {
+            t.add_row(
+                {st.file->down_file, st.file->key, "rollback of " + st.file->file, "", "", ""});
+        }
+    }
+    for (const auto& d : set.orphan_downs) {
+        const std::size_t colon = d.find(": ");
+        t.add_row({d.substr(0, colon), "", styled(d.substr(colon + 2), Style::yellow, color), "",
+                   "", ""});
+    }
+    return t.render();
+}
+
 std::string status_table(const std::vector<MigrationStatus>& list, bool color) {
     Table t({"VERSION", "NAME", "STATE", "APPLIED AT", "BY", "MS"});
     for (const auto& st : list) {
-        Style s = Style::none;
-        if (st.state == MigrationState::applied) s = Style::green;
-        if (st.state == MigrationState::pending) s = Style::yellow;
-        if (st.state == MigrationState::modified || st.state == MigrationState::missing ||
-            st.state == MigrationState::out_of_order) {
-            s = Style::red;
-        }
         t.add_row({st.file ? st.file->label : std::to_string(st.version), st.name,
-                   styled(migration_state_name(st.state), s, color),
+                   styled(migration_state_name(st.state), state_style(st.state), color),
                    st.applied ? st.applied->applied_at : "",
                    st.applied ? st.applied->applied_by : "",
                    st.applied ? std::to_string(st.applied->execution_ms) : ""});
@@ -241,8 +310,11 @@ std::vector<std::string> drift(const std::vector<MigrationStatus>& list) {
                           st.applied->checksum.substr(0, 12) + "… now " +
                           st.file->checksum.substr(0, 12) + "…)");
         } else if (st.state == MigrationState::missing) {
-            out.push_back("version " + std::to_string(st.version) + " (" + st.name +
-                          ") is applied but its file is gone");
+            // A node file keyed by its name has a drawn number: name it.
+            out.push_back((st.version < 0
+                               ? st.name
+                               : "version " + std::to_string(st.version) + " (" + st.name + ")") +
+                          " is applied but its file is gone");
         }
     }
     return out;
@@ -253,23 +325,36 @@ std::unique_ptr<Connection> open(Context& ctx) {
     return conn;
 }
 
-/// Pending migrations up to `to` (-1: all), and why they may not run.
+/// Pending migrations up to `to` (null: all), and why they may not run.
 struct UpPlan {
     std::vector<MigrationStatus> list;
     std::vector<const Migration*> todo;
     std::vector<std::string> problems;
+    /// node: shadowed files not applied and not named by --include.
+    std::vector<const Migration*> left_shadowed;
 };
 
 UpPlan plan_up(const MigrationSet& set, const std::vector<AppliedMigration>& history,
-               std::int64_t to, bool allow_out_of_order) {
+               const Migration* to, const MigrateOptions& o) {
     UpPlan p;
     p.list = migration_status(set, history);
     p.problems = drift(p.list);
+    bool past_to = false;
     for (const auto& st : p.list) {
-        if (st.state != MigrationState::pending && st.state != MigrationState::out_of_order)
+        const bool included = st.file != nullptr && std::find(o.include.begin(), o.include.end(),
+                                                              st.file->file) != o.include.end();
+        if (st.state == MigrationState::shadowed && !included) {
+            p.left_shadowed.push_back(st.file);
             continue;
-        if (to >= 0 && st.version > to) continue;
-        if (st.state == MigrationState::out_of_order && !allow_out_of_order) {
+        }
+        if (past_to ||
+            (st.state != MigrationState::pending && st.state != MigrationState::out_of_order &&
+             st.state != MigrationState::shadowed)) {
+            past_to = past_to || (to != nullptr && st.file == to);
+            continue;
+        }
+        past_to = to != nullptr && st.file == to;
+        if (st.state == MigrationState::out_of_order && !o.allow_out_of_order) {
             p.problems.push_back(st.file->file +
                                  " is older than migrations already applied (out of order); pass "
                                  "--allow-out-of-order to apply it anyway");
@@ -279,12 +364,40 @@ UpPlan plan_up(const MigrationSet& set, const std::vector<AppliedMigration>& his
     return p;
 }
 
-void print_up_dry_run(const MigrationSet& set, const std::vector<const Migration*>& todo,
-                      ParsedFiles& parsed, Context& ctx) {
+/// --include names files the runner never applies (shadowed): anything
+/// else is a mistake worth stopping for.
+void check_includes(const MigrationSet& set, const MigrateOptions& o) {
+    for (const auto& file : o.include) {
+        const Migration* m = set.find_file(file);
+        if (m == nullptr || m->shadowed_by.empty()) {
+            throw usage_error(
+                "--include " + file + ": not a shadowed file of " + set.source,
+                m == nullptr ? "'ctldb migrate status' lists the files"
+                             : file +
+                                   " is a migration the runner applies anyway: leave --include "
+                                   "out");
+        }
+    }
+}
+
+/// Shadowed files are never left out silently: each with the choices.
+void warn_shadowed(const UpPlan& plan) {
+    for (const Migration* m : plan.left_shadowed) {
+        log::warn(m->file + " not applied: its key " + m->key + " is " + m->shadowed_by +
+                  "'s, so the node runner never applies it. Apply it under its own name with "
+                  "--include " +
+                  m->file + ", or leave it (rename or remove the file to stop this warning)");
+    }
+}
+
+void print_up_dry_run(const MigrationSet& set, const UpPlan& up, ParsedFiles& parsed,
+                      Context& ctx) {
+    const auto& todo = up.todo;
     if (ctx.json()) {
         nlohmann::json plan = nlohmann::json::array();
         for (const Migration* m : todo) {
             plan.push_back({{"version", m->version},
+                            {"key", m->key},
                             {"name", m->name},
                             {"file", m->file},
                             {"no_transaction", parsed.outside(*m, false)},
@@ -294,7 +407,8 @@ void print_up_dry_run(const MigrationSet& set, const std::vector<const Migration
                      {"exit_code", 0},
                      {"dry_run", true},
                      {"source", set.source},
-                     {"plan", plan}});
+                     {"plan", plan},
+                     {"shadowed", shadowed_json(up.left_shadowed)}});
         return;
     }
     std::string out = todo.empty() ? "nothing to apply: the database is up to date\n"
@@ -313,6 +427,33 @@ void print_up_dry_run(const MigrationSet& set, const std::vector<const Migration
 /// schema made before ctldb. Says "adopt it" only when it really is this
 /// schema (what some prefix 1..V of the migrations creates).
 Error adopt_hint(Connection& conn, const MigrationSet& set, ParsedFiles& parsed, const Error& e) {
+    // Another tool's history says what it applied: adopting that is the
+    // match, whatever prefix of the files the schema happens to equal.
+    std::optional<ForeignHistory> foreign;
+    try {
+        foreign = read_foreign_history(conn, HistoryTool::automatic);
+    } catch (const Error&) {
+        // None, or not readable: the schema comparison below decides.
+    }
+    if (foreign && foreign->refusal.empty()) {
+        const AdoptionPlan a = map_history(*foreign, set);
+        const std::string tool = history_tool_name(foreign->tool);
+        std::string how = "ctldb migrate baseline --from " + tool;
+        if (set.source != "embedded") how += " --dir " + set.source;
+        if (foreign->tool == HistoryTool::node && set.layout != MigrationLayout::node)
+            how += " --layout node";
+        Error adopt(e.code(), e.what(),
+                    "the database was migrated by " + tool + ", which recorded " +
+                        std::to_string(foreign->records.size() +
+                                       (foreign->up_to || foreign->baseline ? 1 : 0)) +
+                        " migration(s) in " + foreign->table + " (" +
+                        std::to_string(a.items.size()) + " of them files here, up to " +
+                        (a.items.empty() ? std::string("none") : a.items.back().migration->file) +
+                        "): adopt that history with '" + how + " --dry-run', then '" + how +
+                        "'; nothing runs, later migrations apply normally");
+        adopt.with_details(e.details());
+        return adopt;
+    }
     const auto v = matching_version(conn, set, parsed);
     Error adopt(e.code(), e.what(),
                 v ? "the database already holds exactly what migrations up to " +
@@ -366,7 +507,7 @@ std::vector<Applied> apply_all(Connection& conn, const MigrateOptions& o, const 
             if (!no_history || !applied.empty() || !already_exists(e)) throw;
             throw adopt_hint(conn, set, parsed, e);
         }
-        applied.push_back({m->version, m->name, ms});
+        applied.push_back({m->version, m->name, m->file, ms});
         log::info("applied " + m->file + " in " + std::to_string(ms) + " ms");
     }
     return applied;
@@ -376,19 +517,20 @@ ExitCode run_up(const MigrateOptions& o, Context& ctx) {
     check_pg_duration("--ddl-lock-timeout", o.ddl_lock_timeout);
     check_pg_duration("--statement-timeout", o.statement_timeout);
     const MigrationSet set = load_set(o);
-    // -1: no --to given.
-    const std::int64_t to = o.to.empty() ? -1 : version_of(set, "--to", o.to);
+    check_includes(set, o);
+    const Migration* to = nullptr;  // all
+    if (!o.to.empty()) to = set.find(version_of(set, "--to", o.to));
     auto conn = open(ctx);
     // Plan and parse before taking the lock: reading a big file must not
     // hold other runners up. Under the lock the plan is made again from the
     // history as it is then; only files new to it are parsed there.
     ParsedFiles parsed;
-    UpPlan plan = plan_up(set, read_history(*conn), to, o.allow_out_of_order);
+    UpPlan plan = plan_up(set, read_history(*conn), to, o);
     if (plan.problems.empty()) require_static_checks(plan.todo, false, parsed);
     std::unique_ptr<MigrationLock> lock;
     if (!o.dry_run) {
         lock = std::make_unique<MigrationLock>(*conn, o.lock_timeout_s);
-        plan = plan_up(set, read_history(*conn), to, o.allow_out_of_order);
+        plan = plan_up(set, read_history(*conn), to, o);
     }
     if (!plan.problems.empty()) {
         Error e(ExitCode::failure, "refusing to migrate: the database and the files disagree",
@@ -397,17 +539,23 @@ ExitCode run_up(const MigrateOptions& o, Context& ctx) {
         throw e;
     }
     require_static_checks(plan.todo, false, parsed);
+    warn_shadowed(plan);
     if (o.dry_run) {
-        print_up_dry_run(set, plan.todo, parsed, ctx);
+        print_up_dry_run(set, plan, parsed, ctx);
         return ExitCode::ok;
     }
     const std::vector<Applied> applied = apply_all(*conn, o, set, plan, parsed);
     if (ctx.json()) {
         nlohmann::json arr = nlohmann::json::array();
         for (const auto& a : applied) {
-            arr.push_back({{"version", a.version}, {"name", a.name}, {"execution_ms", a.ms}});
+            arr.push_back({{"version", a.version},
+                           {"name", a.name},
+                           {"file", a.file},
+                           {"execution_ms", a.ms}});
         }
-        emit_result({{"source", set.source}, {"applied", arr}});
+        emit_result({{"source", set.source},
+                     {"applied", arr},
+                     {"shadowed", shadowed_json(plan.left_shadowed)}});
     } else {
         print_text(applied.empty() ? "database is up to date; nothing applied\n"
                                    : "applied " + std::to_string(applied.size()) +
@@ -420,26 +568,41 @@ ExitCode run_status(const MigrateOptions& o, Context& ctx) {
     const MigrationSet set = load_set(o);
     auto conn = open(ctx);
     const auto list = migration_status(set, read_history(*conn));
-    std::size_t pending = 0, bad = 0;
+    std::size_t pending = 0, bad = 0, shadowed = 0;
     for (const auto& st : list) {
         if (st.state == MigrationState::pending || st.state == MigrationState::out_of_order)
             ++pending;
         if (st.state == MigrationState::modified || st.state == MigrationState::missing) ++bad;
+        if (st.state == MigrationState::shadowed) ++shadowed;
     }
     if (ctx.json()) {
         nlohmann::json arr = nlohmann::json::array();
         for (const auto& st : list)
             arr.push_back(status_json(st));
+        nlohmann::json orphans = nlohmann::json::array();
+        for (const auto& d : set.orphan_downs)
+            orphans.push_back(d);
         emit_result({{"ok", pending == 0 && bad == 0},
                      {"source", set.source},
+                     {"layout", layout_name(set.layout)},
                      {"pending", pending},
                      {"drift", bad},
+                     {"shadowed", shadowed},
+                     {"orphan_rollbacks", orphans},
                      {"migrations", arr}});
     } else {
-        print_text(status_table(list, use_color(stdout)) +
-                   (pending + bad == 0 ? "up to date\n"
-                                       : std::to_string(pending) + " pending, " +
-                                             std::to_string(bad) + " modified or missing\n"));
+        const bool color = use_color(stdout);
+        std::string summary = pending + bad == 0 ? "up to date"
+                                                 : std::to_string(pending) + " pending, " +
+                                                       std::to_string(bad) + " modified or missing";
+        if (shadowed > 0) {
+            summary += "; " + std::to_string(shadowed) +
+                       " shadowed (never applied by the runner: migrate up --include FILE "
+                       "applies one under its own name)";
+        }
+        print_text((set.layout == MigrationLayout::node ? node_status_table(set, list, color)
+                                                        : status_table(list, color)) +
+                   summary + "\n");
     }
     if (o.check && (pending > 0 || bad > 0)) return ExitCode::failure;
     return bad > 0 ? ExitCode::failure : ExitCode::ok;
@@ -451,7 +614,13 @@ ExitCode run_lint(const MigrateOptions& o, Context& ctx) {
     nlohmann::json arr = nlohmann::json::array();
     Table t({"FILE", "LINE", "RULE", "MESSAGE"});
     std::size_t n = 0;
-    for (const auto& m : set.migrations) {
+    std::vector<const Migration*> files;
+    for (const auto* list : {&set.migrations, &set.shadowed}) {
+        for (const auto& m : *list)
+            files.push_back(&m);
+    }
+    for (const Migration* file : files) {
+        const Migration& m = *file;
         for (const auto& p : check_migration_sql(m.file, parsed.up(m), parsed.outside(m, false))) {
             arr.push_back(
                 {{"file", m.file}, {"line", nullptr}, {"rule", "invalid"}, {"message", p}});
@@ -468,7 +637,7 @@ ExitCode run_lint(const MigrateOptions& o, Context& ctx) {
     if (ctx.json()) {
         emit_result({{"ok", n == 0}, {"source", set.source}, {"findings", arr}});
     } else {
-        print_text(n == 0 ? "no findings in " + std::to_string(set.migrations.size()) + " files\n"
+        print_text(n == 0 ? "no findings in " + std::to_string(files.size()) + " files\n"
                           : t.render());
     }
     return n == 0 ? ExitCode::ok : ExitCode::failure;
@@ -518,7 +687,8 @@ void register_migrate(CLI::App& app, Context& ctx) {
         c->add_option("--dir", o.dir, "Migrations directory (default: the set built into ctldb)");
         c->add_option("--layout", o.layout,
                       "How --dir names its files: auto (default: told from the files), numbered, "
-                      "golang-migrate, flyway or dbmate");
+                      "golang-migrate, flyway, dbmate or node (a hand-written runner: every "
+                      "*.sql in name order)");
     };
     auto add_timeouts = [](CLI::App* c) {
         c->add_option("--lock-timeout", o.lock_timeout_s,
@@ -538,6 +708,10 @@ void register_migrate(CLI::App& app, Context& ctx) {
         c->add_flag("--dry-run", o.dry_run, "Print the plan and its SQL; change nothing");
         c->add_flag("--allow-out-of-order", o.allow_out_of_order,
                     "Apply files older than migrations already applied");
+        c->add_option("--include", o.include,
+                      "node layout: apply this shadowed file (its number is an earlier file's) "
+                      "under its own name (repeatable; default: shadowed files are listed, "
+                      "not applied)");
     };
     add_up_options(cmd);
     cmd->callback([cmd, &ctx] {

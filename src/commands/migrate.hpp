@@ -24,6 +24,7 @@ struct MigrateOptions {
     std::string ddl_lock_timeout = "10s";
     std::string statement_timeout = "15m";
     bool allow_out_of_order = false;
+    std::vector<std::string> include;  ///< node: shadowed files to apply under their own names
     bool check = false;
     std::int64_t steps = 0;
     std::string baseline_version;

@@ -96,6 +96,7 @@ struct BaselinePlan {
     std::map<std::int64_t, std::string> applied_at;  // version -> ISO time, "" unknown
     std::string from;                                // "golang-migrate (schema_migrations)"
     std::vector<std::string> notes;
+    std::vector<std::string> failed;  ///< records the tool marked failed, left out
     nlohmann::json to_json() const {
         nlohmann::json arr = nlohmann::json::array();
         for (const Migration* m : files) {
@@ -123,9 +124,11 @@ struct BaselinePlan {
 /// The files up to version V.
 BaselinePlan plan_up_to(const MigrationSet& set, const std::string& v) {
     BaselinePlan p;
-    const std::int64_t version = version_of(set, "baseline", v);
+    const Migration* last = set.find(version_of(set, "baseline", v));
+    // In the set's order (a node runner's is by name): every file up to it.
     for (const auto& m : set.migrations) {
-        if (m.version <= version) p.files.push_back(&m);
+        p.files.push_back(&m);
+        if (&m == last) break;
     }
     return p;
 }
@@ -143,6 +146,7 @@ BaselinePlan plan_from_tool(Connection& conn, const MigrationSet& set, const Mig
     BaselinePlan p;
     p.from = std::string(history_tool_name(h.tool)) + ", " + h.table;
     p.notes = h.notes;
+    p.failed = h.failed;
     if (!h.refusal.empty()) throw failure(h.refusal + "; nothing was recorded");
     const AdoptionPlan a = map_history(h, set);
     if (!a.unmatched.empty() && !o.force) {
@@ -150,8 +154,12 @@ BaselinePlan plan_from_tool(Connection& conn, const MigrationSet& set, const Mig
                 std::to_string(a.unmatched.size()) + " migration(s) " + history_tool_name(h.tool) +
                     " recorded in " + h.table + " have no file in " + set.source +
                     "; nothing was recorded",
-                "point --dir (and --layout) at the folder that tool ran; --force adopts the rest "
-                "and leaves these out");
+                h.tool == HistoryTool::node && set.layout != MigrationLayout::node
+                    ? "the folder was read as " + std::string(layout_name(set.layout)) +
+                          "; a hand-written runner's folder is read as it reads it with "
+                          "--layout node (--force adopts the rest and leaves these out)"
+                    : "point --dir (and --layout) at the folder that tool ran; --force adopts "
+                      "the rest and leaves these out");
         e.with_details(a.unmatched);
         throw e;
     }
@@ -274,6 +282,7 @@ ExitCode run_baseline(const MigrateOptions& o, Context& ctx) {
         {"baseline", plan.files.back()->label},
         {"from", plan.from.empty() ? nlohmann::json(nullptr) : nlohmann::json(plan.from)},
         {"plan", plan.to_json()},
+        {"failed_left_out", plan.failed},
         {"schema", schema_json(sc)}};
     if (o.dry_run || (!refusal.empty() && !o.force))
         return show_baseline(o, ctx, plan, sc, refusal, details, doc);

@@ -93,22 +93,31 @@ ExitCode run_down(const MigrateOptions& o, Context& ctx) {
     const auto& cfg = ctx.valid_config(true);
     if (!o.dry_run) cfg.refuse_in_production("roll back migrations", o.force);
     const MigrationSet set = load_set(o);
-    // -1: no --to given.
-    const std::int64_t to = o.to.empty() ? -1 : version_of(set, "--to", o.to, true);
+    // --to: roll back what comes after that file (0: everything); else
+    // --steps of the newest.
+    const bool to_given = !o.to.empty();
+    const Migration* to = nullptr;  // with to_given: null is "0", before the first
+    if (to_given) to = set.find(version_of(set, "--to", o.to, true));
     auto conn = open(ctx);
     MigrationLock lock(*conn, o.lock_timeout_s);
     const auto list = migration_status(set, read_history(*conn));
     auto problems = drift(list);
     std::vector<const Migration*> todo;
     for (auto it = list.rbegin(); it != list.rend(); ++it) {
+        // In file order (a node runner's, or the versions'): newest last.
+        if (to_given && to != nullptr && it->file == to) break;
         if (!it->applied) continue;
-        if (to >= 0 ? it->version <= to
-                    : todo.size() >= static_cast<std::size_t>(std::max<std::int64_t>(o.steps, 1))) {
+        if (!to_given &&
+            todo.size() >= static_cast<std::size_t>(std::max<std::int64_t>(o.steps, 1))) {
             break;
         }
         if (it->file && !it->file->down_sql) {
-            problems.push_back(it->file->file + " has no down file (" +
-                               std::to_string(it->version) + "_" + it->name + ".down.sql)");
+            problems.push_back(
+                it->file->file + " has no down file (" +
+                (set.layout == MigrationLayout::node
+                     ? it->file->file.substr(0, it->file->file.size() - 4) + "_rollback.sql"
+                     : std::to_string(it->version) + "_" + it->name + ".down.sql") +
+                ")");
         }
         if (it->file) todo.push_back(it->file);
     }

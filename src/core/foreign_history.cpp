@@ -117,17 +117,25 @@ ForeignHistory read_flyway(Connection& conn) {
     return h;
 }
 
-/// The node scripts' own table: some column names the file or version,
-/// maybe another the time. Both are found by name.
+/// The node scripts' own table: some column names the migration (the
+/// runner's key in `version` first, else a file name), maybe another the
+/// time, maybe a `success` flag whose false rows are failures the runner
+/// recorded (left out, and named). All found by name.
 ForeignHistory read_node(Connection& conn, const std::map<std::string, std::string>& cols) {
     ForeignHistory h;
     h.tool = HistoryTool::node;
     h.table = "schema_migrations";
-    std::string name_col, time_col;
-    for (const char* c : {"filename", "file_name", "file", "name", "migration", "migration_name",
-                          "script", "version", "id"}) {
+    std::string key_col, file_col, time_col;
+    for (const char* c : {"version", "filename", "file_name", "file", "name", "migration",
+                          "migration_name", "script", "id"}) {
         if (cols.count(c)) {
-            name_col = c;
+            key_col = c;
+            break;
+        }
+    }
+    for (const char* c : {"filename", "file_name", "file", "name", "migration", "script"}) {
+        if (cols.count(c) && c != key_col) {
+            file_col = c;
             break;
         }
     }
@@ -138,25 +146,49 @@ ForeignHistory read_node(Connection& conn, const std::map<std::string, std::stri
             break;
         }
     }
-    if (name_col.empty()) {
+    if (key_col.empty()) {
         std::vector<std::string> names;
         for (const auto& [k, v] : cols)
             names.push_back(k);
         throw Error(ExitCode::failure,
                     "schema_migrations has no column that names the migration (it has " +
                         join(names, ", ") + ")",
-                    "ctldb reads filename, name, migration, script or version; say which tool "
+                    "ctldb reads version, filename, name, migration or script; say which tool "
                     "wrote it with --from");
     }
+    const bool has_success = cols.count("success") && cols.at("success") == "boolean";
     const std::string time = time_col.empty() ? "''" : iso(sql::quote_identifier(time_col));
-    QueryResult r = read_table(conn,
-                               "SELECT " + sql::quote_identifier(name_col) + "::text, " + time +
-                                   " FROM schema_migrations ORDER BY 1",
-                               h.table);
-    for (int i = 0; i < r.rows(); ++i)
-        h.records.push_back({r.get(i, 0), r.get(i, 1), ""});
-    h.notes.push_back("read the column " + name_col +
-                      (time_col.empty() ? "" : " and the time in " + time_col));
+    const std::string file =
+        file_col.empty() ? "''" : "coalesce(" + sql::quote_identifier(file_col) + "::text, '')";
+    QueryResult r = read_table(
+        conn,
+        "SELECT " + sql::quote_identifier(key_col) + "::text, " + time + ", " + file + ", " +
+            (has_success ? "coalesce(success, true)" : "true") + " FROM schema_migrations WHERE " +
+            sql::quote_identifier(key_col) + " IS NOT NULL ORDER BY 1, 2",
+        h.table);
+    std::map<std::string, ForeignRecord> ok;
+    std::vector<ForeignRecord> failed;
+    for (int i = 0; i < r.rows(); ++i) {
+        ForeignRecord rec{r.get(i, 0), r.get(i, 1), r.get(i, 2)};
+        if (r.get(i, 3) == "t") {
+            ok.emplace(rec.version, rec);  // the first success of a key counts
+        } else {
+            failed.push_back(rec);
+        }
+    }
+    for (auto& [k, rec] : ok)
+        h.records.push_back(std::move(rec));
+    for (const auto& f : failed) {
+        if (ok.count(f.version)) continue;  // failed, then applied later
+        h.failed.push_back(f.version + (f.detail.empty() ? "" : " (" + f.detail + ")") +
+                           (f.applied_at.empty() ? "" : " at " + f.applied_at));
+    }
+    h.notes.push_back("read the key from the column " + key_col +
+                      (file_col.empty() ? "" : ", the file from " + file_col) +
+                      (time_col.empty() ? "" : ", the time from " + time_col) +
+                      (has_success ? ", success = false rows left out" : ""));
+    for (const auto& f : h.failed)
+        h.notes.push_back("left out, the runner recorded it as failed: " + f);
     return h;
 }
 
@@ -164,6 +196,8 @@ ForeignHistory read_node(Connection& conn, const std::map<std::string, std::stri
 /// or without .sql.
 const Migration* file_for(const MigrationSet& set, const std::string& recorded) {
     if (const Migration* m = set.find_label(recorded)) return m;
+    // A node runner's key is exact: the number (7 or 007) or the file name.
+    if (set.layout == MigrationLayout::node) return nullptr;
     for (const auto& m : set.migrations) {
         if (recorded == m.file || recorded + ".sql" == m.file ||
             recorded == m.label + "_" + m.name || recorded == m.label + "-" + m.name) {
@@ -253,32 +287,36 @@ ForeignHistory read_foreign_history(Connection& conn, HistoryTool tool) {
 
 AdoptionPlan map_history(const ForeignHistory& history, const MigrationSet& set) {
     AdoptionPlan plan;
-    std::map<std::int64_t, std::string> chosen;  // version -> applied_at
+    // By position in the set (a node runner's name order, or the versions').
+    std::map<const Migration*, std::size_t> position;
+    for (std::size_t i = 0; i < set.migrations.size(); ++i)
+        position[&set.migrations[i]] = i;
+    std::map<std::size_t, std::string> chosen;  // position -> applied_at
     auto upto = [&](const std::string& label, const char* what) {
         const Migration* last = set.find_label(label);
         if (last == nullptr) {
             plan.unmatched.push_back(std::string(what) + " " + label);
             return;
         }
-        for (const auto& m : set.migrations) {
-            if (m.version <= last->version && !chosen.count(m.version)) chosen[m.version] = "";
+        for (std::size_t i = 0; i <= position[last]; ++i) {
+            if (!chosen.count(i)) chosen[i] = "";
         }
     };
     if (history.up_to) upto(*history.up_to, "version");
     if (history.baseline) upto(*history.baseline, "baseline version");
     for (const auto& r : history.records) {
         if (const Migration* m = file_for(set, r.version)) {
-            chosen[m->version] = r.applied_at;
+            chosen[position[m]] = r.applied_at;
         } else {
-            plan.unmatched.push_back(r.version);
+            plan.unmatched.push_back(r.version + (r.detail.empty() ? "" : " (" + r.detail + ")"));
         }
     }
-    for (const auto& [version, at] : chosen)
-        plan.items.push_back({set.find(version), at});
-    if (!plan.items.empty()) {
-        const std::int64_t last = plan.items.back().migration->version;
-        for (const auto& m : set.migrations) {
-            if (m.version < last && !chosen.count(m.version)) plan.not_recorded.push_back(m.file);
+    for (const auto& [i, at] : chosen)
+        plan.items.push_back({&set.migrations[i], at});
+    if (!chosen.empty()) {
+        const std::size_t last = chosen.rbegin()->first;
+        for (std::size_t i = 0; i < last; ++i) {
+            if (!chosen.count(i)) plan.not_recorded.push_back(set.migrations[i].file);
         }
     }
     return plan;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <set>
 
 #include "ctldb/error.hpp"
 #include "ctldb/migrations.hpp"
@@ -158,6 +159,25 @@ bool flyway_like(const std::string& file) {
             (is_digit(file[1]) || file.compare(0, 3, "R__") == 0));
 }
 
+/// A folder only a hand-written node runner uses: rollback twins
+/// (X_rollback.sql or X_down.sql beside X.sql). Two files of one number
+/// alone do not say it: in a numbered folder that is a merge to fix, and
+/// the numbered layout's refusal names --layout node.
+bool node_like(const std::vector<std::pair<std::string, std::string>>& files) {
+    std::set<std::string> sql;
+    for (const auto& f : files) {
+        if (ends_with(f.first, ".sql")) sql.insert(f.first);
+    }
+    for (const auto& file : sql) {
+        for (const std::string suffix : {"_rollback.sql", "_down.sql"}) {
+            if (ends_with(file, suffix) && file.size() > suffix.size() &&
+                sql.count(file.substr(0, file.size() - suffix.size()) + ".sql"))
+                return true;
+        }
+    }
+    return false;
+}
+
 /// The name of a new file's words: snake_case, or kebab-case for a folder
 /// whose names use '-'.
 std::string words(const std::string& normalised, char separator) {
@@ -190,6 +210,8 @@ const char* layout_name(MigrationLayout layout) {
             return "flyway";
         case MigrationLayout::dbmate:
             return "dbmate";
+        case MigrationLayout::node:
+            return "node";
     }
     return "numbered";
 }
@@ -197,7 +219,7 @@ const char* layout_name(MigrationLayout layout) {
 std::optional<MigrationLayout> parse_layout(const std::string& name) {
     for (auto l :
          {MigrationLayout::automatic, MigrationLayout::numbered, MigrationLayout::golang_migrate,
-          MigrationLayout::flyway, MigrationLayout::dbmate}) {
+          MigrationLayout::flyway, MigrationLayout::dbmate, MigrationLayout::node}) {
         if (name == layout_name(l)) return l;
     }
     if (name == "ctldb") return MigrationLayout::numbered;
@@ -219,6 +241,7 @@ std::optional<MigrationFileName> parse_migration_file_name(const std::string& fi
             return parse_dbmate(file);
         case MigrationLayout::automatic:
         case MigrationLayout::numbered:
+        case MigrationLayout::node:
             break;
     }
     return parse_numbered(file);
@@ -240,6 +263,10 @@ std::string accepted_forms(MigrationLayout layout) {
         case MigrationLayout::dbmate:
             return "dbmate names its files YYYYMMDDHHMMSS_name.sql, with -- migrate:up and -- "
                    "migrate:down sections";
+        case MigrationLayout::node:
+            return "a node runner applies every *.sql in name order, keyed by the digits before "
+                   "the first _ (or the file name); X_rollback.sql, X_down.sql or X.down.sql "
+                   "undoes X.sql";
         case MigrationLayout::automatic:
         case MigrationLayout::numbered:
             break;
@@ -266,7 +293,7 @@ MigrationLayout detect_layout(const std::vector<std::pair<std::string, std::stri
             note(MigrationLayout::dbmate, file);
         }
     }
-    if (seen.empty()) return MigrationLayout::numbered;
+    if (seen.empty()) return node_like(files) ? MigrationLayout::node : MigrationLayout::numbered;
     if (seen.size() > 1) {
         std::vector<std::string> what;
         for (const auto& [l, f] : seen)
@@ -331,6 +358,22 @@ std::vector<std::pair<std::string, std::string>> new_migration_files(const Migra
                                  "\n\n\n-- migrate:down\n\n");
             break;
         }
+        case MigrationLayout::node: {
+            // One more than the highest number, as wide; never a number an
+            // existing file has, whatever sorts last by name.
+            const Migration* top = nullptr;
+            for (const auto& m : set.migrations) {
+                if (m.version > 0 && m.key == m.label &&
+                    (top == nullptr || m.version > top->version))
+                    top = &m;
+            }
+            const std::string file =
+                padded(top ? top->version + 1 : 1, top ? top->label.size() : 3) + "_" + name +
+                ".sql";
+            out.emplace_back(file,
+                             marker + "-- " + file + ", created " + utc_iso8601(now) + "\n" + how);
+            break;
+        }
         case MigrationLayout::automatic:
         case MigrationLayout::numbered: {
             const char sep = last != nullptr ? last->separator : '_';
@@ -343,6 +386,21 @@ std::vector<std::pair<std::string, std::string>> new_migration_files(const Migra
         }
     }
     return out;
+}
+
+std::string node_key(const std::string& file) {
+    const std::size_t sep = file.find('_');
+    if (sep != std::string::npos && sep > 0 && leading_digits(file) == sep)
+        return file.substr(0, sep);
+    return file;
+}
+
+std::int64_t node_version(const std::string& key) {
+    const std::size_t digits = leading_digits(key);
+    if (digits == key.size() && digits > 0 && digits <= 18) return std::stoll(key);
+    // 60 bits of the hash, negative: numbers of files are never negative.
+    const std::string h = sha256_hex(key).substr(0, 15);
+    return -1 - static_cast<std::int64_t>(std::stoull(h, nullptr, 16));
 }
 
 }  // namespace ctldb

@@ -61,12 +61,21 @@ std::optional<std::string> normalise_migration_name(const std::string& name) {
 
 const Migration* MigrationSet::find_label(const std::string& label) const {
     for (const auto& m : migrations) {
-        if (m.label == label) return &m;
+        if (m.label == label || m.file == label) return &m;
     }
     // "3" names 0003 too: compare numbers for the numbered layouts.
     const bool number = !label.empty() && label.size() <= 18 &&
                         label.find_first_not_of("0123456789") == std::string::npos;
     if (layout != MigrationLayout::flyway && number) return find(std::stoll(label));
+    return nullptr;
+}
+
+const Migration* MigrationSet::find_file(const std::string& file) const {
+    for (const auto* list : {&migrations, &shadowed}) {
+        for (const auto& m : *list) {
+            if (m.file == file) return &m;
+        }
+    }
     return nullptr;
 }
 
@@ -127,6 +136,115 @@ bool flyway_conf_no_transaction(const std::string& text) {
     return contains("\n" + compact, "\nexecuteInTransaction=false");
 }
 
+/// What a node runner's rollback file undoes: "X.sql" for X_rollback.sql,
+/// X_down.sql and X.down.sql; "" for any other name.
+std::string rolls_back(const std::string& file) {
+    for (const char* suffix : {"_rollback.sql", "_down.sql", ".down.sql"}) {
+        const std::string s = suffix;
+        if (ends_with(file, s) && file.size() > s.size())
+            return file.substr(0, file.size() - s.size()) + ".sql";
+    }
+    return {};
+}
+
+[[noreturn]] void throw_problems(std::vector<std::string> problems, const std::string& source,
+                                 MigrationLayout layout) {
+    std::sort(problems.begin(), problems.end());
+    Error e(ExitCode::failure,
+            "the migrations in " + source + " are not usable (" + std::to_string(problems.size()) +
+                " problem" + (problems.size() == 1 ? "" : "s") + ")",
+            accepted_forms(layout) +
+                "; other layouts: --layout numbered|golang-migrate|"
+                "flyway|dbmate|node");
+    e.with_details(problems);
+    throw e;
+}
+
+/// A hand-written node runner's folder, read as that runner reads it:
+/// every *.sql in name order (byte order, as JavaScript's sort() orders
+/// ASCII names), keyed by node_key(); the first file of a key is the
+/// migration, later ones are shadowed. Rollback files pair with their
+/// file by name and are never migrations themselves.
+MigrationSet load_node(const std::vector<std::pair<std::string, std::string>>& files,
+                       const std::string& source) {
+    MigrationSet set;
+    set.source = source;
+    set.layout = MigrationLayout::node;
+    std::map<std::string, const std::string*> sql;  // by name: sorted as the runner sorts
+    for (const auto& [file, text] : files) {
+        if (ends_with(file, ".sql")) {
+            sql[file] = &text;
+        } else {
+            set.ignored.push_back(file);
+        }
+    }
+    std::vector<std::string> problems;
+    std::map<std::string, std::pair<std::string, const std::string*>> downs;  // up file -> down
+    std::map<std::string, const Migration*> by_key;
+    std::map<std::int64_t, std::string> by_version;  // 7 and 007: two keys, one number
+    std::vector<Migration> all;
+    for (const auto& [file, text] : sql) {
+        const std::string up = rolls_back(file);
+        if (!up.empty() && sql.count(up)) {
+            downs[up] = {file, text};
+            continue;
+        }
+        if (!up.empty()) {
+            set.orphan_downs.push_back(file + ": rollback of " + up +
+                                       ", which is not in the folder; never applied");
+            continue;
+        }
+        if (blank(*text)) {
+            problems.push_back(file + ": empty migration");
+            continue;
+        }
+        Migration m;
+        m.file = file;
+        m.key = node_key(file);
+        m.label = m.key;
+        const std::string stem = file.substr(0, file.size() - 4);
+        m.name = m.key == file ? stem : stem.substr(m.key.size() + 1);
+        if (m.name.empty()) m.name = stem;
+        m.sql = *text;
+        m.checksum = migration_checksum(m.sql);
+        m.no_transaction = has_no_transaction_marker(m.sql);
+        all.push_back(std::move(m));
+    }
+    // Versions first (the vectors below must not move while pointed into).
+    for (auto& m : all) {
+        m.version = node_version(m.key);
+    }
+    for (auto& m : all) {
+        auto taken = by_key.find(m.key);
+        if (taken != by_key.end()) {
+            m.shadowed_by = taken->second->file;
+            m.label = m.file;
+            m.version = node_version(m.file);
+            continue;
+        }
+        by_key[m.key] = &m;
+        auto clash = by_version.emplace(m.version, m.file);
+        if (!clash.second) {
+            problems.push_back(m.file + ": the runner keys it " + m.key + ", and " +
+                               clash.first->second +
+                               " by another spelling of the same number; ctldb's history "
+                               "keeps numbers, so rename one of them");
+        }
+    }
+    for (auto& m : all) {
+        auto down = downs.find(m.file);
+        if (down != downs.end()) {
+            m.down_file = down->second.first;
+            m.down_sql = *down->second.second;
+            m.down_no_transaction = has_no_transaction_marker(*m.down_sql);
+        }
+    }
+    if (!problems.empty()) throw_problems(problems, source, MigrationLayout::node);
+    for (auto& m : all)
+        (m.shadowed_by.empty() ? set.migrations : set.shadowed).push_back(std::move(m));
+    return set;
+}
+
 }  // namespace
 
 MigrationSet load_migration_files(const std::vector<std::pair<std::string, std::string>>& files,
@@ -134,6 +252,7 @@ MigrationSet load_migration_files(const std::vector<std::pair<std::string, std::
     MigrationSet set;
     set.source = source;
     set.layout = layout == MigrationLayout::automatic ? detect_layout(files) : layout;
+    if (set.layout == MigrationLayout::node) return load_node(files, source);
     std::vector<std::string> problems;
     std::map<std::int64_t, Migration> ups;
     std::map<std::int64_t, std::pair<std::string, std::string>> downs;  // version -> (file, sql)
@@ -173,7 +292,11 @@ MigrationSet load_migration_files(const std::vector<std::pair<std::string, std::
         auto it = ups.find(parsed->version);
         if (it != ups.end()) {
             problems.push_back(file + ": version " + parsed->label + " is also used by " +
-                               it->second.file);
+                               it->second.file +
+                               (set.layout == MigrationLayout::numbered
+                                    ? " (a runner that applies every *.sql in name order, the "
+                                      "first file of a number winning: --layout node)"
+                                    : ""));
             continue;
         }
         Migration m;
@@ -217,20 +340,11 @@ MigrationSet load_migration_files(const std::vector<std::pair<std::string, std::
         if (conf != confs.end() && flyway_conf_no_transaction(conf->second))
             m.no_transaction = true;
     }
-    if (!problems.empty()) {
-        std::sort(problems.begin(), problems.end());
-        Error e(ExitCode::failure,
-                "the migrations in " + source + " are not usable (" +
-                    std::to_string(problems.size()) + " problem" +
-                    (problems.size() == 1 ? "" : "s") + ")",
-                accepted_forms(set.layout) +
-                    "; other layouts: --layout numbered|golang-migrate|"
-                    "flyway|dbmate");
-        e.with_details(problems);
-        throw e;
-    }
-    for (auto& [version, m] : ups)
+    if (!problems.empty()) throw_problems(problems, source, set.layout);
+    for (auto& [version, m] : ups) {
+        m.key = m.label;
         set.migrations.push_back(std::move(m));
+    }
     return set;
 }
 
@@ -273,12 +387,61 @@ const char* migration_state_name(MigrationState s) {
             return "modified";
         case MigrationState::missing:
             return "missing";
+        case MigrationState::shadowed:
+            return "shadowed";
     }
     return "?";
 }
 
+namespace {
+
+/// A node runner's folder, file by file in its order: what it applied
+/// (by key), what it will apply next whatever sorts before it (it has no
+/// notion of out of order), what it never applies (shadowed, unless ctldb
+/// applied one under its own name), then what the history has no file for.
+std::vector<MigrationStatus> node_status(const MigrationSet& set,
+                                         const std::vector<AppliedMigration>& history) {
+    std::map<std::int64_t, const AppliedMigration*> applied;
+    for (const auto& h : history)
+        applied[h.version] = &h;
+    std::vector<MigrationStatus> list;
+    auto add = [&](const Migration& m, MigrationState not_applied) {
+        MigrationStatus st;
+        st.version = m.version;
+        st.name = m.name;
+        st.file = &m;
+        st.state = not_applied;
+        auto it = applied.find(m.version);
+        if (it != applied.end()) {
+            st.applied = *it->second;
+            st.state = it->second->checksum == m.checksum ? MigrationState::applied
+                                                          : MigrationState::modified;
+            applied.erase(it);
+        }
+        list.push_back(std::move(st));
+    };
+    for (const auto& m : set.migrations)
+        add(m, MigrationState::pending);
+    for (const auto& m : set.shadowed)
+        add(m, MigrationState::shadowed);
+    std::stable_sort(list.begin(), list.end(),
+                     [](const auto& a, const auto& b) { return a.file->file < b.file->file; });
+    for (const auto& [version, h] : applied) {
+        MigrationStatus st;
+        st.version = version;
+        st.name = h->name;
+        st.applied = *h;
+        st.state = MigrationState::missing;
+        list.push_back(std::move(st));
+    }
+    return list;
+}
+
+}  // namespace
+
 std::vector<MigrationStatus> migration_status(const MigrationSet& set,
                                               const std::vector<AppliedMigration>& history) {
+    if (set.layout == MigrationLayout::node) return node_status(set, history);
     std::map<std::int64_t, MigrationStatus> out;
     std::int64_t highest_applied = 0;
     bool any_applied = false;

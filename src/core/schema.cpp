@@ -182,7 +182,12 @@ Snapshot read(Connection& conn, const std::string& schema, const std::string& al
     for (const auto& q : kind_queries()) {
         QueryResult r = exec(conn, q.sql, {schema});
         for (int i = 0; i < r.rows(); ++i) {
-            snap.add(Object{q.kind, r.get(i, 0), r.get(i, 1), unqualified(r.get(i, 2), schema)});
+            // Both schemas' qualifiers go: a scratch object calling
+            // public.f() means the live schema's f(), which the live side
+            // prints unqualified (search_path qualification is not meaning).
+            std::string definition = unqualified(r.get(i, 2), schema);
+            if (!also_visible.empty()) definition = unqualified(definition, also_visible);
+            snap.add(Object{q.kind, r.get(i, 0), r.get(i, 1), std::move(definition)});
         }
     }
     exec(conn, "SELECT set_config('search_path', $1, true)", {saved});
@@ -191,9 +196,8 @@ Snapshot read(Connection& conn, const std::string& schema, const std::string& al
 
 namespace {
 
-/// A definition on one line for a message: white space runs collapsed,
-/// long ones cut (a function body); JSON keeps the whole text.
-std::string one_line(const std::string& text, std::size_t max = 110) {
+/// A definition on one line: white space runs collapsed.
+std::string collapsed(const std::string& text) {
     std::string out;
     for (char c : text) {
         const bool space = std::isspace(static_cast<unsigned char>(c));
@@ -202,8 +206,19 @@ std::string one_line(const std::string& text, std::size_t max = 110) {
     }
     while (!out.empty() && out.back() == ' ')
         out.pop_back();
-    if (out.size() > max) out = out.substr(0, max - 3) + "...";
     return out;
+}
+
+/// `text` from `from` on, at most `max` characters, with "..." where it
+/// was cut; JSON keeps the whole text.
+std::string window(const std::string& text, std::size_t from, std::size_t max) {
+    std::string out = text.substr(from);
+    if (out.size() > max) out = out.substr(0, max - 3) + "...";
+    return from > 0 ? "..." + out : out;
+}
+
+std::string one_line(const std::string& text, std::size_t max = 110) {
+    return window(collapsed(text), 0, max);
 }
 
 }  // namespace
@@ -214,8 +229,15 @@ std::string Difference::describe() const {
     if (expected.empty()) {
         return label + ": not created by the migrations (found: " + one_line(found) + ")";
     }
-    return label + ": differs; expected: " + one_line(expected, 80) +
-           "; found: " + one_line(found, 80);
+    // Both from a little before the first character that differs, so the
+    // two never read the same.
+    const std::string e = collapsed(expected), f = collapsed(found);
+    std::size_t at = 0;
+    while (at < e.size() && at < f.size() && e[at] == f[at])
+        ++at;
+    const std::size_t from = at > 30 ? at - 30 : 0;
+    return label + ": differs; expected: " + window(e, from, 80) +
+           "; found: " + window(f, from, 80);
 }
 
 Comparison compare(const Snapshot& expected, const Snapshot& found,

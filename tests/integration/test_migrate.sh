@@ -255,5 +255,6 @@ expect_rc 2 "a --dir that does not exist" "$CTLDB" migrate status --dir "$IT_TMP
 printf 'SELECT 1;\n' >"$L/0001_dup.sql"
 expect_rc 1 "duplicate versions are refused" "$CTLDB" migrate lint --dir "$L"
 check "names both files" stderr_has "0001_risky.sql"
+check "and the layout where the first file of a number wins" stderr_has "first file of a number winning: --layout node"
 
 finish

@@ -246,3 +246,99 @@ TEST_CASE("a folder that mixes layouts is named as such") {
     CHECK_THROWS_AS(detect_layout({{"V1__a.sql", ""}, {"1_b.up.sql", ""}}), Error);
     CHECK(detect_layout({{"1_a.sql", "SELECT 1"}, {"notes.txt", ""}}) == MigrationLayout::numbered);
 }
+
+TEST_CASE("node: name order, the runner's keys, the first file of a key wins") {
+    const Files files = {{"billing-fixes.sql", "SELECT 1;"},
+                         {"003_b_notes.sql", "SELECT 1;"},
+                         {"003_a_index.sql", "SELECT 1;"},
+                         {"003_c_more.sql", "SELECT 1;"},
+                         {"003_a_index_rollback.sql", "SELECT 2;"},
+                         {"010_later.sql", "SELECT 1;"},
+                         {"9_before_ten_by_number.sql", "SELECT 1;"},
+                         {"001_init.sql", "SELECT 1;"},
+                         {"001_init.down.sql", "SELECT 2;"},
+                         {"004_gone_rollback.sql", "SELECT 2;"},
+                         {"v2_x.sql", "SELECT 1;"},
+                         {"run.js", ""}};
+    CHECK(detect_layout(files) == MigrationLayout::node);
+    const MigrationSet set = load_migration_files(files, "test");
+    REQUIRE(set.layout == MigrationLayout::node);
+    std::vector<std::string> order;
+    for (const auto& m : set.migrations)
+        order.push_back(m.file + "=" + m.key);
+    // Byte order of names, as the runner sorts: 010 before 9_, letters last.
+    CHECK(order == std::vector<std::string>{"001_init.sql=001", "003_a_index.sql=003",
+                                            "010_later.sql=010", "9_before_ten_by_number.sql=9",
+                                            "billing-fixes.sql=billing-fixes.sql",
+                                            "v2_x.sql=v2_x.sql"});
+    REQUIRE(set.shadowed.size() == 2);
+    CHECK(set.shadowed[0].file == "003_b_notes.sql");
+    CHECK(set.shadowed[0].shadowed_by == "003_a_index.sql");
+    CHECK(set.shadowed[0].version == node_version("003_b_notes.sql"));
+    CHECK(set.find(3)->down_file == "003_a_index_rollback.sql");
+    CHECK(set.find(1)->down_file == "001_init.down.sql");
+    REQUIRE(set.orphan_downs.size() == 1);
+    CHECK(set.orphan_downs[0].rfind("004_gone_rollback.sql: rollback of 004_gone.sql", 0) == 0);
+    CHECK(set.ignored == std::vector<std::string>{"run.js"});
+    // Keys by label, file name or number.
+    CHECK(set.find_label("003") == set.find(3));
+    CHECK(set.find_label("3") == set.find(3));
+    CHECK(set.find_label("billing-fixes.sql")->file == "billing-fixes.sql");
+    CHECK(set.find_file("003_c_more.sql")->shadowed_by == "003_a_index.sql");
+}
+
+TEST_CASE("node: versions are stable, numbers stay numbers, names never collide with them") {
+    CHECK(node_key("007_a.sql") == "007");
+    CHECK(node_key("007-a.sql") == "007-a.sql");
+    CHECK(node_key("_x.sql") == "_x.sql");
+    CHECK(node_key("billing_fixes.sql") == "billing_fixes.sql");
+    CHECK(node_version("007") == 7);
+    CHECK(node_version("billing-fixes.sql") < 0);
+    CHECK(node_version("billing-fixes.sql") == node_version("billing-fixes.sql"));
+    CHECK(node_version("billing-fixes.sql") != node_version("billing-fixes2.sql"));
+    CHECK(node_version("1234567890123456789") < 0);  // 19 digits: drawn, not parsed
+    // 7_x and 007_y: two keys for the runner, one number for ctldb's history.
+    const auto errors = load_errors({{"007_y.sql", "SELECT 1;"},
+                                     {"7_x.sql", "SELECT 1;"},
+                                     {"007_y_rollback.sql", "SELECT 1;"}});
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0].find("7_x.sql: the runner keys it 7, and 007_y.sql") == 0);
+}
+
+TEST_CASE("node: shared numbers alone are a numbered folder's merge to fix") {
+    const Files files = {{"001_a.sql", "SELECT 1;"}, {"001_b.sql", "SELECT 1;"}};
+    CHECK(detect_layout(files) == MigrationLayout::numbered);
+    const auto errors = load_errors(files);
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0].find("--layout node") != std::string::npos);
+    const MigrationSet set = load_migration_files(files, "test", MigrationLayout::node);
+    CHECK(set.migrations.size() == 1);
+    CHECK(set.shadowed.size() == 1);
+}
+
+TEST_CASE("node: status file by file, shadowed until applied under its own name") {
+    const MigrationSet set = load_migration_files({{"001_a.sql", "SELECT 1;"},
+                                                   {"001_b.sql", "SELECT 2;"},
+                                                   {"002_c.sql", "SELECT 3;"},
+                                                   {"x.sql", "SELECT 4;"}},
+                                                  "test", MigrationLayout::node);
+    const std::string a = set.find(1)->checksum;
+    const std::string x = set.find_label("x.sql")->checksum;
+    auto states = [&](const std::vector<AppliedMigration>& history) {
+        std::vector<std::string> out;
+        for (const auto& st : migration_status(set, history))
+            out.push_back((st.file ? st.file->file : st.name) + ":" +
+                          migration_state_name(st.state));
+        return out;
+    };
+    // x.sql applied, 002 not: the runner applies 002 next, never "out of order".
+    CHECK(states({{1, "a", a, "", "", 0}, {node_version("x.sql"), "x", x, "", "", 0}}) ==
+          std::vector<std::string>{"001_a.sql:applied", "001_b.sql:shadowed", "002_c.sql:pending",
+                                   "x.sql:applied"});
+    const std::string b = set.find_file("001_b.sql")->checksum;
+    CHECK(states({{1, "a", a, "", "", 0},
+                  {node_version("001_b.sql"), "b", b, "", "", 0},
+                  {node_version("gone.sql"), "gone", "c", "", "", 0}}) ==
+          std::vector<std::string>{"001_a.sql:applied", "001_b.sql:applied", "002_c.sql:pending",
+                                   "x.sql:pending", "gone:missing"});
+}

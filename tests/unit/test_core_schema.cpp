@@ -95,3 +95,19 @@ TEST_CASE("a table missing altogether is one difference that counts its parts") 
     CHECK(c.differences[0].describe() ==
           "table users: missing (the migrations create: table with 2 columns, 1 index)");
 }
+
+TEST_CASE("two long definitions that differ late are shown from where they differ") {
+    const std::string head =
+        "CREATE TRIGGER update_payments_updated_at BEFORE UPDATE ON payments "
+        "FOR EACH ROW EXECUTE FUNCTION ";
+    schema::Difference d{"trigger", "trigger payments.t", head + "update_updated_at_column()",
+                         head + "audit.update_updated_at_column()"};
+    const std::string text = d.describe();
+    const auto expected =
+        text.substr(text.find("expected: "), text.find("; found: ") - text.find("expected: "));
+    const auto found = text.substr(text.find("; found: ") + 9);
+    CHECK(expected.find("FUNCTION update_updated_at_column()") != std::string::npos);
+    CHECK(found.find("FUNCTION audit.update_updated_at_column()") != std::string::npos);
+    CHECK(expected.find("expected: ...") == 0);  // cut before, and said so
+    CHECK(text.size() < 260);
+}

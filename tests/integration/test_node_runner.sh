@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# A hand-written node runner's project as it grows (issue: "the team's own
+# project is the source of truth"): a folder where numbers are shared by two
+# and three files, rollback twins, files without a number, a gap and a base
+# schema file; its history written by a replay of that runner (name order,
+# key = digits before the first _ or the file name, recorded keys skipped,
+# one failure recorded with success = false). Then ctldb reads the folder
+# as the runner does, adopts the history, validates, applies what comes
+# next and shows what a down with CASCADE destroys. As the production role.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+require_server_binaries
+use_shared_server
+unset CTLDB_ENV
+
+N="$IT_TMP/node"
+mkdir -p "$N"
+cat >"$N/000_base_schema.sql" <<'SQL'
+CREATE OR REPLACE FUNCTION update_updated_at_column() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.updated_at = now();
+    RETURN NEW;
+END $$;
+CREATE TABLE users (
+    id serial PRIMARY KEY,
+    email text NOT NULL,
+    name text,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT users_email_key UNIQUE (email)
+);
+CREATE TRIGGER update_users_updated_at BEFORE UPDATE ON users
+    FOR EACH ROW EXECUTE FUNCTION update_updated_at_column();
+SQL
+# Later files call the function schema-qualified, as many hand-written ones do.
+cat >"$N/001_subscriptions.sql" <<'SQL'
+CREATE TABLE subscriptions (
+    id serial PRIMARY KEY,
+    user_id int NOT NULL REFERENCES users (id),
+    plan text NOT NULL DEFAULT 'free',
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TRIGGER update_subscriptions_updated_at BEFORE UPDATE ON subscriptions
+    FOR EACH ROW EXECUTE FUNCTION public.update_updated_at_column();
+SQL
+cat >"$N/002_payments.sql" <<'SQL'
+CREATE TABLE payments (
+    id serial PRIMARY KEY,
+    user_id int NOT NULL REFERENCES users (id),
+    amount_cents int NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TRIGGER update_payments_updated_at BEFORE UPDATE ON payments
+    FOR EACH ROW EXECUTE FUNCTION public.update_updated_at_column();
+SQL
+echo 'DROP TABLE payments;' >"$N/002_payments_rollback.sql"
+echo 'CREATE INDEX idx_users_email ON users (email);' >"$N/003_a_email_index.sql"
+echo 'ALTER TABLE users ADD COLUMN notes text;' >"$N/003_b_user_notes.sql"
+echo 'ALTER TABLE subscriptions ADD COLUMN trial_ends_at timestamptz;' >"$N/003_c_trials.sql"
+echo 'DROP TABLE old_things;' >"$N/004_old_things_rollback.sql"
+echo 'CREATE TABLE audit_log (id bigserial PRIMARY KEY, action text NOT NULL);' >"$N/005_audit.sql"
+echo 'DROP TABLE audit_log;' >"$N/005_audit_rollback.sql"
+echo 'ALTER TABLE missing_table ADD COLUMN x int;' >"$N/006_broken.sql"
+echo 'ALTER TABLE payments ADD COLUMN refunded boolean NOT NULL DEFAULT false;' >"$N/billing-fixes.sql"
+echo 'module.exports = {};' >"$N/run-migrations.js"
+
+# replay_node_runner DIR: what the team's runner does, step by step.
+replay_node_runner() {
+    local dir=$1 base key ok
+    prod_psql -c "CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now(), execution_time_ms INTEGER NOT NULL DEFAULT 0, success BOOLEAN NOT NULL DEFAULT true)"
+    while IFS= read -r base; do
+        case $base in *_rollback.sql | *_down.sql | *.down.sql) continue ;; esac
+        if [[ $base =~ ^([0-9]+)_ ]]; then key=${BASH_REMATCH[1]}; else key=$base; fi
+        [[ -z "$(prod_psql -c "SELECT 1 FROM schema_migrations WHERE version = '$key'")" ]] || continue
+        ok=true
+        prod_psql --single-transaction -f "$dir/$base" >/dev/null 2>&1 || ok=false
+        prod_psql -c "INSERT INTO schema_migrations (version, name, checksum, execution_time_ms, success) VALUES ('$key', '$base', '$(md5sum <"$dir/$base" | cut -c1-32)', 7, $ok)"
+    done < <(find "$dir" -maxdepth 1 -name '*.sql' -printf '%f\n' | LC_ALL=C sort)
+}
+
+use_production_role it_node_runner
+replay_node_runner "$N"
+check "the replay applied 000..005 and billing-fixes, and recorded 006 as failed" \
+    test "$(prod_psql -c "SELECT string_agg(version || ':' || success, ' ' ORDER BY version) FROM schema_migrations")" = \
+    "000:true 001:true 002:true 003:true 005:true 006:false billing-fixes.sql:true"
+
+# --- the folder as the runner reads it ----------------------------------------------------
+expect_rc 0 "status reads the folder (auto: rollback twins say node)" \
+    "$CTLDB" migrate status --dir "$N"
+check "every .sql file is a row" test "$(grep -c "\.sql" "$OUT")" = 12
+check "003_b is shadowed by 003_a" stdout_has "^003_b_user_notes.sql .*shadowed by 003_a_email_index.sql"
+check "003_c too" stdout_has "^003_c_trials.sql .*shadowed by 003_a_email_index.sql"
+check "rollback twins named with their file" stdout_has "^005_audit_rollback.sql .*rollback of 005_audit.sql"
+check "a rollback without its file" stdout_has "^004_old_things_rollback.sql .*not in the folder; never applied"
+check "the unnumbered file is a migration keyed by its name" stdout_has "^billing-fixes.sql *billing-fixes.sql *pending"
+expect_rc 0 "status -o json" "$CTLDB" migrate status --dir "$N" -o json
+check "layout node" json_is /layout node
+check "two shadowed" json_is /shadowed 2
+
+# --- adopting the runner's history -------------------------------------------------------
+expect_rc 0 "baseline --from node --dry-run" "$CTLDB" migrate baseline --from node --dir "$N" --dry-run -o json
+check "seven records, the failed one left out: six adopted" test "$(grep -c "\"file\":" "$OUT")" = 6
+check "the failed row is named" bash -c "grep -q '\"006 (006_broken.sql) at ' '$OUT'"
+check "billing-fixes.sql mapped by its name" bash -c "grep -q '\"file\": *\"billing-fixes.sql\"' '$OUT'"
+check "003 mapped to the first file of the key" bash -c "grep -q '\"file\": *\"003_a_email_index.sql\"' '$OUT'"
+check "nothing recorded by the dry run" test "$(sql "SELECT to_regclass('ctldb_schema_migrations') IS NULL")" = t
+expect_rc 0 "baseline --from node" "$CTLDB" migrate baseline --from node --dir "$N"
+check "the failed row named at normal verbosity" stderr_has "recorded it as failed: 006 (006_broken.sql)"
+check "six rows" test "$(sql "SELECT count(*) FROM ctldb_schema_migrations")" = 6
+expect_rc 0 "status after adoption" "$CTLDB" migrate status --dir "$N"
+check "000 applied" stdout_has "^000_base_schema.sql *000 *applied"
+check "billing-fixes applied" stdout_has "^billing-fixes.sql .*applied"
+check "006 pending (it failed for the runner)" stdout_has "^006_broken.sql *006 *pending"
+check "shadowed still shadowed" stdout_has "^003_b_user_notes.sql .*shadowed"
+
+# --- validate: no false drift from schema-qualified calls ---------------------------------
+expect_rc 0 "validate on the replayed database" "$CTLDB" migrate validate --dir "$N"
+check "no drift" stdout_lacks "drift"
+check "the schema matches" stdout_has "schema"
+
+# --- what comes next: the fixed 006, a new file, the shadowed ones -------------------------
+echo 'CREATE TABLE feature_flags (name text PRIMARY KEY, enabled boolean NOT NULL DEFAULT false);' >"$N/006_broken.sql"
+echo 'CREATE TABLE api_keys (id serial PRIMARY KEY, user_id int NOT NULL REFERENCES users (id));' >"$N/007_api_keys.sql"
+expect_rc 0 "up --dry-run lists the shadowed files with their choices" "$CTLDB" migrate up --dir "$N" --dry-run
+check "006 and 007 would apply" bash -c "grep -q '^-- 006_broken.sql' '$OUT' && grep -q '^-- 007_api_keys.sql' '$OUT'"
+check "003_b not applied, with --include" stderr_has "003_b_user_notes.sql not applied: its key 003 is 003_a_email_index.sql's.*--include 003_b_user_notes.sql, or leave it"
+check "003_c too" stderr_has "003_c_trials.sql not applied"
+expect_rc 0 "up applies what the runner would apply next" "$CTLDB" migrate up --dir "$N" -o json
+check "006 then 007" test "$(json_get /applied/0/file) $(json_get /applied/1/file)" = "006_broken.sql 007_api_keys.sql"
+check "shadowed listed in the result" json_is /shadowed/0/choices/0 "--include 003_b_user_notes.sql"
+check "nothing of 003_b ran" test "$(sql "SELECT count(*) FROM information_schema.columns WHERE table_name = 'users' AND column_name = 'notes'")" = 0
+expect_rc 2 "--include of a file that is not shadowed" "$CTLDB" migrate up --dir "$N" --include 005_audit.sql
+check "says so" stderr_has "not a shadowed file"
+expect_rc 0 "up --include 003_b_user_notes.sql" "$CTLDB" migrate up --dir "$N" --include 003_b_user_notes.sql -o json
+check "applied under its own name" json_is /applied/0/file 003_b_user_notes.sql
+check "the column is there" test "$(sql "SELECT count(*) FROM information_schema.columns WHERE table_name = 'users' AND column_name = 'notes'")" = 1
+check "003_c still left" json_is /shadowed/0/file 003_c_trials.sql
+expect_rc 0 "status shows it included" "$CTLDB" migrate status --dir "$N"
+check "included under its own name" stdout_has "^003_b_user_notes.sql .*applied (included under its own name"
+check "up to date but one shadowed" stdout_has "up to date; 1 shadowed"
+expect_rc 0 "validate after all that" "$CTLDB" migrate validate --dir "$N"
+expect_rc 0 "create names the next number after the highest" "$CTLDB" migrate create "add invoices" --dir "$N" -o json
+check "008_add_invoices.sql" test -f "$N/008_add_invoices.sql"
+rm "$N/008_add_invoices.sql"
+
+# --- a database the runner built, which ctldb has not adopted ------------------------------
+use_production_role it_node_unadopted
+replay_node_runner "$N"
+expect_rc 1 "up on it fails on the first existing object" "$CTLDB" migrate up --dir "$N"
+check "the hint names the baseline that matches the history" stderr_has "migrated by node, which recorded 8 migration(s) in schema_migrations.*baseline --from node --dir"
+check "nothing recorded" test "$(sql "SELECT to_regclass('ctldb_schema_migrations') IS NULL")" = t
+
+finish
