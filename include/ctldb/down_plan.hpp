@@ -5,10 +5,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "ctldb/connection.hpp"
+#include "ctldb/error.hpp"
 #include "ctldb/migration_history.hpp"
 #include "ctldb/migrations.hpp"
 
@@ -42,6 +44,47 @@ struct DestroyedTable {
 
 /// Rows are counted exactly up to this many.
 constexpr std::int64_t kRowCountCap = 1000000;
+
+/// An object that rolling back makes disappear, found by running the down
+/// files in a transaction that is rolled back and comparing the catalog
+/// before and after each file.
+struct VanishingObject {
+    std::int64_t version = 0;  ///< the migration whose down file does it
+    std::string down_file;
+    std::string kind;   ///< table, column, index, constraint, trigger, view, function, ...
+    std::string name;   ///< schema-qualified for tables, views, functions, types
+    std::string table;  ///< the table a column, index, constraint or trigger is on
+    /// A table: its rows now (as DestroyedTable::rows) and its parts that go
+    /// with it, counted ("4 columns, 1 trigger").
+    std::int64_t rows = 0;
+    bool capped = false;
+    std::string parts;
+    /// The down file's text does not name it: it goes because something it
+    /// depends on goes (CASCADE), which the file does not show.
+    bool unnamed = false;
+    /// "trigger update_users_updated_at on public.users, which the down file
+    /// does not name (CASCADE)".
+    std::string describe() const;
+};
+
+struct DownRehearsal {
+    std::vector<VanishingObject> objects;  ///< in the order the files run
+    /// The first down file that fails when rehearsed: the real run would
+    /// fail there too (after rolling back the files before it).
+    std::optional<Error> failure;
+    /// Why the rehearsal stopped before a file ("" when every file ran):
+    /// one that does what a rollback cannot undo (setval, DO, dblink) is
+    /// never run to see.
+    std::string not_rehearsed;
+};
+
+/// Run the down files of `todo` (newest first) in one transaction that is
+/// always rolled back, with lock_timeout 5s: what they make disappear, or
+/// where one fails. Statements that cannot run in a transaction run without
+/// CONCURRENTLY, or not at all (VACUUM). Holds the locks the down files
+/// take until it rolls back, as the real run would.
+DownRehearsal rehearse_down(Connection& conn, const std::vector<const Migration*>& todo,
+                            ParsedFiles& parsed);
 
 /// The tables that rolling back `todo` (newest first) would drop or empty,
 /// as they are in the database now. Tables that do not exist (IF EXISTS)

@@ -46,4 +46,10 @@ Verdict check(std::string_view sql);
 /// sessions, the configuration): refused wherever a dump would call it.
 bool dangerous_function(std::string_view name);
 
+/// What in `sql` (any number of statements) a ROLLBACK would not undo: a
+/// call of nextval/setval or of a dangerous_function() where it runs, DO,
+/// CALL, COPY to or from a file or program; "" when nothing. Rehearsing a
+/// down file in a rolled-back transaction is only safe without these.
+std::string not_undone_by_rollback(std::string_view sql);
+
 }  // namespace ctldb::restore_policy

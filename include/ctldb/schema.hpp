@@ -83,6 +83,12 @@ struct Comparison {
 Comparison compare(const Snapshot& expected, const Snapshot& found,
                    const std::vector<std::string>& ignore_tables);
 
+/// The statements of `parsed` that may run inside a transaction another
+/// run rolls back: BEGIN/COMMIT left out (a COMMIT would make it all
+/// permanent), CREATE/DROP INDEX CONCURRENTLY without CONCURRENTLY, other
+/// statements that cannot run in one (VACUUM, ALTER SYSTEM) left out.
+std::vector<sql::Statement> runnable_in_transaction(const sql::Parsed& parsed);
+
 /// Runs migration files in a scratch schema of the connected database,
 /// inside a transaction that is rolled back when this object goes (or the
 /// session ends), so that read() can describe what they create. The

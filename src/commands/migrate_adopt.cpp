@@ -66,7 +66,17 @@ ExitCode run_validate(const MigrateOptions& o, Context& ctx) {
                   "applied as '" + st.name + "' but the file is gone");
         } else if (st.state == MigrationState::out_of_order) {
             f.add(st.file->file, Status::warn, "not applied, older than applied migrations");
+        } else if (st.state == MigrationState::shadowed) {
+            f.add(st.file->file, Status::warn,
+                  "shadowed: its key " + st.file->key + " is " + st.file->shadowed_by +
+                      "'s, so the node runner never applied it",
+                  "ctldb migrate up --include " + st.file->file +
+                      " applies it under its own name; or leave it");
         }
+    }
+    for (const auto& d : set.orphan_downs) {
+        const std::size_t colon = d.find(": ");
+        f.add(d.substr(0, colon), Status::warn, d.substr(colon + 2));
     }
     if (!f.failed()) {
         f.add("migrations", Status::ok,

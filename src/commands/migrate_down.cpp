@@ -1,5 +1,8 @@
 // ctldb migrate down: rolling back with the down files, after showing what
 // that destroys (core/down_plan) and refusing what must not run.
+#include <algorithm>
+#include <set>
+
 #include <nlohmann/json.hpp>
 #include "ctldb/down_plan.hpp"
 
@@ -8,6 +11,7 @@
 #include "ctldb/output.hpp"
 #include "ctldb/report.hpp"
 #include "ctldb/script.hpp"
+#include "ctldb/text.hpp"
 #include "migrate.hpp"
 
 namespace ctldb::migrate {
@@ -46,9 +50,43 @@ std::optional<Error> down_refusal(const std::vector<DestroyedTable>& destroyed) 
     return std::nullopt;
 }
 
+/// What the rehearsal found beyond the tables destroyed_tables() lists:
+/// every other object that disappears, and tables only it saw go.
+std::vector<const VanishingObject*> beyond_tables(const DownRehearsal& r,
+                                                  const std::set<std::string>& listed_tables) {
+    std::vector<const VanishingObject*> out;
+    for (const auto& v : r.objects) {
+        if (v.kind == "table" && listed_tables.count(v.name)) continue;
+        out.push_back(&v);
+    }
+    return out;
+}
+
+nlohmann::json rehearsal_json(const DownRehearsal& r) {
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& v : r.objects) {
+        nlohmann::json j = {{"version", v.version},
+                            {"down_file", v.down_file},
+                            {"kind", v.kind},
+                            {"name", v.name},
+                            {"table", v.table.empty() ? nlohmann::json() : nlohmann::json(v.table)},
+                            {"named_by_down_file", !v.unnamed}};
+        if (v.kind == "table") {
+            j["rows"] = v.rows < 0 ? nlohmann::json() : nlohmann::json(v.rows);
+            j["with"] = v.parts;
+        }
+        arr.push_back(j);
+    }
+    return {{"rehearsed", r.not_rehearsed.empty() && !r.failure},
+            {"not_rehearsed",
+             r.not_rehearsed.empty() ? nlohmann::json() : nlohmann::json(r.not_rehearsed)},
+            {"disappears", arr}};
+}
+
 ExitCode print_down_dry_run(const std::vector<const Migration*>& todo,
                             const std::vector<DestroyedTable>& destroyed,
-                            const nlohmann::json& destroyed_json,
+                            const std::vector<const VanishingObject*>& vanishing,
+                            const DownRehearsal& rehearsal, const nlohmann::json& destroyed_json,
                             const std::optional<Error>& refusal, Context& ctx) {
     // The plan, what it destroys and its SQL; nothing is run and the
     // history is untouched.
@@ -63,6 +101,9 @@ ExitCode print_down_dry_run(const std::vector<const Migration*>& todo,
         for (const auto& d : destroyed) {
             if (d.version == m->version) text += "--   it " + d.describe() + "\n";
         }
+        for (const VanishingObject* v : vanishing) {
+            if (v->version == m->version) text += "--   it " + v->describe() + "\n";
+        }
         text += *m->down_sql;
         if (text.back() != '\n') text += '\n';
     }
@@ -72,10 +113,12 @@ ExitCode print_down_dry_run(const std::vector<const Migration*>& todo,
                               {"exit_code", static_cast<int>(code)},
                               {"dry_run", true},
                               {"plan", plan},
-                              {"destroyed", destroyed_json}};
+                              {"destroyed", destroyed_json},
+                              {"rehearsal", rehearsal_json(rehearsal)}};
         if (refusal) doc["refused"] = {{"error", refusal->what()}, {"details", refusal->details()}};
         emit_result(doc);
     } else {
+        if (!rehearsal.not_rehearsed.empty()) text += "-- " + rehearsal.not_rehearsed + "\n";
         print_text(todo.empty() ? "nothing to roll back\n"
                                 : text + "-- dry run: nothing was changed\n");
     }
@@ -102,24 +145,45 @@ ExitCode run_down(const MigrateOptions& o, Context& ctx) {
     MigrationLock lock(*conn, o.lock_timeout_s);
     const auto list = migration_status(set, read_history(*conn));
     auto problems = drift(list);
+    // Newest last: by version, or for a node runner's folder (where a file
+    // that sorts first may be applied last) by when each was applied.
+    std::vector<const MigrationStatus*> order;
+    for (const auto& st : list)
+        order.push_back(&st);
+    if (set.layout == MigrationLayout::node) {
+        std::vector<const MigrationStatus*> applied;
+        for (const auto* st : order) {
+            if (st->applied) applied.push_back(st);
+        }
+        std::stable_sort(applied.begin(), applied.end(), [](const auto* a, const auto* b) {
+            return a->applied->applied_at < b->applied->applied_at;
+        });
+        if (to_given && to != nullptr &&
+            std::none_of(applied.begin(), applied.end(),
+                         [&](const auto* st) { return st->file == to; })) {
+            throw usage_error("--to " + o.to + ": " + to->file + " is not applied",
+                              "name an applied file; 'ctldb migrate status' lists them");
+        }
+        order = applied;
+    }
     std::vector<const Migration*> todo;
-    for (auto it = list.rbegin(); it != list.rend(); ++it) {
-        // In file order (a node runner's, or the versions'): newest last.
-        if (to_given && to != nullptr && it->file == to) break;
-        if (!it->applied) continue;
+    for (auto it = order.rbegin(); it != order.rend(); ++it) {
+        const MigrationStatus* st = *it;
+        if (to_given && to != nullptr && st->file == to) break;
+        if (!st->applied) continue;
         if (!to_given &&
             todo.size() >= static_cast<std::size_t>(std::max<std::int64_t>(o.steps, 1))) {
             break;
         }
-        if (it->file && !it->file->down_sql) {
+        if (st->file && !st->file->down_sql) {
             problems.push_back(
-                it->file->file + " has no down file (" +
+                st->file->file + " has no down file (" +
                 (set.layout == MigrationLayout::node
-                     ? it->file->file.substr(0, it->file->file.size() - 4) + "_rollback.sql"
-                     : std::to_string(it->version) + "_" + it->name + ".down.sql") +
+                     ? st->file->file.substr(0, st->file->file.size() - 4) + "_rollback.sql"
+                     : std::to_string(st->version) + "_" + st->name + ".down.sql") +
                 ")");
         }
-        if (it->file) todo.push_back(it->file);
+        if (st->file) todo.push_back(st->file);
     }
     if (!problems.empty()) {
         Error e(ExitCode::failure, "refusing to roll back; nothing was run");
@@ -130,7 +194,31 @@ ExitCode run_down(const MigrateOptions& o, Context& ctx) {
     require_static_checks(todo, true, parsed);
     // What it destroys, before anything runs.
     const std::vector<DestroyedTable> destroyed = destroyed_tables(*conn, todo, parsed);
-    const std::optional<Error> refusal = down_refusal(destroyed);
+    std::optional<Error> refusal = down_refusal(destroyed);
+    // Everything it destroys, CASCADE included: the down files run in a
+    // transaction that is rolled back, the catalog compared after each.
+    const DownRehearsal rehearsal = rehearse_down(*conn, todo, parsed);
+    if (!refusal && rehearsal.failure) {
+        Error e(ExitCode::failure,
+                "refusing to roll back: a down file fails when rehearsed, so the real run would "
+                "stop there after rolling back the files before it; nothing was run",
+                "fix the down file (the error is below), then try again");
+        std::vector<std::string> details = {rehearsal.failure->what()};
+        for (const auto& d : rehearsal.failure->details())
+            details.push_back(d);
+        e.with_details(details);
+        refusal = e;
+    }
+    std::set<std::string> listed_tables;
+    for (const auto& d : destroyed) {
+        listed_tables.insert(
+            exec(*conn,
+                 "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace "
+                 "n ON n.oid = c.relnamespace WHERE c.oid = $1::oid",
+                 {d.oid})
+                .get(0, 0));
+    }
+    const auto vanishing = beyond_tables(rehearsal, listed_tables);
     nlohmann::json destroyed_json = nlohmann::json::array();
     std::size_t with_rows = 0;
     for (const auto& d : destroyed) {
@@ -144,7 +232,13 @@ ExitCode run_down(const MigrateOptions& o, Context& ctx) {
              {"dependents", d.dependents}});
         if (d.holds_rows() || (d.cascade && !d.dependents.empty())) ++with_rows;
     }
-    if (o.dry_run) return print_down_dry_run(todo, destroyed, destroyed_json, refusal, ctx);
+    std::vector<std::string> unnamed;  // goes with something else: asked about
+    for (const VanishingObject* v : vanishing) {
+        if (v->unnamed) unnamed.push_back(v->down_file + " " + v->describe());
+    }
+    if (o.dry_run)
+        return print_down_dry_run(todo, destroyed, vanishing, rehearsal, destroyed_json, refusal,
+                                  ctx);
     if (refusal) throw *refusal;
     for (const auto& d : destroyed) {
         const std::string line = d.down_file + " " + d.describe();
@@ -154,14 +248,34 @@ ExitCode run_down(const MigrateOptions& o, Context& ctx) {
             log::info(line);
         }
     }
-    if (with_rows > 0 && !o.yes) {
-        const std::string what = "rolling back " + std::to_string(todo.size()) +
-                                 " migration(s) destroys " + std::to_string(with_rows) +
-                                 " table(s) holding rows or depended on (listed above)";
-        if (!is_tty(stdin)) {
-            throw usage_error(what + "; nothing was changed", "pass --yes to confirm");
+    for (const VanishingObject* v : vanishing) {
+        const std::string line = v->down_file + " " + v->describe();
+        if (v->unnamed || (v->kind == "table" && v->rows != 0)) {
+            log::warn(line);
+        } else {
+            log::info(line);
         }
-        if (!confirm(what + ". Go ahead?")) {
+    }
+    if (!rehearsal.not_rehearsed.empty()) log::warn(rehearsal.not_rehearsed);
+    if ((with_rows > 0 || !unnamed.empty()) && !o.yes) {
+        std::vector<std::string> parts;
+        if (with_rows > 0) {
+            parts.push_back(std::to_string(with_rows) +
+                            " table(s) holding rows or depended on (listed above)");
+        }
+        if (!unnamed.empty()) {
+            parts.push_back(std::to_string(unnamed.size()) +
+                            " object(s) its down files do not name");
+        }
+        const std::string what = "rolling back " + std::to_string(todo.size()) +
+                                 " migration(s) destroys " + join(parts, " and ");
+        if (!is_tty(stdin)) {
+            Error e = usage_error(what + "; nothing was changed", "pass --yes to confirm");
+            e.with_details(unnamed);
+            throw e;
+        }
+        const std::string listed = unnamed.empty() ? "" : ":\n  " + join(unnamed, "\n  ") + "\n";
+        if (!confirm(what + listed + (listed.empty() ? ". " : "") + "Go ahead?")) {
             log::info("nothing rolled back");
             return ExitCode::failure;
         }
@@ -177,8 +291,11 @@ ExitCode run_down(const MigrateOptions& o, Context& ctx) {
         done.push_back({{"version", m->version}, {"name", m->name}, {"execution_ms", ms}});
     }
     if (ctx.json()) {
-        emit_result(
-            {{"ok", true}, {"exit_code", 0}, {"rolled_back", done}, {"destroyed", destroyed_json}});
+        emit_result({{"ok", true},
+                     {"exit_code", 0},
+                     {"rolled_back", done},
+                     {"destroyed", destroyed_json},
+                     {"rehearsal", rehearsal_json(rehearsal)}});
     } else {
         print_text("rolled back " + std::to_string(done.size()) + " migration(s)\n");
     }

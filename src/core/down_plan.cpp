@@ -1,7 +1,15 @@
 #include "ctldb/down_plan.hpp"
 
+#include <cctype>
+#include <map>
 #include <set>
 
+#include <libpq-fe.h>
+
+#include "ctldb/pipeline.hpp"
+#include "ctldb/probes.hpp"
+#include "ctldb/restore_policy.hpp"
+#include "ctldb/schema.hpp"
 #include "ctldb/script.hpp"
 #include "ctldb/sql.hpp"
 
@@ -82,7 +90,210 @@ void count_rows(Connection& conn, DestroyedTable& t) {
     }
 }
 
+/// Every object of the user's schemas, as (kind, name, table): one query,
+/// names printed by format() so a SET search_path in a down file does not
+/// change how they read. Extension members are the extension's.
+constexpr const char* kCatalogObjects = R"SQL(
+WITH ns AS (SELECT oid, nspname FROM pg_namespace n WHERE %USER%),
+rel AS (SELECT c.oid, c.relkind, format('%I.%I', ns.nspname, c.relname) AS name
+        FROM pg_class c JOIN ns ON ns.oid = c.relnamespace
+        WHERE NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.objid = c.oid AND e.deptype = 'e'))
+SELECT 'table', name, '' FROM rel WHERE relkind IN ('r', 'p')
+UNION ALL
+SELECT CASE relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' ELSE 'sequence' END,
+       name, coalesce((SELECT t.name FROM pg_depend d JOIN rel t ON t.oid = d.refobjid
+                       WHERE d.classid = 'pg_class'::regclass AND d.objid = rel.oid
+                       AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+                       LIMIT 1), '')
+FROM rel WHERE relkind IN ('v', 'm', 'S')
+UNION ALL
+SELECT 'column', quote_ident(a.attname), t.name FROM pg_attribute a JOIN rel t ON t.oid = a.attrelid
+WHERE t.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
+UNION ALL
+SELECT 'index', format('%I', i.relname), t.name FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+JOIN rel t ON t.oid = x.indrelid
+UNION ALL
+SELECT 'constraint', quote_ident(k.conname), t.name FROM pg_constraint k JOIN rel t ON t.oid = k.conrelid
+UNION ALL
+SELECT 'trigger', quote_ident(g.tgname), t.name FROM pg_trigger g JOIN rel t ON t.oid = g.tgrelid
+WHERE NOT g.tgisinternal
+UNION ALL
+SELECT 'policy', quote_ident(p.polname), t.name FROM pg_policy p JOIN rel t ON t.oid = p.polrelid
+UNION ALL
+SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END,
+       format('%I.%I(%s)', ns.nspname, p.proname, pg_get_function_identity_arguments(p.oid)), ''
+FROM pg_proc p JOIN ns ON ns.oid = p.pronamespace
+WHERE p.prokind IN ('f', 'p')
+AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.objid = p.oid AND e.deptype = 'e')
+UNION ALL
+SELECT CASE y.typtype WHEN 'e' THEN 'enum type' ELSE 'domain' END,
+       format('%I.%I', ns.nspname, y.typname), ''
+FROM pg_type y JOIN ns ON ns.oid = y.typnamespace WHERE y.typtype IN ('e', 'd')
+AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.objid = y.oid AND e.deptype = 'e')
+UNION ALL
+SELECT 'schema', quote_ident(nspname), '' FROM ns WHERE nspname <> 'public'
+UNION ALL
+SELECT 'extension', quote_ident(extname), '' FROM pg_extension WHERE extname <> 'plpgsql'
+)SQL";
+
+struct CatalogKey {
+    std::string kind, name, table;
+    bool operator<(const CatalogKey& o) const {
+        return std::tie(table, kind, name) < std::tie(o.table, o.kind, o.name);
+    }
+};
+
+std::set<CatalogKey> catalog(Connection& conn) {
+    std::string q = kCatalogObjects;
+    q.replace(q.find("%USER%"), 6, probe::user_schema("n"));
+    const QueryResult r = exec(conn, q);
+    std::set<CatalogKey> out;
+    for (int i = 0; i < r.rows(); ++i) {
+        // ctldb's own history is not the migrations' to destroy or keep.
+        if (r.get(i, 1) == "public.ctldb_schema_migrations" ||
+            r.get(i, 2) == "public.ctldb_schema_migrations")
+            continue;
+        out.insert({r.get(i, 0), r.get(i, 1), r.get(i, 2)});
+    }
+    return out;
+}
+
+/// The bare name of an object ("users" of public.users, "f" of
+/// public.f(integer)), unquoted and lower-cased.
+std::string bare_name(const std::string& name) {
+    std::string s = name.substr(0, name.find('('));
+    const std::size_t dot = s.rfind('.');
+    if (dot != std::string::npos && s.back() != '"') s = s.substr(dot + 1);
+    std::string out;
+    for (char c : s) {
+        if (c != '"') out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return out;
+}
+
+/// Whether `text` names `word` as a whole identifier (case-insensitive).
+bool names(const std::string& text, const std::string& word) {
+    if (word.empty()) return false;
+    std::string lower;
+    for (char c : text)
+        lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const auto ident = [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$';
+    };
+    for (std::size_t at = lower.find(word); at != std::string::npos;
+         at = lower.find(word, at + 1)) {
+        const bool start = at == 0 || !ident(lower[at - 1]);
+        const bool end = at + word.size() >= lower.size() || !ident(lower[at + word.size()]);
+        if (start && end) return true;
+    }
+    return false;
+}
+
+std::string counted(const std::map<std::string, int>& parts) {
+    std::string out;
+    for (const auto& [kind, n] : parts) {
+        out += (out.empty() ? "" : ", ") + std::to_string(n) + " " +
+               (n == 1             ? kind
+                : kind == "index"  ? std::string("indexes")
+                : kind == "policy" ? std::string("policies")
+                                   : kind + "s");
+    }
+    return out;
+}
+
 }  // namespace
+
+std::string VanishingObject::describe() const {
+    std::string s = "drops " + kind + " " + name;
+    if (!table.empty()) s += " on " + table;
+    if (kind == "table") {
+        s += " (" +
+             (rows < 0 ? std::string("rows unknown: this role may not read it")
+              : capped ? "more than " + thousands(kRowCountCap) + " rows"
+                       : thousands(rows) + (rows == 1 ? " row" : " rows")) +
+             (parts.empty() ? "" : "; with it " + parts) + ")";
+    }
+    if (unnamed) s += ", which the down file does not name (it goes with what it depends on)";
+    return s;
+}
+
+DownRehearsal rehearse_down(Connection& conn, const std::vector<const Migration*>& todo,
+                            ParsedFiles& parsed) {
+    DownRehearsal out;
+    std::map<std::string, std::pair<std::int64_t, bool>> rows;  // table -> rows, capped
+    {
+        TransactionGuard tx(conn);  // rolled back when it goes, never committed
+        exec(conn, "SET LOCAL lock_timeout = '5s'");
+        exec(conn, "SET LOCAL statement_timeout = '5min'");
+        std::set<CatalogKey> before = catalog(conn);
+        for (const Migration* m : todo) {
+            const std::string hazard = restore_policy::not_undone_by_rollback(*m->down_sql);
+            if (!hazard.empty()) {
+                // Running it would do what the rollback cannot take back.
+                out.not_rehearsed = m->down_file + " holds " + hazard +
+                                    ", which a rollback would not undo: it and the files after "
+                                    "it were not rehearsed, so what they destroy is not listed";
+                break;
+            }
+            const auto runnable = schema::runnable_in_transaction(parsed.down(*m));
+            exec(conn, "SAVEPOINT ctldb_down_rehearsal");
+            if (auto f = exec_pipelined(conn, runnable)) {
+                exec(conn, "ROLLBACK TO SAVEPOINT ctldb_down_rehearsal");
+                try {
+                    throw_statement_error(f->error, m->down_file, *m->down_sql, runnable[f->index],
+                                          {"found by running the down files in a transaction "
+                                           "that was rolled back: nothing was changed"});
+                } catch (const Error& e) {
+                    out.failure = e;
+                }
+                break;
+            }
+            if (PQtransactionStatus(conn.raw()) != PQTRANS_INTRANS) {
+                throw Error(ExitCode::failure,
+                            m->down_file + " ended the transaction its rehearsal ran in",
+                            "report this: a statement ctldb did not expect controls "
+                            "transactions");
+            }
+            exec(conn, "RELEASE SAVEPOINT ctldb_down_rehearsal");
+            std::set<CatalogKey> after = catalog(conn);
+            std::set<std::string> gone_tables;
+            for (const auto& k : before) {
+                if (k.kind == "table" && !after.count(k)) gone_tables.insert(k.name);
+            }
+            std::map<std::string, std::map<std::string, int>> parts;  // of gone tables
+            for (const auto& k : before) {
+                if (after.count(k)) continue;
+                if (!k.table.empty() && gone_tables.count(k.table)) {
+                    ++parts[k.table][k.kind];
+                    continue;
+                }
+                VanishingObject v;
+                v.version = m->version;
+                v.down_file = m->down_file;
+                v.kind = k.kind;
+                v.name = k.name;
+                v.table = k.table;
+                v.unnamed = !names(*m->down_sql, bare_name(k.name));
+                out.objects.push_back(std::move(v));
+            }
+            for (auto& v : out.objects) {
+                if (v.kind == "table" && parts.count(v.name) && v.parts.empty())
+                    v.parts = counted(parts[v.name]);
+            }
+            before = std::move(after);
+        }
+    }
+    // Rows as they are, the rehearsal rolled back.
+    for (auto& v : out.objects) {
+        if (v.kind != "table") continue;
+        DestroyedTable t;
+        t.table = v.name;
+        count_rows(conn, t);
+        v.rows = t.rows;
+        v.capped = t.capped;
+    }
+    return out;
+}
 
 std::string DestroyedTable::describe() const {
     std::string rows_text = rows < 0 ? "rows unknown: this role may not read it"

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <functional>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -448,6 +449,54 @@ Verdict check(std::string_view sql) {
             return refuse("it calls " + f + "(), which reaches outside the database");
     }
     return v;
+}
+
+std::string not_undone_by_rollback(std::string_view sql) {
+    const std::string text(sql);
+    PgQueryParseResult r = pg_query_parse(text.c_str());
+    if (r.error != nullptr) {
+        pg_query_free_parse_result(r);
+        return "a statement PostgreSQL 15's parser cannot read";
+    }
+    json tree = json::parse(r.parse_tree, nullptr, false);
+    pg_query_free_parse_result(r);
+    if (tree.is_discarded()) return "a statement that could not be parsed";
+    for (const auto& entry : tree.value("stmts", json::array())) {
+        const json& stmt = entry.value("stmt", json::object());
+        if (!stmt.is_object() || stmt.size() != 1) return "a statement that could not be parsed";
+        const std::string kind = stmt.begin().key();
+        const json& body = stmt.begin().value();
+        if (kind == "DoStmt") return "a DO block (its code is not read)";
+        if (kind == "CallStmt") return "a CALL (the procedure is not read)";
+        if (kind == "CopyStmt" && (body.contains("filename") || body.value("is_program", false)))
+            return "COPY to or from a file or program";
+        // Sequences move outside transactions; the rest reach outside the
+        // database.
+        std::function<std::string(const json&, const std::string&)> walk =
+            [&](const json& node, const std::string& parent) -> std::string {
+            if (node.is_object()) {
+                for (auto it = node.begin(); it != node.end(); ++it) {
+                    if (deferred_key(parent, it.key())) continue;
+                    if (it.key() == "FuncCall" && it.value().is_object()) {
+                        const std::string name = function_name(it.value());
+                        if (name == "nextval" || name == "setval" || dangerous_function(name))
+                            return name + "()";
+                    }
+                    const std::string k = it.value().is_object() ? it.key() : parent;
+                    std::string found = walk(it.value(), k);
+                    if (!found.empty()) return found;
+                }
+            } else if (node.is_array()) {
+                for (const auto& item : node) {
+                    std::string found = walk(item, parent);
+                    if (!found.empty()) return found;
+                }
+            }
+            return {};
+        };
+        if (std::string f = walk(body, kind); !f.empty()) return "a call of " + f;
+    }
+    return {};
 }
 
 }  // namespace ctldb::restore_policy

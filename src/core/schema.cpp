@@ -338,8 +338,7 @@ ScratchBuild::~ScratchBuild() {
     }
 }
 
-void ScratchBuild::apply(const std::string& file, const std::string& text,
-                         const sql::Parsed& parsed) {
+std::vector<sql::Statement> runnable_in_transaction(const sql::Parsed& parsed) {
     std::vector<sql::Statement> runnable;
     for (const auto& s : parsed.statements) {
         if (s.transaction_control) {
@@ -357,6 +356,12 @@ void ScratchBuild::apply(const std::string& file, const std::string& text,
             runnable.push_back(std::move(plain));
         }
     }
+    return runnable;
+}
+
+void ScratchBuild::apply(const std::string& file, const std::string& text,
+                         const sql::Parsed& parsed) {
+    const std::vector<sql::Statement> runnable = runnable_in_transaction(parsed);
     // A savepoint per file: a failure is reported, and the transaction
     // stays usable for the caller to read what was built before it.
     exec(conn_, "SAVEPOINT ctldb_scratch_file");

@@ -115,6 +115,8 @@ check "shadowed still shadowed" stdout_has "^003_b_user_notes.sql .*shadowed"
 # --- validate: no false drift from schema-qualified calls ---------------------------------
 expect_rc 0 "validate on the replayed database" "$CTLDB" migrate validate --dir "$N"
 check "no drift" stdout_lacks "drift"
+check "each shadowed file said, with its choice" stdout_has "003_c_trials.sql.*shadowed: its key 003 is 003_a_email_index.sql's"
+check "the rollback without its file" stdout_has "004_old_things_rollback.sql.*not in the folder"
 check "the schema matches" stdout_has "schema"
 
 # --- what comes next: the fixed 006, a new file, the shadowed ones -------------------------
@@ -141,6 +143,47 @@ expect_rc 0 "validate after all that" "$CTLDB" migrate validate --dir "$N"
 expect_rc 0 "create names the next number after the highest" "$CTLDB" migrate create "add invoices" --dir "$N" -o json
 check "008_add_invoices.sql" test -f "$N/008_add_invoices.sql"
 rm "$N/008_add_invoices.sql"
+
+# --- a down with CASCADE shows every trigger it takes with it -----------------------------
+cat >"$N/009_touch.sql" <<'SQL'
+CREATE FUNCTION touch_row() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.updated_at = now(); RETURN NEW; END $$;
+CREATE TRIGGER users_touch BEFORE INSERT ON users FOR EACH ROW EXECUTE FUNCTION touch_row();
+CREATE TRIGGER subscriptions_touch BEFORE INSERT ON subscriptions FOR EACH ROW EXECUTE FUNCTION touch_row();
+CREATE TRIGGER payments_touch BEFORE INSERT ON payments FOR EACH ROW EXECUTE FUNCTION touch_row();
+SQL
+echo 'DROP FUNCTION touch_row() CASCADE;' >"$N/009_touch_rollback.sql"
+expect_rc 0 "up 009" "$CTLDB" migrate up --dir "$N"
+prod_psql -c "INSERT INTO users (email) VALUES ('a@example.com'), ('b@example.com')"
+expect_rc 0 "down --dry-run lists what CASCADE takes" "$CTLDB" migrate down --dir "$N" --dry-run
+for t in users subscriptions payments; do
+    check "trigger ${t}_touch on $t, not named by the file" stdout_has "it drops trigger ${t}_touch on public.$t, which the down file does not name"
+done
+check "and the function it names" stdout_has "it drops function public.touch_row()$"
+check "the dry run changed nothing" test "$(sql "SELECT count(*) FROM pg_trigger WHERE tgname LIKE '%_touch'")" = 3
+check "the history is untouched" test "$(sql "SELECT count(*) FROM ctldb_schema_migrations WHERE version = 9")" = 1
+expect_rc 0 "-o json too" "$CTLDB" migrate down --dir "$N" --dry-run -o json
+check "rehearsed" json_is /rehearsal/rehearsed true
+check "four objects" test "$(grep -c '"down_file": "009_touch_rollback.sql"' "$OUT")" -ge 4
+expect_rc 2 "off a terminal, the real run asks for --yes" "$CTLDB" migrate down --dir "$N" </dev/null
+check "and names every trigger" stderr_has "009_touch_rollback.sql drops trigger payments_touch on public.payments"
+check "nothing was changed" test "$(sql "SELECT count(*) FROM pg_trigger WHERE tgname LIKE '%_touch'")" = 3
+expect_rc 0 "with --yes" "$CTLDB" migrate down --dir "$N" --yes
+check "the triggers are gone" test "$(sql "SELECT count(*) FROM pg_trigger WHERE tgname LIKE '%_touch'")" = 0
+check "009 is pending again" test "$(sql "SELECT count(*) FROM ctldb_schema_migrations WHERE version = 9")" = 0
+# A down that moves a sequence is not run to see: a rollback would not undo it.
+echo "SELECT setval('users_id_seq', 1); DROP FUNCTION touch_row() CASCADE;" >"$N/009_touch_rollback.sql"
+expect_rc 0 "up 009 again" "$CTLDB" migrate up --dir "$N"
+before_seq=$(sql "SELECT last_value FROM users_id_seq")
+expect_rc 0 "down --dry-run of a down file with setval" "$CTLDB" migrate down --dir "$N" --dry-run
+check "says it was not rehearsed, and why" stdout_has "holds a call of setval(), which a rollback would not undo"
+check "the sequence did not move" test "$(sql "SELECT last_value FROM users_id_seq")" = "$before_seq"
+# A down file that fails is found before anything runs.
+echo 'DROP FUNCTION no_such_function();' >"$N/009_touch_rollback.sql"
+expect_rc 1 "down --dry-run of a down file that fails" "$CTLDB" migrate down --dir "$N" --dry-run
+check "names the failure" stderr_has "fails when rehearsed"
+check "with the server's words" stderr_has "no_such_function"
+rm "$N/009_touch.sql" "$N/009_touch_rollback.sql"
+sql "DROP FUNCTION touch_row() CASCADE; DELETE FROM ctldb_schema_migrations WHERE version = 9" >/dev/null
 
 # --- a database the runner built, which ctldb has not adopted ------------------------------
 use_production_role it_node_unadopted

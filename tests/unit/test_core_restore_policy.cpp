@@ -138,3 +138,21 @@ TEST_CASE("dangerous functions by any spelling") {
     CHECK_FALSE(restore_policy::dangerous_function("lowrite"));
     CHECK_FALSE(restore_policy::dangerous_function("nextval"));
 }
+
+TEST_CASE("what a rollback would not undo, for rehearsing down files") {
+    using restore_policy::not_undone_by_rollback;
+    CHECK(not_undone_by_rollback("DROP TABLE payments; DROP FUNCTION f() CASCADE;").empty());
+    CHECK(not_undone_by_rollback("CREATE FUNCTION f() RETURNS void LANGUAGE sql AS $$ SELECT "
+                                 "nextval('s') $$")
+              .empty());  // a body only runs when called
+    CHECK(not_undone_by_rollback("SELECT setval('users_id_seq', 1)") == "a call of setval()");
+    CHECK(not_undone_by_rollback("ALTER TABLE t ALTER COLUMN id SET DEFAULT 1; INSERT INTO t "
+                                 "VALUES (nextval('s'))") == "a call of nextval()");
+    CHECK(not_undone_by_rollback("DO $$ BEGIN PERFORM 1; END $$") ==
+          "a DO block (its code is not read)");
+    CHECK(not_undone_by_rollback("CALL p()") == "a CALL (the procedure is not read)");
+    CHECK(not_undone_by_rollback("COPY t TO '/tmp/x'") == "COPY to or from a file or program");
+    CHECK(not_undone_by_rollback("SELECT pg_terminate_backend(1)") ==
+          "a call of pg_terminate_backend()");
+    CHECK(!not_undone_by_rollback("DROP TABLE (").empty());
+}
