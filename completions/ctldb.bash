@@ -28,8 +28,8 @@ _ctldb_options() {
         'config') REPLY='--help -h' ;;
         'config show') REPLY='--help -h' ;;
         'config check') REPLY='--help -h --offline' ;;
-        'migrate') REPLY='--help -h --dir= --layout= --lock-timeout= --ddl-lock-timeout= --statement-timeout= --to= --dry-run --allow-out-of-order' ;;
-        'migrate up') REPLY='--help -h --dir= --layout= --lock-timeout= --ddl-lock-timeout= --statement-timeout= --to= --dry-run --allow-out-of-order' ;;
+        'migrate') REPLY='--help -h --dir= --layout= --lock-timeout= --ddl-lock-timeout= --statement-timeout= --to= --dry-run --allow-out-of-order --include=' ;;
+        'migrate up') REPLY='--help -h --dir= --layout= --lock-timeout= --ddl-lock-timeout= --statement-timeout= --to= --dry-run --allow-out-of-order --include=' ;;
         'migrate status') REPLY='--help -h --dir= --layout= --check' ;;
         'migrate validate') REPLY='--help -h --dir= --layout= --no-schema-check' ;;
         'migrate lint') REPLY='--help -h --dir= --layout=' ;;

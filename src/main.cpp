@@ -121,10 +121,12 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", version_line(), "Print the version and exit");
     app.get_formatter()->column_width(34);
 
-    std::string config_path;
-    app.add_option("--config", config_path,
-                   "YAML config file: ctldb's own or the guide's ConfigMap (env CTLDB_CONFIG; "
-                   "default: none)")
+    std::vector<std::string> config_paths;
+    app.add_option("--config", config_paths,
+                   "YAML config file: ctldb's own or the guide's ConfigMap; repeatable, later "
+                   "files override earlier ones (env CTLDB_CONFIG, a ':' list; default: none)")
+        ->expected(1)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
         ->group("Connection");
     std::map<std::string, std::string> flag_values;
     std::map<std::string, CLI::Option*> flag_options;
@@ -195,7 +197,7 @@ int main(int argc, char** argv) {
                      json_errors);
         return static_cast<int>(ExitCode::usage);
     }
-    if (!config_path.empty()) ctx.global.config_path = config_path;
+    ctx.global.config_paths = config_paths;
     for (const auto& [key, opt] : flag_options) {
         if (opt->count() > 0) ctx.global.flags[key] = flag_values[key];
     }
@@ -204,7 +206,7 @@ int main(int argc, char** argv) {
     // every command, not only those that connect.
     const bool config_free = app.got_subcommand("version") || app.got_subcommand("help") ||
                              app.got_subcommand("completion") || app.got_subcommand("man");
-    if (!config_free && (ctx.global.config_path || ctx.env("CTLDB_CONFIG"))) {
+    if (!config_free && (!ctx.global.config_paths.empty() || ctx.env("CTLDB_CONFIG"))) {
         try {
             ctx.config();
         } catch (const Error& e) {

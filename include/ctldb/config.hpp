@@ -53,8 +53,10 @@ EnvLookup process_env();
 struct ConfigInputs {
     /// Setting key -> value given by a flag (keys of settings()).
     std::map<std::string, std::string> flags;
-    /// --config FILE; CTLDB_CONFIG is read from the environment otherwise.
-    std::optional<std::string> config_path;
+    /// --config FILE, repeatable: later files override earlier ones.
+    /// CTLDB_CONFIG (a ':'-separated list, as KUBECONFIG) is read from the
+    /// environment when no --config is given.
+    std::vector<std::string> config_paths;
     EnvLookup env;
 };
 
@@ -111,9 +113,11 @@ class Config {
     const Value& other_tool(const std::string& key) const;
     void set_other_tool(const std::string& key, Value value);
 
-    /// Path of the config file that was read, if any.
-    const std::string& file() const { return file_; }
-    void set_file(std::string f) { file_ = std::move(f); }
+    /// The config files read, in order ("" / empty when none); file()
+    /// names them all, joined with ", ".
+    const std::vector<std::string>& files() const { return files_; }
+    std::string file() const;
+    void set_file(std::string f) { files_.push_back(std::move(f)); }
 
     /// Throws Error(usage) listing every problem; call before connecting.
     void validate(bool for_connection) const;
@@ -132,7 +136,7 @@ class Config {
     std::vector<std::string> warnings_;
     std::vector<std::string> notes_;
     std::vector<std::string> load_errors_;
-    std::string file_;
+    std::vector<std::string> files_;
 };
 
 /// Resolve every setting from its sources. Never throws for bad values:

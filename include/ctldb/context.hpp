@@ -15,7 +15,7 @@
 namespace ctldb {
 
 struct GlobalOptions {
-    std::optional<std::string> config_path;
+    std::vector<std::string> config_paths;  ///< --config, in order
     /// Connection flags given on the command line: setting key -> value.
     std::map<std::string, std::string> flags;
     OutputFormat output = OutputFormat::text;

@@ -25,15 +25,25 @@ struct StatementFailure {
     SqlError error;
 };
 
+/// Rows the statements changed, by their command tags: INSERT and COPY
+/// (FROM a server file) insert, UPDATE updates, DELETE deletes, MERGE
+/// changes. A SELECT's rows are read, not changed, and never counted.
+struct RowCounts {
+    std::int64_t inserted = 0, updated = 0, deleted = 0, merged = 0;
+    std::int64_t total() const { return inserted + updated + deleted + merged; }
+    /// Add the rows of one command tag ("INSERT 0 5", "UPDATE 2").
+    void add(const std::string& tag);
+};
+
 /// Run `statements` in order on `conn`, several per round trip, stopping at
 /// the first failure, which is returned (nothing after it has run). Meant
 /// for statements inside one transaction the caller opened: a failure
 /// leaves that transaction aborted. `affected` (optional) adds the rows
-/// each statement inserted, updated or deleted. A signal is noticed
+/// each statement changed. A signal is noticed
 /// between batches; a cancelled statement is returned as its failure.
 /// Throws Error(failure) when the connection is lost.
 std::optional<StatementFailure> exec_pipelined(Connection& conn,
                                                const std::vector<sql::Statement>& statements,
-                                               std::int64_t* affected = nullptr);
+                                               RowCounts* affected = nullptr);
 
 }  // namespace ctldb

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ctldb/connection.hpp"
+#include "ctldb/pipeline.hpp"
 #include "ctldb/sql.hpp"
 
 namespace ctldb {
@@ -38,7 +39,7 @@ std::string first_line(const std::string& text);
 
 /// Parse `text` and run its statements one by one on `conn` (the caller
 /// decides about the transaction). A syntax error is reported with
-/// file:line:column before anything runs. Returns the rows affected.
-std::int64_t run_script(Connection& conn, const std::string& file, const std::string& text);
+/// file:line:column before anything runs. Returns the rows it changed.
+RowCounts run_script(Connection& conn, const std::string& file, const std::string& text);
 
 }  // namespace ctldb

@@ -89,6 +89,10 @@ struct TableEffects {
 };
 TableEffects table_effects(const Statement& statement);
 
+/// Every table (or view) the statement names, once each, by PostgreSQL's
+/// parser; names of its own WITH queries left out.
+std::vector<TableRef> referenced_tables(const Statement& statement);
+
 struct LintFinding {
     std::string rule;  ///< e.g. "index-not-concurrent"
     int line = 1;

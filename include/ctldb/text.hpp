@@ -44,6 +44,13 @@ inline std::string utc_iso8601(std::time_t t) {
 /// digits, - and ., at most 253, starting and ending alphanumeric.
 bool valid_k8s_name(const std::string& s);
 
+/// `s` cut at every `sep` ("a::b" -> "a", "", "b").
+std::vector<std::string> split(std::string_view s, char sep);
+
+/// A boolean as applications write it: true/false, 1/0, yes/no, on/off,
+/// any case; nullopt for anything else.
+std::optional<bool> parse_bool(std::string_view s);
+
 /// `s` as one word for a POSIX shell, for commands in hints: unchanged when
 /// it holds only safe characters (unless `always`), else in single quotes.
 std::string shell_quote(std::string_view s, bool always = false);

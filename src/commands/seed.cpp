@@ -21,10 +21,12 @@
 #include "ctldb/script.hpp"
 #include "ctldb/seed_data.hpp"
 #include "ctldb/signals.hpp"
+#include "ctldb/sql.hpp"
 #include "ctldb/stopwatch.hpp"
 #include "ctldb/text.hpp"
 
 #include <algorithm>
+#include <set>
 
 namespace ctldb {
 
@@ -79,27 +81,100 @@ std::vector<std::pair<std::string, std::string>> seed_files(const SeedOptions& o
     return files;
 }
 
+/// The tables the seed files use that the database does not have (the
+/// files' own CREATE TABLEs left out), each with where it is first used.
+std::vector<std::string> missing_tables(
+    Connection& conn, const std::vector<std::pair<std::string, std::string>>& files) {
+    const auto key = [](const sql::TableRef& t) { return t.schema + '\x1f' + t.name; };
+    std::set<std::string> created;
+    std::vector<std::pair<std::string, std::string>> used;  // qualified name, file:line
+    std::set<std::string> seen;
+    for (const auto& [name, text] : files) {
+        const sql::Parsed parsed = sql::parse(text);
+        if (parsed.error) continue;  // run_script reports it, with its line
+        for (const auto& st : parsed.statements) {
+            for (const auto& t : sql::table_effects(st).creates)
+                created.insert(key(t));
+            for (const auto& t : sql::referenced_tables(st)) {
+                if (created.count(key(t)) || !seen.insert(key(t)).second) continue;
+                used.emplace_back(key(t), name + ":" + std::to_string(st.line));
+            }
+        }
+    }
+    std::vector<std::string> missing;
+    for (const auto& [k, where] : used) {
+        const std::size_t sep = k.find('\x1f');
+        const sql::TableRef t{k.substr(0, sep), k.substr(sep + 1)};
+        const std::string quoted = t.schema.empty() ? sql::quote_identifier(t.name)
+                                                    : sql::quote_identifier(t.schema) + "." +
+                                                          sql::quote_identifier(t.name);
+        if (exec(conn, "SELECT to_regclass($1) IS NULL", {quoted}).get(0, 0) == "t") {
+            missing.push_back(printable((t.schema.empty() ? "" : t.schema + ".") + t.name) +
+                              " (first used at " + where + ")");
+        }
+    }
+    return missing;
+}
+
+void require_tables(Connection& conn, const std::vector<std::pair<std::string, std::string>>& files,
+                    const SeedOptions& o, const Config& cfg) {
+    const auto missing = missing_tables(conn, files);
+    if (missing.empty()) return;
+    const std::string& migrations = cfg.get("migrations_dir").text;
+    Error e(ExitCode::failure,
+            std::to_string(missing.size()) +
+                " table(s) the seed files use are not in this "
+                "database; nothing was changed",
+            o.dir.empty() ? "the built-in seeds need ctldb's schema: run 'ctldb migrate' first"
+            : migrations.empty()
+                ? "apply the migrations these seeds were written for first (ctldb migrate --dir "
+                  "FOLDER, or set CTLDB_MIGRATIONS_DIR)"
+                : "apply the migrations first: ctldb migrate (the folder " + migrations + ")");
+    e.with_details(missing);
+    throw e;
+}
+
 ExitCode run_seed(const SeedOptions& o, Context& ctx) {
     const Config& cfg = ctx.valid_config(true);
     cfg.refuse_in_production("seed the database", o.force);
     const auto files = seed_files(o);
     auto conn = connect(cfg.connection());
-    require_schema(*conn);
+    require_tables(*conn, files, o, cfg);
     TransactionGuard tx(*conn);
-    std::int64_t rows = 0;
+    RowCounts all;
     nlohmann::json per_file = nlohmann::json::array();
     for (const auto& [name, text] : files) {
-        const std::int64_t n = run_script(*conn, name, text);
-        per_file.push_back({{"file", name}, {"rows_inserted", n}});
-        rows += n;
+        // Rows inserted, updated, deleted or copied: a summary SELECT's
+        // rows are read, not seeded.
+        const RowCounts n = run_script(*conn, name, text);
+        per_file.push_back({{"file", name},
+                            {"rows_inserted", n.inserted},
+                            {"rows_updated", n.updated},
+                            {"rows_deleted", n.deleted},
+                            {"rows_changed", n.total()}});
+        all.inserted += n.inserted;
+        all.updated += n.updated;
+        all.deleted += n.deleted;
+        all.merged += n.merged;
     }
     tx.commit();
     if (ctx.json()) {
-        emit_result({{"ok", true}, {"rows_inserted", rows}, {"files", per_file}});
+        emit_result({{"ok", true},
+                     {"rows_inserted", all.inserted},
+                     {"rows_updated", all.updated},
+                     {"rows_deleted", all.deleted},
+                     {"rows_changed", all.total()},
+                     {"files", per_file}});
+    } else if (all.total() == 0) {
+        print_text("seed data already present; nothing changed\n");
     } else {
-        print_text(rows == 0 ? "seed data already present; nothing changed\n"
-                             : "seeded " + std::to_string(rows) + " rows from " +
-                                   std::to_string(files.size()) + " file(s)\n");
+        std::vector<std::string> parts;
+        parts.push_back(std::to_string(all.inserted) + " inserted");
+        if (all.updated > 0) parts.push_back(std::to_string(all.updated) + " updated");
+        if (all.deleted > 0) parts.push_back(std::to_string(all.deleted) + " deleted");
+        if (all.merged > 0) parts.push_back(std::to_string(all.merged) + " merged");
+        print_text("seeded " + std::to_string(files.size()) + " file(s): rows " +
+                   join(parts, ", ") + "\n");
     }
     return ExitCode::ok;
 }

@@ -201,18 +201,25 @@ void load_defaults_and_file(const ConfigInputs& inputs, Config& config) {
                        Value{std::string(s.default_value), Origin::default_value, "default"});
         }
     }
-    std::optional<std::string> file = inputs.config_path;
+    std::vector<std::string> files = inputs.config_paths;
     std::string file_source = "--config";
-    if (!file) {
-        file = inputs.env("CTLDB_CONFIG");
+    if (files.empty()) {
+        if (auto list = inputs.env("CTLDB_CONFIG")) {
+            // A list, as KUBECONFIG: a base and its overlays, later wins.
+            for (auto& f : split(*list, ':')) {
+                if (!f.empty()) files.push_back(f);
+            }
+            if (files.empty()) config.add_load_error("CTLDB_CONFIG is set but names no file");
+        }
         file_source = "CTLDB_CONFIG";
     }
-    if (!file) return;
-    if (::access(file->c_str(), R_OK) != 0) {
-        config.add_load_error(file_source + "=" + *file +
-                              ": cannot read config file: " + std::strerror(errno));
-    } else {
-        load_config_file(*file, config);
+    for (const auto& file : files) {
+        if (::access(file.c_str(), R_OK) != 0) {
+            config.add_load_error(file_source + "=" + file +
+                                  ": cannot read config file: " + std::strerror(errno));
+        } else {
+            load_config_file(file, config);
+        }
     }
 }
 
@@ -276,17 +283,45 @@ void apply_environment_and_flags(const ConfigInputs& inputs, Config& config) {
             config.set(key, Value{u->second, Origin::flag, "--url"});
         }
     }
-    // Another tool's variable (NODE_ENV) names a setting only when nothing
-    // of ctldb's own does: the environment first, then the ConfigMap.
+    // Another tool's variable (NODE_ENV, the postgres image's POSTGRES_*,
+    // the application's DB_SSL) names a setting only when nothing of
+    // ctldb's own does: the environment first, then the ConfigMap.
+    const auto own = [&](const char* key) {
+        return config.get(key).origin > Origin::default_value;
+    };
     for (const auto& s : settings()) {
         if (s.other_tool_env.empty()) continue;
         const std::string key(s.key);
         if (config.get(key).origin > Origin::default_value) continue;
-        if (auto v = inputs.env(std::string(s.other_tool_env))) {
-            config.set(key, Value{*v, Origin::environment, std::string(s.other_tool_env)});
+        // The password comes inline or from a file: ctldb's own of either
+        // leaves POSTGRES_PASSWORD(_FILE) aside.
+        if ((key == "password" && own("password_file")) ||
+            (key == "password_file" && own("password")))
+            continue;
+        Value v;
+        if (auto e = inputs.env(std::string(s.other_tool_env))) {
+            v = Value{*e, Origin::environment, std::string(s.other_tool_env)};
         } else if (const Value& f = config.other_tool(key); f.is_set()) {
-            config.set(key, f);
+            v = f;
         }
+        if (!v.is_set()) continue;
+        if (key == "sslmode") {
+            // DB_SSL is the application's boolean, not an sslmode.
+            const auto b = parse_bool(v.text);
+            if (!b) {
+                config.add_load_error(v.source + "='" + v.text +
+                                      "': expected true or false (or set DB_SSL_MODE)");
+                continue;
+            }
+            v.text = *b ? "require" : "disable";
+            if (!*b) {
+                config.add_warning(v.source +
+                                   "=false: sslmode disable, so the password and every row "
+                                   "cross the network in clear; set DB_SSL_MODE to say so "
+                                   "explicitly, or use TLS");
+            }
+        }
+        config.set(key, v);
     }
 }
 
@@ -311,6 +346,10 @@ void resolve_password(Config& config) {
 }
 
 }  // namespace
+
+std::string Config::file() const {
+    return join(files_, ", ");
+}
 
 Config resolve_config(const ConfigInputs& inputs) {
     Config config;

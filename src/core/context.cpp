@@ -7,7 +7,7 @@ namespace ctldb {
 
 const Config& Context::config() {
     if (!config_) {
-        ConfigInputs in{global.flags, global.config_path, env};
+        ConfigInputs in{global.flags, global.config_paths, env};
         config_ = resolve_config(in);
         for (const auto& w : config_->warnings())
             log::warn(w);

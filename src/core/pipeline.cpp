@@ -11,6 +11,23 @@
 
 namespace ctldb {
 
+void RowCounts::add(const std::string& tag) {
+    // The count is the tag's last word ("INSERT 0 5": 5, "UPDATE 2": 2).
+    const std::size_t space = tag.rfind(' ');
+    if (space == std::string::npos) return;
+    const std::int64_t n = std::strtoll(tag.c_str() + space + 1, nullptr, 10);
+    const std::string verb = tag.substr(0, tag.find(' '));
+    if (verb == "INSERT" || verb == "COPY") {
+        inserted += n;
+    } else if (verb == "UPDATE") {
+        updated += n;
+    } else if (verb == "DELETE") {
+        deleted += n;
+    } else if (verb == "MERGE") {
+        merged += n;
+    }
+}
+
 namespace {
 
 // A batch ends at this many statements or bytes of SQL, whichever comes
@@ -41,8 +58,7 @@ class PipelineMode {
 
 /// Statements [begin, end) in one pipeline with one sync point at its end.
 std::optional<StatementFailure> run_batch(PGconn* pg, const std::vector<sql::Statement>& stmts,
-                                          std::size_t begin, std::size_t end,
-                                          std::int64_t* affected) {
+                                          std::size_t begin, std::size_t end, RowCounts* affected) {
     PipelineMode mode(pg);
     for (std::size_t i = begin; i < end; ++i) {
         // Queued in libpq's buffer; flushed below while results are read.
@@ -95,7 +111,7 @@ std::optional<StatementFailure> run_batch(PGconn* pg, const std::vector<sql::Sta
                             "use COPY ... TO a server file, or SELECT");
             }
             if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY) {
-                if (affected != nullptr) *affected += std::strtoll(PQcmdTuples(r), nullptr, 10);
+                if (affected != nullptr) affected->add(PQcmdStatus(r));
                 PQclear(r);
             } else if (st == PGRES_PIPELINE_ABORTED) {
                 PQclear(r);  // skipped after the failure
@@ -126,7 +142,7 @@ std::optional<StatementFailure> run_batch(PGconn* pg, const std::vector<sql::Sta
 
 std::optional<StatementFailure> exec_pipelined(Connection& conn,
                                                const std::vector<sql::Statement>& statements,
-                                               std::int64_t* affected) {
+                                               RowCounts* affected) {
     PGconn* pg = conn.raw();
     std::size_t next = 0;
     while (next < statements.size()) {

@@ -66,7 +66,7 @@ void throw_statement_error(const SqlError& e, const std::string& file, const std
     throw err;
 }
 
-std::int64_t run_script(Connection& conn, const std::string& file, const std::string& text) {
+RowCounts run_script(Connection& conn, const std::string& file, const std::string& text) {
     const sql::Parsed parsed = sql::parse(text);
     if (parsed.error) {
         throw Error(ExitCode::failure, file + ":" + std::to_string(parsed.error->line) + ":" +
@@ -97,7 +97,7 @@ std::int64_t run_script(Connection& conn, const std::string& file, const std::st
                             " cannot run inside a transaction; nothing was changed");
         }
     }
-    std::int64_t affected = 0;
+    RowCounts affected;
     if (auto f = exec_pipelined(conn, parsed.statements, &affected)) {
         throw_statement_error(f->error, file, text, parsed.statements[f->index], {});
     }

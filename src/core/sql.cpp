@@ -463,6 +463,30 @@ TableRef table_ref(const json& range_var) {
 
 }  // namespace
 
+std::vector<TableRef> referenced_tables(const Statement& statement) {
+    std::vector<TableRef> out;
+    RawParse raw = raw_parse(statement.text);
+    if (raw.error) return out;
+    std::set<std::string> ctes;
+    walk(raw.tree, [&](const std::string& kind, const json& body) {
+        if (kind == "CommonTableExpr") ctes.insert(str(body, "ctename"));
+    });
+    walk(raw.tree, [&](const std::string& kind, const json& body) {
+        // A Node* field holds {"RangeVar": {...}}; a RangeVar* field (an
+        // INSERT's, UPDATE's, DELETE's or COPY's "relation") holds it bare.
+        if (kind != "RangeVar" &&
+            !((kind == "relation" || kind == "rel") && body.contains("relname")))
+            return;
+        TableRef t = table_ref(body);
+        if (t.schema.empty() && ctes.count(t.name)) return;  // WITH x AS (...) ... FROM x
+        for (const auto& seen : out) {
+            if (seen.schema == t.schema && seen.name == t.name) return;
+        }
+        out.push_back(std::move(t));
+    });
+    return out;
+}
+
 TableEffects table_effects(const Statement& statement) {
     TableEffects out;
     const std::string& k = statement.kind;

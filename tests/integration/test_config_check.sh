@@ -114,4 +114,58 @@ check "promptly (${ELAPSED_MS} ms)" test "$ELAPSED_MS" -lt 1000
 check "says it was interrupted" stderr_has "interrupted by SIGINT"
 kill $BH_PID 2>/dev/null || true
 
+# --- the names the team's own deployments use ----------------------------------------
+# The backup CronJob on the postgres image sets POSTGRES_*; the application
+# says TLS with a boolean DB_SSL. No DB_* at all.
+cronjob() {
+    env -u DB_HOST -u DB_PORT -u DB_NAME -u DB_USER -u DB_PASSWORD -u DB_PASSWORD_FILE \
+        -u DB_SSL_MODE -u DB_SSL_ROOT_CERT -u DB_TYPE -u CTLDB_CONFIG \
+        POSTGRES_HOST=localhost POSTGRES_PORT="$DB_PORT" POSTGRES_USER=appuser \
+        POSTGRES_DB="$DB_NAME" POSTGRES_PASSWORD_FILE="$DB_PASSWORD_FILE" DB_SSL=true "$@"
+}
+expect_rc 0 "config check with the CronJob's POSTGRES_* and DB_SSL=true" cronjob "$CTLDB" config check -o json
+check "connected as POSTGRES_USER" json_is /server/user appuser
+check "TLS in use (DB_SSL=true: require)" json_is /tls/in_use true
+expect_rc 0 "config show names every origin" cronjob "$CTLDB" config show -o json
+check "host from POSTGRES_HOST" json_is /settings/host/source POSTGRES_HOST
+check "dbname from POSTGRES_DB" json_is /settings/dbname/source POSTGRES_DB
+check "sslmode from DB_SSL" json_is /settings/sslmode/source DB_SSL
+check "password not shown" output_lacks "$PASSWORD"
+expect_rc 0 "DB_SSL=false warns that the password goes in clear" cronjob env DB_SSL=false "$CTLDB" config check -o json
+check "TLS not in use" json_is /tls/in_use false
+check "the warning" stderr_has "DB_SSL=false: sslmode disable, so the password and every row cross the network in clear"
+expect_rc 2 "DB_SSL that is not a boolean" cronjob env DB_SSL=sometimes "$CTLDB" config check
+check "says what it expects" stderr_has "DB_SSL='sometimes': expected true or false"
+expect_rc 0 "DB_* beats POSTGRES_*" cronjob env DB_HOST=127.0.0.1 "$CTLDB" config show -o json
+check "host from DB_HOST" json_is /settings/host/value 127.0.0.1
+
+# A base ConfigMap and its environment's overlay, layered.
+cat >"$IT_TMP/base.yaml" <<YAML
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: cloudtolocalllm-config
+data:
+  DB_HOST: db.invalid
+  DB_PORT: "$DB_PORT"
+  DB_NAME: "$DB_NAME"
+  DB_POOL_MAX: "50"
+YAML
+cat >"$IT_TMP/overlay.yaml" <<'YAML'
+database:
+  host: localhost
+pool:
+  max: 20
+YAML
+expect_rc 0 "--config base --config overlay" env -u DB_HOST -u DB_PORT -u DB_NAME -u DB_POOL_MAX "$CTLDB" --config "$IT_TMP/base.yaml" --config "$IT_TMP/overlay.yaml" config check -o json
+check "connected through the overlay's host" json_is /server/user appuser
+expect_rc 0 "config show: each value names its file" env -u DB_HOST -u DB_PORT -u DB_NAME -u DB_POOL_MAX "$CTLDB" --config "$IT_TMP/base.yaml" --config "$IT_TMP/overlay.yaml" config show
+check "host from the overlay" stdout_has "^host  *localhost  *.*overlay.yaml: database.host"
+check "dbname from the base" stdout_has "^dbname .*base.yaml: data.DB_NAME"
+check "both files named" stdout_has "^config file: .*base.yaml, .*overlay.yaml"
+expect_rc 0 "CTLDB_CONFIG as a list, in the same order" env -u DB_HOST -u DB_PORT -u DB_NAME -u DB_POOL_MAX CTLDB_CONFIG="$IT_TMP/base.yaml:$IT_TMP/overlay.yaml" "$CTLDB" config show -o json
+check "the overlay wins" json_is /settings/host/value localhost
+expect_rc 2 "a missing overlay stops every command" env -u DB_HOST "$CTLDB" --config "$IT_TMP/base.yaml" --config "$IT_TMP/nope.yaml" tables
+check "names it" stderr_has "nope.yaml: cannot read config file"
+
 finish

@@ -50,11 +50,11 @@ check "every tier has a customer" test "$(sql "SELECT count(DISTINCT tier) FROM 
 
 S="$IT_TMP/seeds"
 mkdir -p "$S"
-printf "INSERT INTO users (email) VALUES ('x@example.com');\nINSERT INTO nope VALUES (1);\n" >"$S/0001_bad.sql"
+printf "INSERT INTO users (email) VALUES ('x@example.com');\nINSERT INTO users (email) VALUES (NULL);\n" >"$S/0001_bad.sql"
 expect_rc 1 "a failing seed file" "$CTLDB" seed --dir "$S"
 check "names file and line" stderr_has "0001_bad.sql:2:"
 check "rolled back whole" test "$(sql "SELECT count(*) FROM users WHERE email = 'x@example.com'")" = 0
-printf "INSERT INTO users (email) VALUES ('y@example.com');\nCOMMIT;\nINSERT INTO nope VALUES (1);\n" >"$S/0001_bad.sql"
+printf "INSERT INTO users (email) VALUES ('y@example.com');\nCOMMIT;\nSELECT 1;\n" >"$S/0001_bad.sql"
 expect_rc 1 "a COMMIT in a seed file is refused" "$CTLDB" seed --dir "$S"
 check "says why, with file and line" stderr_has "0001_bad.sql:2: explicit transaction control"
 check "the insert before the COMMIT did not stick" test "$(sql "SELECT count(*) FROM users WHERE email = 'y@example.com'")" = 0
@@ -65,6 +65,31 @@ check "the insert before it did not stick" test "$(sql "SELECT count(*) FROM use
 printf "VACUUM users;\n" >"$S/0001_bad.sql"
 expect_rc 1 "VACUUM in a seed file is refused" "$CTLDB" seed --dir "$S"
 check "says it cannot run in a transaction" stderr_has "cannot run inside a transaction"
+
+# The team's own seed folder needs only the tables its files use, never
+# ctldb's schema; a final summary SELECT is not counted as seeded rows.
+fresh_database it_seed_team
+T="$IT_TMP/team-seeds"
+mkdir -p "$T"
+cat >"$T/01_teams.sql" <<'SQL'
+INSERT INTO teams (name) VALUES ('core'), ('billing') ON CONFLICT (name) DO NOTHING;
+WITH x AS (SELECT name FROM teams) UPDATE teams SET active = true WHERE name IN (SELECT name FROM x) AND NOT active;
+CREATE TEMP TABLE seed_scratch AS SELECT name FROM teams;
+SELECT name, active FROM teams ORDER BY name;
+SQL
+expect_rc 1 "seed --dir where its tables are missing" "$CTLDB" seed --dir "$T"
+check "names the missing table and where it is used" stderr_has "teams (first used at 01_teams.sql:1)"
+check "never suggests ctldb's own schema" bash -c "! grep -q \"run 'ctldb migrate' first\" '$ERR'"
+check "only that one: the file's own temp table is not missing" bash -c "! grep -q seed_scratch '$ERR'"
+check "nothing created" test "$(sql "SELECT to_regclass('users') IS NULL")" = t
+sql "CREATE TABLE teams (name text PRIMARY KEY, active boolean NOT NULL DEFAULT false); ALTER TABLE teams OWNER TO appuser" >/dev/null
+expect_rc 0 "seed --dir on the team's schema, without ctldb's" "$CTLDB" seed --dir "$T" -o json
+check "two inserted" json_is /rows_inserted 2
+check "two updated" json_is /rows_updated 2
+check "the SELECTs' rows are not counted" json_is /files/0/rows_changed 4
+expect_rc 0 "seed --dir again" "$CTLDB" seed --dir "$T"
+check "nothing changed the second time (the SELECT returns 2 rows)" stdout_has "seed data already present; nothing changed"
+export DB_NAME=it_seed SUPERUSER_DB=it_seed
 
 expect_rc 0 "seed generate" "$CTLDB" seed generate --users 300 --random-seed 42 -o json
 check "300 users plus 3 admins" test "$(sql "SELECT count(*) FROM users WHERE email LIKE '%.42.%@example.com' OR email LIKE 'admin%.s42@example.com'")" = 303

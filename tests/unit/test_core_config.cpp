@@ -35,7 +35,7 @@ ConfigInputs inputs(std::map<std::string, std::string> env,
                     std::optional<std::string> file = std::nullopt) {
     ConfigInputs in;
     in.flags = std::move(flags);
-    in.config_path = std::move(file);
+    if (file) in.config_paths.push_back(std::move(*file));
     in.env = [env](const std::string& name) -> std::optional<std::string> {
         auto it = env.find(name);
         if (it == env.end()) return std::nullopt;
@@ -512,4 +512,67 @@ TEST_CASE("a libpq service leaves what ctldb does not set to the service file") 
     CHECK(cs.target() == "service admin");
     Config explicit_port = resolve_config(inputs({{"PGSERVICE", "admin"}, {"DB_PORT", "6000"}}));
     CHECK(explicit_port.connection().port == 6000);
+}
+
+TEST_CASE("config files layer: a base and its overlay, later wins, each value names its file") {
+    TempDir dir;
+    const std::string base = dir.write("base.yaml",
+                                       "apiVersion: v1\nkind: ConfigMap\ndata:\n"
+                                       "  DB_HOST: db.prod\n  DB_NAME: app\n"
+                                       "  DB_POOL_MAX: '50'\n");
+    const std::string overlay = dir.write("overlay.yaml", "database:\n  host: db.staging\n");
+    ConfigInputs in = inputs({});
+    in.config_paths = {base, overlay};
+    Config c = resolve_config(in);
+    CHECK(c.get("host").text == "db.staging");
+    CHECK(c.get("host").source == overlay + ": database.host");
+    CHECK(c.get("dbname").source == base + ": data.DB_NAME");
+    CHECK(c.files() == std::vector<std::string>{base, overlay});
+    // CTLDB_CONFIG is a ':' list, as KUBECONFIG.
+    Config e = resolve_config(inputs({{"CTLDB_CONFIG", base + ":" + overlay}}));
+    CHECK(e.get("host").text == "db.staging");
+    CHECK(e.load_errors().empty());
+    Config missing = resolve_config(inputs({{"CTLDB_CONFIG", base + ":" + dir.path + "/nope"}}));
+    REQUIRE(missing.load_errors().size() == 1);
+    CHECK(missing.load_errors()[0].find("nope: cannot read config file") != std::string::npos);
+}
+
+TEST_CASE("the postgres image's POSTGRES_* rank below ctldb's own names") {
+    Config c = resolve_config(inputs({{"POSTGRES_HOST", "pg"},
+                                      {"POSTGRES_PORT", "6543"},
+                                      {"POSTGRES_USER", "backup"},
+                                      {"POSTGRES_DB", "app"},
+                                      {"POSTGRES_PASSWORD", "s3cret"}}));
+    CHECK(c.get("host").text == "pg");
+    CHECK(c.get("host").source == "POSTGRES_HOST");
+    CHECK(c.get("port").text == "6543");
+    CHECK(c.get("user").text == "backup");
+    CHECK(c.get("dbname").text == "app");
+    CHECK(c.get("password").text == "s3cret");
+    Config own = resolve_config(inputs({{"POSTGRES_HOST", "pg"}, {"DB_HOST", "db"}}));
+    CHECK(own.get("host").text == "db");
+    // DB_PASSWORD_FILE is ctldb's own: POSTGRES_PASSWORD does not clash with it.
+    TempDir dir;
+    const std::string pw = dir.write("pw", "from-file\n");
+    Config file = resolve_config(inputs({{"DB_PASSWORD_FILE", pw}, {"POSTGRES_PASSWORD", "x"}}));
+    CHECK(file.load_errors().empty());
+    CHECK(file.get("password").text == "from-file");
+    Config pgfile = resolve_config(inputs({{"POSTGRES_PASSWORD_FILE", pw}}));
+    CHECK(pgfile.get("password").text == "from-file");
+}
+
+TEST_CASE("the application's boolean DB_SSL, when DB_SSL_MODE is not set") {
+    Config on = resolve_config(inputs({{"DB_SSL", "true"}}));
+    CHECK(on.get("sslmode").text == "require");
+    CHECK(on.get("sslmode").source == "DB_SSL");
+    Config off = resolve_config(inputs({{"DB_SSL", "false"}}));
+    CHECK(off.get("sslmode").text == "disable");
+    REQUIRE(off.warnings().size() == 1);
+    CHECK(off.warnings()[0].find("in clear") != std::string::npos);
+    Config mode = resolve_config(inputs({{"DB_SSL", "false"}, {"DB_SSL_MODE", "verify-full"}}));
+    CHECK(mode.get("sslmode").text == "verify-full");
+    CHECK(mode.warnings().empty());
+    Config bad = resolve_config(inputs({{"DB_SSL", "maybe"}}));
+    REQUIRE(bad.load_errors().size() == 1);
+    CHECK(bad.load_errors()[0] == "DB_SSL='maybe': expected true or false (or set DB_SSL_MODE)");
 }

@@ -1,6 +1,7 @@
 // Splitting and checking SQL with PostgreSQL's own parser.
 #include <doctest/doctest.h>
 
+#include "ctldb/pipeline.hpp"
 #include "ctldb/sql.hpp"
 
 using namespace ctldb;
@@ -208,4 +209,35 @@ TEST_CASE("array literals quote every element, \" and \\ escaped") {
     CHECK(ctldb::sql::array_literal({"a", "b"}) == "{\"a\",\"b\"}");
     CHECK(ctldb::sql::array_literal({"we\"ird", "back\\slash", "x,y}"}) ==
           "{\"we\\\"ird\",\"back\\\\slash\",\"x,y}\"}");
+}
+
+TEST_CASE("the tables a statement names, wherever they appear") {
+    auto names = [](const std::string& text) {
+        const auto parsed = sql::parse(text);
+        REQUIRE(parsed.statements.size() == 1);
+        std::vector<std::string> out;
+        for (const auto& t : sql::referenced_tables(parsed.statements[0]))
+            out.push_back(t.schema.empty() ? t.name : t.schema + "." + t.name);
+        return out;
+    };
+    CHECK(names("INSERT INTO teams (name) VALUES ('a') ON CONFLICT DO NOTHING") ==
+          std::vector<std::string>{"teams"});
+    CHECK(names("WITH x AS (SELECT id FROM app.users) UPDATE teams SET n = 1 FROM x WHERE "
+                "teams.id = x.id") == std::vector<std::string>{"teams", "app.users"});
+    CHECK(names("DELETE FROM audit USING users u WHERE u.id = audit.user_id") ==
+          std::vector<std::string>{"audit", "users"});
+    CHECK(names("COPY refunds FROM '/tmp/r.csv'") == std::vector<std::string>{"refunds"});
+    CHECK(names("SELECT 1").empty());
+}
+
+TEST_CASE("rows changed come from the command tags; a SELECT's rows are not changes") {
+    RowCounts c;
+    for (const char* tag : {"INSERT 0 5", "UPDATE 2", "DELETE 1", "COPY 7", "SELECT 40", "MERGE 3",
+                            "CREATE TABLE", "SELECT 9"})
+        c.add(tag);
+    CHECK(c.inserted == 12);
+    CHECK(c.updated == 2);
+    CHECK(c.deleted == 1);
+    CHECK(c.merged == 3);
+    CHECK(c.total() == 18);
 }
