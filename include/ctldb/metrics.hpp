@@ -54,7 +54,9 @@ std::string failure_reason(const std::string& message);
 struct Options {
     int pods = 1;
     int admin_reserve = 15;
-    std::string backup_dir;  ///< "" : the configured one
+    std::string backup_dir;      ///< "" : the configured one
+    std::string migrations_dir;  ///< "" : the migrations_dir setting, else see comparison_basis()
+    std::string layout = "auto";
     int timeout_ms = 10000;  ///< each statement of a scrape
 };
 

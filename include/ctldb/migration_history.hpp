@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "ctldb/config.hpp"
 #include "ctldb/connection.hpp"
 #include "ctldb/findings.hpp"
 #include "ctldb/migrations.hpp"
@@ -30,6 +31,34 @@ std::vector<AppliedMigration> read_history(Connection& conn);
 void create_history(Connection& conn);
 /// "role@host" for the applied_by column.
 std::string applied_by(Connection& conn);
+
+/// The team's migrations folder as a command sees it: its own flag (--dir,
+/// --migrations-dir), else the migrations_dir setting; the layout from
+/// --layout unless "auto", else migrations_layout. Error(usage) for an
+/// unknown layout.
+struct MigrationsFolder {
+    std::string dir;     ///< "" : none configured
+    std::string source;  ///< "--migrations-dir", "CTLDB_MIGRATIONS_DIR", "f.yaml: migrations.dir"
+    MigrationLayout layout = MigrationLayout::automatic;
+};
+MigrationsFolder migrations_folder(const Config& cfg, const std::string& flag,
+                                   const std::string& flag_name, const std::string& layout_flag);
+
+/// What doctor and metrics judge the database's migrations by.
+struct ComparisonBasis {
+    std::optional<MigrationSet> set;  ///< nullopt: not compared
+    std::string not_compared;         ///< why, when not compared
+    std::string source;               ///< "CTLDB_MIGRATIONS_DIR (env)", "built-in"
+};
+
+/// The configured folder (`dir`, read in `layout`) when there is one.
+/// Without it ctldb's built-in set, but only where the database's history
+/// was written from it, or where the database is still empty (what
+/// `ctldb migrate` builds); a database another tool migrated, or whose
+/// history names migrations ctldb does not ship, is not compared, with
+/// the reason (never "pending" against a schema it never had).
+ComparisonBasis comparison_basis(Connection& conn, const std::string& dir, MigrationLayout layout,
+                                 const std::string& dir_source);
 
 /// Holds the session advisory lock that serialises runners; waits up to
 /// `timeout_s` (saying who holds it), then throws Error(lock).

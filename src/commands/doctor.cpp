@@ -65,8 +65,12 @@ void register_doctor(CLI::App& app, Context& ctx) {
     cmd->add_option("--backup-dir", cli.o.backup_dir,
                     "Backups to look at (default CTLDB_BACKUP_DIR)");
     cmd->add_option("--migrations-dir", cli.o.migrations_dir,
-                    "Migration files to compare with the history (default: ctldb's own)");
-    cmd->add_option("--layout", cli.o.layout, "Layout of --migrations-dir (default auto)");
+                    "The team's migrations folder to compare with the history (default "
+                    "CTLDB_MIGRATIONS_DIR; without one, ctldb's built-in migrations where they "
+                    "wrote the history)");
+    cmd->add_option("--layout", cli.o.layout,
+                    "How the migrations folder names its files (default "
+                    "CTLDB_MIGRATIONS_LAYOUT, else auto)");
     cmd->add_option("--warn-days", cli.o.tls.warn_days,
                     "Warn when the certificate expires within this many days (default 30)");
     cmd->add_option("--critical-days", cli.o.tls.critical_days,

@@ -200,6 +200,13 @@ void add_common(CLI::App* c, MetricsCli& cli) {
                   "Connections kept for admin work (default 15)")
         ->check(CLI::Range(0, 10000));
     c->add_option("--backup-dir", cli.o.backup_dir, "Backups to report (default CTLDB_BACKUP_DIR)");
+    c->add_option("--migrations-dir", cli.o.migrations_dir,
+                  "The team's migrations folder to compare with the history (default "
+                  "CTLDB_MIGRATIONS_DIR; without one, ctldb's built-in migrations where they "
+                  "wrote the history)");
+    c->add_option("--layout", cli.o.layout,
+                  "How --migrations-dir names its files (default CTLDB_MIGRATIONS_LAYOUT, else "
+                  "auto)");
     c->add_option("--timeout", cli.timeout, "Time limit of each scrape's statements (default 10s)");
 }
 

@@ -31,23 +31,15 @@
 
 namespace ctldb::migrate {
 
-MigrationLayout layout_option(const MigrateOptions& o) {
-    const auto layout = parse_layout(o.layout);
-    if (!layout) {
-        throw usage_error("--layout " + o.layout + " is not a layout ctldb reads",
-                          "auto, numbered, golang-migrate, flyway, dbmate or node");
-    }
-    return *layout;
-}
-
-MigrationSet load_set(const MigrateOptions& o) {
-    const MigrationLayout layout = layout_option(o);
-    if (o.dir.empty()) return embedded_migration_set();
-    if (!fs::is_dir(o.dir)) throw usage_error("--dir " + o.dir + " is not a directory");
-    MigrationSet set = load_migrations_dir(o.dir, layout);
-    log::detail(o.dir + ": " + layout_name(set.layout) + " layout" +
-                (layout == MigrationLayout::automatic ? " (told from the files)" : "") + ", " +
-                std::to_string(set.migrations.size()) + " migration(s)");
+MigrationSet load_set(const MigrateOptions& o, Context& ctx) {
+    const MigrationsFolder folder = migrations_folder(ctx.config(), o.dir, "--dir", o.layout);
+    if (folder.dir.empty()) return embedded_migration_set();
+    if (!fs::is_dir(folder.dir))
+        throw usage_error(folder.source + " " + folder.dir + " is not a directory");
+    MigrationSet set = load_migrations_dir(folder.dir, folder.layout);
+    log::detail(folder.dir + " (" + folder.source + "): " + layout_name(set.layout) + " layout" +
+                (folder.layout == MigrationLayout::automatic ? " (told from the files)" : "") +
+                ", " + std::to_string(set.migrations.size()) + " migration(s)");
     std::vector<std::string> sql, other;
     for (const auto& f : set.ignored)
         (ends_with(f, ".sql") ? sql : other).push_back(f);
@@ -66,8 +58,8 @@ MigrationSet load_set(const MigrateOptions& o) {
         // Most likely the wrong directory; as a set it would report every
         // applied migration as missing.
         throw usage_error(
-            "no migration files in " + o.dir + " (" + accepted_forms(set.layout) + ")",
-            "check --dir and --layout; 'ctldb migrate create NAME --dir " + o.dir +
+            "no migration files in " + folder.dir + " (" + accepted_forms(set.layout) + ")",
+            "check --dir and --layout; 'ctldb migrate create NAME --dir " + folder.dir +
                 "' starts a new set");
     }
     return set;
@@ -516,7 +508,7 @@ std::vector<Applied> apply_all(Connection& conn, const MigrateOptions& o, const 
 ExitCode run_up(const MigrateOptions& o, Context& ctx) {
     check_pg_duration("--ddl-lock-timeout", o.ddl_lock_timeout);
     check_pg_duration("--statement-timeout", o.statement_timeout);
-    const MigrationSet set = load_set(o);
+    const MigrationSet set = load_set(o, ctx);
     check_includes(set, o);
     const Migration* to = nullptr;  // all
     if (!o.to.empty()) to = set.find(version_of(set, "--to", o.to));
@@ -565,7 +557,7 @@ ExitCode run_up(const MigrateOptions& o, Context& ctx) {
 }
 
 ExitCode run_status(const MigrateOptions& o, Context& ctx) {
-    const MigrationSet set = load_set(o);
+    const MigrationSet set = load_set(o, ctx);
     auto conn = open(ctx);
     const auto list = migration_status(set, read_history(*conn));
     std::size_t pending = 0, bad = 0, shadowed = 0;
@@ -609,7 +601,7 @@ ExitCode run_status(const MigrateOptions& o, Context& ctx) {
 }
 
 ExitCode run_lint(const MigrateOptions& o, Context& ctx) {
-    const MigrationSet set = load_set(o);
+    const MigrationSet set = load_set(o, ctx);
     ParsedFiles parsed;
     nlohmann::json arr = nlohmann::json::array();
     Table t({"FILE", "LINE", "RULE", "MESSAGE"});
@@ -644,7 +636,8 @@ ExitCode run_lint(const MigrateOptions& o, Context& ctx) {
 }
 
 ExitCode run_create(const MigrateOptions& o, Context& ctx) {
-    const std::string dir = o.dir.empty() ? "migrations" : o.dir;
+    const MigrationsFolder folder = migrations_folder(ctx.config(), o.dir, "--dir", o.layout);
+    const std::string dir = folder.dir.empty() ? "migrations" : folder.dir;
     auto name = normalise_migration_name(o.name);
     if (!name) {
         throw usage_error("'" + o.name + "' is not a usable migration name",
@@ -654,7 +647,7 @@ ExitCode run_create(const MigrateOptions& o, Context& ctx) {
         throw usage_error(dir + " is not a directory", "create it, or pass --dir");
     }
     // The folder's own layout, width and separator.
-    const MigrationSet set = load_migrations_dir(dir, layout_option(o));
+    const MigrationSet set = load_migrations_dir(dir, folder.layout);
     const auto files = new_migration_files(set, *name, o.no_transaction, std::time(nullptr));
     nlohmann::json written = nlohmann::json::array();
     std::string text;
@@ -684,7 +677,9 @@ void register_migrate(CLI::App& app, Context& ctx) {
     static MigrateOptions o;
     auto* cmd = app.add_subcommand("migrate", "Versioned schema migrations (default: up)");
     auto add_dir = [](CLI::App* c) {
-        c->add_option("--dir", o.dir, "Migrations directory (default: the set built into ctldb)");
+        c->add_option("--dir,--migrations-dir", o.dir,
+                      "The migrations folder (default CTLDB_MIGRATIONS_DIR, else the set built "
+                      "into ctldb)");
         c->add_option("--layout", o.layout,
                       "How --dir names its files: auto (default: told from the files), numbered, "
                       "golang-migrate, flyway, dbmate or node (a hand-written runner: every "

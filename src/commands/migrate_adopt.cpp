@@ -44,7 +44,7 @@ nlohmann::json schema_json(const SchemaCheck& sc) {
 }  // namespace
 
 ExitCode run_validate(const MigrateOptions& o, Context& ctx) {
-    const MigrationSet set = load_set(o);
+    const MigrationSet set = load_set(o, ctx);
     Findings f;
     ParsedFiles parsed;
     for (const auto& m : set.migrations) {
@@ -262,7 +262,7 @@ ExitCode run_baseline(const MigrateOptions& o, Context& ctx) {
             "tool's history (baseline --from TOOL), not both",
             "'ctldb migrate baseline --help'");
     }
-    const MigrationSet set = load_set(o);
+    const MigrationSet set = load_set(o, ctx);
     BaselinePlan plan;
     ParsedFiles parsed;
     if (o.from.empty()) {

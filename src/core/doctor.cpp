@@ -135,7 +135,7 @@ void validate(const Options& o) {
         throw usage_error("--migrations-dir " + o.migrations_dir + " is not a directory");
     if (!parse_layout(o.layout)) {
         throw usage_error("--layout " + o.layout + " is not a migration layout",
-                          "auto, numbered, golang-migrate, flyway or dbmate");
+                          "auto, numbered, golang-migrate, flyway, dbmate or node");
     }
     if (o.jobs < 1 || o.jobs > 16) throw usage_error("--jobs must be 1 to 16");
     if (o.timeout_s <= 0) throw usage_error("--timeout must be more than 0");

@@ -6,6 +6,7 @@
 
 #include "ctldb/backup.hpp"
 #include "ctldb/config_check.hpp"
+#include "ctldb/foreign_history.hpp"
 #include "ctldb/fs.hpp"
 #include "ctldb/index_check.hpp"
 #include "ctldb/maintenance.hpp"
@@ -222,24 +223,38 @@ void check_indexes(Env& e) {
 }
 
 void check_migrations(Env& e) {
-    const auto layout = parse_layout(e.o.layout);
-    if (!layout) throw usage_error("--layout " + e.o.layout + " is not a migration layout");
-    const MigrationSet set = e.o.migrations_dir.empty()
-                                 ? embedded_migration_set()
-                                 : load_migrations_dir(e.o.migrations_dir, *layout);
+    const MigrationsFolder folder =
+        migrations_folder(e.cfg, e.o.migrations_dir, "--migrations-dir", e.o.layout);
+    const ComparisonBasis basis =
+        comparison_basis(*e.conn, folder.dir, folder.layout, folder.source);
+    if (!basis.set) {
+        e.out.add("migrations", Status::info, "not compared: " + basis.not_compared,
+                  "point ctldb at the team's folder (CTLDB_MIGRATIONS_DIR, and "
+                  "CTLDB_MIGRATIONS_LAYOUT=node for a hand-written runner's)");
+        return;
+    }
+    const MigrationSet& set = *basis.set;
     if (!history_exists(*e.conn)) {
+        std::string hint = "ctldb migrate";
+        try {
+            const ForeignHistory h = read_foreign_history(*e.conn, HistoryTool::automatic);
+            hint = "another tool's history is here (" + std::string(history_tool_name(h.tool)) +
+                   ", " + h.table + "): adopt it with ctldb migrate baseline --from " +
+                   history_tool_name(h.tool);
+        } catch (const Error&) {
+        }
         e.out.add("pending", Status::fail,
                   "no migration history (" + std::string(kHistoryTable) + "): all " +
                       std::to_string(set.migrations.size()) + " migration(s) of " + set.source +
                       " pending",
-                  "ctldb migrate; a database another tool migrated: ctldb migrate baseline "
-                  "--from auto");
+                  hint);
         return;
     }
     const auto list = migration_status(set, read_history(*e.conn));
     std::vector<std::string> pending, modified, missing;
     for (const auto& st : list) {
-        const std::string label = std::to_string(st.version) + " " + st.name;
+        const std::string label =
+            st.file ? st.file->file : std::to_string(st.version) + " " + st.name;
         if (st.state == MigrationState::pending || st.state == MigrationState::out_of_order)
             pending.push_back(label);
         if (st.state == MigrationState::modified) modified.push_back(label);

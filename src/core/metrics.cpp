@@ -262,22 +262,40 @@ void storage_metrics(Exposition& x, const std::string& databases, double freeze_
     }
 }
 
-/// ctldb's own migrations against the history (the embedded set is parsed
-/// once per process).
-void migration_metrics(Exposition& x, Connection& conn, bool history) {
-    static const MigrationSet set = embedded_migration_set();
+/// The team's migrations (or ctldb's built-in ones, where the history was
+/// written from them) against the history.
+void migration_metrics(Exposition& x, Connection& conn, const Config& cfg, const Options& o,
+                       bool history) {
+    const MigrationsFolder folder =
+        migrations_folder(cfg, o.migrations_dir, "--migrations-dir", o.layout);
+    ComparisonBasis basis;
+    if (!folder.dir.empty()) {
+        try {
+            basis.set = load_migrations_dir(folder.dir, folder.layout);
+        } catch (const Error& e) {
+            // A folder that cannot be read is a finding, not a failed scrape.
+            basis.not_compared = e.what();
+        }
+    } else {
+        basis = comparison_basis(conn, "", folder.layout, "");
+    }
+    x.gauge("ctldb_migrations_compared",
+            "1 when migrations were compared with the history; 0 when no folder is configured "
+            "for a database another tool migrated, or the folder could not be read",
+            basis.set ? 1 : 0);
+    if (!basis.set) return;
     int pending = 0, modified = 0, missing = 0;
     if (!history) {
-        pending = static_cast<int>(set.migrations.size());
+        pending = static_cast<int>(basis.set->migrations.size());
     } else {
-        for (const auto& st : migration_status(set, read_history(conn))) {
+        for (const auto& st : migration_status(*basis.set, read_history(conn))) {
             if (st.state == MigrationState::pending || st.state == MigrationState::out_of_order)
                 ++pending;
             if (st.state == MigrationState::modified) ++modified;
             if (st.state == MigrationState::missing) ++missing;
         }
     }
-    x.gauge("ctldb_migrations_pending", "ctldb's migrations not applied", pending);
+    x.gauge("ctldb_migrations_pending", "Migrations of the folder not applied", pending);
     x.gauge("ctldb_migrations_modified", "Applied migrations whose file changed since", modified);
     x.gauge("ctldb_migrations_missing", "Applied migrations without a file", missing);
 }
@@ -302,7 +320,7 @@ void statement_metrics(Exposition& x, Connection& conn, const std::string& schem
 /// Everything but the sessions in one round trip: index blocks, replicas,
 /// where pg_stat_statements is, whether the migration history exists, the
 /// guide's indexes missing, invalid indexes, databases and tables.
-void server_metrics(Exposition& x, Connection& conn) {
+void server_metrics(Exposition& x, Connection& conn, const Config& cfg, const Options& o) {
     std::vector<std::string> names, tables;
     for (const auto& r : required_indexes()) {
         names.emplace_back(r.name);
@@ -359,7 +377,7 @@ void server_metrics(Exposition& x, Connection& conn) {
             static_cast<double>(q.get_int(0, 6)));
     storage_metrics(x, q.get(0, 7), std::atof(q.get(0, 8).c_str()),
                     q.is_null(0, 9) ? std::string() : q.get(0, 9));
-    migration_metrics(x, conn, q.get(0, 4) == "t");
+    migration_metrics(x, conn, cfg, o, q.get(0, 4) == "t");
     if (!q.is_null(0, 3)) statement_metrics(x, conn, q.get(0, 3));
 }
 
@@ -398,7 +416,7 @@ std::string scrape(Connection* conn, const Config& cfg, const Options& o,
         x.gauge("ctldb_up", "1 when ctldb reached the server", 1);
         probe::bound_reads(*conn, o.timeout_ms, std::min(o.timeout_ms, probe::kReadLockTimeoutMs));
         session_metrics(x, probe::activity(*conn), cfg, o);
-        server_metrics(x, *conn);
+        server_metrics(x, *conn, cfg, o);
         tls_metrics(x, *conn);
     } else {
         x.gauge("ctldb_up", "1 when ctldb reached the server", 0, {{"reason", down_reason}});

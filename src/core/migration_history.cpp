@@ -1,11 +1,13 @@
 #include "ctldb/migration_history.hpp"
 
+#include "ctldb/probes.hpp"
 #include "ctldb/process.hpp"
 #include "ctldb/stopwatch.hpp"
 #include "ctldb/text.hpp"
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -65,6 +67,78 @@ void create_history(Connection& conn) {
          " applied_by text NOT NULL,"
          " execution_ms bigint NOT NULL,"
          " no_transaction boolean NOT NULL DEFAULT false)");
+}
+
+MigrationsFolder migrations_folder(const Config& cfg, const std::string& flag,
+                                   const std::string& flag_name, const std::string& layout_flag) {
+    MigrationsFolder out;
+    const Value& dir = cfg.get("migrations_dir");
+    if (!flag.empty()) {
+        out.dir = flag;
+        out.source = flag_name;
+    } else if (dir.is_set()) {
+        out.dir = dir.text;
+        out.source = dir.source;
+    }
+    const Value& layout = cfg.get("migrations_layout");
+    const std::string text = layout_flag != "auto" || !layout.is_set() ? layout_flag : layout.text;
+    const auto parsed = parse_layout(text);
+    if (!parsed) {
+        throw usage_error("--layout " + text + " is not a layout ctldb reads",
+                          "auto, numbered, golang-migrate, flyway, dbmate or node");
+    }
+    out.layout = *parsed;
+    return out;
+}
+
+ComparisonBasis comparison_basis(Connection& conn, const std::string& dir, MigrationLayout layout,
+                                 const std::string& dir_source) {
+    ComparisonBasis out;
+    if (!dir.empty()) {
+        out.set = load_migrations_dir(dir, layout);
+        out.source = dir + " (" + dir_source + ")";
+        return out;
+    }
+    out.source = "built-in";
+    const std::string hint_tail =
+        "; no migrations folder is configured (CTLDB_MIGRATIONS_DIR, migrations.dir in the "
+        "config file, or --migrations-dir)";
+    MigrationSet embedded = embedded_migration_set();
+    if (history_exists(conn)) {
+        std::vector<std::string> foreign;
+        for (const auto& h : read_history(conn)) {
+            const Migration* m = embedded.find(h.version);
+            if (m == nullptr || m->name != h.name) foreign.push_back(h.name);
+        }
+        if (foreign.empty()) {
+            out.set = std::move(embedded);
+            return out;
+        }
+        out.not_compared =
+            "the history records migrations ctldb does not ship (" +
+            join(std::vector<std::string>(
+                     foreign.begin(), foreign.begin() + std::min<std::size_t>(3, foreign.size())),
+                 ", ") +
+            (foreign.size() > 3 ? ", ..." : "") + ")" + hint_tail;
+        return out;
+    }
+    // No ctldb history: another tool's, or objects made without one, mean
+    // this is not ctldb's built-in schema waiting to be built.
+    const QueryResult r =
+        exec(conn,
+             "SELECT coalesce(to_regclass('flyway_schema_history')::text, "
+             "to_regclass('schema_migrations')::text, ''), (SELECT count(*) FROM pg_class c JOIN "
+             "pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND " +
+                 probe::user_schema("n") + ")");
+    if (!r.get(0, 0).empty()) {
+        out.not_compared =
+            "migrated by another tool (its history is " + r.get(0, 0) + ")" + hint_tail;
+    } else if (r.get_int(0, 1) > 0) {
+        out.not_compared = "the database has tables but no migration history" + hint_tail;
+    } else {
+        out.set = std::move(embedded);  // empty: what ctldb migrate builds
+    }
+    return out;
 }
 
 std::string applied_by(Connection& conn) {

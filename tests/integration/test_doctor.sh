@@ -127,7 +127,7 @@ cp "$CTLDB_SOURCE_DIR"/migrations/*.sql "$MG"/
 N=$(ls "$MG" | wc -l)
 printf 'CREATE TABLE notes (id int);\n' >"$MG/$(printf '%03d' $((N + 1)))_notes.sql"
 expect_rc 1 "a pending migration fails" "$CTLDB" doctor --checks migrations --migrations-dir "$MG"
-check "named, with ctldb migrate" stdout_has "^fail *migrations/pending *1 migration(s) not applied: $((N + 1)) notes"
+check "named by its file, with ctldb migrate" stdout_has "^fail *migrations/pending *1 migration(s) not applied: $(printf '%03d' $((N + 1)))_notes.sql"
 run "$CTLDB" doctor --checks migrations --migrations-dir "$MG" -o json
 check "JSON: fail migrations/pending" json_finding fail migrations pending
 sql "ALTER TABLE users ADD COLUMN nickname text" >/dev/null

@@ -185,9 +185,42 @@ check "with the server's words" stderr_has "no_such_function"
 rm "$N/009_touch.sql" "$N/009_touch_rollback.sql"
 sql "DROP FUNCTION touch_row() CASCADE; DELETE FROM ctldb_schema_migrations WHERE version = 9" >/dev/null
 
+# --- doctor, metrics and seed judge it by the team's folder, never ctldb's own ----------------
+expect_rc 0 "doctor without a migrations folder" "$CTLDB" doctor --checks migrations
+check "not compared, said as info" stdout_has "not compared: the history records migrations ctldb does not ship"
+check "never pending against ctldb's own schema" stdout_lacks "pending"
+expect_rc 0 "metrics without a migrations folder" "$CTLDB" metrics
+check "not compared" stdout_has "^ctldb_migrations_compared 0"
+check "no pending gauge to alert on" stdout_lacks "ctldb_migrations_pending"
+export CTLDB_MIGRATIONS_DIR="$N" CTLDB_MIGRATIONS_LAYOUT=node
+expect_rc 0 "config show names the folder and where it came from" "$CTLDB" config show
+check "migrations_dir from CTLDB_MIGRATIONS_DIR" stdout_has "^migrations_dir .*CTLDB_MIGRATIONS_DIR (environment)"
+expect_rc 0 "doctor with CTLDB_MIGRATIONS_DIR" "$CTLDB" doctor --checks migrations
+check "the history matches the team's files" stdout_has "applied, files unchanged"
+check "the schema matches" stdout_lacks "drift"
+expect_rc 0 "metrics with CTLDB_MIGRATIONS_DIR" "$CTLDB" metrics
+check "compared" stdout_has "^ctldb_migrations_compared 1"
+check "nothing pending" stdout_has "^ctldb_migrations_pending 0"
+expect_rc 0 "migrate status reads the setting too (no --dir)" "$CTLDB" migrate status
+check "file by file" stdout_has "^003_c_trials.sql .*shadowed"
+echo "INSERT INTO nope (x) VALUES (1);" >"$IT_TMP/seed-nope.sql"
+mkdir -p "$IT_TMP/seeds" && mv "$IT_TMP/seed-nope.sql" "$IT_TMP/seeds/"
+expect_rc 1 "seed --dir with a table missing names the team's folder" "$CTLDB" seed --dir "$IT_TMP/seeds"
+check "the missing table" stderr_has "nope (first used at seed-nope.sql:1)"
+check "the hint names the folder" stderr_has "ctldb migrate (the folder $N)"
+echo "INSERT INTO feature_flags (name) VALUES ('beta') ON CONFLICT DO NOTHING; SELECT * FROM feature_flags;" >"$IT_TMP/seeds/seed-nope.sql"
+expect_rc 0 "seed --dir on the team's schema" "$CTLDB" seed --dir "$IT_TMP/seeds" -o json
+check "one row" json_is /rows_changed 1
+unset CTLDB_MIGRATIONS_DIR CTLDB_MIGRATIONS_LAYOUT
+
 # --- a database the runner built, which ctldb has not adopted ------------------------------
 use_production_role it_node_unadopted
 replay_node_runner "$N"
+expect_rc 0 "doctor without a folder: migrated by another tool, not compared" "$CTLDB" doctor --checks migrations
+check "says so" stdout_has "not compared: migrated by another tool (its history is schema_migrations)"
+check "no pending" stdout_lacks "pending"
+expect_rc 1 "doctor with the folder: pending, and the adoption named" env CTLDB_MIGRATIONS_DIR="$N" CTLDB_MIGRATIONS_LAYOUT=node "$CTLDB" doctor --checks migrations
+check "names the runner's history to adopt" stdout_has "baseline --from node"
 expect_rc 1 "up on it fails on the first existing object" "$CTLDB" migrate up --dir "$N"
 check "the hint names the baseline that matches the history" stderr_has "migrated by node, which recorded 8 migration(s) in schema_migrations.*baseline --from node --dir"
 check "nothing recorded" test "$(sql "SELECT to_regclass('ctldb_schema_migrations') IS NULL")" = t
