@@ -45,7 +45,9 @@ struct Redundant {
 };
 /// Pure. Never flags an index backing a constraint, a primary key, a unique
 /// index covered by a wider one, or a guide index covered by another
-/// index; of two exact duplicates, the unique one, the guide's, then the
+/// index (unless that one is a unique constraint's or primary key's index
+/// with exactly its keys: then the guide's is a duplicate whatever its
+/// name); of two exact duplicates, the unique one, the guide's, then the
 /// first by name stays.
 std::vector<Redundant> find_redundant(const std::vector<IndexInfo>& all);
 
@@ -55,9 +57,9 @@ struct IndexReport {
     std::vector<std::string> ensure_sql;
     bool required_problem = false;  ///< a guide index missing or invalid
     std::size_t unused = 0;         ///< never-scanned indexes that enforce nothing
-    /// Guide indexes reported missing because their table does not exist
-    /// (yet): a database the migrations have not built.
-    std::vector<std::string> without_table;
+    /// Guide indexes whose table or column this database does not have:
+    /// not applicable (info), never missing, never proposed by ensure.
+    std::vector<std::string> not_applicable;
     /// How long the scan counters have counted (unused indexes mean
     /// something only after days of ordinary traffic).
     double stats_age_seconds = 0;

@@ -34,22 +34,23 @@ IndexReport run_check(Context& ctx) {
 ExitCode run_ensure(const IndexesOptions& o, Context& ctx) {
     check_pg_duration("--lock-timeout", o.lock_timeout);
     auto conn = connect(ctx.valid_config(true).connection());
-    for (const auto& req : required_indexes()) {
-        if (exec(*conn, "SELECT to_regclass($1) IS NULL", {std::string(req.table)}).get(0, 0) ==
-            "t") {
-            throw failure(std::string("table ") + req.table + " does not exist",
-                          "run 'ctldb migrate' first");
-        }
-    }
+    // A guide index whose table or column this database does not have is
+    // not applicable: never proposed, never created.
     IndexReport rep = analyse_indexes(*conn);
+    for (const auto& name : rep.not_applicable)
+        log::info(name + " not applicable: this database has no such table or column");
     if (o.dry_run) {
         std::string out;
         for (const auto& s : rep.ensure_sql)
             out += s + ";\n";
         if (ctx.json()) {
-            emit_result({{"ok", true}, {"dry_run", true}, {"sql", rep.ensure_sql}});
+            emit_result({{"ok", true},
+                         {"dry_run", true},
+                         {"sql", rep.ensure_sql},
+                         {"not_applicable", rep.not_applicable}});
         } else {
-            print_text(out.empty() ? "nothing to do: every required index is present and valid\n"
+            print_text(out.empty() ? "nothing to do: every applicable guide index is present and "
+                                     "valid\n"
                                    : out);
         }
         return ExitCode::ok;

@@ -118,6 +118,12 @@ bool is_required(const std::string& name) {
                        [&](const RequiredIndex& r) { return name == r.name; });
 }
 
+/// The column of a guide index's key part: "(created_at DESC)" -> "created_at".
+std::string guide_column(const std::string& columns) {
+    std::string c = columns.substr(columns.find('(') + 1);
+    return c.substr(0, c.find_first_of(" )"));
+}
+
 bool leftover(const std::string& name) {
     return contains(name, "_ccnew") || contains(name, "_ccold");
 }
@@ -143,8 +149,12 @@ std::vector<Redundant> find_redundant(const std::vector<IndexInfo>& all) {
             }
             if (x.backs_constraint || x.primary) continue;
             // The guide asks for its indexes: never advise dropping one
-            // in favour of an index it does not know.
-            if (is_required(x.name) && !is_required(y.name)) continue;
+            // in favour of an index it does not know, except for an exact
+            // twin of a primary key's or unique constraint's index, which
+            // does everything it does.
+            const bool twin_of_constraint =
+                nx == ny && !x.unique && (y.backs_constraint || y.primary) && y.unique;
+            if (is_required(x.name) && !is_required(y.name) && !twin_of_constraint) continue;
             if (nx == ny) {
                 // Exact duplicates: flag x unless y is the one to drop
                 // instead: keep unique ones, the guide's, then the first name.
@@ -203,20 +213,52 @@ Json check_required(Connection& conn, const std::vector<IndexInfo>& all, IndexRe
             if (x.name == req.name) found = &x;
         }
         std::string state;
-        if (found == nullptr) {
-            state = "missing";
-            rep.required_problem = true;
-            const bool no_table =
-                exec(conn, "SELECT to_regclass($1) IS NULL", {std::string(req.table)}).get(0, 0) ==
-                "t";
-            if (no_table) rep.without_table.emplace_back(req.name);
-            f.add(req.name, Status::fail,
-                  "missing (on " + std::string(req.table) + " " + req.columns + ")" +
-                      (no_table ? "; the table does not exist" : ""),
-                  no_table ? "ctldb migrate creates the tables and their indexes"
-                           : "ctldb indexes ensure (CREATE INDEX CONCURRENTLY, no write lock)");
-            rep.ensure_sql.push_back(std::string("CREATE INDEX CONCURRENTLY IF NOT EXISTS ") +
-                                     req.name + " ON " + req.table + " " + req.columns);
+        // Another index with exactly the guide's key (a unique constraint's,
+        // under another name) already does the work: a second one would
+        // only be a duplicate.
+        const IndexInfo* same_key = nullptr;
+        for (const auto& x : all) {
+            // One btree column serves both directions: (created_at) covers
+            // the guide's (created_at DESC).
+            if (found == nullptr && x.table == req.table && x.valid && !x.locked &&
+                !x.has_predicate() && x.expressions.empty() && x.method == "btree" &&
+                words(x.keys).size() == 1 &&
+                guide_column(key_part(x.definition)) == guide_column(req.columns))
+                same_key = &x;
+        }
+        if (found == nullptr && same_key != nullptr) {
+            state = "covered";
+            f.add(req.name, Status::ok,
+                  "covered by " + same_key->qualified + " (" +
+                      same_key->definition.substr(same_key->definition.find(" ON ") + 4) +
+                      "): the same column, so a second index would be a duplicate");
+        } else if (found == nullptr) {
+            // Not applicable where the team's schema has no such table or
+            // column: the guide's index is for the guide's schema.
+            const QueryResult r = exec(conn,
+                                       "SELECT to_regclass($1) IS NULL, NOT EXISTS (SELECT 1 FROM "
+                                       "pg_attribute WHERE attrelid = to_regclass($1) AND attname "
+                                       "= $2 AND attnum > 0 AND NOT attisdropped)",
+                                       {std::string(req.table), guide_column(req.columns)});
+            const bool no_table = r.get(0, 0) == "t", no_column = r.get(0, 1) == "t";
+            if (no_table || no_column) {
+                state = "not applicable";
+                rep.not_applicable.emplace_back(req.name);
+                f.add(req.name, Status::info,
+                      "not applicable: " +
+                          (no_table ? "this database has no table " + std::string(req.table)
+                                    : std::string(req.table) + " has no column " +
+                                          guide_column(req.columns)) +
+                          " (the guide's index is ON " + req.table + " " + req.columns + ")");
+            } else {
+                state = "missing";
+                rep.required_problem = true;
+                f.add(req.name, Status::fail,
+                      "missing (on " + std::string(req.table) + " " + req.columns + ")",
+                      "ctldb indexes ensure (CREATE INDEX CONCURRENTLY, no write lock)");
+                rep.ensure_sql.push_back(std::string("CREATE INDEX CONCURRENTLY IF NOT EXISTS ") +
+                                         req.name + " ON " + req.table + " " + req.columns);
+            }
         } else if (!found->valid && !found->in_progress) {
             state = "invalid";
             rep.required_problem = true;
@@ -246,7 +288,9 @@ Json check_required(Connection& conn, const std::vector<IndexInfo>& all, IndexRe
              {"table", req.table},
              {"columns", req.columns},
              {"state", state},
-             {"definition", found ? nlohmann::json(found->definition) : nlohmann::json(nullptr)}});
+             {"definition", found ? nlohmann::json(found->definition) : nlohmann::json(nullptr)},
+             {"covered_by",
+              same_key ? nlohmann::json(same_key->qualified) : nlohmann::json(nullptr)}});
     }
 
     return required;

@@ -321,10 +321,12 @@ void statement_metrics(Exposition& x, Connection& conn, const std::string& schem
 /// where pg_stat_statements is, whether the migration history exists, the
 /// guide's indexes missing, invalid indexes, databases and tables.
 void server_metrics(Exposition& x, Connection& conn, const Config& cfg, const Options& o) {
-    std::vector<std::string> names, tables;
+    std::vector<std::string> names, tables, columns;
     for (const auto& r : required_indexes()) {
         names.emplace_back(r.name);
         tables.emplace_back(r.table);
+        std::string c = std::string(r.columns).substr(1);
+        columns.push_back(c.substr(0, c.find_first_of(" )")));
     }
     QueryResult q = exec(
         conn,
@@ -337,12 +339,24 @@ void server_metrics(Exposition& x, Connection& conn, const Config& cfg, const Op
         "to_regclass('" +
             std::string(kHistoryTable) +
             "') IS NOT NULL, "
-            "(SELECT count(*) FROM unnest($1::text[], $2::text[]) AS r(name, tbl) WHERE "
-            "to_regclass(r.tbl) IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_class c JOIN "
-            "pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = r.name AND c.relkind = "
-            "'i' AND " +
+            // Missing: the table has the column, and neither the guide's
+            // index nor another plain btree index on that one column is
+            // there (index_check's "covered"); no such table or column is
+            // "not applicable", never missing.
+            "(SELECT count(*) FROM unnest($1::text[], $2::text[], $3::text[]) AS r(name, tbl, "
+            "col) JOIN pg_attribute a ON a.attrelid = to_regclass(r.tbl) AND a.attname = r.col "
+            "AND a.attnum > 0 AND NOT a.attisdropped WHERE NOT EXISTS (SELECT 1 FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = r.name AND "
+            "c.relkind = 'i' AND " +
             probe::user_schema("n") +
-            ")), (SELECT count(*) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN "
+            ") AND NOT EXISTS (SELECT 1 FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+            "JOIN pg_am m ON m.oid = i.relam WHERE x.indrelid = a.attrelid AND x.indisvalid AND "
+            "x.indnkeyatts = 1 AND x.indkey[0] = a.attnum AND x.indpred IS NULL AND "
+            "x.indexprs IS NULL AND m.amname = 'btree')), "
+            "(SELECT count(*) FROM unnest($2::text[], $3::text[]) AS r(tbl, col) WHERE NOT EXISTS "
+            "(SELECT 1 FROM pg_attribute a WHERE a.attrelid = to_regclass(r.tbl) AND a.attname = "
+            "r.col AND a.attnum > 0 AND NOT a.attisdropped)), (SELECT count(*) FROM pg_index x "
+            "JOIN pg_class i ON i.oid = x.indexrelid JOIN "
             "pg_namespace n ON n.oid = i.relnamespace WHERE NOT x.indisvalid AND " +
             probe::user_schema("n") +
             "), (SELECT json_agg(json_build_array(datname, CASE WHEN datname = "
@@ -358,7 +372,7 @@ void server_metrics(Exposition& x, Connection& conn, const Config& cfg, const Op
             "t.oid = c.reltoastrelid ORDER BY bytes DESC, name LIMIT 100) t) FROM (SELECT "
             "coalesce(sum(idx_blks_hit), 0) AS hit, coalesce(sum(idx_blks_read), 0) AS read "
             "FROM pg_statio_user_indexes) b",
-        {sql::array_literal(names), sql::array_literal(tables)});
+        {sql::array_literal(names), sql::array_literal(tables), sql::array_literal(columns)});
     const double h = static_cast<double>(q.get_int(0, 0)),
                  rd = static_cast<double>(q.get_int(0, 1));
     x.counter("ctldb_index_blocks_hit_total", "Index blocks found in shared buffers", h);
@@ -373,10 +387,13 @@ void server_metrics(Exposition& x, Connection& conn, const Config& cfg, const Op
     }
     x.gauge("ctldb_guide_indexes_missing", "The guide's indexes missing on existing tables",
             static_cast<double>(q.get_int(0, 5)));
-    x.gauge("ctldb_indexes_invalid", "Invalid indexes (failed concurrent builds)",
+    x.gauge("ctldb_guide_indexes_not_applicable",
+            "The guide's indexes whose table or column this database does not have",
             static_cast<double>(q.get_int(0, 6)));
-    storage_metrics(x, q.get(0, 7), std::atof(q.get(0, 8).c_str()),
-                    q.is_null(0, 9) ? std::string() : q.get(0, 9));
+    x.gauge("ctldb_indexes_invalid", "Invalid indexes (failed concurrent builds)",
+            static_cast<double>(q.get_int(0, 7)));
+    storage_metrics(x, q.get(0, 8), std::atof(q.get(0, 9).c_str()),
+                    q.is_null(0, 10) ? std::string() : q.get(0, 10));
     migration_metrics(x, conn, cfg, o, q.get(0, 4) == "t");
     if (!q.is_null(0, 3)) statement_metrics(x, conn, q.get(0, 3));
 }

@@ -213,6 +213,31 @@ expect_rc 0 "seed --dir on the team's schema" "$CTLDB" seed --dir "$IT_TMP/seeds
 check "one row" json_is /rows_changed 1
 unset CTLDB_MIGRATIONS_DIR CTLDB_MIGRATIONS_LAYOUT
 
+# --- the guide's indexes, as far as they fit the team's schema ------------------------------
+# users has no auth0_id; the team's idx_users_email (not unique) sits beside
+# the unique constraint users_email_key.
+sql "ALTER TABLE users DROP COLUMN IF EXISTS auth0_id" >/dev/null
+expect_rc 1 "indexes check (subscriptions.user_id has no index: a real finding)" "$CTLDB" indexes check
+check "idx_users_auth0_id not applicable, as info" stdout_has "^idx_users_auth0_id *info *not applicable: users has no column auth0_id"
+check "a guide table that is not there: not applicable" stdout_has "^idx_admin_audit_logs_created_at *info *not applicable: this database has no table admin_audit_logs"
+check "idx_users_email, a twin of the unique constraint's index, is redundant" stdout_has "^public.idx_users_email *warn *duplicate of public.users_email_key"
+expect_rc 1 "indexes check -o json" "$CTLDB" indexes check -o json
+check "state not applicable" bash -c "grep -A4 '\"name\": \"idx_users_auth0_id\"' '$OUT' | grep -q '\"state\": \"not applicable\"' || grep -B4 '\"name\": \"idx_users_auth0_id\"' '$OUT' | grep -q '\"state\": \"not applicable\"'"
+expect_rc 0 "indexes ensure --dry-run" "$CTLDB" indexes ensure --dry-run
+check "proposes the missing one" stdout_has "idx_subscriptions_user_id ON subscriptions (user_id)"
+check "never the not applicable one" stdout_lacks "auth0_id"
+expect_rc 0 "indexes ensure" "$CTLDB" indexes ensure
+check "nothing of auth0_id" test "$(sql "SELECT count(*) FROM pg_indexes WHERE indexname = 'idx_users_auth0_id'")" = 0
+check "the missing one built" test "$(sql "SELECT count(*) FROM pg_indexes WHERE indexname = 'idx_subscriptions_user_id'")" = 1
+expect_rc 0 "doctor's index check" "$CTLDB" doctor --checks indexes
+check "not applicable in one info line" stdout_has "guide indexes.*not applicable.*idx_users_auth0_id"
+check "not a failure" stdout_lacks "auth0_id (missing"
+check "the duplicate named" stdout_has "duplicate of public.users_email_key"
+expect_rc 0 "metrics" "$CTLDB" metrics
+check "nothing missing" stdout_has "^ctldb_guide_indexes_missing 0"
+check "eight not applicable" stdout_has "^ctldb_guide_indexes_not_applicable 8"
+sql "DROP INDEX idx_subscriptions_user_id" >/dev/null
+
 # --- a database the runner built, which ctldb has not adopted ------------------------------
 use_production_role it_node_unadopted
 replay_node_runner "$N"

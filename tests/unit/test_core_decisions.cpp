@@ -219,6 +219,23 @@ TEST_CASE("index redundancy: duplicates and covered prefixes") {
     const auto rg = find_redundant(g);
     REQUIRE(rg.size() == 1);
     CHECK(g[rg[0].index].name == "zz_email");
+    // ...but not over a unique constraint's index with exactly its keys:
+    // then the guide's name is a duplicate whatever it is called.
+    std::vector<IndexInfo> c = {index("idx_users_email", "2"), index("users_email_key", "2", true)};
+    c[0].options = c[1].options = "0";
+    c[1].backs_constraint = true;
+    const auto rc = find_redundant(c);
+    REQUIRE(rc.size() == 1);
+    CHECK(c[rc[0].index].name == "idx_users_email");
+    CHECK(c[rc[0].covered_by].name == "users_email_key");
+    CHECK(rc[0].exact);
+    // A wider unique constraint covers a guide prefix, and the guide's stays.
+    std::vector<IndexInfo> w = {index("idx_users_email", "2"),
+                                index("users_email_org", "2 3", true)};
+    w[0].options = "0";
+    w[1].options = "0 0";
+    w[1].backs_constraint = true;
+    CHECK(find_redundant(w).empty());
 }
 
 TEST_CASE("findings are reported most urgent first, each level in its order") {
