@@ -250,4 +250,22 @@ expect_rc 1 "up on it fails on the first existing object" "$CTLDB" migrate up --
 check "the hint names the baseline that matches the history" stderr_has "migrated by node, which recorded 8 migration(s) in schema_migrations.*baseline --from node --dir"
 check "nothing recorded" test "$(sql "SELECT to_regclass('ctldb_schema_migrations') IS NULL")" = t
 
+# --- backups of two databases in one directory: each counts its own ------------------------
+B="$IT_TMP/backups"
+mkdir -p "$B"
+expect_rc 0 "a backup of it_node_runner" env DB_NAME=it_node_runner "$CTLDB" backup --dir "$B"
+mine=$(cd "$B" && ls *.gz)
+sleep 1.1
+expect_rc 0 "a later backup of it_node_unadopted" env DB_NAME=it_node_unadopted "$CTLDB" backup --dir "$B"
+theirs=$(cd "$B" && ls *.gz | grep -v "^$mine\$")
+expect_rc 0 "doctor of it_node_runner" env DB_NAME=it_node_runner "$CTLDB" doctor --checks backups --backup-dir "$B"
+check "its own newest backup, not the other database's later one" stdout_has "newest backup *$mine"
+check "never the other's" stdout_lacks "$theirs"
+expect_rc 0 "metrics" env DB_NAME=it_node_runner "$CTLDB" metrics --backup-dir "$B"
+check "one usable backup of each" bash -c "grep -q '^ctldb_backups_usable{database=\"it_node_runner\"} 1' '$OUT' && grep -q '^ctldb_backups_usable{database=\"it_node_unadopted\"} 1' '$OUT'"
+check "each its own newest" test "$(grep -c '^ctldb_backup_newest_timestamp_seconds{database=' "$OUT")" = 2
+rm "$B/$mine" "$B/${mine%.sql.gz}.json"
+expect_rc 1 "without a backup of its own, doctor fails for it" env DB_NAME=it_node_runner "$CTLDB" doctor --checks backups --backup-dir "$B"
+check "no usable backup of it_node_runner" stdout_has "no usable backup of it_node_runner"
+
 finish
