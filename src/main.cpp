@@ -53,7 +53,10 @@ int refuse_misplaced_options(CLI::App& app, bool json_errors) {
         if (cur != &app) {
             for (const CLI::Option* opt : cur->get_options()) {
                 if (opt->count() == 0) continue;
-                const std::string name = opt->get_name(false, true);
+                // One name, never "--dir,--migrations-dir".
+                const std::string name = opt->get_lnames().empty()
+                                             ? opt->get_name(false, true)
+                                             : "--" + opt->get_lnames().front();
                 const std::string parent =
                     cur->get_parent() == &app
                         ? cur->get_name()

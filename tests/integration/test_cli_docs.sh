@@ -95,7 +95,10 @@ def help_of(words):
     return subprocess.run(words.split() + ["--help"], capture_output=True, text=True,
                           executable=ctldb).stdout
 def help_longs(words):
-    return set(re.findall(r"(?m)^\s+(?:-\w, ?)?(--[a-z][a-z0-9-]+)", help_of(words)))
+    # Every long name of a line: "--dir, --migrations-dir TEXT" names two.
+    lines = re.findall(r"(?m)^\s+((?:-\w, ?)?--[a-z][a-z0-9-]+(?:, ?--[a-z][a-z0-9-]+)*)",
+                       help_of(words))
+    return {n for l in lines for n in re.findall(r"--[a-z][a-z0-9-]+", l)}
 def help_subs(words):
     text = help_of(words)
     if "Subcommands:" not in text: return set()
