@@ -268,4 +268,53 @@ rm "$B/$mine" "$B/${mine%.sql.gz}.json"
 expect_rc 1 "without a backup of its own, doctor fails for it" env DB_NAME=it_node_runner "$CTLDB" doctor --checks backups --backup-dir "$B"
 check "no usable backup of it_node_runner" stdout_has "no usable backup of it_node_runner"
 
+# --- hostile folders, histories and interruptions ------------------------------------------
+H="$IT_TMP/hostile"
+mkdir -p "$H"
+echo 'CREATE TABLE h1 (id int);' >"$H/001_a=b.sql"
+echo 'CREATE TABLE h2 (id int);' >"$H/002_it's.sql"
+echo 'CREATE TABLE h3 (id int);' >"$H/"$'003_new\nline.sql'
+echo 'DROP TABLE h1;' >"$H/001_a=b_rollback.sql"
+use_production_role it_node_hostile
+expect_rc 0 "names with =, quotes and a newline" "$CTLDB" migrate status --dir "$H"
+check "the newline is shown escaped, never raw" stdout_has '^003_new\\nline.sql'
+check "the quote and = as they are" bash -c "grep -q \"^002_it's.sql\" '$OUT' && grep -q '^001_a=b.sql' '$OUT'"
+expect_rc 0 "up applies them" "$CTLDB" migrate up --dir "$H"
+check "three tables" test "$(sql "SELECT count(*) FROM pg_tables WHERE tablename IN ('h1', 'h2', 'h3')")" = 3
+mkfifo "$H/004_fifo.sql"
+expect_rc 1 "a FIFO in the folder is refused, not waited on" timeout -k 5 20 "$CTLDB" migrate status --dir "$H"
+check "named" stderr_has "004_fifo.sql"
+rm "$H/004_fifo.sql"
+expect_rc 2 "--include with a path" "$CTLDB" migrate up --dir "$H" --include ../../etc/passwd.sql
+expect_rc 2 "--include with a newline" "$CTLDB" migrate up --dir "$H" --include $'x\nctldb: fake.sql'
+check "echoed escaped, never a forged line" bash -c "! grep -q '^ctldb: fake.sql' '$ERR'"
+# A runner history with a key holding a newline, quotes and a NULL.
+use_production_role it_node_hostile_history
+replay_node_runner "$N" >/dev/null 2>&1 || true
+prod_psql -c "ALTER TABLE schema_migrations ALTER COLUMN version DROP NOT NULL" 2>/dev/null || true
+prod_psql -c "INSERT INTO schema_migrations (version, name, checksum) VALUES (E'0\n''; DROP TABLE users; --', 'evil.sql', 'x')"
+expect_rc 1 "baseline --from node with a record no file has" "$CTLDB" migrate baseline --from node --dir "$N" --dry-run
+check "the record named, escaped" grep -qF "0\\n'; DROP TABLE users; -- (evil.sql)" "$ERR"
+check "users untouched" test "$(sql "SELECT to_regclass('users') IS NOT NULL")" = t
+check "nothing recorded" test "$(sql "SELECT to_regclass('ctldb_schema_migrations') IS NULL")" = t
+# A rehearsal killed while it waits for a lock leaves everything as it was.
+K="$IT_TMP/kill"
+mkdir -p "$K"
+printf 'CREATE TABLE precious (id int);\nINSERT INTO precious SELECT generate_series(1, 3);\n' >"$K/001_precious.sql"
+echo 'DROP TABLE precious CASCADE;' >"$K/001_precious.down.sql"
+use_production_role it_node_kill
+expect_rc 0 "up" "$CTLDB" migrate up --dir "$K"
+setsid bash -c '{ echo "BEGIN; LOCK TABLE precious IN ACCESS SHARE MODE; SELECT pg_sleep(8);"; } | SUPERUSER_DB=it_node_kill superuser_psql' \
+    </dev/null >/dev/null 2>&1 &
+IT_BG+=($!)
+wait_for bash -c "[[ \$(sql \"SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'precious' AND l.granted AND l.mode = 'AccessShareLock'\") -ge 1 ]]"
+"$CTLDB" migrate down --dir "$K" --dry-run >"$OUT" 2>"$ERR" &
+pid=$!
+check "the rehearsal waits for the lock" wait_for bash -c "[[ \$(sql \"SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'precious' AND NOT l.granted\") -ge 1 ]]"
+signal_and_wait KILL "$pid"
+check "killed" test "$RC" = 137
+check "the table and its rows are still there" wait_for test "$(sql "SELECT count(*) FROM precious")" = 3
+check "the history is untouched" test "$(sql "SELECT count(*) FROM ctldb_schema_migrations")" = 1
+check "no session of the killed run keeps a lock" wait_for bash -c "[[ \$(sql \"SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'precious' AND NOT l.granted\") == 0 ]]"
+
 finish
