@@ -59,6 +59,7 @@ echo 'ALTER TABLE subscriptions ADD COLUMN trial_ends_at timestamptz;' >"$N/003_
 echo 'DROP TABLE old_things;' >"$N/004_old_things_rollback.sql"
 echo 'CREATE TABLE audit_log (id bigserial PRIMARY KEY, action text NOT NULL);' >"$N/005_audit.sql"
 echo 'DROP TABLE audit_log;' >"$N/005_audit_rollback.sql"
+echo 'ALTER TABLE audit_log ADD COLUMN actor text;' >"$N/005_z_audit_actor.sql"
 echo 'ALTER TABLE missing_table ADD COLUMN x int;' >"$N/006_broken.sql"
 echo 'ALTER TABLE payments ADD COLUMN refunded boolean NOT NULL DEFAULT false;' >"$N/billing-fixes.sql"
 echo 'module.exports = {};' >"$N/run-migrations.js"
@@ -86,7 +87,7 @@ check "the replay applied 000..005 and billing-fixes, and recorded 006 as failed
 # --- the folder as the runner reads it ----------------------------------------------------
 expect_rc 0 "status reads the folder (auto: rollback twins say node)" \
     "$CTLDB" migrate status --dir "$N"
-check "every .sql file is a row" test "$(grep -c "\.sql" "$OUT")" = 12
+check "every .sql file is a row" test "$(grep -c "\.sql" "$OUT")" = 13
 check "003_b is shadowed by 003_a" stdout_has "^003_b_user_notes.sql .*shadowed by 003_a_email_index.sql"
 check "003_c too" stdout_has "^003_c_trials.sql .*shadowed by 003_a_email_index.sql"
 check "rollback twins named with their file" stdout_has "^005_audit_rollback.sql .*rollback of 005_audit.sql"
@@ -94,7 +95,8 @@ check "a rollback without its file" stdout_has "^004_old_things_rollback.sql .*n
 check "the unnumbered file is a migration keyed by its name" stdout_has "^billing-fixes.sql *billing-fixes.sql *pending"
 expect_rc 0 "status -o json" "$CTLDB" migrate status --dir "$N" -o json
 check "layout node" json_is /layout node
-check "two shadowed" json_is /shadowed 2
+check "three shadowed: 003 by two files, 005 by one" json_is /shadowed 3
+check "005_z shadowed by 005_audit" bash -c "grep -q '\"shadowed_by\": \"005_audit.sql\"' '$OUT'"
 
 # --- adopting the runner's history -------------------------------------------------------
 expect_rc 0 "baseline --from node --dry-run" "$CTLDB" migrate baseline --from node --dir "$N" --dry-run -o json
@@ -138,7 +140,7 @@ check "the column is there" test "$(sql "SELECT count(*) FROM information_schema
 check "003_c still left" json_is /shadowed/0/file 003_c_trials.sql
 expect_rc 0 "status shows it included" "$CTLDB" migrate status --dir "$N"
 check "included under its own name" stdout_has "^003_b_user_notes.sql .*applied (included under its own name"
-check "up to date but one shadowed" stdout_has "up to date; 1 shadowed"
+check "up to date but two shadowed" stdout_has "up to date; 2 shadowed"
 expect_rc 0 "validate after all that" "$CTLDB" migrate validate --dir "$N"
 expect_rc 0 "create names the next number after the highest" "$CTLDB" migrate create "add invoices" --dir "$N" -o json
 check "008_add_invoices.sql" test -f "$N/008_add_invoices.sql"
