@@ -22,10 +22,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     } catch (const ctldb::Error&) {
         // Rejected input is fine; crashes and sanitizer reports are not.
     }
+    try {
+        // A hand-written runner's folder: the name, a twin of its key and a
+        // rollback of it.
+        const std::string stem = name.size() > 4 ? name.substr(0, name.size() - 4) : name;
+        ctldb::MigrationSet set =
+            ctldb::load_migration_files({{name, text},
+                                         {ctldb::node_key(name) + "_twin.sql", text},
+                                         {stem + "_rollback.sql", text}},
+                                        "fuzz", ctldb::MigrationLayout::node);
+        (void)ctldb::migration_status(set, {});
+    } catch (const ctldb::Error&) {
+    }
     const auto parsed = ctldb::sql::parse(text);
     for (const auto& s : parsed.statements) {
         // Statements must lie inside the text.
         if (s.offset + s.length > text.size()) __builtin_trap();
+        (void)ctldb::sql::referenced_tables(s);
     }
     (void)ctldb::sql::lint(text);
     return 0;
