@@ -79,9 +79,10 @@ struct DownRehearsal {
 };
 
 /// Run the down files of `todo` (newest first) in one transaction that is
-/// always rolled back, with lock_timeout 5s: what they make disappear, or
-/// where one fails. Statements that cannot run in a transaction run without
-/// CONCURRENTLY, or not at all (VACUUM). Holds the locks the down files
+/// always rolled back, with lock_timeout 5s and statement_timeout 30s: what
+/// they make disappear, or where one fails (a lock not granted or a
+/// statement cut short stops the rehearsal instead: not_rehearsed). Statements that cannot run in a
+/// transaction run without CONCURRENTLY, or not at all (VACUUM). Holds the locks the down files
 /// take until it rolls back, as the real run would.
 DownRehearsal rehearse_down(Connection& conn, const std::vector<const Migration*>& todo,
                             ParsedFiles& parsed);

@@ -318,5 +318,16 @@ check "killed" test "$RC" = 137
 check "the table and its rows are still there" wait_for test "$(sql "SELECT count(*) FROM precious")" = 3
 check "the history is untouched" test "$(sql "SELECT count(*) FROM ctldb_schema_migrations")" = 1
 check "no session of the killed run keeps a lock" wait_for bash -c "[[ \$(sql \"SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'precious' AND NOT l.granted\") == 0 ]]"
+end_sessions
+# A rehearsal that cannot get its lock in 5 s stops and says so; the dry run
+# still answers (and the real run would wait its own --ddl-lock-timeout).
+setsid bash -c '{ echo "BEGIN; LOCK TABLE precious IN ACCESS SHARE MODE; SELECT pg_sleep(12);"; } | SUPERUSER_DB=it_node_kill superuser_psql' \
+    </dev/null >/dev/null 2>&1 &
+IT_BG+=($!)
+wait_for bash -c "[[ \$(sql \"SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'precious' AND l.granted AND l.mode = 'AccessShareLock'\") -ge 1 ]]"
+expect_rc 0 "down --dry-run behind a lock" "$CTLDB" migrate down --dir "$K" --dry-run
+check "not rehearsed, and why" stdout_has "waited more than 5 s for a lock another session holds"
+check "still there" test "$(sql "SELECT count(*) FROM precious")" = 3
+end_sessions
 
 finish
