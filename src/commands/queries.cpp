@@ -503,7 +503,10 @@ ExitCode run_signal(const QueriesOptions& o, bool terminate, Context& ctx) {
         if (t.outcome.empty()) ++todo;
     if (todo > 0) {
         const std::string what = std::string(verb) + " " + std::to_string(todo) + " session(s)";
-        log::warn("about to " + what + ":\n" + report.text(false));
+        log::warn("about to " + what + ":");
+        for (const auto& line : split(report.text(false), '\n')) {
+            if (!line.empty()) log::warn("  " + line);
+        }
         if (!o.yes) {
             if (!is_tty(stdin))
                 throw usage_error(what + "? nothing was done", "pass --yes to confirm");

@@ -289,14 +289,17 @@ void apply_environment_and_flags(const ConfigInputs& inputs, Config& config) {
     const auto own = [&](const char* key) {
         return config.get(key).origin > Origin::default_value;
     };
+    // Before any other tool's name is read: POSTGRES_PASSWORD and
+    // POSTGRES_PASSWORD_FILE together are the conflict resolve_password()
+    // reports, as the postgres image's entrypoint refuses them.
+    const bool own_password = own("password"), own_password_file = own("password_file");
     for (const auto& s : settings()) {
         if (s.other_tool_env.empty()) continue;
         const std::string key(s.key);
         if (config.get(key).origin > Origin::default_value) continue;
         // The password comes inline or from a file: ctldb's own of either
         // leaves POSTGRES_PASSWORD(_FILE) aside.
-        if ((key == "password" && own("password_file")) ||
-            (key == "password_file" && own("password")))
+        if ((key == "password" && own_password_file) || (key == "password_file" && own_password))
             continue;
         Value v;
         if (auto e = inputs.env(std::string(s.other_tool_env))) {

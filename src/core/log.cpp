@@ -74,7 +74,10 @@ void write(Level level, std::string_view message) {
                 line = styled("ctldb: debug: ", Style::dim, color);
                 break;
         }
-        line += message;
+        // One message, one line: a file or role name holding a newline or
+        // an escape sequence (a migration named "x\nctldb: applied") must
+        // not forge a line or drive the terminal.
+        line += printable(std::string(message));
     }
     line += '\n';
     std::fwrite(line.data(), 1, line.size(), stderr);

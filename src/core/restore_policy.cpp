@@ -174,26 +174,34 @@ bool deferred_key(const std::string& parent_kind, const std::string& key) {
     return false;
 }
 
-/// The first dangerous call in `node` outside deferred subtrees.
-std::string find_dangerous_call(const json& node, const std::string& parent_kind) {
+/// The first call in `node`, outside deferred subtrees, of a function
+/// `wanted` names.
+std::string find_call(const json& node, const std::string& parent_kind,
+                      const std::function<bool(const std::string&)>& wanted) {
     if (node.is_object()) {
         for (auto it = node.begin(); it != node.end(); ++it) {
             if (deferred_key(parent_kind, it.key())) continue;
             if (it.key() == "FuncCall" && it.value().is_object()) {
                 const std::string name = function_name(it.value());
-                if (dangerous_function(name)) return name;
+                if (wanted(name)) return name;
             }
             const std::string kind = it.value().is_object() ? it.key() : parent_kind;
-            std::string found = find_dangerous_call(it.value(), kind);
+            std::string found = find_call(it.value(), kind, wanted);
             if (!found.empty()) return found;
         }
     } else if (node.is_array()) {
         for (const auto& item : node) {
-            std::string found = find_dangerous_call(item, parent_kind);
+            std::string found = find_call(item, parent_kind, wanted);
             if (!found.empty()) return found;
         }
     }
     return {};
+}
+
+/// The first dangerous call in `node` outside deferred subtrees.
+std::string find_dangerous_call(const json& node, const std::string& parent_kind) {
+    return find_call(node, parent_kind,
+                     [](const std::string& name) { return dangerous_function(name); });
 }
 
 /// Whether `node` is a constant: a literal, possibly cast ('1'::oid).
@@ -472,29 +480,10 @@ std::string not_undone_by_rollback(std::string_view sql) {
             return "COPY to or from a file or program";
         // Sequences move outside transactions; the rest reach outside the
         // database.
-        std::function<std::string(const json&, const std::string&)> walk =
-            [&](const json& node, const std::string& parent) -> std::string {
-            if (node.is_object()) {
-                for (auto it = node.begin(); it != node.end(); ++it) {
-                    if (deferred_key(parent, it.key())) continue;
-                    if (it.key() == "FuncCall" && it.value().is_object()) {
-                        const std::string name = function_name(it.value());
-                        if (name == "nextval" || name == "setval" || dangerous_function(name))
-                            return name + "()";
-                    }
-                    const std::string k = it.value().is_object() ? it.key() : parent;
-                    std::string found = walk(it.value(), k);
-                    if (!found.empty()) return found;
-                }
-            } else if (node.is_array()) {
-                for (const auto& item : node) {
-                    std::string found = walk(item, parent);
-                    if (!found.empty()) return found;
-                }
-            }
-            return {};
-        };
-        if (std::string f = walk(body, kind); !f.empty()) return "a call of " + f;
+        const std::string f = find_call(body, kind, [](const std::string& name) {
+            return name == "nextval" || name == "setval" || dangerous_function(name);
+        });
+        if (!f.empty()) return "a call of " + f + "()";
     }
     return {};
 }

@@ -117,20 +117,29 @@ kill $BH_PID 2>/dev/null || true
 # --- the names the team's own deployments use ----------------------------------------
 # The backup CronJob on the postgres image sets POSTGRES_*; the application
 # says TLS with a boolean DB_SSL. No DB_* at all.
+# As the production role, into a database of its own.
+use_production_role it_cronjob
+prod_psql -c "CREATE TABLE jobs (id int PRIMARY KEY); INSERT INTO jobs VALUES (1), (2)"
 cronjob() {
     env -u DB_HOST -u DB_PORT -u DB_NAME -u DB_USER -u DB_PASSWORD -u DB_PASSWORD_FILE \
         -u DB_SSL_MODE -u DB_SSL_ROOT_CERT -u DB_TYPE -u CTLDB_CONFIG \
-        POSTGRES_HOST=localhost POSTGRES_PORT="$DB_PORT" POSTGRES_USER=appuser \
-        POSTGRES_DB="$DB_NAME" POSTGRES_PASSWORD_FILE="$DB_PASSWORD_FILE" DB_SSL=true "$@"
+        POSTGRES_HOST=localhost POSTGRES_PORT="$DB_PORT" POSTGRES_USER=ctldb_prod \
+        POSTGRES_DB=it_cronjob POSTGRES_PASSWORD_FILE="$IT_ROOT/prod.password" DB_SSL=true "$@"
 }
 expect_rc 0 "config check with the CronJob's POSTGRES_* and DB_SSL=true" cronjob "$CTLDB" config check -o json
-check "connected as POSTGRES_USER" json_is /server/user appuser
+check "connected as POSTGRES_USER" json_is /server/user ctldb_prod
 check "TLS in use (DB_SSL=true: require)" json_is /tls/in_use true
+mkdir -p "$IT_TMP/cron-backups"
+expect_rc 0 "the CronJob's backup, with nothing but POSTGRES_* and DB_SSL" cronjob "$CTLDB" backup --dir "$IT_TMP/cron-backups" -o json
+check "a backup of it_cronjob" test "$(ls "$IT_TMP/cron-backups" | grep -c '\.sql\.gz$')" = 1
+check "its manifest names the database" bash -c "grep -q '\"database\": *\"it_cronjob\"' '$IT_TMP'/cron-backups/*.json"
+expect_rc 2 "POSTGRES_PASSWORD and POSTGRES_PASSWORD_FILE together, as the image refuses them" cronjob env POSTGRES_PASSWORD=x "$CTLDB" config check
+check "names both" stderr_has "POSTGRES_PASSWORD and POSTGRES_PASSWORD_FILE are both set"
 expect_rc 0 "config show names every origin" cronjob "$CTLDB" config show -o json
 check "host from POSTGRES_HOST" json_is /settings/host/source POSTGRES_HOST
 check "dbname from POSTGRES_DB" json_is /settings/dbname/source POSTGRES_DB
 check "sslmode from DB_SSL" json_is /settings/sslmode/source DB_SSL
-check "password not shown" output_lacks "$PASSWORD"
+check "password not shown" output_lacks "$(cat "$IT_ROOT/prod.password")"
 expect_rc 0 "DB_SSL=false warns that the password goes in clear" cronjob env DB_SSL=false "$CTLDB" config check -o json
 check "TLS not in use" json_is /tls/in_use false
 check "the warning" stderr_has "DB_SSL=false: sslmode disable, so the password and every row cross the network in clear"
@@ -139,7 +148,8 @@ check "says what it expects" stderr_has "DB_SSL='sometimes': expected true or fa
 expect_rc 0 "DB_* beats POSTGRES_*" cronjob env DB_HOST=127.0.0.1 "$CTLDB" config show -o json
 check "host from DB_HOST" json_is /settings/host/value 127.0.0.1
 
-# A base ConfigMap and its environment's overlay, layered.
+# A base ConfigMap and its environment's overlay, layered (the production
+# role's own database).
 cat >"$IT_TMP/base.yaml" <<YAML
 apiVersion: v1
 kind: ConfigMap
@@ -158,7 +168,7 @@ pool:
   max: 20
 YAML
 expect_rc 0 "--config base --config overlay" env -u DB_HOST -u DB_PORT -u DB_NAME -u DB_POOL_MAX "$CTLDB" --config "$IT_TMP/base.yaml" --config "$IT_TMP/overlay.yaml" config check -o json
-check "connected through the overlay's host" json_is /server/user appuser
+check "connected through the overlay's host" json_is /server/user ctldb_prod
 expect_rc 0 "config show: each value names its file" env -u DB_HOST -u DB_PORT -u DB_NAME -u DB_POOL_MAX "$CTLDB" --config "$IT_TMP/base.yaml" --config "$IT_TMP/overlay.yaml" config show
 check "host from the overlay" stdout_has "^host  *localhost  *.*overlay.yaml: database.host"
 check "dbname from the base" stdout_has "^dbname .*base.yaml: data.DB_NAME"

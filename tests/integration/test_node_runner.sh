@@ -282,6 +282,7 @@ expect_rc 0 "names with =, quotes and a newline" "$CTLDB" migrate status --dir "
 check "the newline is shown escaped, never raw" stdout_has '^003_new\\nline.sql'
 check "the quote and = as they are" bash -c "grep -q \"^002_it's.sql\" '$OUT' && grep -q '^001_a=b.sql' '$OUT'"
 expect_rc 0 "up applies them" "$CTLDB" migrate up --dir "$H"
+check "the log names it escaped, on one line" bash -c "grep -qF 'applying 003_new\\nline.sql' '$ERR' && ! grep -q '^line.sql' '$ERR'"
 check "three tables" test "$(sql "SELECT count(*) FROM pg_tables WHERE tablename IN ('h1', 'h2', 'h3')")" = 3
 mkfifo "$H/004_fifo.sql"
 expect_rc 1 "a FIFO in the folder is refused, not waited on" timeout -k 5 20 "$CTLDB" migrate status --dir "$H"

@@ -559,6 +559,12 @@ TEST_CASE("the postgres image's POSTGRES_* rank below ctldb's own names") {
     CHECK(file.get("password").text == "from-file");
     Config pgfile = resolve_config(inputs({{"POSTGRES_PASSWORD_FILE", pw}}));
     CHECK(pgfile.get("password").text == "from-file");
+    // Both of the image's: refused, as its entrypoint refuses them.
+    Config both =
+        resolve_config(inputs({{"POSTGRES_PASSWORD_FILE", pw}, {"POSTGRES_PASSWORD", "x"}}));
+    REQUIRE(both.load_errors().size() == 1);
+    CHECK(both.load_errors()[0] ==
+          "POSTGRES_PASSWORD and POSTGRES_PASSWORD_FILE are both set; set only one");
 }
 
 TEST_CASE("the application's boolean DB_SSL, when DB_SSL_MODE is not set") {
