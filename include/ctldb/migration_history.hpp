@@ -46,9 +46,11 @@ MigrationsFolder migrations_folder(const Config& cfg, const std::string& flag,
 
 /// What doctor and metrics judge the database's migrations by.
 struct ComparisonBasis {
-    std::optional<MigrationSet> set;  ///< nullopt: not compared
-    std::string not_compared;         ///< why, when not compared
-    std::string source;               ///< "CTLDB_MIGRATIONS_DIR (env)", "built-in"
+    std::optional<MigrationSet> set;        ///< nullopt: not compared
+    std::string not_compared;               ///< why, when not compared
+    std::string source;                     ///< "CTLDB_MIGRATIONS_DIR (env)", "built-in"
+    bool history_table = false;             ///< ctldb_schema_migrations exists
+    std::vector<AppliedMigration> history;  ///< its rows, read once
 };
 
 /// The configured folder (`dir`, read in `layout`) when there is one.

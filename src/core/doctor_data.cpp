@@ -235,7 +235,7 @@ void check_migrations(Env& e) {
         return;
     }
     const MigrationSet& set = *basis.set;
-    if (!history_exists(*e.conn)) {
+    if (!basis.history_table) {
         std::string hint = "ctldb migrate";
         try {
             const ForeignHistory h = read_foreign_history(*e.conn, HistoryTool::automatic);
@@ -251,7 +251,7 @@ void check_migrations(Env& e) {
                   hint);
         return;
     }
-    const auto list = migration_status(set, read_history(*e.conn));
+    const auto list = migration_status(set, basis.history);
     std::vector<std::string> pending, modified, missing;
     for (const auto& st : list) {
         const std::string label =

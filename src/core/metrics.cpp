@@ -264,20 +264,18 @@ void storage_metrics(Exposition& x, const std::string& databases, double freeze_
 
 /// The team's migrations (or ctldb's built-in ones, where the history was
 /// written from them) against the history.
-void migration_metrics(Exposition& x, Connection& conn, const Config& cfg, const Options& o,
-                       bool history) {
+void migration_metrics(Exposition& x, Connection& conn, const Config& cfg, const Options& o) {
     const MigrationsFolder folder =
         migrations_folder(cfg, o.migrations_dir, "--migrations-dir", o.layout);
     ComparisonBasis basis;
-    if (!folder.dir.empty()) {
-        try {
-            basis.set = load_migrations_dir(folder.dir, folder.layout);
-        } catch (const Error& e) {
-            // A folder that cannot be read is a finding, not a failed scrape.
-            basis.not_compared = e.what();
-        }
-    } else {
-        basis = comparison_basis(conn, "", folder.layout, "");
+    try {
+        basis = comparison_basis(conn, folder.dir, folder.layout, folder.source);
+    } catch (const SqlError&) {
+        throw;  // the connection's trouble: the scrape reports it
+    } catch (const Error& e) {
+        // A folder that cannot be read is a finding, not a failed scrape.
+        basis.set.reset();
+        basis.not_compared = e.what();
     }
     x.gauge("ctldb_migrations_compared",
             "1 when migrations were compared with the history; 0 when no folder is configured "
@@ -285,15 +283,11 @@ void migration_metrics(Exposition& x, Connection& conn, const Config& cfg, const
             basis.set ? 1 : 0);
     if (!basis.set) return;
     int pending = 0, modified = 0, missing = 0;
-    if (!history) {
-        pending = static_cast<int>(basis.set->migrations.size());
-    } else {
-        for (const auto& st : migration_status(*basis.set, read_history(conn))) {
-            if (st.state == MigrationState::pending || st.state == MigrationState::out_of_order)
-                ++pending;
-            if (st.state == MigrationState::modified) ++modified;
-            if (st.state == MigrationState::missing) ++missing;
-        }
+    for (const auto& st : migration_status(*basis.set, basis.history)) {
+        if (st.state == MigrationState::pending || st.state == MigrationState::out_of_order)
+            ++pending;
+        if (st.state == MigrationState::modified) ++modified;
+        if (st.state == MigrationState::missing) ++missing;
     }
     x.gauge("ctldb_migrations_pending", "Migrations of the folder not applied", pending);
     x.gauge("ctldb_migrations_modified", "Applied migrations whose file changed since", modified);
@@ -318,8 +312,8 @@ void statement_metrics(Exposition& x, Connection& conn, const std::string& schem
 }
 
 /// Everything but the sessions in one round trip: index blocks, replicas,
-/// where pg_stat_statements is, whether the migration history exists, the
-/// guide's indexes missing, invalid indexes, databases and tables.
+/// where pg_stat_statements is, the guide's indexes missing and not
+/// applicable, invalid indexes, databases and tables; then the migrations.
 void server_metrics(Exposition& x, Connection& conn, const Config& cfg, const Options& o) {
     std::vector<std::string> names, tables, columns;
     for (const auto& r : required_indexes()) {
@@ -336,18 +330,15 @@ void server_metrics(Exposition& x, Connection& conn, const Config& cfg, const Op
         "FROM pg_stat_replication), "
         "(SELECT quote_ident(n.nspname) FROM pg_extension e JOIN pg_namespace n ON n.oid = "
         "e.extnamespace WHERE e.extname = 'pg_stat_statements'), "
-        "to_regclass('" +
-            std::string(kHistoryTable) +
-            "') IS NOT NULL, "
-            // Missing: the table has the column, and neither the guide's
-            // index nor another plain btree index on that one column is
-            // there (index_check's "covered"); no such table or column is
-            // "not applicable", never missing.
-            "(SELECT count(*) FROM unnest($1::text[], $2::text[], $3::text[]) AS r(name, tbl, "
-            "col) JOIN pg_attribute a ON a.attrelid = to_regclass(r.tbl) AND a.attname = r.col "
-            "AND a.attnum > 0 AND NOT a.attisdropped WHERE NOT EXISTS (SELECT 1 FROM pg_class c "
-            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = r.name AND "
-            "c.relkind = 'i' AND " +
+        // Missing: the table has the column, and neither the guide's
+        // index nor another plain btree index on that one column is
+        // there (index_check's "covered"); no such table or column is
+        // "not applicable", never missing.
+        "(SELECT count(*) FROM unnest($1::text[], $2::text[], $3::text[]) AS r(name, tbl, "
+        "col) JOIN pg_attribute a ON a.attrelid = to_regclass(r.tbl) AND a.attname = r.col "
+        "AND a.attnum > 0 AND NOT a.attisdropped WHERE NOT EXISTS (SELECT 1 FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = r.name AND "
+        "c.relkind = 'i' AND " +
             probe::user_schema("n") +
             ") AND NOT EXISTS (SELECT 1 FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
             "JOIN pg_am m ON m.oid = i.relam WHERE x.indrelid = a.attrelid AND x.indisvalid AND "
@@ -386,15 +377,15 @@ void server_metrics(Exposition& x, Connection& conn, const Config& cfg, const Op
                 {{"application", r[0].get<std::string>()}, {"client", r[1].get<std::string>()}});
     }
     x.gauge("ctldb_guide_indexes_missing", "The guide's indexes missing on existing tables",
-            static_cast<double>(q.get_int(0, 5)));
+            static_cast<double>(q.get_int(0, 4)));
     x.gauge("ctldb_guide_indexes_not_applicable",
             "The guide's indexes whose table or column this database does not have",
-            static_cast<double>(q.get_int(0, 6)));
+            static_cast<double>(q.get_int(0, 5)));
     x.gauge("ctldb_indexes_invalid", "Invalid indexes (failed concurrent builds)",
-            static_cast<double>(q.get_int(0, 7)));
-    storage_metrics(x, q.get(0, 8), std::atof(q.get(0, 9).c_str()),
-                    q.is_null(0, 10) ? std::string() : q.get(0, 10));
-    migration_metrics(x, conn, cfg, o, q.get(0, 4) == "t");
+            static_cast<double>(q.get_int(0, 6)));
+    storage_metrics(x, q.get(0, 7), std::atof(q.get(0, 8).c_str()),
+                    q.is_null(0, 9) ? std::string() : q.get(0, 9));
+    migration_metrics(x, conn, cfg, o);
     if (!q.is_null(0, 3)) statement_metrics(x, conn, q.get(0, 3));
 }
 

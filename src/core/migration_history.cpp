@@ -94,6 +94,9 @@ MigrationsFolder migrations_folder(const Config& cfg, const std::string& flag,
 ComparisonBasis comparison_basis(Connection& conn, const std::string& dir, MigrationLayout layout,
                                  const std::string& dir_source) {
     ComparisonBasis out;
+    // One read of the history, kept for the caller (metrics scrape often).
+    out.history_table = history_exists(conn);
+    if (out.history_table) out.history = read_history(conn);
     if (!dir.empty()) {
         out.set = load_migrations_dir(dir, layout);
         out.source = dir + " (" + dir_source + ")";
@@ -103,15 +106,15 @@ ComparisonBasis comparison_basis(Connection& conn, const std::string& dir, Migra
     const std::string hint_tail =
         "; no migrations folder is configured (CTLDB_MIGRATIONS_DIR, migrations.dir in the "
         "config file, or --migrations-dir)";
-    MigrationSet embedded = embedded_migration_set();
-    if (history_exists(conn)) {
+    static const MigrationSet embedded = embedded_migration_set();  // parsed once
+    if (out.history_table) {
         std::vector<std::string> foreign;
-        for (const auto& h : read_history(conn)) {
+        for (const auto& h : out.history) {
             const Migration* m = embedded.find(h.version);
             if (m == nullptr || m->name != h.name) foreign.push_back(h.name);
         }
         if (foreign.empty()) {
-            out.set = std::move(embedded);
+            out.set = embedded;
             return out;
         }
         out.not_compared =
@@ -136,7 +139,7 @@ ComparisonBasis comparison_basis(Connection& conn, const std::string& dir, Migra
     } else if (r.get_int(0, 1) > 0) {
         out.not_compared = "the database has tables but no migration history" + hint_tail;
     } else {
-        out.set = std::move(embedded);  // empty: what ctldb migrate builds
+        out.set = embedded;  // empty: what ctldb migrate builds
     }
     return out;
 }
