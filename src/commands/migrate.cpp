@@ -52,8 +52,6 @@ MigrationSet load_set(const MigrateOptions& o, Context& ctx) {
                        : ""));
     }
     if (!other.empty()) log::detail("not migrations, ignored: " + join(other, ", "));
-    for (const auto& d : set.orphan_downs)
-        log::warn(d);
     if (set.migrations.empty()) {
         // Most likely the wrong directory; as a set it would report every
         // applied migration as missing.
@@ -254,31 +252,42 @@ Style state_style(MigrationState state) {
 /// did or will do with it, rollback files beside the file they undo.
 std::string node_status_table(const MigrationSet& set, const std::vector<MigrationStatus>& list,
                               bool color) {
-    Table t({"FILE", "KEY", "STATE", "APPLIED AT", "BY", "MS"});
+    Table t({"FILE", "KEY", "STATE", "APPLIED AT", "BY", "MS", "NOTE"});
     for (const auto& st : list) {
-        std::string state = styled(migration_state_name(st.state), state_style(st.state), color);
+        std::string note;
         if (st.file && !st.file->shadowed_by.empty()) {
-            state += st.applied ? " (included under its own name; key " + st.file->key + " is " +
-                                      st.file->shadowed_by + "'s)"
-                                : " by " + st.file->shadowed_by + " (key " + st.file->key +
-                                      "): never applied by the runner";
+            note = st.applied ? "included under its own name; key " + st.file->key + " is " +
+                                    st.file->shadowed_by + "'s"
+                              : "by " + st.file->shadowed_by +
+                                    ": never applied by the runner (--include " + st.file->file +
+                                    " applies it under its own name)";
         }
         t.add_row({st.file ? st.file->file : "(no file) " + st.name,
-                   st.file ? st.file->key : std::to_string(st.version), state,
+                   st.file ? st.file->key : std::to_string(st.version),
+                   styled(migration_state_name(st.state), state_style(st.state), color),
                    st.applied ? st.applied->applied_at : "",
                    st.applied ? st.applied->applied_by : "",
-                   st.applied ? std::to_string(st.applied->execution_ms) : ""});
+                   st.applied ? std::to_string(st.applied->execution_ms) : "", note});
         if (st.file && st.file->down_sql) {
             t.add_row(
-                {st.file->down_file, st.file->key, "rollback of " + st.file->file, "", "", ""});
+                {st.file->down_file, st.file->key, "rollback", "", "", "", "of " + st.file->file});
         }
     }
     for (const auto& d : set.orphan_downs) {
         const std::size_t colon = d.find(": ");
-        t.add_row({d.substr(0, colon), "", styled(d.substr(colon + 2), Style::yellow, color), "",
-                   "", ""});
+        std::string note = d.substr(colon + 2);
+        if (note.rfind("rollback ", 0) == 0) note = note.substr(9);
+        t.add_row(
+            {d.substr(0, colon), "", styled("rollback", Style::yellow, color), "", "", "", note});
     }
     return t.render();
+}
+
+/// Rollback files without their migration, said by the commands that do
+/// not list every file (status and validate do).
+void warn_orphans(const MigrationSet& set) {
+    for (const auto& d : set.orphan_downs)
+        log::warn(d);
 }
 
 std::string status_table(const std::vector<MigrationStatus>& list, bool color) {
@@ -509,6 +518,7 @@ ExitCode run_up(const MigrateOptions& o, Context& ctx) {
     check_pg_duration("--ddl-lock-timeout", o.ddl_lock_timeout);
     check_pg_duration("--statement-timeout", o.statement_timeout);
     const MigrationSet set = load_set(o, ctx);
+    warn_orphans(set);
     check_includes(set, o);
     const Migration* to = nullptr;  // all
     if (!o.to.empty()) to = set.find(version_of(set, "--to", o.to));
@@ -602,6 +612,7 @@ ExitCode run_status(const MigrateOptions& o, Context& ctx) {
 
 ExitCode run_lint(const MigrateOptions& o, Context& ctx) {
     const MigrationSet set = load_set(o, ctx);
+    warn_orphans(set);
     ParsedFiles parsed;
     nlohmann::json arr = nlohmann::json::array();
     Table t({"FILE", "LINE", "RULE", "MESSAGE"});

@@ -40,6 +40,9 @@ struct MigrateOptions {
 /// The set --dir (else the migrations_dir setting) names, or the one built
 /// into ctldb. Error(usage) for a directory without migration files.
 MigrationSet load_set(const MigrateOptions& o, Context& ctx);
+/// Rollback files without their migration, as warnings (for the commands
+/// whose output does not list every file).
+void warn_orphans(const MigrationSet& set);
 /// A version given on the command line as the files write it ("3", "0003",
 /// "1.1"): the migration's order key. With `allow_zero`, "0" (before the
 /// first migration) too. Error(usage) otherwise.

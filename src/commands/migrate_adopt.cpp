@@ -263,6 +263,7 @@ ExitCode run_baseline(const MigrateOptions& o, Context& ctx) {
             "'ctldb migrate baseline --help'");
     }
     const MigrationSet set = load_set(o, ctx);
+    warn_orphans(set);
     BaselinePlan plan;
     ParsedFiles parsed;
     if (o.from.empty()) {

@@ -136,6 +136,7 @@ ExitCode run_down(const MigrateOptions& o, Context& ctx) {
     const auto& cfg = ctx.valid_config(true);
     if (!o.dry_run) cfg.refuse_in_production("roll back migrations", o.force);
     const MigrationSet set = load_set(o, ctx);
+    warn_orphans(set);
     // --to: roll back what comes after that file (0: everything); else
     // --steps of the newest.
     const bool to_given = !o.to.empty();

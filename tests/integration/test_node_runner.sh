@@ -88,9 +88,10 @@ check "the replay applied 000..005 and billing-fixes, and recorded 006 as failed
 expect_rc 0 "status reads the folder (auto: rollback twins say node)" \
     "$CTLDB" migrate status --dir "$N"
 check "every .sql file is a row" test "$(grep -c "\.sql" "$OUT")" = 13
-check "003_b is shadowed by 003_a" stdout_has "^003_b_user_notes.sql .*shadowed by 003_a_email_index.sql"
-check "003_c too" stdout_has "^003_c_trials.sql .*shadowed by 003_a_email_index.sql"
-check "rollback twins named with their file" stdout_has "^005_audit_rollback.sql .*rollback of 005_audit.sql"
+check "003_b is shadowed by 003_a" stdout_has "^003_b_user_notes.sql  *003  *shadowed  *by 003_a_email_index.sql: never applied by the runner (--include 003_b_user_notes.sql"
+check "003_c too" stdout_has "^003_c_trials.sql  *003  *shadowed  *by 003_a_email_index.sql"
+check "rollback twins named with their file" stdout_has "^005_audit_rollback.sql  *005  *rollback  *of 005_audit.sql"
+check "said once: the table lists it, no warning beside it" bash -c "! grep -q 004_old_things '$ERR'"
 check "a rollback without its file" stdout_has "^004_old_things_rollback.sql .*not in the folder; never applied"
 check "the unnumbered file is a migration keyed by its name" stdout_has "^billing-fixes.sql *billing-fixes.sql *pending"
 expect_rc 0 "status -o json" "$CTLDB" migrate status --dir "$N" -o json
@@ -139,7 +140,7 @@ check "applied under its own name" json_is /applied/0/file 003_b_user_notes.sql
 check "the column is there" test "$(sql "SELECT count(*) FROM information_schema.columns WHERE table_name = 'users' AND column_name = 'notes'")" = 1
 check "003_c still left" json_is /shadowed/0/file 003_c_trials.sql
 expect_rc 0 "status shows it included" "$CTLDB" migrate status --dir "$N"
-check "included under its own name" stdout_has "^003_b_user_notes.sql .*applied (included under its own name"
+check "included under its own name" stdout_has "^003_b_user_notes.sql .*applied .*included under its own name; key 003 is 003_a_email_index.sql's"
 check "up to date but two shadowed" stdout_has "up to date; 2 shadowed"
 expect_rc 0 "validate after all that" "$CTLDB" migrate validate --dir "$N"
 expect_rc 0 "create names the next number after the highest" "$CTLDB" migrate create "add invoices" --dir "$N" -o json
