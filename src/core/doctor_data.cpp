@@ -252,12 +252,13 @@ void check_migrations(Env& e) {
         return;
     }
     const auto list = migration_status(set, basis.history);
-    std::vector<std::string> pending, modified, missing;
+    std::vector<std::string> pending, modified, missing, shadowed;
     for (const auto& st : list) {
         const std::string label =
             st.file ? st.file->file : std::to_string(st.version) + " " + st.name;
         if (st.state == MigrationState::pending || st.state == MigrationState::out_of_order)
             pending.push_back(label);
+        if (st.state == MigrationState::shadowed) shadowed.push_back(label);
         if (st.state == MigrationState::modified) modified.push_back(label);
         if (st.state == MigrationState::missing) missing.push_back(label);
     }
@@ -277,10 +278,18 @@ void check_migrations(Env& e) {
                   "applied migration(s) without a file: " + join(missing, ", "),
                   "run doctor with the migrations the database was built from (--migrations-dir)");
     }
+    if (!shadowed.empty()) {
+        // Not pending: the team's runner never applies them either.
+        e.out.add("shadowed", Status::info,
+                  std::to_string(shadowed.size()) +
+                      " file(s) whose number an earlier file took, never applied by the runner: " +
+                      join(shadowed, ", "),
+                  "ctldb migrate up --include FILE applies one under its own name");
+    }
     if (pending.empty() && modified.empty() && missing.empty()) {
         e.out.add("history", Status::ok,
-                  "all " + std::to_string(list.size()) + " migration(s) of " + set.source +
-                      " applied, files unchanged");
+                  "all " + std::to_string(list.size() - shadowed.size()) + " migration(s) of " +
+                      set.source + " applied, files unchanged");
     }
     ParsedFiles parsed;
     Findings schema;

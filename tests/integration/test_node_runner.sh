@@ -200,6 +200,7 @@ expect_rc 0 "config show names the folder and where it came from" "$CTLDB" confi
 check "migrations_dir from CTLDB_MIGRATIONS_DIR" stdout_has "^migrations_dir .*CTLDB_MIGRATIONS_DIR (environment)"
 expect_rc 0 "doctor with CTLDB_MIGRATIONS_DIR" "$CTLDB" doctor --checks migrations
 check "the history matches the team's files" stdout_has "applied, files unchanged"
+check "shadowed files said as info, not pending" stdout_has "info *migrations/shadowed *2 file(s) whose number an earlier file took.*003_c_trials.sql, 005_z_audit_actor.sql"
 check "the schema matches" stdout_lacks "drift"
 expect_rc 0 "metrics with CTLDB_MIGRATIONS_DIR" "$CTLDB" metrics
 check "compared" stdout_has "^ctldb_migrations_compared 1"
