@@ -443,15 +443,29 @@ Error adopt_hint(Connection& conn, const MigrationSet& set, ParsedFiles& parsed,
         if (set.source != "embedded") how += " --dir " + set.source;
         if (foreign->tool == HistoryTool::node && set.layout != MigrationLayout::node)
             how += " --layout node";
-        Error adopt(e.code(), e.what(),
-                    "the database was migrated by " + tool + ", which recorded " +
-                        std::to_string(foreign->records.size() +
-                                       (foreign->up_to || foreign->baseline ? 1 : 0)) +
-                        " migration(s) in " + foreign->table + " (" +
-                        std::to_string(a.items.size()) + " of them files here, up to " +
-                        (a.items.empty() ? std::string("none") : a.items.back().migration->file) +
-                        "): adopt that history with '" + how + " --dry-run', then '" + how +
-                        "'; nothing runs, later migrations apply normally");
+        const std::string recorded = "the database was migrated by " + tool + ", which recorded " +
+                                     std::to_string(foreign->records.size() +
+                                                    (foreign->up_to || foreign->baseline ? 1 : 0)) +
+                                     " migration(s) in " + foreign->table;
+        // ctldb's own schema, or a folder none of whose files that tool ran,
+        // is the wrong folder: adopting would map nothing (or, by numbers
+        // alone, the wrong files: its 001 is not ctldb's 0001).
+        const bool wrong_folder = a.items.empty() || set.source == "embedded";
+        Error adopt(
+            e.code(), e.what(),
+            wrong_folder
+                ? recorded + ", none of them " +
+                      (set.source == "embedded" ? std::string("ctldb's built-in migrations")
+                                                : "files of " + set.source) +
+                      ": point ctldb at the folder " + tool +
+                      " ran (--dir, or CTLDB_MIGRATIONS_DIR" +
+                      (foreign->tool == HistoryTool::node ? " with CTLDB_MIGRATIONS_LAYOUT=node"
+                                                          : std::string()) +
+                      "), then 'ctldb migrate baseline --from " + tool + "'"
+                : recorded + " (" + std::to_string(a.items.size()) + " of them files here, up to " +
+                      a.items.back().migration->file + "): adopt that history with '" + how +
+                      " --dry-run', then '" + how +
+                      "'; nothing runs, later migrations apply normally");
         adopt.with_details(e.details());
         return adopt;
     }
