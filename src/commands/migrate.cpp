@@ -441,7 +441,8 @@ Error adopt_hint(Connection& conn, const MigrationSet& set, ParsedFiles& parsed,
         const std::string tool = history_tool_name(foreign->tool);
         std::string how = "ctldb migrate baseline --from " + tool;
         if (set.source != "embedded") how += " --dir " + set.source;
-        if (foreign->tool == HistoryTool::node && set.layout != MigrationLayout::node)
+        if (set.source != "embedded" && foreign->tool == HistoryTool::node &&
+            set.layout != MigrationLayout::node)
             how += " --layout node";
         const std::string recorded = "the database was migrated by " + tool + ", which recorded " +
                                      std::to_string(foreign->records.size() +
@@ -451,17 +452,23 @@ Error adopt_hint(Connection& conn, const MigrationSet& set, ParsedFiles& parsed,
         // is the wrong folder: adopting would map nothing (or, by numbers
         // alone, the wrong files: its 001 is not ctldb's 0001).
         const bool wrong_folder = a.items.empty() || set.source == "embedded";
+        const std::string point =
+            "point ctldb at the folder " + tool + " ran (--dir, or CTLDB_MIGRATIONS_DIR" +
+            (foreign->tool == HistoryTool::node ? " with CTLDB_MIGRATIONS_LAYOUT=node"
+                                                : std::string()) +
+            "), then 'ctldb migrate baseline --from " + tool + "'";
         Error adopt(
             e.code(), e.what(),
             wrong_folder
-                ? recorded + ", none of them " +
-                      (set.source == "embedded" ? std::string("ctldb's built-in migrations")
-                                                : "files of " + set.source) +
-                      ": point ctldb at the folder " + tool +
-                      " ran (--dir, or CTLDB_MIGRATIONS_DIR" +
-                      (foreign->tool == HistoryTool::node ? " with CTLDB_MIGRATIONS_LAYOUT=node"
-                                                          : std::string()) +
-                      "), then 'ctldb migrate baseline --from " + tool + "'"
+                ? recorded + (a.items.empty()
+                                  ? ", none of them " +
+                                        (set.source == "embedded"
+                                             ? std::string("ctldb's built-in migrations")
+                                             : "files of " + set.source) +
+                                        ": " + point
+                                  : "; unless those were the guide's own files that ctldb ships "
+                                    "(then '" +
+                                        how + " --dry-run' compares the schema), " + point)
                 : recorded + " (" + std::to_string(a.items.size()) + " of them files here, up to " +
                       a.items.back().migration->file + "): adopt that history with '" + how +
                       " --dry-run', then '" + how +
