@@ -87,6 +87,11 @@ struct DownRehearsal {
 DownRehearsal rehearse_down(Connection& conn, const std::vector<const Migration*>& todo,
                             ParsedFiles& parsed);
 
+/// The rehearsal's objects beyond the tables `destroyed` already lists
+/// (matched by schema-qualified name), in the rehearsal's order.
+std::vector<const VanishingObject*> beyond_destroyed(Connection& conn, const DownRehearsal& r,
+                                                     const std::vector<DestroyedTable>& destroyed);
+
 /// The tables that rolling back `todo` (newest first) would drop or empty,
 /// as they are in the database now. Tables that do not exist (IF EXISTS)
 /// are left out. Reads only; waits at most 5 s for a lock.

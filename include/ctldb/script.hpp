@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ctldb/connection.hpp"
@@ -41,5 +42,12 @@ std::string first_line(const std::string& text);
 /// decides about the transaction). A syntax error is reported with
 /// file:line:column before anything runs. Returns the rows it changed.
 RowCounts run_script(Connection& conn, const std::string& file, const std::string& text);
+
+/// The tables (or views) SQL files name that the database does not have,
+/// each as "name (first used at file:line)": by PostgreSQL's parser, in
+/// file order, the files' own CREATE TABLEs and WITH names left out. Files
+/// that do not parse are skipped (run_script reports them).
+std::vector<std::string> missing_tables(
+    Connection& conn, const std::vector<std::pair<std::string, std::string>>& files);
 
 }  // namespace ctldb

@@ -1,8 +1,6 @@
 // ctldb migrate down: rolling back with the down files, after showing what
 // that destroys (core/down_plan) and refusing what must not run.
 #include <algorithm>
-#include <set>
-
 #include <nlohmann/json.hpp>
 #include "ctldb/down_plan.hpp"
 
@@ -48,18 +46,6 @@ std::optional<Error> down_refusal(const std::vector<DestroyedTable>& destroyed) 
         return e;
     }
     return std::nullopt;
-}
-
-/// What the rehearsal found beyond the tables destroyed_tables() lists:
-/// every other object that disappears, and tables only it saw go.
-std::vector<const VanishingObject*> beyond_tables(const DownRehearsal& r,
-                                                  const std::set<std::string>& listed_tables) {
-    std::vector<const VanishingObject*> out;
-    for (const auto& v : r.objects) {
-        if (v.kind == "table" && listed_tables.count(v.name)) continue;
-        out.push_back(&v);
-    }
-    return out;
 }
 
 nlohmann::json rehearsal_json(const DownRehearsal& r) {
@@ -210,16 +196,7 @@ ExitCode run_down(const MigrateOptions& o, Context& ctx) {
         e.with_details(details);
         refusal = e;
     }
-    std::set<std::string> listed_tables;
-    for (const auto& d : destroyed) {
-        listed_tables.insert(
-            exec(*conn,
-                 "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace "
-                 "n ON n.oid = c.relnamespace WHERE c.oid = $1::oid",
-                 {d.oid})
-                .get(0, 0));
-    }
-    const auto vanishing = beyond_tables(rehearsal, listed_tables);
+    const auto vanishing = beyond_destroyed(*conn, rehearsal, destroyed);
     nlohmann::json destroyed_json = nlohmann::json::array();
     std::size_t with_rows = 0;
     for (const auto& d : destroyed) {

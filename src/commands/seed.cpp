@@ -21,12 +21,10 @@
 #include "ctldb/script.hpp"
 #include "ctldb/seed_data.hpp"
 #include "ctldb/signals.hpp"
-#include "ctldb/sql.hpp"
 #include "ctldb/stopwatch.hpp"
 #include "ctldb/text.hpp"
 
 #include <algorithm>
-#include <set>
 
 namespace ctldb {
 
@@ -79,41 +77,6 @@ std::vector<std::pair<std::string, std::string>> seed_files(const SeedOptions& o
         files.emplace_back(n, fs::read_file(o.dir + "/" + n));
     if (files.empty()) throw usage_error("no .sql files in " + o.dir);
     return files;
-}
-
-/// The tables the seed files use that the database does not have (the
-/// files' own CREATE TABLEs left out), each with where it is first used.
-std::vector<std::string> missing_tables(
-    Connection& conn, const std::vector<std::pair<std::string, std::string>>& files) {
-    const auto key = [](const sql::TableRef& t) { return t.schema + '\x1f' + t.name; };
-    std::set<std::string> created;
-    std::vector<std::pair<std::string, std::string>> used;  // qualified name, file:line
-    std::set<std::string> seen;
-    for (const auto& [name, text] : files) {
-        const sql::Parsed parsed = sql::parse(text);
-        if (parsed.error) continue;  // run_script reports it, with its line
-        for (const auto& st : parsed.statements) {
-            for (const auto& t : sql::table_effects(st).creates)
-                created.insert(key(t));
-            for (const auto& t : sql::referenced_tables(st)) {
-                if (created.count(key(t)) || !seen.insert(key(t)).second) continue;
-                used.emplace_back(key(t), name + ":" + std::to_string(st.line));
-            }
-        }
-    }
-    std::vector<std::string> missing;
-    for (const auto& [k, where] : used) {
-        const std::size_t sep = k.find('\x1f');
-        const sql::TableRef t{k.substr(0, sep), k.substr(sep + 1)};
-        const std::string quoted = t.schema.empty() ? sql::quote_identifier(t.name)
-                                                    : sql::quote_identifier(t.schema) + "." +
-                                                          sql::quote_identifier(t.name);
-        if (exec(conn, "SELECT to_regclass($1) IS NULL", {quoted}).get(0, 0) == "t") {
-            missing.push_back(printable((t.schema.empty() ? "" : t.schema + ".") + t.name) +
-                              " (first used at " + where + ")");
-        }
-    }
-    return missing;
 }
 
 void require_tables(Connection& conn, const std::vector<std::pair<std::string, std::string>>& files,

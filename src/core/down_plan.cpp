@@ -310,6 +310,25 @@ DownRehearsal rehearse_down(Connection& conn, const std::vector<const Migration*
     return out;
 }
 
+std::vector<const VanishingObject*> beyond_destroyed(Connection& conn, const DownRehearsal& r,
+                                                     const std::vector<DestroyedTable>& destroyed) {
+    std::set<std::string> listed;  // as the rehearsal names tables: schema.table
+    for (const auto& d : destroyed) {
+        const QueryResult q = exec(conn,
+                                   "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c "
+                                   "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = "
+                                   "$1::oid",
+                                   {d.oid});
+        if (q.rows() > 0) listed.insert(q.get(0, 0));
+    }
+    std::vector<const VanishingObject*> out;
+    for (const auto& v : r.objects) {
+        if (v.kind == "table" && listed.count(v.name)) continue;
+        out.push_back(&v);
+    }
+    return out;
+}
+
 std::string DestroyedTable::describe() const {
     std::string rows_text = rows < 0 ? "rows unknown: this role may not read it"
                             : capped ? "more than " + thousands(kRowCountCap) + " rows"

@@ -1,4 +1,7 @@
 #include "ctldb/script.hpp"
+#include "ctldb/output.hpp"
+
+#include <set>
 
 #include "ctldb/pipeline.hpp"
 #include "ctldb/signals.hpp"
@@ -102,6 +105,39 @@ RowCounts run_script(Connection& conn, const std::string& file, const std::strin
         throw_statement_error(f->error, file, text, parsed.statements[f->index], {});
     }
     return affected;
+}
+
+std::vector<std::string> missing_tables(
+    Connection& conn, const std::vector<std::pair<std::string, std::string>>& files) {
+    const auto key = [](const sql::TableRef& t) { return t.schema + '\x1f' + t.name; };
+    std::set<std::string> created;
+    std::vector<std::pair<std::string, std::string>> used;  // qualified name, file:line
+    std::set<std::string> seen;
+    for (const auto& [name, text] : files) {
+        const sql::Parsed parsed = sql::parse(text);
+        if (parsed.error) continue;  // run_script reports it, with its line
+        for (const auto& st : parsed.statements) {
+            for (const auto& t : sql::table_effects(st).creates)
+                created.insert(key(t));
+            for (const auto& t : sql::referenced_tables(st)) {
+                if (created.count(key(t)) || !seen.insert(key(t)).second) continue;
+                used.emplace_back(key(t), name + ":" + std::to_string(st.line));
+            }
+        }
+    }
+    std::vector<std::string> missing;
+    for (const auto& [k, where] : used) {
+        const std::size_t sep = k.find('\x1f');
+        const sql::TableRef t{k.substr(0, sep), k.substr(sep + 1)};
+        const std::string quoted = t.schema.empty() ? sql::quote_identifier(t.name)
+                                                    : sql::quote_identifier(t.schema) + "." +
+                                                          sql::quote_identifier(t.name);
+        if (exec(conn, "SELECT to_regclass($1) IS NULL", {quoted}).get(0, 0) == "t") {
+            missing.push_back(printable((t.schema.empty() ? "" : t.schema + ".") + t.name) +
+                              " (first used at " + where + ")");
+        }
+    }
+    return missing;
 }
 
 }  // namespace ctldb
