@@ -70,8 +70,16 @@ struct MigrationSet {
     /// in name order. They run only when named (migrate up --include FILE),
     /// then recorded under their own file name (version node_version(file)).
     std::vector<Migration> shadowed;
-    /// node: rollback files whose migration is not in the folder, with why.
-    std::vector<std::string> orphan_downs;
+    /// node: a rollback file whose migration is not in the folder.
+    struct OrphanDown {
+        std::string file;    ///< "004_old_rollback.sql"
+        std::string undoes;  ///< "004_old.sql"
+        /// "rollback of 004_old.sql, which is not in the folder; never applied".
+        std::string why() const;
+        /// file + ": " + why(), for a warning.
+        std::string describe() const { return file + ": " + why(); }
+    };
+    std::vector<OrphanDown> orphan_downs;
     const Migration* find(std::int64_t version) const;
     /// The migration whose version is written `label` ("3", "0003", "1.1"),
     /// or whose file is named `label`.
@@ -188,6 +196,15 @@ struct MigrationStatus {
 /// Compare files with the history, ascending by version.
 std::vector<MigrationStatus> migration_status(const MigrationSet& set,
                                               const std::vector<AppliedMigration>& history);
+
+/// The applied entries of `list`, in the order they were applied
+/// (applied_at; ties keep the list's order): a node runner applies a file
+/// that sorts early but came late after the others.
+std::vector<const MigrationStatus*> applied_in_order(const std::vector<MigrationStatus>& list);
+
+/// A history entry for messages: "version 3 (add_notes)", or the name alone
+/// for a node key that is a name (its version is a drawn number).
+std::string recorded_label(const MigrationStatus& st);
 
 /// Problems that make a file unfit to run, found without a database:
 /// syntax errors (file:line:column), statements that cannot run inside the

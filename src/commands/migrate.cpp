@@ -63,17 +63,13 @@ MigrationSet load_set(const MigrateOptions& o, Context& ctx) {
     return set;
 }
 
-std::int64_t version_of(const MigrationSet& set, const std::string& option, const std::string& text,
-                        bool allow_zero) {
-    if (const Migration* m = set.find_label(text)) return m->version;
-    if (allow_zero && text.find_first_not_of('0') == std::string::npos && !text.empty()) return 0;
+const Migration* migration_of(const MigrationSet& set, const std::string& option,
+                              const std::string& text, bool allow_zero) {
+    if (const Migration* m = set.find_label(text)) return m;
+    if (allow_zero && text.find_first_not_of('0') == std::string::npos && !text.empty())
+        return nullptr;
     throw usage_error(option + " " + text + ": no migration with that version in " + set.source,
                       "'ctldb migrate status' lists the versions");
-}
-
-std::string label_of(const MigrationSet& set, std::int64_t version) {
-    const Migration* m = set.find(version);
-    return m != nullptr ? m->label : std::to_string(version);
 }
 
 void set_timeouts(Connection& conn, const MigrateOptions& o, bool local) {
@@ -274,11 +270,8 @@ std::string node_status_table(const MigrationSet& set, const std::vector<Migrati
         }
     }
     for (const auto& d : set.orphan_downs) {
-        const std::size_t colon = d.find(": ");
-        std::string note = d.substr(colon + 2);
-        if (note.rfind("rollback ", 0) == 0) note = note.substr(9);
-        t.add_row(
-            {d.substr(0, colon), "", styled("rollback", Style::yellow, color), "", "", "", note});
+        t.add_row({d.file, "", styled("rollback", Style::yellow, color), "", "", "",
+                   "of " + d.undoes + ", which is not in the folder; never applied"});
     }
     return t.render();
 }
@@ -287,7 +280,7 @@ std::string node_status_table(const MigrationSet& set, const std::vector<Migrati
 /// not list every file (status and validate do).
 void warn_orphans(const MigrationSet& set) {
     for (const auto& d : set.orphan_downs)
-        log::warn(d);
+        log::warn(d.describe());
 }
 
 std::string status_table(const std::vector<MigrationStatus>& list, bool color) {
@@ -311,11 +304,7 @@ std::vector<std::string> drift(const std::vector<MigrationStatus>& list) {
                           st.applied->checksum.substr(0, 12) + "… now " +
                           st.file->checksum.substr(0, 12) + "…)");
         } else if (st.state == MigrationState::missing) {
-            // A node file keyed by its name has a drawn number: name it.
-            out.push_back((st.version < 0
-                               ? st.name
-                               : "version " + std::to_string(st.version) + " (" + st.name + ")") +
-                          " is applied but its file is gone");
+            out.push_back(recorded_label(st) + " is applied but its file is gone");
         }
     }
     return out;
@@ -542,7 +531,7 @@ ExitCode run_up(const MigrateOptions& o, Context& ctx) {
     warn_orphans(set);
     check_includes(set, o);
     const Migration* to = nullptr;  // all
-    if (!o.to.empty()) to = set.find(version_of(set, "--to", o.to));
+    if (!o.to.empty()) to = migration_of(set, "--to", o.to);
     auto conn = open(ctx);
     // Plan and parse before taking the lock: reading a big file must not
     // hold other runners up. Under the lock the plan is made again from the
@@ -604,7 +593,7 @@ ExitCode run_status(const MigrateOptions& o, Context& ctx) {
             arr.push_back(status_json(st));
         nlohmann::json orphans = nlohmann::json::array();
         for (const auto& d : set.orphan_downs)
-            orphans.push_back(d);
+            orphans.push_back(d.describe());
         emit_result({{"ok", pending == 0 && bad == 0},
                      {"source", set.source},
                      {"layout", layout_name(set.layout)},

@@ -43,13 +43,11 @@ MigrationSet load_set(const MigrateOptions& o, Context& ctx);
 /// Rollback files without their migration, as warnings (for the commands
 /// whose output does not list every file).
 void warn_orphans(const MigrationSet& set);
-/// A version given on the command line as the files write it ("3", "0003",
-/// "1.1"): the migration's order key. With `allow_zero`, "0" (before the
-/// first migration) too. Error(usage) otherwise.
-std::int64_t version_of(const MigrationSet& set, const std::string& option, const std::string& text,
-                        bool allow_zero = false);
-/// The version as the files write it, for messages.
-std::string label_of(const MigrationSet& set, std::int64_t version);
+/// The migration a command line names as the files write its version
+/// ("3", "0003", "1.1") or by its file name. With `allow_zero`, "0" (before
+/// the first migration) too, as null. Error(usage) otherwise.
+const Migration* migration_of(const MigrationSet& set, const std::string& option,
+                              const std::string& text, bool allow_zero = false);
 std::unique_ptr<Connection> open(Context& ctx);
 /// Modified and missing files, which up and down refuse to run over.
 std::vector<std::string> drift(const std::vector<MigrationStatus>& list);

@@ -62,7 +62,8 @@ ExitCode run_validate(const MigrateOptions& o, Context& ctx) {
         if (st.state == MigrationState::modified) {
             f.add(st.file->file, Status::fail, "checksum differs from the applied version");
         } else if (st.state == MigrationState::missing) {
-            f.add("version " + label_of(set, st.version), Status::fail,
+            // A node file keyed by its name has a drawn number: name it.
+            f.add(st.version < 0 ? st.name : "version " + std::to_string(st.version), Status::fail,
                   "applied as '" + st.name + "' but the file is gone");
         } else if (st.state == MigrationState::out_of_order) {
             f.add(st.file->file, Status::warn, "not applied, older than applied migrations");
@@ -74,10 +75,8 @@ ExitCode run_validate(const MigrateOptions& o, Context& ctx) {
                       " applies it under its own name; or leave it");
         }
     }
-    for (const auto& d : set.orphan_downs) {
-        const std::size_t colon = d.find(": ");
-        f.add(d.substr(0, colon), Status::warn, d.substr(colon + 2));
-    }
+    for (const auto& d : set.orphan_downs)
+        f.add(d.file, Status::warn, d.why());
     if (!f.failed()) {
         f.add("migrations", Status::ok,
               std::to_string(set.migrations.size()) + " files valid, checksums match the history");
@@ -134,7 +133,7 @@ struct BaselinePlan {
 /// The files up to version V.
 BaselinePlan plan_up_to(const MigrationSet& set, const std::string& v) {
     BaselinePlan p;
-    const Migration* last = set.find(version_of(set, "baseline", v));
+    const Migration* last = migration_of(set, "baseline", v);
     // In the set's order (a node runner's is by name): every file up to it.
     for (const auto& m : set.migrations) {
         p.files.push_back(&m);

@@ -127,7 +127,7 @@ ExitCode run_down(const MigrateOptions& o, Context& ctx) {
     // --steps of the newest.
     const bool to_given = !o.to.empty();
     const Migration* to = nullptr;  // with to_given: null is "0", before the first
-    if (to_given) to = set.find(version_of(set, "--to", o.to, true));
+    if (to_given) to = migration_of(set, "--to", o.to, true);
     auto conn = open(ctx);
     MigrationLock lock(*conn, o.lock_timeout_s);
     const auto list = migration_status(set, read_history(*conn));
@@ -138,13 +138,7 @@ ExitCode run_down(const MigrateOptions& o, Context& ctx) {
     for (const auto& st : list)
         order.push_back(&st);
     if (set.layout == MigrationLayout::node) {
-        std::vector<const MigrationStatus*> applied;
-        for (const auto* st : order) {
-            if (st->applied) applied.push_back(st);
-        }
-        std::stable_sort(applied.begin(), applied.end(), [](const auto* a, const auto* b) {
-            return a->applied->applied_at < b->applied->applied_at;
-        });
+        const auto applied = applied_in_order(list);
         if (to_given && to != nullptr &&
             std::none_of(applied.begin(), applied.end(),
                          [&](const auto* st) { return st->file == to; })) {

@@ -254,8 +254,7 @@ void check_migrations(Env& e) {
     const auto list = migration_status(set, basis.history);
     std::vector<std::string> pending, modified, missing, shadowed;
     for (const auto& st : list) {
-        const std::string label =
-            st.file ? st.file->file : std::to_string(st.version) + " " + st.name;
+        const std::string label = st.file ? st.file->file : recorded_label(st);
         if (st.state == MigrationState::pending || st.state == MigrationState::out_of_order)
             pending.push_back(label);
         if (st.state == MigrationState::shadowed) shadowed.push_back(label);

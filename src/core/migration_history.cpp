@@ -253,22 +253,15 @@ SchemaCheck validate_schema(Connection& conn, const std::vector<MigrationStatus>
     // Built in the order they were applied (a node runner applies a file
     // that sorts early but came late after the others); ties keep the
     // files' order.
-    std::vector<const MigrationStatus*> order;
-    for (const auto& st : list) {
-        if (!st.applied) continue;
-        if (st.state != MigrationState::applied) {
+    std::vector<const Migration*> applied;
+    for (const auto* st : applied_in_order(list)) {
+        if (st->state != MigrationState::applied) {
             sc.why_not = "the files differ from the history (modified or missing)";
             f.add("schema", Status::warn, "not compared: " + sc.why_not);
             return sc;
         }
-        order.push_back(&st);
-    }
-    std::stable_sort(order.begin(), order.end(), [](const auto* a, const auto* b) {
-        return a->applied->applied_at < b->applied->applied_at;
-    });
-    std::vector<const Migration*> applied;
-    for (const auto* st : order)
         applied.push_back(st->file);
+    }
     if (applied.empty()) {
         sc.why_not = "no migration is applied";
         f.add("schema", Status::info, "not compared: " + sc.why_not);

@@ -70,6 +70,10 @@ const Migration* MigrationSet::find_label(const std::string& label) const {
     return nullptr;
 }
 
+std::string MigrationSet::OrphanDown::why() const {
+    return "rollback of " + undoes + ", which is not in the folder; never applied";
+}
+
 const Migration* MigrationSet::find_file(const std::string& file) const {
     for (const auto* list : {&migrations, &shadowed}) {
         for (const auto& m : *list) {
@@ -190,8 +194,7 @@ MigrationSet load_node(const std::vector<std::pair<std::string, std::string>>& f
             continue;
         }
         if (!up.empty()) {
-            set.orphan_downs.push_back(file + ": rollback of " + up +
-                                       ", which is not in the folder; never applied");
+            set.orphan_downs.push_back({file, up});
             continue;
         }
         if (blank(*text)) {
@@ -476,6 +479,22 @@ std::vector<MigrationStatus> migration_status(const MigrationSet& set,
     for (auto& [v, st] : out)
         list.push_back(std::move(st));
     return list;
+}
+
+std::vector<const MigrationStatus*> applied_in_order(const std::vector<MigrationStatus>& list) {
+    std::vector<const MigrationStatus*> out;
+    for (const auto& st : list) {
+        if (st.applied) out.push_back(&st);
+    }
+    std::stable_sort(out.begin(), out.end(), [](const auto* a, const auto* b) {
+        return a->applied->applied_at < b->applied->applied_at;
+    });
+    return out;
+}
+
+std::string recorded_label(const MigrationStatus& st) {
+    return st.version < 0 ? st.name
+                          : "version " + std::to_string(st.version) + " (" + st.name + ")";
 }
 
 std::vector<std::string> check_migration_sql(const std::string& file, const std::string& sql,

@@ -278,7 +278,8 @@ TEST_CASE("node: name order, the runner's keys, the first file of a key wins") {
     CHECK(set.find(3)->down_file == "003_a_index_rollback.sql");
     CHECK(set.find(1)->down_file == "001_init.down.sql");
     REQUIRE(set.orphan_downs.size() == 1);
-    CHECK(set.orphan_downs[0].rfind("004_gone_rollback.sql: rollback of 004_gone.sql", 0) == 0);
+    CHECK(set.orphan_downs[0].describe().rfind("004_gone_rollback.sql: rollback of 004_gone.sql",
+                                               0) == 0);
     CHECK(set.ignored == std::vector<std::string>{"run.js"});
     // Keys by label, file name or number.
     CHECK(set.find_label("003") == set.find(3));
