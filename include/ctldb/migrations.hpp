@@ -29,6 +29,10 @@ const char* layout_name(MigrationLayout layout);
 /// The layout a --layout value names; nullopt for an unknown one.
 std::optional<MigrationLayout> parse_layout(const std::string& name);
 
+/// A command's --migrations-dir and --layout, checked before it connects:
+/// Error(usage) for a folder that is not a directory or an unknown layout.
+void check_migrations_options(const std::string& dir, const std::string& layout);
+
 struct Migration {
     /// The order key and the version in ctldb's history. A Flyway version
     /// (1.1) is encoded as major * 10^12 + minor * 10^6 + patch.

@@ -21,6 +21,7 @@
 #include "ctldb/http_server.hpp"
 #include "ctldb/log.hpp"
 #include "ctldb/metrics.hpp"
+#include "ctldb/migrations.hpp"
 #include "ctldb/output.hpp"
 #include "ctldb/signals.hpp"
 
@@ -134,6 +135,7 @@ metrics::Options options(MetricsCli& cli) {
     metrics::Options o = cli.o;
     const double t = duration_option("--timeout", cli.timeout);
     if (t <= 0 || t > 300) throw usage_error("--timeout must be more than 0 and at most 300 s");
+    check_migrations_options(o.migrations_dir, o.layout);
     o.timeout_ms = static_cast<int>(t * 1000);
     return o;
 }

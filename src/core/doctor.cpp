@@ -12,7 +12,6 @@
 #include <libpq-fe.h>
 #include <nlohmann/json.hpp>
 
-#include "ctldb/fs.hpp"
 #include "ctldb/log.hpp"
 #include "ctldb/migrations.hpp"
 #include "ctldb/output.hpp"
@@ -131,12 +130,7 @@ void validate(const Options& o) {
     for (const auto& c : checks())
         chosen += selected(o, c.name) ? 1 : 0;
     if (chosen == 0) throw usage_error("--checks and --skip leave no check to run");
-    if (!o.migrations_dir.empty() && !fs::is_dir(o.migrations_dir))
-        throw usage_error("--migrations-dir " + o.migrations_dir + " is not a directory");
-    if (!parse_layout(o.layout)) {
-        throw usage_error("--layout " + o.layout + " is not a migration layout",
-                          "auto, numbered, golang-migrate, flyway, dbmate or node");
-    }
+    check_migrations_options(o.migrations_dir, o.layout);
     if (o.jobs < 1 || o.jobs > 16) throw usage_error("--jobs must be 1 to 16");
     if (o.timeout_s <= 0) throw usage_error("--timeout must be more than 0");
 }

@@ -13,6 +13,15 @@
 
 namespace ctldb {
 
+void check_migrations_options(const std::string& dir, const std::string& layout) {
+    if (!dir.empty() && !fs::is_dir(dir))
+        throw usage_error("--migrations-dir " + dir + " is not a directory");
+    if (!parse_layout(layout)) {
+        throw usage_error("--layout " + layout + " is not a migration layout",
+                          "auto, numbered, golang-migrate, flyway, dbmate or node");
+    }
+}
+
 const Migration* MigrationSet::find(std::int64_t version) const {
     for (const auto& m : migrations) {
         if (m.version == version) return &m;

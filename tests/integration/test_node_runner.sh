@@ -208,6 +208,10 @@ check "never pending against ctldb's own schema" stdout_lacks "pending"
 expect_rc 0 "metrics without a migrations folder" "$CTLDB" metrics
 check "not compared" stdout_has "^ctldb_migrations_compared 0"
 check "no pending gauge to alert on" stdout_lacks "ctldb_migrations_pending"
+expect_rc 2 "metrics --layout that is not one, before connecting" "$CTLDB" metrics --layout liquibase
+check "says which" stderr_has "--layout liquibase is not a migration layout"
+expect_rc 2 "metrics --migrations-dir that is not a directory" "$CTLDB" metrics --migrations-dir "$IT_TMP/none"
+expect_rc 2 "metrics serve too" timeout -k 5 20 "$CTLDB" metrics serve --listen 127.0.0.1:0 --layout liquibase
 export CTLDB_MIGRATIONS_DIR="$N" CTLDB_MIGRATIONS_LAYOUT=node
 expect_rc 0 "config show names the folder and where it came from" "$CTLDB" config show
 check "migrations_dir from CTLDB_MIGRATIONS_DIR" stdout_has "^migrations_dir .*CTLDB_MIGRATIONS_DIR (environment)"
