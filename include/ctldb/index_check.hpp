@@ -22,6 +22,8 @@ struct RequiredIndex {
     const char* columns;  ///< as pg_get_indexdef writes the key part
 };
 const std::vector<RequiredIndex>& required_indexes();
+/// The column a guide index is on: "(created_at DESC)" -> "created_at".
+std::string required_column(const RequiredIndex& r);
 
 /// An index as the catalog describes it.
 struct IndexInfo {

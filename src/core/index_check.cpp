@@ -118,10 +118,10 @@ bool is_required(const std::string& name) {
                        [&](const RequiredIndex& r) { return name == r.name; });
 }
 
-/// The column of a guide index's key part: "(created_at DESC)" -> "created_at".
-std::string guide_column(const std::string& columns) {
-    std::string c = columns.substr(columns.find('(') + 1);
-    return c.substr(0, c.find_first_of(" )"));
+/// The first column of a key part: "(created_at DESC)" -> "created_at".
+std::string key_column(const std::string& key_part) {
+    std::string c = key_part.substr(key_part.find('(') + 1);
+    return c.substr(0, c.find_first_of(" ,)"));
 }
 
 bool leftover(const std::string& name) {
@@ -213,17 +213,16 @@ Json check_required(Connection& conn, const std::vector<IndexInfo>& all, IndexRe
             if (x.name == req.name) found = &x;
         }
         std::string state;
-        // Another index with exactly the guide's key (a unique constraint's,
-        // under another name) already does the work: a second one would
-        // only be a duplicate.
+        // Another plain btree index on the same one column (a unique
+        // constraint's, under another name) already does the work: a second
+        // one would only be a duplicate. One btree column serves both
+        // directions: (created_at) covers the guide's (created_at DESC).
         const IndexInfo* same_key = nullptr;
         for (const auto& x : all) {
-            // One btree column serves both directions: (created_at) covers
-            // the guide's (created_at DESC).
-            if (found == nullptr && x.table == req.table && x.valid && !x.locked &&
-                !x.has_predicate() && x.expressions.empty() && x.method == "btree" &&
-                words(x.keys).size() == 1 &&
-                guide_column(key_part(x.definition)) == guide_column(req.columns))
+            if (found != nullptr) break;
+            if (x.table == req.table && x.valid && !x.locked && !x.has_predicate() &&
+                x.expressions.empty() && x.method == "btree" && words(x.keys).size() == 1 &&
+                key_column(key_part(x.definition)) == required_column(req))
                 same_key = &x;
         }
         if (found == nullptr && same_key != nullptr) {
@@ -239,7 +238,7 @@ Json check_required(Connection& conn, const std::vector<IndexInfo>& all, IndexRe
                                        "SELECT to_regclass($1) IS NULL, NOT EXISTS (SELECT 1 FROM "
                                        "pg_attribute WHERE attrelid = to_regclass($1) AND attname "
                                        "= $2 AND attnum > 0 AND NOT attisdropped)",
-                                       {std::string(req.table), guide_column(req.columns)});
+                                       {std::string(req.table), required_column(req)});
             const bool no_table = r.get(0, 0) == "t", no_column = r.get(0, 1) == "t";
             if (no_table || no_column) {
                 state = "not applicable";
@@ -248,7 +247,7 @@ Json check_required(Connection& conn, const std::vector<IndexInfo>& all, IndexRe
                       "not applicable: " +
                           (no_table ? "this database has no table " + std::string(req.table)
                                     : std::string(req.table) + " has no column " +
-                                          guide_column(req.columns)) +
+                                          required_column(req)) +
                           " (the guide's index is ON " + req.table + " " + req.columns + ")");
             } else {
                 state = "missing";
@@ -449,6 +448,10 @@ nlohmann::json IndexReport::json() const {
     nlohmann::json j = doc;
     j["checks"] = findings.to_json();
     return j;
+}
+
+std::string required_column(const RequiredIndex& r) {
+    return key_column(r.columns);
 }
 
 const std::vector<RequiredIndex>& required_indexes() {

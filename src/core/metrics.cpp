@@ -319,8 +319,7 @@ void server_metrics(Exposition& x, Connection& conn, const Config& cfg, const Op
     for (const auto& r : required_indexes()) {
         names.emplace_back(r.name);
         tables.emplace_back(r.table);
-        std::string c = std::string(r.columns).substr(1);
-        columns.push_back(c.substr(0, c.find_first_of(" )")));
+        columns.push_back(required_column(r));
     }
     QueryResult q = exec(
         conn,
