@@ -33,6 +33,13 @@ struct RowCounts {
     std::int64_t total() const { return inserted + updated + deleted + merged; }
     /// Add the rows of one command tag ("INSERT 0 5", "UPDATE 2").
     void add(const std::string& tag);
+    RowCounts& operator+=(const RowCounts& o) {
+        inserted += o.inserted;
+        updated += o.updated;
+        deleted += o.deleted;
+        merged += o.merged;
+        return *this;
+    }
 };
 
 /// Run `statements` in order on `conn`, several per round trip, stopping at

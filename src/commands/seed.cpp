@@ -115,10 +115,7 @@ ExitCode run_seed(const SeedOptions& o, Context& ctx) {
                             {"rows_updated", n.updated},
                             {"rows_deleted", n.deleted},
                             {"rows_changed", n.total()}});
-        all.inserted += n.inserted;
-        all.updated += n.updated;
-        all.deleted += n.deleted;
-        all.merged += n.merged;
+        all += n;
     }
     tx.commit();
     if (ctx.json()) {

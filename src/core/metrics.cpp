@@ -274,7 +274,6 @@ void migration_metrics(Exposition& x, Connection& conn, const Config& cfg, const
         throw;  // the connection's trouble: the scrape reports it
     } catch (const Error& e) {
         // A folder that cannot be read is a finding, not a failed scrape.
-        basis.set.reset();
         basis.not_compared = e.what();
     }
     x.gauge("ctldb_migrations_compared",
