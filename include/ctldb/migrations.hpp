@@ -131,6 +131,9 @@ MigrationSet embedded_migration_set();
 /// The node runner's history key of a file: the digits before the first
 /// '_', or the whole file name when there are none.
 std::string node_key(const std::string& file);
+/// What a node runner's rollback file undoes: "X.sql" for X_rollback.sql,
+/// X_down.sql and X.down.sql; "" for any other name.
+std::string node_rollback_of(const std::string& file);
 /// The version ctldb's history keeps for a node key: the number for a key
 /// of digits (up to 18), else a negative number drawn from SHA-256 of the
 /// key (stable; never a number a file name can write).

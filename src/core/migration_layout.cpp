@@ -169,11 +169,10 @@ bool node_like(const std::vector<std::pair<std::string, std::string>>& files) {
         if (ends_with(f.first, ".sql")) sql.insert(f.first);
     }
     for (const auto& file : sql) {
-        for (const std::string suffix : {"_rollback.sql", "_down.sql"}) {
-            if (ends_with(file, suffix) && file.size() > suffix.size() &&
-                sql.count(file.substr(0, file.size() - suffix.size()) + ".sql"))
-                return true;
-        }
+        // X.down.sql is the numbered layout's own down file: not a sign.
+        if (ends_with(file, ".down.sql")) continue;
+        const std::string up = node_rollback_of(file);
+        if (!up.empty() && sql.count(up)) return true;
     }
     return false;
 }
@@ -393,6 +392,14 @@ std::string node_key(const std::string& file) {
     if (sep != std::string::npos && sep > 0 && leading_digits(file) == sep)
         return file.substr(0, sep);
     return file;
+}
+
+std::string node_rollback_of(const std::string& file) {
+    for (const std::string suffix : {"_rollback.sql", "_down.sql", ".down.sql"}) {
+        if (ends_with(file, suffix) && file.size() > suffix.size())
+            return file.substr(0, file.size() - suffix.size()) + ".sql";
+    }
+    return {};
 }
 
 std::int64_t node_version(const std::string& key) {

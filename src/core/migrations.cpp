@@ -149,17 +149,6 @@ bool flyway_conf_no_transaction(const std::string& text) {
     return contains("\n" + compact, "\nexecuteInTransaction=false");
 }
 
-/// What a node runner's rollback file undoes: "X.sql" for X_rollback.sql,
-/// X_down.sql and X.down.sql; "" for any other name.
-std::string rolls_back(const std::string& file) {
-    for (const char* suffix : {"_rollback.sql", "_down.sql", ".down.sql"}) {
-        const std::string s = suffix;
-        if (ends_with(file, s) && file.size() > s.size())
-            return file.substr(0, file.size() - s.size()) + ".sql";
-    }
-    return {};
-}
-
 [[noreturn]] void throw_problems(std::vector<std::string> problems, const std::string& source,
                                  MigrationLayout layout) {
     std::sort(problems.begin(), problems.end());
@@ -197,7 +186,7 @@ MigrationSet load_node(const std::vector<std::pair<std::string, std::string>>& f
     std::map<std::int64_t, std::string> by_version;  // 7 and 007: two keys, one number
     std::vector<Migration> all;
     for (const auto& [file, text] : sql) {
-        const std::string up = rolls_back(file);
+        const std::string up = node_rollback_of(file);
         if (!up.empty() && sql.count(up)) {
             downs[up] = {file, text};
             continue;
