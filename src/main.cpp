@@ -3,20 +3,21 @@
 
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
 #include <pqxx/except>
 
+#include "base/error.hpp"
+#include "base/log.hpp"
+#include "base/output.hpp"
+#include "base/signals.hpp"
+#include "base/version.hpp"
+#include "cli/context.hpp"
+#include "cli/report.hpp"
 #include "commands/commands.hpp"
-#include "ctldb/context.hpp"
-#include "ctldb/error.hpp"
-#include "ctldb/log.hpp"
-#include "ctldb/output.hpp"
-#include "ctldb/report.hpp"
-#include "ctldb/settings.hpp"
-#include "ctldb/signals.hpp"
-#include "ctldb/version.hpp"
+#include "config/setting_table.hpp"
 
 namespace {
 
@@ -103,6 +104,105 @@ int refuse_password_argument(int argc, char** argv, bool json_errors) {
     return 0;
 }
 
+/// The global options: connection flags from the settings table, output
+/// and logging.
+struct GlobalFlags {
+    std::vector<std::string> config_paths;
+    std::map<std::string, std::string> values;
+    std::map<std::string, CLI::Option*> options;
+    std::string output = "text";
+    std::string log_format = "text";
+    bool quiet = false;
+    int verbose = 0;
+    bool no_headers = false;
+};
+
+void add_global_options(CLI::App& app, GlobalFlags& g) {
+    using namespace ctldb;
+    app.add_option("--config", g.config_paths,
+                   "YAML config file: ctldb's own or the guide's ConfigMap; repeatable, later "
+                   "files override earlier ones (env CTLDB_CONFIG, a ':' list; default: none)")
+        ->expected(1)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+        ->group("Connection");
+    for (const auto& s : settings()) {
+        if (s.flag.empty()) continue;
+        const std::string key(s.key);
+        g.options[key] = app.add_option("--" + std::string(s.flag), g.values[key],
+                                        std::string(s.description) + " (env " + std::string(s.env) +
+                                            (s.default_value.empty()
+                                                 ? std::string("; no default")
+                                                 : "; default " + std::string(s.default_value)) +
+                                            ")")
+                             ->group("Connection");
+    }
+    app.add_option("-o,--output", g.output, "Result format on stdout (default text)")
+        ->check(CLI::IsMember({"text", "json", "prometheus"}))
+        ->group("Output");
+    app.add_option("--log-format", g.log_format,
+                   "Log format on stderr (default text; json: one object per line)")
+        ->check(CLI::IsMember({"text", "json"}))
+        ->group("Output");
+    app.add_flag("-q,--quiet", g.quiet, "Only errors on stderr")->group("Output");
+    app.add_flag("--no-headers", g.no_headers, "Tables without their header line (for awk, cut)")
+        ->group("Output");
+    app.add_flag("-v,--verbose", g.verbose,
+                 "Details on stderr; -vv also how: connection, TLS, timings")
+        ->group("Output");
+}
+
+/// Parse argv; the exit code when parsing ends the run (help, version, an
+/// error), else nullopt.
+std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv, bool json_errors) {
+    using namespace ctldb;
+    if (const int rc = refuse_password_argument(argc, argv, json_errors); rc != 0) return rc;
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        if (argc == 1) {
+            std::fputs(app.help().c_str(), stderr);
+            return static_cast<int>(ExitCode::usage);
+        }
+        report_error(
+            Error(ExitCode::usage, e.what(), "see 'ctldb --help' or 'ctldb <command> --help'"),
+            json_errors);
+        return static_cast<int>(ExitCode::usage);
+    }
+    if (const int rc = refuse_misplaced_options(app, json_errors); rc != 0) return rc;
+    return std::nullopt;
+}
+
+/// Logging, progress, tables and the context from the global options; an
+/// exit code when they do not go together.
+std::optional<int> apply_global_options(const GlobalFlags& g, ctldb::Context& ctx,
+                                        bool json_errors) {
+    using namespace ctldb;
+    log::configure(
+        g.log_format == "json" ? log::Format::json : log::Format::text,
+        g.quiet ? log::Level::error
+                : (g.verbose > 1 ? log::Level::debug
+                                 : (g.verbose == 1 ? log::Level::detail : log::Level::info)));
+    set_progress_mode(progress_mode_for(g.quiet, g.log_format == "json"));
+    set_table_headers(!g.no_headers);
+    parse_output_format(g.output, ctx.global.output);
+    if (ctx.global.output == OutputFormat::prometheus && !ctx.prometheus_output) {
+        report_error(usage_error("--output prometheus is only for pool-stats", "use text or json"),
+                     json_errors);
+        return static_cast<int>(ExitCode::usage);
+    }
+    ctx.global.config_paths = g.config_paths;
+    for (const auto& [key, opt] : g.options) {
+        if (opt->count() > 0) ctx.global.flags[key] = g.values.at(key);
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -123,93 +223,16 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     app.set_version_flag("--version", version_line(), "Print the version and exit");
     app.get_formatter()->column_width(34);
-
-    std::vector<std::string> config_paths;
-    app.add_option("--config", config_paths,
-                   "YAML config file: ctldb's own or the guide's ConfigMap; repeatable, later "
-                   "files override earlier ones (env CTLDB_CONFIG, a ':' list; default: none)")
-        ->expected(1)
-        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
-        ->group("Connection");
-    std::map<std::string, std::string> flag_values;
-    std::map<std::string, CLI::Option*> flag_options;
-    for (const auto& s : settings()) {
-        if (s.flag.empty()) continue;
-        const std::string key(s.key);
-        flag_options[key] =
-            app.add_option(
-                   "--" + std::string(s.flag), flag_values[key],
-                   std::string(s.description) + " (env " + std::string(s.env) +
-                       (s.default_value.empty() ? std::string("; no default")
-                                                : "; default " + std::string(s.default_value)) +
-                       ")")
-                ->group("Connection");
-    }
-    std::string output = "text";
-    app.add_option("-o,--output", output, "Result format on stdout (default text)")
-        ->check(CLI::IsMember({"text", "json", "prometheus"}))
-        ->group("Output");
-    std::string log_format = "text";
-    app.add_option("--log-format", log_format,
-                   "Log format on stderr (default text; json: one object per line)")
-        ->check(CLI::IsMember({"text", "json"}))
-        ->group("Output");
-    bool quiet = false;
-    int verbose = 0;
-    app.add_flag("-q,--quiet", quiet, "Only errors on stderr")->group("Output");
-    bool no_headers = false;
-    app.add_flag("--no-headers", no_headers, "Tables without their header line (for awk, cut)")
-        ->group("Output");
-    app.add_flag("-v,--verbose", verbose,
-                 "Details on stderr; -vv also how: connection, TLS, timings")
-        ->group("Output");
-
+    GlobalFlags g;
+    add_global_options(app, g);
     register_commands(app, ctx);
 
-    if (const int rc = refuse_password_argument(argc, argv, json_errors); rc != 0) return rc;
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::CallForHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::CallForAllHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::CallForVersion& e) {
-        return app.exit(e);
-    } catch (const CLI::ParseError& e) {
-        if (argc == 1) {
-            std::fputs(app.help().c_str(), stderr);
-            return static_cast<int>(ExitCode::usage);
-        }
-        report_error(
-            Error(ExitCode::usage, e.what(), "see 'ctldb --help' or 'ctldb <command> --help'"),
-            json_errors);
-        return static_cast<int>(ExitCode::usage);
-    }
-
-    if (const int rc = refuse_misplaced_options(app, json_errors); rc != 0) return rc;
-
-    log::configure(log_format == "json" ? log::Format::json : log::Format::text,
-                   quiet ? log::Level::error
-                         : (verbose > 1 ? log::Level::debug
-                                        : (verbose == 1 ? log::Level::detail : log::Level::info)));
-    set_progress_mode(progress_mode_for(quiet, log_format == "json"));
-    set_table_headers(!no_headers);
-    parse_output_format(output, ctx.global.output);
-    if (ctx.global.output == OutputFormat::prometheus && !app.got_subcommand("pool-stats")) {
-        report_error(usage_error("--output prometheus is only for pool-stats", "use text or json"),
-                     json_errors);
-        return static_cast<int>(ExitCode::usage);
-    }
-    ctx.global.config_paths = config_paths;
-    for (const auto& [key, opt] : flag_options) {
-        if (opt->count() > 0) ctx.global.flags[key] = flag_values[key];
-    }
+    if (auto rc = parse_command_line(app, argc, argv, json_errors)) return *rc;
+    if (auto rc = apply_global_options(g, ctx, json_errors)) return *rc;
     // A config file that is named is read before any command runs, so one
     // that cannot be read (a FIFO, a directory) or holds a key twice stops
     // every command, not only those that connect.
-    const bool config_free = app.got_subcommand("version") || app.got_subcommand("help") ||
-                             app.got_subcommand("completion") || app.got_subcommand("man");
-    if (!config_free && (!ctx.global.config_paths.empty() || ctx.env("CTLDB_CONFIG"))) {
+    if (!ctx.config_free && (!ctx.global.config_paths.empty() || ctx.env("CTLDB_CONFIG"))) {
         try {
             ctx.config();
         } catch (const Error& e) {

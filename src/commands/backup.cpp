@@ -12,24 +12,26 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "commands.hpp"
-#include "ctldb/backup.hpp"
-#include "ctldb/backup_slot.hpp"
-#include "ctldb/backup_verify.hpp"
-#include "ctldb/compress.hpp"
-#include "ctldb/connection.hpp"
-#include "ctldb/context.hpp"
-#include "ctldb/cpus.hpp"
-#include "ctldb/findings.hpp"
-#include "ctldb/fs.hpp"
-#include "ctldb/log.hpp"
-#include "ctldb/pgtools.hpp"
-#include "ctldb/probes.hpp"
-#include "ctldb/process.hpp"
-#include "ctldb/signals.hpp"
-#include "ctldb/stopwatch.hpp"
-#include "ctldb/text.hpp"
-#include "ctldb/version.hpp"
+#include "backup/backup.hpp"
+#include "backup/backup_slot.hpp"
+#include "backup/backup_verify.hpp"
+#include "backup/compress.hpp"
+#include "backup/snapshot.hpp"
+#include "base/cpus.hpp"
+#include "base/findings.hpp"
+#include "base/fs.hpp"
+#include "base/log.hpp"
+#include "base/process.hpp"
+#include "base/signals.hpp"
+#include "base/stopwatch.hpp"
+#include "base/text.hpp"
+#include "base/version.hpp"
+#include "cli/context.hpp"
+#include "commands/commands.hpp"
+#include "config/setting_table.hpp"
+#include "pg/connection.hpp"
+#include "pg/pgtools.hpp"
+#include "pg/probes.hpp"
 
 namespace ctldb {
 
@@ -54,23 +56,6 @@ std::string backup_dir(const BackupOptions& o, Context& ctx) {
     while (d.size() > 1 && d.back() == '/')
         d.pop_back();
     return d;
-}
-
-/// Exact row counts of every table, in the exported snapshot.
-std::map<std::string, std::int64_t> count_rows(Connection& conn) {
-    std::map<std::string, std::int64_t> counts;
-    for (const auto& t : probe::user_tables(conn)) {
-        throw_if_interrupted();
-        try {
-            counts[t.key] = probe::exact_rows(conn, t.quoted);
-        } catch (const SqlError& e) {
-            if (e.server().sqlstate != "42501") throw;  // insufficient_privilege
-            throw failure(std::string(e.what()) + "; nothing was written",
-                          "a backup needs to read every table, as pg_dump does: grant SELECT on "
-                          "it to the backup role, or use a role with pg_read_all_data");
-        }
-    }
-    return counts;
 }
 
 /// How much room the next backup of `database` in `dir` probably needs: the
@@ -135,8 +120,9 @@ DumpPlan plan_dump(const BackupOptions& o) {
 
 /// The pg_dump for the server's major version; its version in `m`.
 std::string matching_pg_dump(Connection& conn, const EnvLookup& env, BackupManifest& m) {
-    const std::int64_t server_num = exec(conn, "SHOW server_version_num").get_int(0, 0);
-    m.server_version = exec(conn, "SHOW server_version").get(0, 0);
+    const probe::ServerVersion sv = probe::server_version(conn);
+    const std::int64_t server_num = sv.num;
+    m.server_version = sv.text;
     const std::string pg_dump = find_pg_tool("pg_dump", env, static_cast<int>(server_num / 10000));
     const int dump_major = pg_tool_major_version(pg_dump, &m.pg_dump_version);
     if (dump_major < server_num / 10000) {
@@ -166,19 +152,6 @@ void dump_custom(std::vector<std::string> argv, const ProcessOptions& po, const 
         ::fsync(sync_fd);
         ::close(sync_fd);
     }
-}
-
-/// About how many bytes of SQL pg_dump will write: the pages of the tables
-/// and their TOAST as the catalog last counted them (no lock taken). Text
-/// is often near that size; the progress bar stops at 99 % until done.
-std::uint64_t data_estimate(Connection& conn) {
-    return static_cast<std::uint64_t>(
-        exec(conn,
-             "SELECT coalesce(sum(c.relpages), 0)::bigint * current_setting('block_size')::bigint "
-             "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-             "WHERE c.relkind IN ('r', 'm', 't') AND n.nspname <> 'information_schema' "
-             "AND (n.nspname NOT LIKE 'pg\\_%' OR n.nspname LIKE 'pg\\_toast%')")
-            .get_int(0, 0));
 }
 
 /// pg_dump's plain SQL, compressed in parallel into `fd` as it streams;
@@ -276,8 +249,7 @@ ExitCode run_backup(const BackupOptions& o, Context& ctx) {
     BackupManifest m;
     const std::string pg_dump = matching_pg_dump(*conn, ctx.env, m);
     if (!o.no_space_check) {
-        const std::int64_t db_size =
-            exec(*conn, "SELECT pg_database_size(current_database())").get_int(0, 0);
+        const std::int64_t db_size = probe::database_size(*conn);
         check_free_space(dir, space_estimate(dir, cs.dbname, d.ext, db_size));
     }
 
@@ -292,11 +264,9 @@ ExitCode run_backup(const BackupOptions& o, Context& ctx) {
 
     // One snapshot for the counts and the dump: the manifest describes
     // exactly what is in the file.
-    exec(*conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-    m.snapshot = exec(*conn, "SELECT pg_export_snapshot()").get(0, 0);
+    m.snapshot = begin_dump_snapshot(*conn);
     m.row_counts = count_rows(*conn);
-    if (!d.custom &&
-        exec(*conn, "SELECT EXISTS (SELECT 1 FROM pg_largeobject_metadata)").get(0, 0) == "t") {
+    if (!d.custom && has_large_objects(*conn)) {
         // pg_dump wraps large objects in its own BEGIN/COMMIT in plain
         // format, which psql --single-transaction cannot undo.
         log::warn(
@@ -321,7 +291,7 @@ ExitCode run_backup(const BackupOptions& o, Context& ctx) {
     } else {
         dump_plain(argv, po, d, fd.get(), slot.data_partial(), data_estimate(*conn), m);
     }
-    exec(*conn, "COMMIT");
+    end_dump_snapshot(*conn);
 
     m.file = slot.stem() + d.ext;
     m.format = d.custom ? "custom" : "plain";
@@ -489,7 +459,7 @@ void register_backup(CLI::App& app, Context& ctx) {
     static BackupOptions o;
     auto* cmd =
         app.add_subcommand("backup", "Verified, atomic logical backups (default: take one)");
-    cmd->add_option("--dir", o.dir, "Backup directory (env CTLDB_BACKUP_DIR, default /backups)");
+    cmd->add_option("--dir", o.dir, "Backup directory (" + env_and_default("backup_dir") + ")");
     cmd->add_option(
            "--format", o.format,
            "plain: .sql.gz for gunzip | psql; custom: .dump for pg_restore (default plain)")
@@ -515,7 +485,7 @@ void register_backup(CLI::App& app, Context& ctx) {
         if (cmd->get_subcommands().empty()) ctx.run = [&ctx] { return run_backup(o, ctx); };
     });
     auto* list = cmd->add_subcommand("list", "Backups with size, age and state");
-    list->add_option("--dir", o.dir, "Backup directory (env CTLDB_BACKUP_DIR, default /backups)");
+    list->add_option("--dir", o.dir, "Backup directory (" + env_and_default("backup_dir") + ")");
     list->callback([&ctx] { ctx.run = [&ctx] { return run_list(o, ctx); }; });
     auto* verify = cmd->add_subcommand(
         "verify", "Check checksum, decompress fully, confirm the dump is complete");
@@ -524,7 +494,7 @@ void register_backup(CLI::App& app, Context& ctx) {
                      "Accept a dump made without ctldb: check only that it is complete");
     verify->callback([&ctx] { ctx.run = [&ctx] { return run_verify(o, ctx); }; });
     auto* prune = cmd->add_subcommand("prune", "Delete old backups by retention rules");
-    prune->add_option("--dir", o.dir, "Backup directory (env CTLDB_BACKUP_DIR, default /backups)");
+    prune->add_option("--dir", o.dir, "Backup directory (" + env_and_default("backup_dir") + ")");
     prune
         ->add_option("--keep-last", o.keep_last,
                      "Keep this many newest usable backups (default: no count rule)")

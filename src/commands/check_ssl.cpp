@@ -8,14 +8,14 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "check_ssl.hpp"
-#include "commands.hpp"
-#include "ctldb/connection.hpp"
-#include "ctldb/context.hpp"
-#include "ctldb/findings.hpp"
-#include "ctldb/probes.hpp"
-#include "ctldb/tls_check.hpp"
-#include "result.hpp"
+#include "base/findings.hpp"
+#include "cli/context.hpp"
+#include "cli/result.hpp"
+#include "commands/check_ssl.hpp"
+#include "commands/commands.hpp"
+#include "pg/connection.hpp"
+#include "pg/probes.hpp"
+#include "tls/tls_check.hpp"
 
 namespace ctldb {
 

@@ -5,8 +5,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "ctldb/context.hpp"
-#include "ctldb/tls_check.hpp"
+#include "cli/context.hpp"
+#include "tls/tls_check.hpp"
 
 namespace ctldb {
 

@@ -3,11 +3,11 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "cli_tree.hpp"
-#include "commands.hpp"
-#include "ctldb/context.hpp"
-#include "ctldb/error.hpp"
-#include "ctldb/output.hpp"
+#include "base/error.hpp"
+#include "base/output.hpp"
+#include "cli/cli_tree.hpp"
+#include "cli/context.hpp"
+#include "commands/commands.hpp"
 
 namespace ctldb {
 
@@ -46,8 +46,10 @@ void register_cli_docs(CLI::App& app, Context& ctx) {
     auto* help = app.add_subcommand("help", "Help of ctldb or of a command (-o json: as data)");
     help->add_option("command", help_words,
                      "Command path, e.g. backup list (default: ctldb itself)");
-    help->callback(
-        [&app, &ctx] { ctx.run = [&app, &ctx] { return run_help(app, help_words, ctx); }; });
+    help->callback([&app, &ctx] {
+        ctx.config_free = true;
+        ctx.run = [&app, &ctx] { return run_help(app, help_words, ctx); };
+    });
 
     static std::string shell;
     auto* completion =
@@ -56,6 +58,7 @@ void register_cli_docs(CLI::App& app, Context& ctx) {
         ->required()
         ->check(CLI::IsMember({"bash", "zsh", "fish"}));
     completion->callback([&app, &ctx] {
+        ctx.config_free = true;
         ctx.run = [&app, &ctx] {
             const std::string script = shell == "bash"  ? cli::bash_completion(app)
                                        : shell == "zsh" ? cli::zsh_completion(app)
@@ -72,6 +75,7 @@ void register_cli_docs(CLI::App& app, Context& ctx) {
 
     auto* man = app.add_subcommand("man", "Print the man page (roff): ctldb man | man -l -");
     man->callback([&app, &ctx] {
+        ctx.config_free = true;
         ctx.run = [&app, &ctx] {
             if (ctx.json()) {
                 emit_result({{"roff", cli::man_page(app)}});

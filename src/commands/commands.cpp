@@ -1,6 +1,6 @@
-#include "commands.hpp"
+#include "commands/commands.hpp"
 
-#include "cli_tree.hpp"
+#include "cli/cli_tree.hpp"
 
 namespace ctldb {
 

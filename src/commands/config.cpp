@@ -4,18 +4,19 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "commands.hpp"
-#include "config.hpp"
-#include "ctldb/config_check.hpp"
-#include "ctldb/connection.hpp"
-#include "ctldb/context.hpp"
-#include "ctldb/findings.hpp"
-#include "ctldb/log.hpp"
-#include "ctldb/settings.hpp"
-#include "ctldb/stopwatch.hpp"
-#include "ctldb/text.hpp"
-#include "ctldb/tls_check.hpp"
-#include "result.hpp"
+#include "base/findings.hpp"
+#include "base/log.hpp"
+#include "base/stopwatch.hpp"
+#include "base/text.hpp"
+#include "cli/context.hpp"
+#include "cli/result.hpp"
+#include "commands/commands.hpp"
+#include "commands/config.hpp"
+#include "config/config_check.hpp"
+#include "config/setting_table.hpp"
+#include "pg/connection.hpp"
+#include "pg/probes.hpp"
+#include "tls/tls_check.hpp"
 
 namespace ctldb {
 
@@ -91,11 +92,11 @@ ConfigCheckResult run_config_check(const ConfigCheckOptions& opts, Context& ctx)
     try {
         auto conn = connect(cs);
         const auto ms = start.ms();
-        QueryResult q = exec(*conn,
-                             "SELECT current_setting('server_version'), current_user, "
-                             "current_database(), current_setting('server_version_num')::int");
+        const probe::ServerVersion version = probe::server_version(*conn);
+        const std::string user = probe::current_user(*conn),
+                          database = probe::current_database(*conn);
         r.findings.add("connection", Status::ok, cs.target() + " in " + std::to_string(ms) + " ms");
-        r.findings.add("server", Status::ok, "PostgreSQL " + q.get(0, 0));
+        r.findings.add("server", Status::ok, "PostgreSQL " + version.text);
         const TlsInfo ti = tls_info(*conn);
         if (ti.in_use) {
             r.findings.add(
@@ -105,11 +106,11 @@ ConfigCheckResult run_config_check(const ConfigCheckOptions& opts, Context& ctx)
             r.findings.add("tls", Status::warn,
                            "connection is not encrypted (sslmode " + cs.sslmode + ")");
         }
-        r.findings.add("identity", Status::ok, q.get(0, 1) + " on database " + q.get(0, 2));
-        r.server = {{"version", q.get(0, 0)},
-                    {"version_num", q.get_int(0, 3)},
-                    {"user", q.get(0, 1)},
-                    {"database", q.get(0, 2)},
+        r.findings.add("identity", Status::ok, user + " on database " + database);
+        r.server = {{"version", version.text},
+                    {"version_num", version.num},
+                    {"user", user},
+                    {"database", database},
                     {"connect_ms", ms}};
         r.tls = tls_session_json(ti);
     } catch (const Error& e) {

@@ -6,8 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ctldb/context.hpp"
-#include "ctldb/findings.hpp"
+#include "base/findings.hpp"
+#include "cli/context.hpp"
 
 namespace ctldb {
 

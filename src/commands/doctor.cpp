@@ -4,13 +4,13 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "cli_values.hpp"
-#include "commands.hpp"
-#include "ctldb/context.hpp"
-#include "ctldb/doctor.hpp"
-#include "ctldb/output.hpp"
-#include "ctldb/text.hpp"
-#include "result.hpp"
+#include "base/output.hpp"
+#include "base/text.hpp"
+#include "cli/cli_values.hpp"
+#include "cli/context.hpp"
+#include "cli/result.hpp"
+#include "commands/commands.hpp"
+#include "doctor/doctor.hpp"
 
 namespace ctldb {
 

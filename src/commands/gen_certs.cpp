@@ -9,12 +9,12 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "commands.hpp"
-#include "ctldb/context.hpp"
-#include "ctldb/fs.hpp"
-#include "ctldb/log.hpp"
-#include "ctldb/text.hpp"
-#include "ctldb/tls_check.hpp"
+#include "base/fs.hpp"
+#include "base/log.hpp"
+#include "base/text.hpp"
+#include "cli/context.hpp"
+#include "commands/commands.hpp"
+#include "tls/tls_check.hpp"
 
 namespace ctldb {
 

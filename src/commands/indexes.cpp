@@ -4,17 +4,17 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "commands.hpp"
-#include "ctldb/connection.hpp"
-#include "ctldb/context.hpp"
-#include "ctldb/findings.hpp"
-#include "ctldb/index_check.hpp"
-#include "ctldb/log.hpp"
-#include "ctldb/output.hpp"
-#include "ctldb/probes.hpp"
-#include "ctldb/signals.hpp"
-#include "ctldb/text.hpp"
-#include "result.hpp"
+#include "base/findings.hpp"
+#include "base/log.hpp"
+#include "base/output.hpp"
+#include "base/signals.hpp"
+#include "base/text.hpp"
+#include "checks/index_check.hpp"
+#include "cli/context.hpp"
+#include "cli/result.hpp"
+#include "commands/commands.hpp"
+#include "pg/connection.hpp"
+#include "pg/probes.hpp"
 
 namespace ctldb {
 
@@ -55,18 +55,11 @@ ExitCode run_ensure(const IndexesOptions& o, Context& ctx) {
         }
         return ExitCode::ok;
     }
-    // Never in a transaction: CONCURRENTLY needs each statement on its own.
-    set_timeout(*conn, "lock_timeout", o.lock_timeout, false);
-    nlohmann::json done = nlohmann::json::array();
     Progress progress("indexes ensure", rep.ensure_sql.size(), "statements");
-    for (const auto& s : rep.ensure_sql) {
-        throw_if_interrupted();
-        log::info(s);
-        progress.update(done.size());
-        exec(*conn, s);
-        done.push_back(s);
-    }
+    const std::vector<std::string> ran =
+        ensure_indexes(*conn, rep, o.lock_timeout, [&](std::size_t n) { progress.update(n); });
     progress.finish();
+    const nlohmann::json done = ran;
     IndexReport after = analyse_indexes(*conn);
     const ExitCode code = after.required_problem ? ExitCode::failure : ExitCode::ok;
     if (ctx.json()) {

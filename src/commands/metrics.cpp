@@ -14,16 +14,16 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "cli_values.hpp"
-#include "commands.hpp"
-#include "ctldb/connection.hpp"
-#include "ctldb/context.hpp"
-#include "ctldb/http_server.hpp"
-#include "ctldb/log.hpp"
-#include "ctldb/metrics.hpp"
-#include "ctldb/migrations.hpp"
-#include "ctldb/output.hpp"
-#include "ctldb/signals.hpp"
+#include "base/log.hpp"
+#include "base/output.hpp"
+#include "base/signals.hpp"
+#include "cli/cli_values.hpp"
+#include "cli/context.hpp"
+#include "commands/commands.hpp"
+#include "metrics/http_server.hpp"
+#include "metrics/metrics.hpp"
+#include "migrate/migrations.hpp"
+#include "pg/connection.hpp"
 
 namespace ctldb {
 

@@ -10,24 +10,25 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "cli_values.hpp"
-#include "commands.hpp"
-#include "ctldb/connection.hpp"
-#include "ctldb/context.hpp"
-#include "ctldb/findings.hpp"
-#include "ctldb/foreign_history.hpp"
-#include "ctldb/fs.hpp"
-#include "ctldb/log.hpp"
-#include "ctldb/migration_history.hpp"
-#include "ctldb/migrations.hpp"
-#include "ctldb/pipeline.hpp"
-#include "ctldb/probes.hpp"
-#include "ctldb/script.hpp"
-#include "ctldb/signals.hpp"
-#include "ctldb/sql.hpp"
-#include "ctldb/stopwatch.hpp"
-#include "ctldb/text.hpp"
-#include "migrate.hpp"
+#include "base/findings.hpp"
+#include "base/fs.hpp"
+#include "base/log.hpp"
+#include "base/signals.hpp"
+#include "base/stopwatch.hpp"
+#include "base/text.hpp"
+#include "cli/cli_values.hpp"
+#include "cli/context.hpp"
+#include "commands/commands.hpp"
+#include "commands/migrate.hpp"
+#include "migrate/file_runner.hpp"
+#include "migrate/foreign_history.hpp"
+#include "migrate/migration_history.hpp"
+#include "migrate/migrations.hpp"
+#include "pg/connection.hpp"
+#include "pg/pipeline.hpp"
+#include "pg/probes.hpp"
+#include "pg/script.hpp"
+#include "pg/sql.hpp"
 
 namespace ctldb::migrate {
 
@@ -72,34 +73,6 @@ const Migration* migration_of(const MigrationSet& set, const std::string& option
                       "'ctldb migrate status' lists the versions");
 }
 
-void set_timeouts(Connection& conn, const MigrateOptions& o, bool local) {
-    set_timeout(conn, "lock_timeout", o.ddl_lock_timeout, local);
-    set_timeout(conn, "statement_timeout", o.statement_timeout, local);
-}
-
-void reset_timeouts(Connection& conn) {
-    try {
-        exec(conn, "RESET lock_timeout");
-        exec(conn, "RESET statement_timeout");
-    } catch (const Error&) {
-        // A broken connection is reported by whatever comes next.
-    }
-}
-
-/// Invalid indexes (a failed CREATE INDEX CONCURRENTLY leaves one).
-std::vector<std::string> invalid_indexes(Connection& conn) {
-    QueryResult r = exec(conn,
-                         "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_index i "
-                         "JOIN pg_class c ON c.oid = i.indexrelid "
-                         "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                         "WHERE NOT i.indisvalid AND " +
-                             probe::user_schema("n") + " ORDER BY 1");
-    std::vector<std::string> out;
-    for (int i = 0; i < r.rows(); ++i)
-        out.push_back(r.get(i, 0));
-    return out;
-}
-
 struct Applied {
     std::int64_t version;
     std::string name;
@@ -119,74 +92,8 @@ nlohmann::json shadowed_json(const std::vector<const Migration*>& left) {
     return arr;
 }
 
-/// Run one file (up or down) and record it, as one transaction or, for a
-/// no-transaction file, statement by statement.
-std::int64_t run_file(Connection& conn, const MigrateOptions& o, const std::string& file,
-                      const std::string& text, const sql::Parsed& parsed, bool no_transaction,
-                      const std::function<void()>& record) {
-    const Stopwatch start;
-    if (!no_transaction) {
-        TransactionGuard tx(conn);
-        set_timeouts(conn, o, true);
-        // Many statements per round trip; the first failure is exact.
-        if (auto f = exec_pipelined(conn, parsed.statements)) {
-            throw_statement_error(f->error, file, text, parsed.statements[f->index],
-                                  {"the transaction was rolled back: nothing of " + file +
-                                   " remains; fix it and run migrate again"});
-        }
-        record();
-        throw_if_interrupted();
-        tx.commit();
-        return start.ms();
-    }
-    set_timeouts(conn, o, false);
-    std::size_t done = 0;
-    for (const auto& s : parsed.statements) {
-        throw_if_interrupted();
-        if (!s.concurrent_index.empty()) {
-            // A build that failed earlier leaves an invalid index, and
-            // IF NOT EXISTS would then skip it for ever: drop it first.
-            QueryResult r = exec(conn,
-                                 "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c "
-                                 "JOIN pg_index i ON i.indexrelid = c.oid JOIN pg_namespace n ON "
-                                 "n.oid = c.relnamespace WHERE c.relname = $1 AND NOT i.indisvalid "
-                                 "AND pg_catalog.pg_table_is_visible(c.oid)",
-                                 {s.concurrent_index});
-            if (r.rows() > 0) {
-                log::warn("dropping invalid index " + r.get(0, 0) +
-                          " left by an earlier failed build, then building it again");
-                exec(conn, "DROP INDEX CONCURRENTLY IF EXISTS " + r.get(0, 0));
-            }
-        }
-        try {
-            exec(conn, s.text);
-        } catch (const SqlError& e) {
-            std::vector<std::string> extra;
-            extra.push_back("statement " + std::to_string(done + 1) + " of " +
-                            std::to_string(parsed.statements.size()) +
-                            " failed; this file runs without a transaction, so the " +
-                            std::to_string(done) + " before it stay applied");
-            for (std::size_t i = 0; i < done; ++i) {
-                extra.push_back("  already ran: line " + std::to_string(parsed.statements[i].line) +
-                                ": " + first_line(parsed.statements[i].text));
-            }
-            try {
-                for (const auto& idx : invalid_indexes(conn)) {
-                    extra.push_back("invalid index left behind: " + idx +
-                                    " (the next run drops and rebuilds it)");
-                }
-            } catch (const Error&) {
-            }
-            reset_timeouts(conn);
-            throw_statement_error(e, file, text, s, extra);
-        }
-        ++done;
-    }
-    reset_timeouts(conn);
-    TransactionGuard tx(conn);
-    record();
-    tx.commit();
-    return start.ms();
+RunTimeouts timeouts_of(const MigrateOptions& o) {
+    return {o.ddl_lock_timeout, o.statement_timeout};
 }
 
 void require_static_checks(const std::vector<const Migration*>& files, bool down,
@@ -502,17 +409,13 @@ std::vector<Applied> apply_all(Connection& conn, const MigrateOptions& o, const 
         std::int64_t ms = 0;
         const Stopwatch start;
         try {
-            run_file(conn, o, m->file, m->sql, parsed.up(*m), outside, [&] {
+            run_migration_file(conn, timeouts_of(o), m->file, m->sql, parsed.up(*m), outside, [&] {
                 ms = start.ms();
                 // In the migration's own transaction: the history table
                 // appears with the first migration that commits, not with a
                 // run that was refused or failed.
                 create_history(conn);
-                exec(conn,
-                     "INSERT INTO ctldb_schema_migrations (version, name, checksum, applied_by, "
-                     "execution_ms, no_transaction) VALUES ($1, $2, $3, $4, $5, $6)",
-                     {std::to_string(m->version), m->name, m->checksum, by, std::to_string(ms),
-                      std::string(outside ? "true" : "false")});
+                record_applied(conn, *m, by, ms, outside);
             });
         } catch (Error& e) {
             if (!no_history || !applied.empty() || !already_exists(e)) throw;
@@ -693,55 +596,60 @@ ExitCode run_create(const MigrateOptions& o, Context& ctx) {
 
 namespace ctldb {
 
-void register_migrate(CLI::App& app, Context& ctx) {
-    using namespace migrate;
-    static MigrateOptions o;
-    auto* cmd = app.add_subcommand("migrate", "Versioned schema migrations (default: up)");
-    auto add_dir = [](CLI::App* c) {
-        c->add_option("--dir,--migrations-dir", o.dir,
-                      "The migrations folder (default CTLDB_MIGRATIONS_DIR, else the set built "
-                      "into ctldb)");
-        c->add_option("--layout", o.layout,
-                      "How --dir names its files: auto (default: told from the files), numbered, "
-                      "golang-migrate, flyway, dbmate or node (a hand-written runner: every "
-                      "*.sql in name order)");
-    };
-    auto add_timeouts = [](CLI::App* c) {
-        c->add_option("--lock-timeout", o.lock_timeout_s,
-                      "How long to wait for another runner's migration lock, then exit 4 "
-                      "(default 60s)")
-            ->transform(duration_seconds())
-            ->check(CLI::Range(0, 86400));
-        c->add_option("--ddl-lock-timeout", o.ddl_lock_timeout,
-                      "lock_timeout of each statement while migrating (default 10s)");
-        c->add_option("--statement-timeout", o.statement_timeout,
-                      "statement_timeout while migrating (default 15m; 0: none)");
-    };
-    auto add_up_options = [&](CLI::App* c) {
-        add_dir(c);
-        add_timeouts(c);
-        c->add_option("--to", o.to, "Apply up to and including this version (default: the newest)");
-        c->add_flag("--dry-run", o.dry_run, "Print the plan and its SQL; change nothing");
-        c->add_flag("--allow-out-of-order", o.allow_out_of_order,
-                    "Apply files older than migrations already applied");
-        c->add_option("--include", o.include,
-                      "node layout: apply this shadowed file (its number is an earlier file's) "
-                      "under its own name (repeatable; default: shadowed files are listed, "
-                      "not applied)");
-    };
-    add_up_options(cmd);
-    cmd->callback([cmd, &ctx] {
-        if (cmd->get_subcommands().empty()) ctx.run = [&ctx] { return run_up(o, ctx); };
-    });
-    auto* up = cmd->add_subcommand("up", "Apply pending migrations");
-    add_up_options(up);
-    up->callback([&ctx] { ctx.run = [&ctx] { return run_up(o, ctx); }; });
+namespace {
 
+using namespace migrate;
+
+/// The options every migrate subcommand binds (one command runs).
+MigrateOptions& opts() {
+    static MigrateOptions o;
+    return o;
+}
+
+void add_dir(CLI::App* c) {
+    c->add_option("--dir,--migrations-dir", opts().dir,
+                  "The migrations folder (default CTLDB_MIGRATIONS_DIR, else the set built "
+                  "into ctldb)");
+    c->add_option("--layout", opts().layout,
+                  "How --dir names its files: auto (default: told from the files), numbered, "
+                  "golang-migrate, flyway, dbmate or node (a hand-written runner: every "
+                  "*.sql in name order)");
+}
+
+void add_timeouts(CLI::App* c) {
+    c->add_option("--lock-timeout", opts().lock_timeout_s,
+                  "How long to wait for another runner's migration lock, then exit 4 "
+                  "(default 60s)")
+        ->transform(duration_seconds())
+        ->check(CLI::Range(0, 86400));
+    c->add_option("--ddl-lock-timeout", opts().ddl_lock_timeout,
+                  "lock_timeout of each statement while migrating (default 10s)");
+    c->add_option("--statement-timeout", opts().statement_timeout,
+                  "statement_timeout while migrating (default 15m; 0: none)");
+}
+
+void add_up_options(CLI::App* c) {
+    add_dir(c);
+    add_timeouts(c);
+    c->add_option("--to", opts().to,
+                  "Apply up to and including this version (default: the newest)");
+    c->add_flag("--dry-run", opts().dry_run, "Print the plan and its SQL; change nothing");
+    c->add_flag("--allow-out-of-order", opts().allow_out_of_order,
+                "Apply files older than migrations already applied");
+    c->add_option("--include", opts().include,
+                  "node layout: apply this shadowed file (its number is an earlier file's) "
+                  "under its own name (repeatable; default: shadowed files are listed, "
+                  "not applied)");
+}
+
+/// status, validate and lint: they read, never change.
+void register_inspection(CLI::App* cmd, Context& ctx) {
+    MigrateOptions& o = opts();
     auto* status =
         cmd->add_subcommand("status", "Applied, pending, modified and missing migrations");
     add_dir(status);
     status->add_flag("--check", o.check, "Exit 1 when anything is pending (a CI gate)");
-    status->callback([&ctx] { ctx.run = [&ctx] { return run_status(o, ctx); }; });
+    status->callback([&ctx] { ctx.run = [&ctx] { return run_status(opts(), ctx); }; });
 
     auto* validate = cmd->add_subcommand(
         "validate",
@@ -750,12 +658,16 @@ void register_migrate(CLI::App& app, Context& ctx) {
     validate->add_flag("--no-schema-check", o.no_schema_check,
                        "Skip building the applied migrations in a scratch schema (rolled back) "
                        "and comparing it with the database");
-    validate->callback([&ctx] { ctx.run = [&ctx] { return run_validate(o, ctx); }; });
+    validate->callback([&ctx] { ctx.run = [&ctx] { return run_validate(opts(), ctx); }; });
 
     auto* lint = cmd->add_subcommand("lint", "Warn about risky statements on existing tables");
     add_dir(lint);
-    lint->callback([&ctx] { ctx.run = [&ctx] { return run_lint(o, ctx); }; });
+    lint->callback([&ctx] { ctx.run = [&ctx] { return run_lint(opts(), ctx); }; });
+}
 
+/// baseline and create: the history and the folder.
+void register_bookkeeping(CLI::App* cmd, Context& ctx) {
+    MigrateOptions& o = opts();
     auto* baseline = cmd->add_subcommand(
         "baseline", "Record migrations up to VERSION as applied without running them");
     add_dir(baseline);
@@ -775,7 +687,7 @@ void register_migrate(CLI::App& app, Context& ctx) {
     baseline->add_flag("--force", o.force,
                        "Record even when the schema differs from what the migrations create "
                        "(noted in the history)");
-    baseline->callback([&ctx] { ctx.run = [&ctx] { return run_baseline(o, ctx); }; });
+    baseline->callback([&ctx] { ctx.run = [&ctx] { return run_baseline(opts(), ctx); }; });
 
     auto* create = cmd->add_subcommand("create", "Write the next numbered migration file");
     create->add_option("name", o.name, "What the migration does, e.g. add_invoices")->required();
@@ -784,8 +696,11 @@ void register_migrate(CLI::App& app, Context& ctx) {
                        "How the folder names its files (default: told from the files)");
     create->add_flag("--no-transaction", o.no_transaction,
                      "Start the file with -- ctldb:no-transaction");
-    create->callback([&ctx] { ctx.run = [&ctx] { return run_create(o, ctx); }; });
+    create->callback([&ctx] { ctx.run = [&ctx] { return run_create(opts(), ctx); }; });
+}
 
+void register_down(CLI::App* cmd, Context& ctx) {
+    MigrateOptions& o = opts();
     auto* down = cmd->add_subcommand("down", "Roll back applied migrations with their down files");
     add_dir(down);
     add_timeouts(down);
@@ -801,7 +716,23 @@ void register_migrate(CLI::App& app, Context& ctx) {
     down->add_flag("-y,--yes", o.yes,
                    "Roll back without asking even when tables holding rows are dropped or "
                    "emptied (needed off a terminal)");
-    down->callback([&ctx] { ctx.run = [&ctx] { return run_down(o, ctx); }; });
+    down->callback([&ctx] { ctx.run = [&ctx] { return run_down(opts(), ctx); }; });
+}
+
+}  // namespace
+
+void register_migrate(CLI::App& app, Context& ctx) {
+    auto* cmd = app.add_subcommand("migrate", "Versioned schema migrations (default: up)");
+    add_up_options(cmd);
+    cmd->callback([cmd, &ctx] {
+        if (cmd->get_subcommands().empty()) ctx.run = [&ctx] { return run_up(opts(), ctx); };
+    });
+    auto* up = cmd->add_subcommand("up", "Apply pending migrations");
+    add_up_options(up);
+    up->callback([&ctx] { ctx.run = [&ctx] { return run_up(opts(), ctx); }; });
+    register_inspection(cmd, ctx);
+    register_bookkeeping(cmd, ctx);
+    register_down(cmd, ctx);
 }
 
 }  // namespace ctldb

@@ -9,10 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "ctldb/connection.hpp"
-#include "ctldb/context.hpp"
-#include "ctldb/migration_history.hpp"
-#include "ctldb/migrations.hpp"
+#include "cli/context.hpp"
+#include "migrate/file_runner.hpp"
+#include "migrate/migration_history.hpp"
+#include "migrate/migrations.hpp"
+#include "pg/connection.hpp"
 
 namespace ctldb::migrate {
 
@@ -54,11 +55,8 @@ std::vector<std::string> drift(const std::vector<MigrationStatus>& list);
 /// Error(failure) listing every problem of `files` found without a server.
 void require_static_checks(const std::vector<const Migration*>& files, bool down,
                            ParsedFiles& parsed);
-/// Run one file (up or down) and record it, as one transaction or, for a
-/// no-transaction file, statement by statement. Returns the milliseconds.
-std::int64_t run_file(Connection& conn, const MigrateOptions& o, const std::string& file,
-                      const std::string& text, const sql::Parsed& parsed, bool no_transaction,
-                      const std::function<void()>& record);
+/// The file runner's timeouts from --ddl-lock-timeout and --statement-timeout.
+RunTimeouts timeouts_of(const MigrateOptions& o);
 
 ExitCode run_validate(const MigrateOptions& o, Context& ctx);
 ExitCode run_baseline(const MigrateOptions& o, Context& ctx);

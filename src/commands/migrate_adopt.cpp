@@ -7,13 +7,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ctldb/findings.hpp"
-#include "ctldb/foreign_history.hpp"
-#include "ctldb/log.hpp"
-#include "ctldb/output.hpp"
-#include "ctldb/report.hpp"
-#include "ctldb/script.hpp"
-#include "migrate.hpp"
+#include "base/findings.hpp"
+#include "base/log.hpp"
+#include "base/output.hpp"
+#include "cli/report.hpp"
+#include "commands/migrate.hpp"
+#include "migrate/foreign_history.hpp"
+#include "pg/script.hpp"
 
 namespace ctldb::migrate {
 
@@ -243,13 +243,7 @@ void record_baseline(Connection& conn, const BaselinePlan& plan, ParsedFiles& pa
     create_history(conn);
     for (const Migration* m : plan.files) {
         const auto& at = plan.applied_at.count(m->version) ? plan.applied_at.at(m->version) : "";
-        exec(conn,
-             "INSERT INTO ctldb_schema_migrations (version, name, checksum, applied_at, "
-             "applied_by, execution_ms, no_transaction) VALUES ($1, $2, $3, "
-             "coalesce($4::timestamptz, now()), $5, 0, $6)",
-             {std::to_string(m->version), m->name, m->checksum,
-              at.empty() ? std::nullopt : std::optional<std::string>(at), by,
-              std::string(parsed.outside(*m, false) ? "true" : "false")});
+        record_adopted(conn, *m, at, by, parsed.outside(*m, false));
     }
     tx.commit();
 }

@@ -2,15 +2,15 @@
 // that destroys (core/down_plan) and refusing what must not run.
 #include <algorithm>
 #include <nlohmann/json.hpp>
-#include "ctldb/down_plan.hpp"
+#include "migrate/down_plan.hpp"
 
-#include "ctldb/findings.hpp"
-#include "ctldb/log.hpp"
-#include "ctldb/output.hpp"
-#include "ctldb/report.hpp"
-#include "ctldb/script.hpp"
-#include "ctldb/text.hpp"
-#include "migrate.hpp"
+#include "base/findings.hpp"
+#include "base/log.hpp"
+#include "base/output.hpp"
+#include "base/text.hpp"
+#include "cli/report.hpp"
+#include "commands/migrate.hpp"
+#include "pg/script.hpp"
 
 namespace ctldb::migrate {
 
@@ -115,23 +115,17 @@ ExitCode print_down_dry_run(const std::vector<const Migration*>& todo,
 
 }  // namespace
 
-ExitCode run_down(const MigrateOptions& o, Context& ctx) {
-    check_pg_duration("--ddl-lock-timeout", o.ddl_lock_timeout);
-    check_pg_duration("--statement-timeout", o.statement_timeout);
-    if (!o.to.empty() && o.steps > 0) throw usage_error("use either --to or --steps, not both");
-    const auto& cfg = ctx.valid_config(true);
-    if (!o.dry_run) cfg.refuse_in_production("roll back migrations", o.force);
-    const MigrationSet set = load_set(o, ctx);
-    warn_orphans(set);
-    // --to: roll back what comes after that file (0: everything); else
-    // --steps of the newest.
+namespace {
+
+/// The files to roll back, newest first: --to (what comes after that file;
+/// 0 everything) or --steps of the newest. What refuses the rollback (drift,
+/// a file without its down file) goes to `problems`.
+std::vector<const Migration*> files_to_roll_back(const MigrateOptions& o, const MigrationSet& set,
+                                                 const std::vector<MigrationStatus>& list,
+                                                 std::vector<std::string>& problems) {
     const bool to_given = !o.to.empty();
     const Migration* to = nullptr;  // with to_given: null is "0", before the first
     if (to_given) to = migration_of(set, "--to", o.to, true);
-    auto conn = open(ctx);
-    MigrationLock lock(*conn, o.lock_timeout_s);
-    const auto list = migration_status(set, read_history(*conn));
-    auto problems = drift(list);
     // Newest last: by version, or for a node runner's folder (where a file
     // that sorts first may be applied last) by when each was applied.
     std::vector<const MigrationStatus*> order;
@@ -166,35 +160,43 @@ ExitCode run_down(const MigrateOptions& o, Context& ctx) {
         }
         if (st->file) todo.push_back(st->file);
     }
-    if (!problems.empty()) {
-        Error e(ExitCode::failure, "refusing to roll back; nothing was run");
-        e.with_details(problems);
-        throw e;
-    }
-    ParsedFiles parsed;
-    require_static_checks(todo, true, parsed);
-    // What it destroys, before anything runs.
-    const std::vector<DestroyedTable> destroyed = destroyed_tables(*conn, todo, parsed);
-    std::optional<Error> refusal = down_refusal(destroyed);
+    return todo;
+}
+
+/// What a rollback destroys, found before anything runs: the tables its
+/// down files drop, the rehearsal's catalog differences, and what refuses it.
+struct DownPlan {
+    std::vector<DestroyedTable> destroyed;
+    std::optional<Error> refusal;
+    DownRehearsal rehearsal;
+    std::vector<const VanishingObject*> vanishing;
+    nlohmann::json destroyed_json = nlohmann::json::array();
+    std::size_t with_rows = 0;         ///< tables holding rows or depended on
+    std::vector<std::string> unnamed;  ///< objects no down file names: asked about
+};
+
+DownPlan plan_down(Connection& conn, const std::vector<const Migration*>& todo,
+                   ParsedFiles& parsed) {
+    DownPlan p;
+    p.destroyed = destroyed_tables(conn, todo, parsed);
+    p.refusal = down_refusal(p.destroyed);
     // Everything it destroys, CASCADE included: the down files run in a
     // transaction that is rolled back, the catalog compared after each.
-    const DownRehearsal rehearsal = rehearse_down(*conn, todo, parsed);
-    if (!refusal && rehearsal.failure) {
+    p.rehearsal = rehearse_down(conn, todo, parsed);
+    if (!p.refusal && p.rehearsal.failure) {
         Error e(ExitCode::failure,
                 "refusing to roll back: a down file fails when rehearsed, so the real run would "
                 "stop there after rolling back the files before it; nothing was run",
                 "fix the down file (the error is below), then try again");
-        std::vector<std::string> details = {rehearsal.failure->what()};
-        for (const auto& d : rehearsal.failure->details())
+        std::vector<std::string> details = {p.rehearsal.failure->what()};
+        for (const auto& d : p.rehearsal.failure->details())
             details.push_back(d);
         e.with_details(details);
-        refusal = e;
+        p.refusal = e;
     }
-    const auto vanishing = beyond_destroyed(*conn, rehearsal, destroyed);
-    nlohmann::json destroyed_json = nlohmann::json::array();
-    std::size_t with_rows = 0;
-    for (const auto& d : destroyed) {
-        destroyed_json.push_back(
+    p.vanishing = beyond_destroyed(conn, p.rehearsal, p.destroyed);
+    for (const auto& d : p.destroyed) {
+        p.destroyed_json.push_back(
             {{"version", d.version},
              {"table", d.table},
              {"action", d.action},
@@ -202,17 +204,19 @@ ExitCode run_down(const MigrateOptions& o, Context& ctx) {
              {"rows_capped", d.capped},
              {"created_by_up", d.created_by_up},
              {"dependents", d.dependents}});
-        if (d.holds_rows() || (d.cascade && !d.dependents.empty())) ++with_rows;
+        if (d.holds_rows() || (d.cascade && !d.dependents.empty())) ++p.with_rows;
     }
-    std::vector<std::string> unnamed;  // goes with something else: asked about
-    for (const VanishingObject* v : vanishing) {
-        if (v->unnamed) unnamed.push_back(v->down_file + " " + v->describe());
+    for (const VanishingObject* v : p.vanishing) {
+        if (v->unnamed) p.unnamed.push_back(v->down_file + " " + v->describe());
     }
-    if (o.dry_run)
-        return print_down_dry_run(todo, destroyed, vanishing, rehearsal, destroyed_json, refusal,
-                                  ctx);
-    if (refusal) throw *refusal;
-    for (const auto& d : destroyed) {
+    return p;
+}
+
+/// Say what goes, then ask when tables with rows or objects no down file
+/// names go with it (off a terminal: --yes). False when the answer is no.
+bool confirm_down(const MigrateOptions& o, const std::vector<const Migration*>& todo,
+                  const DownPlan& p) {
+    for (const auto& d : p.destroyed) {
         const std::string line = d.down_file + " " + d.describe();
         if (d.holds_rows() || !d.dependents.empty()) {
             log::warn(line);
@@ -220,7 +224,7 @@ ExitCode run_down(const MigrateOptions& o, Context& ctx) {
             log::info(line);
         }
     }
-    for (const VanishingObject* v : vanishing) {
+    for (const VanishingObject* v : p.vanishing) {
         const std::string line = v->down_file + " " + v->describe();
         if (v->unnamed || (v->kind == "table" && v->rows != 0)) {
             log::warn(line);
@@ -228,46 +232,74 @@ ExitCode run_down(const MigrateOptions& o, Context& ctx) {
             log::info(line);
         }
     }
-    if (!rehearsal.not_rehearsed.empty()) log::warn(rehearsal.not_rehearsed);
-    if ((with_rows > 0 || !unnamed.empty()) && !o.yes) {
-        std::vector<std::string> parts;
-        if (with_rows > 0) {
-            parts.push_back(std::to_string(with_rows) +
-                            " table(s) holding rows or depended on (listed above)");
-        }
-        if (!unnamed.empty()) {
-            parts.push_back(std::to_string(unnamed.size()) +
-                            " object(s) its down files do not name");
-        }
-        const std::string what = "rolling back " + std::to_string(todo.size()) +
-                                 " migration(s) destroys " + join(parts, " and ");
-        if (!is_tty(stdin)) {
-            Error e = usage_error(what + "; nothing was changed", "pass --yes to confirm");
-            e.with_details(unnamed);
-            throw e;
-        }
-        const std::string listed = unnamed.empty() ? "" : ":\n  " + join(unnamed, "\n  ") + "\n";
-        if (!confirm(what + listed + (listed.empty() ? ". " : "") + "Go ahead?")) {
-            log::info("nothing rolled back");
-            return ExitCode::failure;
-        }
+    if (!p.rehearsal.not_rehearsed.empty()) log::warn(p.rehearsal.not_rehearsed);
+    if ((p.with_rows == 0 && p.unnamed.empty()) || o.yes) return true;
+    std::vector<std::string> parts;
+    if (p.with_rows > 0) {
+        parts.push_back(std::to_string(p.with_rows) +
+                        " table(s) holding rows or depended on (listed above)");
     }
+    if (!p.unnamed.empty()) {
+        parts.push_back(std::to_string(p.unnamed.size()) + " object(s) its down files do not name");
+    }
+    const std::string what = "rolling back " + std::to_string(todo.size()) +
+                             " migration(s) destroys " + join(parts, " and ");
+    if (!is_tty(stdin)) {
+        Error e = usage_error(what + "; nothing was changed", "pass --yes to confirm");
+        e.with_details(p.unnamed);
+        throw e;
+    }
+    const std::string listed = p.unnamed.empty() ? "" : ":\n  " + join(p.unnamed, "\n  ") + "\n";
+    if (!confirm(what + listed + (listed.empty() ? ". " : "") + "Go ahead?")) {
+        log::info("nothing rolled back");
+        return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+ExitCode run_down(const MigrateOptions& o, Context& ctx) {
+    check_pg_duration("--ddl-lock-timeout", o.ddl_lock_timeout);
+    check_pg_duration("--statement-timeout", o.statement_timeout);
+    if (!o.to.empty() && o.steps > 0) throw usage_error("use either --to or --steps, not both");
+    const auto& cfg = ctx.valid_config(true);
+    if (!o.dry_run) cfg.refuse_in_production("roll back migrations", o.force);
+    const MigrationSet set = load_set(o, ctx);
+    warn_orphans(set);
+    if (!o.to.empty()) migration_of(set, "--to", o.to, true);  // a bad --to before connecting
+    auto conn = open(ctx);
+    MigrationLock lock(*conn, o.lock_timeout_s);
+    const auto list = migration_status(set, read_history(*conn));
+    auto problems = drift(list);
+    const std::vector<const Migration*> todo = files_to_roll_back(o, set, list, problems);
+    if (!problems.empty()) {
+        Error e(ExitCode::failure, "refusing to roll back; nothing was run");
+        e.with_details(problems);
+        throw e;
+    }
+    ParsedFiles parsed;
+    require_static_checks(todo, true, parsed);
+    const DownPlan p = plan_down(*conn, todo, parsed);
+    if (o.dry_run)
+        return print_down_dry_run(todo, p.destroyed, p.vanishing, p.rehearsal, p.destroyed_json,
+                                  p.refusal, ctx);
+    if (p.refusal) throw *p.refusal;
+    if (!confirm_down(o, todo, p)) return ExitCode::failure;
     nlohmann::json done = nlohmann::json::array();
     for (const Migration* m : todo) {
         log::info("rolling back " + m->file + " with " + m->down_file);
-        const std::int64_t ms = run_file(
-            *conn, o, m->down_file, *m->down_sql, parsed.down(*m), parsed.outside(*m, true), [&] {
-                exec(*conn, "DELETE FROM ctldb_schema_migrations WHERE version = $1",
-                     {std::to_string(m->version)});
-            });
+        const std::int64_t ms = run_migration_file(
+            *conn, timeouts_of(o), m->down_file, *m->down_sql, parsed.down(*m),
+            parsed.outside(*m, true), [&] { forget_applied(*conn, m->version); });
         done.push_back({{"version", m->version}, {"name", m->name}, {"execution_ms", ms}});
     }
     if (ctx.json()) {
         emit_result({{"ok", true},
                      {"exit_code", 0},
                      {"rolled_back", done},
-                     {"destroyed", destroyed_json},
-                     {"rehearsal", rehearsal_json(rehearsal)}});
+                     {"destroyed", p.destroyed_json},
+                     {"rehearsal", rehearsal_json(p.rehearsal)}});
     } else {
         print_text("rolled back " + std::to_string(done.size()) + " migration(s)\n");
     }

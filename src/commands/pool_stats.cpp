@@ -11,18 +11,18 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "cli_values.hpp"
-#include "commands.hpp"
-#include "ctldb/connection.hpp"
-#include "ctldb/context.hpp"
-#include "ctldb/findings.hpp"
-#include "ctldb/log.hpp"
-#include "ctldb/pool.hpp"
-#include "ctldb/probes.hpp"
-#include "ctldb/signals.hpp"
-#include "ctldb/text.hpp"
-#include "pool_stats.hpp"
-#include "result.hpp"
+#include "base/findings.hpp"
+#include "base/log.hpp"
+#include "base/signals.hpp"
+#include "base/text.hpp"
+#include "checks/pool.hpp"
+#include "cli/cli_values.hpp"
+#include "cli/context.hpp"
+#include "cli/result.hpp"
+#include "commands/commands.hpp"
+#include "commands/pool_stats.hpp"
+#include "pg/connection.hpp"
+#include "pg/probes.hpp"
 
 namespace ctldb {
 
@@ -32,7 +32,7 @@ void warn_hidden(const PoolReport& s, const std::string& user) {
     log::warn(std::to_string(s.hidden) + " session(s) of other roles are hidden from " + user +
               ": without pg_monitor (or pg_read_all_stats) their state, lock waits and query "
               "times are not visible; they are counted in use and as 'hidden'");
-    log::hint("GRANT pg_monitor TO " + user + "; gives ctldb the whole picture");
+    log::hint(pool::monitor_grant(user) + "; gives ctldb the whole picture");
 }
 
 /// --watch: a snapshot every o.watch seconds until interrupted; the screen
@@ -104,7 +104,10 @@ void register_pool_stats(CLI::App& app, Context& ctx) {
     cmd->add_option("--admin-reserve", o.admin_reserve,
                     "Connections kept for admin work (guide: 10-20; default 15)")
         ->check(CLI::Range(0, 10000));
-    cmd->callback([&ctx] { ctx.run = [&ctx] { return run(o, ctx); }; });
+    cmd->callback([&ctx] {
+        ctx.prometheus_output = true;
+        ctx.run = [&ctx] { return run(o, ctx); };
+    });
 }
 
 }  // namespace ctldb

@@ -2,8 +2,8 @@
 // (PoolReport) is in the core, shared with doctor and metrics.
 #pragma once
 
-#include "ctldb/context.hpp"
-#include "ctldb/pool_report.hpp"
+#include "cli/context.hpp"
+#include "metrics/pool_report.hpp"
 
 namespace ctldb {
 

@@ -13,17 +13,17 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "cli_values.hpp"
-#include "commands.hpp"
-#include "ctldb/connection.hpp"
-#include "ctldb/context.hpp"
-#include "ctldb/log.hpp"
-#include "ctldb/output.hpp"
-#include "ctldb/probes.hpp"
-#include "ctldb/queries.hpp"
-#include "ctldb/signals.hpp"
-#include "ctldb/text.hpp"
-#include "result.hpp"
+#include "base/log.hpp"
+#include "base/output.hpp"
+#include "base/signals.hpp"
+#include "base/text.hpp"
+#include "checks/queries.hpp"
+#include "cli/cli_values.hpp"
+#include "cli/context.hpp"
+#include "cli/result.hpp"
+#include "commands/commands.hpp"
+#include "pg/connection.hpp"
+#include "pg/probes.hpp"
 
 namespace ctldb {
 
@@ -216,7 +216,7 @@ ExitCode run_list(const QueriesOptions& o, Context& ctx) {
     const Config& cfg = ctx.valid_config(true);
     auto conn = connect(cfg.connection());
     probe::bound_reads(*conn);
-    const std::string db = exec(*conn, "SELECT current_database()").get(0, 0);
+    const std::string db = probe::current_database(*conn);
     if (o.watch <= 0) return print_result(take_listing(*conn, o, db), ctx);
     const bool tty = is_tty(stdout);
     if (ctx.json()) use_json_lines();
@@ -315,106 +315,17 @@ ExitCode run_top(const QueriesOptions& o, Context& ctx) {
     probe::bound_reads(*conn);
     TopReport r;
     r.order = *order;
-    r.role = exec(*conn, "SELECT current_user").get(0, 0);
+    r.role = probe::current_user(*conn);
     r.s = queries::top(*conn, o.limit, *order);
     return print_result(r, ctx);
 }
 
 // --- cancel / terminate -----------------------------------------------------------------
 
-struct Target {
-    std::int64_t pid = 0;
-    const Session* session = nullptr;  ///< null: no such client session
-    std::string outcome;               ///< "terminated", "cancelled", "refused", ...
-    std::string detail;
-    bool ok = false;
-};
-
-/// Why `pid` may not be signalled, or "" when it may.
-std::string refusal(Connection& conn, std::int64_t pid, const Session* s, const std::string& db) {
-    if (s == nullptr) {
-        QueryResult r = exec(conn,
-                             "SELECT coalesce(backend_type, 'a session of another role') FROM "
-                             "pg_stat_activity WHERE pid = $1",
-                             {std::to_string(pid)});
-        if (r.rows() == 0) return "no such session on this server";
-        return "not a client session (" + r.get(0, 0) + ")";
-    }
-    if (s->self) return "ctldb's own session";
-    if (s->database != db) {
-        return "connected to database " + printable(s->database) + ", not " + printable(db) +
-               " (ctldb acts on its own database only)";
-    }
-    return "";
-}
-
-void signal_one(Connection& conn, Target& t, bool terminate, const std::string& rule) {
-    const Session& s = *t.session;
-    const std::string fn =
-        terminate ? "pg_terminate_backend(a.pid, 5000)" : "pg_cancel_backend(a.pid)";
-    try {
-        QueryResult r =
-            exec(conn,
-                 "SELECT " + fn + " FROM pg_stat_activity a WHERE a.pid = $1 AND " +
-                     probe::iso_utc("a.backend_start") + " IS NOT DISTINCT FROM $2 AND " + rule,
-                 {std::to_string(t.pid), s.backend_start});
-        if (r.rows() == 0) {
-            t.outcome = "gone";
-            t.detail = "the session ended or no longer matches; left alone";
-            t.ok = true;
-            return;
-        }
-        if (r.get(0, 0) != "t") {
-            t.outcome = "not signalled";
-            t.detail = terminate ? "still running 5 s after the signal" : "the server refused";
-            return;
-        }
-    } catch (const SqlError& e) {
-        t.outcome = "not permitted";
-        t.detail = e.server().message +
-                   (e.server().sqlstate == "42501"
-                        ? " (a role may signal its own sessions and, with pg_signal_backend, "
-                          "those of other non-superusers)"
-                        : "");
-        return;
-    }
-    t.ok = true;
-    if (terminate) {
-        t.outcome = "terminated";
-        return;
-    }
-    // A cancel is a request: see whether the query stopped. (Another
-    // role's session, whose backend start this role may not see, is
-    // matched by pid alone: the server still checks the permission.)
-    t.outcome = "cancel sent";
-    if (!s.visible) {
-        t.detail = "whether its query stopped is not visible to this role";
-        return;
-    }
-    if (s.state != "active") {
-        t.detail = "it was " + s.state +
-                   ", running no query: a cancel does not end its transaction (terminate does)";
-        return;
-    }
-    t.detail = "the query was still running 2 s later";
-    for (int i = 0; i < 20; ++i) {
-        QueryResult r = exec(conn,
-                             "SELECT state <> 'active' OR " + probe::iso_utc("query_start") +
-                                 " IS DISTINCT FROM $2 FROM pg_stat_activity WHERE pid = $1",
-                             {std::to_string(t.pid), s.query_start.value_or("")});
-        if (r.rows() == 0 || r.get(0, 0) == "t") {
-            t.outcome = "cancelled";
-            t.detail.clear();
-            return;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-}
-
 struct SignalReport {
     bool terminate = false;
     bool dry_run = false;
-    std::vector<Target> targets;
+    std::vector<queries::SignalTarget> targets;
 
     ExitCode code() const {
         for (const auto& t : targets)
@@ -465,7 +376,7 @@ ExitCode run_signal(const QueriesOptions& o, bool terminate, Context& ctx) {
     if (!o.dry_run) cfg.refuse_in_production(std::string(verb) + " sessions", o.force);
     auto conn = connect(cfg.connection());
     probe::bound_reads(*conn);
-    const std::string db = exec(*conn, "SELECT current_database()").get(0, 0);
+    const std::string db = probe::current_database(*conn);
     const probe::Activity a = probe::activity(*conn);
     SignalReport report;
     report.terminate = terminate;
@@ -484,11 +395,11 @@ ExitCode run_signal(const QueriesOptions& o, bool terminate, Context& ctx) {
     }
     report.targets.reserve(chosen.size());
     for (const auto& s : chosen) {
-        Target t;
+        queries::SignalTarget t;
         t.pid = s.pid;
         const bool known = !s.state.empty() || s.self || !s.database.empty();
         t.session = known ? &s : nullptr;
-        const std::string why = refusal(*conn, s.pid, t.session, db);
+        const std::string why = queries::refusal(*conn, s.pid, t.session, db);
         if (!why.empty()) {
             t.outcome = "refused";
             t.detail = why;
@@ -517,7 +428,7 @@ ExitCode run_signal(const QueriesOptions& o, bool terminate, Context& ctx) {
         }
         const std::string rule = by_rule ? queries::still_matches_sql(state, older) : "true";
         for (auto& t : report.targets)
-            if (t.outcome.empty()) signal_one(*conn, t, terminate, rule);
+            if (t.outcome.empty()) queries::signal_one(*conn, t, terminate, rule);
     }
     return print_result(report, ctx);
 }

@@ -14,19 +14,20 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "cli_values.hpp"
-#include "commands.hpp"
-#include "ctldb/connection.hpp"
-#include "ctldb/context.hpp"
-#include "ctldb/fs.hpp"
-#include "ctldb/log.hpp"
-#include "ctldb/output.hpp"
-#include "ctldb/password.hpp"
-#include "ctldb/probes.hpp"
-#include "ctldb/roles.hpp"
-#include "ctldb/sql.hpp"
-#include "ctldb/text.hpp"
-#include "result.hpp"
+#include "base/fs.hpp"
+#include "base/log.hpp"
+#include "base/output.hpp"
+#include "base/password.hpp"
+#include "base/text.hpp"
+#include "cli/cli_values.hpp"
+#include "cli/context.hpp"
+#include "cli/result.hpp"
+#include "commands/commands.hpp"
+#include "pg/connection.hpp"
+#include "pg/probes.hpp"
+#include "pg/sql.hpp"
+#include "roles/role_changes.hpp"
+#include "roles/roles.hpp"
 
 namespace ctldb {
 
@@ -142,18 +143,6 @@ ExitCode run_check(Context& ctx) {
 
 // --- SCRAM --------------------------------------------------------------------------------
 
-/// The SCRAM-SHA-256 verifier of `password` for `role`, computed here.
-std::string scram_verifier(Connection& conn, const std::string& password, const std::string& role) {
-    char* v = PQencryptPasswordConn(conn.raw(), password.c_str(), role.c_str(), "scram-sha-256");
-    if (v == nullptr) {
-        throw failure("cannot compute the SCRAM verifier: " +
-                      std::string(PQerrorMessage(conn.raw())));
-    }
-    std::string out(v);
-    PQfreemem(v);
-    return out;
-}
-
 void check_role_name(const std::string& option, const std::string& name) {
     if (name.empty() || name.size() > 63 || name.find('\0') != std::string::npos) {
         throw usage_error(option + " must be a role name of 1 to 63 bytes");
@@ -186,50 +175,6 @@ struct ReadonlyReport {
     }
 };
 
-/// Schemas the role gets: the ones given, else every user schema.
-std::vector<std::string> readonly_schemas(Connection& conn, const RolesOptions& o) {
-    if (!o.schemas.empty()) {
-        for (const auto& s : o.schemas) {
-            if (exec(conn, "SELECT 1 FROM pg_namespace WHERE nspname = $1", {s}).rows() == 0)
-                throw failure("schema " + printable(s) + " does not exist");
-        }
-        return o.schemas;
-    }
-    QueryResult r = exec(conn, "SELECT n.nspname FROM pg_namespace n WHERE " +
-                                   probe::user_schema("n") + " ORDER BY 1");
-    std::vector<std::string> out;
-    for (int i = 0; i < r.rows(); ++i)
-        out.push_back(r.get(i, 0));
-    return out;
-}
-
-/// Roles whose future tables it may read: the ones given, else the
-/// database's owner and the owners of the tables there are now, each only
-/// when the connected role may speak for it (ALTER DEFAULT PRIVILEGES FOR
-/// ROLE needs membership).
-std::vector<std::string> readonly_owners(Connection& conn, const RolesOptions& o,
-                                         const std::vector<std::string>& schemas) {
-    if (!o.owners.empty()) return o.owners;
-    QueryResult r = exec(conn,
-                         "SELECT DISTINCT o.rolname, pg_has_role(o.oid, 'MEMBER') FROM pg_roles o "
-                         "WHERE o.oid = (SELECT datdba FROM pg_database WHERE datname = "
-                         "current_database()) OR o.oid IN (SELECT c.relowner FROM pg_class c JOIN "
-                         "pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p', "
-                         "'v', 'm', 'S') AND n.nspname = ANY($1::text[])) ORDER BY 1",
-                         {sql::array_literal(schemas)});
-    std::vector<std::string> out;
-    for (int i = 0; i < r.rows(); ++i) {
-        if (r.get(i, 1) == "t") {
-            out.push_back(r.get(i, 0));
-        } else {
-            log::warn("tables role " + printable(r.get(i, 0)) +
-                      " creates later will not be readable: this role may not ALTER DEFAULT "
-                      "PRIVILEGES for it (run as a superuser, or pass --owner)");
-        }
-    }
-    return out;
-}
-
 ExitCode run_create_readonly(const RolesOptions& o, Context& ctx) {
     check_role_name("NAME", o.name);
     std::optional<std::string> password;
@@ -248,33 +193,18 @@ ExitCode run_create_readonly(const RolesOptions& o, Context& ctx) {
     probe::bound_reads(*conn);
     roles::ReadonlyPlan plan;
     plan.role = o.name;
-    QueryResult ex = exec(*conn,
-                          "SELECT rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication OR "
-                          "rolbypassrls FROM pg_roles WHERE rolname = $1",
-                          {o.name});
-    plan.exists = ex.rows() > 0;
-    if (plan.exists && ex.get(0, 0) == "t") {
-        throw failure("role " + printable(o.name) +
-                          " exists and has SUPERUSER, CREATEROLE, CREATEDB, REPLICATION or "
-                          "BYPASSRLS: it is not a read-only role; nothing was changed",
-                      "choose another name, or remove those attributes first");
-    }
+    plan.exists = roles::readonly_role_exists(*conn, o.name);
     const probe::RoleFacts me = probe::role(*conn);
     if (!o.dry_run && !me.superuser && !me.create_role) {
         throw failure("role " + me.name + " may not create or alter roles; nothing was changed",
                       "run it as a role with CREATEROLE (or a superuser); --dry-run shows the SQL");
     }
-    plan.database = exec(*conn, "SELECT current_database()").get(0, 0);
-    plan.schemas = readonly_schemas(*conn, o);
-    plan.owners = readonly_owners(*conn, o, plan.schemas);
-    if (password) plan.verifier = scram_verifier(*conn, *password, o.name);
+    plan.database = probe::current_database(*conn);
+    plan.schemas = roles::readonly_schemas(*conn, o.schemas);
+    plan.owners = roles::readonly_owners(*conn, o.owners, plan.schemas);
+    if (password) plan.verifier = roles::scram_verifier(*conn, *password, o.name);
     ReadonlyReport report{plan, o.dry_run};
-    if (!o.dry_run) {
-        exec(*conn, "BEGIN");
-        for (const auto& s : plan.sql(false))
-            exec(*conn, s);
-        exec(*conn, "COMMIT");
-    }
+    if (!o.dry_run) roles::apply(*conn, plan);
     return print_result(report, ctx);
 }
 
@@ -379,123 +309,42 @@ void check_rotate_options(const RolesOptions& o) {
     }
 }
 
-/// Whether the connected role may set `role`'s password; throws if not.
-void check_may_rotate(Connection& conn, const std::string& role) {
-    QueryResult r = exec(conn,
-                         "SELECT r.rolcanlogin, r.rolsuper, r.rolname = current_user, "
-                         "me.rolsuper, me.rolcreaterole, has_database_privilege(r.oid, "
-                         "current_database(), 'CONNECT') FROM pg_roles r, pg_roles me WHERE "
-                         "r.rolname = $1 AND me.rolname = current_user",
-                         {role});
-    if (r.rows() == 0) throw failure("role " + printable(role) + " does not exist");
-    if (r.get(0, 0) != "t") {
-        throw failure("role " + printable(role) +
-                      " cannot log in (NOLOGIN): no password to rotate; nothing was changed");
-    }
-    const bool target_super = r.get(0, 1) == "t", self = r.get(0, 2) == "t";
-    const bool me_super = r.get(0, 3) == "t", me_createrole = r.get(0, 4) == "t";
-    if (!self && !me_super && !(me_createrole && !target_super)) {
-        throw failure("the connected role may not change the password of " + printable(role) +
-                          "; nothing was changed",
-                      std::string("connect as ") + printable(role) + " itself, or as a role with " +
-                          (target_super ? "SUPERUSER" : "CREATEROLE"));
-    }
-    if (r.get(0, 5) != "t") {
-        throw failure("role " + printable(role) +
-                      " may not CONNECT to this database, so the new password cannot be proven "
-                      "here; nothing was changed");
-    }
-}
-
-/// Log in as `role` with `password` over the configured connection.
-void prove_login(const ConnectionSettings& base, const std::string& role,
-                 const std::string& password) {
-    ConnectionSettings s = base;
-    s.user = role;
-    s.password = password;  // given, so neither a service file nor .pgpass decides it
-    auto c = connect(s);
-    exec(*c, "SELECT 1");
-}
-
-void undo_rotation(Connection& conn, const std::string& role,
-                   const std::optional<std::string>& old_verifier) {
-    exec(conn, "SET log_statement = 'none'");
-    exec(conn, "ALTER ROLE " + sql::quote_identifier(role) + " PASSWORD " +
-                   (old_verifier ? sql::quote_literal(*old_verifier) : std::string("NULL")));
-}
-
-void record_rotation(Connection& conn, const std::string& role, RotateReport& report) {
-    try {
-        exec(conn, "BEGIN");
-        exec(conn, std::string("CREATE TABLE IF NOT EXISTS ") + roles::kRotationTable +
-                       " (role_name text PRIMARY KEY, rotated_at timestamptz NOT NULL, "
-                       "rotated_by text NOT NULL)");
-        exec(conn,
-             std::string("INSERT INTO ") + roles::kRotationTable +
-                 " VALUES ($1, now(), current_user) ON CONFLICT (role_name) DO UPDATE SET "
-                 "rotated_at = excluded.rotated_at, rotated_by = excluded.rotated_by",
-             {role});
-        exec(conn, "COMMIT");
-    } catch (const SqlError& e) {
-        exec(conn, "ROLLBACK");
-        report.record = e.server().message;
-        log::warn("the rotation is not recorded (" + e.server().message +
-                  "): roles check cannot tell the password's age");
-    }
-}
-
-ExitCode run_rotate(const RolesOptions& o, Context& ctx) {
-    check_rotate_options(o);
-    if (o.length < 16 || o.length > 128) throw usage_error("--length must be 16 to 128");
-    const Config& cfg = ctx.valid_config(true);
-    auto conn = connect(cfg.connection());
-    probe::bound_reads(*conn);
-    check_may_rotate(*conn, o.role);
-    RotateReport report;
-    report.role = o.role;
-    report.dry_run = o.dry_run;
-    const std::string password = generate_password(static_cast<std::size_t>(o.length));
-    if (!o.out_password_file.empty())
-        report.files.push_back({o.out_password_file, "password file", password});
-    if (!o.out_secret.empty())
-        report.files.push_back({o.out_secret, "Secret manifest", secret_manifest(o, password)});
-    if (o.dry_run) return print_result(report, ctx);
+/// Asked unless --yes (off a terminal: --yes is needed). False for no.
+bool confirm_rotation(const RolesOptions& o) {
+    if (o.yes) return true;
     const std::string what = "set a new password for role " + printable(o.role) +
                              ": the old one stops working at once, and every client needs the "
                              "new one";
-    if (!o.yes) {
-        if (!is_tty(stdin))
-            throw usage_error("about to " + what + "; nothing was changed",
-                              "pass --yes to confirm");
-        if (!confirm("About to " + what + ". Go ahead?")) {
-            log::info("nothing was changed");
-            return ExitCode::failure;
-        }
+    if (!is_tty(stdin))
+        throw usage_error("about to " + what + "; nothing was changed", "pass --yes to confirm");
+    if (!confirm("About to " + what + ". Go ahead?")) {
+        log::info("nothing was changed");
+        return false;
     }
-    // On disk first: from the ALTER ROLE on, the new password is the only
-    // one, and a crash must not lose it.
+    return true;
+}
+
+void remove_staged(const RotateReport& report) {
     for (const auto& f : report.files)
-        fs::write_new(f.staged(), f.contents, 0600);
-    const bool superuser = probe::role(*conn).superuser;
-    std::optional<std::string> old_verifier;
-    if (superuser) {
-        old_verifier = exec(*conn, "SELECT rolpassword FROM pg_authid WHERE rolname = $1", {o.role})
-                           .get_optional(0, 0);
-    }
+        ::unlink(f.staged().c_str());
+}
+
+/// ALTER ROLE with the new verifier and COMMIT. Before the COMMIT a failure
+/// leaves the old password (the staged files go); at the COMMIT the outcome
+/// is unknown and the error says where the new one is.
+void set_new_password(Connection& conn, const RolesOptions& o, const std::string& password,
+                      bool superuser, const RotateReport& report) {
     // A superuser keeps even the verifier out of the log.
     try {
-        exec(*conn, "BEGIN");
-        if (superuser) exec(*conn, "SET LOCAL log_statement = 'none'");
-        exec(*conn, "ALTER ROLE " + sql::quote_identifier(o.role) + " PASSWORD " +
-                        sql::quote_literal(scram_verifier(*conn, password, o.role)));
+        roles::begin_password_change(conn, o.role, roles::scram_verifier(conn, password, o.role),
+                                     superuser);
     } catch (...) {
         // The password in force is still the old one: nothing to keep.
-        for (const auto& f : report.files)
-            ::unlink(f.staged().c_str());
+        remove_staged(report);
         throw;
     }
     try {
-        exec(*conn, "COMMIT");
+        roles::commit(conn);
     } catch (const Error& e) {
         // Lost at COMMIT: the server may have the new password or not.
         throw failure(
@@ -503,13 +352,20 @@ ExitCode run_rotate(const RolesOptions& o, Context& ctx) {
                 printable(o.role) + " may be the new one",
             "the new one is in " + report.files.front().staged() + "; try logging in with each");
     }
+}
+
+/// Log in with the new password; when that fails a superuser puts the old
+/// verifier back, anyone else is told where the new one is.
+void prove_new_password(Connection& conn, const ConnectionSettings& cs, const RolesOptions& o,
+                        const std::string& password, bool superuser,
+                        const std::optional<std::string>& old_verifier,
+                        const RotateReport& report) {
     try {
-        prove_login(cfg.connection(), o.role, password);
+        roles::prove_login(cs, o.role, password);
     } catch (const Error& e) {
         if (superuser) {
-            undo_rotation(*conn, o.role, old_verifier);
-            for (const auto& f : report.files)
-                ::unlink(f.staged().c_str());
+            roles::undo_rotation(conn, o.role, old_verifier);
+            remove_staged(report);
             throw failure(
                 "logging in as " + printable(o.role) +
                     " with the new password failed, so the old one was put back: " + e.what(),
@@ -520,6 +376,9 @@ ExitCode run_rotate(const RolesOptions& o, Context& ctx) {
                       "it is in " + report.files.front().staged() +
                           "; pg_hba.conf must let the role log in with a password from here");
     }
+}
+
+void move_into_place(const RotateReport& report) {
     for (const auto& f : report.files) {
         if (::rename(f.staged().c_str(), f.path.c_str()) != 0) {
             throw failure("cannot move " + f.staged() + " to " + f.path +
@@ -527,16 +386,45 @@ ExitCode run_rotate(const RolesOptions& o, Context& ctx) {
         }
         fs::sync_parent_dir(f.path);
     }
+}
+
+ExitCode run_rotate(const RolesOptions& o, Context& ctx) {
+    check_rotate_options(o);
+    if (o.length < 16 || o.length > 128) throw usage_error("--length must be 16 to 128");
+    const Config& cfg = ctx.valid_config(true);
+    auto conn = connect(cfg.connection());
+    probe::bound_reads(*conn);
+    roles::check_may_rotate(*conn, o.role);
+    RotateReport report;
+    report.role = o.role;
+    report.dry_run = o.dry_run;
+    const std::string password = generate_password(static_cast<std::size_t>(o.length));
+    if (!o.out_password_file.empty())
+        report.files.push_back({o.out_password_file, "password file", password});
+    if (!o.out_secret.empty())
+        report.files.push_back({o.out_secret, "Secret manifest", secret_manifest(o, password)});
+    if (o.dry_run) return print_result(report, ctx);
+    if (!confirm_rotation(o)) return ExitCode::failure;
+    // On disk first: from the ALTER ROLE on, the new password is the only
+    // one, and a crash must not lose it.
+    for (const auto& f : report.files)
+        fs::write_new(f.staged(), f.contents, 0600);
+    const bool superuser = probe::role(*conn).superuser;
+    std::optional<std::string> old_verifier;
+    if (superuser) old_verifier = roles::password_verifier(*conn, o.role);
+    set_new_password(*conn, o, password, superuser, report);
+    prove_new_password(*conn, cfg.connection(), o, password, superuser, old_verifier, report);
+    move_into_place(report);
     const ConnectionSettings& mine = cfg.connection();
     if (mine.user == o.role && !mine.password.empty()) {
         try {
-            prove_login(mine, o.role, mine.password);
+            roles::prove_login(mine, o.role, mine.password);
             report.old_refused = false;
         } catch (const Error&) {
             report.old_refused = true;
         }
     }
-    record_rotation(*conn, o.role, report);
+    report.record = roles::record_rotation(*conn, o.role);
     report.rotated_at = utc_now_iso8601();
     return print_result(report, ctx);
 }

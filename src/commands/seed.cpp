@@ -12,17 +12,18 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "commands.hpp"
-#include "ctldb/connection.hpp"
-#include "ctldb/context.hpp"
-#include "ctldb/embedded.hpp"
-#include "ctldb/fs.hpp"
-#include "ctldb/log.hpp"
-#include "ctldb/script.hpp"
-#include "ctldb/seed_data.hpp"
-#include "ctldb/signals.hpp"
-#include "ctldb/stopwatch.hpp"
-#include "ctldb/text.hpp"
+#include "base/embedded.hpp"
+#include "base/fs.hpp"
+#include "base/log.hpp"
+#include "base/signals.hpp"
+#include "base/stopwatch.hpp"
+#include "base/text.hpp"
+#include "cli/context.hpp"
+#include "commands/commands.hpp"
+#include "pg/connection.hpp"
+#include "pg/script.hpp"
+#include "seed/generate.hpp"
+#include "seed/seed_data.hpp"
 
 #include <algorithm>
 
@@ -39,30 +40,6 @@ struct SeedOptions {
     bool keep_indexes = false;
     std::string lock_timeout = "10s";
 };
-
-/// The tables seed generate writes to.
-constexpr const char* kTables[] = {
-    "users",   "subscriptions", "payment_methods", "payment_transactions",
-    "refunds", "admin_roles",   "admin_audit_logs"};
-
-/// kTables as an SQL list of names: users, subscriptions, ...
-std::string table_list() {
-    return join(kTables, ", ");
-}
-
-/// kTables as an SQL array of regclass, for catalog queries.
-std::string table_array() {
-    return "ARRAY['" + join(kTables, "', '") + "']::regclass[]";
-}
-
-void require_schema(Connection& conn) {
-    QueryResult r = exec(conn, "SELECT count(*) FROM unnest(ARRAY['" + join(kTables, "', '") +
-                                   "']) t WHERE to_regclass(t) IS NULL");
-    if (r.get_int(0, 0) != 0) {
-        throw failure("the Admin Center schema is not there (or not complete)",
-                      "run 'ctldb migrate' first");
-    }
-}
 
 std::vector<std::pair<std::string, std::string>> seed_files(const SeedOptions& o) {
     std::vector<std::pair<std::string, std::string>> files;
@@ -141,65 +118,6 @@ ExitCode run_seed(const SeedOptions& o, Context& ctx) {
 
 // --- seed generate -----------------------------------------------------------
 
-/// What a bulk load takes off the tables and puts back afterwards, as
-/// pg_restore does: foreign keys, primary/unique constraints and indexes.
-/// Building them once over all rows is many times faster than maintaining
-/// them row by row, and the foreign keys are then checked in one join each.
-struct Detached {
-    std::vector<std::string> restore;  // in order
-};
-
-Detached detach_constraints(Connection& conn) {
-    Detached d;
-    std::vector<std::string> drops, fks, keys, indexes;
-    const std::string targets = table_array();
-    QueryResult fk = exec(conn,
-                          "SELECT format('%s', conrelid::regclass), quote_ident(conname), "
-                          "pg_get_constraintdef(oid) FROM pg_constraint WHERE contype = 'f' AND "
-                          "(conrelid = ANY(" +
-                              targets + ") OR confrelid = ANY(" + targets + ")) ORDER BY 1, 2");
-    for (int i = 0; i < fk.rows(); ++i) {
-        drops.push_back("ALTER TABLE " + fk.get(i, 0) + " DROP CONSTRAINT " + fk.get(i, 1));
-        fks.push_back("ALTER TABLE " + fk.get(i, 0) + " ADD CONSTRAINT " + fk.get(i, 1) + " " +
-                      fk.get(i, 2));
-    }
-    QueryResult idx = exec(conn,
-                           "SELECT format('%s', i.indexrelid::regclass), "
-                           "pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid = ANY(" +
-                               targets +
-                               ") AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid "
-                               "= i.indexrelid) ORDER BY 1");
-    for (int i = 0; i < idx.rows(); ++i) {
-        drops.push_back("DROP INDEX " + idx.get(i, 0));
-        indexes.push_back(idx.get(i, 1));
-    }
-    QueryResult key = exec(conn,
-                           "SELECT format('%s', conrelid::regclass), quote_ident(conname), "
-                           "pg_get_constraintdef(oid) FROM pg_constraint WHERE contype IN ('p', "
-                           "'u') AND conrelid = ANY(" +
-                               targets + ") ORDER BY 1, 2");
-    for (int i = 0; i < key.rows(); ++i) {
-        drops.push_back("ALTER TABLE " + key.get(i, 0) + " DROP CONSTRAINT " + key.get(i, 1));
-        keys.push_back("ALTER TABLE " + key.get(i, 0) + " ADD CONSTRAINT " + key.get(i, 1) + " " +
-                       key.get(i, 2));
-    }
-    for (const auto& sql : drops)
-        exec(conn, sql);
-    d.restore = keys;
-    d.restore.insert(d.restore.end(), indexes.begin(), indexes.end());
-    d.restore.insert(d.restore.end(), fks.begin(), fks.end());
-    return d;
-}
-
-/// True when the current role owns every table seed generate writes to
-/// (needed to take constraints off for the load).
-bool owns_tables(Connection& conn) {
-    return exec(conn, std::string("SELECT bool_and(pg_has_role(c.relowner, 'USAGE')) FROM "
-                                  "pg_class c WHERE c.oid = ANY(") +
-                          table_array() + ")")
-               .get(0, 0) == "t";
-}
-
 /// --random-seed: a whole number from 0 to 2^64-1, nothing else (no sign,
 /// no wrap-around of -1 or of a number too large).
 std::uint64_t parse_seed(const std::string& text) {
@@ -215,92 +133,10 @@ std::uint64_t parse_seed(const std::string& text) {
     return static_cast<std::uint64_t>(v);
 }
 
-/// Takes every lock the load needs at once, waiting at most `timeout`: an
-/// ACCESS EXCLUSIVE request queued behind a long transaction would otherwise
-/// stall every other query on the tables while it waits. Taking constraints
-/// off also locks the tables that reference these ones.
-void lock_tables(Connection& conn, bool exclusive, const std::string& timeout) {
-    set_timeout(conn, "lock_timeout", timeout, true);
-    std::string tables = table_list();
-    if (exclusive) {
-        const QueryResult others = exec(
-            conn, std::string("SELECT DISTINCT format('%s', conrelid::regclass) FROM "
-                              "pg_constraint WHERE contype = 'f' AND confrelid = ANY(") +
-                      table_array() + ") AND NOT conrelid = ANY(" + table_array() + ") ORDER BY 1");
-        for (int i = 0; i < others.rows(); ++i)
-            tables += ", " + others.get(i, 0);
-    }
-    try {
-        exec(conn, "LOCK TABLE " + tables + " IN " +
-                       (exclusive ? "ACCESS EXCLUSIVE" : "ROW EXCLUSIVE") + " MODE");
-    } catch (const SqlError& e) {
-        if (e.code() != ExitCode::lock) throw;
-        throw Error(ExitCode::lock,
-                    "the tables are in use: could not lock them within --lock-timeout " + timeout +
-                        "; nothing was changed",
-                    "'ctldb pool-stats' shows who holds locks; retry when they are done, or "
-                    "raise --lock-timeout");
-    }
-    set_timeout(conn, "lock_timeout", "0", true);
-}
-
-/// Rows and bytes copied.
-struct Loaded {
-    std::uint64_t rows = 0, bytes = 0;
-};
-
-/// Generate and COPY every user in batches; the next batch is generated on
-/// another core while this one is copied.
-Loaded load_users(Connection& conn, const SeedOptions& o, std::uint64_t seed) {
-    Progress progress("seed generate", static_cast<std::uint64_t>(o.users), "users");
-    auto generate_batch = [&o, seed](std::int64_t first, seed::Buffers& out) {
-        const std::int64_t end = std::min(o.users, first + o.batch);
-        for (std::int64_t i = first; i < end; ++i) {
-            seed::generate_user(seed, static_cast<std::uint64_t>(i), out);
-        }
-    };
-    seed::Buffers b;
-    seed::generate_admins(seed, b);
-    generate_batch(0, b);
-    Loaded out;
-    for (std::int64_t first = 0; first < o.users; first += o.batch) {
-        seed::Buffers next;
-        std::thread producer;
-        if (first + o.batch < o.users) {
-            producer = std::thread(generate_batch, first + o.batch, std::ref(next));
-        }
-        try {
-            out.bytes += seed::flush(conn, b);
-        } catch (...) {
-            if (producer.joinable()) producer.join();
-            throw;
-        }
-        out.rows += b.rows;
-        if (producer.joinable()) producer.join();
-        b = std::move(next);
-        progress.update(static_cast<std::uint64_t>(std::min(o.users, first + o.batch)), out.bytes);
-    }
-    progress.finish();
-    return out;
-}
-
-/// Put back what detach_constraints took off, each statement timed at -vv.
-void rebuild(Connection& conn, const Detached& detached) {
-    if (detached.restore.empty()) return;
-    log::info("rebuilding " + std::to_string(detached.restore.size()) + " constraints and indexes");
-    for (const auto& sql : detached.restore) {
-        throw_if_interrupted();
-        const Stopwatch t_sql;
-        exec(conn, sql);
-        char took[32];
-        std::snprintf(took, sizeof took, "%.3f s: ", t_sql.seconds());
-        log::debug(took + sql);
-    }
-}
-
-ExitCode report_generate(const SeedOptions& o, std::uint64_t seed, const Loaded& l, double secs,
-                         double rebuild_secs, Context& ctx) {
+ExitCode report_generate(const SeedOptions& o, std::uint64_t seed, const seed::Generated& l,
+                         Context& ctx) {
     const double mb = static_cast<double>(l.bytes) / 1e6;
+    const double secs = l.seconds, rebuild_secs = l.rebuild_seconds;
     if (ctx.json()) {
         emit_result({{"users", o.users},
                      {"random_seed", seed},
@@ -327,33 +163,15 @@ ExitCode run_generate(const SeedOptions& o, Context& ctx) {
     cfg.refuse_in_production("seed the database", o.force);
     if (o.users <= 0) throw usage_error("--users must be a positive number");
     check_pg_duration("--lock-timeout", o.lock_timeout);
-    const std::uint64_t seed = parse_seed(o.random_seed);
+    seed::GenerateOptions g;
+    g.seed = parse_seed(o.random_seed);
+    g.users = o.users;
+    g.batch = o.batch;
+    g.keep_indexes = o.keep_indexes;
+    g.lock_timeout = o.lock_timeout;
     auto conn = connect(cfg.connection());
-    require_schema(*conn);
-    if (exec(*conn, "SELECT count(*) FROM users WHERE id = $1::uuid",
-             {seed::admin_id_text(seed, 0)})
-            .get_int(0, 0) > 0) {
-        throw failure("data generated with --random-seed " + std::to_string(seed) +
-                          " is already in the database",
-                      "use another --random-seed, or remove the generated rows first");
-    }
-    const Stopwatch start;
-    // One transaction: a failure or a signal leaves no half-generated data,
-    // and constraints taken off for the load are back whatever happens.
-    TransactionGuard tx(*conn);
-    exec(*conn, "SET LOCAL maintenance_work_mem = '256MB'");
-    const bool detach = !o.keep_indexes && owns_tables(*conn);
-    if (!o.keep_indexes && !detach) {
-        log::info("not the owner of the tables: loading with indexes and constraints in place");
-    }
-    lock_tables(*conn, detach, o.lock_timeout);
-    Detached detached;
-    if (detach) detached = detach_constraints(*conn);
-    const Loaded loaded = load_users(*conn, o, seed);
-    const Stopwatch rebuilding;
-    rebuild(*conn, detached);
-    tx.commit();
-    return report_generate(o, seed, loaded, start.seconds(), rebuilding.seconds(), ctx);
+    const seed::Generated done = seed::generate(*conn, g);
+    return report_generate(o, g.seed, done, ctx);
 }
 
 }  // namespace

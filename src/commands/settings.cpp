@@ -12,19 +12,19 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "cli_values.hpp"
-#include "commands.hpp"
-#include "ctldb/connection.hpp"
-#include "ctldb/context.hpp"
-#include "ctldb/log.hpp"
-#include "ctldb/output.hpp"
-#include "ctldb/probes.hpp"
-#include "ctldb/server_settings.hpp"
-#include "ctldb/sql.hpp"
-#include "ctldb/text.hpp"
-#include "ctldb/tls.hpp"
-#include "result.hpp"
-#include "settings.hpp"
+#include "base/log.hpp"
+#include "base/output.hpp"
+#include "base/text.hpp"
+#include "checks/server_settings.hpp"
+#include "cli/cli_values.hpp"
+#include "cli/context.hpp"
+#include "cli/result.hpp"
+#include "commands/commands.hpp"
+#include "commands/settings.hpp"
+#include "pg/connection.hpp"
+#include "pg/probes.hpp"
+#include "pg/sql.hpp"
+#include "tls/tls.hpp"
 
 namespace ctldb {
 
@@ -123,62 +123,6 @@ std::vector<Item> read_items(Connection& conn, const SettingsOptions& o) {
     return items;
 }
 
-/// Why the server could not start with TLS on and these files; "" when
-/// it can. The files are read by the server (superuser or
-/// pg_read_server_files), as it would read them at start.
-std::string tls_files_problem(Connection& conn, const std::string& cert, const std::string& key) {
-    if (exec(conn, "SELECT pg_has_role('pg_read_server_files', 'USAGE')").get(0, 0) != "t") {
-        return "the server's ssl_cert_file and ssl_key_file cannot be checked by this role "
-               "(needs superuser or pg_read_server_files)";
-    }
-    auto read = [&](const std::string& path, std::string& out) -> std::string {
-        try {
-            out = exec(conn, "SELECT pg_read_file($1)", {path}).get(0, 0);
-            return "";
-        } catch (const SqlError& e) {
-            return "the server cannot read " + path + ": " + e.server().message;
-        }
-    };
-    std::string cert_pem, key_pem;
-    std::string problem = read(cert, cert_pem);
-    if (problem.empty()) problem = read(key, key_pem);
-    if (problem.empty()) problem = tls::pair_problem(cert_pem, key_pem, cert, key);
-    OPENSSL_cleanse(key_pem.data(), key_pem.size());
-    return problem;
-}
-
-/// Throws when this role may not ALTER SYSTEM these settings and reload.
-void check_may_apply(Connection& conn, const std::vector<const Item*>& todo) {
-    if (exec(conn, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user").get(0, 0) == "t")
-        return;
-    const std::string role = exec(conn, "SELECT current_user").get(0, 0);
-    std::vector<std::string> missing;
-    for (const Item* i : todo) {
-        if (exec(conn, "SELECT has_parameter_privilege($1, 'ALTER SYSTEM')", {i->name}).get(0, 0) !=
-            "t")
-            missing.push_back("GRANT ALTER SYSTEM ON PARAMETER " + i->name + " TO " + role);
-    }
-    if (exec(conn, "SELECT has_function_privilege('pg_catalog.pg_reload_conf()', 'EXECUTE')")
-            .get(0, 0) != "t")
-        missing.push_back("GRANT EXECUTE ON FUNCTION pg_catalog.pg_reload_conf() TO " + role);
-    if (missing.empty()) return;
-    QueryResult su = exec(conn,
-                          "SELECT string_agg(rolname, ', ' ORDER BY rolname) FROM pg_roles WHERE "
-                          "rolsuper AND rolcanlogin");
-    Error e(ExitCode::failure,
-            "changing server settings needs ALTER SYSTEM and pg_reload_conf(), which role " + role +
-                " may not run; nothing was changed",
-            "run it as a superuser (" +
-                (su.is_null(0, 0) ? std::string("none can log in") : su.get(0, 0)) +
-                "), or have one grant exactly what is missing (listed above)");
-    e.with_details(missing);
-    throw e;
-}
-
-std::string alter_system(const Item& i) {
-    return "ALTER SYSTEM SET " + i.name + " = " + sql::quote_literal(i.want);
-}
-
 /// What each applied setting is once the server has reloaded.
 void read_back(Connection& conn, SettingsReport& r, const SettingsOptions& o) {
     // pg_reload_conf() only signals the server: wait until this session
@@ -239,8 +183,8 @@ ExitCode run_settings(const SettingsOptions& o, SettingsMode mode, Context& ctx)
         return i->name == "ssl" || i->name == "ssl_cert_file" || i->name == "ssl_key_file";
     });
     if (touches_tls && setting("ssl") == "on") {
-        const std::string problem =
-            tls_files_problem(*conn, setting("ssl_cert_file"), setting("ssl_key_file"));
+        const std::string problem = server_settings::tls_files_problem(
+            *conn, setting("ssl_cert_file"), setting("ssl_key_file"));
         if (!problem.empty()) {
             throw failure("refusing to turn on TLS with these files: " + problem +
                               "; the server would not start again. Nothing was changed",
@@ -248,14 +192,11 @@ ExitCode run_settings(const SettingsOptions& o, SettingsMode mode, Context& ctx)
                           "(--ssl-cert-file, --ssl-key-file; ctldb gen-certs makes a pair)");
         }
     }
-    if (!o.dry_run) check_may_apply(*conn, todo);
-    std::string plan;
-    for (const Item* i : todo)
-        plan += "  " + alter_system(*i) + ";" + (i->restart() ? "  -- needs a restart" : "") + "\n";
-    plan += "  SELECT pg_reload_conf();\n";
+    if (!o.dry_run) server_settings::check_may_apply(*conn, todo);
+    const std::string plan = server_settings::apply_plan(todo);
     if (o.dry_run) {
         for (const Item* i : todo)
-            r.applied[i->name] = "would run " + alter_system(*i);
+            r.applied[i->name] = "would run " + server_settings::alter_system(*i);
         return print_result(r, ctx);
     }
     if (!o.yes) {
@@ -269,11 +210,9 @@ ExitCode run_settings(const SettingsOptions& o, SettingsMode mode, Context& ctx)
             return ExitCode::failure;
         }
     }
-    for (const Item* i : todo) {
-        exec(*conn, alter_system(*i));
+    server_settings::apply(*conn, todo);
+    for (const Item* i : todo)
         r.applied[i->name] = "";
-    }
-    exec(*conn, "SELECT pg_reload_conf()");
     read_back(*conn, r, opts);
     return print_result(r, ctx);
 }

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "ctldb/context.hpp"
+#include "cli/context.hpp"
 
 namespace ctldb {
 

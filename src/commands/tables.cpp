@@ -10,13 +10,13 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "commands.hpp"
-#include "ctldb/connection.hpp"
-#include "ctldb/context.hpp"
-#include "ctldb/output.hpp"
-#include "ctldb/probes.hpp"
-#include "ctldb/text.hpp"
-#include "result.hpp"
+#include "base/output.hpp"
+#include "base/text.hpp"
+#include "cli/context.hpp"
+#include "cli/result.hpp"
+#include "commands/commands.hpp"
+#include "pg/connection.hpp"
+#include "pg/probes.hpp"
 
 namespace ctldb {
 
@@ -120,9 +120,8 @@ TablesReport run_tables(const TablesOptions& o, Context& ctx) {
     auto conn = connect(ctx.valid_config(true).connection());
     probe::bound_reads(*conn);
     TablesReport r;
-    QueryResult db = exec(*conn, "SELECT current_database(), pg_database_size(current_database())");
-    r.database = db.get(0, 0);
-    r.database_bytes = db.get_int(0, 1);
+    r.database = probe::current_database(*conn);
+    r.database_bytes = probe::database_size(*conn);
     r.volume = probe::data_volume(*conn, r.volume_why_not);
     // Every table's exact size first, then the biggest: the catalog's
     // order may differ from the files' one.

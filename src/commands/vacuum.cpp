@@ -10,18 +10,19 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "commands.hpp"
-#include "ctldb/connection.hpp"
-#include "ctldb/context.hpp"
-#include "ctldb/findings.hpp"
-#include "ctldb/log.hpp"
-#include "ctldb/maintenance.hpp"
-#include "ctldb/probes.hpp"
-#include "ctldb/signals.hpp"
-#include "ctldb/stopwatch.hpp"
-#include "ctldb/text.hpp"
-#include "result.hpp"
-#include "settings.hpp"
+#include "base/findings.hpp"
+#include "base/log.hpp"
+#include "base/signals.hpp"
+#include "base/stopwatch.hpp"
+#include "base/text.hpp"
+#include "cli/context.hpp"
+#include "cli/result.hpp"
+#include "commands/commands.hpp"
+#include "commands/settings.hpp"
+#include "maintenance/maintenance.hpp"
+#include "maintenance/vacuum.hpp"
+#include "pg/connection.hpp"
+#include "pg/probes.hpp"
 
 namespace ctldb {
 
@@ -37,142 +38,13 @@ struct VacuumOptions {
     bool apply = false;
 };
 
-struct Target {
-    std::string name;  // quoted, schema-qualified
-    std::int64_t oid = 0;
-    std::int64_t bytes = 0;
-    bool may = true;  // owner, database owner or superuser: VACUUM skips others
-    bool partitioned = false;
-};
-
-// Sizes come from pg_class (pages as of the last VACUUM, ANALYZE or index
-// build): pg_total_relation_size() takes a lock and would wait behind any
-// ALTER TABLE or exclusively locked table, defeating --skip-locked.
-
-/// PostgreSQL 15 lets the table owner, the database owner and superusers
-/// vacuum or analyze a table; for anyone else it only warns and skips it.
-constexpr const char* kMayVacuum =
-    "pg_has_role(c.relowner, 'USAGE') OR pg_has_role((SELECT datdba FROM pg_database WHERE "
-    "datname = current_database()), 'USAGE')";
-
-struct TableStats {
-    std::int64_t dead = 0;
-    std::int64_t analyzed = -1;  // analyze_count (+ autoanalyze_count); -1: no statistics row
-};
-
-TableStats table_stats(Connection& conn, std::int64_t oid) {
-    exec(conn, "SELECT pg_stat_clear_snapshot()");
-    QueryResult r = exec(conn,
-                         "SELECT coalesce(n_dead_tup, 0), analyze_count + autoanalyze_count "
-                         "FROM pg_stat_all_tables WHERE relid = $1",
-                         {std::to_string(oid)});
-    if (r.rows() == 0) return {};
-    return {r.get_int(0, 0), r.get_int(0, 1)};
-}
-
-/// Resolve --table names against the catalog before anything runs: an
-/// unknown or malformed name is an error, and names are used only quoted.
-std::vector<Target> resolve_targets(Connection& conn, const std::vector<std::string>& names) {
-    std::vector<Target> out;
-    if (names.empty()) {
-        QueryResult r = exec(
-            conn, std::string("SELECT format('%I.%I', n.nspname, c.relname), c.oid, "
-                              "(c.relpages::bigint + coalesce(t.relpages, 0)) * "
-                              "current_setting('block_size')::int, ") +
-                      kMayVacuum +
-                      " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN "
-                      "pg_class t ON t.oid = c.reltoastrelid WHERE c.relkind IN ('r', 'm') AND " +
-                      probe::user_schema("n") + " ORDER BY 3 DESC, 1");
-        for (int i = 0; i < r.rows(); ++i)
-            out.push_back({r.get(i, 0), r.get_int(i, 1), r.get_int(i, 2), r.get(i, 3) == "t"});
-        return out;
-    }
-    std::vector<std::string> unknown;
-    for (const auto& n : names) {
-        QueryResult r(nullptr);
-        try {
-            r = exec(conn,
-                     std::string("SELECT format('%I.%I', ns.nspname, c.relname), c.oid, "
-                                 "(c.relpages::bigint + coalesce(t.relpages, 0)) * "
-                                 "current_setting('block_size')::int, c.relkind, ") +
-                         kMayVacuum +
-                         " FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace "
-                         "LEFT JOIN pg_class t ON t.oid = c.reltoastrelid "
-                         "WHERE c.oid = to_regclass($1)",
-                     {n});
-        } catch (const SqlError&) {
-            unknown.push_back(n);  // not even a valid name
-            continue;
-        }
-        if (r.rows() == 0 || (r.get(0, 3) != "r" && r.get(0, 3) != "m" && r.get(0, 3) != "p")) {
-            unknown.push_back(n);
-            continue;
-        }
-        out.push_back({r.get(0, 0), r.get_int(0, 1), r.get_int(0, 2), r.get(0, 4) == "t",
-                       r.get(0, 3) == "p"});
-    }
-    if (!unknown.empty()) {
-        Error e(ExitCode::usage, "unknown table(s); nothing was vacuumed",
-                "names are looked up as in SQL: schema.table, "
-                "quoted if needed");
-        std::vector<std::string> d;
-        for (const auto& u : unknown)
-            d.push_back("not a table: " + u);
-        e.with_details(d);
-        throw e;
-    }
-    std::sort(out.begin(), out.end(),
-              [](const Target& a, const Target& b) { return a.bytes > b.bytes; });
-    return out;
-}
-
-struct Result {
-    std::string table;
-    std::int64_t dead_before = 0, dead_after = 0;
-    double seconds = 0;
-    std::string error;    // counts as a failure
-    std::string skipped;  // passed by as asked (--skip-locked): not a failure
-};
-
-/// VACUUM or ANALYZE one table (`statement` names the command and its
-/// options), with its dead tuples before and after.
-Result vacuum_one(Connection& conn, const Target& target, const std::string& statement,
-                  bool skip_locked) {
-    Result res;
-    res.table = target.name;
-    try {
-        const TableStats before = table_stats(conn, target.oid);
-        res.dead_before = before.dead;
-        if (!target.may) {
-            res.error =
-                "skipped: only the table owner, the database owner or a superuser may "
-                "vacuum it";
-            return res;
-        }
-        const Stopwatch t0;
-        exec(conn, statement + " " + target.name);
-        res.seconds = t0.seconds();
-        const TableStats after = table_stats(conn, target.oid);
-        res.dead_after = after.dead;
-        // Every mode includes ANALYZE, so a processed table's count moves;
-        // SKIP_LOCKED only warns when it passes a table by. (A partitioned
-        // table's own count never moves: not checked.)
-        if (skip_locked && !target.partitioned && before.analyzed >= 0 &&
-            after.analyzed == before.analyzed) {
-            res.skipped = "skipped: locked by another session (--skip-locked)";
-        }
-    } catch (const SqlError& e) {
-        res.error = e.what();
-    }
-    return res;
-}
-
 /// Every target over `jobs` connections (the first one given), biggest first,
 /// with a progress line on a terminal.
-std::vector<Result> vacuum_all(std::unique_ptr<Connection> first, const ConnectionSettings& cs,
-                               const std::vector<Target>& targets, const std::string& statement,
-                               bool skip_locked, int jobs, const std::string& label) {
-    std::vector<Result> results(targets.size());
+std::vector<maintenance::VacuumResult> vacuum_all(
+    std::unique_ptr<Connection> first, const ConnectionSettings& cs,
+    const std::vector<maintenance::VacuumTarget>& targets, const std::string& statement,
+    bool skip_locked, int jobs, const std::string& label) {
+    std::vector<maintenance::VacuumResult> results(targets.size());
     std::atomic<std::size_t> next{0}, finished{0};
     std::atomic<int> workers_done{0};
     std::mutex err_mu;
@@ -182,7 +54,7 @@ std::vector<Result> vacuum_all(std::unique_ptr<Connection> first, const Connecti
             const std::size_t i = next.fetch_add(1);
             if (i >= targets.size() || interrupted()) break;
             try {
-                results[i] = vacuum_one(*conn, targets[i], statement, skip_locked);
+                results[i] = maintenance::vacuum_one(*conn, targets[i], statement, skip_locked);
             } catch (...) {
                 std::lock_guard<std::mutex> lock(err_mu);
                 if (!failure_ptr) failure_ptr = std::current_exception();
@@ -212,8 +84,8 @@ std::vector<Result> vacuum_all(std::unique_ptr<Connection> first, const Connecti
     return results;
 }
 
-ExitCode report_vacuum(const std::vector<Result>& results, const VacuumOptions& o, int jobs,
-                       Context& ctx) {
+ExitCode report_vacuum(const std::vector<maintenance::VacuumResult>& results,
+                       const VacuumOptions& o, int jobs, Context& ctx) {
     std::size_t failed = 0;
     nlohmann::json arr = nlohmann::json::array();
     Table t({"TABLE", "SECONDS", "DEAD BEFORE", "DEAD AFTER", "RESULT"});
@@ -254,13 +126,12 @@ ExitCode run_vacuum(const VacuumOptions& o, Context& ctx) {
     if (o.jobs < 1) throw usage_error("--jobs must be at least 1");
     const ConnectionSettings cs = ctx.valid_config(true).connection();
     auto main_conn = connect(cs);
-    const std::vector<Target> targets = resolve_targets(*main_conn, o.tables);
+    const std::vector<maintenance::VacuumTarget> targets =
+        maintenance::resolve_targets(*main_conn, o.tables);
     if (o.full) log::warn("VACUUM FULL locks each table exclusively while it is rewritten");
 
-    std::string options = o.analyze_only ? "" : (o.full ? "FULL, ANALYZE" : "ANALYZE");
-    if (o.skip_locked) options += options.empty() ? "SKIP_LOCKED" : ", SKIP_LOCKED";
-    const std::string statement = std::string(o.analyze_only ? "ANALYZE" : "VACUUM") +
-                                  (options.empty() ? "" : " (" + options + ")");
+    const std::string statement =
+        maintenance::vacuum_statement(o.analyze_only, o.full, o.skip_locked);
     const int jobs = std::min<int>(o.jobs, std::max<int>(1, static_cast<int>(targets.size())));
     const auto results = vacuum_all(std::move(main_conn), cs, targets, statement, o.skip_locked,
                                     jobs, o.analyze_only ? "analyze" : "vacuum");

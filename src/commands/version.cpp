@@ -4,11 +4,11 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "commands.hpp"
-#include "ctldb/context.hpp"
-#include "ctldb/cpus.hpp"
-#include "ctldb/log.hpp"
-#include "ctldb/version.hpp"
+#include "base/cpus.hpp"
+#include "base/log.hpp"
+#include "base/version.hpp"
+#include "cli/context.hpp"
+#include "commands/commands.hpp"
 
 namespace ctldb {
 
@@ -29,7 +29,10 @@ ExitCode run_version(Context& ctx) {
 
 void register_version(CLI::App& app, Context& ctx) {
     auto* cmd = app.add_subcommand("version", "Print the version of ctldb and its libraries");
-    cmd->callback([&ctx] { ctx.run = [&ctx] { return run_version(ctx); }; });
+    cmd->callback([&ctx] {
+        ctx.config_free = true;
+        ctx.run = [&ctx] { return run_version(ctx); };
+    });
 }
 
 }  // namespace ctldb

@@ -8,15 +8,16 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "cli_values.hpp"
-#include "commands.hpp"
-#include "ctldb/connection.hpp"
-#include "ctldb/context.hpp"
-#include "ctldb/log.hpp"
-#include "ctldb/metrics.hpp"
-#include "ctldb/output.hpp"
-#include "ctldb/signals.hpp"
-#include "ctldb/text.hpp"
+#include "base/log.hpp"
+#include "base/output.hpp"
+#include "base/signals.hpp"
+#include "base/text.hpp"
+#include "cli/cli_values.hpp"
+#include "cli/context.hpp"
+#include "commands/commands.hpp"
+#include "metrics/metrics.hpp"
+#include "pg/connection.hpp"
+#include "pg/probes.hpp"
 
 namespace ctldb {
 
@@ -57,7 +58,7 @@ ExitCode run_wait(const WaitCli& cli, Context& ctx) {
             s.connect_timeout_ms > 0 ? std::min(s.connect_timeout_ms, cap_ms) : cap_ms;
         try {
             auto conn = connect(s);
-            exec(*conn, "SELECT 1");
+            probe::ping(*conn);
             const double waited = since(start);
             if (ctx.json()) {
                 emit_result({{"ready", true},

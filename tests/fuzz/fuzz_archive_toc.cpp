@@ -7,8 +7,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "ctldb/archive_toc.hpp"
-#include "ctldb/error.hpp"
+#include "backup/archive_toc.hpp"
+#include "base/error.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const int fd = ::memfd_create("archive", 0);

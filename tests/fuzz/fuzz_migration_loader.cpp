@@ -5,9 +5,9 @@
 #include <cstdint>
 #include <string>
 
-#include "ctldb/error.hpp"
-#include "ctldb/migrations.hpp"
-#include "ctldb/sql.hpp"
+#include "base/error.hpp"
+#include "migrate/migrations.hpp"
+#include "pg/sql.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string input(reinterpret_cast<const char*>(data), size);

@@ -13,7 +13,17 @@ end_sessions() {
     for p in "${IT_BG[@]}"; do kill -- "-$p" 2>/dev/null || true; done
     IT_BG=()
 }
-trap 'end_sessions; rm -rf "$IT_TMP"' EXIT
+# Work to undo at exit, registered with at_exit and run last first (a
+# suite's own cluster, a mount, a background process); then the sessions
+# and the suite's temporary directory. Suites never set their own EXIT trap.
+IT_CLEANUPS=()
+at_exit() { IT_CLEANUPS+=("$1"); }
+run_cleanups() {
+    local i
+    for ((i = ${#IT_CLEANUPS[@]} - 1; i >= 0; i--)); do eval "${IT_CLEANUPS[i]}" || true; done
+    IT_CLEANUPS=()
+}
+trap 'run_cleanups; end_sessions; rm -rf "$IT_TMP"' EXIT
 OUT="$IT_TMP/stdout"
 ERR="$IT_TMP/stderr"
 
@@ -38,6 +48,28 @@ use_shared_server() {
     source "$CTLDB_IT_STATE"
     export IT_SANDBOX IT_ROOT
     eval "$("$CTLDB" local env --dir "$IT_SANDBOX")"
+}
+
+# The opening of a suite that runs against the fixture's shared server.
+suite_on_shared_server() {
+    require_server_binaries
+    use_shared_server
+}
+
+# private_server [DIR]: a cluster of the suite's own in $IT_TMP/DIR (default
+# sb), started by ctldb local start on a free port and destroyed at exit;
+# SB names its directory. For what the shared server must not see: its
+# settings changed, its certificates replaced, stopped and started.
+private_server() {
+    SB=$IT_TMP/${1:-sb}
+    "$CTLDB" -q local start --dir "$SB" --port 0 >/dev/null
+    at_exit "\"\$CTLDB\" local destroy --yes --dir '$SB' >/dev/null 2>&1"
+}
+
+# use_private_server [DIR]: private_server, with DB_* pointing at it.
+use_private_server() {
+    private_server "$@"
+    eval "$("$CTLDB" local env --dir "$SB")"
 }
 
 # Run as the local superuser over the sandbox's Unix socket.

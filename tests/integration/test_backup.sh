@@ -3,8 +3,7 @@
 # round trips, damaged files refused, atomic failures, retention, formats.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-require_server_binaries
-use_shared_server
+suite_on_shared_server
 BIN=$(pg_bindir)
 export PGPASSWORD
 PGPASSWORD=$(cat "$DB_PASSWORD_FILE")
@@ -256,7 +255,7 @@ check "target never created" test "$(SUPERUSER_DB=postgres superuser_psql -c "SE
 SMALL="$IT_TMP/small"
 mkdir -p "$SMALL"
 if [[ $EUID == 0 ]] && mount -t tmpfs -o size=64k tmpfs "$SMALL" 2>/dev/null; then
-    trap 'umount "$SMALL" 2>/dev/null || true; rm -rf "$IT_TMP"' EXIT
+    at_exit 'umount "$SMALL" 2>/dev/null'
     expect_rc 1 "too little room: refused up front" "$CTLDB" backup --dir "$SMALL"
     check "says how much it needs, nothing written" bash -c "grep -q 'the backup needs about' '$ERR' && [[ -z \$(ls -A '$SMALL') ]]"
     expect_rc 1 "--no-space-check onto a full volume" "$CTLDB" backup --dir "$SMALL" --no-space-check

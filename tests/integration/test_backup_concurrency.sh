@@ -4,8 +4,7 @@
 # without its manifest, never another run's or another tool's file deleted.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-require_server_binaries
-use_shared_server
+suite_on_shared_server
 
 fresh_database it_concurrent
 "$CTLDB" -q migrate >/dev/null
@@ -98,7 +97,7 @@ if [[ $EUID == 0 ]] && command -v mount >/dev/null; then
     T="$IT_TMP/tiny"
     mkdir -p "$T"
     if mount -t tmpfs -o size=2m tmpfs "$T" 2>/dev/null; then
-        trap 'umount "$T" 2>/dev/null || true; rm -rf "$IT_TMP"' EXIT
+        at_exit 'umount "$T" 2>/dev/null'
         "$CTLDB" -q backup --dir "$T" --no-space-check >/dev/null
         need=$(du -sk "$T" | cut -f1)
         rm -f "$T"/*

@@ -14,7 +14,7 @@ command -v zsh >/dev/null && command -v fish >/dev/null && command -v shellcheck
     exit 1
 }
 W=$(mktemp -d)
-trap 'rm -rf "$W"' EXIT
+at_exit 'rm -rf "$W"'
 "$CTLDB" completion bash >"$W/ctldb.bash"
 "$CTLDB" completion zsh >"$W/_ctldb"
 "$CTLDB" completion fish >"$W/ctldb.fish"

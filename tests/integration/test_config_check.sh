@@ -3,8 +3,7 @@
 # kinds of the guide's troubleshooting section, secrets never shown.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-require_server_binaries
-use_shared_server
+suite_on_shared_server
 PASSWORD=$(cat "$DB_PASSWORD_FILE")
 
 expect_rc 0 "verify-full through the sandbox's CA" "$CTLDB" config check -o json

@@ -8,7 +8,7 @@ source "$(dirname "$0")/lib.sh"
 # on it, so a quick exit 2 proves the check came before any connection.
 "$CTLDB_BLACKHOLE" 30 >"$IT_TMP/bh.port" &
 BH_PID=$!
-trap 'kill $BH_PID 2>/dev/null; rm -rf "$IT_TMP"' EXIT
+at_exit 'kill $BH_PID 2>/dev/null'
 for _ in $(seq 50); do [[ -s "$IT_TMP/bh.port" ]] && break; sleep 0.1; done
 BH_PORT=$(cat "$IT_TMP/bh.port")
 

@@ -4,8 +4,7 @@
 # shown, and children (pg_dump) connecting the same way.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-require_server_binaries
-use_shared_server
+suite_on_shared_server
 PW=$(cat "$DB_PASSWORD_FILE")
 PW_FILE=$DB_PASSWORD_FILE
 CA=$DB_SSL_ROOT_CERT

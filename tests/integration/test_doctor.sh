@@ -7,8 +7,7 @@
 # least-privileged role, every check runs or names its grant.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-require_server_binaries
-use_shared_server
+suite_on_shared_server
 fresh_database it_doctor
 BK=$IT_TMP/backups
 mkdir -p "$BK"
@@ -208,10 +207,7 @@ expect_rc 2 "a --migrations-dir that does not exist" "$CTLDB" doctor --migration
 expect_rc 2 "an unknown --layout" "$CTLDB" doctor --layout liquibase
 
 # --- an expiring certificate, on a sandbox of its own ---------------------------------------
-SB=$IT_TMP/sb
-"$CTLDB" -q local start --dir "$SB" --port 0 >/dev/null
-trap '"$CTLDB" local destroy --yes --dir "$SB" >/dev/null 2>&1; end_sessions; rm -rf "$IT_TMP"' EXIT
-eval "$("$CTLDB" local env --dir "$SB")"
+use_private_server sb
 unset CTLDB_BACKUP_DIR
 G=$IT_TMP/expiring
 "$CTLDB" -q gen-certs --out "$G" --days 3 --san localhost --ip 127.0.0.1 >/dev/null

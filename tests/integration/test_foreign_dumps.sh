@@ -4,8 +4,7 @@
 # restored with `restore latest --no-manifest`; never deleted by retention.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-require_server_binaries
-use_shared_server
+suite_on_shared_server
 export PGPASSWORD
 PGPASSWORD=$(cat "$DB_PASSWORD_FILE")
 fresh_database it_foreign

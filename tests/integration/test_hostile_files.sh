@@ -5,8 +5,7 @@
 # given twice, a lock held by a migration.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-require_server_binaries
-use_shared_server
+suite_on_shared_server
 export PGPASSWORD
 PGPASSWORD=$(cat "$DB_PASSWORD_FILE")
 su_sql() { SUPERUSER_DB=postgres superuser_psql -c "$1"; }

@@ -6,8 +6,7 @@
 # per line with --watch). Also the error documents: usage, connection.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-require_server_binaries
-use_shared_server
+suite_on_shared_server
 fresh_database it_shape
 
 # shape DESCRIPTION CMD...: run CMD with -o json; check the document.

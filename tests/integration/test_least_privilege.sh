@@ -5,8 +5,7 @@
 # it lacks; none aborts a whole report for one unreadable setting.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-require_server_binaries
-use_shared_server
+suite_on_shared_server
 use_production_role it_prod
 check "the role is neither superuser nor CREATEDB nor CREATEROLE" test "$(sql "SELECT rolsuper OR rolcreatedb OR rolcreaterole FROM pg_roles WHERE rolname = 'ctldb_prod'")" = f
 check "nor a member of pg_monitor or pg_read_all_settings" test "$(sql "SELECT count(*) FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member WHERE r.rolname = 'ctldb_prod'")" = 0
@@ -103,9 +102,8 @@ expect_rc 0 "backup prune" "$CTLDB" backup prune --dir "$BK" --keep-last 1
 expect_rc 0 "wait" "$CTLDB" wait --timeout 10s
 
 # --- a server with ssl = off ----------------------------------------------------------
-PLAINSB="$IT_TMP/plain-sandbox"
-"$CTLDB" local start --dir "$PLAINSB" --port 0 >/dev/null 2>&1
-trap '"$CTLDB" local destroy --yes --dir "$PLAINSB" >/dev/null 2>&1; rm -rf "$IT_TMP"' EXIT
+private_server plain-sandbox
+PLAINSB=$SB
 PPORT=$("$CTLDB" local env --dir "$PLAINSB" -o json | sed -n 's/.*"DB_PORT": "\([0-9]*\)".*/\1/p')
 runuser -u postgres -- "$(pg_bindir)/psql" -X -q -h "$PLAINSB/socket" -p "$PPORT" -U postgres -d postgres \
     -v pw="$(cat "$IT_ROOT/prod.password")" >/dev/null <<'SQL'

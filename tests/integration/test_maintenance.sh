@@ -2,8 +2,7 @@
 # indexes, vacuum and pool-stats against a real server with real load.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-require_server_binaries
-use_shared_server
+suite_on_shared_server
 BIN=$(pg_bindir)
 export PGPASSWORD
 PGPASSWORD=$(cat "$DB_PASSWORD_FILE")

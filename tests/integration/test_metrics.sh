@@ -15,19 +15,10 @@ if [[ -z "$PROMTOOL" || -z "$PROMETHEUS" ]]; then
     echo "SKIP: prometheus and promtool not installed (scripts/install-deps installs them)"
     exit 77
 fi
-SB=$IT_TMP/sb
-"$CTLDB" -q local start --dir "$SB" --port 0 >/dev/null
+use_private_server sb
 SERVE_PID=""
 PROM_PID=""
-cleanup() {
-    [[ -n "$SERVE_PID" ]] && kill "$SERVE_PID" 2>/dev/null
-    [[ -n "$PROM_PID" ]] && kill "$PROM_PID" 2>/dev/null
-    wait 2>/dev/null
-    "$CTLDB" local destroy --yes --dir "$SB" >/dev/null 2>&1
-    rm -rf "$IT_TMP"
-}
-trap cleanup EXIT
-eval "$("$CTLDB" local env --dir "$SB")"
+at_exit '[[ -n "$SERVE_PID" ]] && kill "$SERVE_PID" 2>/dev/null; [[ -n "$PROM_PID" ]] && kill "$PROM_PID" 2>/dev/null; wait 2>/dev/null'
 export CTLDB_BACKUP_DIR=$IT_TMP/backups
 mkdir -p "$CTLDB_BACKUP_DIR"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -46,7 +37,7 @@ panels = [p for p in dash["panels"] if p["type"] != "row"]
 exprs += [t["expr"] for p in panels for t in p["targets"]]
 used = set(m for e in exprs for m in re.findall(r"ctldb_[a-z_]+", e))
 assert used <= emitted, used - emitted
-assert len(panels) >= 20 and all(p["title"] for p in panels)' "$MON/ctldb-alerts.yml" "$MON/ctldb-dashboard.json" "$CTLDB_SOURCE_DIR/src/core/metrics.cpp"
+assert len(panels) >= 20 and all(p["title"] for p in panels)' "$MON/ctldb-alerts.yml" "$MON/ctldb-dashboard.json" "$CTLDB_SOURCE_DIR/src/metrics/metrics.cpp"
 check "the Kubernetes manifest: Deployment, Service, ServiceMonitor, options ctldb accepts" python3 -c '
 import subprocess, sys, yaml
 docs = list(yaml.safe_load_all(open(sys.argv[1])))

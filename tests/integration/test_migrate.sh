@@ -4,8 +4,7 @@
 # signals, baseline, create, down and lint.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-require_server_binaries
-use_shared_server
+suite_on_shared_server
 fresh_database it_migrate
 LOCK_KEY=7166472085452975463
 

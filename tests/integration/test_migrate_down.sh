@@ -5,8 +5,7 @@
 # migration's up did not create.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-require_server_binaries
-use_shared_server
+suite_on_shared_server
 unset CTLDB_ENV
 use_production_role it_down
 tables_there() { [[ "$(sql "SELECT count(*) FROM pg_class WHERE relname IN ('users', 'refunds') AND relkind = 'r'")" == 2 ]]; }

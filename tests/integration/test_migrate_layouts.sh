@@ -5,8 +5,7 @@
 # migrate create in the folder's own style. As the production role.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-require_server_binaries
-use_shared_server
+suite_on_shared_server
 unset CTLDB_ENV
 history_rows() { sql "SELECT count(*) FROM ctldb_schema_migrations"; }
 no_history() { [[ "$(sql "SELECT to_regclass('ctldb_schema_migrations') IS NULL")" == t ]]; }

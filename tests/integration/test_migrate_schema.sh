@@ -4,8 +4,7 @@
 # scratch schema that is rolled back), not just file checksums.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-require_server_binaries
-use_shared_server
+suite_on_shared_server
 scratch_schemas() { sql "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'ctldb_scratch_%'"; }
 no_history() { [[ "$(sql "SELECT to_regclass('ctldb_schema_migrations') IS NULL")" == t ]]; }
 

@@ -9,8 +9,7 @@
 # next and shows what a down with CASCADE destroys. As the production role.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-require_server_binaries
-use_shared_server
+suite_on_shared_server
 unset CTLDB_ENV
 
 N="$IT_TMP/node"

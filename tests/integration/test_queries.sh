@@ -7,8 +7,7 @@
 # sandbox) and the clear message where the extension is missing.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-require_server_binaries
-use_shared_server
+suite_on_shared_server
 fresh_database it_queries
 sql "CREATE EXTENSION pg_stat_statements; CREATE TABLE t (id int); ALTER TABLE t OWNER TO appuser" >/dev/null
 export OUT ERR

@@ -4,8 +4,7 @@
 # leaves the target complete or exactly as before, and no child behind.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-require_server_binaries
-use_shared_server
+suite_on_shared_server
 export PGPASSWORD
 PGPASSWORD=$(cat "$DB_PASSWORD_FILE")
 count_in() { app_psql "$1" -c "SELECT count(*) FROM $2"; }

@@ -9,8 +9,7 @@
 # dated in the future, --lock-timeout and --jobs with an extension.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-require_server_binaries
-use_shared_server
+suite_on_shared_server
 export PGPASSWORD
 PGPASSWORD=$(cat "$DB_PASSWORD_FILE")
 su_sql() { SUPERUSER_DB=postgres superuser_psql -c "$1"; }

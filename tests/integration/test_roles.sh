@@ -9,8 +9,7 @@
 # 0600; SIGKILL at random points never loses the password in force.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-require_server_binaries
-use_shared_server
+suite_on_shared_server
 # Roles are the cluster's: remove what an earlier run left.
 SUPERUSER_DB=postgres superuser_psql -c "DROP DATABASE IF EXISTS it_roles_rot WITH (FORCE)" >/dev/null
 fresh_database it_roles

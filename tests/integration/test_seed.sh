@@ -3,8 +3,7 @@
 # referential consistency, determinism, production refusal.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-require_server_binaries
-use_shared_server
+suite_on_shared_server
 fresh_database it_seed
 
 expect_rc 1 "seed before migrate says what to do" "$CTLDB" seed

@@ -9,10 +9,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 require_server_binaries
-SB=$IT_TMP/sb
-"$CTLDB" -q local start --dir "$SB" --port 0 >/dev/null
-trap '"$CTLDB" local destroy --yes --dir "$SB" >/dev/null 2>&1; rm -rf "$IT_TMP"' EXIT
-eval "$("$CTLDB" local env --dir "$SB")"
+use_private_server sb
 SUPER=(env -u DB_SSL_ROOT_CERT -u DB_PASSWORD_FILE DB_HOST="$SB/socket" DB_USER=postgres DB_SSL_MODE=disable)
 show() { runuser -u postgres -- "$(pg_bindir)/psql" -X -q -At -h "$SB/socket" -p "$DB_PORT" -d postgres -U postgres -c "SHOW $1"; }
 export -f show

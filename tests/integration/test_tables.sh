@@ -6,8 +6,7 @@
 # production role gets every table and is told why the volume is hidden.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-require_server_binaries
-use_shared_server
+suite_on_shared_server
 fresh_database it_tables
 
 sql "CREATE TABLE \"Mixed Case\" (id int PRIMARY KEY, body text);

@@ -21,14 +21,8 @@ sql "CREATE EXTENSION pg_stat_statements" >/dev/null
 "$CTLDB" -q seed
 B=$IT_TMP/backups
 mkdir -p "$B"
-SB=$IT_TMP/sb
 CG=""
-cleanup() {
-    "$CTLDB" local destroy --yes --dir "$SB" >/dev/null 2>&1 || true
-    [[ -n "$CG" ]] && rmdir "$CG" 2>/dev/null
-    rm -rf "$IT_TMP"
-}
-trap cleanup EXIT
+at_exit '[[ -n "$CG" ]] && rmdir "$CG" 2>/dev/null'
 
 # In a terminal: stderr is the pty, stdout a file.
 in_tty() {
@@ -99,8 +93,7 @@ run "$CTLDB" -v version
 check "-v: the details" stderr_has "CPUs available: [0-9]"
 
 # ctldb wait: a server that is not there yet, then one that starts late.
-"$CTLDB" -q local start --dir "$SB" --port 0 >/dev/null
-eval "$("$CTLDB" local env --dir "$SB")"
+use_private_server sb
 "$CTLDB" -q local stop --dir "$SB" >/dev/null
 T0=$(date +%s)
 expect_rc 3 "wait for a server that never starts: exit 3" "$CTLDB" wait --timeout 2s

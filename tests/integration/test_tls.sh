@@ -54,10 +54,7 @@ check "prints the working mount" stdout_has "defaultMode: 0440"
 check "prints client settings" stdout_has "DB_SSL_MODE=verify-full"
 
 # A real server with gen-certs' key and certificate as produced.
-SB="$IT_TMP/sb"
-"$CTLDB" -q local start --dir "$SB" --port 0 >/dev/null
-trap '"$CTLDB" local destroy --yes --dir "$SB" >/dev/null 2>&1; rm -rf "$IT_TMP"' EXIT
-eval "$("$CTLDB" local env --dir "$SB")"
+use_private_server sb
 install_server_cert() {
     cp "$1/server.crt" "$SB/tls/server.crt"
     cp "$1/server.key" "$SB/tls/server.key"

@@ -1,0 +1,409 @@
+#include "backup/backup.hpp"
+
+#include "backup/archive_toc.hpp"
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "base/error.hpp"
+#include "base/fs.hpp"
+#include "base/text.hpp"
+
+namespace ctldb {
+
+std::string BackupManifest::to_json() const {
+    nlohmann::json j = {{"manifest_version", 1},
+                        {"file", file},
+                        {"format", format},
+                        {"compression", compression},
+                        {"size_bytes", size_bytes},
+                        {"sha256", sha256},
+                        {"dump_bytes", dump_bytes},
+                        {"database", database},
+                        {"server_version", server_version},
+                        {"pg_dump_version", pg_dump_version},
+                        {"ctldb_version", ctldb_version},
+                        {"started_at", started_at},
+                        {"finished_at", finished_at},
+                        {"duration_ms", duration_ms},
+                        {"snapshot", snapshot},
+                        {"row_counts", row_counts},
+                        {"verified_at", verified_at.empty() ? nlohmann::json(nullptr)
+                                                            : nlohmann::json(verified_at)}};
+    return j.dump(2) + "\n";
+}
+
+BackupManifest BackupManifest::from_json(const std::string& text, const std::string& path) {
+    try {
+        auto j = nlohmann::json::parse(text);
+        BackupManifest m;
+        m.file = j.at("file").get<std::string>();
+        m.format = j.at("format").get<std::string>();
+        m.compression = j.at("compression").get<std::string>();
+        m.size_bytes = j.at("size_bytes").get<std::uint64_t>();
+        m.sha256 = j.at("sha256").get<std::string>();
+        m.dump_bytes = j.value("dump_bytes", std::uint64_t{0});
+        m.database = j.value("database", "");
+        m.server_version = j.value("server_version", "");
+        m.pg_dump_version = j.value("pg_dump_version", "");
+        m.ctldb_version = j.value("ctldb_version", "");
+        m.started_at = j.value("started_at", "");
+        m.finished_at = j.value("finished_at", "");
+        m.duration_ms = j.value("duration_ms", std::int64_t{0});
+        m.snapshot = j.value("snapshot", "");
+        m.row_counts = j.at("row_counts").get<std::map<std::string, std::int64_t>>();
+        if (j.contains("verified_at") && j["verified_at"].is_string()) {
+            m.verified_at = j["verified_at"].get<std::string>();
+        }
+        if (m.sha256.size() != 64) throw failure("bad sha256");
+        return m;
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(ExitCode::failure, path + " is not a valid backup manifest: " + e.what());
+    } catch (const Error& e) {
+        throw Error(ExitCode::failure, path + " is not a valid backup manifest: " + e.what());
+    }
+}
+
+std::string backup_stem(std::time_t t) {
+    return utc_format(t, "backup-%Y%m%d-%H%M%S");
+}
+
+std::optional<std::time_t> parse_backup_time(const std::string& name) {
+    // backup-YYYYmmdd-HHMMSS.<ext>
+    if (name.size() < 22 || name.compare(0, 7, "backup-") != 0 || name[15] != '-') {
+        return std::nullopt;
+    }
+    const std::string ext = name.substr(22);
+    if (ext != ".sql.gz" && ext != ".sql.zst" && ext != ".dump") return std::nullopt;
+    std::tm tm{};
+    for (std::size_t i : {7u, 8u, 9u, 10u, 11u, 12u, 13u, 14u, 16u, 17u, 18u, 19u, 20u, 21u}) {
+        if (name[i] < '0' || name[i] > '9') return std::nullopt;
+    }
+    auto num = [&](std::size_t pos, std::size_t len) { return std::stoi(name.substr(pos, len)); };
+    tm.tm_year = num(7, 4) - 1900;
+    tm.tm_mon = num(11, 2) - 1;
+    tm.tm_mday = num(13, 2);
+    tm.tm_hour = num(16, 2);
+    tm.tm_min = num(18, 2);
+    tm.tm_sec = num(20, 2);
+    return timegm(&tm);
+}
+
+Compression compression_of(const std::string& name) {
+    if (ends_with(name, ".sql.gz")) return Compression::gzip;
+    if (ends_with(name, ".sql.zst")) return Compression::zstd;
+    return Compression::none;
+}
+
+DumpKind sniff_dump_kind(const std::string& path) {
+    unsigned char head[5] = {};
+    if (std::string why = fs::input_problem(path, UINT64_MAX); !why.empty()) return {};
+    if (std::FILE* f = std::fopen(path.c_str(), "rbe")) {
+        const std::size_t n = std::fread(head, 1, sizeof head, f);
+        std::fclose(f);
+        DumpKind k;
+        if (n >= 5 && std::memcmp(head, "PGDMP", 5) == 0) {
+            k.custom = true;
+        } else if (n >= 2 && head[0] == 0x1f && head[1] == 0x8b) {
+            k.compression = Compression::gzip;
+        } else if (n >= 4 && head[0] == 0x28 && head[1] == 0xb5 && head[2] == 0x2f &&
+                   head[3] == 0xfd) {
+            k.compression = Compression::zstd;
+        }
+        return k;
+    }
+    return {};
+}
+
+std::string DumpKind::describe() const {
+    if (custom) return "custom archive";
+    if (compression == Compression::gzip) return "gzip-compressed SQL dump";
+    if (compression == Compression::zstd) return "zstd-compressed SQL dump";
+    return "SQL dump";
+}
+
+bool looks_like_pg_dump(const std::string& path, DumpKind& kind) {
+    kind = sniff_dump_kind(path);
+    if (kind.custom) return true;
+    const std::string head = decompressed_head(path, kind.compression, 8192);
+    // pg_dump's header comment, or (with --no-comments) the line every dump
+    // of a database starts its settings with.
+    const bool header = head.find("-- PostgreSQL database dump") != std::string::npos &&
+                        head.find("-- PostgreSQL database cluster dump") == std::string::npos;
+    return header || head.find("SELECT pg_catalog.set_config('search_path', '', false);") !=
+                         std::string::npos;
+}
+
+namespace {
+
+bool digits(const std::string& s, std::size_t pos, std::size_t n) {
+    if (pos + n > s.size()) return false;
+    for (std::size_t i = pos; i < pos + n; ++i) {
+        if (s[i] < '0' || s[i] > '9') return false;
+    }
+    return true;
+}
+
+int number(const std::string& s, std::size_t pos, std::size_t n) {
+    return std::stoi(s.substr(pos, n));
+}
+
+/// A date at `pos` (YYYYmmdd, or YYYY-mm-dd with `dashes`), and a time
+/// after it when there is one.
+std::optional<std::time_t> date_time_at(const std::string& s, std::size_t pos, bool dashes) {
+    std::tm tm{};
+    std::size_t p = pos;
+    if (dashes) {
+        if (p + 10 > s.size() || !digits(s, p, 4) || s[p + 4] != '-' || !digits(s, p + 5, 2) ||
+            s[p + 7] != '-' || !digits(s, p + 8, 2)) {
+            return std::nullopt;
+        }
+        tm.tm_year = number(s, p, 4) - 1900;
+        tm.tm_mon = number(s, p + 5, 2) - 1;
+        tm.tm_mday = number(s, p + 8, 2);
+        p += 10;
+    } else {
+        if (!digits(s, p, 8)) return std::nullopt;
+        tm.tm_year = number(s, p, 4) - 1900;
+        tm.tm_mon = number(s, p + 4, 2) - 1;
+        tm.tm_mday = number(s, p + 6, 2);
+        p += 8;
+    }
+    if (tm.tm_year < 70 || tm.tm_year > 299 || tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 ||
+        tm.tm_mday > 31) {
+        return std::nullopt;
+    }
+    // The time: HHMMSS right after, or after one of - _ T and a space;
+    // with dashes also HH-MM-SS or HH:MM:SS.
+    std::size_t t = p;
+    if (t < s.size() && (s[t] == '-' || s[t] == '_' || s[t] == 'T' || s[t] == ' ')) ++t;
+    int h = -1, m = 0, sec = 0;
+    if (digits(s, t, 6) && !digits(s, t + 6, 1)) {
+        h = number(s, t, 2);
+        m = number(s, t + 2, 2);
+        sec = number(s, t + 4, 2);
+    } else if (t + 8 <= s.size() && digits(s, t, 2) && (s[t + 2] == '-' || s[t + 2] == ':') &&
+               digits(s, t + 3, 2) && s[t + 5] == s[t + 2] && digits(s, t + 6, 2)) {
+        h = number(s, t, 2);
+        m = number(s, t + 3, 2);
+        sec = number(s, t + 6, 2);
+    } else if (digits(s, p, 1)) {
+        return std::nullopt;  // part of a longer number
+    }
+    if (h > 23 || m > 59 || sec > 60) return std::nullopt;
+    if (h >= 0) {
+        tm.tm_hour = h;
+        tm.tm_min = m;
+        tm.tm_sec = sec;
+    }
+    return timegm(&tm);
+}
+
+}  // namespace
+
+std::optional<std::time_t> time_in_name(const std::string& name) {
+    for (std::size_t i = 0; i + 8 <= name.size(); ++i) {
+        if (i > 0 && digits(name, i - 1, 1)) continue;  // not where a number starts
+        if (auto t = date_time_at(name, i, false)) return t;
+        if (auto t = date_time_at(name, i, true)) return t;
+    }
+    return std::nullopt;
+}
+
+std::string manifest_path_for(const std::string& data_path) {
+    for (const char* ext : {".sql.gz", ".sql.zst", ".dump"}) {
+        if (ends_with(data_path, ext)) {
+            return data_path.substr(0, data_path.size() - std::string(ext).size()) + ".json";
+        }
+    }
+    return data_path + ".json";
+}
+
+namespace {
+
+BackupEntry own_backup(const std::string& path, const std::string& name, std::time_t when,
+                       const struct stat& st) {
+    BackupEntry b;
+    b.path = path;
+    b.manifest_path = manifest_path_for(b.path);
+    b.taken_at = when;
+    b.mtime = st.st_mtime;
+    b.size = static_cast<std::uint64_t>(st.st_size);
+    // What ctldb wrote says what it is by its name; a file of that name
+    // without a manifest (the guide's CronJob) is read to be sure.
+    b.kind = DumpKind{ends_with(name, ".dump"), compression_of(name)};
+    if (!fs::exists(b.manifest_path)) {
+        b.kind = sniff_dump_kind(path);
+        b.problem = "no manifest";
+        if (b.kind.custom) b.database = archive_database(path);
+        return b;
+    }
+    try {
+        b.manifest = BackupManifest::from_json(fs::read_file(b.manifest_path, fs::kMaxManifest),
+                                               b.manifest_path);
+        b.database = b.manifest->database;
+        if (b.manifest->size_bytes != b.size) {
+            b.problem = "size differs from the manifest";
+        } else if (b.manifest->file != name) {
+            b.problem = "manifest names another file";
+        }
+    } catch (const Error& e) {
+        const std::string why = e.what();
+        b.problem = "bad manifest" + (why.find("regular file") != std::string::npos ||
+                                              why.find("bytes, more than") != std::string::npos
+                                          ? ": " + why.substr(why.rfind(": ") + 2)
+                                          : std::string());
+    }
+    return b;
+}
+
+/// The last bytes of a plain SQL file hold pg_dump's closing marker once
+/// the dump is complete (one still being written has not got it yet).
+bool plain_dump_complete(const std::string& path, std::uint64_t size) {
+    if (!fs::input_problem(path, UINT64_MAX).empty()) return false;
+    std::FILE* f = std::fopen(path.c_str(), "rbe");
+    if (f == nullptr) return false;
+    const long tail = static_cast<long>(std::min<std::uint64_t>(size, 4096));
+    std::string buf(static_cast<std::size_t>(tail), '\0');
+    const bool ok = std::fseek(f, -tail, SEEK_END) == 0 &&
+                    std::fread(buf.data(), 1, buf.size(), f) == buf.size();
+    std::fclose(f);
+    return ok && buf.find("-- PostgreSQL database dump complete") != std::string::npos;
+}
+
+std::optional<BackupEntry> foreign_dump(const std::string& path, const std::string& name,
+                                        const struct stat& st) {
+    BackupEntry b;
+    if (!looks_like_pg_dump(path, b.kind)) return std::nullopt;
+    b.path = path;
+    b.manifest_path = manifest_path_for(path);
+    b.foreign = true;
+    b.mtime = st.st_mtime;
+    b.size = static_cast<std::uint64_t>(st.st_size);
+    const auto when = time_in_name(name);
+    b.time_from_name = when.has_value();
+    b.taken_at = when ? *when : st.st_mtime;
+    b.problem = "no manifest";
+    if (b.kind.custom) b.database = archive_database(path);
+    if (!b.kind.custom && b.kind.compression == Compression::none &&
+        !plain_dump_complete(path, b.size)) {
+        b.problem = "incomplete: no closing marker (still being written, or cut short)";
+    }
+    return b;
+}
+
+}  // namespace
+
+std::vector<BackupEntry> list_backups(const std::string& dir) {
+    std::vector<BackupEntry> out;
+    DIR* d = ::opendir(dir.c_str());
+    if (d == nullptr) {
+        throw usage_error("cannot read backup directory " + dir + ": " + std::strerror(errno),
+                          "create it or pass --dir (CTLDB_BACKUP_DIR)");
+    }
+    while (dirent* e = ::readdir(d)) {
+        const std::string name = e->d_name;
+        if (name.empty() || name[0] == '.' || ends_with(name, ".json") ||
+            ends_with(name, ".partial")) {
+            continue;
+        }
+        const std::string path = dir + "/" + name;
+        struct stat st {};
+        if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        if (auto when = parse_backup_time(name)) {
+            out.push_back(own_backup(path, name, *when, st));
+        } else if (auto foreign = foreign_dump(path, name, st)) {
+            out.push_back(std::move(*foreign));
+        }
+    }
+    ::closedir(d);
+    std::sort(out.begin(), out.end(), [](const BackupEntry& a, const BackupEntry& b) {
+        if (a.taken_at != b.taken_at) return a.taken_at > b.taken_at;
+        if (a.mtime != b.mtime) return a.mtime > b.mtime;
+        return a.path > b.path;
+    });
+    return out;
+}
+
+const BackupEntry* newest_backup_of(const std::vector<BackupEntry>& entries,
+                                    const std::string& database, std::time_t now,
+                                    bool accept_unknown) {
+    const BackupEntry* pick = nullptr;
+    for (const auto& b : entries) {
+        if (b.in_future(now)) continue;
+        // A complete dump of another tool that names no database (plain
+        // SQL says nothing of it).
+        const bool unknown = b.foreign && b.problem == "no manifest" && b.database.empty();
+        if (unknown) {
+            if (!accept_unknown) continue;
+        } else {
+            if (!b.usable() && !(b.foreign && b.problem == "no manifest")) continue;
+            if (!database.empty() && b.database != database) continue;
+        }
+        if (pick == nullptr || b.taken_at > pick->taken_at) pick = &b;
+    }
+    return pick;
+}
+
+std::vector<std::string> backups_to_prune(const std::vector<BackupEntry>& entries, int keep_last,
+                                          int keep_days, std::time_t now,
+                                          const std::string& protect) {
+    // Only files ctldb can identify are ever deleted: their own manifest
+    // parses and names them. A dump without one (the guide's CronJob), or
+    // whose manifest names another file, is left alone.
+    auto identified = [](const BackupEntry& e) {
+        return e.manifest && e.manifest->file == e.path.substr(e.path.rfind('/') + 1);
+    };
+    std::time_t protect_time = 0;
+    std::string protect_db;
+    bool protecting = false;
+    for (const auto& e : entries) {
+        if (!protect.empty() && e.path == protect && identified(e)) {
+            protect_time = e.taken_at;
+            protect_db = e.manifest->database;
+            protecting = true;
+        }
+    }
+    const auto recent = [&](const BackupEntry& e) {
+        return keep_days > 0 && now - e.taken_at < static_cast<std::time_t>(keep_days) * 86400;
+    };
+    std::map<std::string, int> kept_by_count;  // per database
+    std::vector<std::string> out;
+    for (const auto& e : entries) {  // newest first
+        if (!identified(e)) continue;
+        // A backup dated in the future is neither kept by count nor
+        // deleted: it would otherwise count as the newest for ever.
+        if (e.in_future(now)) continue;
+        const std::string& db = e.manifest->database;
+        // After a backup, only its own database is pruned, and only backups
+        // older than it are ever deleted.
+        if (protecting && db != protect_db) continue;
+        if (protecting && (e.path == protect || e.taken_at >= protect_time)) {
+            if (e.usable()) ++kept_by_count[db];
+            continue;
+        }
+        bool keep = false;
+        if (e.usable()) {
+            if (keep_last > 0 && kept_by_count[db] < keep_last) {
+                keep = true;
+                ++kept_by_count[db];
+            }
+            if (recent(e)) keep = true;
+        } else if (recent(e)) {
+            // A damaged backup never counts toward what is kept, but one
+            // that is still recent is left for an operator to look at.
+            keep = true;
+        }
+        if (!keep) out.push_back(e.path);
+    }
+    return out;
+}
+
+}  // namespace ctldb

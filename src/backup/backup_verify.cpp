@@ -1,0 +1,217 @@
+#include "backup/backup_verify.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <set>
+
+#include "backup/archive_toc.hpp"
+#include "backup/dump_runner.hpp"
+#include "base/error.hpp"
+#include "base/fs.hpp"
+#include "base/process.hpp"
+#include "base/signals.hpp"
+#include "base/text.hpp"
+#include "pg/pgtools.hpp"
+
+namespace ctldb {
+
+namespace {
+
+constexpr const char* kNoManifestHint =
+    "for a dump made without ctldb (the guide's CronJob or pg_dump by hand), pass "
+    "--no-manifest: it is then checked for completeness only";
+
+}  // namespace
+
+fs::UniqueFd open_backup(const std::string& path) {
+    return fs::open_input(path, "backup");
+}
+
+VerifiedBackup describe_backup(const std::string& path, bool allow_no_manifest) {
+    if (!fs::exists(path)) throw failure("no such backup: " + path);
+    if (fs::is_dir(path)) throw failure(path + " is a directory, not a backup");
+    VerifiedBackup v;
+    v.path = path;
+    const std::string name = path.substr(path.rfind('/') + 1);
+    const std::string mpath = manifest_path_for(path);
+    if (!parse_backup_time(name) || !fs::exists(mpath)) {
+        if (!allow_no_manifest) {
+            if (!parse_backup_time(name)) {
+                DumpKind kind;
+                if (looks_like_pg_dump(path, kind)) {
+                    throw failure(path + " is a " + kind.describe() +
+                                      " made without ctldb: it has no manifest",
+                                  kNoManifestHint);
+                }
+                throw failure(path + " is neither a ctldb backup nor a pg_dump file",
+                              "ctldb backups are named backup-YYYYmmdd-HHMMSS.sql.gz, .sql.zst "
+                              "or .dump; other dumps are recognised by pg_dump's header");
+            }
+            throw failure(path + " has no manifest (" + mpath + "): it cannot be verified",
+                          std::string("a ctldb backup without its manifest may be incomplete; "
+                                      "use another one, or ") +
+                              kNoManifestHint);
+        }
+        v.has_manifest = false;
+        const DumpKind kind = sniff_dump_kind(path);
+        v.custom = kind.custom;
+        v.compression = kind.compression;
+        return v;
+    }
+    v.manifest = BackupManifest::from_json(fs::read_file(mpath, fs::kMaxManifest), mpath);
+    if (v.manifest.file != name) {
+        throw failure(mpath + " describes " + v.manifest.file + ", not " + name,
+                      "the manifest belongs to another backup; use another one");
+    }
+    v.custom = v.manifest.format == "custom";
+    v.compression = v.custom ? Compression::none : compression_of(name);
+    return v;
+}
+
+void check_size_against_manifest(const VerifiedBackup& v, std::uint64_t size) {
+    if (!v.has_manifest || size == v.manifest.size_bytes) return;
+    throw failure(v.path + " is " + std::to_string(size) + " bytes, the manifest says " +
+                      std::to_string(v.manifest.size_bytes) +
+                      ": truncated or replaced; nothing was changed",
+                  "use another backup");
+}
+
+void check_against_manifest(const VerifiedBackup& v, const ReadResult& r) {
+    if (r.file_bytes == 0) throw failure(v.path + " is empty", "use another backup");
+    check_size_against_manifest(v, r.file_bytes);
+    if (!v.has_manifest) return;
+    if (r.sha256 != v.manifest.sha256) {
+        throw failure(v.path + " does not match its manifest's SHA-256: the file is damaged",
+                      "use another backup");
+    }
+}
+
+std::string cross_check_with_list(const ArchiveToc& toc, int fd, const std::string& pg_restore,
+                                  const std::string& path) {
+    ::lseek(fd, 0, SEEK_SET);
+    ProcessOptions po;
+    po.clear_pg_env = true;
+    po.stdin_fd = fd;
+    const ProcessResult pr = run_process({pg_restore, "--list"}, po);
+    ::lseek(fd, 0, SEEK_SET);
+    if (!pr.ok()) throw failure(path + " is not a complete custom archive: " + pr.output);
+    std::map<int, const ArchiveTocEntry*> ours;
+    for (const auto& e : toc.entries)
+        ours[e.dump_id] = &e;
+    std::set<int> listed;
+    const auto differ = [&](const std::string& what) {
+        throw failure(path + ": pg_restore and ctldb read its table of contents differently (" +
+                          what + "); nothing was run",
+                      "the archive is damaged or crafted; use another backup");
+    };
+    std::size_t at = 0;
+    while (at < pr.output.size()) {
+        const std::size_t nl = pr.output.find('\n', at);
+        const std::string line =
+            pr.output.substr(at, nl == std::string::npos ? std::string::npos : nl - at);
+        at = nl == std::string::npos ? pr.output.size() : nl + 1;
+        if (line.empty() || line[0] == ';') continue;
+        const int id = std::atoi(line.c_str());
+        const auto semi = line.find("; ");
+        if (id <= 0 || semi == std::string::npos) differ("a list line ctldb cannot read");
+        const auto it = ours.find(id);
+        if (it == ours.end()) differ("entry " + std::to_string(id) + " is not in ctldb's reading");
+        // "ID; tableoid oid DESC ...": the type follows the two oids.
+        std::size_t p = semi + 2;
+        for (int skip = 0; skip < 2 && p != std::string::npos; ++skip) {
+            p = line.find(' ', p);
+            if (p != std::string::npos) ++p;
+        }
+        if (p == std::string::npos ||
+            line.compare(p, it->second->desc.size(), it->second->desc) != 0)
+            differ("entry " + std::to_string(id) + " is " + it->second->desc + " to ctldb");
+        listed.insert(id);
+    }
+    for (const auto& e : toc.entries) {
+        if (listed.count(e.dump_id)) continue;
+        if (!never_run_by_restore(e))
+            differ("entry " + std::to_string(e.dump_id) + " (" + e.desc + ") is not listed");
+    }
+    return pr.output;
+}
+
+void archive_as_sql(int fd, const std::string& pg_restore, const std::string& path,
+                    const std::function<void(const char*, std::size_t)>& sink) {
+    ::lseek(fd, 0, SEEK_SET);
+    ProcessOptions po;
+    po.clear_pg_env = true;
+    ChildProcess::Pipes pipes;
+    pipes.stdout_pipe = true;
+    pipes.stdin_fd = fd;
+    ChildProcess child({pg_restore, "--file=-"}, po, pipes);
+    child.read_out(sink, "pg_restore's output");
+    const ProcessResult pr = child.wait();
+    throw_if_interrupted();
+    if (!pr.ok()) throw failure(path + " is not a complete custom archive: " + pr.output);
+    ::lseek(fd, 0, SEEK_SET);
+}
+
+void check_archive_as_sql(int fd, const std::string& pg_restore, const std::string& path) {
+    DumpRunner check(nullptr, "", path);
+    archive_as_sql(fd, pg_restore, path, [&](const char* d, std::size_t n) { check.feed(d, n); });
+    check.finish();
+}
+
+namespace {
+
+/// A statement restore would refuse makes the backup "would be refused by
+/// restore", not "damaged": the bytes may be exactly what was written.
+template <typename Fn>
+void as_restore_would(const std::string& path, Fn&& fn) {
+    try {
+        fn();
+    } catch (const Error& e) {
+        const std::string what = e.what();
+        if (what.find(": refused: ") == std::string::npos) throw;
+        Error out(ExitCode::failure, path + " would be refused by restore: " + what,
+                  "it holds statements no dump of one database contains; do not restore it");
+        out.with_details(e.details());
+        throw out;
+    }
+}
+
+}  // namespace
+
+VerifiedBackup verify_backup(const std::string& path, const EnvLookup& env,
+                             bool allow_no_manifest) {
+    VerifiedBackup v = describe_backup(path, allow_no_manifest);
+    const fs::UniqueFd fd = open_backup(path);
+    if (v.custom) {
+        const ReadResult r = read_compressed_fd(fd.get(), path, Compression::none, nullptr);
+        check_against_manifest(v, r);
+        // The table of contents as restore --jobs checks it, then every
+        // entry through pg_restore's SQL as the one-transaction path runs
+        // it: the same open file (stdin), not the path again.
+        as_restore_would(path, [&] {
+            const std::string pg_restore = find_pg_tool("pg_restore", env);
+            const ArchiveToc toc = read_archive_toc(fd.get(), path);
+            check_archive_toc(toc, path);
+            cross_check_with_list(toc, fd.get(), pg_restore, path);
+            check_archive_as_sql(fd.get(), pg_restore, path);
+        });
+        v.content_bytes = r.file_bytes;
+        return v;
+    }
+    DumpRunner check(nullptr, "", path);
+    ReadResult r;
+    as_restore_would(path, [&] {
+        r = read_compressed_fd(fd.get(), path, v.compression,
+                               [&](const char* d, std::size_t n) { check.feed(d, n); });
+    });
+    check_against_manifest(v, r);
+    as_restore_would(path, [&] { check.finish(); });
+    v.content_bytes = r.content_bytes;
+    return v;
+}
+
+}  // namespace ctldb

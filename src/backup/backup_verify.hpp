@@ -1,0 +1,61 @@
+// Full verification of a backup, shared by `backup verify`, `restore` and
+// (its manifest's state) doctor and metrics.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "backup/backup.hpp"
+#include "backup/compress.hpp"
+#include "base/fs.hpp"
+#include "config/config.hpp"
+
+namespace ctldb {
+
+struct VerifiedBackup {
+    std::string path;
+    bool has_manifest = true;
+    BackupManifest manifest;  ///< empty without a manifest
+    bool custom = false;      ///< pg_dump custom archive (else plain SQL)
+    Compression compression = Compression::none;
+    std::uint64_t content_bytes = 0;
+};
+
+/// What `path` is, before reading it: its manifest (required unless
+/// `allow_no_manifest`, for dumps made without ctldb: any name, the kind
+/// told by the first bytes). Throws Error(failure) naming the problem.
+VerifiedBackup describe_backup(const std::string& path, bool allow_no_manifest);
+
+/// Throws Error(failure) when `size` is not the manifest's: known from the
+/// open file before reading it, so a truncated backup is refused at once.
+void check_size_against_manifest(const VerifiedBackup& v, std::uint64_t size);
+
+/// Throws Error(failure) unless what was read (`r`) is the file the
+/// manifest describes: size and SHA-256.
+void check_against_manifest(const VerifiedBackup& v, const ReadResult& r);
+
+/// The custom archive open as `fd` turned into SQL by `pg_restore -f -`
+/// (reading the same open file on its stdin), handed to `sink` piece by
+/// piece; the file position is back at the start afterwards. Throws
+/// Error(failure) when pg_restore cannot read all of it.
+void archive_as_sql(int fd, const std::string& pg_restore, const std::string& path,
+                    const std::function<void(const char*, std::size_t)>& sink);
+
+/// Every statement of the custom archive open as `fd`, as pg_restore
+/// writes it (`pg_restore -f -`), held against restore's policy; the file
+/// position is back at the start afterwards. Throws Error(failure).
+void check_archive_as_sql(int fd, const std::string& pg_restore, const std::string& path);
+
+/// A read-only descriptor of `path`, for reading it exactly once.
+fs::UniqueFd open_backup(const std::string& path);
+
+/// Checks `path` against its manifest (size, SHA-256), decompresses all of
+/// it and confirms pg_dump finished writing it: for plain dumps every
+/// statement and backslash command passes restore's policy and pg_dump's
+/// closing marker ends the text; custom archives are read completely by
+/// pg_restore. Throws Error(failure) on any problem.
+VerifiedBackup verify_backup(const std::string& path, const EnvLookup& env,
+                             bool allow_no_manifest = false);
+
+}  // namespace ctldb

@@ -1,0 +1,47 @@
+// Restoring a backup: one verified pass over the file executed in one
+// transaction, or (custom archives, jobs > 1) pg_restore -j into a new
+// database swapped in by renaming once its row counts match. See
+// docs/backup.md.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "base/error.hpp"
+#include "config/config.hpp"
+
+namespace ctldb {
+
+/// What `ctldb restore` was asked to do.
+struct RestoreOptions {
+    std::string file;  ///< a path, or "latest" in dir (else the configured backup_dir)
+    std::string dir;
+    std::string target_db;
+    bool create = false;
+    bool clean = false;
+    int jobs = 1;
+    bool yes = false;
+    bool no_manifest = false;
+    bool drop_previous = false;
+    bool force = false;
+    std::string role;
+    bool as_superuser = false;
+    int lock_timeout_ms = 5000;  ///< --lock-timeout
+};
+
+/// The outcome: the exit code, and the result as text and as JSON (null
+/// when nothing was done and there is nothing to report).
+struct RestoreReport {
+    ExitCode code = ExitCode::ok;
+    std::string text;
+    nlohmann::json json;
+    static RestoreReport nothing_done() { return {ExitCode::failure, {}, nullptr}; }
+};
+
+/// Restore `o.file` (or the newest usable backup of the configured database
+/// in `o.dir`, else backup_dir) into the target database. Errors are thrown
+/// as ctldb::Error with the exit code they mean.
+RestoreReport restore_backup(const RestoreOptions& o, const Config& cfg, const EnvLookup& env);
+
+}  // namespace ctldb

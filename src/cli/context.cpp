@@ -1,0 +1,36 @@
+#include "cli/context.hpp"
+
+#include "base/error.hpp"
+#include "base/log.hpp"
+
+namespace ctldb {
+
+const Config& Context::config() {
+    if (!config_) {
+        ConfigInputs in{global.flags, global.config_paths, env};
+        config_ = resolve_config(in);
+        for (const auto& w : config_->warnings())
+            log::warn(w);
+        for (const auto& n : config_->notes())
+            log::detail(n);
+    }
+    if (!inspecting_config && !config_->load_errors().empty()) {
+        // Never "the last one wins", never a half-read file.
+        Error e(ExitCode::usage, "invalid configuration: " + config_->load_errors().front(),
+                "'ctldb config check --offline' lists every problem");
+        if (config_->load_errors().size() > 1) {
+            e.with_details(std::vector<std::string>(config_->load_errors().begin() + 1,
+                                                    config_->load_errors().end()));
+        }
+        throw e;
+    }
+    return *config_;
+}
+
+const Config& Context::valid_config(bool for_connection) {
+    const Config& c = config();
+    c.validate(for_connection);
+    return c;
+}
+
+}  // namespace ctldb

@@ -1,0 +1,60 @@
+// What every command receives: the global options and, on demand, the
+// resolved and validated configuration.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "base/error.hpp"
+#include "base/output.hpp"
+#include "config/config.hpp"
+
+namespace ctldb {
+
+struct GlobalOptions {
+    std::vector<std::string> config_paths;  ///< --config, in order
+    /// Connection flags given on the command line: setting key -> value.
+    std::map<std::string, std::string> flags;
+    OutputFormat output = OutputFormat::text;
+};
+
+class Context {
+  public:
+    GlobalOptions global;
+
+    /// The command chosen on the command line; set by its register_
+    /// function. Returns the exit code; errors are thrown as ctldb::Error.
+    std::function<ExitCode()> run;
+
+    /// Resolves the configuration from flags, environment, config file and
+    /// defaults on first use; logs its warnings once. Does not validate the
+    /// values, but a config file that cannot be read or holds a key twice
+    /// is a usage error here (exit 2), unless `inspecting_config`.
+    const Config& config();
+
+    /// Set by `ctldb config`, which shows such problems with everything else.
+    bool inspecting_config = false;
+
+    /// Set by the chosen command's registration: it reads no configuration
+    /// (help, completion, man, version), or it can print Prometheus text
+    /// (pool-stats), so main needs to know no command by name.
+    bool config_free = false;
+    bool prometheus_output = false;
+
+    /// The configuration, validated; throws Error(usage) listing every
+    /// problem. `for_connection` also requires host, dbname and user.
+    const Config& valid_config(bool for_connection = true);
+
+    bool json() const { return global.output == OutputFormat::json; }
+
+    /// For tests: use this environment instead of the process's.
+    EnvLookup env = process_env();
+
+  private:
+    std::optional<Config> config_;
+};
+
+}  // namespace ctldb

@@ -1,0 +1,203 @@
+// Backup naming, retention and the compression round trip.
+#include <doctest/doctest.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "backup/backup.hpp"
+#include "backup/compress.hpp"
+#include "base/error.hpp"
+#include "base/text.hpp"
+
+using namespace ctldb;
+
+namespace {
+
+std::string random_text(std::size_t n, unsigned seed) {
+    std::string s;
+    s.reserve(n);
+    unsigned x = seed;
+    const char* words[] = {"INSERT ", "users ", "'abc', ", "42, ", "\n", "NULL ", "COPY "};
+    while (s.size() < n) {
+        x = x * 1103515245 + 12345;
+        s += words[(x >> 16) % 7];
+        if ((x >> 8) % 5 == 0) s += static_cast<char>(x >> 24);  // some noise
+    }
+    s.resize(n);
+    return s;
+}
+
+std::string round_trip(const std::string& data, Compression c, int threads, std::size_t chunk) {
+    char path[] = "/tmp/ctldb-unit-compress-XXXXXX";
+    int fd = ::mkstemp(path);
+    REQUIRE(fd >= 0);
+    std::string sha;
+    {
+        HashingFileSink sink(fd, path);
+        auto comp = c == Compression::zstd ? make_zstd_compressor(sink, 3, threads)
+                                           : make_gzip_compressor(sink, 6, threads);
+        for (std::size_t off = 0; off < data.size(); off += chunk) {
+            comp->write(data.data() + off, std::min(chunk, data.size() - off));
+        }
+        comp->finish();
+        sha = sink.finish_sha256();
+    }
+    ::close(fd);
+    std::string back;
+    ReadResult r =
+        read_compressed(path, c, [&](const char* p, std::size_t n) { back.append(p, n); });
+    CHECK(r.sha256 == sha);
+    CHECK(r.content_bytes == data.size());
+    if (c == Compression::gzip && std::system("command -v gunzip >/dev/null") == 0) {
+        // And the system's gunzip agrees, as the guide's runbook needs.
+        CHECK(std::system((std::string("gunzip -t ") + path).c_str()) == 0);
+    }
+    ::unlink(path);
+    return back;
+}
+
+}  // namespace
+
+TEST_CASE("parallel gzip and zstd round-trip any input, in any chunking") {
+    for (auto c : {Compression::gzip, Compression::zstd}) {
+        for (std::size_t size : {std::size_t{0}, std::size_t{1}, std::size_t{131072},
+                                 std::size_t{131073}, std::size_t{900000}}) {
+            const std::string data = random_text(size, static_cast<unsigned>(size));
+            CHECK(round_trip(data, c, 3, 7777) == data);
+            CHECK(round_trip(data, c, 1, 1 << 20) == data);
+        }
+    }
+}
+
+TEST_CASE("a truncated or corrupted gzip stream is detected") {
+    const std::string data = random_text(500000, 9);
+    char path[] = "/tmp/ctldb-unit-gz-XXXXXX";
+    int fd = ::mkstemp(path);
+    {
+        HashingFileSink sink(fd, path);
+        auto comp = make_gzip_compressor(sink, 6, 2);
+        comp->write(data.data(), data.size());
+        comp->finish();
+    }
+    const off_t size = ::lseek(fd, 0, SEEK_END);
+    ::ftruncate(fd, size / 2);
+    ::close(fd);
+    CHECK_THROWS_AS(read_compressed(path, Compression::gzip, nullptr), Error);
+    ::unlink(path);
+}
+
+TEST_CASE("backup names and times") {
+    CHECK(backup_stem(0) == "backup-19700101-000000");
+    auto t = parse_backup_time("backup-20251116-020000.sql.gz");
+    REQUIRE(t);
+    CHECK(backup_stem(*t) == "backup-20251116-020000");
+    CHECK(parse_backup_time("backup-20251116-020000.sql.zst"));
+    CHECK(parse_backup_time("backup-20251116-020000.dump"));
+    CHECK_FALSE(parse_backup_time("backup-20251116-020000.sql.gz.partial"));
+    CHECK_FALSE(parse_backup_time("backup-2025111-020000.sql.gz"));
+    CHECK_FALSE(parse_backup_time("notes.txt"));
+    CHECK(manifest_path_for("/b/backup-20251116-020000.sql.gz") ==
+          "/b/backup-20251116-020000.json");
+    CHECK(compression_of("x.sql.zst") == Compression::zstd);
+}
+
+namespace {
+
+/// A listed backup: with a manifest of database `db` naming it (usable or
+/// damaged), or with no manifest at all (db empty).
+BackupEntry listed(const char* name, std::time_t t, const char* db, bool usable = true) {
+    BackupEntry e;
+    e.path = std::string("/b/") + name;
+    e.taken_at = t;
+    if (*db == '\0') {
+        e.problem = "no manifest";
+        return e;
+    }
+    BackupManifest m;
+    m.file = name;
+    m.database = db;
+    e.manifest = m;
+    if (!usable) e.problem = "size differs from the manifest";
+    return e;
+}
+
+}  // namespace
+
+TEST_CASE("retention keeps the newest usable backups and never the one just made") {
+    const std::time_t day = 86400, now = 100 * day;
+    std::vector<BackupEntry> entries = {
+        listed("new", now, "app"),                 // just made
+        listed("b", now - 1 * day, "app", false),  // damaged: never counts
+        listed("c", now - 2 * day, "app"),
+        listed("d", now - 3 * day, "app"),
+        listed("e", now - 40 * day, "app"),
+    };
+    auto doomed = backups_to_prune(entries, 2, 0, now, "/b/new");
+    CHECK(doomed == std::vector<std::string>{"/b/b", "/b/d", "/b/e"});
+    doomed = backups_to_prune(entries, 0, 7, now, "/b/new");
+    CHECK(doomed == std::vector<std::string>{"/b/e"});
+    doomed = backups_to_prune(entries, 1, 0, now, "/b/new");
+    CHECK(doomed == std::vector<std::string>{"/b/b", "/b/c", "/b/d", "/b/e"});
+    // Without a protected backup, keep-last counts from the newest usable one.
+    doomed = backups_to_prune(entries, 1, 0, now, "");
+    CHECK(doomed == std::vector<std::string>{"/b/b", "/b/c", "/b/d", "/b/e"});
+}
+
+TEST_CASE("retention counts and deletes per database, and never what it cannot identify") {
+    const std::time_t day = 86400, now = 100 * day;
+    std::vector<BackupEntry> entries = {
+        listed("new", now, "app"),          listed("other1", now - 1 * day, "billing"),
+        listed("guide", now - 2 * day, ""),  // the guide's CronJob: no manifest
+        listed("a2", now - 3 * day, "app"), listed("other2", now - 4 * day, "billing"),
+        listed("a3", now - 5 * day, "app"), listed("old-guide", now - 90 * day, ""),
+    };
+    // After a backup of app: only app's older backups go; billing's and the
+    // manifest-less dumps stay whatever their age.
+    CHECK(backups_to_prune(entries, 1, 0, now, "/b/new") ==
+          std::vector<std::string>{"/b/a2", "/b/a3"});
+    // prune: each database keeps its own newest one.
+    CHECK(backups_to_prune(entries, 1, 0, now, "") ==
+          std::vector<std::string>{"/b/a2", "/b/other2", "/b/a3"});
+    // A manifest that names another file does not identify this one.
+    BackupEntry stray = listed("x", now - 50 * day, "app");
+    stray.manifest->file = "y";
+    stray.problem = "manifest names another file";
+    CHECK(backups_to_prune({stray}, 1, 0, now, "").empty());
+}
+
+TEST_CASE("manifest JSON round trip and rejection") {
+    BackupManifest m;
+    m.file = "backup-20251116-020000.sql.gz";
+    m.format = "plain";
+    m.compression = "gzip";
+    m.size_bytes = 123;
+    m.sha256 = std::string(64, 'a');
+    m.row_counts = {{"public.users", 5}};
+    auto back = BackupManifest::from_json(m.to_json(), "m.json");
+    CHECK(back.file == m.file);
+    CHECK(back.row_counts.at("public.users") == 5);
+    CHECK(back.verified_at.empty());
+    CHECK_THROWS_AS(BackupManifest::from_json("{}", "m.json"), Error);
+    CHECK_THROWS_AS(BackupManifest::from_json("not json", "m.json"), Error);
+}
+
+TEST_CASE("the time in a dump's name, in the forms other tools write") {
+    auto at = [](const char* name) {
+        auto t = time_in_name(name);
+        return t ? utc_iso8601(*t) : std::string("none");
+    };
+    CHECK(at("dump-20251116-020000.sql") == "2025-11-16T02:00:00Z");
+    CHECK(at("backup_20251116_020000.sql") == "2025-11-16T02:00:00Z");
+    CHECK(at("backup-20251116-020000.sql.gz") == "2025-11-16T02:00:00Z");
+    CHECK(at("db_20251116020000.dump") == "2025-11-16T02:00:00Z");
+    CHECK(at("pg-2025-11-16T02-00-00.sql.zst") == "2025-11-16T02:00:00Z");
+    CHECK(at("nightly 2025-11-16 02:00:00.sql") == "2025-11-16T02:00:00Z");
+    CHECK(at("backup-20251116.sql") == "2025-11-16T00:00:00Z");  // the guide's manual recipe
+    CHECK(at("cloudtolocalllm.sql") == "none");
+    CHECK(at("build-123456789012.sql") == "none");  // a long number is not a date
+    CHECK(at("v20251399-000000.sql") == "none");    // no month 13
+    CHECK(at("x-20251116-250000.sql") == "none");   // no hour 25: not a time to trust
+}

@@ -1,0 +1,28 @@
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "base/text.hpp"
+
+using namespace ctldb;
+
+TEST_CASE("one duration syntax for every timeout option") {
+    CHECK(parse_duration_seconds("90") == 90.0);
+    CHECK(parse_duration_seconds("1.5s") == 1.5);
+    CHECK(parse_duration_seconds("250ms") == 0.25);
+    CHECK(parse_duration_seconds("10m") == 600.0);
+    CHECK(parse_duration_seconds("5min") == 300.0);
+    CHECK(parse_duration_seconds("26h") == 26 * 3600.0);
+    CHECK(parse_duration_seconds("7d") == 7 * 86400.0);
+    CHECK_FALSE(parse_duration_seconds(""));
+    CHECK_FALSE(parse_duration_seconds("-1s"));
+    CHECK_FALSE(parse_duration_seconds("10 parsecs"));
+    CHECK_FALSE(parse_duration_seconds("s"));
+    CHECK_FALSE(parse_duration_seconds("nan"));
+    CHECK(human_duration(0.35) == "350 ms");
+    CHECK(human_duration(42) == "42 s");
+    CHECK(human_duration(720) == "12 min");
+    CHECK(human_bytes(512) == "512 B");
+    CHECK(human_bytes(8192) == "8.0 KiB");
+    CHECK(human_bytes(3.5 * 1024 * 1024 * 1024) == "3.5 GiB");
+}
