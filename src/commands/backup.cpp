@@ -26,6 +26,7 @@
 #include "base/stopwatch.hpp"
 #include "base/text.hpp"
 #include "base/version.hpp"
+#include "cli/command_table.hpp"
 #include "cli/context.hpp"
 #include "commands/commands.hpp"
 #include "config/setting_table.hpp"
@@ -455,10 +456,9 @@ ExitCode run_prune(const BackupOptions& o, Context& ctx) {
 
 }  // namespace
 
-void register_backup(CLI::App& app, Context& ctx) {
+void bind_backup(CLI::App& command, Context& ctx) {
     static BackupOptions o;
-    auto* cmd =
-        app.add_subcommand("backup", "Verified, atomic logical backups (default: take one)");
+    auto* cmd = &command;
     cmd->add_option("--dir", o.dir, "Backup directory (" + env_and_default("backup_dir") + ")");
     cmd->add_option(
            "--format", o.format,
@@ -505,6 +505,32 @@ void register_backup(CLI::App& app, Context& ctx) {
         ->check(CLI::Range(1, 100000));
     prune->add_flag("--dry-run", o.dry_run, "Only say what would be deleted");
     prune->callback([&ctx] { ctx.run = [&ctx] { return run_prune(o, ctx); }; });
+}
+
+// data table: the command's row of the command table (commands/commands.cpp).
+const cli::CommandRow& backup_command() {
+    static const cli::CommandRow row{
+        "backup",
+        "Verified, atomic logical backups (default: take one)",
+        bind_backup,
+        {
+            {"backup",
+             {{"ctldb backup --dir /backups --keep-days 7",
+               "A verified backup; keep a week of them"},
+              {"ctldb backup --format custom --dir /backups", "A custom archive for pg_restore -j"},
+              {"ctldb backup --compression zstd --jobs 2", "zstd on two threads"}}},
+            {"backup list",
+             {{"ctldb backup list --dir /backups", "Backups with size, age and state"},
+              {"ctldb backup list -o json", "The same for a script"}}},
+            {"backup verify",
+             {{"ctldb backup verify /backups/backup-20261202-020000.sql.gz",
+               "Checksum, decompress, complete dump"},
+              {"ctldb backup verify old.sql.gz --no-manifest", "A dump made without ctldb"}}},
+            {"backup prune",
+             {{"ctldb backup prune --keep-last 7 --dry-run", "What retention would delete"},
+              {"ctldb backup prune --keep-days 30", "Delete backups older than 30 days"}}},
+        }};
+    return row;
 }
 
 }  // namespace ctldb

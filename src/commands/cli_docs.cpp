@@ -6,6 +6,7 @@
 #include "base/error.hpp"
 #include "base/output.hpp"
 #include "cli/cli_tree.hpp"
+#include "cli/command_table.hpp"
 #include "cli/context.hpp"
 #include "commands/commands.hpp"
 
@@ -41,23 +42,24 @@ ExitCode run_help(const CLI::App& root, const std::vector<std::string>& words, C
 
 }  // namespace
 
-void register_cli_docs(CLI::App& app, Context& ctx) {
+void bind_help(CLI::App& command, Context& ctx) {
     static std::vector<std::string> help_words;
-    auto* help = app.add_subcommand("help", "Help of ctldb or of a command (-o json: as data)");
-    help->add_option("command", help_words,
-                     "Command path, e.g. backup list (default: ctldb itself)");
-    help->callback([&app, &ctx] {
+    CLI::App& app = *command.get_parent();
+    command.add_option("command", help_words,
+                       "Command path, e.g. backup list (default: ctldb itself)");
+    command.callback([&app, &ctx] {
         ctx.config_free = true;
         ctx.run = [&app, &ctx] { return run_help(app, help_words, ctx); };
     });
+}
 
+void bind_completion(CLI::App& command, Context& ctx) {
     static std::string shell;
-    auto* completion =
-        app.add_subcommand("completion", "Print the shell completion script for bash, zsh or fish");
-    completion->add_option("shell", shell, "bash, zsh or fish")
+    CLI::App& app = *command.get_parent();
+    command.add_option("shell", shell, "bash, zsh or fish")
         ->required()
         ->check(CLI::IsMember({"bash", "zsh", "fish"}));
-    completion->callback([&app, &ctx] {
+    command.callback([&app, &ctx] {
         ctx.config_free = true;
         ctx.run = [&app, &ctx] {
             const std::string script = shell == "bash"  ? cli::bash_completion(app)
@@ -72,9 +74,11 @@ void register_cli_docs(CLI::App& app, Context& ctx) {
             return ExitCode::ok;
         };
     });
+}
 
-    auto* man = app.add_subcommand("man", "Print the man page (roff): ctldb man | man -l -");
-    man->callback([&app, &ctx] {
+void bind_man(CLI::App& command, Context& ctx) {
+    CLI::App& app = *command.get_parent();
+    command.callback([&app, &ctx] {
         ctx.config_free = true;
         ctx.run = [&app, &ctx] {
             if (ctx.json()) {
@@ -85,6 +89,47 @@ void register_cli_docs(CLI::App& app, Context& ctx) {
             return ExitCode::ok;
         };
     });
+}
+
+// data table: the rows of help, completion and man in the command table.
+const cli::CommandRow& help_command() {
+    static const cli::CommandRow row{
+        "help",
+        "Help of ctldb or of a command (-o json: as data)",
+        bind_help,
+        {
+            {"help",
+             {{"ctldb help backup", "The help of backup"},
+              {"ctldb help migrate down -o json", "A command's options and examples as JSON"}}},
+        }};
+    return row;
+}
+
+const cli::CommandRow& completion_command() {
+    static const cli::CommandRow row{
+        "completion",
+        "Print the shell completion script for bash, zsh or fish",
+        bind_completion,
+        {
+            {"completion",
+             {{"source <(ctldb completion bash)", "bash completion in this shell"},
+              {"ctldb completion zsh > \"${fpath[1]}/_ctldb\"", "zsh, for every new shell"},
+              {"ctldb completion fish > ~/.config/fish/completions/ctldb.fish", "fish"}}},
+        }};
+    return row;
+}
+
+const cli::CommandRow& man_command() {
+    static const cli::CommandRow row{
+        "man",
+        "Print the man page (roff): ctldb man | man -l -",
+        bind_man,
+        {
+            {"man",
+             {{"ctldb man > /usr/local/share/man/man1/ctldb.1", "Install the man page"},
+              {"ctldb man | man -l -", "Read it now"}}},
+        }};
+    return row;
 }
 
 }  // namespace ctldb

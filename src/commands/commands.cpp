@@ -1,30 +1,28 @@
 #include "commands/commands.hpp"
 
-#include "cli/cli_tree.hpp"
+#include <CLI/CLI.hpp>
+
+#include "cli/command_table.hpp"
 
 namespace ctldb {
 
+// data table: every command, in the order help lists them.
+const std::vector<const cli::CommandRow*>& command_table() {
+    static const std::vector<const cli::CommandRow*> table = {
+        &config_command(),     &migrate_command(),    &seed_command(),      &backup_command(),
+        &restore_command(),    &gen_certs_command(),  &check_ssl_command(), &indexes_command(),
+        &vacuum_command(),     &pool_stats_command(), &doctor_command(),    &queries_command(),
+        &tables_command(),     &roles_command(),      &settings_command(),  &metrics_command(),
+        &wait_command(),       &local_command(),      &version_command(),   &help_command(),
+        &completion_command(), &man_command(),
+    };
+    return table;
+}
+
 void register_commands(CLI::App& app, Context& ctx) {
-    register_config(app, ctx);
-    register_migrate(app, ctx);
-    register_seed(app, ctx);
-    register_backup(app, ctx);
-    register_restore(app, ctx);
-    register_gen_certs(app, ctx);
-    register_check_ssl(app, ctx);
-    register_indexes(app, ctx);
-    register_vacuum(app, ctx);
-    register_pool_stats(app, ctx);
-    register_doctor(app, ctx);
-    register_queries(app, ctx);
-    register_tables(app, ctx);
-    register_roles(app, ctx);
-    register_settings(app, ctx);
-    register_metrics(app, ctx);
-    register_wait(app, ctx);
-    register_local(app, ctx);
-    register_version(app, ctx);
-    register_cli_docs(app, ctx);
+    cli::use_command_table(command_table());
+    for (const cli::CommandRow* row : command_table())
+        row->bind(*app.add_subcommand(row->name, row->summary), ctx);
     cli::decorate(app);
 }
 

@@ -1,7 +1,9 @@
-// Registration of every command. Each command file defines one
-// register_<name>() that adds its subcommand to the app and, when chosen,
-// sets Context::run to its own run function.
+// The commands of ctldb: each file of src/commands/ contributes one row of
+// the command table (cli/command_table.hpp); command_table() lists them in
+// the order help shows them.
 #pragma once
+
+#include <vector>
 
 namespace CLI {
 class App;
@@ -11,29 +13,38 @@ namespace ctldb {
 
 class Context;
 
-void register_config(CLI::App& app, Context& ctx);
-void register_local(CLI::App& app, Context& ctx);
-void register_migrate(CLI::App& app, Context& ctx);
-void register_seed(CLI::App& app, Context& ctx);
-void register_backup(CLI::App& app, Context& ctx);
-void register_restore(CLI::App& app, Context& ctx);
-void register_gen_certs(CLI::App& app, Context& ctx);
-void register_check_ssl(CLI::App& app, Context& ctx);
-void register_pool_stats(CLI::App& app, Context& ctx);
-void register_indexes(CLI::App& app, Context& ctx);
-void register_vacuum(CLI::App& app, Context& ctx);
-void register_doctor(CLI::App& app, Context& ctx);
-void register_queries(CLI::App& app, Context& ctx);
-void register_tables(CLI::App& app, Context& ctx);
-void register_roles(CLI::App& app, Context& ctx);
-void register_settings(CLI::App& app, Context& ctx);
-void register_metrics(CLI::App& app, Context& ctx);
-void register_wait(CLI::App& app, Context& ctx);
-void register_version(CLI::App& app, Context& ctx);
-/// help, completion and man: generated from everything registered before.
-void register_cli_docs(CLI::App& app, Context& ctx);
+namespace cli {
+struct CommandRow;
+}
 
-/// All of the above, in help order.
+const cli::CommandRow& config_command();
+const cli::CommandRow& migrate_command();
+const cli::CommandRow& seed_command();
+const cli::CommandRow& backup_command();
+const cli::CommandRow& restore_command();
+const cli::CommandRow& gen_certs_command();
+const cli::CommandRow& check_ssl_command();
+const cli::CommandRow& indexes_command();
+const cli::CommandRow& vacuum_command();
+const cli::CommandRow& pool_stats_command();
+const cli::CommandRow& doctor_command();
+const cli::CommandRow& queries_command();
+const cli::CommandRow& tables_command();
+const cli::CommandRow& roles_command();
+const cli::CommandRow& settings_command();
+const cli::CommandRow& metrics_command();
+const cli::CommandRow& wait_command();
+const cli::CommandRow& local_command();
+const cli::CommandRow& version_command();
+const cli::CommandRow& help_command();
+const cli::CommandRow& completion_command();
+const cli::CommandRow& man_command();
+
+/// Every command, in the order help lists them.
+const std::vector<const cli::CommandRow*>& command_table();
+
+/// One subcommand of `app` per row of the table, bound to `ctx`; then the
+/// help footers and value names (cli::decorate).
 void register_commands(CLI::App& app, Context& ctx);
 
 }  // namespace ctldb

@@ -12,6 +12,7 @@
 #include "base/fs.hpp"
 #include "base/log.hpp"
 #include "base/text.hpp"
+#include "cli/command_table.hpp"
 #include "cli/context.hpp"
 #include "commands/commands.hpp"
 #include "tls/tls_check.hpp"
@@ -326,10 +327,9 @@ ExitCode run_gen_certs(const GenCertsOptions& o, Context& ctx) {
 
 }  // namespace
 
-void register_gen_certs(CLI::App& app, Context& ctx) {
+void bind_gen_certs(CLI::App& command, Context& ctx) {
     static GenCertsOptions o;
-    auto* cmd = app.add_subcommand("gen-certs",
-                                   "A CA and server/client certificates that verify-full accepts");
+    auto* cmd = &command;
     cmd->add_option("--out", o.out, "Output directory (default ./certs)");
     cmd->add_option("--cn", o.cn, "Common name (default postgres.<namespace>.svc.cluster.local)");
     cmd->add_option("--san", o.sans,
@@ -353,6 +353,22 @@ void register_gen_certs(CLI::App& app, Context& ctx) {
     cmd->add_option("--service", o.service, "Kubernetes service name (default postgres)");
     cmd->add_flag("--force", o.force, "Replace existing files");
     cmd->callback([&ctx] { ctx.run = [&ctx] { return run_gen_certs(o, ctx); }; });
+}
+
+// data table: the command's row of the command table (commands/commands.cpp).
+const cli::CommandRow& gen_certs_command() {
+    static const cli::CommandRow row{
+        "gen-certs",
+        "A CA and server/client certificates that verify-full accepts",
+        bind_gen_certs,
+        {
+            {"gen-certs",
+             {{"ctldb gen-certs --out ./certs --cn postgres --san postgres.db.svc",
+               "A CA and a server certificate"},
+              {"ctldb gen-certs --out ./certs --client appuser --k8s-secret postgres-tls",
+               "With a client certificate, as Kubernetes Secrets"}}},
+        }};
+    return row;
 }
 
 }  // namespace ctldb

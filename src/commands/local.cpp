@@ -10,6 +10,7 @@
 #include "base/log.hpp"
 #include "base/output.hpp"
 #include "base/text.hpp"
+#include "cli/command_table.hpp"
 #include "cli/context.hpp"
 #include "commands/commands.hpp"
 #include "sandbox/sandbox.hpp"
@@ -152,10 +153,9 @@ ExitCode run_local_destroy(const LocalOptions& o, Context& ctx) {
 
 }  // namespace
 
-void register_local(CLI::App& app, Context& ctx) {
+void bind_local(CLI::App& command, Context& ctx) {
     static LocalOptions opts;
-    auto* cmd = app.add_subcommand(
-        "local", "A local PostgreSQL sandbox configured like the guide's production");
+    auto* cmd = &command;
     cmd->require_subcommand(1);
     auto add_dir = [](CLI::App* sub) {
         sub->add_option(
@@ -183,6 +183,35 @@ void register_local(CLI::App& app, Context& ctx) {
     add_dir(destroy);
     destroy->add_flag("-y,--yes", opts.yes, "Do not ask for confirmation");
     destroy->callback([&ctx] { ctx.run = [&ctx] { return run_local_destroy(opts, ctx); }; });
+}
+
+// data table: the command's row of the command table (commands/commands.cpp).
+const cli::CommandRow& local_command() {
+    static const cli::CommandRow row{
+        "local",
+        "A local PostgreSQL sandbox configured like the guide's production",
+        bind_local,
+        {
+            {"local",
+             {{"ctldb local start", "A local PostgreSQL configured like production"},
+              {"eval \"$(ctldb local env)\"", "Point this shell at it"}}},
+            {"local start",
+             {{"ctldb local start", "Start (and create) the sandbox"},
+              {"ctldb local start --dir /tmp/pg --port 55432", "Another directory and port"}}},
+            {"local stop",
+             {{"ctldb local stop", "Stop the sandbox, keeping its data"},
+              {"ctldb local stop --dir /tmp/pg", "Another sandbox"}}},
+            {"local status",
+             {{"ctldb local status", "Running or not, port and directory"},
+              {"ctldb local status -o json", "The same for a script"}}},
+            {"local env",
+             {{"eval \"$(ctldb local env)\"", "DB_* settings of the sandbox for this shell"},
+              {"ctldb local env --dir /tmp/pg", "Of another sandbox"}}},
+            {"local destroy",
+             {{"ctldb local destroy --yes", "Stop the sandbox and delete its directory"},
+              {"ctldb local destroy --dir /tmp/pg --yes", "Another sandbox"}}},
+        }};
+    return row;
 }
 
 }  // namespace ctldb

@@ -17,6 +17,7 @@
 #include "base/stopwatch.hpp"
 #include "base/text.hpp"
 #include "cli/cli_values.hpp"
+#include "cli/command_table.hpp"
 #include "cli/context.hpp"
 #include "commands/commands.hpp"
 #include "commands/migrate.hpp"
@@ -721,8 +722,8 @@ void register_down(CLI::App* cmd, Context& ctx) {
 
 }  // namespace
 
-void register_migrate(CLI::App& app, Context& ctx) {
-    auto* cmd = app.add_subcommand("migrate", "Versioned schema migrations (default: up)");
+void bind_migrate(CLI::App& command, Context& ctx) {
+    auto* cmd = &command;
     add_up_options(cmd);
     cmd->callback([cmd, &ctx] {
         if (cmd->get_subcommands().empty()) ctx.run = [&ctx] { return run_up(opts(), ctx); };
@@ -733,6 +734,50 @@ void register_migrate(CLI::App& app, Context& ctx) {
     register_inspection(cmd, ctx);
     register_bookkeeping(cmd, ctx);
     register_down(cmd, ctx);
+}
+
+// data table: the command's row of the command table (commands/commands.cpp).
+const cli::CommandRow& migrate_command() {
+    static const cli::CommandRow row{
+        "migrate",
+        "Versioned schema migrations (default: up)",
+        bind_migrate,
+        {
+            {"migrate",
+             {{"ctldb migrate", "Apply every pending migration built into ctldb"},
+              {"ctldb migrate --dry-run", "Print the plan and its SQL; change nothing"},
+              {"ctldb migrate --dir db/migrations --lock-timeout 5m",
+               "Migrations of another tool's folder, waiting up to 5 minutes for another runner"}}},
+            {"migrate up",
+             {{"ctldb migrate up --to 3", "Apply pending migrations up to version 3"},
+              {"ctldb migrate up --statement-timeout 1h",
+               "Allow long statements (a big backfill)"}}},
+            {"migrate status",
+             {{"ctldb migrate status", "Applied and pending migrations with checksums"},
+              {"ctldb migrate status --check",
+               "Exit 1 when anything is pending or modified (a CI gate)"}}},
+            {"migrate validate",
+             {{"ctldb migrate validate", "Files against the history and the live schema"},
+              {"ctldb migrate validate --dir db/migrations --no-schema-check",
+               "Checksums only, for another folder"}}},
+            {"migrate lint",
+             {{"ctldb migrate lint", "Statements that lock or rewrite tables, without connecting"},
+              {"ctldb migrate lint --dir db/migrations --layout flyway", "Lint a Flyway folder"}}},
+            {"migrate baseline",
+             {{"ctldb migrate baseline 3 --dry-run",
+               "Would an existing schema be recorded as version 3?"},
+              {"ctldb migrate baseline --from golang-migrate --dir db/migrations",
+               "Adopt the history golang-migrate kept"}}},
+            {"migrate create",
+             {{"ctldb migrate create add_user_email --dir db/migrations",
+               "A new numbered migration (and its .down.sql)"},
+              {"ctldb migrate create index_sessions --dir db/migrations --no-transaction",
+               "One for CREATE INDEX CONCURRENTLY"}}},
+            {"migrate down",
+             {{"ctldb migrate down --dry-run", "What rolling back the newest migration would run"},
+              {"ctldb migrate down --to 2", "Roll back to version 2, one transaction per file"}}},
+        }};
+    return row;
 }
 
 }  // namespace ctldb

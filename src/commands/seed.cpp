@@ -18,6 +18,7 @@
 #include "base/signals.hpp"
 #include "base/stopwatch.hpp"
 #include "base/text.hpp"
+#include "cli/command_table.hpp"
 #include "cli/context.hpp"
 #include "commands/commands.hpp"
 #include "pg/connection.hpp"
@@ -176,9 +177,9 @@ ExitCode run_generate(const SeedOptions& o, Context& ctx) {
 
 }  // namespace
 
-void register_seed(CLI::App& app, Context& ctx) {
+void bind_seed(CLI::App& command, Context& ctx) {
     static SeedOptions o;
-    auto* cmd = app.add_subcommand("seed", "Development seed data (idempotent), or generated data");
+    auto* cmd = &command;
     cmd->add_option("--dir", o.dir, "Directory of seed .sql files (default: built into ctldb)");
     cmd->add_flag("--force", o.force, "Allow it in production (CTLDB_ENV or NODE_ENV)");
     cmd->callback([cmd, &ctx] {
@@ -201,6 +202,25 @@ void register_seed(CLI::App& app, Context& ctx) {
                     "then exit 4");
     gen->add_flag("--force", o.force, "Allow it in production (CTLDB_ENV or NODE_ENV)");
     gen->callback([&ctx] { ctx.run = [&ctx] { return run_generate(o, ctx); }; });
+}
+
+// data table: the command's row of the command table (commands/commands.cpp).
+const cli::CommandRow& seed_command() {
+    static const cli::CommandRow row{
+        "seed",
+        "Development seed data (idempotent), or generated data",
+        bind_seed,
+        {
+            {"seed",
+             {{"ctldb seed", "Load the development seed data (idempotent)"},
+              {"ctldb seed --dir ./seeds", "Seed files of your own"}}},
+            {"seed generate",
+             {{"ctldb seed generate --users 100000 --random-seed 42",
+               "Bulk synthetic data, the same for the same seed"},
+              {"ctldb seed generate --users 1000 --keep-indexes",
+               "Into a database in use (no exclusive locks)"}}},
+        }};
+    return row;
 }
 
 }  // namespace ctldb

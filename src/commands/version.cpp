@@ -7,6 +7,7 @@
 #include "base/cpus.hpp"
 #include "base/log.hpp"
 #include "base/version.hpp"
+#include "cli/command_table.hpp"
 #include "cli/context.hpp"
 #include "commands/commands.hpp"
 
@@ -27,12 +28,26 @@ ExitCode run_version(Context& ctx) {
     return ExitCode::ok;
 }
 
-void register_version(CLI::App& app, Context& ctx) {
-    auto* cmd = app.add_subcommand("version", "Print the version of ctldb and its libraries");
+void bind_version(CLI::App& command, Context& ctx) {
+    auto* cmd = &command;
     cmd->callback([&ctx] {
         ctx.config_free = true;
         ctx.run = [&ctx] { return run_version(ctx); };
     });
+}
+
+// data table: the command's row of the command table (commands/commands.cpp).
+const cli::CommandRow& version_command() {
+    static const cli::CommandRow row{
+        "version",
+        "Print the version of ctldb and its libraries",
+        bind_version,
+        {
+            {"version",
+             {{"ctldb version", "ctldb, libpq and OpenSSL versions"},
+              {"ctldb version -o json", "With the CPUs ctldb may use"}}},
+        }};
+    return row;
 }
 
 }  // namespace ctldb
