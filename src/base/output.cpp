@@ -215,23 +215,6 @@ void print_json_line(const nlohmann::json& doc) {
     print_text(doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }
 
-namespace {
-nlohmann::json& held_result() {
-    static nlohmann::json doc;
-    return doc;
-}
-}  // namespace
-
-void emit_result(nlohmann::json doc) {
-    held_result() = std::move(doc);
-}
-
-bool take_result(nlohmann::json& out) {
-    if (held_result().is_null()) return false;
-    out = std::move(held_result());
-    held_result() = nullptr;
-    return true;
-}
 
 }  // namespace ctldb
 

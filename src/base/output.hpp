@@ -70,16 +70,6 @@ void print_json_line(const nlohmann::json& doc);
 /// one document per line to its end, the closing error document included.
 void use_json_lines();
 
-/// A command's result document. It is held until the command returns and
-/// then printed by run_command() with "ok" and "exit_code" set from the
-/// exit code, so every command's JSON carries both and agrees with the
-/// process's status; a command that throws prints the error document
-/// instead (never two documents).
-void emit_result(nlohmann::json doc);
-
-/// The held result, for run_command(); empty when none was emitted.
-bool take_result(nlohmann::json& out);
-
 /// Write text to stdout, failing loudly (EPIPE etc.) rather than silently.
 void print_text(const std::string& text);
 

@@ -1,42 +1,223 @@
 // The examples shown at the end of every command's --help and in the man
-// page: real command lines of the guide's procedures, each command's in its
-// row of the command table (cli/command_table.hpp), ctldb's own here.
-// tests/integration/test_cli_docs.sh checks that every command has two and
-// that each uses only options that command (or ctldb itself) has.
-#include "cli/command_table.hpp"
+// page: real command lines of the guide's procedures. tests/integration/
+// test_cli_docs.sh checks that every command has two and that each uses
+// only options that command (or ctldb itself) has.
+#include <map>
+
+#include "cli/cli_tree.hpp"
 
 namespace ctldb::cli {
 
-namespace {
-
-const std::vector<const CommandRow*>* g_table = nullptr;
-
-// data table: the examples of ctldb itself.
-const std::vector<Example>& root_examples() {
-    static const std::vector<Example> examples = {
-        {"ctldb --config configmap.yaml config check",
-         "Check the settings of the guide's ConfigMap and connect"},
-        {"ctldb migrate && ctldb indexes ensure", "Bring the schema and its indexes up to date"},
-        {"ctldb doctor -o json", "Every health check, as one JSON document for a script"}};
-    return examples;
-}
-
-}  // namespace
-
-void use_command_table(const std::vector<const CommandRow*>& table) {
-    g_table = &table;
-}
-
+// data table: the examples of each command's help.
 const std::vector<Example>& examples_of(const std::string& path) {
+    static const std::map<std::string, std::vector<Example>> table = {
+        {"",
+         {{"ctldb --config configmap.yaml config check",
+           "Check the settings of the guide's ConfigMap and connect"},
+          {"ctldb migrate && ctldb indexes ensure", "Bring the schema and its indexes up to date"},
+          {"ctldb doctor -o json", "Every health check, as one JSON document for a script"}}},
+        {"config",
+         {{"ctldb config", "Every setting with its value and where it came from"},
+          {"ctldb --env production config check",
+           "Validate, connect, and check TLS and identity"}}},
+        {"config show",
+         {{"ctldb config show",
+           "Every setting with its value and source (the password as ********)"},
+          {"DB_PORT=6432 ctldb config show -o json",
+           "What an environment variable changes, as JSON"}}},
+        {"config check",
+         {{"ctldb config check", "Validate the settings, connect, report server, TLS and identity"},
+          {"ctldb --config configmap.yaml config check --offline",
+           "Validate a ConfigMap without connecting"}}},
+        {"migrate",
+         {{"ctldb migrate", "Apply every pending migration built into ctldb"},
+          {"ctldb migrate --dry-run", "Print the plan and its SQL; change nothing"},
+          {"ctldb migrate --dir db/migrations --lock-timeout 5m",
+           "Migrations of another tool's folder, waiting up to 5 minutes for another runner"}}},
+        {"migrate up",
+         {{"ctldb migrate up --to 3", "Apply pending migrations up to version 3"},
+          {"ctldb migrate up --statement-timeout 1h", "Allow long statements (a big backfill)"}}},
+        {"migrate status",
+         {{"ctldb migrate status", "Applied and pending migrations with checksums"},
+          {"ctldb migrate status --check",
+           "Exit 1 when anything is pending or modified (a CI gate)"}}},
+        {"migrate validate",
+         {{"ctldb migrate validate", "Files against the history and the live schema"},
+          {"ctldb migrate validate --dir db/migrations --no-schema-check",
+           "Checksums only, for another folder"}}},
+        {"migrate lint",
+         {{"ctldb migrate lint", "Statements that lock or rewrite tables, without connecting"},
+          {"ctldb migrate lint --dir db/migrations --layout flyway", "Lint a Flyway folder"}}},
+        {"migrate baseline",
+         {{"ctldb migrate baseline 3 --dry-run",
+           "Would an existing schema be recorded as version 3?"},
+          {"ctldb migrate baseline --from golang-migrate --dir db/migrations",
+           "Adopt the history golang-migrate kept"}}},
+        {"migrate create",
+         {{"ctldb migrate create add_user_email --dir db/migrations",
+           "A new numbered migration (and its .down.sql)"},
+          {"ctldb migrate create index_sessions --dir db/migrations --no-transaction",
+           "One for CREATE INDEX CONCURRENTLY"}}},
+        {"migrate down",
+         {{"ctldb migrate down --dry-run", "What rolling back the newest migration would run"},
+          {"ctldb migrate down --to 2", "Roll back to version 2, one transaction per file"}}},
+        {"seed",
+         {{"ctldb seed", "Load the development seed data (idempotent)"},
+          {"ctldb seed --dir ./seeds", "Seed files of your own"}}},
+        {"seed generate",
+         {{"ctldb seed generate --users 100000 --random-seed 42",
+           "Bulk synthetic data, the same for the same seed"},
+          {"ctldb seed generate --users 1000 --keep-indexes",
+           "Into a database in use (no exclusive locks)"}}},
+        {"backup",
+         {{"ctldb backup --dir /backups --keep-days 7", "A verified backup; keep a week of them"},
+          {"ctldb backup --format custom --dir /backups", "A custom archive for pg_restore -j"},
+          {"ctldb backup --compression zstd --jobs 2", "zstd on two threads"}}},
+        {"backup list",
+         {{"ctldb backup list --dir /backups", "Backups with size, age and state"},
+          {"ctldb backup list -o json", "The same for a script"}}},
+        {"backup verify",
+         {{"ctldb backup verify /backups/backup-20261202-020000.sql.gz",
+           "Checksum, decompress, complete dump"},
+          {"ctldb backup verify old.sql.gz --no-manifest", "A dump made without ctldb"}}},
+        {"backup prune",
+         {{"ctldb backup prune --keep-last 7 --dry-run", "What retention would delete"},
+          {"ctldb backup prune --keep-days 30", "Delete backups older than 30 days"}}},
+        {"restore",
+         {{"ctldb restore latest --target-db verify_copy --create",
+           "Restore the newest backup into a new database"},
+          {"ctldb restore backup-20261202-020000.sql.gz --clean --yes",
+           "Replace the configured database's contents"},
+          {"ctldb restore latest --target-db copy --create --jobs 4",
+           "A custom archive with pg_restore -j 4"}}},
+        {"gen-certs",
+         {{"ctldb gen-certs --out ./certs --cn postgres --san postgres.db.svc",
+           "A CA and a server certificate"},
+          {"ctldb gen-certs --out ./certs --client appuser --k8s-secret postgres-tls",
+           "With a client certificate, as Kubernetes Secrets"}}},
+        {"check-ssl",
+         {{"ctldb check-ssl", "Negotiated TLS, the chain, the host name and the expiry"},
+          {"ctldb check-ssl --warn-days 30 --ca ./certs/ca.crt",
+           "Warn a month ahead, against a given CA"}}},
+        {"indexes",
+         {{"ctldb indexes", "The guide's indexes: present, valid, used"},
+          {"ctldb indexes ensure --dry-run", "The SQL that would create the missing ones"}}},
+        {"indexes check",
+         {{"ctldb indexes check", "Exit 1 when a required index is missing or invalid"},
+          {"ctldb indexes check -o json", "The same for a script"}}},
+        {"indexes ensure",
+         {{"ctldb indexes ensure", "Create missing indexes concurrently"},
+          {"ctldb indexes ensure --lock-timeout 30s", "Wait longer for busy tables"}}},
+        {"vacuum",
+         {{"ctldb vacuum --table users --table sessions", "VACUUM ANALYZE two tables"},
+          {"ctldb vacuum --analyze-only --jobs 2",
+           "Fresh statistics for every table on two connections"}}},
+        {"vacuum status",
+         {{"ctldb vacuum status", "Dead tuples and the last (auto)vacuum of each table"},
+          {"ctldb vacuum status -o json", "The same for a script"}}},
+        {"vacuum autovacuum",
+         {{"ctldb vacuum autovacuum", "The autovacuum settings against the guide's"},
+          {"ctldb vacuum autovacuum --apply", "Set what differs (ALTER SYSTEM, reload)"}}},
+        {"pool-stats",
+         {{"ctldb pool-stats --pods 3", "Connections and whether three pods' pools fit"},
+          {"ctldb pool-stats --watch 5s", "Refresh every five seconds"},
+          {"ctldb pool-stats -o prometheus", "Prometheus text format"}}},
+        {"doctor",
+         {{"ctldb doctor", "Every health check with a hint for each problem"},
+          {"ctldb doctor --checks tls,backups --max-backup-age 26h",
+           "Two checks, backups younger than 26 hours"}}},
+        {"queries",
+         {{"ctldb queries", "Sessions longest first, lock waits as trees"},
+          {"ctldb queries --state idle-in-transaction --min-duration 5m",
+           "Transactions left open for 5 minutes"},
+          {"ctldb queries --watch 2s", "Refresh every two seconds"}}},
+        {"queries top",
+         {{"ctldb queries top", "Statements by total time (pg_stat_statements)"},
+          {"ctldb queries top --order mean --limit 5", "The five slowest on average"}}},
+        {"queries cancel",
+         {{"ctldb queries cancel 12345", "Cancel the query of one session"},
+          {"ctldb queries cancel --older-than 10m --state active --dry-run",
+           "Which queries a rule would cancel"}}},
+        {"queries terminate",
+         {{"ctldb queries terminate 12345 --yes", "End one session"},
+          {"ctldb queries terminate --older-than 30m --state idle-in-transaction --yes",
+           "End transactions left open for 30 minutes"}}},
+        {"tables",
+         {{"ctldb tables", "The 30 biggest tables with dead tuples and bloat"},
+          {"ctldb tables --schema public --limit 10", "The ten biggest of one schema"}}},
+        {"roles",
+         {{"ctldb roles", "Roles with attributes, memberships and grants"},
+          {"ctldb roles --all -o json", "System roles too, as JSON"}}},
+        {"roles check",
+         {{"ctldb roles check", "Exit 1 when the application role has too much power"},
+          {"ctldb roles check -o json", "The findings for a script"}}},
+        {"roles create-readonly",
+         {{"ctldb roles create-readonly reporting --password-file ./reporting.pw",
+           "A read-only role for reports"},
+          {"ctldb roles create-readonly reporting --schema app --dry-run",
+           "The SQL it would run"}}},
+        {"roles rotate-password",
+         {{"ctldb roles rotate-password appuser --out-secret secret.yaml",
+           "A new password, written as a Kubernetes Secret"},
+          {"ctldb roles rotate-password appuser --out-password-file ./appuser.pw --dry-run",
+           "What rotation would do"}}},
+        {"settings",
+         {{"ctldb settings", "The server settings the guide names, with their source"},
+          {"ctldb settings --pods 3 -o json", "max_connections checked for three pods"}}},
+        {"settings check",
+         {{"ctldb settings check", "Exit 1 when a setting differs from the guide"},
+          {"ctldb settings check --only ssl,autovacuum", "Only two settings"}}},
+        {"settings apply",
+         {{"ctldb settings apply --dry-run", "The ALTER SYSTEM statements it would run"},
+          {"ctldb settings apply --only autovacuum_naptime --yes",
+           "Set one setting, without asking"}}},
+        {"metrics",
+         {{"ctldb metrics", "One Prometheus exposition (exit 3 when the server is down)"},
+          {"ctldb metrics --pods 3 --backup-dir /backups",
+           "With pool headroom for three pods and backup ages"}}},
+        {"metrics serve",
+         {{"ctldb metrics serve --listen 0.0.0.0:9187",
+           "Serve /metrics and /healthz for Prometheus"},
+          {"ctldb metrics serve --timeout 5s", "Bound every scrape's statements by 5 seconds"}}},
+        {"wait",
+         {{"ctldb wait --timeout 2m && ctldb migrate",
+           "An init container: wait for the server, then migrate"},
+          {"ctldb wait --timeout 0", "One attempt: exit 0 when the server accepts, 3 when not"}}},
+        {"local",
+         {{"ctldb local start", "A local PostgreSQL configured like production"},
+          {"eval \"$(ctldb local env)\"", "Point this shell at it"}}},
+        {"local start",
+         {{"ctldb local start", "Start (and create) the sandbox"},
+          {"ctldb local start --dir /tmp/pg --port 55432", "Another directory and port"}}},
+        {"local stop",
+         {{"ctldb local stop", "Stop the sandbox, keeping its data"},
+          {"ctldb local stop --dir /tmp/pg", "Another sandbox"}}},
+        {"local status",
+         {{"ctldb local status", "Running or not, port and directory"},
+          {"ctldb local status -o json", "The same for a script"}}},
+        {"local env",
+         {{"eval \"$(ctldb local env)\"", "DB_* settings of the sandbox for this shell"},
+          {"ctldb local env --dir /tmp/pg", "Of another sandbox"}}},
+        {"local destroy",
+         {{"ctldb local destroy --yes", "Stop the sandbox and delete its directory"},
+          {"ctldb local destroy --dir /tmp/pg --yes", "Another sandbox"}}},
+        {"version",
+         {{"ctldb version", "ctldb, libpq and OpenSSL versions"},
+          {"ctldb version -o json", "With the CPUs ctldb may use"}}},
+        {"help",
+         {{"ctldb help backup", "The help of backup"},
+          {"ctldb help migrate down -o json", "A command's options and examples as JSON"}}},
+        {"completion",
+         {{"source <(ctldb completion bash)", "bash completion in this shell"},
+          {"ctldb completion zsh > \"${fpath[1]}/_ctldb\"", "zsh, for every new shell"},
+          {"ctldb completion fish > ~/.config/fish/completions/ctldb.fish", "fish"}}},
+        {"man",
+         {{"ctldb man > /usr/local/share/man/man1/ctldb.1", "Install the man page"},
+          {"ctldb man | man -l -", "Read it now"}}},
+    };
     static const std::vector<Example> none;
-    if (path.empty()) return root_examples();
-    if (g_table == nullptr) return none;
-    for (const CommandRow* row : *g_table) {
-        for (const auto& [p, examples] : row->examples) {
-            if (p == path) return examples;
-        }
-    }
-    return none;
+    const auto it = table.find(path);
+    return it == table.end() ? none : it->second;
 }
 
 }  // namespace ctldb::cli

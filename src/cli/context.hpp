@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "base/error.hpp"
 #include "base/output.hpp"
 #include "config/config.hpp"
@@ -50,11 +52,26 @@ class Context {
 
     bool json() const { return global.output == OutputFormat::json; }
 
+    /// The command's result document. It is held until the command returns
+    /// and then printed by run_command() with "ok" and "exit_code" set from
+    /// the exit code, so every command's JSON carries both and agrees with
+    /// the process's status; a command that throws prints the error
+    /// document instead (never two documents).
+    void emit_result(nlohmann::json doc) { result_ = std::move(doc); }
+    /// The held result, for run_command(); false when none was emitted.
+    bool take_result(nlohmann::json& out) {
+        if (result_.is_null()) return false;
+        out = std::move(result_);
+        result_ = nullptr;
+        return true;
+    }
+
     /// For tests: use this environment instead of the process's.
     EnvLookup env = process_env();
 
   private:
     std::optional<Config> config_;
+    nlohmann::json result_;
 };
 
 }  // namespace ctldb

@@ -104,7 +104,7 @@ int run_command(Context& ctx) {
         error_printed = true;
     }
     nlohmann::json result;
-    const bool have_result = take_result(result);
+    const bool have_result = ctx.take_result(result);
     // A command that failed by throwing has printed its error document.
     if (have_result && !error_printed) {
         nlohmann::json doc = {{"ok", code == ExitCode::ok}, {"exit_code", static_cast<int>(code)}};

@@ -15,9 +15,9 @@ namespace ctldb {
 /// Result needs: ExitCode code() const; std::string text(bool color) const;
 /// nlohmann::json json() const.
 template <typename Result>
-ExitCode print_result(const Result& r, const Context& ctx) {
+ExitCode print_result(const Result& r, Context& ctx) {
     if (ctx.json()) {
-        emit_result(r.json());
+        ctx.emit_result(r.json());
     } else {
         print_text(r.text(use_color(stdout)));
     }
@@ -27,10 +27,10 @@ ExitCode print_result(const Result& r, const Context& ctx) {
 /// Print a report that holds its renderings as fields (code, text, json);
 /// a null json means nothing to report (the code says why).
 template <typename Report>
-ExitCode print_report(const Report& r, const Context& ctx) {
+ExitCode print_report(const Report& r, Context& ctx) {
     if (r.json.is_null()) return r.code;
     if (ctx.json()) {
-        emit_result(r.json);
+        ctx.emit_result(r.json);
     } else {
         print_text(r.text);
     }

@@ -26,7 +26,6 @@
 #include "base/stopwatch.hpp"
 #include "base/text.hpp"
 #include "base/version.hpp"
-#include "cli/command_table.hpp"
 #include "cli/context.hpp"
 #include "commands/commands.hpp"
 #include "config/setting_table.hpp"
@@ -212,15 +211,15 @@ ExitCode report_backup(const BackupManifest& m, const DumpPlan& d, const std::st
     const double rate =
         secs > 0 ? static_cast<double>(d.custom ? m.size_bytes : m.dump_bytes) / 1e6 / secs : 0;
     if (ctx.json()) {
-        emit_result({{"path", final_path},
-                     {"manifest", manifest_path_for(final_path)},
-                     {"size_bytes", m.size_bytes},
-                     {"dump_bytes", m.dump_bytes},
-                     {"sha256", m.sha256},
-                     {"duration_ms", m.duration_ms},
-                     {"mb_per_second", rate},
-                     {"tables", m.row_counts.size()},
-                     {"pruned", pruned}});
+        ctx.emit_result({{"path", final_path},
+                         {"manifest", manifest_path_for(final_path)},
+                         {"size_bytes", m.size_bytes},
+                         {"dump_bytes", m.dump_bytes},
+                         {"sha256", m.sha256},
+                         {"duration_ms", m.duration_ms},
+                         {"mb_per_second", rate},
+                         {"tables", m.row_counts.size()},
+                         {"pruned", pruned}});
     } else {
         char line[512];
         std::snprintf(line, sizeof line, "backup %s: %s in %.1f s (%.1f MB/s%s), %zu tables\n",
@@ -355,7 +354,7 @@ ExitCode run_list(const BackupOptions& o, Context& ctx) {
                                                ? nlohmann::json(e.manifest->verified_at)
                                                : nlohmann::json(nullptr)}});
         }
-        emit_result(
+        ctx.emit_result(
             {{"ok", true}, {"exit_code", 0}, {"dir", backup_dir(o, ctx)}, {"backups", arr}});
         return ExitCode::ok;
     }
@@ -381,11 +380,11 @@ ExitCode run_verify(const BackupOptions& o, Context& ctx) {
     if (!v.has_manifest) {
         const std::string kind = DumpKind{v.custom, v.compression}.describe();
         if (ctx.json()) {
-            emit_result({{"ok", true},
-                         {"path", v.path},
-                         {"manifest", false},
-                         {"kind", kind},
-                         {"content_bytes", v.content_bytes}});
+            ctx.emit_result({{"ok", true},
+                             {"path", v.path},
+                             {"manifest", false},
+                             {"kind", kind},
+                             {"content_bytes", v.content_bytes}});
         } else {
             print_text("backup " + v.path + " is a complete " + kind + " (" +
                        human_bytes(v.content_bytes) +
@@ -407,14 +406,14 @@ ExitCode run_verify(const BackupOptions& o, Context& ctx) {
                   stamp_error);
     }
     if (ctx.json()) {
-        emit_result({{"ok", true},
-                     {"path", v.path},
-                     {"verified_recorded", stamp_error.empty()},
-                     {"manifest", true},
-                     {"sha256", m.sha256},
-                     {"size_bytes", m.size_bytes},
-                     {"content_bytes", v.content_bytes},
-                     {"tables", m.row_counts.size()}});
+        ctx.emit_result({{"ok", true},
+                         {"path", v.path},
+                         {"verified_recorded", stamp_error.empty()},
+                         {"manifest", true},
+                         {"sha256", m.sha256},
+                         {"size_bytes", m.size_bytes},
+                         {"content_bytes", v.content_bytes},
+                         {"tables", m.row_counts.size()}});
     } else {
         print_text("backup " + v.path + " is complete and intact (sha256 " +
                    m.sha256.substr(0, 16) + "…, " + human_bytes(v.content_bytes) + " of dump)\n");
@@ -440,10 +439,10 @@ ExitCode run_prune(const BackupOptions& o, Context& ctx) {
         }
     }
     if (ctx.json()) {
-        emit_result({{"ok", true},
-                     {"dry_run", o.dry_run},
-                     {"deleted", doomed},
-                     {"kept", entries.size() - doomed.size()}});
+        ctx.emit_result({{"ok", true},
+                         {"dry_run", o.dry_run},
+                         {"deleted", doomed},
+                         {"kept", entries.size() - doomed.size()}});
     } else {
         std::string out;
         for (const auto& p : doomed)
@@ -456,9 +455,8 @@ ExitCode run_prune(const BackupOptions& o, Context& ctx) {
 
 }  // namespace
 
-void bind_backup(CLI::App& command, Context& ctx) {
+void bind_backup(CLI::App* cmd, Context& ctx) {
     static BackupOptions o;
-    auto* cmd = &command;
     cmd->add_option("--dir", o.dir, "Backup directory (" + env_and_default("backup_dir") + ")");
     cmd->add_option(
            "--format", o.format,
@@ -505,32 +503,6 @@ void bind_backup(CLI::App& command, Context& ctx) {
         ->check(CLI::Range(1, 100000));
     prune->add_flag("--dry-run", o.dry_run, "Only say what would be deleted");
     prune->callback([&ctx] { ctx.run = [&ctx] { return run_prune(o, ctx); }; });
-}
-
-// data table: the command's row of the command table (commands/commands.cpp).
-const cli::CommandRow& backup_command() {
-    static const cli::CommandRow row{
-        "backup",
-        "Verified, atomic logical backups (default: take one)",
-        bind_backup,
-        {
-            {"backup",
-             {{"ctldb backup --dir /backups --keep-days 7",
-               "A verified backup; keep a week of them"},
-              {"ctldb backup --format custom --dir /backups", "A custom archive for pg_restore -j"},
-              {"ctldb backup --compression zstd --jobs 2", "zstd on two threads"}}},
-            {"backup list",
-             {{"ctldb backup list --dir /backups", "Backups with size, age and state"},
-              {"ctldb backup list -o json", "The same for a script"}}},
-            {"backup verify",
-             {{"ctldb backup verify /backups/backup-20261202-020000.sql.gz",
-               "Checksum, decompress, complete dump"},
-              {"ctldb backup verify old.sql.gz --no-manifest", "A dump made without ctldb"}}},
-            {"backup prune",
-             {{"ctldb backup prune --keep-last 7 --dry-run", "What retention would delete"},
-              {"ctldb backup prune --keep-days 30", "Delete backups older than 30 days"}}},
-        }};
-    return row;
 }
 
 }  // namespace ctldb

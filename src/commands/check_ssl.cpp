@@ -9,7 +9,6 @@
 #include <nlohmann/json.hpp>
 
 #include "base/findings.hpp"
-#include "cli/command_table.hpp"
 #include "cli/context.hpp"
 #include "cli/result.hpp"
 #include "commands/check_ssl.hpp"
@@ -65,9 +64,8 @@ CheckSslResult run_check_ssl(const CheckSslOptions& o, Context& ctx) {
     return {cs.host, cs.port, check_tls(*conn, cs.host, cs.sslmode, to)};
 }
 
-void bind_check_ssl(CLI::App& command, Context& ctx) {
+void bind_check_ssl(CLI::App* cmd, Context& ctx) {
     static CheckSslOptions o;
-    auto* cmd = &command;
     cmd->add_option("--warn-days", o.warn_days,
                     "Fail when the certificate expires within this many days (default 30)");
     cmd->add_option("--critical-days", o.critical_days,
@@ -79,21 +77,6 @@ void bind_check_ssl(CLI::App& command, Context& ctx) {
     cmd->add_option("--service", o.service, "Service name (default postgres)");
     cmd->callback(
         [&ctx] { ctx.run = [&ctx] { return print_result(run_check_ssl(o, ctx), ctx); }; });
-}
-
-// data table: the command's row of the command table (commands/commands.cpp).
-const cli::CommandRow& check_ssl_command() {
-    static const cli::CommandRow row{
-        "check-ssl",
-        "Check the server's TLS: certificate, chain, names, expiry, clients",
-        bind_check_ssl,
-        {
-            {"check-ssl",
-             {{"ctldb check-ssl", "Negotiated TLS, the chain, the host name and the expiry"},
-              {"ctldb check-ssl --warn-days 30 --ca ./certs/ca.crt",
-               "Warn a month ahead, against a given CA"}}},
-        }};
-    return row;
 }
 
 }  // namespace ctldb

@@ -1,6 +1,6 @@
-// The commands of ctldb: each file of src/commands/ contributes one row of
-// the command table (cli/command_table.hpp); command_table() lists them in
-// the order help shows them.
+// The commands of ctldb: each file of src/commands/ binds one command's
+// options (bind_<name>); command_table() lists them with their names and
+// summaries, in the order help shows them.
 #pragma once
 
 #include <vector>
@@ -17,31 +17,31 @@ namespace cli {
 struct CommandRow;
 }
 
-const cli::CommandRow& config_command();
-const cli::CommandRow& migrate_command();
-const cli::CommandRow& seed_command();
-const cli::CommandRow& backup_command();
-const cli::CommandRow& restore_command();
-const cli::CommandRow& gen_certs_command();
-const cli::CommandRow& check_ssl_command();
-const cli::CommandRow& indexes_command();
-const cli::CommandRow& vacuum_command();
-const cli::CommandRow& pool_stats_command();
-const cli::CommandRow& doctor_command();
-const cli::CommandRow& queries_command();
-const cli::CommandRow& tables_command();
-const cli::CommandRow& roles_command();
-const cli::CommandRow& settings_command();
-const cli::CommandRow& metrics_command();
-const cli::CommandRow& wait_command();
-const cli::CommandRow& local_command();
-const cli::CommandRow& version_command();
-const cli::CommandRow& help_command();
-const cli::CommandRow& completion_command();
-const cli::CommandRow& man_command();
+void bind_config(CLI::App* cmd, Context& ctx);
+void bind_migrate(CLI::App* cmd, Context& ctx);
+void bind_seed(CLI::App* cmd, Context& ctx);
+void bind_backup(CLI::App* cmd, Context& ctx);
+void bind_restore(CLI::App* cmd, Context& ctx);
+void bind_gen_certs(CLI::App* cmd, Context& ctx);
+void bind_check_ssl(CLI::App* cmd, Context& ctx);
+void bind_indexes(CLI::App* cmd, Context& ctx);
+void bind_vacuum(CLI::App* cmd, Context& ctx);
+void bind_pool_stats(CLI::App* cmd, Context& ctx);
+void bind_doctor(CLI::App* cmd, Context& ctx);
+void bind_queries(CLI::App* cmd, Context& ctx);
+void bind_tables(CLI::App* cmd, Context& ctx);
+void bind_roles(CLI::App* cmd, Context& ctx);
+void bind_settings(CLI::App* cmd, Context& ctx);
+void bind_metrics(CLI::App* cmd, Context& ctx);
+void bind_wait(CLI::App* cmd, Context& ctx);
+void bind_local(CLI::App* cmd, Context& ctx);
+void bind_version(CLI::App* cmd, Context& ctx);
+void bind_help(CLI::App* cmd, Context& ctx);
+void bind_completion(CLI::App* cmd, Context& ctx);
+void bind_man(CLI::App* cmd, Context& ctx);
 
 /// Every command, in the order help lists them.
-const std::vector<const cli::CommandRow*>& command_table();
+const std::vector<cli::CommandRow>& command_table();
 
 /// One subcommand of `app` per row of the table, bound to `ctx`; then the
 /// help footers and value names (cli::decorate).

@@ -8,7 +8,6 @@
 #include "base/log.hpp"
 #include "base/stopwatch.hpp"
 #include "base/text.hpp"
-#include "cli/command_table.hpp"
 #include "cli/context.hpp"
 #include "cli/result.hpp"
 #include "commands/commands.hpp"
@@ -124,8 +123,7 @@ ConfigCheckResult run_config_check(const ConfigCheckOptions& opts, Context& ctx)
     return r;
 }
 
-void bind_config(CLI::App& command, Context& ctx) {
-    auto* cmd = &command;
+void bind_config(CLI::App* cmd, Context& ctx) {
     cmd->callback([cmd, &ctx] {
         ctx.inspecting_config = true;
         if (cmd->get_subcommands().empty())
@@ -142,31 +140,6 @@ void bind_config(CLI::App& command, Context& ctx) {
     check->callback([&ctx] {
         ctx.run = [&ctx] { return print_result(run_config_check(check_opts, ctx), ctx); };
     });
-}
-
-// data table: the command's row of the command table (commands/commands.cpp).
-const cli::CommandRow& config_command() {
-    static const cli::CommandRow row{
-        "config",
-        "Show and check the configuration (default: show)",
-        bind_config,
-        {
-            {"config",
-             {{"ctldb config", "Every setting with its value and where it came from"},
-              {"ctldb --env production config check",
-               "Validate, connect, and check TLS and identity"}}},
-            {"config show",
-             {{"ctldb config show",
-               "Every setting with its value and source (the password as ********)"},
-              {"DB_PORT=6432 ctldb config show -o json",
-               "What an environment variable changes, as JSON"}}},
-            {"config check",
-             {{"ctldb config check",
-               "Validate the settings, connect, report server, TLS and identity"},
-              {"ctldb --config configmap.yaml config check --offline",
-               "Validate a ConfigMap without connecting"}}},
-        }};
-    return row;
 }
 
 }  // namespace ctldb

@@ -7,7 +7,6 @@
 #include "base/output.hpp"
 #include "base/text.hpp"
 #include "cli/cli_values.hpp"
-#include "cli/command_table.hpp"
 #include "cli/context.hpp"
 #include "cli/result.hpp"
 #include "commands/commands.hpp"
@@ -39,12 +38,11 @@ ExitCode run_doctor(DoctorCli& cli, Context& ctx) {
 
 }  // namespace
 
-void bind_doctor(CLI::App& command, Context& ctx) {
+void bind_doctor(CLI::App* cmd, Context& ctx) {
     static DoctorCli cli;
     std::string names;
     for (const auto& c : doctor::checks())
         names += std::string(names.empty() ? "" : ", ") + c.name;
-    auto* cmd = &command;
     cmd->add_option("--checks", cli.checks,
                     "Only these checks, comma-separated (default: all): " + names);
     cmd->add_option("--skip", cli.skip, "Leave out these checks, comma-separated (default: none)");
@@ -81,21 +79,6 @@ void bind_doctor(CLI::App& command, Context& ctx) {
     cmd->add_option("--jobs", cli.o.jobs, "Connections the checks share (default 2)")
         ->check(CLI::Range(1, 16));
     cmd->callback([&ctx] { ctx.run = [&ctx] { return run_doctor(cli, ctx); }; });
-}
-
-// data table: the command's row of the command table (commands/commands.cpp).
-const cli::CommandRow& doctor_command() {
-    static const cli::CommandRow row{
-        "doctor",
-        "Every check of the guide's troubleshooting: findings by urgency, with hints",
-        bind_doctor,
-        {
-            {"doctor",
-             {{"ctldb doctor", "Every health check with a hint for each problem"},
-              {"ctldb doctor --checks tls,backups --max-backup-age 26h",
-               "Two checks, backups younger than 26 hours"}}},
-        }};
-    return row;
 }
 
 }  // namespace ctldb

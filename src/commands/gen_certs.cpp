@@ -12,7 +12,6 @@
 #include "base/fs.hpp"
 #include "base/log.hpp"
 #include "base/text.hpp"
-#include "cli/command_table.hpp"
 #include "cli/context.hpp"
 #include "commands/commands.hpp"
 #include "tls/tls_check.hpp"
@@ -314,11 +313,12 @@ ExitCode run_gen_certs(const GenCertsOptions& o, Context& ctx) {
                   "a subdirectory): the files were moved into place one after the other");
     }
     if (ctx.json()) {
-        emit_result({{"out", o.out},
-                     {"certificates", written},
-                     {"k8s_secret", o.k8s_secret.empty()
-                                        ? nlohmann::json(nullptr)
-                                        : nlohmann::json(o.out + "/" + o.k8s_secret + ".yaml")}});
+        ctx.emit_result(
+            {{"out", o.out},
+             {"certificates", written},
+             {"k8s_secret", o.k8s_secret.empty()
+                                ? nlohmann::json(nullptr)
+                                : nlohmann::json(o.out + "/" + o.k8s_secret + ".yaml")}});
     } else {
         print_text(text);
     }
@@ -327,9 +327,8 @@ ExitCode run_gen_certs(const GenCertsOptions& o, Context& ctx) {
 
 }  // namespace
 
-void bind_gen_certs(CLI::App& command, Context& ctx) {
+void bind_gen_certs(CLI::App* cmd, Context& ctx) {
     static GenCertsOptions o;
-    auto* cmd = &command;
     cmd->add_option("--out", o.out, "Output directory (default ./certs)");
     cmd->add_option("--cn", o.cn, "Common name (default postgres.<namespace>.svc.cluster.local)");
     cmd->add_option("--san", o.sans,
@@ -353,22 +352,6 @@ void bind_gen_certs(CLI::App& command, Context& ctx) {
     cmd->add_option("--service", o.service, "Kubernetes service name (default postgres)");
     cmd->add_flag("--force", o.force, "Replace existing files");
     cmd->callback([&ctx] { ctx.run = [&ctx] { return run_gen_certs(o, ctx); }; });
-}
-
-// data table: the command's row of the command table (commands/commands.cpp).
-const cli::CommandRow& gen_certs_command() {
-    static const cli::CommandRow row{
-        "gen-certs",
-        "A CA and server/client certificates that verify-full accepts",
-        bind_gen_certs,
-        {
-            {"gen-certs",
-             {{"ctldb gen-certs --out ./certs --cn postgres --san postgres.db.svc",
-               "A CA and a server certificate"},
-              {"ctldb gen-certs --out ./certs --client appuser --k8s-secret postgres-tls",
-               "With a client certificate, as Kubernetes Secrets"}}},
-        }};
-    return row;
 }
 
 }  // namespace ctldb

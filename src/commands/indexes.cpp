@@ -10,7 +10,6 @@
 #include "base/signals.hpp"
 #include "base/text.hpp"
 #include "checks/index_check.hpp"
-#include "cli/command_table.hpp"
 #include "cli/context.hpp"
 #include "cli/result.hpp"
 #include "commands/commands.hpp"
@@ -45,10 +44,10 @@ ExitCode run_ensure(const IndexesOptions& o, Context& ctx) {
         for (const auto& s : rep.ensure_sql)
             out += s + ";\n";
         if (ctx.json()) {
-            emit_result({{"ok", true},
-                         {"dry_run", true},
-                         {"sql", rep.ensure_sql},
-                         {"not_applicable", rep.not_applicable}});
+            ctx.emit_result({{"ok", true},
+                             {"dry_run", true},
+                             {"sql", rep.ensure_sql},
+                             {"not_applicable", rep.not_applicable}});
         } else {
             print_text(out.empty() ? "nothing to do: every applicable guide index is present and "
                                      "valid\n"
@@ -64,9 +63,9 @@ ExitCode run_ensure(const IndexesOptions& o, Context& ctx) {
     IndexReport after = analyse_indexes(*conn);
     const ExitCode code = after.required_problem ? ExitCode::failure : ExitCode::ok;
     if (ctx.json()) {
-        emit_result({{"ok", code == ExitCode::ok},
-                     {"executed", done},
-                     {"required", after.doc["required"]}});
+        ctx.emit_result({{"ok", code == ExitCode::ok},
+                         {"executed", done},
+                         {"required", after.doc["required"]}});
     } else {
         print_text(
             done.empty()
@@ -79,9 +78,8 @@ ExitCode run_ensure(const IndexesOptions& o, Context& ctx) {
 
 }  // namespace
 
-void bind_indexes(CLI::App& command, Context& ctx) {
+void bind_indexes(CLI::App* cmd, Context& ctx) {
     static IndexesOptions o;
-    auto* cmd = &command;
     cmd->callback([cmd, &ctx] {
         if (cmd->get_subcommands().empty())
             ctx.run = [&ctx] { return print_result(run_check(ctx), ctx); };
@@ -95,26 +93,6 @@ void bind_indexes(CLI::App& command, Context& ctx) {
     ensure->add_option("--lock-timeout", o.lock_timeout,
                        "lock_timeout for each statement (default 10s)");
     ensure->callback([&ctx] { ctx.run = [&ctx] { return run_ensure(o, ctx); }; });
-}
-
-// data table: the command's row of the command table (commands/commands.cpp).
-const cli::CommandRow& indexes_command() {
-    static const cli::CommandRow row{
-        "indexes",
-        "Required, invalid, duplicate and unused indexes (default: check)",
-        bind_indexes,
-        {
-            {"indexes",
-             {{"ctldb indexes", "The guide's indexes: present, valid, used"},
-              {"ctldb indexes ensure --dry-run", "The SQL that would create the missing ones"}}},
-            {"indexes check",
-             {{"ctldb indexes check", "Exit 1 when a required index is missing or invalid"},
-              {"ctldb indexes check -o json", "The same for a script"}}},
-            {"indexes ensure",
-             {{"ctldb indexes ensure", "Create missing indexes concurrently"},
-              {"ctldb indexes ensure --lock-timeout 30s", "Wait longer for busy tables"}}},
-        }};
-    return row;
 }
 
 }  // namespace ctldb

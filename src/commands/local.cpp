@@ -10,7 +10,6 @@
 #include "base/log.hpp"
 #include "base/output.hpp"
 #include "base/text.hpp"
-#include "cli/command_table.hpp"
 #include "cli/context.hpp"
 #include "commands/commands.hpp"
 #include "sandbox/sandbox.hpp"
@@ -53,14 +52,14 @@ ExitCode run_local_start(const LocalOptions& o, Context& ctx) {
         sandbox::start(p, o.port, ctx.env, "ctldb local destroy" + dir_flag(o, p.dir));
     const Proof proof = prove_connection(p, info.port);
     if (ctx.json()) {
-        emit_result({{"ok", true},
-                     {"dir", p.dir},
-                     {"created", created},
-                     {"port", info.port},
-                     {"server_version", proof.version},
-                     {"tls", proof.tls},
-                     {"database", kDatabase},
-                     {"user", kAppUser}});
+        ctx.emit_result({{"ok", true},
+                         {"dir", p.dir},
+                         {"created", created},
+                         {"port", info.port},
+                         {"server_version", proof.version},
+                         {"tls", proof.tls},
+                         {"database", kDatabase},
+                         {"user", kAppUser}});
     } else {
         print_text("sandbox " + std::string(created ? "created and " : "") +
                    "running: PostgreSQL " + proof.version + " on localhost:" +
@@ -97,7 +96,7 @@ ExitCode run_local_status(const LocalOptions& o, Context& ctx) {
             j["server_user"] = info->server_user;
             j["bindir"] = info->bindir;
         }
-        emit_result(j);
+        ctx.emit_result(j);
     } else {
         Table t({"DIR", "STATE", "PORT", "PID", "CREATED"});
         t.add_row({p.dir, state, info ? std::to_string(info->port) : "-",
@@ -115,7 +114,7 @@ ExitCode run_local_env(const LocalOptions& o, Context& ctx) {
         nlohmann::json j = nlohmann::json::object();
         for (const auto& [k, v] : vars)
             j[k] = v;
-        emit_result(j);
+        ctx.emit_result(j);
         return ExitCode::ok;
     }
     // The password stays in its 0600 file; DB_PASSWORD would win over it.
@@ -153,9 +152,8 @@ ExitCode run_local_destroy(const LocalOptions& o, Context& ctx) {
 
 }  // namespace
 
-void bind_local(CLI::App& command, Context& ctx) {
+void bind_local(CLI::App* cmd, Context& ctx) {
     static LocalOptions opts;
-    auto* cmd = &command;
     cmd->require_subcommand(1);
     auto add_dir = [](CLI::App* sub) {
         sub->add_option(
@@ -183,35 +181,6 @@ void bind_local(CLI::App& command, Context& ctx) {
     add_dir(destroy);
     destroy->add_flag("-y,--yes", opts.yes, "Do not ask for confirmation");
     destroy->callback([&ctx] { ctx.run = [&ctx] { return run_local_destroy(opts, ctx); }; });
-}
-
-// data table: the command's row of the command table (commands/commands.cpp).
-const cli::CommandRow& local_command() {
-    static const cli::CommandRow row{
-        "local",
-        "A local PostgreSQL sandbox configured like the guide's production",
-        bind_local,
-        {
-            {"local",
-             {{"ctldb local start", "A local PostgreSQL configured like production"},
-              {"eval \"$(ctldb local env)\"", "Point this shell at it"}}},
-            {"local start",
-             {{"ctldb local start", "Start (and create) the sandbox"},
-              {"ctldb local start --dir /tmp/pg --port 55432", "Another directory and port"}}},
-            {"local stop",
-             {{"ctldb local stop", "Stop the sandbox, keeping its data"},
-              {"ctldb local stop --dir /tmp/pg", "Another sandbox"}}},
-            {"local status",
-             {{"ctldb local status", "Running or not, port and directory"},
-              {"ctldb local status -o json", "The same for a script"}}},
-            {"local env",
-             {{"eval \"$(ctldb local env)\"", "DB_* settings of the sandbox for this shell"},
-              {"ctldb local env --dir /tmp/pg", "Of another sandbox"}}},
-            {"local destroy",
-             {{"ctldb local destroy --yes", "Stop the sandbox and delete its directory"},
-              {"ctldb local destroy --dir /tmp/pg --yes", "Another sandbox"}}},
-        }};
-    return row;
 }
 
 }  // namespace ctldb

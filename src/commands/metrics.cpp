@@ -18,7 +18,6 @@
 #include "base/output.hpp"
 #include "base/signals.hpp"
 #include "cli/cli_values.hpp"
-#include "cli/command_table.hpp"
 #include "cli/context.hpp"
 #include "commands/commands.hpp"
 #include "metrics/http_server.hpp"
@@ -149,7 +148,7 @@ ExitCode run_once(MetricsCli& cli, Context& ctx) {
     throw_if_interrupted();
     const ExitCode code = c.up() ? ExitCode::ok : ExitCode::connect;
     if (ctx.json()) {
-        emit_result({{"up", c.up()}, {"exposition", page}});
+        ctx.emit_result({{"up", c.up()}, {"exposition", page}});
     } else {
         print_text(page);
     }
@@ -215,9 +214,8 @@ void add_common(CLI::App* c, MetricsCli& cli) {
 
 }  // namespace
 
-void bind_metrics(CLI::App& command, Context& ctx) {
+void bind_metrics(CLI::App* cmd, Context& ctx) {
     static MetricsCli cli;
-    auto* cmd = &command;
     add_common(cmd, cli);
     cmd->callback([cmd, &ctx] {
         if (cmd->get_subcommands().empty()) ctx.run = [&ctx] { return run_once(cli, ctx); };
@@ -226,26 +224,6 @@ void bind_metrics(CLI::App& command, Context& ctx) {
     add_common(serve, cli);
     serve->add_option("--listen", cli.listen, "Address and port (default 127.0.0.1:9187)");
     serve->callback([&ctx] { ctx.run = [&ctx] { return run_serve(cli, ctx); }; });
-}
-
-// data table: the command's row of the command table (commands/commands.cpp).
-const cli::CommandRow& metrics_command() {
-    static const cli::CommandRow row{
-        "metrics",
-        "Prometheus metrics: the server, and backups, certificate, pools, migrations",
-        bind_metrics,
-        {
-            {"metrics",
-             {{"ctldb metrics", "One Prometheus exposition (exit 3 when the server is down)"},
-              {"ctldb metrics --pods 3 --backup-dir /backups",
-               "With pool headroom for three pods and backup ages"}}},
-            {"metrics serve",
-             {{"ctldb metrics serve --listen 0.0.0.0:9187",
-               "Serve /metrics and /healthz for Prometheus"},
-              {"ctldb metrics serve --timeout 5s",
-               "Bound every scrape's statements by 5 seconds"}}},
-        }};
-    return row;
 }
 
 }  // namespace ctldb

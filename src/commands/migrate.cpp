@@ -17,7 +17,6 @@
 #include "base/stopwatch.hpp"
 #include "base/text.hpp"
 #include "cli/cli_values.hpp"
-#include "cli/command_table.hpp"
 #include "cli/context.hpp"
 #include "commands/commands.hpp"
 #include "commands/migrate.hpp"
@@ -301,12 +300,12 @@ void print_up_dry_run(const MigrationSet& set, const UpPlan& up, ParsedFiles& pa
                             {"no_transaction", parsed.outside(*m, false)},
                             {"sql", m->sql}});
         }
-        emit_result({{"ok", true},
-                     {"exit_code", 0},
-                     {"dry_run", true},
-                     {"source", set.source},
-                     {"plan", plan},
-                     {"shadowed", shadowed_json(up.left_shadowed)}});
+        ctx.emit_result({{"ok", true},
+                         {"exit_code", 0},
+                         {"dry_run", true},
+                         {"source", set.source},
+                         {"plan", plan},
+                         {"shadowed", shadowed_json(up.left_shadowed)}});
         return;
     }
     std::string out = todo.empty() ? "nothing to apply: the database is up to date\n"
@@ -469,9 +468,9 @@ ExitCode run_up(const MigrateOptions& o, Context& ctx) {
                            {"file", a.file},
                            {"execution_ms", a.ms}});
         }
-        emit_result({{"source", set.source},
-                     {"applied", arr},
-                     {"shadowed", shadowed_json(plan.left_shadowed)}});
+        ctx.emit_result({{"source", set.source},
+                         {"applied", arr},
+                         {"shadowed", shadowed_json(plan.left_shadowed)}});
     } else {
         print_text(applied.empty() ? "database is up to date; nothing applied\n"
                                    : "applied " + std::to_string(applied.size()) +
@@ -498,14 +497,14 @@ ExitCode run_status(const MigrateOptions& o, Context& ctx) {
         nlohmann::json orphans = nlohmann::json::array();
         for (const auto& d : set.orphan_downs)
             orphans.push_back(d.describe());
-        emit_result({{"ok", pending == 0 && bad == 0},
-                     {"source", set.source},
-                     {"layout", layout_name(set.layout)},
-                     {"pending", pending},
-                     {"drift", bad},
-                     {"shadowed", shadowed},
-                     {"orphan_rollbacks", orphans},
-                     {"migrations", arr}});
+        ctx.emit_result({{"ok", pending == 0 && bad == 0},
+                         {"source", set.source},
+                         {"layout", layout_name(set.layout)},
+                         {"pending", pending},
+                         {"drift", bad},
+                         {"shadowed", shadowed},
+                         {"orphan_rollbacks", orphans},
+                         {"migrations", arr}});
     } else {
         const bool color = use_color(stdout);
         std::string summary = pending + bad == 0 ? "up to date"
@@ -552,7 +551,7 @@ ExitCode run_lint(const MigrateOptions& o, Context& ctx) {
         }
     }
     if (ctx.json()) {
-        emit_result({{"ok", n == 0}, {"source", set.source}, {"findings", arr}});
+        ctx.emit_result({{"ok", n == 0}, {"source", set.source}, {"findings", arr}});
     } else {
         print_text(n == 0 ? "no findings in " + std::to_string(files.size()) + " files\n"
                           : t.render());
@@ -582,11 +581,11 @@ ExitCode run_create(const MigrateOptions& o, Context& ctx) {
         text += dir + "/" + file + "\n";
     }
     if (ctx.json()) {
-        emit_result({{"ok", true},
-                     {"exit_code", 0},
-                     {"file", written[0]},
-                     {"files", written},
-                     {"layout", layout_name(set.layout)}});
+        ctx.emit_result({{"ok", true},
+                         {"exit_code", 0},
+                         {"file", written[0]},
+                         {"files", written},
+                         {"layout", layout_name(set.layout)}});
     } else {
         print_text(text);
     }
@@ -722,8 +721,7 @@ void register_down(CLI::App* cmd, Context& ctx) {
 
 }  // namespace
 
-void bind_migrate(CLI::App& command, Context& ctx) {
-    auto* cmd = &command;
+void bind_migrate(CLI::App* cmd, Context& ctx) {
     add_up_options(cmd);
     cmd->callback([cmd, &ctx] {
         if (cmd->get_subcommands().empty()) ctx.run = [&ctx] { return run_up(opts(), ctx); };
@@ -734,50 +732,6 @@ void bind_migrate(CLI::App& command, Context& ctx) {
     register_inspection(cmd, ctx);
     register_bookkeeping(cmd, ctx);
     register_down(cmd, ctx);
-}
-
-// data table: the command's row of the command table (commands/commands.cpp).
-const cli::CommandRow& migrate_command() {
-    static const cli::CommandRow row{
-        "migrate",
-        "Versioned schema migrations (default: up)",
-        bind_migrate,
-        {
-            {"migrate",
-             {{"ctldb migrate", "Apply every pending migration built into ctldb"},
-              {"ctldb migrate --dry-run", "Print the plan and its SQL; change nothing"},
-              {"ctldb migrate --dir db/migrations --lock-timeout 5m",
-               "Migrations of another tool's folder, waiting up to 5 minutes for another runner"}}},
-            {"migrate up",
-             {{"ctldb migrate up --to 3", "Apply pending migrations up to version 3"},
-              {"ctldb migrate up --statement-timeout 1h",
-               "Allow long statements (a big backfill)"}}},
-            {"migrate status",
-             {{"ctldb migrate status", "Applied and pending migrations with checksums"},
-              {"ctldb migrate status --check",
-               "Exit 1 when anything is pending or modified (a CI gate)"}}},
-            {"migrate validate",
-             {{"ctldb migrate validate", "Files against the history and the live schema"},
-              {"ctldb migrate validate --dir db/migrations --no-schema-check",
-               "Checksums only, for another folder"}}},
-            {"migrate lint",
-             {{"ctldb migrate lint", "Statements that lock or rewrite tables, without connecting"},
-              {"ctldb migrate lint --dir db/migrations --layout flyway", "Lint a Flyway folder"}}},
-            {"migrate baseline",
-             {{"ctldb migrate baseline 3 --dry-run",
-               "Would an existing schema be recorded as version 3?"},
-              {"ctldb migrate baseline --from golang-migrate --dir db/migrations",
-               "Adopt the history golang-migrate kept"}}},
-            {"migrate create",
-             {{"ctldb migrate create add_user_email --dir db/migrations",
-               "A new numbered migration (and its .down.sql)"},
-              {"ctldb migrate create index_sessions --dir db/migrations --no-transaction",
-               "One for CREATE INDEX CONCURRENTLY"}}},
-            {"migrate down",
-             {{"ctldb migrate down --dry-run", "What rolling back the newest migration would run"},
-              {"ctldb migrate down --to 2", "Roll back to version 2, one transaction per file"}}},
-        }};
-    return row;
 }
 
 }  // namespace ctldb

@@ -87,11 +87,11 @@ ExitCode run_validate(const MigrateOptions& o, Context& ctx) {
     }
     const ExitCode code = f.failed() ? ExitCode::failure : ExitCode::ok;
     if (ctx.json()) {
-        emit_result({{"ok", code == ExitCode::ok},
-                     {"exit_code", static_cast<int>(code)},
-                     {"source", set.source},
-                     {"checks", f.to_json()},
-                     {"schema", schema_result}});
+        ctx.emit_result({{"ok", code == ExitCode::ok},
+                         {"exit_code", static_cast<int>(code)},
+                         {"source", set.source},
+                         {"checks", f.to_json()},
+                         {"schema", schema_result}});
     } else {
         print_text(f.render(use_color(stdout)));
     }
@@ -213,7 +213,7 @@ ExitCode show_baseline(const MigrateOptions& o, Context& ctx, const BaselinePlan
     if (ctx.json()) {
         doc["dry_run"] = o.dry_run;
         doc["recorded"] = 0;
-        emit_result(doc);
+        ctx.emit_result(doc);
     } else {
         print_text(plan.render());
     }
@@ -304,7 +304,7 @@ ExitCode run_baseline(const MigrateOptions& o, Context& ctx) {
     if (ctx.json()) {
         doc["recorded"] = plan.files.size();
         doc["forced"] = !refusal.empty();
-        emit_result(doc);
+        ctx.emit_result(doc);
     } else {
         print_text(plan.render() + "recorded " + std::to_string(plan.files.size()) +
                    " migration(s) as applied" +

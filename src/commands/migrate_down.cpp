@@ -102,7 +102,7 @@ ExitCode print_down_dry_run(const std::vector<const Migration*>& todo,
                               {"destroyed", destroyed_json},
                               {"rehearsal", rehearsal_json(rehearsal)}};
         if (refusal) doc["refused"] = {{"error", refusal->what()}, {"details", refusal->details()}};
-        emit_result(doc);
+        ctx.emit_result(doc);
     } else {
         if (!rehearsal.not_rehearsed.empty()) text += "-- " + rehearsal.not_rehearsed + "\n";
         print_text(todo.empty() ? "nothing to roll back\n"
@@ -295,11 +295,11 @@ ExitCode run_down(const MigrateOptions& o, Context& ctx) {
         done.push_back({{"version", m->version}, {"name", m->name}, {"execution_ms", ms}});
     }
     if (ctx.json()) {
-        emit_result({{"ok", true},
-                     {"exit_code", 0},
-                     {"rolled_back", done},
-                     {"destroyed", p.destroyed_json},
-                     {"rehearsal", rehearsal_json(p.rehearsal)}});
+        ctx.emit_result({{"ok", true},
+                         {"exit_code", 0},
+                         {"rolled_back", done},
+                         {"destroyed", p.destroyed_json},
+                         {"rehearsal", rehearsal_json(p.rehearsal)}});
     } else {
         print_text("rolled back " + std::to_string(done.size()) + " migration(s)\n");
     }

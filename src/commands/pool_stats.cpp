@@ -17,7 +17,6 @@
 #include "base/text.hpp"
 #include "checks/pool.hpp"
 #include "cli/cli_values.hpp"
-#include "cli/command_table.hpp"
 #include "cli/context.hpp"
 #include "cli/result.hpp"
 #include "commands/commands.hpp"
@@ -92,9 +91,8 @@ PoolReport run_pool_stats(const PoolOptions& o, Context& ctx) {
     return pool_report(probe::activity(*conn), cfg.integer("pool_max"), o.pods, o.admin_reserve);
 }
 
-void bind_pool_stats(CLI::App& command, Context& ctx) {
+void bind_pool_stats(CLI::App* cmd, Context& ctx) {
     static PoolOptions o;
-    auto* cmd = &command;
     cmd->add_option("--pods", o.pods, "API pods sharing the server (default 1)")
         ->check(CLI::Range(1, 10000));
     cmd->add_option("--watch", o.watch,
@@ -108,21 +106,6 @@ void bind_pool_stats(CLI::App& command, Context& ctx) {
         ctx.prometheus_output = true;
         ctx.run = [&ctx] { return run(o, ctx); };
     });
-}
-
-// data table: the command's row of the command table (commands/commands.cpp).
-const cli::CommandRow& pool_stats_command() {
-    static const cli::CommandRow row{
-        "pool-stats",
-        "Connections by state and client, lock waits, pool sizing",
-        bind_pool_stats,
-        {
-            {"pool-stats",
-             {{"ctldb pool-stats --pods 3", "Connections and whether three pods' pools fit"},
-              {"ctldb pool-stats --watch 5s", "Refresh every five seconds"},
-              {"ctldb pool-stats -o prometheus", "Prometheus text format"}}},
-        }};
-    return row;
 }
 
 }  // namespace ctldb

@@ -19,7 +19,6 @@
 #include "base/text.hpp"
 #include "checks/queries.hpp"
 #include "cli/cli_values.hpp"
-#include "cli/command_table.hpp"
 #include "cli/context.hpp"
 #include "cli/result.hpp"
 #include "commands/commands.hpp"
@@ -436,9 +435,8 @@ ExitCode run_signal(const QueriesOptions& o, bool terminate, Context& ctx) {
 
 }  // namespace
 
-void bind_queries(CLI::App& command, Context& ctx) {
+void bind_queries(CLI::App* cmd, Context& ctx) {
     static QueriesOptions o;
-    auto* cmd = &command;
     cmd->add_option("--min-duration", o.min_duration,
                     "Only sessions this long in their state (default 0: all)");
     cmd->add_option("--state", o.state,
@@ -481,33 +479,6 @@ void bind_queries(CLI::App& command, Context& ctx) {
             ctx.run = [&ctx, terminate] { return run_signal(o, terminate, ctx); };
         });
     }
-}
-
-// data table: the command's row of the command table (commands/commands.cpp).
-const cli::CommandRow& queries_command() {
-    static const cli::CommandRow row{
-        "queries",
-        "Sessions longest first with lock waits as trees; top statements; cancel",
-        bind_queries,
-        {
-            {"queries",
-             {{"ctldb queries", "Sessions longest first, lock waits as trees"},
-              {"ctldb queries --state idle-in-transaction --min-duration 5m",
-               "Transactions left open for 5 minutes"},
-              {"ctldb queries --watch 2s", "Refresh every two seconds"}}},
-            {"queries top",
-             {{"ctldb queries top", "Statements by total time (pg_stat_statements)"},
-              {"ctldb queries top --order mean --limit 5", "The five slowest on average"}}},
-            {"queries cancel",
-             {{"ctldb queries cancel 12345", "Cancel the query of one session"},
-              {"ctldb queries cancel --older-than 10m --state active --dry-run",
-               "Which queries a rule would cancel"}}},
-            {"queries terminate",
-             {{"ctldb queries terminate 12345 --yes", "End one session"},
-              {"ctldb queries terminate --older-than 30m --state idle-in-transaction --yes",
-               "End transactions left open for 30 minutes"}}},
-        }};
-    return row;
 }
 
 }  // namespace ctldb

@@ -7,7 +7,6 @@
 
 #include "backup/restore.hpp"
 #include "cli/cli_values.hpp"
-#include "cli/command_table.hpp"
 #include "cli/context.hpp"
 #include "cli/result.hpp"
 #include "commands/commands.hpp"
@@ -26,9 +25,8 @@ ExitCode run_restore(RestoreOptions o, Context& ctx) {
 
 }  // namespace
 
-void bind_restore(CLI::App& command, Context& ctx) {
+void bind_restore(CLI::App* cmd, Context& ctx) {
     static RestoreOptions o;
-    auto* cmd = &command;
     cmd->add_option("file", o.file, "Backup file, or 'latest' in --dir")->required();
     cmd->add_option("--dir", o.dir,
                     "Backup directory for 'latest' (" + env_and_default("backup_dir") + ")");
@@ -59,24 +57,6 @@ void bind_restore(CLI::App& command, Context& ctx) {
                   "Accept a dump made without ctldb (any name, no manifest): checked for "
                   "completeness only, row counts not compared");
     cmd->callback([&ctx] { ctx.run = [&ctx] { return run_restore(o, ctx); }; });
-}
-
-// data table: the command's row of the command table (commands/commands.cpp).
-const cli::CommandRow& restore_command() {
-    static const cli::CommandRow row{
-        "restore",
-        "Verify a backup completely, then restore it in one transaction",
-        bind_restore,
-        {
-            {"restore",
-             {{"ctldb restore latest --target-db verify_copy --create",
-               "Restore the newest backup into a new database"},
-              {"ctldb restore backup-20261202-020000.sql.gz --clean --yes",
-               "Replace the configured database's contents"},
-              {"ctldb restore latest --target-db copy --create --jobs 4",
-               "A custom archive with pg_restore -j 4"}}},
-        }};
-    return row;
 }
 
 }  // namespace ctldb

@@ -20,7 +20,6 @@
 #include "base/password.hpp"
 #include "base/text.hpp"
 #include "cli/cli_values.hpp"
-#include "cli/command_table.hpp"
 #include "cli/context.hpp"
 #include "cli/result.hpp"
 #include "commands/commands.hpp"
@@ -432,9 +431,8 @@ ExitCode run_rotate(const RolesOptions& o, Context& ctx) {
 
 }  // namespace
 
-void bind_roles(CLI::App& command, Context& ctx) {
+void bind_roles(CLI::App* cmd, Context& ctx) {
     static RolesOptions o;
-    auto* cmd = &command;
     cmd->add_flag("--all", o.all, "Include PostgreSQL's predefined pg_* roles");
     cmd->callback([cmd, &ctx] {
         if (cmd->get_subcommands().empty()) ctx.run = [&ctx] { return run_list(o, ctx); };
@@ -476,34 +474,6 @@ void bind_roles(CLI::App& command, Context& ctx) {
     rot->add_flag("-y,--yes", o.yes, "Do not ask (required off a terminal)");
     rot->add_flag("--dry-run", o.dry_run, "Show what would be done, change nothing");
     rot->callback([&ctx] { ctx.run = [&ctx] { return run_rotate(o, ctx); }; });
-}
-
-// data table: the command's row of the command table (commands/commands.cpp).
-const cli::CommandRow& roles_command() {
-    static const cli::CommandRow row{
-        "roles",
-        "Roles and what each may do here; least-privilege check; read-only role; "
-        "password rotation",
-        bind_roles,
-        {
-            {"roles",
-             {{"ctldb roles", "Roles with attributes, memberships and grants"},
-              {"ctldb roles --all -o json", "System roles too, as JSON"}}},
-            {"roles check",
-             {{"ctldb roles check", "Exit 1 when the application role has too much power"},
-              {"ctldb roles check -o json", "The findings for a script"}}},
-            {"roles create-readonly",
-             {{"ctldb roles create-readonly reporting --password-file ./reporting.pw",
-               "A read-only role for reports"},
-              {"ctldb roles create-readonly reporting --schema app --dry-run",
-               "The SQL it would run"}}},
-            {"roles rotate-password",
-             {{"ctldb roles rotate-password appuser --out-secret secret.yaml",
-               "A new password, written as a Kubernetes Secret"},
-              {"ctldb roles rotate-password appuser --out-password-file ./appuser.pw --dry-run",
-               "What rotation would do"}}},
-        }};
-    return row;
 }
 
 }  // namespace ctldb

@@ -18,7 +18,6 @@
 #include "base/signals.hpp"
 #include "base/stopwatch.hpp"
 #include "base/text.hpp"
-#include "cli/command_table.hpp"
 #include "cli/context.hpp"
 #include "commands/commands.hpp"
 #include "pg/connection.hpp"
@@ -97,12 +96,12 @@ ExitCode run_seed(const SeedOptions& o, Context& ctx) {
     }
     tx.commit();
     if (ctx.json()) {
-        emit_result({{"ok", true},
-                     {"rows_inserted", all.inserted},
-                     {"rows_updated", all.updated},
-                     {"rows_deleted", all.deleted},
-                     {"rows_changed", all.total()},
-                     {"files", per_file}});
+        ctx.emit_result({{"ok", true},
+                         {"rows_inserted", all.inserted},
+                         {"rows_updated", all.updated},
+                         {"rows_deleted", all.deleted},
+                         {"rows_changed", all.total()},
+                         {"files", per_file}});
     } else if (all.total() == 0) {
         print_text("seed data already present; nothing changed\n");
     } else {
@@ -139,14 +138,14 @@ ExitCode report_generate(const SeedOptions& o, std::uint64_t seed, const seed::G
     const double mb = static_cast<double>(l.bytes) / 1e6;
     const double secs = l.seconds, rebuild_secs = l.rebuild_seconds;
     if (ctx.json()) {
-        emit_result({{"users", o.users},
-                     {"random_seed", seed},
-                     {"rows", l.rows},
-                     {"copy_bytes", l.bytes},
-                     {"duration_seconds", secs},
-                     {"load_seconds", secs - rebuild_secs},
-                     {"rebuild_seconds", rebuild_secs},
-                     {"mb_per_second", secs > 0 ? mb / secs : 0.0}});
+        ctx.emit_result({{"users", o.users},
+                         {"random_seed", seed},
+                         {"rows", l.rows},
+                         {"copy_bytes", l.bytes},
+                         {"duration_seconds", secs},
+                         {"load_seconds", secs - rebuild_secs},
+                         {"rebuild_seconds", rebuild_secs},
+                         {"mb_per_second", secs > 0 ? mb / secs : 0.0}});
     } else {
         char line[240];
         std::snprintf(line, sizeof line,
@@ -177,9 +176,8 @@ ExitCode run_generate(const SeedOptions& o, Context& ctx) {
 
 }  // namespace
 
-void bind_seed(CLI::App& command, Context& ctx) {
+void bind_seed(CLI::App* cmd, Context& ctx) {
     static SeedOptions o;
-    auto* cmd = &command;
     cmd->add_option("--dir", o.dir, "Directory of seed .sql files (default: built into ctldb)");
     cmd->add_flag("--force", o.force, "Allow it in production (CTLDB_ENV or NODE_ENV)");
     cmd->callback([cmd, &ctx] {
@@ -202,25 +200,6 @@ void bind_seed(CLI::App& command, Context& ctx) {
                     "then exit 4");
     gen->add_flag("--force", o.force, "Allow it in production (CTLDB_ENV or NODE_ENV)");
     gen->callback([&ctx] { ctx.run = [&ctx] { return run_generate(o, ctx); }; });
-}
-
-// data table: the command's row of the command table (commands/commands.cpp).
-const cli::CommandRow& seed_command() {
-    static const cli::CommandRow row{
-        "seed",
-        "Development seed data (idempotent), or generated data",
-        bind_seed,
-        {
-            {"seed",
-             {{"ctldb seed", "Load the development seed data (idempotent)"},
-              {"ctldb seed --dir ./seeds", "Seed files of your own"}}},
-            {"seed generate",
-             {{"ctldb seed generate --users 100000 --random-seed 42",
-               "Bulk synthetic data, the same for the same seed"},
-              {"ctldb seed generate --users 1000 --keep-indexes",
-               "Into a database in use (no exclusive locks)"}}},
-        }};
-    return row;
 }
 
 }  // namespace ctldb

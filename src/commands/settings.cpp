@@ -17,7 +17,6 @@
 #include "base/text.hpp"
 #include "checks/server_settings.hpp"
 #include "cli/cli_values.hpp"
-#include "cli/command_table.hpp"
 #include "cli/context.hpp"
 #include "cli/result.hpp"
 #include "commands/commands.hpp"
@@ -218,7 +217,7 @@ ExitCode run_settings(const SettingsOptions& o, SettingsMode mode, Context& ctx)
     return print_result(r, ctx);
 }
 
-void bind_settings(CLI::App& command, Context& ctx) {
+void bind_settings(CLI::App* cmd, Context& ctx) {
     static SettingsCli cli;
     auto add_plan_options = [](CLI::App* c) {
         c->add_option("--only", cli.only,
@@ -239,7 +238,6 @@ void bind_settings(CLI::App& command, Context& ctx) {
             };
         };
     };
-    auto* cmd = &command;
     add_plan_options(cmd);
     cmd->callback([cmd, run] {
         if (cmd->get_subcommands().empty()) run(SettingsMode::show)();
@@ -259,27 +257,6 @@ void bind_settings(CLI::App& command, Context& ctx) {
     apply->add_flag("--dry-run", cli.o.dry_run, "Show the statements, change nothing");
     apply->add_flag("-y,--yes", cli.o.yes, "Do not ask (required off a terminal)");
     apply->callback(run(SettingsMode::apply));
-}
-
-// data table: the command's row of the command table (commands/commands.cpp).
-const cli::CommandRow& settings_command() {
-    static const cli::CommandRow row{
-        "settings",
-        "The guide's server settings: value, source, pending restart; check; apply",
-        bind_settings,
-        {
-            {"settings",
-             {{"ctldb settings", "The server settings the guide names, with their source"},
-              {"ctldb settings --pods 3 -o json", "max_connections checked for three pods"}}},
-            {"settings check",
-             {{"ctldb settings check", "Exit 1 when a setting differs from the guide"},
-              {"ctldb settings check --only ssl,autovacuum", "Only two settings"}}},
-            {"settings apply",
-             {{"ctldb settings apply --dry-run", "The ALTER SYSTEM statements it would run"},
-              {"ctldb settings apply --only autovacuum_naptime --yes",
-               "Set one setting, without asking"}}},
-        }};
-    return row;
 }
 
 }  // namespace ctldb

@@ -12,7 +12,6 @@
 
 #include "base/output.hpp"
 #include "base/text.hpp"
-#include "cli/command_table.hpp"
 #include "cli/context.hpp"
 #include "cli/result.hpp"
 #include "commands/commands.hpp"
@@ -143,28 +142,13 @@ TablesReport run_tables(const TablesOptions& o, Context& ctx) {
 
 }  // namespace
 
-void bind_tables(CLI::App& command, Context& ctx) {
+void bind_tables(CLI::App* cmd, Context& ctx) {
     static TablesOptions o;
-    auto* cmd = &command;
     cmd->add_option("--limit", o.limit, "Show the N biggest tables; 0 shows all (default 30)")
         ->check(CLI::Range(0, 1000000));
     cmd->add_option("--schema", o.schema,
                     "Only tables of this schema (default: every user schema)");
     cmd->callback([&ctx] { ctx.run = [&ctx] { return print_result(run_tables(o, ctx), ctx); }; });
-}
-
-// data table: the command's row of the command table (commands/commands.cpp).
-const cli::CommandRow& tables_command() {
-    static const cli::CommandRow row{
-        "tables",
-        "Table sizes (heap, indexes, TOAST), rows, dead tuples, vacuum times, bloat",
-        bind_tables,
-        {
-            {"tables",
-             {{"ctldb tables", "The 30 biggest tables with dead tuples and bloat"},
-              {"ctldb tables --schema public --limit 10", "The ten biggest of one schema"}}},
-        }};
-    return row;
 }
 
 }  // namespace ctldb

@@ -15,7 +15,6 @@
 #include "base/signals.hpp"
 #include "base/stopwatch.hpp"
 #include "base/text.hpp"
-#include "cli/command_table.hpp"
 #include "cli/context.hpp"
 #include "cli/result.hpp"
 #include "commands/commands.hpp"
@@ -107,10 +106,10 @@ ExitCode report_vacuum(const std::vector<maintenance::VacuumResult>& results,
              {"skipped", r.skipped.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.skipped)}});
     }
     if (ctx.json()) {
-        emit_result({{"operation",
-                      o.analyze_only ? "analyze" : (o.full ? "vacuum full" : "vacuum analyze")},
-                     {"jobs", jobs},
-                     {"tables", arr}});
+        ctx.emit_result({{"operation",
+                          o.analyze_only ? "analyze" : (o.full ? "vacuum full" : "vacuum analyze")},
+                         {"jobs", jobs},
+                         {"tables", arr}});
     } else {
         print_text(t.render());
     }
@@ -156,9 +155,8 @@ ExitCode run_autovacuum(const VacuumOptions& o, Context& ctx) {
 
 }  // namespace
 
-void bind_vacuum(CLI::App& command, Context& ctx) {
+void bind_vacuum(CLI::App* cmd, Context& ctx) {
     static VacuumOptions o;
-    auto* cmd = &command;
     cmd->add_option("--table", o.tables,
                     "Only this table (schema.table); repeatable (default: every table)");
     cmd->add_flag("--analyze-only", o.analyze_only, "Only ANALYZE");
@@ -177,27 +175,6 @@ void bind_vacuum(CLI::App& command, Context& ctx) {
         "Alias of settings check --only autovacuum,autovacuum_naptime; --apply: settings apply");
     autovac->add_flag("--apply", o.apply, "ALTER SYSTEM and reload (superuser)");
     autovac->callback([&ctx] { ctx.run = [&ctx] { return run_autovacuum(o, ctx); }; });
-}
-
-// data table: the command's row of the command table (commands/commands.cpp).
-const cli::CommandRow& vacuum_command() {
-    static const cli::CommandRow row{
-        "vacuum",
-        "VACUUM (ANALYZE) in parallel, biggest tables first; status; autovacuum",
-        bind_vacuum,
-        {
-            {"vacuum",
-             {{"ctldb vacuum --table users --table sessions", "VACUUM ANALYZE two tables"},
-              {"ctldb vacuum --analyze-only --jobs 2",
-               "Fresh statistics for every table on two connections"}}},
-            {"vacuum status",
-             {{"ctldb vacuum status", "Dead tuples and the last (auto)vacuum of each table"},
-              {"ctldb vacuum status -o json", "The same for a script"}}},
-            {"vacuum autovacuum",
-             {{"ctldb vacuum autovacuum", "The autovacuum settings against the guide's"},
-              {"ctldb vacuum autovacuum --apply", "Set what differs (ALTER SYSTEM, reload)"}}},
-        }};
-    return row;
 }
 
 }  // namespace ctldb

@@ -13,7 +13,6 @@
 #include "base/signals.hpp"
 #include "base/text.hpp"
 #include "cli/cli_values.hpp"
-#include "cli/command_table.hpp"
 #include "cli/context.hpp"
 #include "commands/commands.hpp"
 #include "metrics/metrics.hpp"
@@ -62,10 +61,10 @@ ExitCode run_wait(const WaitCli& cli, Context& ctx) {
             probe::ping(*conn);
             const double waited = since(start);
             if (ctx.json()) {
-                emit_result({{"ready", true},
-                             {"target", base.target()},
-                             {"waited_seconds", waited},
-                             {"attempts", attempts}});
+                ctx.emit_result({{"ready", true},
+                                 {"target", base.target()},
+                                 {"waited_seconds", waited},
+                                 {"attempts", attempts}});
             } else {
                 print_text(base.target() + " accepts connections (after " + human_duration(waited) +
                            ", " + std::to_string(attempts) +
@@ -95,12 +94,12 @@ ExitCode run_wait(const WaitCli& cli, Context& ctx) {
     }
     const double waited = since(start);
     if (ctx.json()) {
-        emit_result({{"ready", false},
-                     {"target", base.target()},
-                     {"waited_seconds", waited},
-                     {"attempts", attempts},
-                     {"reason", reason},
-                     {"error", last_error}});
+        ctx.emit_result({{"ready", false},
+                         {"target", base.target()},
+                         {"waited_seconds", waited},
+                         {"attempts", attempts},
+                         {"reason", reason},
+                         {"error", last_error}});
         return ExitCode::connect;
     }
     throw Error(ExitCode::connect,
@@ -114,29 +113,12 @@ ExitCode run_wait(const WaitCli& cli, Context& ctx) {
 
 }  // namespace
 
-void bind_wait(CLI::App& command, Context& ctx) {
+void bind_wait(CLI::App* cmd, Context& ctx) {
     static WaitCli cli;
-    auto* cmd = &command;
     cmd->add_option("--timeout", cli.timeout,
                     "Give up after this long with exit 3 (default 60s; 0: one attempt)");
     cmd->add_option("--interval", cli.interval, "Time between attempts (default 1s)");
     cmd->callback([&ctx] { ctx.run = [&ctx] { return run_wait(cli, ctx); }; });
-}
-
-// data table: the command's row of the command table (commands/commands.cpp).
-const cli::CommandRow& wait_command() {
-    static const cli::CommandRow row{
-        "wait",
-        "Wait until the server accepts a connection with the configured settings",
-        bind_wait,
-        {
-            {"wait",
-             {{"ctldb wait --timeout 2m && ctldb migrate",
-               "An init container: wait for the server, then migrate"},
-              {"ctldb wait --timeout 0",
-               "One attempt: exit 0 when the server accepts, 3 when not"}}},
-        }};
-    return row;
 }
 
 }  // namespace ctldb
