@@ -3,7 +3,7 @@
 // Each row says where a setting may come from (flag, environment, config
 // file), its type, default and allowed values. Parsing, validation,
 // `ctldb config show`, the docs and the shell completions are all derived
-// from this table; tests/unit/test_core_settings.cpp keeps it consistent.
+// from this table; tests/unit/config/test_setting_table.cpp keeps it consistent.
 #pragma once
 
 #include <cstdint>
