@@ -215,7 +215,6 @@ void print_json_line(const nlohmann::json& doc) {
     print_text(doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }
 
-
 }  // namespace ctldb
 
 #include <chrono>

@@ -127,7 +127,7 @@ std::string stat_function(Connection& conn, std::string& version) {
                          "pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE "
                          "e.extname = 'pg_stat_statements'");
     if (r.rows() == 0) {
-        const std::string db = exec(conn, "SELECT current_database()").get(0, 0);
+        const std::string db = probe::current_database(conn);
         throw failure("pg_stat_statements is not installed in database " + db, kEnable);
     }
     version = r.get(0, 1);

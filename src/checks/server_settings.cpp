@@ -138,7 +138,7 @@ std::string tls_files_problem(Connection& conn, const std::string& cert, const s
 void check_may_apply(Connection& conn, const std::vector<const Item*>& todo) {
     if (exec(conn, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user").get(0, 0) == "t")
         return;
-    const std::string role = exec(conn, "SELECT current_user").get(0, 0);
+    const std::string role = probe::current_user(conn);
     std::vector<std::string> missing;
     for (const Item* i : todo) {
         if (exec(conn, "SELECT has_parameter_privilege($1, 'ALTER SYSTEM')", {i->name}).get(0, 0) !=

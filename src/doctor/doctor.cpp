@@ -230,8 +230,8 @@ std::unique_ptr<Connection> open_first(const Config& cfg, Report& rep, Collected
     char ms[32];
     std::snprintf(ms, sizeof ms, "%.0f ms", *rep.connect_ms);
     f.add("connection", Status::ok,
-          cs.target() + " as " + exec(*conn, "SELECT current_user").get(0, 0) + " in " + ms +
-              ", PostgreSQL " + exec(*conn, "SHOW server_version").get(0, 0));
+          cs.target() + " as " + probe::current_user(*conn) + " in " + ms + ", PostgreSQL " +
+              probe::server_version(*conn).text);
     out.found["connection"] = std::move(f);
     return conn;
 }

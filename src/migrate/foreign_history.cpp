@@ -7,6 +7,7 @@
 
 #include "base/error.hpp"
 #include "base/text.hpp"
+#include "pg/probes.hpp"
 #include "pg/sql.hpp"
 #include "pg/sqlstate.hpp"
 
@@ -39,7 +40,7 @@ QueryResult read_table(Connection& conn, const std::string& sql, const std::stri
         return exec(conn, sql);
     } catch (const SqlError& e) {
         if (e.server().sqlstate != sqlstate::insufficient_privilege) throw;
-        const std::string role = exec(conn, "SELECT current_user").get(0, 0);
+        const std::string role = probe::current_user(conn);
         throw Error(ExitCode::failure, "role " + role + " may not read " + table + ": " + e.what(),
                     "GRANT SELECT ON " + table + " TO " + role + ", or adopt it as its owner");
     }

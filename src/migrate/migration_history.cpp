@@ -169,7 +169,7 @@ ComparisonBasis comparison_basis(Connection& conn, const std::string& dir, Migra
 }
 
 std::string applied_by(Connection& conn) {
-    return exec(conn, "SELECT current_user").get(0, 0) + "@" + host_name();
+    return probe::current_user(conn) + "@" + host_name();
 }
 
 MigrationLock::MigrationLock(Connection& conn, int timeout_s) : conn_(conn) {

@@ -302,7 +302,7 @@ Comparison compare(const Snapshot& expected, const Snapshot& found,
 ScratchBuild::ScratchBuild(Connection& conn, const std::string& live_schema)
     : conn_(conn), live_(live_schema) {
     scratch_ = "ctldb_scratch_" + std::to_string(::getpid()) + "_" + random_suffix();
-    const std::string who = exec(conn_, "SELECT current_user").get(0, 0);
+    const std::string who = probe::current_user(conn_);
     exec(conn_, "BEGIN");
     try {
         exec(conn_, "SET LOCAL lock_timeout = '5s'");

@@ -158,22 +158,21 @@ class Row {
     bool flag() { return r_.get(row_, col_++) == "t"; }
     /// The value, or nullopt for SQL NULL.
     std::optional<std::string> optional() { return r_.get_optional(row_, col_++); }
-    std::optional<std::int64_t> optional_int64() {
-        return r_.is_null(row_, col_) ? (++col_, std::optional<std::int64_t>())
-                                      : std::optional<std::int64_t>(int64());
-    }
-    std::optional<double> optional_real() {
-        return r_.is_null(row_, col_) ? (++col_, std::optional<double>())
-                                      : std::optional<double>(real());
-    }
-    std::optional<bool> optional_flag() {
-        return r_.is_null(row_, col_) ? (++col_, std::optional<bool>())
-                                      : std::optional<bool>(flag());
-    }
+    std::optional<std::int64_t> optional_int64() { return unless_null(&Row::int64); }
+    std::optional<double> optional_real() { return unless_null(&Row::real); }
+    std::optional<bool> optional_flag() { return unless_null(&Row::flag); }
     /// Whether the next column is NULL (it is not read).
     bool next_is_null() const { return r_.is_null(row_, col_); }
 
   private:
+    /// The next column read by `read`, or nullopt (and skipped) when NULL.
+    template <typename T>
+    std::optional<T> unless_null(T (Row::*read)()) {
+        if (!next_is_null()) return (this->*read)();
+        ++col_;
+        return std::nullopt;
+    }
+
     const QueryResult& r_;
     int row_;
     int col_ = 0;

@@ -132,7 +132,7 @@ void prove_login(const ConnectionSettings& base, const std::string& role,
     s.user = role;
     s.password = password;  // given, so neither a service file nor .pgpass decides it
     auto c = connect(s);
-    exec(*c, "SELECT 1");
+    probe::ping(*c);
 }
 
 void undo_rotation(Connection& conn, const std::string& role,

@@ -104,7 +104,7 @@ RoleList list(Connection& conn, bool include_system) {
         out.database = row.text();
         out.roles.push_back(std::move(x));
     }
-    if (out.database.empty()) out.database = exec(conn, "SELECT current_database()").get(0, 0);
+    if (out.database.empty()) out.database = probe::current_database(conn);
     if (rotations_readable(conn)) {
         QueryResult rot = exec(
             conn, "SELECT role_name, " + probe::iso_utc("rotated_at") + " FROM " + kRotationTable);

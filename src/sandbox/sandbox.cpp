@@ -25,6 +25,7 @@
 #include "base/text.hpp"
 #include "pg/connection.hpp"
 #include "pg/pgtools.hpp"
+#include "pg/probes.hpp"
 #include "pg/sql.hpp"
 #include "tls/tls.hpp"
 
@@ -350,7 +351,7 @@ void create_sandbox(const Paths& p, Info& info, const UserAccount& server) {
 Proof prove_connection(const Paths& p, int port) {
     auto conn = connect(app_settings(p, port));
     Proof proof;
-    proof.version = exec(*conn, "SHOW server_version").get(0, 0);
+    proof.version = probe::server_version(*conn).text;
     const TlsInfo t = tls_info(*conn);
     proof.tls = t.in_use ? t.protocol : "off";
     return proof;

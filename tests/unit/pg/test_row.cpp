@@ -2,8 +2,8 @@
 // (libpq's PQmakeEmptyPGresult/PQsetvalue make a result as the server sends one).
 #include <doctest/doctest.h>
 
-#include <cstring>
 #include <libpq-fe.h>
+#include <cstring>
 
 #include "pg/connection.hpp"
 
@@ -35,8 +35,8 @@ QueryResult result_of(const std::vector<const char*>& values) {
 }  // namespace
 
 TEST_CASE("Row: each read takes the next column, typed, NULL as nullopt") {
-    const QueryResult r = result_of({"users", "42", "t", "f", nullptr, "2.5", nullptr, "7",
-                                     nullptr, "2026-12-03T00:00:00Z", "-3.5"});
+    const QueryResult r = result_of({"users", "42", "t", "f", nullptr, "2.5", nullptr, "7", nullptr,
+                                     "2026-12-03T00:00:00Z", "-3.5"});
     Row row(r, 0);
     CHECK(row.text() == "users");
     CHECK(row.int64() == 42);
