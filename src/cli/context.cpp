@@ -2,6 +2,8 @@
 
 #include "base/error.hpp"
 #include "base/log.hpp"
+#include "base/output.hpp"
+#include "cli/report.hpp"
 
 namespace ctldb {
 
@@ -31,6 +33,15 @@ const Config& Context::valid_config(bool for_connection) {
     const Config& c = config();
     c.validate(for_connection);
     return c;
+}
+
+void Context::start_stream() {
+    if (json()) use_json_lines();
+}
+
+void Context::stream(const Outcome& frame) {
+    start_stream();
+    print_frame(frame, global.output);
 }
 
 }  // namespace ctldb

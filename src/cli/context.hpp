@@ -12,6 +12,7 @@
 
 #include "base/error.hpp"
 #include "base/output.hpp"
+#include "cli/outcome.hpp"
 #include "config/config.hpp"
 
 namespace ctldb {
@@ -27,9 +28,10 @@ class Context {
   public:
     GlobalOptions global;
 
-    /// The command chosen on the command line; set by its register_
-    /// function. Returns the exit code; errors are thrown as ctldb::Error.
-    std::function<ExitCode()> run;
+    /// The command chosen on the command line; set by its bind function.
+    /// Returns the outcome (exit code and result) that run_command()
+    /// prints; errors are thrown as ctldb::Error.
+    std::function<Outcome()> run;
 
     /// Resolves the configuration from flags, environment, config file and
     /// defaults on first use; logs its warnings once. Does not validate the
@@ -52,26 +54,20 @@ class Context {
 
     bool json() const { return global.output == OutputFormat::json; }
 
-    /// The command's result document. It is held until the command returns
-    /// and then printed by run_command() with "ok" and "exit_code" set from
-    /// the exit code, so every command's JSON carries both and agrees with
-    /// the process's status; a command that throws prints the error
-    /// document instead (never two documents).
-    void emit_result(nlohmann::json doc) { result_ = std::move(doc); }
-    /// The held result, for run_command(); false when none was emitted.
-    bool take_result(nlohmann::json& out) {
-        if (result_.is_null()) return false;
-        out = std::move(result_);
-        result_ = nullptr;
-        return true;
-    }
+    /// A command that reports as it goes (--watch) hands each frame here;
+    /// the runner's printer writes it at once: one JSON document per line
+    /// with -o json, the Prometheus text with -o prometheus, else the text,
+    /// the screen cleared and the frame's title above it on a terminal.
+    void stream(const Outcome& frame);
+    /// Called before the first frame: from here on every JSON document,
+    /// the closing error document included, is one line.
+    void start_stream();
 
     /// For tests: use this environment instead of the process's.
     EnvLookup env = process_env();
 
   private:
     std::optional<Config> config_;
-    nlohmann::json result_;
 };
 
 }  // namespace ctldb

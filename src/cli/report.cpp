@@ -1,6 +1,7 @@
 #include "cli/report.hpp"
 
 #include <cstdio>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -64,17 +65,74 @@ void report_error(const Error& e, bool json_output) {
     }
 }
 
+void print_frame(const Outcome& frame, OutputFormat format) {
+    if (format == OutputFormat::json) {
+        nlohmann::json doc = frame.json();
+        doc["ok"] = frame.code() == ExitCode::ok;
+        doc["exit_code"] = static_cast<int>(frame.code());
+        print_json_line(doc);
+    } else if (format == OutputFormat::prometheus && frame.has_prometheus()) {
+        print_text(frame.prometheus());
+    } else {
+        // A terminal shows the latest frame only; a pipe gets them all.
+        const std::string head =
+            is_tty(stdout) ? "\033[H\033[2J" + frame.title() + "\n\n" : std::string();
+        print_text(head + frame.text(false));
+    }
+}
+
+namespace {
+
+/// The result document: "ok" and "exit_code" from the exit code, so every
+/// command's JSON carries both and agrees with the process's status.
+nlohmann::json result_document(const Outcome& out, ExitCode code) {
+    nlohmann::json result = out.json();
+    nlohmann::json doc = {{"ok", code == ExitCode::ok}, {"exit_code", static_cast<int>(code)}};
+    if (result.is_object()) {
+        result.erase("ok");
+        result.erase("exit_code");
+        doc.update(result);
+    } else {
+        doc["result"] = std::move(result);
+    }
+    return doc;
+}
+
+/// Print what the command returned; a failed write to stdout fails a
+/// command that had succeeded.
+ExitCode print_outcome(const Outcome& out, ExitCode code, const Context& ctx, bool error_printed) {
+    try {
+        if (ctx.json()) {
+            // A command stopped by a signal has printed the error document.
+            if (!error_printed) print_json(result_document(out, code));
+        } else if (ctx.global.output == OutputFormat::prometheus && out.has_prometheus()) {
+            print_text(out.prometheus());
+        } else {
+            print_text(out.text(use_color(stdout)));
+        }
+    } catch (const Error& e) {
+        log::error(e.what());
+        if (code == ExitCode::ok) return ExitCode::failure;
+    }
+    return code;
+}
+
+}  // namespace
+
 int run_command(Context& ctx) {
     ExitCode code = ExitCode::ok;
-    bool error_printed = false;  // an error document replaces the result
+    std::optional<Outcome> out;  // empty when the command threw
     try {
-        code = ctx.run ? ctx.run() : ExitCode::usage;
+        if (ctx.run) {
+            out = ctx.run();
+            code = out->code();
+        } else {
+            code = ExitCode::usage;
+        }
     } catch (const Error& e) {
-        error_printed = true;
         code = e.code();
         if (!interrupted()) report_error(e, ctx.json());
     } catch (const pqxx::broken_connection& e) {
-        error_printed = true;
         code = ExitCode::failure;
         if (!interrupted()) {
             report_error(Error(ExitCode::failure,
@@ -83,14 +141,12 @@ int run_command(Context& ctx) {
                          ctx.json());
         }
     } catch (const pqxx::sql_error& e) {
-        error_printed = true;
         code = ExitCode::failure;
         if (!interrupted()) {
             report_error(Error(ExitCode::failure, std::string("SQL error: ") + e.what()),
                          ctx.json());
         }
     } catch (const std::exception& e) {
-        error_printed = true;
         code = ExitCode::failure;
         if (!interrupted()) {
             report_error(Error(ExitCode::failure, std::string("unexpected error: ") + e.what()),
@@ -98,30 +154,14 @@ int run_command(Context& ctx) {
         }
     }
     // Work that finished despite a late signal keeps its result.
+    bool error_printed = !out;
     if (interrupted() && code != ExitCode::ok) {
         report_error(interruption_error(), ctx.json());
         code = ExitCode::interrupted;
         error_printed = true;
     }
-    nlohmann::json result;
-    const bool have_result = ctx.take_result(result);
-    // A command that failed by throwing has printed its error document.
-    if (have_result && !error_printed) {
-        nlohmann::json doc = {{"ok", code == ExitCode::ok}, {"exit_code", static_cast<int>(code)}};
-        if (result.is_object()) {
-            result.erase("ok");
-            result.erase("exit_code");
-            doc.update(result);
-        } else {
-            doc["result"] = std::move(result);
-        }
-        try {
-            print_json(doc);
-        } catch (const Error& e) {
-            log::error(e.what());
-            if (code == ExitCode::ok) code = ExitCode::failure;
-        }
-    }
+    if (out && out->has_result()) code = print_outcome(*out, code, ctx, error_printed);
+    if (out && out->error() != nullptr && !error_printed) report_error(*out->error(), false);
     return static_cast<int>(code);
 }
 

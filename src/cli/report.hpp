@@ -11,7 +11,11 @@ namespace ctldb {
 /// print {"ok": false, "error": ...} on stdout so scripts get a document.
 void report_error(const Error& e, bool json_output);
 
-/// Run ctx.run and return the process exit code. A signal always yields
+/// Print one frame of a --watch stream in `format` (see Context::stream).
+void print_frame(const Outcome& frame, OutputFormat format);
+
+/// Run ctx.run, print its outcome (text, JSON or Prometheus text, as asked)
+/// and return the process exit code. A signal always yields
 /// 130, whatever the command was doing when it arrived.
 int run_command(Context& ctx);
 

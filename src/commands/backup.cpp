@@ -205,32 +205,28 @@ std::vector<std::string> prune_after(const BackupOptions& o, const std::string& 
     return pruned;
 }
 
-ExitCode report_backup(const BackupManifest& m, const DumpPlan& d, const std::string& final_path,
-                       const std::vector<std::string>& pruned, Context& ctx) {
+Outcome report_backup(const BackupManifest& m, const DumpPlan& d, const std::string& final_path,
+                      const std::vector<std::string>& pruned) {
     const double secs = static_cast<double>(m.duration_ms) / 1000.0;
     const double rate =
         secs > 0 ? static_cast<double>(d.custom ? m.size_bytes : m.dump_bytes) / 1e6 / secs : 0;
-    if (ctx.json()) {
-        ctx.emit_result({{"path", final_path},
-                         {"manifest", manifest_path_for(final_path)},
-                         {"size_bytes", m.size_bytes},
-                         {"dump_bytes", m.dump_bytes},
-                         {"sha256", m.sha256},
-                         {"duration_ms", m.duration_ms},
-                         {"mb_per_second", rate},
-                         {"tables", m.row_counts.size()},
-                         {"pruned", pruned}});
-    } else {
-        char line[512];
-        std::snprintf(line, sizeof line, "backup %s: %s in %.1f s (%.1f MB/s%s), %zu tables\n",
-                      final_path.c_str(), human_bytes(static_cast<double>(m.size_bytes)).c_str(),
-                      secs, rate, d.custom ? "" : " of dump text", m.row_counts.size());
-        print_text(line);
-    }
-    return ExitCode::ok;
+    char line[512];
+    std::snprintf(line, sizeof line, "backup %s: %s in %.1f s (%.1f MB/s%s), %zu tables\n",
+                  final_path.c_str(), human_bytes(static_cast<double>(m.size_bytes)).c_str(), secs,
+                  rate, d.custom ? "" : " of dump text", m.row_counts.size());
+    return Outcome::done(ExitCode::ok, line,
+                         {{"path", final_path},
+                          {"manifest", manifest_path_for(final_path)},
+                          {"size_bytes", m.size_bytes},
+                          {"dump_bytes", m.dump_bytes},
+                          {"sha256", m.sha256},
+                          {"duration_ms", m.duration_ms},
+                          {"mb_per_second", rate},
+                          {"tables", m.row_counts.size()},
+                          {"pruned", pruned}});
 }
 
-ExitCode run_backup(const BackupOptions& o, Context& ctx) {
+Outcome run_backup(const BackupOptions& o, Context& ctx) {
     const Config& cfg = ctx.valid_config(true);
     ConnectionSettings cs = cfg.connection();
     const std::string dir = backup_dir(o, ctx);
@@ -303,7 +299,7 @@ ExitCode run_backup(const BackupOptions& o, Context& ctx) {
     m.duration_ms = t0.ms();
     slot.publish(m.to_json());
     const auto pruned = prune_after(o, dir, slot.final_path());
-    return report_backup(m, d, slot.final_path(), pruned, ctx);
+    return report_backup(m, d, slot.final_path(), pruned);
 }
 
 std::string age(std::time_t t, std::time_t now) {
@@ -330,34 +326,33 @@ std::string list_state(const BackupEntry& e, std::time_t now) {
                                            : "verified " + e.manifest->verified_at;
 }
 
-ExitCode run_list(const BackupOptions& o, Context& ctx) {
-    const auto entries = list_backups(backup_dir(o, ctx));
-    const std::time_t now = std::time(nullptr);
-    if (ctx.json()) {
-        nlohmann::json arr = nlohmann::json::array();
-        for (const auto& e : entries) {
-            arr.push_back({{"path", e.path},
-                           {"database", !e.database.empty() ? nlohmann::json(e.database)
-                                                            : nlohmann::json(nullptr)},
-                           {"in_future", e.in_future(now)},
-                           {"size_bytes", e.size},
-                           {"taken_at", utc_iso8601(e.taken_at)},
-                           {"taken_at_from", e.time_from_name ? "name" : "modification time"},
-                           {"age_seconds", now - e.taken_at},
-                           {"usable", e.usable() && !e.in_future(now)},
-                           {"manifest", e.manifest.has_value()},
-                           {"made_by_ctldb", !e.foreign},
-                           {"kind", e.kind.describe()},
-                           {"problem", e.problem.empty() ? nlohmann::json(nullptr)
-                                                         : nlohmann::json(e.problem)},
-                           {"verified_at", e.manifest && !e.manifest->verified_at.empty()
-                                               ? nlohmann::json(e.manifest->verified_at)
-                                               : nlohmann::json(nullptr)}});
-        }
-        ctx.emit_result(
-            {{"ok", true}, {"exit_code", 0}, {"dir", backup_dir(o, ctx)}, {"backups", arr}});
-        return ExitCode::ok;
+nlohmann::json list_json(const std::vector<BackupEntry>& entries, const std::string& dir,
+                         std::time_t now) {
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& e : entries) {
+        arr.push_back(
+            {{"path", e.path},
+             {"database",
+              !e.database.empty() ? nlohmann::json(e.database) : nlohmann::json(nullptr)},
+             {"in_future", e.in_future(now)},
+             {"size_bytes", e.size},
+             {"taken_at", utc_iso8601(e.taken_at)},
+             {"taken_at_from", e.time_from_name ? "name" : "modification time"},
+             {"age_seconds", now - e.taken_at},
+             {"usable", e.usable() && !e.in_future(now)},
+             {"manifest", e.manifest.has_value()},
+             {"made_by_ctldb", !e.foreign},
+             {"kind", e.kind.describe()},
+             {"problem", e.problem.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.problem)},
+             {"verified_at", e.manifest && !e.manifest->verified_at.empty()
+                                 ? nlohmann::json(e.manifest->verified_at)
+                                 : nlohmann::json(nullptr)}});
     }
+    return {{"dir", dir}, {"backups", arr}};
+}
+
+std::string list_text(const std::vector<BackupEntry>& entries, const std::string& dir,
+                      std::time_t now) {
     Table t({"BACKUP", "DATABASE", "SIZE", "AGE", "STATE"});
     for (const auto& e : entries) {
         t.add_row(
@@ -368,29 +363,31 @@ ExitCode run_list(const BackupOptions& o, Context& ctx) {
     }
     const bool by_mtime = std::any_of(entries.begin(), entries.end(),
                                       [](const BackupEntry& e) { return !e.time_from_name; });
-    print_text(entries.empty() ? "no backups in " + backup_dir(o, ctx) + "\n"
-                               : t.render() + (by_mtime ? "* age from the file's modification "
-                                                          "time: its name holds no date\n"
-                                                        : ""));
-    return ExitCode::ok;
+    return entries.empty() ? "no backups in " + dir + "\n"
+                           : t.render() + (by_mtime ? "* age from the file's modification "
+                                                      "time: its name holds no date\n"
+                                                    : "");
 }
 
-ExitCode run_verify(const BackupOptions& o, Context& ctx) {
+Outcome run_list(const BackupOptions& o, Context& ctx) {
+    const std::string dir = backup_dir(o, ctx);
+    const auto entries = list_backups(dir);
+    const std::time_t now = std::time(nullptr);
+    return Outcome::done(ExitCode::ok, list_text(entries, dir, now), list_json(entries, dir, now));
+}
+
+Outcome run_verify(const BackupOptions& o, Context& ctx) {
     const VerifiedBackup v = verify_backup(o.file, ctx.env, o.no_manifest);
     if (!v.has_manifest) {
         const std::string kind = DumpKind{v.custom, v.compression}.describe();
-        if (ctx.json()) {
-            ctx.emit_result({{"ok", true},
-                             {"path", v.path},
-                             {"manifest", false},
-                             {"kind", kind},
-                             {"content_bytes", v.content_bytes}});
-        } else {
-            print_text("backup " + v.path + " is a complete " + kind + " (" +
-                       human_bytes(v.content_bytes) +
-                       "); no manifest, so no checksum or row counts to check\n");
-        }
-        return ExitCode::ok;
+        return Outcome::done(ExitCode::ok,
+                             "backup " + v.path + " is a complete " + kind + " (" +
+                                 human_bytes(v.content_bytes) +
+                                 "); no manifest, so no checksum or row counts to check\n",
+                             {{"path", v.path},
+                              {"manifest", false},
+                              {"kind", kind},
+                              {"content_bytes", v.content_bytes}});
     }
     // Remember the verification in the manifest.
     // The data's verdict stands on its own: a read-only mount (a restore
@@ -405,23 +402,20 @@ ExitCode run_verify(const BackupOptions& o, Context& ctx) {
         log::warn("the backup is intact, but its manifest could not record the verification: " +
                   stamp_error);
     }
-    if (ctx.json()) {
-        ctx.emit_result({{"ok", true},
-                         {"path", v.path},
-                         {"verified_recorded", stamp_error.empty()},
-                         {"manifest", true},
-                         {"sha256", m.sha256},
-                         {"size_bytes", m.size_bytes},
-                         {"content_bytes", v.content_bytes},
-                         {"tables", m.row_counts.size()}});
-    } else {
-        print_text("backup " + v.path + " is complete and intact (sha256 " +
-                   m.sha256.substr(0, 16) + "…, " + human_bytes(v.content_bytes) + " of dump)\n");
-    }
-    return ExitCode::ok;
+    return Outcome::done(ExitCode::ok,
+                         "backup " + v.path + " is complete and intact (sha256 " +
+                             m.sha256.substr(0, 16) + "…, " + human_bytes(v.content_bytes) +
+                             " of dump)\n",
+                         {{"path", v.path},
+                          {"verified_recorded", stamp_error.empty()},
+                          {"manifest", true},
+                          {"sha256", m.sha256},
+                          {"size_bytes", m.size_bytes},
+                          {"content_bytes", v.content_bytes},
+                          {"tables", m.row_counts.size()}});
 }
 
-ExitCode run_prune(const BackupOptions& o, Context& ctx) {
+Outcome run_prune(const BackupOptions& o, Context& ctx) {
     if (o.keep_last <= 0 && o.keep_days <= 0) {
         throw usage_error("backup prune needs --keep-last N and/or --keep-days N");
     }
@@ -438,19 +432,13 @@ ExitCode run_prune(const BackupOptions& o, Context& ctx) {
             ::unlink(manifest_path_for(p).c_str());
         }
     }
-    if (ctx.json()) {
-        ctx.emit_result({{"ok", true},
-                         {"dry_run", o.dry_run},
-                         {"deleted", doomed},
-                         {"kept", entries.size() - doomed.size()}});
-    } else {
-        std::string out;
-        for (const auto& p : doomed)
-            out += (o.dry_run ? "would delete " : "deleted ") + p + "\n";
-        out += std::to_string(entries.size() - doomed.size()) + " backup(s) kept\n";
-        print_text(out);
-    }
-    return ExitCode::ok;
+    std::string out;
+    for (const auto& p : doomed)
+        out += (o.dry_run ? "would delete " : "deleted ") + p + "\n";
+    out += std::to_string(entries.size() - doomed.size()) + " backup(s) kept\n";
+    return Outcome::done(
+        ExitCode::ok, out,
+        {{"dry_run", o.dry_run}, {"deleted", doomed}, {"kept", entries.size() - doomed.size()}});
 }
 
 }  // namespace

@@ -10,7 +10,7 @@
 
 #include "base/findings.hpp"
 #include "cli/context.hpp"
-#include "cli/result.hpp"
+#include "cli/outcome.hpp"
 #include "commands/check_ssl.hpp"
 #include "commands/commands.hpp"
 #include "pg/connection.hpp"
@@ -75,8 +75,7 @@ void bind_check_ssl(CLI::App* cmd, Context& ctx) {
     cmd->add_option("--namespace", o.ns,
                     "Namespace for the service names (default cloudtolocalllm)");
     cmd->add_option("--service", o.service, "Service name (default postgres)");
-    cmd->callback(
-        [&ctx] { ctx.run = [&ctx] { return print_result(run_check_ssl(o, ctx), ctx); }; });
+    cmd->callback([&ctx] { ctx.run = [&ctx] { return Outcome::of(run_check_ssl(o, ctx)); }; });
 }
 
 }  // namespace ctldb

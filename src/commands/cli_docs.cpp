@@ -7,13 +7,14 @@
 #include "base/output.hpp"
 #include "cli/cli_tree.hpp"
 #include "cli/context.hpp"
+#include "cli/outcome.hpp"
 #include "commands/commands.hpp"
 
 namespace ctldb {
 
 namespace {
 
-ExitCode run_help(const CLI::App& root, const std::vector<std::string>& words, Context& ctx) {
+Outcome run_help(const CLI::App& root, const std::vector<std::string>& words) {
     const auto all = cli::commands(root);
     const cli::CommandDoc* found = nullptr;
     for (const auto& c : all)
@@ -24,19 +25,21 @@ ExitCode run_help(const CLI::App& root, const std::vector<std::string>& words, C
             typed += (typed.empty() ? "" : " ") + w;
         throw usage_error("'" + typed + "' is not a ctldb command", "see 'ctldb --help'");
     }
-    if (ctx.json()) {
-        nlohmann::json doc = cli::command_json(*found);
-        if (words.empty()) {
-            doc["commands"] = nlohmann::json::array();
-            for (const auto& c : all)
-                if (!c.path.empty()) doc["commands"].push_back(cli::command_json(c));
-        }
-        ctx.emit_result(doc);
-        return ExitCode::ok;
-    }
-    print_text(found->app->get_formatter()->make_help(found->app, found->name(),
-                                                      CLI::AppFormatMode::Normal));
-    return ExitCode::ok;
+    const CLI::App* app = found->app;
+    const std::string name = found->name();
+    return Outcome::lazy(
+        ExitCode::ok,
+        [app, name](bool) {
+            return app->get_formatter()->make_help(app, name, CLI::AppFormatMode::Normal);
+        },
+        [all, words, doc = cli::command_json(*found)]() mutable {
+            if (words.empty()) {
+                doc["commands"] = nlohmann::json::array();
+                for (const auto& c : all)
+                    if (!c.path.empty()) doc["commands"].push_back(cli::command_json(c));
+            }
+            return doc;
+        });
 }
 
 }  // namespace
@@ -48,7 +51,7 @@ void bind_help(CLI::App* cmd, Context& ctx) {
                     "Command path, e.g. backup list (default: ctldb itself)");
     cmd->callback([&app, &ctx] {
         ctx.config_free = true;
-        ctx.run = [&app, &ctx] { return run_help(app, help_words, ctx); };
+        ctx.run = [&app, &ctx] { return run_help(app, help_words); };
     });
 }
 
@@ -60,17 +63,12 @@ void bind_completion(CLI::App* cmd, Context& ctx) {
         ->check(CLI::IsMember({"bash", "zsh", "fish"}));
     cmd->callback([&app, &ctx] {
         ctx.config_free = true;
-        ctx.run = [&app, &ctx] {
+        ctx.run = [&app] {
             const std::string script = shell == "bash"  ? cli::bash_completion(app)
                                        : shell == "zsh" ? cli::zsh_completion(app)
                                                         : cli::fish_completion(app);
             // -o json keeps its promise of one JSON document.
-            if (ctx.json()) {
-                ctx.emit_result({{"shell", shell}, {"script", script}});
-            } else {
-                print_text(script);
-            }
-            return ExitCode::ok;
+            return Outcome::done(ExitCode::ok, script, {{"shell", shell}, {"script", script}});
         };
     });
 }
@@ -79,13 +77,9 @@ void bind_man(CLI::App* cmd, Context& ctx) {
     CLI::App& app = *cmd->get_parent();
     cmd->callback([&app, &ctx] {
         ctx.config_free = true;
-        ctx.run = [&app, &ctx] {
-            if (ctx.json()) {
-                ctx.emit_result({{"roff", cli::man_page(app)}});
-            } else {
-                print_text(cli::man_page(app));
-            }
-            return ExitCode::ok;
+        ctx.run = [&app] {
+            const std::string page = cli::man_page(app);
+            return Outcome::done(ExitCode::ok, page, {{"roff", page}});
         };
     });
 }

@@ -9,7 +9,7 @@
 #include "base/stopwatch.hpp"
 #include "base/text.hpp"
 #include "cli/context.hpp"
-#include "cli/result.hpp"
+#include "cli/outcome.hpp"
 #include "commands/commands.hpp"
 #include "commands/config.hpp"
 #include "config/config_check.hpp"
@@ -127,19 +127,17 @@ void bind_config(CLI::App* cmd, Context& ctx) {
     cmd->callback([cmd, &ctx] {
         ctx.inspecting_config = true;
         if (cmd->get_subcommands().empty())
-            ctx.run = [&ctx] { return print_result(run_config_show(ctx), ctx); };
+            ctx.run = [&ctx] { return Outcome::of(run_config_show(ctx)); };
     });
     auto* show = cmd->add_subcommand("show", "Every setting, its value and where it came from");
-    show->callback(
-        [&ctx] { ctx.run = [&ctx] { return print_result(run_config_show(ctx), ctx); }; });
+    show->callback([&ctx] { ctx.run = [&ctx] { return Outcome::of(run_config_show(ctx)); }; });
 
     static ConfigCheckOptions check_opts;
     auto* check = cmd->add_subcommand(
         "check", "Validate the configuration, then connect and report server, TLS and identity");
     check->add_flag("--offline", check_opts.offline, "Validate only; do not connect");
-    check->callback([&ctx] {
-        ctx.run = [&ctx] { return print_result(run_config_check(check_opts, ctx), ctx); };
-    });
+    check->callback(
+        [&ctx] { ctx.run = [&ctx] { return Outcome::of(run_config_check(check_opts, ctx)); }; });
 }
 
 }  // namespace ctldb

@@ -8,7 +8,7 @@
 #include "base/text.hpp"
 #include "cli/cli_values.hpp"
 #include "cli/context.hpp"
-#include "cli/result.hpp"
+#include "cli/outcome.hpp"
 #include "commands/commands.hpp"
 #include "doctor/doctor.hpp"
 
@@ -23,7 +23,7 @@ struct DoctorCli {
     std::string max_backup_age = "26h", timeout = "5s";
 };
 
-ExitCode run_doctor(DoctorCli& cli, Context& ctx) {
+Outcome run_doctor(DoctorCli& cli, Context& ctx) {
     doctor::Options& o = cli.o;
     o.only = split_list(cli.checks);
     o.skip = split_list(cli.skip);
@@ -33,7 +33,7 @@ ExitCode run_doctor(DoctorCli& cli, Context& ctx) {
     o.max_backup_age_s = duration_option("--max-backup-age", cli.max_backup_age);
     o.timeout_s = duration_option("--timeout", cli.timeout);
     doctor::validate(o);
-    return print_result(doctor::run(ctx.valid_config(true), o), ctx);
+    return Outcome::of(doctor::run(ctx.valid_config(true), o));
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "base/log.hpp"
 #include "base/text.hpp"
 #include "cli/context.hpp"
+#include "cli/outcome.hpp"
 #include "commands/commands.hpp"
 #include "tls/tls_check.hpp"
 
@@ -249,7 +250,7 @@ std::string mount_instructions(const GenCertsOptions& o) {
            "  DB_SSL_MODE=verify-full\n  DB_SSL_ROOT_CERT=/etc/ctldb/ca/ca.crt\n";
 }
 
-ExitCode run_gen_certs(const GenCertsOptions& o, Context& ctx) {
+Outcome run_gen_certs(const GenCertsOptions& o) {
     const Names n = check_inputs(o);
     check_outputs(o);
     const tls::PemPair ca = ca_of(o, n.key_type);
@@ -312,17 +313,13 @@ ExitCode run_gen_certs(const GenCertsOptions& o, Context& ctx) {
                   " could not be replaced as one directory (a mount point, or it holds "
                   "a subdirectory): the files were moved into place one after the other");
     }
-    if (ctx.json()) {
-        ctx.emit_result(
-            {{"out", o.out},
-             {"certificates", written},
-             {"k8s_secret", o.k8s_secret.empty()
-                                ? nlohmann::json(nullptr)
-                                : nlohmann::json(o.out + "/" + o.k8s_secret + ".yaml")}});
-    } else {
-        print_text(text);
-    }
-    return ExitCode::ok;
+    return Outcome::done(
+        ExitCode::ok, text,
+        {{"out", o.out},
+         {"certificates", written},
+         {"k8s_secret", o.k8s_secret.empty()
+                            ? nlohmann::json(nullptr)
+                            : nlohmann::json(o.out + "/" + o.k8s_secret + ".yaml")}});
 }
 
 }  // namespace
@@ -351,7 +348,7 @@ void bind_gen_certs(CLI::App* cmd, Context& ctx) {
                     "Kubernetes namespace of the service (default cloudtolocalllm)");
     cmd->add_option("--service", o.service, "Kubernetes service name (default postgres)");
     cmd->add_flag("--force", o.force, "Replace existing files");
-    cmd->callback([&ctx] { ctx.run = [&ctx] { return run_gen_certs(o, ctx); }; });
+    cmd->callback([&ctx] { ctx.run = [] { return run_gen_certs(o); }; });
 }
 
 }  // namespace ctldb

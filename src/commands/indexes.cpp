@@ -11,7 +11,7 @@
 #include "base/text.hpp"
 #include "checks/index_check.hpp"
 #include "cli/context.hpp"
-#include "cli/result.hpp"
+#include "cli/outcome.hpp"
 #include "commands/commands.hpp"
 #include "pg/connection.hpp"
 #include "pg/probes.hpp"
@@ -31,7 +31,7 @@ IndexReport run_check(Context& ctx) {
     return analyse_indexes(*conn);
 }
 
-ExitCode run_ensure(const IndexesOptions& o, Context& ctx) {
+Outcome run_ensure(const IndexesOptions& o, Context& ctx) {
     check_pg_duration("--lock-timeout", o.lock_timeout);
     auto conn = connect(ctx.valid_config(true).connection());
     // A guide index whose table or column this database does not have is
@@ -43,17 +43,12 @@ ExitCode run_ensure(const IndexesOptions& o, Context& ctx) {
         std::string out;
         for (const auto& s : rep.ensure_sql)
             out += s + ";\n";
-        if (ctx.json()) {
-            ctx.emit_result({{"ok", true},
-                             {"dry_run", true},
-                             {"sql", rep.ensure_sql},
-                             {"not_applicable", rep.not_applicable}});
-        } else {
-            print_text(out.empty() ? "nothing to do: every applicable guide index is present and "
-                                     "valid\n"
-                                   : out);
-        }
-        return ExitCode::ok;
+        return Outcome::done(
+            ExitCode::ok,
+            out.empty() ? "nothing to do: every applicable guide index is "
+                          "present and valid\n"
+                        : out,
+            {{"dry_run", true}, {"sql", rep.ensure_sql}, {"not_applicable", rep.not_applicable}});
     }
     Progress progress("indexes ensure", rep.ensure_sql.size(), "statements");
     const std::vector<std::string> ran =
@@ -62,18 +57,13 @@ ExitCode run_ensure(const IndexesOptions& o, Context& ctx) {
     const nlohmann::json done = ran;
     IndexReport after = analyse_indexes(*conn);
     const ExitCode code = after.required_problem ? ExitCode::failure : ExitCode::ok;
-    if (ctx.json()) {
-        ctx.emit_result({{"ok", code == ExitCode::ok},
-                         {"executed", done},
-                         {"required", after.doc["required"]}});
-    } else {
-        print_text(
-            done.empty()
-                ? "nothing to do: every required index is present and valid\n"
-                : "ran " + std::to_string(done.size()) + " statement(s); required indexes " +
-                      (code == ExitCode::ok ? "all present and valid\n" : "STILL NOT all valid\n"));
-    }
-    return code;
+    return Outcome::done(
+        code,
+        done.empty()
+            ? "nothing to do: every required index is present and valid\n"
+            : "ran " + std::to_string(done.size()) + " statement(s); required indexes " +
+                  (code == ExitCode::ok ? "all present and valid\n" : "STILL NOT all valid\n"),
+        {{"executed", done}, {"required", after.doc["required"]}});
 }
 
 }  // namespace
@@ -82,11 +72,11 @@ void bind_indexes(CLI::App* cmd, Context& ctx) {
     static IndexesOptions o;
     cmd->callback([cmd, &ctx] {
         if (cmd->get_subcommands().empty())
-            ctx.run = [&ctx] { return print_result(run_check(ctx), ctx); };
+            ctx.run = [&ctx] { return Outcome::of(run_check(ctx)); };
     });
     auto* check =
         cmd->add_subcommand("check", "Report; exit 1 when a required index is missing or invalid");
-    check->callback([&ctx] { ctx.run = [&ctx] { return print_result(run_check(ctx), ctx); }; });
+    check->callback([&ctx] { ctx.run = [&ctx] { return Outcome::of(run_check(ctx)); }; });
     auto* ensure = cmd->add_subcommand(
         "ensure", "Create missing required indexes, rebuild invalid ones, concurrently");
     ensure->add_flag("--dry-run", o.dry_run, "Print the exact SQL; change nothing");

@@ -46,28 +46,25 @@ std::string dir_flag(const LocalOptions& o, const std::string& dir) {
     return o.dir.empty() ? "" : " --dir " + dir;
 }
 
-ExitCode run_local_start(const LocalOptions& o, Context& ctx) {
+Outcome run_local_start(const LocalOptions& o, Context& ctx) {
     const Paths p(resolve_dir(o, ctx.env));
     const auto [info, created] =
         sandbox::start(p, o.port, ctx.env, "ctldb local destroy" + dir_flag(o, p.dir));
     const Proof proof = prove_connection(p, info.port);
-    if (ctx.json()) {
-        ctx.emit_result({{"ok", true},
-                         {"dir", p.dir},
-                         {"created", created},
-                         {"port", info.port},
-                         {"server_version", proof.version},
-                         {"tls", proof.tls},
-                         {"database", kDatabase},
-                         {"user", kAppUser}});
-    } else {
-        print_text("sandbox " + std::string(created ? "created and " : "") +
-                   "running: PostgreSQL " + proof.version + " on localhost:" +
-                   std::to_string(info.port) + ", " + proof.tls + " verified (verify-full)\n" +
-                   "  dir      " + p.dir + "\n" + "  database " + kDatabase + ", user " + kAppUser +
-                   "\n" + "  use it:  eval \"$(ctldb local env" + dir_flag(o, p.dir) + ")\"\n");
-    }
-    return ExitCode::ok;
+    return Outcome::done(ExitCode::ok,
+                         "sandbox " + std::string(created ? "created and " : "") +
+                             "running: PostgreSQL " + proof.version +
+                             " on localhost:" + std::to_string(info.port) + ", " + proof.tls +
+                             " verified (verify-full)\n" + "  dir      " + p.dir + "\n" +
+                             "  database " + kDatabase + ", user " + kAppUser + "\n" +
+                             "  use it:  eval \"$(ctldb local env" + dir_flag(o, p.dir) + ")\"\n",
+                         {{"dir", p.dir},
+                          {"created", created},
+                          {"port", info.port},
+                          {"server_version", proof.version},
+                          {"tls", proof.tls},
+                          {"database", kDatabase},
+                          {"user", kAppUser}});
 }
 
 ExitCode run_local_stop(const LocalOptions& o, Context& ctx) {
@@ -82,47 +79,37 @@ ExitCode run_local_stop(const LocalOptions& o, Context& ctx) {
     return ExitCode::ok;
 }
 
-ExitCode run_local_status(const LocalOptions& o, Context& ctx) {
+Outcome run_local_status(const LocalOptions& o, Context& ctx) {
     const Paths p(resolve_dir(o, ctx.env));
     auto info = load_info(p);
     const pid_t pid = info ? running_pid(p) : 0;
     const char* state = !info ? "absent" : (pid != 0 ? "running" : "stopped");
-    if (ctx.json()) {
-        nlohmann::json j = {{"dir", p.dir}, {"state", state}};
-        if (info) {
-            j["port"] = info->port;
-            j["pid"] = pid;
-            j["created_at"] = info->created_at;
-            j["server_user"] = info->server_user;
-            j["bindir"] = info->bindir;
-        }
-        ctx.emit_result(j);
-    } else {
-        Table t({"DIR", "STATE", "PORT", "PID", "CREATED"});
-        t.add_row({p.dir, state, info ? std::to_string(info->port) : "-",
-                   pid ? std::to_string(pid) : "-", info ? info->created_at : "-"});
-        print_text(t.render());
+    nlohmann::json j = {{"dir", p.dir}, {"state", state}};
+    if (info) {
+        j["port"] = info->port;
+        j["pid"] = pid;
+        j["created_at"] = info->created_at;
+        j["server_user"] = info->server_user;
+        j["bindir"] = info->bindir;
     }
-    return pid != 0 ? ExitCode::ok : ExitCode::failure;
+    Table t({"DIR", "STATE", "PORT", "PID", "CREATED"});
+    t.add_row({p.dir, state, info ? std::to_string(info->port) : "-",
+               pid ? std::to_string(pid) : "-", info ? info->created_at : "-"});
+    return Outcome::done(pid != 0 ? ExitCode::ok : ExitCode::failure, t.render(), j);
 }
 
-ExitCode run_local_env(const LocalOptions& o, Context& ctx) {
+Outcome run_local_env(const LocalOptions& o, Context& ctx) {
     const Paths p(resolve_dir(o, ctx.env));
     const Info info = sandbox::require(p);
     const auto vars = sandbox::environment(p, info);
-    if (ctx.json()) {
-        nlohmann::json j = nlohmann::json::object();
-        for (const auto& [k, v] : vars)
-            j[k] = v;
-        ctx.emit_result(j);
-        return ExitCode::ok;
-    }
+    nlohmann::json j = nlohmann::json::object();
+    for (const auto& [k, v] : vars)
+        j[k] = v;
     // The password stays in its 0600 file; DB_PASSWORD would win over it.
     std::string out = "unset DB_PASSWORD\n";
     for (const auto& [k, v] : vars)
         out += "export " + k + "=" + shell_quote(v, true) + "\n";
-    print_text(out);
-    return ExitCode::ok;
+    return Outcome::done(ExitCode::ok, out, j);
 }
 
 ExitCode run_local_destroy(const LocalOptions& o, Context& ctx) {

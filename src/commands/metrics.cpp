@@ -140,19 +140,14 @@ metrics::Options options(MetricsCli& cli) {
     return o;
 }
 
-ExitCode run_once(MetricsCli& cli, Context& ctx) {
+Outcome run_once(MetricsCli& cli, Context& ctx) {
     const metrics::Options o = options(cli);
     const Config& cfg = ctx.valid_config(true);
     Collector c(cfg, o);
     const std::string page = c.page();
     throw_if_interrupted();
     const ExitCode code = c.up() ? ExitCode::ok : ExitCode::connect;
-    if (ctx.json()) {
-        ctx.emit_result({{"up", c.up()}, {"exposition", page}});
-    } else {
-        print_text(page);
-    }
-    return code;
+    return Outcome::done(code, page, {{"up", c.up()}, {"exposition", page}});
 }
 
 ExitCode run_serve(MetricsCli& cli, Context& ctx) {

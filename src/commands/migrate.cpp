@@ -287,26 +287,16 @@ void warn_shadowed(const UpPlan& plan) {
     }
 }
 
-void print_up_dry_run(const MigrationSet& set, const UpPlan& up, ParsedFiles& parsed,
-                      Context& ctx) {
+Outcome up_dry_run(const MigrationSet& set, const UpPlan& up, ParsedFiles& parsed) {
     const auto& todo = up.todo;
-    if (ctx.json()) {
-        nlohmann::json plan = nlohmann::json::array();
-        for (const Migration* m : todo) {
-            plan.push_back({{"version", m->version},
-                            {"key", m->key},
-                            {"name", m->name},
-                            {"file", m->file},
-                            {"no_transaction", parsed.outside(*m, false)},
-                            {"sql", m->sql}});
-        }
-        ctx.emit_result({{"ok", true},
-                         {"exit_code", 0},
-                         {"dry_run", true},
-                         {"source", set.source},
-                         {"plan", plan},
-                         {"shadowed", shadowed_json(up.left_shadowed)}});
-        return;
+    nlohmann::json plan = nlohmann::json::array();
+    for (const Migration* m : todo) {
+        plan.push_back({{"version", m->version},
+                        {"key", m->key},
+                        {"name", m->name},
+                        {"file", m->file},
+                        {"no_transaction", parsed.outside(*m, false)},
+                        {"sql", m->sql}});
     }
     std::string out = todo.empty() ? "nothing to apply: the database is up to date\n"
                                    : "would apply " + std::to_string(todo.size()) +
@@ -317,7 +307,11 @@ void print_up_dry_run(const MigrationSet& set, const UpPlan& up, ParsedFiles& pa
                m->sql;
         if (!m->sql.empty() && m->sql.back() != '\n') out += "\n";
     }
-    print_text(out);
+    return Outcome::done(ExitCode::ok, out,
+                         {{"dry_run", true},
+                          {"source", set.source},
+                          {"plan", plan},
+                          {"shadowed", shadowed_json(up.left_shadowed)}});
 }
 
 /// The error of a first migration that fails on objects that exist: a
@@ -427,7 +421,7 @@ std::vector<Applied> apply_all(Connection& conn, const MigrateOptions& o, const 
     return applied;
 }
 
-ExitCode run_up(const MigrateOptions& o, Context& ctx) {
+Outcome run_up(const MigrateOptions& o, Context& ctx) {
     check_pg_duration("--ddl-lock-timeout", o.ddl_lock_timeout);
     check_pg_duration("--statement-timeout", o.statement_timeout);
     const MigrationSet set = load_set(o, ctx);
@@ -455,58 +449,51 @@ ExitCode run_up(const MigrateOptions& o, Context& ctx) {
     }
     require_static_checks(plan.todo, false, parsed);
     warn_shadowed(plan);
-    if (o.dry_run) {
-        print_up_dry_run(set, plan, parsed, ctx);
-        return ExitCode::ok;
-    }
+    if (o.dry_run) return up_dry_run(set, plan, parsed);
     const std::vector<Applied> applied = apply_all(*conn, o, set, plan, parsed);
-    if (ctx.json()) {
-        nlohmann::json arr = nlohmann::json::array();
-        for (const auto& a : applied) {
-            arr.push_back({{"version", a.version},
-                           {"name", a.name},
-                           {"file", a.file},
-                           {"execution_ms", a.ms}});
-        }
-        ctx.emit_result({{"source", set.source},
-                         {"applied", arr},
-                         {"shadowed", shadowed_json(plan.left_shadowed)}});
-    } else {
-        print_text(applied.empty() ? "database is up to date; nothing applied\n"
-                                   : "applied " + std::to_string(applied.size()) +
-                                         " migration(s); database is up to date\n");
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& a : applied) {
+        arr.push_back(
+            {{"version", a.version}, {"name", a.name}, {"file", a.file}, {"execution_ms", a.ms}});
     }
-    return ExitCode::ok;
+    return Outcome::done(ExitCode::ok,
+                         applied.empty() ? "database is up to date; nothing applied\n"
+                                         : "applied " + std::to_string(applied.size()) +
+                                               " migration(s); database is up to date\n",
+                         {{"source", set.source},
+                          {"applied", arr},
+                          {"shadowed", shadowed_json(plan.left_shadowed)}});
 }
 
-ExitCode run_status(const MigrateOptions& o, Context& ctx) {
-    const MigrationSet set = load_set(o, ctx);
+Outcome run_status(const MigrateOptions& o, Context& ctx) {
+    // The statuses point into the set: the renderings, made when the
+    // runner prints, hold both.
+    const auto set = std::make_shared<const MigrationSet>(load_set(o, ctx));
     auto conn = open(ctx);
-    const auto list = migration_status(set, read_history(*conn));
+    const auto list = std::make_shared<const std::vector<MigrationStatus>>(
+        migration_status(*set, read_history(*conn)));
     std::size_t pending = 0, bad = 0, shadowed = 0;
-    for (const auto& st : list) {
+    for (const auto& st : *list) {
         if (st.state == MigrationState::pending || st.state == MigrationState::out_of_order)
             ++pending;
         if (st.state == MigrationState::modified || st.state == MigrationState::missing) ++bad;
         if (st.state == MigrationState::shadowed) ++shadowed;
     }
-    if (ctx.json()) {
+    ExitCode code = bad > 0 ? ExitCode::failure : ExitCode::ok;
+    if (o.check && (pending > 0 || bad > 0)) code = ExitCode::failure;
+    auto json = [set, list, pending, bad, shadowed] {
         nlohmann::json arr = nlohmann::json::array();
-        for (const auto& st : list)
+        for (const auto& st : *list)
             arr.push_back(status_json(st));
         nlohmann::json orphans = nlohmann::json::array();
-        for (const auto& d : set.orphan_downs)
+        for (const auto& d : set->orphan_downs)
             orphans.push_back(d.describe());
-        ctx.emit_result({{"ok", pending == 0 && bad == 0},
-                         {"source", set.source},
-                         {"layout", layout_name(set.layout)},
-                         {"pending", pending},
-                         {"drift", bad},
-                         {"shadowed", shadowed},
-                         {"orphan_rollbacks", orphans},
-                         {"migrations", arr}});
-    } else {
-        const bool color = use_color(stdout);
+        return nlohmann::json{{"source", set->source}, {"layout", layout_name(set->layout)},
+                              {"pending", pending},    {"drift", bad},
+                              {"shadowed", shadowed},  {"orphan_rollbacks", orphans},
+                              {"migrations", arr}};
+    };
+    auto text = [set, list, pending, bad, shadowed](bool color) {
         std::string summary = pending + bad == 0 ? "up to date"
                                                  : std::to_string(pending) + " pending, " +
                                                        std::to_string(bad) + " modified or missing";
@@ -515,15 +502,14 @@ ExitCode run_status(const MigrateOptions& o, Context& ctx) {
                        " shadowed (never applied by the runner: migrate up --include FILE "
                        "applies one under its own name)";
         }
-        print_text((set.layout == MigrationLayout::node ? node_status_table(set, list, color)
-                                                        : status_table(list, color)) +
-                   summary + "\n");
-    }
-    if (o.check && (pending > 0 || bad > 0)) return ExitCode::failure;
-    return bad > 0 ? ExitCode::failure : ExitCode::ok;
+        return (set->layout == MigrationLayout::node ? node_status_table(*set, *list, color)
+                                                     : status_table(*list, color)) +
+               summary + "\n";
+    };
+    return Outcome::lazy(code, text, json);
 }
 
-ExitCode run_lint(const MigrateOptions& o, Context& ctx) {
+Outcome run_lint(const MigrateOptions& o, Context& ctx) {
     const MigrationSet set = load_set(o, ctx);
     warn_orphans(set);
     ParsedFiles parsed;
@@ -550,16 +536,13 @@ ExitCode run_lint(const MigrateOptions& o, Context& ctx) {
             ++n;
         }
     }
-    if (ctx.json()) {
-        ctx.emit_result({{"ok", n == 0}, {"source", set.source}, {"findings", arr}});
-    } else {
-        print_text(n == 0 ? "no findings in " + std::to_string(files.size()) + " files\n"
-                          : t.render());
-    }
-    return n == 0 ? ExitCode::ok : ExitCode::failure;
+    return Outcome::done(
+        n == 0 ? ExitCode::ok : ExitCode::failure,
+        n == 0 ? "no findings in " + std::to_string(files.size()) + " files\n" : t.render(),
+        {{"source", set.source}, {"findings", arr}});
 }
 
-ExitCode run_create(const MigrateOptions& o, Context& ctx) {
+Outcome run_create(const MigrateOptions& o, Context& ctx) {
     const MigrationsFolder folder = migrations_folder(ctx.config(), o.dir, "--dir", o.layout);
     const std::string dir = folder.dir.empty() ? "migrations" : folder.dir;
     auto name = normalise_migration_name(o.name);
@@ -580,16 +563,9 @@ ExitCode run_create(const MigrateOptions& o, Context& ctx) {
         written.push_back(dir + "/" + file);
         text += dir + "/" + file + "\n";
     }
-    if (ctx.json()) {
-        ctx.emit_result({{"ok", true},
-                         {"exit_code", 0},
-                         {"file", written[0]},
-                         {"files", written},
-                         {"layout", layout_name(set.layout)}});
-    } else {
-        print_text(text);
-    }
-    return ExitCode::ok;
+    return Outcome::done(
+        ExitCode::ok, text,
+        {{"file", written[0]}, {"files", written}, {"layout", layout_name(set.layout)}});
 }
 
 }  // namespace ctldb::migrate

@@ -58,8 +58,8 @@ void require_static_checks(const std::vector<const Migration*>& files, bool down
 /// The file runner's timeouts from --ddl-lock-timeout and --statement-timeout.
 RunTimeouts timeouts_of(const MigrateOptions& o);
 
-ExitCode run_validate(const MigrateOptions& o, Context& ctx);
-ExitCode run_baseline(const MigrateOptions& o, Context& ctx);
-ExitCode run_down(const MigrateOptions& o, Context& ctx);
+Outcome run_validate(const MigrateOptions& o, Context& ctx);
+Outcome run_baseline(const MigrateOptions& o, Context& ctx);
+Outcome run_down(const MigrateOptions& o, Context& ctx);
 
 }  // namespace ctldb::migrate

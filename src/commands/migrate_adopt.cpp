@@ -43,7 +43,7 @@ nlohmann::json schema_json(const SchemaCheck& sc) {
 /// and compare. Adds findings; returns the check for JSON.
 }  // namespace
 
-ExitCode run_validate(const MigrateOptions& o, Context& ctx) {
+Outcome run_validate(const MigrateOptions& o, Context& ctx) {
     const MigrationSet set = load_set(o, ctx);
     Findings f;
     ParsedFiles parsed;
@@ -86,16 +86,10 @@ ExitCode run_validate(const MigrateOptions& o, Context& ctx) {
         schema_result = schema_json(validate_schema(*conn, list, parsed, f));
     }
     const ExitCode code = f.failed() ? ExitCode::failure : ExitCode::ok;
-    if (ctx.json()) {
-        ctx.emit_result({{"ok", code == ExitCode::ok},
-                         {"exit_code", static_cast<int>(code)},
-                         {"source", set.source},
-                         {"checks", f.to_json()},
-                         {"schema", schema_result}});
-    } else {
-        print_text(f.render(use_color(stdout)));
-    }
-    return code;
+    nlohmann::json doc = {
+        {"source", set.source}, {"checks", f.to_json()}, {"schema", schema_result}};
+    return Outcome::lazy(
+        code, [f](bool color) { return f.render(color); }, [doc] { return doc; });
 }
 
 /// What baseline records: the files, and (adopting another tool's history)
@@ -206,17 +200,12 @@ std::string baseline_refusal(const SchemaCheck& sc, const BaselinePlan& plan,
 }
 
 /// --dry-run, or a refusal: show the plan and what the real run would do.
-ExitCode show_baseline(const MigrateOptions& o, Context& ctx, const BaselinePlan& plan,
-                       const SchemaCheck& sc, const std::string& refusal,
-                       const std::vector<std::string>& details, nlohmann::json doc) {
+Outcome show_baseline(const MigrateOptions& o, const BaselinePlan& plan, const SchemaCheck& sc,
+                      const std::string& refusal, const std::vector<std::string>& details,
+                      nlohmann::json doc) {
     const bool refused = !refusal.empty() && !o.force;
-    if (ctx.json()) {
-        doc["dry_run"] = o.dry_run;
-        doc["recorded"] = 0;
-        ctx.emit_result(doc);
-    } else {
-        print_text(plan.render());
-    }
+    doc["dry_run"] = o.dry_run;
+    doc["recorded"] = 0;
     if (refused) {
         Error e(ExitCode::failure, refusal + "; nothing was recorded",
                 sc.built ? "fix the schema or choose the V it matches ('migrate baseline V "
@@ -224,16 +213,15 @@ ExitCode show_baseline(const MigrateOptions& o, Context& ctx, const BaselinePlan
                            "in the history"
                          : "--force records it without the comparison, noted in the history");
         e.with_details(details);
-        report_error(e, false);
-        return ExitCode::failure;
+        return Outcome::done(ExitCode::failure, plan.render(), doc).with_error(e);
     }
-    if (!ctx.json()) {
-        print_text("would record " + std::to_string(plan.files.size()) +
-                   " migration(s) as applied: the database holds exactly what they create" +
-                   (refusal.empty() ? "" : " (NOT: --force given)") +
-                   "\n-- dry run: nothing was recorded\n");
-    }
-    return ExitCode::ok;
+    return Outcome::done(ExitCode::ok,
+                         plan.render() + "would record " + std::to_string(plan.files.size()) +
+                             " migration(s) as applied: the database holds exactly what they "
+                             "create" +
+                             (refusal.empty() ? "" : " (NOT: --force given)") +
+                             "\n-- dry run: nothing was recorded\n",
+                         doc);
 }
 
 /// Write the plan's rows into a new history, in one transaction.
@@ -248,7 +236,7 @@ void record_baseline(Connection& conn, const BaselinePlan& plan, ParsedFiles& pa
     tx.commit();
 }
 
-ExitCode run_baseline(const MigrateOptions& o, Context& ctx) {
+Outcome run_baseline(const MigrateOptions& o, Context& ctx) {
     if (o.from.empty() == o.baseline_version.empty()) {
         throw usage_error(
             "give the last version the database has (baseline V), or adopt another "
@@ -289,7 +277,7 @@ ExitCode run_baseline(const MigrateOptions& o, Context& ctx) {
         {"failed_left_out", plan.failed},
         {"schema", schema_json(sc)}};
     if (o.dry_run || (!refusal.empty() && !o.force))
-        return show_baseline(o, ctx, plan, sc, refusal, details, doc);
+        return show_baseline(o, plan, sc, refusal, details, doc);
     std::string how = plan.from.empty() ? "baseline" : "adopted from " + plan.from;
     if (!refusal.empty()) {
         how += " --force (" +
@@ -301,17 +289,15 @@ ExitCode run_baseline(const MigrateOptions& o, Context& ctx) {
             log::warn("  " + d);
     }
     record_baseline(*conn, plan, parsed, how + " by " + applied_by(*conn));
-    if (ctx.json()) {
-        doc["recorded"] = plan.files.size();
-        doc["forced"] = !refusal.empty();
-        ctx.emit_result(doc);
-    } else {
-        print_text(plan.render() + "recorded " + std::to_string(plan.files.size()) +
-                   " migration(s) as applied" +
-                   (plan.from.empty() ? "" : ", adopted from " + plan.from) + "; nothing was run" +
-                   (refusal.empty() ? "; the schema matches them" : " (--force)") + "\n");
-    }
-    return ExitCode::ok;
+    doc["recorded"] = plan.files.size();
+    doc["forced"] = !refusal.empty();
+    return Outcome::done(ExitCode::ok,
+                         plan.render() + "recorded " + std::to_string(plan.files.size()) +
+                             " migration(s) as applied" +
+                             (plan.from.empty() ? "" : ", adopted from " + plan.from) +
+                             "; nothing was run" +
+                             (refusal.empty() ? "; the schema matches them" : " (--force)") + "\n",
+                         doc);
 }
 
 }  // namespace ctldb::migrate

@@ -69,11 +69,11 @@ nlohmann::json rehearsal_json(const DownRehearsal& r) {
             {"disappears", arr}};
 }
 
-ExitCode print_down_dry_run(const std::vector<const Migration*>& todo,
-                            const std::vector<DestroyedTable>& destroyed,
-                            const std::vector<const VanishingObject*>& vanishing,
-                            const DownRehearsal& rehearsal, const nlohmann::json& destroyed_json,
-                            const std::optional<Error>& refusal, Context& ctx) {
+Outcome down_dry_run(const std::vector<const Migration*>& todo,
+                     const std::vector<DestroyedTable>& destroyed,
+                     const std::vector<const VanishingObject*>& vanishing,
+                     const DownRehearsal& rehearsal, const nlohmann::json& destroyed_json,
+                     const std::optional<Error>& refusal) {
     // The plan, what it destroys and its SQL; nothing is run and the
     // history is untouched.
     nlohmann::json plan = nlohmann::json::array();
@@ -94,23 +94,18 @@ ExitCode print_down_dry_run(const std::vector<const Migration*>& todo,
         if (text.back() != '\n') text += '\n';
     }
     const ExitCode code = refusal ? ExitCode::failure : ExitCode::ok;
-    if (ctx.json()) {
-        nlohmann::json doc = {{"ok", !refusal},
-                              {"exit_code", static_cast<int>(code)},
-                              {"dry_run", true},
-                              {"plan", plan},
-                              {"destroyed", destroyed_json},
-                              {"rehearsal", rehearsal_json(rehearsal)}};
-        if (refusal) doc["refused"] = {{"error", refusal->what()}, {"details", refusal->details()}};
-        ctx.emit_result(doc);
-    } else {
-        if (!rehearsal.not_rehearsed.empty()) text += "-- " + rehearsal.not_rehearsed + "\n";
-        print_text(todo.empty() ? "nothing to roll back\n"
-                                : text + "-- dry run: nothing was changed\n");
-    }
+    nlohmann::json doc = {{"dry_run", true},
+                          {"plan", plan},
+                          {"destroyed", destroyed_json},
+                          {"rehearsal", rehearsal_json(rehearsal)}};
+    if (refusal) doc["refused"] = {{"error", refusal->what()}, {"details", refusal->details()}};
+    if (!rehearsal.not_rehearsed.empty()) text += "-- " + rehearsal.not_rehearsed + "\n";
+    Outcome out = Outcome::done(
+        code, todo.empty() ? "nothing to roll back\n" : text + "-- dry run: nothing was changed\n",
+        doc);
     // The real run would stop here: say why on stderr, exit as it would.
-    if (refusal) report_error(*refusal, false);
-    return code;
+    if (refusal) out.with_error(*refusal);
+    return out;
 }
 
 }  // namespace
@@ -259,7 +254,7 @@ bool confirm_down(const MigrateOptions& o, const std::vector<const Migration*>& 
 
 }  // namespace
 
-ExitCode run_down(const MigrateOptions& o, Context& ctx) {
+Outcome run_down(const MigrateOptions& o, Context& ctx) {
     check_pg_duration("--ddl-lock-timeout", o.ddl_lock_timeout);
     check_pg_duration("--statement-timeout", o.statement_timeout);
     if (!o.to.empty() && o.steps > 0) throw usage_error("use either --to or --steps, not both");
@@ -282,8 +277,8 @@ ExitCode run_down(const MigrateOptions& o, Context& ctx) {
     require_static_checks(todo, true, parsed);
     const DownPlan p = plan_down(*conn, todo, parsed);
     if (o.dry_run)
-        return print_down_dry_run(todo, p.destroyed, p.vanishing, p.rehearsal, p.destroyed_json,
-                                  p.refusal, ctx);
+        return down_dry_run(todo, p.destroyed, p.vanishing, p.rehearsal, p.destroyed_json,
+                            p.refusal);
     if (p.refusal) throw *p.refusal;
     if (!confirm_down(o, todo, p)) return ExitCode::failure;
     nlohmann::json done = nlohmann::json::array();
@@ -294,16 +289,11 @@ ExitCode run_down(const MigrateOptions& o, Context& ctx) {
             parsed.outside(*m, true), [&] { forget_applied(*conn, m->version); });
         done.push_back({{"version", m->version}, {"name", m->name}, {"execution_ms", ms}});
     }
-    if (ctx.json()) {
-        ctx.emit_result({{"ok", true},
-                         {"exit_code", 0},
-                         {"rolled_back", done},
-                         {"destroyed", p.destroyed_json},
-                         {"rehearsal", rehearsal_json(p.rehearsal)}});
-    } else {
-        print_text("rolled back " + std::to_string(done.size()) + " migration(s)\n");
-    }
-    return ExitCode::ok;
+    return Outcome::done(ExitCode::ok,
+                         "rolled back " + std::to_string(done.size()) + " migration(s)\n",
+                         {{"rolled_back", done},
+                          {"destroyed", p.destroyed_json},
+                          {"rehearsal", rehearsal_json(p.rehearsal)}});
 }
 
 }  // namespace ctldb::migrate

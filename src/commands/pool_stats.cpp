@@ -18,7 +18,7 @@
 #include "checks/pool.hpp"
 #include "cli/cli_values.hpp"
 #include "cli/context.hpp"
-#include "cli/result.hpp"
+#include "cli/outcome.hpp"
 #include "commands/commands.hpp"
 #include "commands/pool_stats.hpp"
 #include "pg/connection.hpp"
@@ -27,6 +27,13 @@
 namespace ctldb {
 
 namespace {
+
+/// The report, with its Prometheus text for -o prometheus.
+Outcome outcome(const PoolReport& r, bool frame) {
+    Outcome out = frame ? Outcome::frame(r) : Outcome::of(r);
+    out.with_prometheus(r.prometheus());
+    return out;
+}
 
 void warn_hidden(const PoolReport& s, const std::string& user) {
     log::warn(std::to_string(s.hidden) + " session(s) of other roles are hidden from " + user +
@@ -41,8 +48,7 @@ ExitCode watch(const PoolOptions& o, Context& ctx) {
     const Config& cfg = ctx.valid_config(true);
     auto conn = connect(cfg.connection());
     probe::bound_reads(*conn);
-    const bool tty = is_tty(stdout);
-    if (ctx.json()) use_json_lines();
+    ctx.start_stream();
     bool warned = false;
     for (;;) {
         const PoolReport r =
@@ -51,19 +57,8 @@ ExitCode watch(const PoolOptions& o, Context& ctx) {
             warn_hidden(r, cfg.connection().user);
             warned = true;
         }
-        if (ctx.json()) {
-            nlohmann::json doc = r.json();
-            doc["ok"] = r.code() == ExitCode::ok;
-            doc["exit_code"] = static_cast<int>(r.code());
-            print_json_line(doc);
-        } else if (ctx.global.output == OutputFormat::prometheus) {
-            print_text(r.prometheus());
-        } else {
-            print_text((tty ? "\033[H\033[2J" + r.taken_at + "  (every " + std::to_string(o.watch) +
-                                  " s, Ctrl-C to stop)\n\n"
-                            : std::string()) +
-                       r.text(false));
-        }
+        ctx.stream(outcome(r, true).with_title(r.taken_at + "  (every " + std::to_string(o.watch) +
+                                               " s, Ctrl-C to stop)"));
         for (int i = 0; i < o.watch * 10; ++i) {
             throw_if_interrupted();
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -71,15 +66,11 @@ ExitCode watch(const PoolOptions& o, Context& ctx) {
     }
 }
 
-ExitCode run(const PoolOptions& o, Context& ctx) {
+Outcome run(const PoolOptions& o, Context& ctx) {
     if (o.watch > 0) return watch(o, ctx);
     const PoolReport r = run_pool_stats(o, ctx);
     if (r.hidden > 0) warn_hidden(r, ctx.valid_config(true).connection().user);
-    if (ctx.global.output == OutputFormat::prometheus) {
-        print_text(r.prometheus());
-        return r.code();
-    }
-    return print_result(r, ctx);
+    return outcome(r, false);
 }
 
 }  // namespace

@@ -20,7 +20,7 @@
 #include "checks/queries.hpp"
 #include "cli/cli_values.hpp"
 #include "cli/context.hpp"
-#include "cli/result.hpp"
+#include "cli/outcome.hpp"
 #include "commands/commands.hpp"
 #include "pg/connection.hpp"
 #include "pg/probes.hpp"
@@ -210,29 +210,19 @@ Listing take_listing(Connection& conn, const QueriesOptions& o, const std::strin
     return l;
 }
 
-ExitCode run_list(const QueriesOptions& o, Context& ctx) {
+Outcome run_list(const QueriesOptions& o, Context& ctx) {
     state_option(o.state);
     duration_option("--min-duration", o.min_duration);
     const Config& cfg = ctx.valid_config(true);
     auto conn = connect(cfg.connection());
     probe::bound_reads(*conn);
     const std::string db = probe::current_database(*conn);
-    if (o.watch <= 0) return print_result(take_listing(*conn, o, db), ctx);
-    const bool tty = is_tty(stdout);
-    if (ctx.json()) use_json_lines();
+    if (o.watch <= 0) return Outcome::of(take_listing(*conn, o, db));
+    ctx.start_stream();
     for (;;) {
-        const Listing l = take_listing(*conn, o, db);
-        if (ctx.json()) {
-            nlohmann::json doc = l.json();
-            doc["ok"] = true;
-            doc["exit_code"] = 0;
-            print_json_line(doc);
-        } else {
-            print_text((tty ? "\033[H\033[2J" + utc_now_iso8601() + "  (every " +
-                                  std::to_string(o.watch) + " s, Ctrl-C to stop)\n\n"
-                            : std::string()) +
-                       l.text(false));
-        }
+        ctx.stream(Outcome::frame(take_listing(*conn, o, db))
+                       .with_title(utc_now_iso8601() + "  (every " + std::to_string(o.watch) +
+                                   " s, Ctrl-C to stop)"));
         for (int i = 0; i < o.watch * 10; ++i) {
             throw_if_interrupted();
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -307,7 +297,7 @@ struct TopReport {
     }
 };
 
-ExitCode run_top(const QueriesOptions& o, Context& ctx) {
+Outcome run_top(const QueriesOptions& o, Context& ctx) {
     const auto order = queries::parse_order(o.order);
     if (!order)
         throw usage_error("--order " + o.order + " is not an order", "total, mean or calls");
@@ -317,7 +307,7 @@ ExitCode run_top(const QueriesOptions& o, Context& ctx) {
     r.order = *order;
     r.role = probe::current_user(*conn);
     r.s = queries::top(*conn, o.limit, *order);
-    return print_result(r, ctx);
+    return Outcome::of(r);
 }
 
 // --- cancel / terminate -----------------------------------------------------------------
@@ -362,7 +352,7 @@ struct SignalReport {
     }
 };
 
-ExitCode run_signal(const QueriesOptions& o, bool terminate, Context& ctx) {
+Outcome run_signal(const QueriesOptions& o, bool terminate, Context& ctx) {
     const bool by_rule = !o.older_than.empty();
     if (by_rule == !o.pids.empty()) {
         throw usage_error(by_rule ? "give PIDs or --older-than, not both"
@@ -430,7 +420,7 @@ ExitCode run_signal(const QueriesOptions& o, bool terminate, Context& ctx) {
         for (auto& t : report.targets)
             if (t.outcome.empty()) queries::signal_one(*conn, t, terminate, rule);
     }
-    return print_result(report, ctx);
+    return Outcome::of(report);
 }
 
 }  // namespace

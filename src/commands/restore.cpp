@@ -8,7 +8,7 @@
 #include "backup/restore.hpp"
 #include "cli/cli_values.hpp"
 #include "cli/context.hpp"
-#include "cli/result.hpp"
+#include "cli/outcome.hpp"
 #include "commands/commands.hpp"
 #include "config/setting_table.hpp"
 
@@ -18,9 +18,9 @@ namespace {
 
 std::string g_lock_timeout = "5s";
 
-ExitCode run_restore(RestoreOptions o, Context& ctx) {
+Outcome run_restore(RestoreOptions o, Context& ctx) {
     o.lock_timeout_ms = static_cast<int>(duration_option("--lock-timeout", g_lock_timeout) * 1000);
-    return print_report(restore_backup(o, ctx.valid_config(true), ctx.env), ctx);
+    return Outcome::of_report(restore_backup(o, ctx.valid_config(true), ctx.env));
 }
 
 }  // namespace

@@ -21,7 +21,7 @@
 #include "base/text.hpp"
 #include "cli/cli_values.hpp"
 #include "cli/context.hpp"
-#include "cli/result.hpp"
+#include "cli/outcome.hpp"
 #include "commands/commands.hpp"
 #include "pg/connection.hpp"
 #include "pg/probes.hpp"
@@ -116,10 +116,10 @@ struct RolesReport {
     }
 };
 
-ExitCode run_list(const RolesOptions& o, Context& ctx) {
+Outcome run_list(const RolesOptions& o, Context& ctx) {
     auto conn = connect(ctx.valid_config(true).connection());
     probe::bound_reads(*conn);
-    return print_result(RolesReport{roles::list(*conn, o.all)}, ctx);
+    return Outcome::of(RolesReport{roles::list(*conn, o.all)});
 }
 
 // --- check --------------------------------------------------------------------------------
@@ -131,14 +131,14 @@ struct CheckReport {
     nlohmann::json json() const { return {{"checks", f.to_json()}}; }
 };
 
-ExitCode run_check(Context& ctx) {
+Outcome run_check(Context& ctx) {
     auto conn = connect(ctx.valid_config(true).connection());
     probe::bound_reads(*conn);
     const probe::RoleFacts r = probe::role(*conn);
     CheckReport c{
         roles::least_privilege(r, roles::rotated_at(*conn, r.name), true, utc_now_iso8601())};
     c.f.sort_by_urgency();
-    return print_result(c, ctx);
+    return Outcome::of(c);
 }
 
 // --- SCRAM --------------------------------------------------------------------------------
@@ -175,7 +175,7 @@ struct ReadonlyReport {
     }
 };
 
-ExitCode run_create_readonly(const RolesOptions& o, Context& ctx) {
+Outcome run_create_readonly(const RolesOptions& o, Context& ctx) {
     check_role_name("NAME", o.name);
     std::optional<std::string> password;
     if (!o.password_file.empty()) {
@@ -205,7 +205,7 @@ ExitCode run_create_readonly(const RolesOptions& o, Context& ctx) {
     if (password) plan.verifier = roles::scram_verifier(*conn, *password, o.name);
     ReadonlyReport report{plan, o.dry_run};
     if (!o.dry_run) roles::apply(*conn, plan);
-    return print_result(report, ctx);
+    return Outcome::of(report);
 }
 
 // --- rotate-password ----------------------------------------------------------------------
@@ -388,7 +388,7 @@ void move_into_place(const RotateReport& report) {
     }
 }
 
-ExitCode run_rotate(const RolesOptions& o, Context& ctx) {
+Outcome run_rotate(const RolesOptions& o, Context& ctx) {
     check_rotate_options(o);
     if (o.length < 16 || o.length > 128) throw usage_error("--length must be 16 to 128");
     const Config& cfg = ctx.valid_config(true);
@@ -403,7 +403,7 @@ ExitCode run_rotate(const RolesOptions& o, Context& ctx) {
         report.files.push_back({o.out_password_file, "password file", password});
     if (!o.out_secret.empty())
         report.files.push_back({o.out_secret, "Secret manifest", secret_manifest(o, password)});
-    if (o.dry_run) return print_result(report, ctx);
+    if (o.dry_run) return Outcome::of(report);
     if (!confirm_rotation(o)) return ExitCode::failure;
     // On disk first: from the ALTER ROLE on, the new password is the only
     // one, and a crash must not lose it.
@@ -426,7 +426,7 @@ ExitCode run_rotate(const RolesOptions& o, Context& ctx) {
     }
     report.record = roles::record_rotation(*conn, o.role);
     report.rotated_at = utc_now_iso8601();
-    return print_result(report, ctx);
+    return Outcome::of(report);
 }
 
 }  // namespace

@@ -74,7 +74,7 @@ void require_tables(Connection& conn, const std::vector<std::pair<std::string, s
     throw e;
 }
 
-ExitCode run_seed(const SeedOptions& o, Context& ctx) {
+Outcome run_seed(const SeedOptions& o, Context& ctx) {
     const Config& cfg = ctx.valid_config(true);
     cfg.refuse_in_production("seed the database", o.force);
     const auto files = seed_files(o);
@@ -95,25 +95,22 @@ ExitCode run_seed(const SeedOptions& o, Context& ctx) {
         all += n;
     }
     tx.commit();
-    if (ctx.json()) {
-        ctx.emit_result({{"ok", true},
-                         {"rows_inserted", all.inserted},
-                         {"rows_updated", all.updated},
-                         {"rows_deleted", all.deleted},
-                         {"rows_changed", all.total()},
-                         {"files", per_file}});
-    } else if (all.total() == 0) {
-        print_text("seed data already present; nothing changed\n");
-    } else {
+    std::string text = "seed data already present; nothing changed\n";
+    if (all.total() != 0) {
         std::vector<std::string> parts;
         parts.push_back(std::to_string(all.inserted) + " inserted");
         if (all.updated > 0) parts.push_back(std::to_string(all.updated) + " updated");
         if (all.deleted > 0) parts.push_back(std::to_string(all.deleted) + " deleted");
         if (all.merged > 0) parts.push_back(std::to_string(all.merged) + " merged");
-        print_text("seeded " + std::to_string(files.size()) + " file(s): rows " +
-                   join(parts, ", ") + "\n");
+        text =
+            "seeded " + std::to_string(files.size()) + " file(s): rows " + join(parts, ", ") + "\n";
     }
-    return ExitCode::ok;
+    return Outcome::done(ExitCode::ok, text,
+                         {{"rows_inserted", all.inserted},
+                          {"rows_updated", all.updated},
+                          {"rows_deleted", all.deleted},
+                          {"rows_changed", all.total()},
+                          {"files", per_file}});
 }
 
 // --- seed generate -----------------------------------------------------------
@@ -133,32 +130,27 @@ std::uint64_t parse_seed(const std::string& text) {
     return static_cast<std::uint64_t>(v);
 }
 
-ExitCode report_generate(const SeedOptions& o, std::uint64_t seed, const seed::Generated& l,
-                         Context& ctx) {
+Outcome report_generate(const SeedOptions& o, std::uint64_t seed, const seed::Generated& l) {
     const double mb = static_cast<double>(l.bytes) / 1e6;
     const double secs = l.seconds, rebuild_secs = l.rebuild_seconds;
-    if (ctx.json()) {
-        ctx.emit_result({{"users", o.users},
-                         {"random_seed", seed},
-                         {"rows", l.rows},
-                         {"copy_bytes", l.bytes},
-                         {"duration_seconds", secs},
-                         {"load_seconds", secs - rebuild_secs},
-                         {"rebuild_seconds", rebuild_secs},
-                         {"mb_per_second", secs > 0 ? mb / secs : 0.0}});
-    } else {
-        char line[240];
-        std::snprintf(line, sizeof line,
-                      "generated %lld users (%llu rows, %.1f MB) in %.2f s: %.1f MB/s "
-                      "(load %.2f s, keys and indexes %.2f s)\n",
-                      static_cast<long long>(o.users), static_cast<unsigned long long>(l.rows), mb,
-                      secs, secs > 0 ? mb / secs : 0.0, secs - rebuild_secs, rebuild_secs);
-        print_text(line);
-    }
-    return ExitCode::ok;
+    char line[240];
+    std::snprintf(line, sizeof line,
+                  "generated %lld users (%llu rows, %.1f MB) in %.2f s: %.1f MB/s "
+                  "(load %.2f s, keys and indexes %.2f s)\n",
+                  static_cast<long long>(o.users), static_cast<unsigned long long>(l.rows), mb,
+                  secs, secs > 0 ? mb / secs : 0.0, secs - rebuild_secs, rebuild_secs);
+    return Outcome::done(ExitCode::ok, line,
+                         {{"users", o.users},
+                          {"random_seed", seed},
+                          {"rows", l.rows},
+                          {"copy_bytes", l.bytes},
+                          {"duration_seconds", secs},
+                          {"load_seconds", secs - rebuild_secs},
+                          {"rebuild_seconds", rebuild_secs},
+                          {"mb_per_second", secs > 0 ? mb / secs : 0.0}});
 }
 
-ExitCode run_generate(const SeedOptions& o, Context& ctx) {
+Outcome run_generate(const SeedOptions& o, Context& ctx) {
     const Config& cfg = ctx.valid_config(true);
     cfg.refuse_in_production("seed the database", o.force);
     if (o.users <= 0) throw usage_error("--users must be a positive number");
@@ -171,7 +163,7 @@ ExitCode run_generate(const SeedOptions& o, Context& ctx) {
     g.lock_timeout = o.lock_timeout;
     auto conn = connect(cfg.connection());
     const seed::Generated done = seed::generate(*conn, g);
-    return report_generate(o, g.seed, done, ctx);
+    return report_generate(o, g.seed, done);
 }
 
 }  // namespace

@@ -18,7 +18,7 @@
 #include "checks/server_settings.hpp"
 #include "cli/cli_values.hpp"
 #include "cli/context.hpp"
-#include "cli/result.hpp"
+#include "cli/outcome.hpp"
 #include "commands/commands.hpp"
 #include "commands/settings.hpp"
 #include "pg/connection.hpp"
@@ -150,7 +150,7 @@ void read_back(Connection& conn, SettingsReport& r, const SettingsOptions& o) {
 
 }  // namespace
 
-ExitCode run_settings(const SettingsOptions& o, SettingsMode mode, Context& ctx) {
+Outcome run_settings(const SettingsOptions& o, SettingsMode mode, Context& ctx) {
     for (const auto& n : o.only) {
         const auto& all = server_settings::names();
         if (std::find(all.begin(), all.end(), n) == all.end()) {
@@ -166,13 +166,13 @@ ExitCode run_settings(const SettingsOptions& o, SettingsMode mode, Context& ctx)
     SettingsReport r;
     r.items = read_items(*conn, opts);
     r.check = mode == SettingsMode::check;
-    if (mode != SettingsMode::apply) return print_result(r, ctx);
+    if (mode != SettingsMode::apply) return Outcome::of(r);
     r.applying = true;
     r.dry_run = o.dry_run;
     std::vector<const Item*> todo;
     for (const auto& i : r.items)
         if (i.differs) todo.push_back(&i);
-    if (todo.empty()) return print_result(r, ctx);
+    if (todo.empty()) return Outcome::of(r);
     // TLS on with files the server cannot use stops it at the next start.
     const auto setting = [&](const std::string& name) {
         for (const auto& i : r.items)
@@ -197,7 +197,7 @@ ExitCode run_settings(const SettingsOptions& o, SettingsMode mode, Context& ctx)
     if (o.dry_run) {
         for (const Item* i : todo)
             r.applied[i->name] = "would run " + server_settings::alter_system(*i);
-        return print_result(r, ctx);
+        return Outcome::of(r);
     }
     if (!o.yes) {
         if (!is_tty(stdin)) {
@@ -214,7 +214,7 @@ ExitCode run_settings(const SettingsOptions& o, SettingsMode mode, Context& ctx)
     for (const Item* i : todo)
         r.applied[i->name] = "";
     read_back(*conn, r, opts);
-    return print_result(r, ctx);
+    return Outcome::of(r);
 }
 
 void bind_settings(CLI::App* cmd, Context& ctx) {

@@ -21,6 +21,6 @@ struct SettingsOptions {
 
 enum class SettingsMode { show, check, apply };
 
-ExitCode run_settings(const SettingsOptions& o, SettingsMode mode, Context& ctx);
+Outcome run_settings(const SettingsOptions& o, SettingsMode mode, Context& ctx);
 
 }  // namespace ctldb

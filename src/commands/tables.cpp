@@ -13,7 +13,7 @@
 #include "base/output.hpp"
 #include "base/text.hpp"
 #include "cli/context.hpp"
-#include "cli/result.hpp"
+#include "cli/outcome.hpp"
 #include "commands/commands.hpp"
 #include "pg/connection.hpp"
 #include "pg/probes.hpp"
@@ -148,7 +148,7 @@ void bind_tables(CLI::App* cmd, Context& ctx) {
         ->check(CLI::Range(0, 1000000));
     cmd->add_option("--schema", o.schema,
                     "Only tables of this schema (default: every user schema)");
-    cmd->callback([&ctx] { ctx.run = [&ctx] { return print_result(run_tables(o, ctx), ctx); }; });
+    cmd->callback([&ctx] { ctx.run = [&ctx] { return Outcome::of(run_tables(o, ctx)); }; });
 }
 
 }  // namespace ctldb

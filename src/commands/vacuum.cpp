@@ -16,7 +16,7 @@
 #include "base/stopwatch.hpp"
 #include "base/text.hpp"
 #include "cli/context.hpp"
-#include "cli/result.hpp"
+#include "cli/outcome.hpp"
 #include "commands/commands.hpp"
 #include "commands/settings.hpp"
 #include "maintenance/maintenance.hpp"
@@ -84,8 +84,8 @@ std::vector<maintenance::VacuumResult> vacuum_all(
     return results;
 }
 
-ExitCode report_vacuum(const std::vector<maintenance::VacuumResult>& results,
-                       const VacuumOptions& o, int jobs, Context& ctx) {
+Outcome report_vacuum(const std::vector<maintenance::VacuumResult>& results, const VacuumOptions& o,
+                      int jobs) {
     std::size_t failed = 0;
     nlohmann::json arr = nlohmann::json::array();
     Table t({"TABLE", "SECONDS", "DEAD BEFORE", "DEAD AFTER", "RESULT"});
@@ -105,18 +105,14 @@ ExitCode report_vacuum(const std::vector<maintenance::VacuumResult>& results,
              {"error", r.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.error)},
              {"skipped", r.skipped.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.skipped)}});
     }
-    if (ctx.json()) {
-        ctx.emit_result({{"operation",
-                          o.analyze_only ? "analyze" : (o.full ? "vacuum full" : "vacuum analyze")},
-                         {"jobs", jobs},
-                         {"tables", arr}});
-    } else {
-        print_text(t.render());
-    }
-    return failed == 0 ? ExitCode::ok : ExitCode::failure;
+    return Outcome::done(
+        failed == 0 ? ExitCode::ok : ExitCode::failure, t.render(),
+        {{"operation", o.analyze_only ? "analyze" : (o.full ? "vacuum full" : "vacuum analyze")},
+         {"jobs", jobs},
+         {"tables", arr}});
 }
 
-ExitCode run_vacuum(const VacuumOptions& o, Context& ctx) {
+Outcome run_vacuum(const VacuumOptions& o, Context& ctx) {
     if (o.full && !o.yes) {
         throw usage_error(
             "VACUUM FULL rewrites each table under an ACCESS EXCLUSIVE lock (no reads or writes)",
@@ -135,7 +131,7 @@ ExitCode run_vacuum(const VacuumOptions& o, Context& ctx) {
     const int jobs = std::min<int>(o.jobs, std::max<int>(1, static_cast<int>(targets.size())));
     const auto results = vacuum_all(std::move(main_conn), cs, targets, statement, o.skip_locked,
                                     jobs, o.analyze_only ? "analyze" : "vacuum");
-    return report_vacuum(results, o, jobs, ctx);
+    return report_vacuum(results, o, jobs);
 }
 
 maintenance::StatusReport run_status(Context& ctx) {
@@ -146,7 +142,7 @@ maintenance::StatusReport run_status(Context& ctx) {
 
 /// Kept as an alias: ctldb settings [check|apply] --only autovacuum,
 /// autovacuum_naptime (--apply does not ask, as before).
-ExitCode run_autovacuum(const VacuumOptions& o, Context& ctx) {
+Outcome run_autovacuum(const VacuumOptions& o, Context& ctx) {
     SettingsOptions s;
     s.only = {"autovacuum", "autovacuum_naptime"};
     s.yes = true;
@@ -169,7 +165,7 @@ void bind_vacuum(CLI::App* cmd, Context& ctx) {
     });
     auto* status =
         cmd->add_subcommand("status", "Dead tuples, last (auto)vacuum/analyze, wraparound age");
-    status->callback([&ctx] { ctx.run = [&ctx] { return print_result(run_status(ctx), ctx); }; });
+    status->callback([&ctx] { ctx.run = [&ctx] { return Outcome::of(run_status(ctx)); }; });
     auto* autovac = cmd->add_subcommand(
         "autovacuum",
         "Alias of settings check --only autovacuum,autovacuum_naptime; --apply: settings apply");

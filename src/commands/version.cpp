@@ -12,25 +12,21 @@
 
 namespace ctldb {
 
-ExitCode run_version(Context& ctx) {
+Outcome run_version() {
     const CpuBudget cpus = available_cpus();
-    if (ctx.json()) {
-        ctx.emit_result({{"version", version()},
-                         {"libpq", PQlibVersion()},
-                         {"openssl", OpenSSL_version(OPENSSL_VERSION)},
-                         {"cpus", cpus.cpus},
-                         {"cpus_source", cpus.source}});
-    } else {
-        print_text(version_line() + "\n");
-        log::detail("CPUs available: " + std::to_string(cpus.cpus) + " (" + cpus.source + ")");
-    }
-    return ExitCode::ok;
+    log::detail("CPUs available: " + std::to_string(cpus.cpus) + " (" + cpus.source + ")");
+    return Outcome::done(ExitCode::ok, version_line() + "\n",
+                         {{"version", version()},
+                          {"libpq", PQlibVersion()},
+                          {"openssl", OpenSSL_version(OPENSSL_VERSION)},
+                          {"cpus", cpus.cpus},
+                          {"cpus_source", cpus.source}});
 }
 
 void bind_version(CLI::App* cmd, Context& ctx) {
     cmd->callback([&ctx] {
         ctx.config_free = true;
-        ctx.run = [&ctx] { return run_version(ctx); };
+        ctx.run = [] { return run_version(); };
     });
 }
 

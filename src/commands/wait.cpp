@@ -38,7 +38,7 @@ double since(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-ExitCode run_wait(const WaitCli& cli, Context& ctx) {
+Outcome run_wait(const WaitCli& cli, Context& ctx) {
     const double timeout = duration_option("--timeout", cli.timeout);
     const double interval = std::max(0.1, duration_option("--interval", cli.interval));
     const Config& cfg = ctx.valid_config(true);
@@ -60,17 +60,14 @@ ExitCode run_wait(const WaitCli& cli, Context& ctx) {
             auto conn = connect(s);
             probe::ping(*conn);
             const double waited = since(start);
-            if (ctx.json()) {
-                ctx.emit_result({{"ready", true},
-                                 {"target", base.target()},
-                                 {"waited_seconds", waited},
-                                 {"attempts", attempts}});
-            } else {
-                print_text(base.target() + " accepts connections (after " + human_duration(waited) +
-                           ", " + std::to_string(attempts) +
-                           (attempts == 1 ? " attempt)\n" : " attempts)\n"));
-            }
-            return ExitCode::ok;
+            return Outcome::done(ExitCode::ok,
+                                 base.target() + " accepts connections (after " +
+                                     human_duration(waited) + ", " + std::to_string(attempts) +
+                                     (attempts == 1 ? " attempt)\n" : " attempts)\n"),
+                                 {{"ready", true},
+                                  {"target", base.target()},
+                                  {"waited_seconds", waited},
+                                  {"attempts", attempts}});
         } catch (const Error& e) {
             if (e.code() == ExitCode::interrupted || e.code() == ExitCode::usage) throw;
             const std::string now = metrics::failure_reason(e.what());
@@ -93,14 +90,15 @@ ExitCode run_wait(const WaitCli& cli, Context& ctx) {
         }
     }
     const double waited = since(start);
+    // Scripts get the document of the wait (exit 3); people the error.
     if (ctx.json()) {
-        ctx.emit_result({{"ready", false},
-                         {"target", base.target()},
-                         {"waited_seconds", waited},
-                         {"attempts", attempts},
-                         {"reason", reason},
-                         {"error", last_error}});
-        return ExitCode::connect;
+        return Outcome::done(ExitCode::connect, "",
+                             {{"ready", false},
+                              {"target", base.target()},
+                              {"waited_seconds", waited},
+                              {"attempts", attempts},
+                              {"reason", reason},
+                              {"error", last_error}});
     }
     throw Error(ExitCode::connect,
                 base.target() + " did not accept a connection within " +

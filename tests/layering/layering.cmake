@@ -15,6 +15,10 @@ add_test(NAME no_sql_in_commands_catches
   COMMAND bash ${CMAKE_SOURCE_DIR}/tests/layering/no_sql_in_commands.sh ${CMAKE_SOURCE_DIR}
     ${CMAKE_SOURCE_DIR}/tests/layering/fixtures/command_with_sql.cpp)
 set_tests_properties(no_sql_in_commands_catches PROPERTIES WILL_FAIL TRUE)
+add_test(NAME no_printing_in_commands_catches
+  COMMAND bash ${CMAKE_SOURCE_DIR}/tests/layering/no_sql_in_commands.sh ${CMAKE_SOURCE_DIR}
+    ${CMAKE_SOURCE_DIR}/tests/layering/fixtures/command_that_prints.cpp)
+set_tests_properties(no_printing_in_commands_catches PROPERTIES WILL_FAIL TRUE)
 # No function over 80 lines outside data tables (scripts/long-functions).
 add_test(NAME function_length
   COMMAND python3 ${CMAKE_SOURCE_DIR}/scripts/long-functions ${CMAKE_SOURCE_DIR}/src)

@@ -9,7 +9,7 @@
 using namespace ctldb;
 
 namespace {
-int run_with(std::function<ExitCode()> fn) {
+int run_with(std::function<Outcome()> fn) {
     Context ctx;
     ctx.run = std::move(fn);
     return run_command(ctx);
@@ -28,12 +28,12 @@ TEST_CASE("exit codes match DESIGN.md") {
 TEST_CASE("run_command maps results and exceptions to exit codes") {
     CHECK(run_with([] { return ExitCode::ok; }) == 0);
     CHECK(run_with([] { return ExitCode::failure; }) == 1);
-    CHECK(run_with([]() -> ExitCode { throw usage_error("bad"); }) == 2);
-    CHECK(run_with([]() -> ExitCode { throw Error(ExitCode::connect, "no"); }) == 3);
-    CHECK(run_with([]() -> ExitCode { throw Error(ExitCode::lock, "busy"); }) == 4);
-    CHECK(run_with([]() -> ExitCode { throw pqxx::sql_error("boom", "SELECT 1"); }) == 1);
-    CHECK(run_with([]() -> ExitCode { throw pqxx::broken_connection("gone"); }) == 1);
-    CHECK(run_with([]() -> ExitCode { throw std::runtime_error("?"); }) == 1);
+    CHECK(run_with([]() -> Outcome { throw usage_error("bad"); }) == 2);
+    CHECK(run_with([]() -> Outcome { throw Error(ExitCode::connect, "no"); }) == 3);
+    CHECK(run_with([]() -> Outcome { throw Error(ExitCode::lock, "busy"); }) == 4);
+    CHECK(run_with([]() -> Outcome { throw pqxx::sql_error("boom", "SELECT 1"); }) == 1);
+    CHECK(run_with([]() -> Outcome { throw pqxx::broken_connection("gone"); }) == 1);
+    CHECK(run_with([]() -> Outcome { throw std::runtime_error("?"); }) == 1);
     CHECK(run_with(nullptr) == 2);
 }
 
