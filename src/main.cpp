@@ -64,16 +64,18 @@ int refuse_misplaced_options(CLI::App& app, bool json_errors) {
                         : cur->get_parent()->get_name() + " " + cur->get_name();
                 const std::string full = parent + " " + child->get_name();
                 if (child->get_option_no_throw(name) != nullptr) {
-                    report_error(usage_error(name + " was given before '" + child->get_name() +
-                                                 "', where it belongs to '" + parent + "' alone",
-                                             "put it after the subcommand: ctldb " + full + " " +
-                                                 name + " ..."),
-                                 json_errors);
+                    cli::report_error(
+                        usage_error(
+                            name + " was given before '" + child->get_name() +
+                                "', where it belongs to '" + parent + "' alone",
+                            "put it after the subcommand: ctldb " + full + " " + name + " ..."),
+                        json_errors);
                 } else {
-                    report_error(usage_error(name + " is not an option of '" + full +
-                                                 "' (it belongs to '" + parent + "' alone)",
-                                             "see 'ctldb " + full + " --help' for its options"),
-                                 json_errors);
+                    cli::report_error(
+                        usage_error(name + " is not an option of '" + full + "' (it belongs to '" +
+                                        parent + "' alone)",
+                                    "see 'ctldb " + full + " --help' for its options"),
+                        json_errors);
                 }
                 return static_cast<int>(ExitCode::usage);
             }
@@ -92,12 +94,12 @@ int refuse_password_argument(int argc, char** argv, bool json_errors) {
         // --password-file names a file (roles create-readonly), not a password.
         if (a == "--password-file" || a.rfind("--password-file=", 0) == 0) continue;
         if (a.rfind("--pass", 0) == 0 || a.rfind("--db-pass", 0) == 0) {
-            report_error(usage_error("ctldb takes no password on the command line (" +
-                                         a.substr(0, a.find('=')) +
-                                         "): it would be visible to every user in ps",
-                                     "set DB_PASSWORD, or DB_PASSWORD_FILE for a Kubernetes "
-                                     "secret mount"),
-                         json_errors);
+            cli::report_error(usage_error("ctldb takes no password on the command line (" +
+                                              a.substr(0, a.find('=')) +
+                                              "): it would be visible to every user in ps",
+                                          "set DB_PASSWORD, or DB_PASSWORD_FILE for a Kubernetes "
+                                          "secret mount"),
+                              json_errors);
             return static_cast<int>(ExitCode::usage);
         }
     }
@@ -125,7 +127,7 @@ void add_global_options(CLI::App& app, GlobalFlags& g) {
         ->expected(1)
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
         ->group("Connection");
-    for (const auto& s : settings()) {
+    for (const auto& s : config::settings()) {
         if (s.flag.empty()) continue;
         const std::string key(s.key);
         g.options[key] = app.add_option("--" + std::string(s.flag), g.values[key],
@@ -169,7 +171,7 @@ std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv, bool
             std::fputs(app.help().c_str(), stderr);
             return static_cast<int>(ExitCode::usage);
         }
-        report_error(
+        cli::report_error(
             Error(ExitCode::usage, e.what(), "see 'ctldb --help' or 'ctldb <command> --help'"),
             json_errors);
         return static_cast<int>(ExitCode::usage);
@@ -180,7 +182,7 @@ std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv, bool
 
 /// Logging, progress, tables and the context from the global options; an
 /// exit code when they do not go together.
-std::optional<int> apply_global_options(const GlobalFlags& g, ctldb::Context& ctx,
+std::optional<int> apply_global_options(const GlobalFlags& g, ctldb::cli::Context& ctx,
                                         bool json_errors) {
     using namespace ctldb;
     log::configure(
@@ -192,8 +194,9 @@ std::optional<int> apply_global_options(const GlobalFlags& g, ctldb::Context& ct
     set_table_headers(!g.no_headers);
     parse_output_format(g.output, ctx.global.output);
     if (ctx.global.output == OutputFormat::prometheus && !ctx.prometheus_output) {
-        report_error(usage_error("--output prometheus is only for pool-stats", "use text or json"),
-                     json_errors);
+        cli::report_error(
+            usage_error("--output prometheus is only for pool-stats", "use text or json"),
+            json_errors);
         return static_cast<int>(ExitCode::usage);
     }
     ctx.global.config_paths = g.config_paths;
@@ -213,7 +216,7 @@ int main(int argc, char** argv) {
     // no other process of the same user may read its memory (ptrace,
     // /proc/PID/mem). Children (pg_dump) are dumpable again after exec.
     ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-    Context ctx;
+    cli::Context ctx;
 
     CLI::App app{
         "ctldb: PostgreSQL operations for the Admin Center, one safe command per "
@@ -225,7 +228,7 @@ int main(int argc, char** argv) {
     app.get_formatter()->column_width(34);
     GlobalFlags g;
     add_global_options(app, g);
-    register_commands(app, ctx);
+    commands::register_commands(app, ctx);
 
     if (auto rc = parse_command_line(app, argc, argv, json_errors)) return *rc;
     if (auto rc = apply_global_options(g, ctx, json_errors)) return *rc;
@@ -236,7 +239,7 @@ int main(int argc, char** argv) {
         try {
             ctx.config();
         } catch (const Error& e) {
-            report_error(e, ctx.json());
+            cli::report_error(e, ctx.json());
             return static_cast<int>(e.code());
         }
     }

@@ -13,7 +13,7 @@
 #include "base/error.hpp"
 #include "pg/dump_scanner.hpp"
 
-namespace ctldb {
+namespace ctldb::backup {
 
 namespace {
 
@@ -106,7 +106,7 @@ int version_of(int major, int minor) {
 }
 
 /// Collects the statements of one entry's SQL and their verdicts.
-class EntrySql final : public DumpHandler {
+class EntrySql final : public pg::DumpHandler {
   public:
     struct Item {
         std::string text;
@@ -269,7 +269,7 @@ ArchivePlan check_archive_toc(const ArchiveToc& toc, const std::string& path) {
         for (const std::string* text : {&e.defn, &e.copy_stmt}) {
             if (text->empty()) continue;
             EntrySql sql;
-            DumpScanner scanner(sql);
+            pg::DumpScanner scanner(sql);
             scanner.feed(text->data(), text->size());
             try {
                 scanner.finish_script();
@@ -304,4 +304,4 @@ ArchivePlan check_archive_toc(const ArchiveToc& toc, const std::string& path) {
     return plan;
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::backup

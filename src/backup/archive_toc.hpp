@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace ctldb {
+namespace ctldb::backup {
 
 struct ArchiveTocEntry {
     int dump_id = 0;
@@ -74,4 +74,4 @@ bool never_run_by_restore(const ArchiveTocEntry& e);
 std::string cross_check_with_list(const ArchiveToc& toc, int fd, const std::string& pg_restore,
                                   const std::string& path);
 
-}  // namespace ctldb
+}  // namespace ctldb::backup

@@ -16,7 +16,7 @@
 #include "base/fs.hpp"
 #include "base/text.hpp"
 
-namespace ctldb {
+namespace ctldb::backup {
 
 std::string BackupManifest::to_json() const {
     nlohmann::json j = {{"manifest_version", 1},
@@ -406,4 +406,4 @@ std::vector<std::string> backups_to_prune(const std::vector<BackupEntry>& entrie
     return out;
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::backup

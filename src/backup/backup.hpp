@@ -11,7 +11,7 @@
 
 #include "backup/compress.hpp"
 
-namespace ctldb {
+namespace ctldb::backup {
 
 /// What `backup-YYYYmmdd-HHMMSS.json` records about its backup.
 struct BackupManifest {
@@ -121,4 +121,4 @@ std::vector<std::string> backups_to_prune(const std::vector<BackupEntry>& entrie
                                           int keep_days, std::time_t now,
                                           const std::string& protect);
 
-}  // namespace ctldb
+}  // namespace ctldb::backup

@@ -18,7 +18,7 @@
 #include "base/signals.hpp"
 #include "base/text.hpp"
 
-namespace ctldb {
+namespace ctldb::backup {
 
 namespace {
 
@@ -211,4 +211,4 @@ std::vector<std::string> remove_stale_partials(const std::string& dir) {
     return removed;
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::backup

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-namespace ctldb {
+namespace ctldb::backup {
 
 class BackupSlot {
   public:
@@ -53,4 +53,4 @@ class BackupSlot {
 /// Returns the paths removed. Files of other tools are never touched.
 std::vector<std::string> remove_stale_partials(const std::string& dir);
 
-}  // namespace ctldb
+}  // namespace ctldb::backup

@@ -18,7 +18,7 @@
 #include "base/text.hpp"
 #include "pg/pgtools.hpp"
 
-namespace ctldb {
+namespace ctldb::backup {
 
 namespace {
 
@@ -182,7 +182,7 @@ void as_restore_would(const std::string& path, Fn&& fn) {
 
 }  // namespace
 
-VerifiedBackup verify_backup(const std::string& path, const EnvLookup& env,
+VerifiedBackup verify_backup(const std::string& path, const config::EnvLookup& env,
                              bool allow_no_manifest) {
     VerifiedBackup v = describe_backup(path, allow_no_manifest);
     const fs::UniqueFd fd = open_backup(path);
@@ -193,7 +193,7 @@ VerifiedBackup verify_backup(const std::string& path, const EnvLookup& env,
         // entry through pg_restore's SQL as the one-transaction path runs
         // it: the same open file (stdin), not the path again.
         as_restore_would(path, [&] {
-            const std::string pg_restore = find_pg_tool("pg_restore", env);
+            const std::string pg_restore = pg::find_pg_tool("pg_restore", env);
             const ArchiveToc toc = read_archive_toc(fd.get(), path);
             check_archive_toc(toc, path);
             cross_check_with_list(toc, fd.get(), pg_restore, path);
@@ -214,4 +214,4 @@ VerifiedBackup verify_backup(const std::string& path, const EnvLookup& env,
     return v;
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::backup

@@ -11,7 +11,7 @@
 #include "base/fs.hpp"
 #include "config/config.hpp"
 
-namespace ctldb {
+namespace ctldb::backup {
 
 struct VerifiedBackup {
     std::string path;
@@ -55,7 +55,7 @@ fs::UniqueFd open_backup(const std::string& path);
 /// statement and backslash command passes restore's policy and pg_dump's
 /// closing marker ends the text; custom archives are read completely by
 /// pg_restore. Throws Error(failure) on any problem.
-VerifiedBackup verify_backup(const std::string& path, const EnvLookup& env,
+VerifiedBackup verify_backup(const std::string& path, const config::EnvLookup& env,
                              bool allow_no_manifest = false);
 
-}  // namespace ctldb
+}  // namespace ctldb::backup

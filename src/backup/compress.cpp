@@ -19,7 +19,7 @@
 #include "base/signals.hpp"
 #include "base/text.hpp"
 
-namespace ctldb {
+namespace ctldb::backup {
 
 struct HashingFileSink::Digest {
     EVP_MD_CTX* ctx = EVP_MD_CTX_new();
@@ -490,4 +490,4 @@ std::string decompressed_head(const std::string& path, Compression compression, 
     return out;
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::backup

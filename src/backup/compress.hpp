@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-namespace ctldb {
+namespace ctldb::backup {
 
 enum class Compression { gzip, zstd, none };
 
@@ -67,4 +67,4 @@ ReadResult read_compressed_fd(int fd, const std::string& path, Compression compr
 /// A damaged or short stream gives what could be read (maybe nothing).
 std::string decompressed_head(const std::string& path, Compression compression, std::size_t max);
 
-}  // namespace ctldb
+}  // namespace ctldb::backup

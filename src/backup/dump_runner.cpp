@@ -15,7 +15,7 @@
 #include "pg/sql.hpp"
 #include "pg/sqlstate.hpp"
 
-namespace ctldb {
+namespace ctldb::backup {
 
 namespace {
 
@@ -94,12 +94,12 @@ std::string word_after_backslash(std::string_view text) {
 
 }  // namespace
 
-class DumpRunner::Handler : public DumpHandler {
+class DumpRunner::Handler : public pg::DumpHandler {
   public:
-    Handler(Connection* conn, std::string target, std::string source)
+    Handler(pg::Connection* conn, std::string target, std::string source)
         : conn_(conn), target_(std::move(target)), source_(std::move(source)) {}
 
-    DumpScanner* scanner = nullptr;
+    pg::DumpScanner* scanner = nullptr;
     DumpRunStats stats;
     std::string restrict_key;
     bool restricted = false;
@@ -151,7 +151,7 @@ class DumpRunner::Handler : public DumpHandler {
             return false;
         }
         PGresult* r = PQexecParams(pg, text.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0);
-        QueryResult res(r);
+        pg::QueryResult res(r);
         const ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
         if (st == PGRES_COPY_IN) {
             if (!copy) refuse(line, "a statement that started COPY FROM STDIN unexpectedly");
@@ -236,7 +236,7 @@ class DumpRunner::Handler : public DumpHandler {
         }
         std::optional<Error> error;
         while (PGresult* r = PQgetResult(pg)) {
-            QueryResult res(r);
+            pg::QueryResult res(r);
             if (PQresultStatus(r) != PGRES_COMMAND_OK && !error) {
                 try {
                     fail_on_server(pg, r, copy_line_, "COPY");
@@ -260,12 +260,12 @@ class DumpRunner::Handler : public DumpHandler {
         exec(*conn_, "SAVEPOINT ctldb_extension");
         auto attempt = [&](std::string& state, std::string& msg) {
             PGresult* r = PQexecParams(pg, text.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0);
-            QueryResult res(r);
+            pg::QueryResult res(r);
             if (r != nullptr && PQresultStatus(r) == PGRES_COMMAND_OK) return true;
             const char* code = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
             state = code ? code : "";
-            if (state != sqlstate::insufficient_privilege &&
-                !(comment && state == sqlstate::undefined_object))
+            if (state != pg::sqlstate::insufficient_privilege &&
+                !(comment && state == pg::sqlstate::undefined_object))
                 fail_on_server(pg, r, line, text);
             const char* m = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
             msg = m ? m : "refused";
@@ -274,13 +274,13 @@ class DumpRunner::Handler : public DumpHandler {
         std::string state, msg;
         bool ok = attempt(state, msg);
         if (!ok) exec(*conn_, "ROLLBACK TO SAVEPOINT ctldb_extension");
-        if (!ok && state == sqlstate::insufficient_privilege && session_superuser &&
+        if (!ok && state == pg::sqlstate::insufficient_privilege && session_superuser &&
             !role.empty()) {
             exec(*conn_, "RESET ROLE");
             ok = attempt(state, msg);
             // A rollback to the savepoint also undoes the RESET ROLE.
             if (!ok) exec(*conn_, "ROLLBACK TO SAVEPOINT ctldb_extension");
-            exec(*conn_, "SET ROLE " + sql::quote_identifier(role));
+            exec(*conn_, "SET ROLE " + pg::sql::quote_identifier(role));
             if (ok) {
                 log::info("\"" + excerpt(text) + "\" ran as the connected superuser (role " + role +
                           " may not run it; the extension's script is the server's)");
@@ -313,9 +313,9 @@ class DumpRunner::Handler : public DumpHandler {
                                      std::string_view sql) {
         throw_if_interrupted();  // a statement cancelled by SIGINT/SIGTERM: exit 130
         try {
-            throw_result_error(pg, r, sql);
-        } catch (const SqlError& e) {
-            const ServerError& s = e.server();
+            pg::throw_result_error(pg, r, sql);
+        } catch (const pg::SqlError& e) {
+            const pg::ServerError& s = e.server();
             Error out(e.code(),
                       source_ + " line " + std::to_string(line) + ": " + s.message + " (in \"" +
                           excerpt(sql) + "\")",
@@ -336,15 +336,15 @@ class DumpRunner::Handler : public DumpHandler {
   private:
     std::map<std::string, bool> may_own_;
     std::set<std::string> warned_owners_;
-    Connection* conn_;
+    pg::Connection* conn_;
     std::string target_;
     std::string source_;
     std::uint64_t copy_line_ = 0;
 };
 
-DumpRunner::DumpRunner(Connection* conn, std::string target_db, std::string source)
+DumpRunner::DumpRunner(pg::Connection* conn, std::string target_db, std::string source)
     : handler_(std::make_unique<Handler>(conn, std::move(target_db), std::move(source))),
-      scanner_(std::make_unique<DumpScanner>(*handler_)) {
+      scanner_(std::make_unique<pg::DumpScanner>(*handler_)) {
     handler_->scanner = scanner_.get();
 }
 
@@ -378,4 +378,4 @@ const DumpRunStats& DumpRunner::stats() const {
     return handler_->stats;
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::backup

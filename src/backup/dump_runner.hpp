@@ -16,10 +16,12 @@
 #include <memory>
 #include <string>
 
-namespace ctldb {
-
+namespace ctldb::pg {
 class Connection;
 class DumpScanner;
+}  // namespace ctldb::pg
+
+namespace ctldb::backup {
 
 struct DumpRunStats {
     std::uint64_t statements = 0;  ///< executed (or checked)
@@ -39,7 +41,7 @@ class DumpRunner {
     /// `conn` null: check only. `target_db`: the database restored into
     /// (a \connect to it is a no-op; empty: every \connect is refused).
     /// `source`: the file's name for error messages.
-    DumpRunner(Connection* conn, std::string target_db, std::string source);
+    DumpRunner(pg::Connection* conn, std::string target_db, std::string source);
     ~DumpRunner();
     DumpRunner(const DumpRunner&) = delete;
     DumpRunner& operator=(const DumpRunner&) = delete;
@@ -59,7 +61,7 @@ class DumpRunner {
   private:
     class Handler;
     std::unique_ptr<Handler> handler_;
-    std::unique_ptr<DumpScanner> scanner_;
+    std::unique_ptr<pg::DumpScanner> scanner_;
 };
 
-}  // namespace ctldb
+}  // namespace ctldb::backup

@@ -33,7 +33,7 @@
 #include "pg/sql.hpp"
 #include "pg/sqlstate.hpp"
 
-namespace ctldb {
+namespace ctldb::backup {
 
 namespace {
 
@@ -72,20 +72,20 @@ void run_custom(int fd, const VerifiedBackup& v, const std::string& pg_restore,
 
 /// The database to restore into: --target-db, else DB_NAME, else the one a
 /// service file names (asked of the server).
-ConnectionSettings restore_target(const RestoreOptions& o, const Config& cfg) {
-    ConnectionSettings cs = cfg.connection();
+config::ConnectionSettings restore_target(const RestoreOptions& o, const config::Config& cfg) {
+    config::ConnectionSettings cs = cfg.connection();
     if (!o.target_db.empty()) {
-        if (const std::string why = database_name_problem(o.target_db); !why.empty())
+        if (const std::string why = config::database_name_problem(o.target_db); !why.empty())
             throw usage_error("invalid --target-db: " + why);
         cs.dbname = o.target_db;
     }
-    if (cs.dbname.empty()) complete_from(cs, *connect(cs));
+    if (cs.dbname.empty()) pg::complete_from(cs, *pg::connect(cs));
     return cs;
 }
 
 /// Refuses a non-empty target without --clean; asks on a terminal unless
 /// --yes (or the database was just created). False when the answer is no.
-bool may_restore(const RestoreOptions& o, Connection& conn, const std::string& path,
+bool may_restore(const RestoreOptions& o, pg::Connection& conn, const std::string& path,
                  const std::string& db, const std::string& where, bool created,
                  std::int64_t& existing) {
     existing = user_relations(conn);
@@ -117,7 +117,8 @@ struct RestoreOutcome {
 /// checks. COMMIT only when all of it passed; a kill anywhere before closes
 /// the session and the server rolls it all back. The clean runs as the
 /// connected role and within --lock-timeout; the dump runs as `rr.role`.
-RestoreOutcome restore_in_one_transaction(Connection& conn, const ConnectionSettings& cs,
+RestoreOutcome restore_in_one_transaction(pg::Connection& conn,
+                                          const config::ConnectionSettings& cs,
                                           const std::string& path, int fd, const VerifiedBackup& v,
                                           const std::string& pg_restore, bool clean_first,
                                           const RestoreRole& rr, int lock_ms) {
@@ -146,7 +147,7 @@ RestoreOutcome restore_in_one_transaction(Connection& conn, const ConnectionSett
         const auto& d = e.details();
         const bool denied =
             std::find(d.begin(), d.end(),
-                      std::string("SQLSTATE ") + sqlstate::insufficient_privilege) != d.end();
+                      std::string("SQLSTATE ") + pg::sqlstate::insufficient_privilege) != d.end();
         if (!rr.set_role || !rr.session_superuser || !denied) throw;
         // The role rule at work: say so, and how to trust the file instead.
         Error refused(
@@ -217,9 +218,10 @@ RestoreReport report_restore(const std::string& path, const std::string& where,
 
 }  // namespace
 
-RestoreReport restore_backup(const RestoreOptions& o, const Config& cfg, const EnvLookup& env) {
+RestoreReport restore_backup(const RestoreOptions& o, const config::Config& cfg,
+                             const config::EnvLookup& env) {
     if (!o.role.empty()) {
-        if (const std::string why = database_name_problem(o.role); !why.empty())
+        if (const std::string why = config::database_name_problem(o.role); !why.empty())
             throw usage_error("invalid --role: " + why);
     }
     if (o.as_superuser && !o.role.empty())
@@ -229,7 +231,7 @@ RestoreReport restore_backup(const RestoreOptions& o, const Config& cfg, const E
     // new database (a verification copy) is not.
     if (o.clean)
         cfg.refuse_in_production("replace a database's contents (restore --clean)", o.force);
-    const ConnectionSettings cs = restore_target(o, cfg);
+    const config::ConnectionSettings cs = restore_target(o, cfg);
     // Whose backups count: the configured database's (DB_NAME), restored
     // into --target-db when given (a drill into a scratch database).
     const std::string source =
@@ -248,7 +250,7 @@ RestoreReport restore_backup(const RestoreOptions& o, const Config& cfg, const E
             "--jobs applies to custom archives; a plain dump is restored in one "
             "transaction by one session");
     }
-    if (v.custom) find_pg_tool("pg_restore", env);  // there is one at all
+    if (v.custom) pg::find_pg_tool("pg_restore", env);  // there is one at all
     const fs::UniqueFd file = open_backup(path);
     // A file of the wrong size is refused before anything is touched (not
     // even --create); the checksum can only be known after the one read.
@@ -267,7 +269,7 @@ RestoreReport restore_backup(const RestoreOptions& o, const Config& cfg, const E
     RestoreOutcome outcome;
     RestoreRole rr;
     try {
-        auto conn = connect(cs);
+        auto conn = pg::connect(cs);
         rr = decide_role(*conn, o, cs.dbname, owner_of_database(*conn, cs.dbname));
         std::int64_t existing = 0;
         if (!may_restore(o, *conn, path, cs.dbname, where, created, existing)) {
@@ -275,7 +277,8 @@ RestoreReport restore_backup(const RestoreOptions& o, const Config& cfg, const E
             return RestoreReport::nothing_done();
         }
         const std::string pg_restore =
-            v.custom ? find_pg_tool("pg_restore", env, PQserverVersion(conn->raw()) / 10000) : "";
+            v.custom ? pg::find_pg_tool("pg_restore", env, PQserverVersion(conn->raw()) / 10000)
+                     : "";
         outcome = restore_in_one_transaction(*conn, cs, path, file.get(), v, pg_restore,
                                              existing > 0, rr, lock_ms);
     } catch (...) {
@@ -285,4 +288,4 @@ RestoreReport restore_backup(const RestoreOptions& o, const Config& cfg, const E
     return report_restore(path, where, cs.dbname, source, v, outcome, rr, t0.ms());
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::backup

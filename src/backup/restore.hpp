@@ -11,7 +11,7 @@
 #include "base/error.hpp"
 #include "config/config.hpp"
 
-namespace ctldb {
+namespace ctldb::backup {
 
 /// What `ctldb restore` was asked to do.
 struct RestoreOptions {
@@ -42,6 +42,7 @@ struct RestoreReport {
 /// Restore `o.file` (or the newest usable backup of the configured database
 /// in `o.dir`, else backup_dir) into the target database. Errors are thrown
 /// as ctldb::Error with the exit code they mean.
-RestoreReport restore_backup(const RestoreOptions& o, const Config& cfg, const EnvLookup& env);
+RestoreReport restore_backup(const RestoreOptions& o, const config::Config& cfg,
+                             const config::EnvLookup& env);
 
-}  // namespace ctldb
+}  // namespace ctldb::backup

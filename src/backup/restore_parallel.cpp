@@ -32,7 +32,7 @@
 #include "pg/sql.hpp"
 #include "pg/sqlstate.hpp"
 
-namespace ctldb::restore_steps {
+namespace ctldb::backup::restore_steps {
 
 namespace {
 
@@ -41,7 +41,7 @@ namespace {
 /// run rolling back) is given 2 s to end before it counts. An autovacuum
 /// worker (busy on a freshly restored database) is not one: the server
 /// ends it itself for ALTER DATABASE RENAME.
-void refuse_if_sessions(Connection& admin, const std::string& db) {
+void refuse_if_sessions(pg::Connection& admin, const std::string& db) {
     std::int64_t n = 0;
     for (int tries = 0; tries < 20; ++tries) {
         n = exec(admin,
@@ -72,12 +72,13 @@ std::string restore_marker() {
 /// Leftovers of killed --jobs runs into `db`: named with what their marker
 /// says; on a terminal, one whose process is gone (same host) is offered
 /// for dropping.
-void report_leftovers(Connection& admin, const ConnectionSettings& cs, const std::string& db,
-                      bool yes) {
-    const QueryResult r = exec(admin,
-                               "SELECT datname, coalesce(shobj_description(oid, 'pg_database'), "
-                               "'') FROM pg_database WHERE starts_with(datname, $1) ORDER BY 1",
-                               {db.substr(0, 30) + "_ctldb_restore_"});
+void report_leftovers(pg::Connection& admin, const config::ConnectionSettings& cs,
+                      const std::string& db, bool yes) {
+    const pg::QueryResult r =
+        exec(admin,
+             "SELECT datname, coalesce(shobj_description(oid, 'pg_database'), "
+             "'') FROM pg_database WHERE starts_with(datname, $1) ORDER BY 1",
+             {db.substr(0, 30) + "_ctldb_restore_"});
     for (int i = 0; i < r.rows(); ++i) {
         const std::string name = r.get(i, 0), marker = r.get(i, 1);
         const auto field = [&](const std::string& key) {
@@ -115,7 +116,7 @@ void report_leftovers(Connection& admin, const ConnectionSettings& cs, const std
 }
 
 /// The roles `role` may not make own objects: pg_restore gets --no-owner.
-std::vector<std::string> foreign_owners(Connection& admin, const std::string& role,
+std::vector<std::string> foreign_owners(pg::Connection& admin, const std::string& role,
                                         const std::set<std::string>& owners) {
     std::vector<std::string> out;
     for (const auto& owner : owners) {
@@ -168,9 +169,9 @@ struct RestoreTarget {
 
 /// An existing target: empty, or replaced with --clean after a yes, with
 /// no sessions on it. False when the operator said no.
-bool may_replace(Connection& admin, const RestoreOptions& o, const ConnectionSettings& cs,
-                 const std::string& path) {
-    auto tconn = connect(cs);
+bool may_replace(pg::Connection& admin, const RestoreOptions& o,
+                 const config::ConnectionSettings& cs, const std::string& path) {
+    auto tconn = pg::connect(cs);
     const std::int64_t existing = user_relations(*tconn);
     tconn.reset();
     if (existing > 0 && !o.clean) {
@@ -191,13 +192,13 @@ bool may_replace(Connection& admin, const RestoreOptions& o, const ConnectionSet
 }
 
 /// The new database the archive is restored into, marked as ctldb's.
-void create_temp_database(Connection& admin, const ConnectionSettings& cs, const std::string& temp,
-                          const RestoreRole& rr, int lock_ms) {
+void create_temp_database(pg::Connection& admin, const config::ConnectionSettings& cs,
+                          const std::string& temp, const RestoreRole& rr, int lock_ms) {
     set_lock_timeout(admin, lock_ms);
     try {
         exec(admin, "CREATE DATABASE " + quote_ident(temp) +
                         (rr.set_role ? " OWNER " + quote_ident(rr.role) : std::string()));
-    } catch (const SqlError& e) {
+    } catch (const pg::SqlError& e) {
         if (e.code() == ExitCode::lock)
             throw_lock_timeout(cs, "template1", "CREATE DATABASE " + temp, lock_ms);
         throw failure("restore --jobs restores into a new database first and cannot create one: " +
@@ -210,10 +211,10 @@ void create_temp_database(Connection& admin, const ConnectionSettings& cs, const
 /// Extensions first, by ctldb, as the one-transaction path runs them: one
 /// the role may not create is left out with a warning. The statements left
 /// out.
-std::uint64_t restore_extensions(const ConnectionSettings& tc, const VerifiedBackup& v,
+std::uint64_t restore_extensions(const config::ConnectionSettings& tc, const VerifiedBackup& v,
                                  const ArchivePlan& plan, const RestoreRole& rr) {
-    auto econn = connect(tc);
-    exec(*econn, "BEGIN");
+    auto econn = pg::connect(tc);
+    pg::exec(*econn, "BEGIN");
     if (rr.set_role) exec(*econn, "SET LOCAL ROLE " + quote_ident(rr.role));
     DumpRunner ext(econn.get(), tc.dbname, v.path);
     ext.set_role(rr.set_role ? rr.role : "", rr.session_superuser);
@@ -229,10 +230,10 @@ std::uint64_t restore_extensions(const ConnectionSettings& tc, const VerifiedBac
 /// string (the name quoted in it, so it is a name and nothing else), which
 /// beats a service file or PG* variable; the archive is the file already
 /// checked, open on stdin.
-void run_pg_restore(const std::string& pg_restore, const ConnectionSettings& tc,
-                    const EnvLookup& env, int fd, int jobs, const RestoreRole& rr, bool no_owner,
-                    const std::string& list_file) {
-    const ChildConnection how = child_connection(tc, "ctldb restore", env);
+void run_pg_restore(const std::string& pg_restore, const config::ConnectionSettings& tc,
+                    const config::EnvLookup& env, int fd, int jobs, const RestoreRole& rr,
+                    bool no_owner, const std::string& list_file) {
+    const config::ChildConnection how = child_connection(tc, "ctldb restore", env);
     ProcessOptions po;
     po.clear_pg_env = true;
     po.env = how.env;
@@ -251,10 +252,10 @@ void run_pg_restore(const std::string& pg_restore, const ConnectionSettings& tc,
 
 /// The restored database's row counts against the manifest; an error
 /// listing the differences when they differ.
-nlohmann::json check_counts(const ConnectionSettings& tc, const VerifiedBackup& v) {
-    auto tconn = connect(tc);
+nlohmann::json check_counts(const config::ConnectionSettings& tc, const VerifiedBackup& v) {
+    auto tconn = pg::connect(tc);
     nlohmann::json tables;
-    exec(*tconn, "BEGIN");
+    pg::exec(*tconn, "BEGIN");
     const auto differences = compare_counts(*tconn, v.manifest, tables);
     exec(*tconn, "COMMIT");
     if (!differences.empty()) {
@@ -269,8 +270,9 @@ nlohmann::json check_counts(const ConnectionSettings& tc, const VerifiedBackup& 
 
 /// Rename the target aside (when it exists) and the new database into its
 /// place, in one transaction; the previous database's new name, or "".
-std::string swap_in(Connection& admin, const ConnectionSettings& cs, const std::string& temp,
-                    bool target_exists, const std::string& suffix, int lock_ms) {
+std::string swap_in(pg::Connection& admin, const config::ConnectionSettings& cs,
+                    const std::string& temp, bool target_exists, const std::string& suffix,
+                    int lock_ms) {
     std::string previous;
     exec(admin, "BEGIN");
     try {
@@ -300,7 +302,7 @@ struct ParallelOutcome {
     std::vector<std::string> not_ours;
 };
 
-RestoreReport parallel_report(const RestoreOptions& o, const ConnectionSettings& cs,
+RestoreReport parallel_report(const RestoreOptions& o, const config::ConnectionSettings& cs,
                               const std::string& source, const VerifiedBackup& v,
                               const RestoreRole& rr, const ParallelOutcome& r, std::int64_t ms) {
     const std::string from = backup_database(v);
@@ -336,14 +338,14 @@ RestoreReport parallel_report(const RestoreOptions& o, const ConnectionSettings&
 
 /// Into the new database `temp`: extensions, pg_restore --jobs, the row
 /// counts; then the swap. `temp` is dropped again by the caller on failure.
-ParallelOutcome restore_into(Connection& admin, const RestoreOptions& o, const EnvLookup& env,
-                             const ConnectionSettings& cs, const std::string& temp,
-                             const std::string& suffix, bool target_exists, int fd,
-                             const RestoreTarget& t) {
+ParallelOutcome restore_into(pg::Connection& admin, const RestoreOptions& o,
+                             const config::EnvLookup& env, const config::ConnectionSettings& cs,
+                             const std::string& temp, const std::string& suffix, bool target_exists,
+                             int fd, const RestoreTarget& t) {
     ParallelOutcome r;
     exec(admin, "COMMENT ON DATABASE " + quote_ident(temp) + " IS " +
-                    sql::quote_literal(restore_marker()));
-    ConnectionSettings tc = cs;
+                    pg::sql::quote_literal(restore_marker()));
+    config::ConnectionSettings tc = cs;
     tc.dbname = temp;
     std::string list_file;
     if (!t.plan.extensions.empty()) {
@@ -380,8 +382,8 @@ ParallelOutcome restore_into(Connection& admin, const RestoreOptions& o, const E
 
 }  // namespace
 
-RestoreReport run_restore_parallel(const RestoreOptions& o, const EnvLookup& env,
-                                   const ConnectionSettings& cs, const std::string& source,
+RestoreReport run_restore_parallel(const RestoreOptions& o, const config::EnvLookup& env,
+                                   const config::ConnectionSettings& cs, const std::string& source,
                                    const VerifiedBackup& v) {
     const fs::UniqueFd file = open_backup(v.path);
     check_against_manifest(v, read_compressed_fd(file.get(), v.path, Compression::none, nullptr));
@@ -391,7 +393,7 @@ RestoreReport run_restore_parallel(const RestoreOptions& o, const EnvLookup& env
     const Stopwatch t0;
 
     auto admin = admin_connection(cs);
-    t.pg_restore = find_pg_tool("pg_restore", env, PQserverVersion(admin->raw()) / 10000);
+    t.pg_restore = pg::find_pg_tool("pg_restore", env, PQserverVersion(admin->raw()) / 10000);
     // What ctldb checked is what pg_restore will run: the same entries.
     t.toc_list = cross_check_with_list(toc, file.get(), t.pg_restore, v.path);
     if (t.plan.data_as_sql) check_archive_as_sql(file.get(), t.pg_restore, v.path);
@@ -419,4 +421,4 @@ RestoreReport run_restore_parallel(const RestoreOptions& o, const EnvLookup& env
     }
 }
 
-}  // namespace ctldb::restore_steps
+}  // namespace ctldb::backup::restore_steps

@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace ctldb::restore_policy {
+namespace ctldb::backup::restore_policy {
 
 using nlohmann::json;
 
@@ -506,4 +506,4 @@ std::string not_undone_by_rollback(std::string_view sql) {
     return {};
 }
 
-}  // namespace ctldb::restore_policy
+}  // namespace ctldb::backup::restore_policy

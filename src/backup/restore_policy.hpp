@@ -19,7 +19,7 @@
 #include <string>
 #include <string_view>
 
-namespace ctldb::restore_policy {
+namespace ctldb::backup::restore_policy {
 
 enum class Action {
     run,          ///< an ordinary statement of a dump
@@ -52,4 +52,4 @@ bool dangerous_function(std::string_view name);
 /// down file in a rolled-back transaction is only safe without these.
 std::string not_undone_by_rollback(std::string_view sql);
 
-}  // namespace ctldb::restore_policy
+}  // namespace ctldb::backup::restore_policy

@@ -32,10 +32,10 @@
 #include "pg/sql.hpp"
 #include "pg/sqlstate.hpp"
 
-namespace ctldb::restore_steps {
+namespace ctldb::backup::restore_steps {
 
 std::string quote_ident(const std::string& s) {
-    return sql::quote_identifier(s);
+    return pg::sql::quote_identifier(s);
 }
 
 std::vector<std::string> split_lines(const std::string& text) {
@@ -54,7 +54,8 @@ std::vector<std::string> split_lines(const std::string& text) {
 /// other databases and backups dated in the future are never taken; with
 /// --no-manifest a dump that names no database (the guide's CronJob) counts
 /// too, still checked for completeness before anything runs.
-std::string resolve_file(const RestoreOptions& o, const Config& cfg, const std::string& database) {
+std::string resolve_file(const RestoreOptions& o, const config::Config& cfg,
+                         const std::string& database) {
     if (o.file != "latest") return o.file;
     std::string dir = o.dir.empty() ? cfg.get("backup_dir").text : o.dir;
     const std::time_t now = std::time(nullptr);
@@ -89,19 +90,19 @@ std::string resolve_file(const RestoreOptions& o, const Config& cfg, const std::
                                   "from the guide's CronJob have no manifest: pass --no-manifest");
 }
 
-std::int64_t user_relations(Connection& conn) {
+std::int64_t user_relations(pg::Connection& conn) {
     return exec(conn,
                 "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
                 "WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND " +
-                    probe::user_schema("n"))
+                    pg::probe::user_schema("n"))
         .get_int(0, 0);
 }
 
 /// SQL that empties the target inside the restore's own transaction, so a
 /// failed restore leaves the old contents.
-std::string clean_sql(Connection& conn) {
-    QueryResult r = exec(conn, "SELECT quote_ident(n.nspname) FROM pg_namespace n WHERE " +
-                                   probe::user_schema("n") + " ORDER BY 1");
+std::string clean_sql(pg::Connection& conn) {
+    pg::QueryResult r = exec(conn, "SELECT quote_ident(n.nspname) FROM pg_namespace n WHERE " +
+                                       pg::probe::user_schema("n") + " ORDER BY 1");
     std::string sql;
     for (int i = 0; i < r.rows(); ++i)
         sql += "DROP SCHEMA " + r.get(i, 0) + " CASCADE;\n";
@@ -110,23 +111,23 @@ std::string clean_sql(Connection& conn) {
 }
 
 /// A session on the maintenance database, for CREATE/DROP/ALTER DATABASE.
-std::unique_ptr<Connection> admin_connection(const ConnectionSettings& cs) {
-    ConnectionSettings admin = cs;
+std::unique_ptr<pg::Connection> admin_connection(const config::ConnectionSettings& cs) {
+    config::ConnectionSettings admin = cs;
     admin.dbname = "postgres";
-    return connect(admin);
+    return pg::connect(admin);
 }
 
-bool database_exists(Connection& conn, const std::string& name) {
+bool database_exists(pg::Connection& conn, const std::string& name) {
     return exec(conn, "SELECT count(*) FROM pg_database WHERE datname = $1", {name}).get_int(0, 0) >
            0;
 }
 
 /// The owner-to-be `owner` (the target's owner, or --role) decides: the
 /// restore runs as that role, never as a superuser unless --as-superuser.
-RestoreRole decide_role(Connection& conn, const RestoreOptions& o, const std::string& db,
+RestoreRole decide_role(pg::Connection& conn, const RestoreOptions& o, const std::string& db,
                         const std::string& owner) {
     RestoreRole r;
-    const QueryResult me =
+    const pg::QueryResult me =
         exec(conn, "SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user");
     r.session = me.get(0, 0);
     r.session_superuser = me.get(0, 1) == "t";
@@ -142,10 +143,10 @@ RestoreRole decide_role(Connection& conn, const RestoreOptions& o, const std::st
     // An owner-to-be not known here (the user comes from a service file):
     // the connected role.
     const std::string target = !o.role.empty() ? o.role : owner.empty() ? r.session : owner;
-    const QueryResult t = exec(conn,
-                               "SELECT rolsuper, pg_has_role(current_user, oid, 'MEMBER') FROM "
-                               "pg_roles WHERE rolname = $1",
-                               {target});
+    const pg::QueryResult t = exec(conn,
+                                   "SELECT rolsuper, pg_has_role(current_user, oid, 'MEMBER') FROM "
+                                   "pg_roles WHERE rolname = $1",
+                                   {target});
     if (t.rows() == 0) throw failure("role " + target + " does not exist; nothing was changed");
     if (t.get(0, 0) == "t") {
         throw failure(
@@ -167,8 +168,8 @@ RestoreRole decide_role(Connection& conn, const RestoreOptions& o, const std::st
     return r;
 }
 
-std::string owner_of_database(Connection& conn, const std::string& db) {
-    const QueryResult r =
+std::string owner_of_database(pg::Connection& conn, const std::string& db) {
+    const pg::QueryResult r =
         exec(conn, "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = $1", {db});
     return r.rows() > 0 ? r.get(0, 0) : "";
 }
@@ -199,28 +200,29 @@ std::string role_text(const RestoreRole& rr) {
                                : std::string();
 }
 
-void set_lock_timeout(Connection& conn, int ms) {
+void set_lock_timeout(pg::Connection& conn, int ms) {
     exec(conn, "SET lock_timeout = " + std::to_string(std::max(1, ms)));
 }
 
 /// A lock the restore needed was not granted within --lock-timeout: exit 4,
 /// with the sessions of `db` that hold a transaction open (the blockers)
 /// and the statement that ends them.
-[[noreturn]] void throw_lock_timeout(const ConnectionSettings& cs, const std::string& db,
+[[noreturn]] void throw_lock_timeout(const config::ConnectionSettings& cs, const std::string& db,
                                      const std::string& what, int ms) {
     std::vector<std::string> lines;
     try {
-        ConnectionSettings admin = cs;
+        config::ConnectionSettings admin = cs;
         admin.dbname = db;
-        auto conn = connect(admin);
-        const QueryResult r = exec(*conn,
-                                   "SELECT pid, usename, application_name, state, "
-                                   "to_char(xact_start AT TIME ZONE 'UTC', "
-                                   "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM pg_stat_activity "
-                                   "WHERE datname = $1 AND pid <> pg_backend_pid() AND "
-                                   "xact_start IS NOT NULL AND backend_type = 'client backend' "
-                                   "ORDER BY xact_start",
-                                   {db});
+        auto conn = pg::connect(admin);
+        const pg::QueryResult r =
+            pg::exec(*conn,
+                     "SELECT pid, usename, application_name, state, "
+                     "to_char(xact_start AT TIME ZONE 'UTC', "
+                     "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM pg_stat_activity "
+                     "WHERE datname = $1 AND pid <> pg_backend_pid() AND "
+                     "xact_start IS NOT NULL AND backend_type = 'client backend' "
+                     "ORDER BY xact_start",
+                     {db});
         for (int i = 0; i < r.rows(); ++i) {
             lines.push_back("pid " + r.get(i, 0) + ", user " + printable(r.get(i, 1)) +
                             ", application " +
@@ -235,7 +237,7 @@ void set_lock_timeout(Connection& conn, int ms) {
             lines.empty() ? "retry when the application is idle, or raise --lock-timeout"
                           : "end them and retry: SELECT pg_terminate_backend(pid) FROM "
                             "pg_stat_activity WHERE datname = " +
-                                sql::quote_literal(db) +
+                                pg::sql::quote_literal(db) +
                                 " AND pid <> pg_backend_pid(); or stop the application's pods");
     if (!lines.empty()) {
         lines.insert(lines.begin(), "sessions of " + db + " with an open transaction:");
@@ -247,7 +249,7 @@ void set_lock_timeout(Connection& conn, int ms) {
 /// --create: true when this run created the (empty) database, so a failed
 /// restore removes it again. The database is created for the role the
 /// restore will run as (--role), never for a superuser by default.
-bool create_database(const ConnectionSettings& cs, const RestoreOptions& o) {
+bool create_database(const config::ConnectionSettings& cs, const RestoreOptions& o) {
     auto conn = admin_connection(cs);
     if (database_exists(*conn, cs.dbname)) {
         if (!o.clean) {
@@ -262,10 +264,10 @@ bool create_database(const ConnectionSettings& cs, const RestoreOptions& o) {
     try {
         exec(*conn, "CREATE DATABASE " + quote_ident(cs.dbname) +
                         (rr.set_role ? " OWNER " + quote_ident(rr.role) : std::string()));
-    } catch (const SqlError& e) {
+    } catch (const pg::SqlError& e) {
         if (e.code() == ExitCode::lock)
             throw_lock_timeout(cs, "template1", "CREATE DATABASE " + cs.dbname, o.lock_timeout_ms);
-        if (e.server().sqlstate != sqlstate::insufficient_privilege) throw;
+        if (e.server().sqlstate != pg::sqlstate::insufficient_privilege) throw;
         throw failure("--create needs the CREATEDB privilege, which role " + cs.user +
                           " does not have: " + e.what() + "; nothing was changed",
                       "create the database as a role that may (CREATE DATABASE " +
@@ -276,7 +278,7 @@ bool create_database(const ConnectionSettings& cs, const RestoreOptions& o) {
     return true;
 }
 
-void drop_database_quietly(const ConnectionSettings& cs, const std::string& name) {
+void drop_database_quietly(const config::ConnectionSettings& cs, const std::string& name) {
     try {
         auto conn = admin_connection(cs);
         exec(*conn, "DROP DATABASE IF EXISTS " + quote_ident(name) + " WITH (FORCE)");
@@ -286,7 +288,7 @@ void drop_database_quietly(const ConnectionSettings& cs, const std::string& name
     }
 }
 
-void drop_created_database(const ConnectionSettings& cs) {
+void drop_created_database(const config::ConnectionSettings& cs) {
     drop_database_quietly(cs, cs.dbname);
 }
 
@@ -297,12 +299,12 @@ std::uint64_t fd_size(int fd) {
 
 /// The manifest's row counts against the target, inside the restore's
 /// transaction: a difference rolls everything back.
-std::vector<std::string> compare_counts(Connection& conn, const BackupManifest& m,
+std::vector<std::string> compare_counts(pg::Connection& conn, const BackupManifest& m,
                                         nlohmann::json& tables) {
     // Tables by the manifest's key (schema.table as written): a name with a
     // dot in it is found whole, not split at the wrong dot.
     std::map<std::string, std::string> quoted;
-    for (const auto& t : probe::user_tables(conn))
+    for (const auto& t : pg::probe::user_tables(conn))
         quoted[t.key] = t.quoted;
     std::vector<std::string> differences;
     tables = nlohmann::json::object();
@@ -311,9 +313,9 @@ std::vector<std::string> compare_counts(Connection& conn, const BackupManifest& 
         if (auto it = quoted.find(table); it != quoted.end()) {
             exec(conn, "SAVEPOINT ctldb_count");
             try {
-                actual = probe::exact_rows(conn, it->second);
+                actual = pg::probe::exact_rows(conn, it->second);
                 exec(conn, "RELEASE SAVEPOINT ctldb_count");
-            } catch (const SqlError&) {
+            } catch (const pg::SqlError&) {
                 exec(conn, "ROLLBACK TO SAVEPOINT ctldb_count");
             }
         }
@@ -327,4 +329,4 @@ std::vector<std::string> compare_counts(Connection& conn, const BackupManifest& 
     return differences;
 }
 
-}  // namespace ctldb::restore_steps
+}  // namespace ctldb::backup::restore_steps

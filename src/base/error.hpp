@@ -23,7 +23,23 @@ enum class ExitCode : int {
 };
 
 /// Short name of an exit code ("usage", "connect", ...), for JSON output.
-const char* exit_code_name(ExitCode code);
+inline const char* exit_code_name(ExitCode code) {
+    switch (code) {
+        case ExitCode::ok:
+            return "ok";
+        case ExitCode::failure:
+            return "failure";
+        case ExitCode::usage:
+            return "usage";
+        case ExitCode::connect:
+            return "connect";
+        case ExitCode::lock:
+            return "lock";
+        case ExitCode::interrupted:
+            return "interrupted";
+    }
+    return "failure";
+}
 
 /// An error meant for the user: what happened, optionally what to do about it.
 class Error : public std::runtime_error {

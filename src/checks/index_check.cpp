@@ -8,7 +8,7 @@
 #include "base/text.hpp"
 #include "pg/probes.hpp"
 
-namespace ctldb {
+namespace ctldb::checks {
 
 namespace {
 
@@ -25,13 +25,13 @@ const RequiredIndex kRequired[] = {
     {"idx_admin_audit_logs_created_at", "admin_audit_logs", "(created_at DESC)"},
 };
 
-std::vector<IndexInfo> load_indexes(Connection& conn) {
-    QueryResult r = exec(
+std::vector<IndexInfo> load_indexes(pg::Connection& conn) {
+    pg::QueryResult r = exec(
         conn,
         // Deparsing opens the table: for one another session holds
         // ACCESS EXCLUSIVE (a migration), the catalog facts that need
         // no lock are kept and the definition is left out.
-        "WITH locked AS (" + std::string(probe::kExclusivelyLocked) +
+        "WITH locked AS (" + std::string(pg::probe::kExclusivelyLocked) +
             ") "
             "SELECT c.relname, t.relname, format('%I.%I', n.nspname, c.relname), "
             "format('%I.%I', tn.nspname, t.relname), "
@@ -51,7 +51,7 @@ std::vector<IndexInfo> load_indexes(Connection& conn) {
             "c.relnamespace JOIN pg_namespace tn ON tn.oid = t.relnamespace JOIN pg_am am "
             "ON am.oid = c.relam LEFT JOIN pg_stat_user_indexes s ON s.indexrelid = c.oid "
             "WHERE " +
-            probe::user_schema("n") + " ORDER BY 3");
+            pg::probe::user_schema("n") + " ORDER BY 3");
     std::vector<IndexInfo> out;
     for (int i = 0; i < r.rows(); ++i) {
         IndexInfo x;
@@ -176,13 +176,13 @@ std::vector<Redundant> find_redundant(const std::vector<IndexInfo>& all) {
 }
 
 namespace {
-IndexReport analyse_unguarded(Connection& conn);
+IndexReport analyse_unguarded(pg::Connection& conn);
 }  // namespace
 
 /// Deparsing an index (pg_get_indexdef) and sizing it take share locks: behind
 /// an ALTER TABLE, REINDEX or VACUUM FULL the check waits a little, then says
 /// why instead of hanging.
-IndexReport analyse_indexes(Connection& conn) {
+IndexReport analyse_indexes(pg::Connection& conn) {
     // A caller's bound stays (doctor's is shorter); an unbounded session gets 5 s.
     std::string wait = exec(conn, "SHOW lock_timeout").get(0, 0);
     if (wait == "0") {
@@ -191,7 +191,7 @@ IndexReport analyse_indexes(Connection& conn) {
     }
     try {
         return analyse_unguarded(conn);
-    } catch (const SqlError& e) {
+    } catch (const pg::SqlError& e) {
         if (e.code() != ExitCode::lock) throw;
         throw Error(ExitCode::lock,
                     "a table or index is locked by another session (a migration, REINDEX, "
@@ -223,13 +223,13 @@ const IndexInfo* same_key_index(const RequiredIndex& req, const std::vector<Inde
 /// A guide index that is not there: not applicable where the team's
 /// schema has no such table or column (the guide's index is for the
 /// guide's schema), else missing. Its state.
-std::string judge_absent(Connection& conn, const RequiredIndex& req, IndexReport& rep) {
+std::string judge_absent(pg::Connection& conn, const RequiredIndex& req, IndexReport& rep) {
     Findings& f = rep.findings;
-    const QueryResult r = exec(conn,
-                               "SELECT to_regclass($1) IS NULL, NOT EXISTS (SELECT 1 FROM "
-                               "pg_attribute WHERE attrelid = to_regclass($1) AND attname "
-                               "= $2 AND attnum > 0 AND NOT attisdropped)",
-                               {std::string(req.table), required_column(req)});
+    const pg::QueryResult r = exec(conn,
+                                   "SELECT to_regclass($1) IS NULL, NOT EXISTS (SELECT 1 FROM "
+                                   "pg_attribute WHERE attrelid = to_regclass($1) AND attname "
+                                   "= $2 AND attnum > 0 AND NOT attisdropped)",
+                                   {std::string(req.table), required_column(req)});
     const bool no_table = r.get(0, 0) == "t", no_column = r.get(0, 1) == "t";
     if (no_table || no_column) {
         rep.not_applicable.emplace_back(req.name);
@@ -277,7 +277,7 @@ std::string judge_present(const RequiredIndex& req, const IndexInfo& found, Inde
     return found.in_progress ? "building" : "present";
 }
 
-Json check_required(Connection& conn, const std::vector<IndexInfo>& all, IndexReport& rep) {
+Json check_required(pg::Connection& conn, const std::vector<IndexInfo>& all, IndexReport& rep) {
     nlohmann::json required = nlohmann::json::array();
     for (const auto& req : kRequired) {
         const IndexInfo* found = nullptr;
@@ -359,10 +359,10 @@ Json check_duplicates(const std::vector<IndexInfo>& all, IndexReport& rep) {
 }
 
 /// Never-scanned indexes that enforce nothing, and since when they count.
-Json check_unused(Connection& conn, const std::vector<IndexInfo>& all, IndexReport& rep,
+Json check_unused(pg::Connection& conn, const std::vector<IndexInfo>& all, IndexReport& rep,
                   Json& doc) {
     Findings& f = rep.findings;
-    const probe::StatsAge stats = probe::stats_age(conn);
+    const pg::probe::StatsAge stats = pg::probe::stats_age(conn);
     rep.stats_age_seconds = stats.seconds;
     nlohmann::json unused = nlohmann::json::array();
     for (const auto& x : all) {
@@ -382,9 +382,9 @@ Json check_unused(Connection& conn, const std::vector<IndexInfo>& all, IndexRepo
     return unused;
 }
 
-Json check_foreign_keys(Connection& conn, IndexReport& rep) {
+Json check_foreign_keys(pg::Connection& conn, IndexReport& rep) {
     Findings& f = rep.findings;
-    QueryResult fk =
+    pg::QueryResult fk =
         exec(conn,
              "SELECT format('%I.%I', n.nspname, t.relname), c.conname, (SELECT "
              "string_agg(a.attname, ', ' ORDER BY a.attnum) FROM pg_attribute a WHERE "
@@ -405,9 +405,9 @@ Json check_foreign_keys(Connection& conn, IndexReport& rep) {
 }
 
 /// The share of index blocks read from cache, and the indexes' total size.
-void hit_rate(Connection& conn, IndexReport& rep, Json& doc) {
+void hit_rate(pg::Connection& conn, IndexReport& rep, Json& doc) {
     Findings& f = rep.findings;
-    QueryResult hit =
+    pg::QueryResult hit =
         exec(conn,
              "SELECT coalesce(sum(idx_blks_hit), 0), coalesce(sum(idx_blks_read), 0), "
              "coalesce(sum(pg_relation_size(indexrelid)), 0) FROM pg_statio_user_indexes");
@@ -422,7 +422,7 @@ void hit_rate(Connection& conn, IndexReport& rep, Json& doc) {
     doc["index_bytes"] = hit.get_int(0, 2);
 }
 
-IndexReport analyse_unguarded(Connection& conn) {
+IndexReport analyse_unguarded(pg::Connection& conn) {
     IndexReport rep;
     auto all = load_indexes(conn);
     // What a lock kept from being read is named once; everything else is
@@ -431,7 +431,7 @@ IndexReport analyse_unguarded(Connection& conn) {
         rep.findings.add("locked tables", Status::warn,
                          "index definitions not compared on tables another session holds in "
                          "ACCESS EXCLUSIVE mode: " +
-                             join(probe::exclusively_locked(conn), ", "),
+                             join(pg::probe::exclusively_locked(conn), ", "),
                          "retry when the lock is released; validity was checked all the same");
     }
     Json doc = Json::object();
@@ -474,7 +474,7 @@ const std::vector<RequiredIndex>& required_indexes() {
     return v;
 }
 
-std::vector<std::string> ensure_indexes(Connection& conn, const IndexReport& rep,
+std::vector<std::string> ensure_indexes(pg::Connection& conn, const IndexReport& rep,
                                         const std::string& lock_timeout,
                                         const std::function<void(std::size_t)>& progress) {
     set_timeout(conn, "lock_timeout", lock_timeout, false);
@@ -489,4 +489,4 @@ std::vector<std::string> ensure_indexes(Connection& conn, const IndexReport& rep
     return done;
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::checks

@@ -14,7 +14,7 @@
 #include "base/findings.hpp"
 #include "pg/connection.hpp"
 
-namespace ctldb {
+namespace ctldb::checks {
 
 /// An index of the guide's "Indexes" section, names exact.
 struct RequiredIndex {
@@ -75,14 +75,14 @@ struct IndexReport {
 
 /// Reads and decides. Waits at most 5 s behind a lock on a table or index
 /// (then Error(lock) saying why).
-IndexReport analyse_indexes(Connection& conn);
+IndexReport analyse_indexes(pg::Connection& conn);
 
 /// Run `rep.ensure_sql` one statement at a time, never in a transaction
 /// (CONCURRENTLY needs each statement on its own), each waiting at most
 /// `lock_timeout` for its lock; `progress` hears how many ran. Returns the
 /// statements that ran; the first failure is thrown.
-std::vector<std::string> ensure_indexes(Connection& conn, const IndexReport& rep,
+std::vector<std::string> ensure_indexes(pg::Connection& conn, const IndexReport& rep,
                                         const std::string& lock_timeout,
                                         const std::function<void(std::size_t)>& progress);
 
-}  // namespace ctldb
+}  // namespace ctldb::checks

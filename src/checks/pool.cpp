@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-namespace ctldb::pool {
+namespace ctldb::checks::pool {
 
 std::int64_t usable(const Capacity& c) {
     return c.max_connections - c.superuser_reserved - c.reserved;
@@ -36,4 +36,4 @@ std::string monitor_grant(const std::string& user) {
     return "GRANT pg_monitor TO " + user;
 }
 
-}  // namespace ctldb::pool
+}  // namespace ctldb::checks::pool

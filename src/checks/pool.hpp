@@ -7,7 +7,7 @@
 
 #include "base/findings.hpp"
 
-namespace ctldb::pool {
+namespace ctldb::checks::pool {
 
 /// The server's limits and what is in use now.
 struct Capacity {
@@ -40,4 +40,4 @@ Status usage_status(const Capacity& c);
 /// The grant that lets `user` see every session: GRANT pg_monitor TO user.
 std::string monitor_grant(const std::string& user);
 
-}  // namespace ctldb::pool
+}  // namespace ctldb::checks::pool

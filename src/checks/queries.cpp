@@ -11,7 +11,7 @@
 #include "base/text.hpp"
 #include "pg/sqlstate.hpp"
 
-namespace ctldb::queries {
+namespace ctldb::checks::queries {
 
 std::optional<State> parse_state(const std::string& text) {
     if (text == "busy") return State::busy;
@@ -39,12 +39,12 @@ const char* state_name(State s) {
     return "?";
 }
 
-std::optional<double> duration_seconds(const probe::Session& s) {
+std::optional<double> duration_seconds(const pg::probe::Session& s) {
     if (!s.visible) return std::nullopt;
     return s.state == "active" ? s.query_seconds : s.state_seconds;
 }
 
-bool state_matches(const probe::Session& s, State want) {
+bool state_matches(const pg::probe::Session& s, State want) {
     switch (want) {
         case State::all:
             return true;
@@ -60,18 +60,20 @@ bool state_matches(const probe::Session& s, State want) {
     return false;
 }
 
-std::vector<probe::Session> select(const std::vector<probe::Session>& sessions,
-                                   const std::string& database, State state, double min_seconds) {
-    std::vector<probe::Session> out;
+std::vector<pg::probe::Session> select(const std::vector<pg::probe::Session>& sessions,
+                                       const std::string& database, State state,
+                                       double min_seconds) {
+    std::vector<pg::probe::Session> out;
     for (const auto& s : sessions) {
         if (s.self || (!database.empty() && s.database != database)) continue;
         if (!state_matches(s, state)) continue;
         if (min_seconds > 0 && duration_seconds(s).value_or(0) < min_seconds) continue;
         out.push_back(s);
     }
-    std::stable_sort(out.begin(), out.end(), [](const probe::Session& a, const probe::Session& b) {
-        return duration_seconds(a).value_or(-1) > duration_seconds(b).value_or(-1);
-    });
+    std::stable_sort(out.begin(), out.end(),
+                     [](const pg::probe::Session& a, const pg::probe::Session& b) {
+                         return duration_seconds(a).value_or(-1) > duration_seconds(b).value_or(-1);
+                     });
     return out;
 }
 
@@ -121,13 +123,13 @@ constexpr const char* kEnable =
 
 /// The schema-qualified name of the extension's function, or an error that
 /// says how to install it.
-std::string stat_function(Connection& conn, std::string& version) {
-    QueryResult r = exec(conn,
-                         "SELECT quote_ident(n.nspname), e.extversion, current_database() FROM "
-                         "pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE "
-                         "e.extname = 'pg_stat_statements'");
+std::string stat_function(pg::Connection& conn, std::string& version) {
+    pg::QueryResult r = exec(conn,
+                             "SELECT quote_ident(n.nspname), e.extversion, current_database() FROM "
+                             "pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE "
+                             "e.extname = 'pg_stat_statements'");
     if (r.rows() == 0) {
-        const std::string db = probe::current_database(conn);
+        const std::string db = pg::probe::current_database(conn);
         throw failure("pg_stat_statements is not installed in database " + db, kEnable);
     }
     version = r.get(0, 1);
@@ -146,7 +148,7 @@ const char* order_sql(Order o) {
     return "1";
 }
 
-QueryResult numbers(Connection& conn, const std::string& fn, int limit, Order order) {
+pg::QueryResult numbers(pg::Connection& conn, const std::string& fn, int limit, Order order) {
     const std::string db =
         "dbid = (SELECT oid FROM pg_database WHERE datname = current_database())";
     try {
@@ -159,9 +161,9 @@ QueryResult numbers(Connection& conn, const std::string& fn, int limit, Order or
                         "(false) WHERE " + db +
                         " AND queryid IS NOT NULL GROUP BY queryid, userid ORDER BY " +
                         order_sql(order) + " DESC LIMIT " + std::to_string(limit));
-    } catch (const SqlError& e) {
+    } catch (const pg::SqlError& e) {
         // 55000: the library is not in shared_preload_libraries.
-        if (e.server().sqlstate == sqlstate::object_not_in_prerequisite_state)
+        if (e.server().sqlstate == pg::sqlstate::object_not_in_prerequisite_state)
             throw failure("pg_stat_statements is installed but not loaded: " + e.server().message,
                           kEnable);
         throw;
@@ -170,10 +172,10 @@ QueryResult numbers(Connection& conn, const std::string& fn, int limit, Order or
 
 }  // namespace
 
-Statements top(Connection& conn, int limit, Order order) {
+Statements top(pg::Connection& conn, int limit, Order order) {
     Statements out;
     const std::string fn = stat_function(conn, out.version);
-    QueryResult r = numbers(conn, fn, limit, order);
+    pg::QueryResult r = numbers(conn, fn, limit, order);
     std::string ids = "{";
     for (int i = 0; i < r.rows(); ++i) {
         Statement s;
@@ -198,13 +200,14 @@ Statements top(Connection& conn, int limit, Order order) {
     } else {
         // The texts of the rows shown only (the function still reads the
         // text file once, but nothing of the other rows is sent).
-        QueryResult t = exec(conn,
-                             "SELECT DISTINCT ON (queryid, userid) queryid::text, "
-                             "userid::regrole::text, query FROM " +
-                                 fn +
-                                 "(true) WHERE dbid = (SELECT oid FROM pg_database WHERE datname "
-                                 "= current_database()) AND queryid = ANY($1::bigint[])",
-                             {ids});
+        pg::QueryResult t =
+            exec(conn,
+                 "SELECT DISTINCT ON (queryid, userid) queryid::text, "
+                 "userid::regrole::text, query FROM " +
+                     fn +
+                     "(true) WHERE dbid = (SELECT oid FROM pg_database WHERE datname "
+                     "= current_database()) AND queryid = ANY($1::bigint[])",
+                 {ids});
         std::map<std::pair<std::string, std::string>, std::string> text;
         for (int i = 0; i < t.rows(); ++i)
             text[{t.get(i, 0), t.get(i, 1)}] = t.get(i, 2);
@@ -213,19 +216,19 @@ Statements top(Connection& conn, int limit, Order order) {
             if (it != text.end()) s.query = it->second;
         }
     }
-    QueryResult info =
-        exec(conn, "SELECT " + probe::iso_utc("stats_reset") + " FROM " + fn + "_info");
+    pg::QueryResult info =
+        exec(conn, "SELECT " + pg::probe::iso_utc("stats_reset") + " FROM " + fn + "_info");
     if (info.rows() > 0) out.reset_at = info.get_optional(0, 0);
     return out;
 }
 
-std::string refusal(Connection& conn, std::int64_t pid, const probe::Session* s,
+std::string refusal(pg::Connection& conn, std::int64_t pid, const pg::probe::Session* s,
                     const std::string& db) {
     if (s == nullptr) {
-        QueryResult r = exec(conn,
-                             "SELECT coalesce(backend_type, 'a session of another role') FROM "
-                             "pg_stat_activity WHERE pid = $1",
-                             {std::to_string(pid)});
+        pg::QueryResult r = exec(conn,
+                                 "SELECT coalesce(backend_type, 'a session of another role') FROM "
+                                 "pg_stat_activity WHERE pid = $1",
+                                 {std::to_string(pid)});
         if (r.rows() == 0) return "no such session on this server";
         return "not a client session (" + r.get(0, 0) + ")";
     }
@@ -237,15 +240,15 @@ std::string refusal(Connection& conn, std::int64_t pid, const probe::Session* s,
     return "";
 }
 
-void signal_one(Connection& conn, SignalTarget& t, bool terminate, const std::string& rule) {
-    const probe::Session& s = *t.session;
+void signal_one(pg::Connection& conn, SignalTarget& t, bool terminate, const std::string& rule) {
+    const pg::probe::Session& s = *t.session;
     const std::string fn =
         terminate ? "pg_terminate_backend(a.pid, 5000)" : "pg_cancel_backend(a.pid)";
     try {
-        QueryResult r =
+        pg::QueryResult r =
             exec(conn,
                  "SELECT " + fn + " FROM pg_stat_activity a WHERE a.pid = $1 AND " +
-                     probe::iso_utc("a.backend_start") + " IS NOT DISTINCT FROM $2 AND " + rule,
+                     pg::probe::iso_utc("a.backend_start") + " IS NOT DISTINCT FROM $2 AND " + rule,
                  {std::to_string(t.pid), s.backend_start});
         if (r.rows() == 0) {
             t.outcome = "gone";
@@ -258,10 +261,10 @@ void signal_one(Connection& conn, SignalTarget& t, bool terminate, const std::st
             t.detail = terminate ? "still running 5 s after the signal" : "the server refused";
             return;
         }
-    } catch (const SqlError& e) {
+    } catch (const pg::SqlError& e) {
         t.outcome = "not permitted";
         t.detail = e.server().message +
-                   (e.server().sqlstate == sqlstate::insufficient_privilege
+                   (e.server().sqlstate == pg::sqlstate::insufficient_privilege
                         ? " (a role may signal its own sessions and, with pg_signal_backend, "
                           "those of other non-superusers)"
                         : "");
@@ -287,10 +290,11 @@ void signal_one(Connection& conn, SignalTarget& t, bool terminate, const std::st
     }
     t.detail = "the query was still running 2 s later";
     for (int i = 0; i < 20; ++i) {
-        QueryResult r = exec(conn,
-                             "SELECT state <> 'active' OR " + probe::iso_utc("query_start") +
-                                 " IS DISTINCT FROM $2 FROM pg_stat_activity WHERE pid = $1",
-                             {std::to_string(t.pid), s.query_start.value_or("")});
+        pg::QueryResult r =
+            exec(conn,
+                 "SELECT state <> 'active' OR " + pg::probe::iso_utc("query_start") +
+                     " IS DISTINCT FROM $2 FROM pg_stat_activity WHERE pid = $1",
+                 {std::to_string(t.pid), s.query_start.value_or("")});
         if (r.rows() == 0 || r.get(0, 0) == "t") {
             t.outcome = "cancelled";
             t.detail.clear();
@@ -300,4 +304,4 @@ void signal_one(Connection& conn, SignalTarget& t, bool terminate, const std::st
     }
 }
 
-}  // namespace ctldb::queries
+}  // namespace ctldb::checks::queries

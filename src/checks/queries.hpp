@@ -12,7 +12,7 @@
 #include "pg/connection.hpp"
 #include "pg/probes.hpp"
 
-namespace ctldb::queries {
+namespace ctldb::checks::queries {
 
 /// Which sessions by state: busy is every state but idle (active, idle in
 /// transaction, aborted transactions, fastpath calls).
@@ -26,16 +26,17 @@ const char* state_name(State s);
 /// How long a session has been in its state, as the guide's query measures
 /// it: an active one since its query started, any other since its state
 /// changed (how long a transaction has been left idle). nullopt: hidden.
-std::optional<double> duration_seconds(const probe::Session& s);
+std::optional<double> duration_seconds(const pg::probe::Session& s);
 
 /// Whether `s` is in state `want`.
-bool state_matches(const probe::Session& s, State want);
+bool state_matches(const pg::probe::Session& s, State want);
 
 /// The sessions of `database` ("" for every database) that are in `state`
 /// for at least `min_seconds`, ctldb's own left out, longest first
 /// (hidden ones last).
-std::vector<probe::Session> select(const std::vector<probe::Session>& sessions,
-                                   const std::string& database, State state, double min_seconds);
+std::vector<pg::probe::Session> select(const std::vector<pg::probe::Session>& sessions,
+                                       const std::string& database, State state,
+                                       double min_seconds);
 
 /// SQL condition on pg_stat_activity `a` that holds while a session still
 /// matches (state, at least `min_seconds` in it): a rule is checked again
@@ -68,25 +69,25 @@ struct Statements {
 /// two steps: the numbers without texts (pg_stat_statements(false)), then
 /// the texts of those rows only. Throws Error(failure) with the steps to
 /// enable it when the extension is missing or not preloaded.
-Statements top(Connection& conn, int limit, Order order);
+Statements top(pg::Connection& conn, int limit, Order order);
 
 /// A session `cancel` or `terminate` acts on, and what came of it.
 struct SignalTarget {
     std::int64_t pid = 0;
-    const probe::Session* session = nullptr;  ///< null: no such client session
-    std::string outcome;                      ///< "terminated", "cancelled", "refused", ...
+    const pg::probe::Session* session = nullptr;  ///< null: no such client session
+    std::string outcome;                          ///< "terminated", "cancelled", "refused", ...
     std::string detail;
     bool ok = false;
 };
 
 /// Why `pid` may not be signalled, or "" when it may: no such client
 /// session, ctldb's own, or one of another database.
-std::string refusal(Connection& conn, std::int64_t pid, const probe::Session* s,
+std::string refusal(pg::Connection& conn, std::int64_t pid, const pg::probe::Session* s,
                     const std::string& db);
 
 /// Cancel or terminate `t`'s session if it still matches `rule` (SQL over
 /// pg_stat_activity a) and is the same session (backend start); a cancel
 /// is followed for 2 s to see whether the query stopped.
-void signal_one(Connection& conn, SignalTarget& t, bool terminate, const std::string& rule);
+void signal_one(pg::Connection& conn, SignalTarget& t, bool terminate, const std::string& rule);
 
-}  // namespace ctldb::queries
+}  // namespace ctldb::checks::queries

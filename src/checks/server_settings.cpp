@@ -10,7 +10,7 @@
 #include "pg/sql.hpp"
 #include "tls/tls.hpp"
 
-namespace ctldb::server_settings {
+namespace ctldb::checks::server_settings {
 
 const std::vector<std::string>& names() {
     static const std::vector<std::string> v = {
@@ -20,7 +20,7 @@ const std::vector<std::string>& names() {
     return v;
 }
 
-std::string shown(const probe::Setting& s) {
+std::string shown(const pg::probe::Setting& s) {
     if (!s.value) return "?";
     if (s.unit == "s" || s.unit == "ms" || s.unit == "min") return *s.value + s.unit;
     return *s.value;
@@ -83,7 +83,7 @@ void evaluate_one(Item& it, const Options& o, std::int64_t superuser_reserved) {
 
 }  // namespace
 
-std::vector<Item> evaluate(const std::vector<probe::Setting>& current, const Options& o,
+std::vector<Item> evaluate(const std::vector<pg::probe::Setting>& current, const Options& o,
                            std::int64_t superuser_reserved) {
     std::vector<Item> out;
     for (const auto& name : names()) {
@@ -91,7 +91,7 @@ std::vector<Item> evaluate(const std::vector<probe::Setting>& current, const Opt
         it.name = name;
         it.guide = guide_of(name);
         auto c = std::find_if(current.begin(), current.end(),
-                              [&](const probe::Setting& s) { return s.name == name; });
+                              [&](const pg::probe::Setting& s) { return s.name == name; });
         if (c != current.end()) it.current = *c;
         it.current.name = name;
         if (!it.current.value) {
@@ -113,7 +113,8 @@ std::vector<Item> evaluate(const std::vector<probe::Setting>& current, const Opt
 /// Why the server could not start with TLS on and these files; "" when
 /// it can. The files are read by the server (superuser or
 /// pg_read_server_files), as it would read them at start.
-std::string tls_files_problem(Connection& conn, const std::string& cert, const std::string& key) {
+std::string tls_files_problem(pg::Connection& conn, const std::string& cert,
+                              const std::string& key) {
     if (exec(conn, "SELECT pg_has_role('pg_read_server_files', 'USAGE')").get(0, 0) != "t") {
         return "the server's ssl_cert_file and ssl_key_file cannot be checked by this role "
                "(needs superuser or pg_read_server_files)";
@@ -122,7 +123,7 @@ std::string tls_files_problem(Connection& conn, const std::string& cert, const s
         try {
             out = exec(conn, "SELECT pg_read_file($1)", {path}).get(0, 0);
             return "";
-        } catch (const SqlError& e) {
+        } catch (const pg::SqlError& e) {
             return "the server cannot read " + path + ": " + e.server().message;
         }
     };
@@ -135,10 +136,10 @@ std::string tls_files_problem(Connection& conn, const std::string& cert, const s
 }
 
 /// Throws when this role may not ALTER SYSTEM these settings and reload.
-void check_may_apply(Connection& conn, const std::vector<const Item*>& todo) {
+void check_may_apply(pg::Connection& conn, const std::vector<const Item*>& todo) {
     if (exec(conn, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user").get(0, 0) == "t")
         return;
-    const std::string role = probe::current_user(conn);
+    const std::string role = pg::probe::current_user(conn);
     std::vector<std::string> missing;
     for (const Item* i : todo) {
         if (exec(conn, "SELECT has_parameter_privilege($1, 'ALTER SYSTEM')", {i->name}).get(0, 0) !=
@@ -149,9 +150,10 @@ void check_may_apply(Connection& conn, const std::vector<const Item*>& todo) {
             .get(0, 0) != "t")
         missing.push_back("GRANT EXECUTE ON FUNCTION pg_catalog.pg_reload_conf() TO " + role);
     if (missing.empty()) return;
-    QueryResult su = exec(conn,
-                          "SELECT string_agg(rolname, ', ' ORDER BY rolname) FROM pg_roles WHERE "
-                          "rolsuper AND rolcanlogin");
+    pg::QueryResult su =
+        exec(conn,
+             "SELECT string_agg(rolname, ', ' ORDER BY rolname) FROM pg_roles WHERE "
+             "rolsuper AND rolcanlogin");
     Error e(ExitCode::failure,
             "changing server settings needs ALTER SYSTEM and pg_reload_conf(), which role " + role +
                 " may not run; nothing was changed",
@@ -163,7 +165,7 @@ void check_may_apply(Connection& conn, const std::vector<const Item*>& todo) {
 }
 
 std::string alter_system(const Item& i) {
-    return "ALTER SYSTEM SET " + i.name + " = " + sql::quote_literal(i.want);
+    return "ALTER SYSTEM SET " + i.name + " = " + pg::sql::quote_literal(i.want);
 }
 
 std::string apply_plan(const std::vector<const Item*>& todo) {
@@ -173,10 +175,10 @@ std::string apply_plan(const std::vector<const Item*>& todo) {
     return plan + "  SELECT pg_reload_conf();\n";
 }
 
-void apply(Connection& conn, const std::vector<const Item*>& todo) {
+void apply(pg::Connection& conn, const std::vector<const Item*>& todo) {
     for (const Item* i : todo)
         exec(conn, alter_system(*i));
     exec(conn, "SELECT pg_reload_conf()");
 }
 
-}  // namespace ctldb::server_settings
+}  // namespace ctldb::checks::server_settings

@@ -12,7 +12,7 @@
 #include "base/findings.hpp"
 #include "pg/probes.hpp"
 
-namespace ctldb::server_settings {
+namespace ctldb::checks::server_settings {
 
 /// The guide's settings, in the order they are shown.
 const std::vector<std::string>& names();
@@ -30,7 +30,7 @@ struct Item {
     std::string name;
     std::string guide;  ///< the guide's section that prescribes it
     std::string want;   ///< the value ALTER SYSTEM would set ("" nothing to set)
-    probe::Setting current;
+    pg::probe::Setting current;
     Status status = Status::ok;
     std::string message;
     bool differs = false;   ///< apply sets `want`
@@ -38,22 +38,23 @@ struct Item {
     bool restart() const { return current.context == "postmaster"; }
 };
 
-/// Every guide setting (`current` holds names(), as probe::settings reads
+/// Every guide setting (`current` holds names(), as pg::probe::settings reads
 /// them); `superuser_reserved` from the server, for max_connections.
-std::vector<Item> evaluate(const std::vector<probe::Setting>& current, const Options& o,
+std::vector<Item> evaluate(const std::vector<pg::probe::Setting>& current, const Options& o,
                            std::int64_t superuser_reserved);
 
 /// The value as pg_settings shows it, with its unit ("60s", "8MB").
-std::string shown(const probe::Setting& s);
+std::string shown(const pg::probe::Setting& s);
 
 /// Why the server could not start with TLS on and these files; "" when it
 /// can. The files are read by the server (superuser or
 /// pg_read_server_files), as it would read them at start.
-std::string tls_files_problem(Connection& conn, const std::string& cert, const std::string& key);
+std::string tls_files_problem(pg::Connection& conn, const std::string& cert,
+                              const std::string& key);
 
 /// Throws (the missing grants as details) when the connected role may not
 /// ALTER SYSTEM these settings and reload.
-void check_may_apply(Connection& conn, const std::vector<const Item*>& todo);
+void check_may_apply(pg::Connection& conn, const std::vector<const Item*>& todo);
 
 /// The statement that sets `i` to what the guide wants.
 std::string alter_system(const Item& i);
@@ -63,6 +64,6 @@ std::string alter_system(const Item& i);
 std::string apply_plan(const std::vector<const Item*>& todo);
 
 /// ALTER SYSTEM each, then pg_reload_conf().
-void apply(Connection& conn, const std::vector<const Item*>& todo);
+void apply(pg::Connection& conn, const std::vector<const Item*>& todo);
 
-}  // namespace ctldb::server_settings
+}  // namespace ctldb::checks::server_settings

@@ -28,7 +28,7 @@ bool has_name(const CLI::Option* o, std::initializer_list<const char*> names) {
 /// name does not list them.
 std::vector<std::string> known_choices(const CLI::Option* o, const std::vector<std::string>& path,
                                        const CLI::App& root) {
-    for (const auto& s : settings()) {
+    for (const auto& s : config::settings()) {
         if (!s.flag.empty() && !s.choices.empty() && path.empty() &&
             has_name(o, {std::string(s.flag).c_str()})) {
             return {s.choices.begin(), s.choices.end()};
@@ -37,9 +37,9 @@ std::vector<std::string> known_choices(const CLI::Option* o, const std::vector<s
     const std::string cmd = path.empty() ? "" : path.front();
     if (has_name(o, {"layout"})) {
         std::vector<std::string> names;
-        for (auto l :
-             {MigrationLayout::automatic, MigrationLayout::numbered,
-              MigrationLayout::golang_migrate, MigrationLayout::flyway, MigrationLayout::dbmate}) {
+        for (auto l : {migrate::MigrationLayout::automatic, migrate::MigrationLayout::numbered,
+                       migrate::MigrationLayout::golang_migrate, migrate::MigrationLayout::flyway,
+                       migrate::MigrationLayout::dbmate}) {
             names.emplace_back(layout_name(l));
         }
         return names;
@@ -684,7 +684,7 @@ void man_commands(std::ostringstream& o, const std::vector<CommandDoc>& cmds) {
 
 void man_environment(std::ostringstream& o) {
     o << ".SH ENVIRONMENT\n";
-    for (const auto& s : settings()) {
+    for (const auto& s : config::settings()) {
         if (s.env.empty()) continue;
         o << ".TP\n.B " << roff(std::string(s.env)) << "\n" << roff(std::string(s.description));
         if (!s.default_value.empty())
@@ -698,7 +698,7 @@ void man_environment(std::ostringstream& o) {
 /// The variables ctldb reads beyond the settings table, FILES and EXIT
 /// STATUS, with the backup directory's default from the table.
 void man_fixed_sections(std::ostringstream& o) {
-    const SettingSpec* b = find_setting("backup_dir");
+    const config::SettingSpec* b = config::find_setting("backup_dir");
     const std::string backup_dir(b != nullptr ? b->default_value : "/backups");
     o << R"SH(.TP
 .B DB_PASSWORD_FILE

@@ -12,7 +12,7 @@
 #include "base/error.hpp"
 #include "base/text.hpp"
 
-namespace ctldb {
+namespace ctldb::cli {
 
 /// Seconds of a duration option ("10s", "5m", "26h"; a bare number is
 /// seconds); a usage error naming `option` otherwise.
@@ -58,4 +58,4 @@ inline std::vector<std::string> split_list(const std::string& s) {
     return out;
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::cli

@@ -8,7 +8,7 @@ namespace CLI {
 class App;
 }
 
-namespace ctldb {
+namespace ctldb::cli {
 class Context;
 }
 

@@ -5,11 +5,11 @@
 #include "base/output.hpp"
 #include "cli/report.hpp"
 
-namespace ctldb {
+namespace ctldb::cli {
 
-const Config& Context::config() {
+const config::Config& Context::config() {
     if (!config_) {
-        ConfigInputs in{global.flags, global.config_paths, env};
+        config::ConfigInputs in{global.flags, global.config_paths, env};
         config_ = resolve_config(in);
         for (const auto& w : config_->warnings())
             log::warn(w);
@@ -29,8 +29,8 @@ const Config& Context::config() {
     return *config_;
 }
 
-const Config& Context::valid_config(bool for_connection) {
-    const Config& c = config();
+const config::Config& Context::valid_config(bool for_connection) {
+    const config::Config& c = config();
     c.validate(for_connection);
     return c;
 }
@@ -44,4 +44,4 @@ void Context::stream(const Outcome& frame) {
     print_frame(frame, global.output);
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::cli

@@ -15,7 +15,7 @@
 #include "cli/outcome.hpp"
 #include "config/config.hpp"
 
-namespace ctldb {
+namespace ctldb::cli {
 
 struct GlobalOptions {
     std::vector<std::string> config_paths;  ///< --config, in order
@@ -37,7 +37,7 @@ class Context {
     /// defaults on first use; logs its warnings once. Does not validate the
     /// values, but a config file that cannot be read or holds a key twice
     /// is a usage error here (exit 2), unless `inspecting_config`.
-    const Config& config();
+    const config::Config& config();
 
     /// Set by `ctldb config`, which shows such problems with everything else.
     bool inspecting_config = false;
@@ -50,7 +50,7 @@ class Context {
 
     /// The configuration, validated; throws Error(usage) listing every
     /// problem. `for_connection` also requires host, dbname and user.
-    const Config& valid_config(bool for_connection = true);
+    const config::Config& valid_config(bool for_connection = true);
 
     bool json() const { return global.output == OutputFormat::json; }
 
@@ -64,10 +64,10 @@ class Context {
     void start_stream();
 
     /// For tests: use this environment instead of the process's.
-    EnvLookup env = process_env();
+    config::EnvLookup env = config::process_env();
 
   private:
-    std::optional<Config> config_;
+    std::optional<config::Config> config_;
 };
 
-}  // namespace ctldb
+}  // namespace ctldb::cli

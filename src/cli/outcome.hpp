@@ -18,7 +18,7 @@
 #include "base/error.hpp"
 #include "base/output.hpp"
 
-namespace ctldb {
+namespace ctldb::cli {
 
 class Outcome {
   public:
@@ -108,4 +108,4 @@ class Outcome {
     std::shared_ptr<const Error> error_;
 };
 
-}  // namespace ctldb
+}  // namespace ctldb::cli

@@ -11,25 +11,7 @@
 #include "base/output.hpp"
 #include "base/signals.hpp"
 
-namespace ctldb {
-
-const char* exit_code_name(ExitCode code) {
-    switch (code) {
-        case ExitCode::ok:
-            return "ok";
-        case ExitCode::failure:
-            return "failure";
-        case ExitCode::usage:
-            return "usage";
-        case ExitCode::connect:
-            return "connect";
-        case ExitCode::lock:
-            return "lock";
-        case ExitCode::interrupted:
-            return "interrupted";
-    }
-    return "failure";
-}
+namespace ctldb::cli {
 
 void report_error(const Error& e, bool json_output) {
     if (log::format() == log::Format::json) {
@@ -165,4 +147,4 @@ int run_command(Context& ctx) {
     return static_cast<int>(code);
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::cli

@@ -5,7 +5,7 @@
 #include "base/error.hpp"
 #include "cli/context.hpp"
 
-namespace ctldb {
+namespace ctldb::cli {
 
 /// Print `e` on stderr (text or JSON log format). With `json_output`, also
 /// print {"ok": false, "error": ...} on stdout so scripts get a document.
@@ -19,4 +19,4 @@ void print_frame(const Outcome& frame, OutputFormat format);
 /// 130, whatever the command was doing when it arrived.
 int run_command(Context& ctx);
 
-}  // namespace ctldb
+}  // namespace ctldb::cli

@@ -33,7 +33,7 @@
 #include "pg/pgtools.hpp"
 #include "pg/probes.hpp"
 
-namespace ctldb {
+namespace ctldb::commands {
 
 namespace {
 
@@ -64,7 +64,7 @@ std::string backup_dir(const BackupOptions& o, Context& ctx) {
 /// (a compressed logical dump leaves out indexes and free space) plus 16 MiB.
 std::uint64_t space_estimate(const std::string& dir, const std::string& database,
                              const std::string& ext, std::int64_t db_size) {
-    for (const auto& b : list_backups(dir)) {  // newest first
+    for (const auto& b : backup::list_backups(dir)) {  // newest first
         if (b.usable() && b.manifest && b.manifest->database == database &&
             ends_with(b.path, ext)) {
             return b.size + b.size / 4 + (1ULL << 20);
@@ -91,7 +91,7 @@ void check_free_space(const std::string& dir, std::uint64_t estimate) {
 /// What --format, --compression, --compress-level and --jobs ask for.
 struct DumpPlan {
     bool custom = false;
-    Compression compression = Compression::none;
+    backup::Compression compression = backup::Compression::none;
     int level = 0;
     int jobs = 1;
     std::string ext;  ///< ".dump", ".sql.gz" or ".sql.zst"
@@ -100,10 +100,11 @@ struct DumpPlan {
 DumpPlan plan_dump(const BackupOptions& o) {
     DumpPlan d;
     d.custom = o.format == "custom";
-    d.compression = d.custom ? Compression::none
-                             : (o.compression == "zstd" ? Compression::zstd : Compression::gzip);
-    d.level = o.level >= 0 ? o.level : (d.compression == Compression::zstd ? 3 : 6);
-    if (d.compression == Compression::gzip && d.level > 9) {
+    d.compression = d.custom ? backup::Compression::none
+                             : (o.compression == "zstd" ? backup::Compression::zstd
+                                                        : backup::Compression::gzip);
+    d.level = o.level >= 0 ? o.level : (d.compression == backup::Compression::zstd ? 3 : 6);
+    if (d.compression == backup::Compression::gzip && d.level > 9) {
         throw usage_error("--compress-level for gzip is 1 to 9");
     }
     if (o.jobs > 0) {
@@ -114,17 +115,20 @@ DumpPlan plan_dump(const BackupOptions& o) {
         log::detail("compressing with " + std::to_string(d.jobs) + " threads (" + cpus.source +
                     ")");
     }
-    d.ext = d.custom ? ".dump" : (d.compression == Compression::zstd ? ".sql.zst" : ".sql.gz");
+    d.ext =
+        d.custom ? ".dump" : (d.compression == backup::Compression::zstd ? ".sql.zst" : ".sql.gz");
     return d;
 }
 
 /// The pg_dump for the server's major version; its version in `m`.
-std::string matching_pg_dump(Connection& conn, const EnvLookup& env, BackupManifest& m) {
-    const probe::ServerVersion sv = probe::server_version(conn);
+std::string matching_pg_dump(pg::Connection& conn, const config::EnvLookup& env,
+                             backup::BackupManifest& m) {
+    const pg::probe::ServerVersion sv = pg::probe::server_version(conn);
     const std::int64_t server_num = sv.num;
     m.server_version = sv.text;
-    const std::string pg_dump = find_pg_tool("pg_dump", env, static_cast<int>(server_num / 10000));
-    const int dump_major = pg_tool_major_version(pg_dump, &m.pg_dump_version);
+    const std::string pg_dump =
+        pg::find_pg_tool("pg_dump", env, static_cast<int>(server_num / 10000));
+    const int dump_major = pg::pg_tool_major_version(pg_dump, &m.pg_dump_version);
     if (dump_major < server_num / 10000) {
         throw usage_error(pg_dump + " is version " + m.pg_dump_version +
                               ", older than the server (" + m.server_version +
@@ -137,14 +141,14 @@ std::string matching_pg_dump(Connection& conn, const EnvLookup& env, BackupManif
 
 /// pg_dump's custom archive, written by pg_dump itself to `partial`.
 void dump_custom(std::vector<std::string> argv, const ProcessOptions& po, const DumpPlan& d,
-                 const std::string& partial, BackupManifest& m) {
+                 const std::string& partial, backup::BackupManifest& m) {
     argv.insert(argv.end(),
                 {"--format=custom", "--compress=" + std::to_string(d.level), "--file=" + partial});
     ChildProcess dump(argv, po, {});
     ProcessResult r = dump.wait();
     throw_if_interrupted();
     if (!r.ok()) throw failure("pg_dump failed: " + r.output);
-    ReadResult rr = read_compressed(partial, Compression::none, nullptr);
+    backup::ReadResult rr = read_compressed(partial, backup::Compression::none, nullptr);
     m.sha256 = rr.sha256;
     m.size_bytes = rr.file_bytes;
     int sync_fd = ::open(partial.c_str(), O_RDONLY | O_CLOEXEC);
@@ -157,9 +161,10 @@ void dump_custom(std::vector<std::string> argv, const ProcessOptions& po, const 
 /// pg_dump's plain SQL, compressed in parallel into `fd` as it streams;
 /// size and SHA-256 in `m`, the dump's own bytes in m.dump_bytes.
 void dump_plain(const std::vector<std::string>& argv, const ProcessOptions& po, const DumpPlan& d,
-                int fd, const std::string& partial, std::uint64_t expected, BackupManifest& m) {
-    HashingFileSink sink(fd, partial);
-    auto compressor = d.compression == Compression::zstd
+                int fd, const std::string& partial, std::uint64_t expected,
+                backup::BackupManifest& m) {
+    backup::HashingFileSink sink(fd, partial);
+    auto compressor = d.compression == backup::Compression::zstd
                           ? make_zstd_compressor(sink, d.level, d.jobs)
                           : make_gzip_compressor(sink, d.level, d.jobs);
     ChildProcess dump(argv, po, {false, true, -1});
@@ -195,18 +200,18 @@ std::vector<std::string> prune_after(const BackupOptions& o, const std::string& 
                                      const std::string& just_made) {
     std::vector<std::string> pruned;
     if (o.keep_last <= 0 && o.keep_days <= 0) return pruned;
-    pruned = backups_to_prune(list_backups(dir), o.keep_last, o.keep_days, std::time(nullptr),
-                              just_made);
+    pruned = backup::backups_to_prune(backup::list_backups(dir), o.keep_last, o.keep_days,
+                                      std::time(nullptr), just_made);
     for (const auto& p : pruned) {
         ::unlink(p.c_str());
-        ::unlink(manifest_path_for(p).c_str());
+        ::unlink(backup::manifest_path_for(p).c_str());
         log::info("pruned " + p);
     }
     return pruned;
 }
 
-Outcome report_backup(const BackupManifest& m, const DumpPlan& d, const std::string& final_path,
-                      const std::vector<std::string>& pruned) {
+cli::Outcome report_backup(const backup::BackupManifest& m, const DumpPlan& d,
+                           const std::string& final_path, const std::vector<std::string>& pruned) {
     const double secs = static_cast<double>(m.duration_ms) / 1000.0;
     const double rate =
         secs > 0 ? static_cast<double>(d.custom ? m.size_bytes : m.dump_bytes) / 1e6 / secs : 0;
@@ -214,21 +219,21 @@ Outcome report_backup(const BackupManifest& m, const DumpPlan& d, const std::str
     std::snprintf(line, sizeof line, "backup %s: %s in %.1f s (%.1f MB/s%s), %zu tables\n",
                   final_path.c_str(), human_bytes(static_cast<double>(m.size_bytes)).c_str(), secs,
                   rate, d.custom ? "" : " of dump text", m.row_counts.size());
-    return Outcome::done(ExitCode::ok, line,
-                         {{"path", final_path},
-                          {"manifest", manifest_path_for(final_path)},
-                          {"size_bytes", m.size_bytes},
-                          {"dump_bytes", m.dump_bytes},
-                          {"sha256", m.sha256},
-                          {"duration_ms", m.duration_ms},
-                          {"mb_per_second", rate},
-                          {"tables", m.row_counts.size()},
-                          {"pruned", pruned}});
+    return cli::Outcome::done(ExitCode::ok, line,
+                              {{"path", final_path},
+                               {"manifest", backup::manifest_path_for(final_path)},
+                               {"size_bytes", m.size_bytes},
+                               {"dump_bytes", m.dump_bytes},
+                               {"sha256", m.sha256},
+                               {"duration_ms", m.duration_ms},
+                               {"mb_per_second", rate},
+                               {"tables", m.row_counts.size()},
+                               {"pruned", pruned}});
 }
 
-Outcome run_backup(const BackupOptions& o, Context& ctx) {
-    const Config& cfg = ctx.valid_config(true);
-    ConnectionSettings cs = cfg.connection();
+cli::Outcome run_backup(const BackupOptions& o, Context& ctx) {
+    const config::Config& cfg = ctx.valid_config(true);
+    config::ConnectionSettings cs = cfg.connection();
     const std::string dir = backup_dir(o, ctx);
     if (!fs::is_dir(dir)) {
         throw usage_error("backup directory " + dir + " does not exist",
@@ -239,30 +244,30 @@ Outcome run_backup(const BackupOptions& o, Context& ctx) {
 
     // Fail early when there is no pg_dump at all; the one matching the
     // server's major version is picked once it is known.
-    find_pg_tool("pg_dump", ctx.env);
-    auto conn = connect(cs);
-    complete_from(cs, *conn);  // a service file may name the database
-    BackupManifest m;
+    pg::find_pg_tool("pg_dump", ctx.env);
+    auto conn = pg::connect(cs);
+    pg::complete_from(cs, *conn);  // a service file may name the database
+    backup::BackupManifest m;
     const std::string pg_dump = matching_pg_dump(*conn, ctx.env, m);
     if (!o.no_space_check) {
-        const std::int64_t db_size = probe::database_size(*conn);
+        const std::int64_t db_size = pg::probe::database_size(*conn);
         check_free_space(dir, space_estimate(dir, cs.dbname, d.ext, db_size));
     }
 
     // One second per name, shared by the formats' manifest: the slot waits
     // for a free one and holds it (a lock that dies with this process)
     // against concurrent runs; what dead runs left is cleared first.
-    for (const auto& p : remove_stale_partials(dir))
+    for (const auto& p : backup::remove_stale_partials(dir))
         log::info("removed " + p + ", left by a run that no longer exists");
-    BackupSlot slot(dir, d.ext);
+    backup::BackupSlot slot(dir, d.ext);
     const std::time_t started = slot.time();
     const Stopwatch t0;
 
     // One snapshot for the counts and the dump: the manifest describes
     // exactly what is in the file.
-    m.snapshot = begin_dump_snapshot(*conn);
-    m.row_counts = count_rows(*conn);
-    if (!d.custom && has_large_objects(*conn)) {
+    m.snapshot = backup::begin_dump_snapshot(*conn);
+    m.row_counts = backup::count_rows(*conn);
+    if (!d.custom && backup::has_large_objects(*conn)) {
         // pg_dump wraps large objects in its own BEGIN/COMMIT in plain
         // format, which psql --single-transaction cannot undo.
         log::warn(
@@ -273,7 +278,7 @@ Outcome run_backup(const BackupOptions& o, Context& ctx) {
 
     // pg_dump connects exactly as ctldb did: the complete connection string
     // beats a service file or PG* variable in the environment.
-    const ChildConnection child = child_connection(cs, "ctldb backup", ctx.env);
+    const config::ChildConnection child = child_connection(cs, "ctldb backup", ctx.env);
     ProcessOptions po;
     po.clear_pg_env = true;
     po.env = child.env;
@@ -285,13 +290,14 @@ Outcome run_backup(const BackupOptions& o, Context& ctx) {
         fd.reset();
         dump_custom(argv, po, d, slot.data_partial(), m);
     } else {
-        dump_plain(argv, po, d, fd.get(), slot.data_partial(), data_estimate(*conn), m);
+        dump_plain(argv, po, d, fd.get(), slot.data_partial(), backup::data_estimate(*conn), m);
     }
-    end_dump_snapshot(*conn);
+    backup::end_dump_snapshot(*conn);
 
     m.file = slot.stem() + d.ext;
     m.format = d.custom ? "custom" : "plain";
-    m.compression = d.custom ? "custom" : (d.compression == Compression::zstd ? "zstd" : "gzip");
+    m.compression =
+        d.custom ? "custom" : (d.compression == backup::Compression::zstd ? "zstd" : "gzip");
     m.database = cs.dbname;
     m.ctldb_version = version();
     m.started_at = utc_iso8601(started);
@@ -311,7 +317,7 @@ std::string age(std::time_t t, std::time_t now) {
 }
 
 /// What `backup list` says of a backup's state.
-std::string list_state(const BackupEntry& e, std::time_t now) {
+std::string list_state(const backup::BackupEntry& e, std::time_t now) {
     if (e.in_future(now)) {
         return "in the future: dated " + utc_iso8601(e.taken_at) +
                ", never counted as the newest (check the writer's clock)";
@@ -326,7 +332,7 @@ std::string list_state(const BackupEntry& e, std::time_t now) {
                                            : "verified " + e.manifest->verified_at;
 }
 
-nlohmann::json list_json(const std::vector<BackupEntry>& entries, const std::string& dir,
+nlohmann::json list_json(const std::vector<backup::BackupEntry>& entries, const std::string& dir,
                          std::time_t now) {
     nlohmann::json arr = nlohmann::json::array();
     for (const auto& e : entries) {
@@ -351,7 +357,7 @@ nlohmann::json list_json(const std::vector<BackupEntry>& entries, const std::str
     return {{"dir", dir}, {"backups", arr}};
 }
 
-std::string list_text(const std::vector<BackupEntry>& entries, const std::string& dir,
+std::string list_text(const std::vector<backup::BackupEntry>& entries, const std::string& dir,
                       std::time_t now) {
     Table t({"BACKUP", "DATABASE", "SIZE", "AGE", "STATE"});
     for (const auto& e : entries) {
@@ -361,82 +367,85 @@ std::string list_text(const std::vector<BackupEntry>& entries, const std::string
              e.in_future(now) ? "future" : age(e.taken_at, now) + (e.time_from_name ? "" : "*"),
              list_state(e, now)});
     }
-    const bool by_mtime = std::any_of(entries.begin(), entries.end(),
-                                      [](const BackupEntry& e) { return !e.time_from_name; });
+    const bool by_mtime =
+        std::any_of(entries.begin(), entries.end(),
+                    [](const backup::BackupEntry& e) { return !e.time_from_name; });
     return entries.empty() ? "no backups in " + dir + "\n"
                            : t.render() + (by_mtime ? "* age from the file's modification "
                                                       "time: its name holds no date\n"
                                                     : "");
 }
 
-Outcome run_list(const BackupOptions& o, Context& ctx) {
+cli::Outcome run_list(const BackupOptions& o, Context& ctx) {
     const std::string dir = backup_dir(o, ctx);
-    const auto entries = list_backups(dir);
+    const auto entries = backup::list_backups(dir);
     const std::time_t now = std::time(nullptr);
-    return Outcome::done(ExitCode::ok, list_text(entries, dir, now), list_json(entries, dir, now));
+    return cli::Outcome::done(ExitCode::ok, list_text(entries, dir, now),
+                              list_json(entries, dir, now));
 }
 
-Outcome run_verify(const BackupOptions& o, Context& ctx) {
-    const VerifiedBackup v = verify_backup(o.file, ctx.env, o.no_manifest);
+cli::Outcome run_verify(const BackupOptions& o, Context& ctx) {
+    const backup::VerifiedBackup v = backup::verify_backup(o.file, ctx.env, o.no_manifest);
     if (!v.has_manifest) {
-        const std::string kind = DumpKind{v.custom, v.compression}.describe();
-        return Outcome::done(ExitCode::ok,
-                             "backup " + v.path + " is a complete " + kind + " (" +
-                                 human_bytes(v.content_bytes) +
-                                 "); no manifest, so no checksum or row counts to check\n",
-                             {{"path", v.path},
-                              {"manifest", false},
-                              {"kind", kind},
-                              {"content_bytes", v.content_bytes}});
+        const std::string kind = backup::DumpKind{v.custom, v.compression}.describe();
+        return cli::Outcome::done(ExitCode::ok,
+                                  "backup " + v.path + " is a complete " + kind + " (" +
+                                      human_bytes(v.content_bytes) +
+                                      "); no manifest, so no checksum or row counts to check\n",
+                                  {{"path", v.path},
+                                   {"manifest", false},
+                                   {"kind", kind},
+                                   {"content_bytes", v.content_bytes}});
     }
     // Remember the verification in the manifest.
     // The data's verdict stands on its own: a read-only mount (a restore
     // drill's volume) cannot take the stamp, which is said, not failed.
-    BackupManifest m = v.manifest;
+    backup::BackupManifest m = v.manifest;
     m.verified_at = utc_now_iso8601();
     std::string stamp_error;
     try {
-        fs::write_atomic(manifest_path_for(v.path), m.to_json(), 0600);
+        fs::write_atomic(backup::manifest_path_for(v.path), m.to_json(), 0600);
     } catch (const Error& e) {
         stamp_error = e.what();
         log::warn("the backup is intact, but its manifest could not record the verification: " +
                   stamp_error);
     }
-    return Outcome::done(ExitCode::ok,
-                         "backup " + v.path + " is complete and intact (sha256 " +
-                             m.sha256.substr(0, 16) + "…, " + human_bytes(v.content_bytes) +
-                             " of dump)\n",
-                         {{"path", v.path},
-                          {"verified_recorded", stamp_error.empty()},
-                          {"manifest", true},
-                          {"sha256", m.sha256},
-                          {"size_bytes", m.size_bytes},
-                          {"content_bytes", v.content_bytes},
-                          {"tables", m.row_counts.size()}});
+    return cli::Outcome::done(ExitCode::ok,
+                              "backup " + v.path + " is complete and intact (sha256 " +
+                                  m.sha256.substr(0, 16) + "…, " + human_bytes(v.content_bytes) +
+                                  " of dump)\n",
+                              {{"path", v.path},
+                               {"verified_recorded", stamp_error.empty()},
+                               {"manifest", true},
+                               {"sha256", m.sha256},
+                               {"size_bytes", m.size_bytes},
+                               {"content_bytes", v.content_bytes},
+                               {"tables", m.row_counts.size()}});
 }
 
-Outcome run_prune(const BackupOptions& o, Context& ctx) {
+cli::Outcome run_prune(const BackupOptions& o, Context& ctx) {
     if (o.keep_last <= 0 && o.keep_days <= 0) {
         throw usage_error("backup prune needs --keep-last N and/or --keep-days N");
     }
     const std::string dir = backup_dir(o, ctx);
     if (!o.dry_run) {
-        for (const auto& p : remove_stale_partials(dir))
+        for (const auto& p : backup::remove_stale_partials(dir))
             log::info("removed " + p + ", left by a run that no longer exists");
     }
-    const auto entries = list_backups(dir);
-    const auto doomed = backups_to_prune(entries, o.keep_last, o.keep_days, std::time(nullptr), "");
+    const auto entries = backup::list_backups(dir);
+    const auto doomed =
+        backup::backups_to_prune(entries, o.keep_last, o.keep_days, std::time(nullptr), "");
     if (!o.dry_run) {
         for (const auto& p : doomed) {
             ::unlink(p.c_str());
-            ::unlink(manifest_path_for(p).c_str());
+            ::unlink(backup::manifest_path_for(p).c_str());
         }
     }
     std::string out;
     for (const auto& p : doomed)
         out += (o.dry_run ? "would delete " : "deleted ") + p + "\n";
     out += std::to_string(entries.size() - doomed.size()) + " backup(s) kept\n";
-    return Outcome::done(
+    return cli::Outcome::done(
         ExitCode::ok, out,
         {{"dry_run", o.dry_run}, {"deleted", doomed}, {"kept", entries.size() - doomed.size()}});
 }
@@ -445,7 +454,8 @@ Outcome run_prune(const BackupOptions& o, Context& ctx) {
 
 void bind_backup(CLI::App* cmd, Context& ctx) {
     static BackupOptions o;
-    cmd->add_option("--dir", o.dir, "Backup directory (" + env_and_default("backup_dir") + ")");
+    cmd->add_option("--dir", o.dir,
+                    "Backup directory (" + config::env_and_default("backup_dir") + ")");
     cmd->add_option(
            "--format", o.format,
            "plain: .sql.gz for gunzip | psql; custom: .dump for pg_restore (default plain)")
@@ -471,7 +481,8 @@ void bind_backup(CLI::App* cmd, Context& ctx) {
         if (cmd->get_subcommands().empty()) ctx.run = [&ctx] { return run_backup(o, ctx); };
     });
     auto* list = cmd->add_subcommand("list", "Backups with size, age and state");
-    list->add_option("--dir", o.dir, "Backup directory (" + env_and_default("backup_dir") + ")");
+    list->add_option("--dir", o.dir,
+                     "Backup directory (" + config::env_and_default("backup_dir") + ")");
     list->callback([&ctx] { ctx.run = [&ctx] { return run_list(o, ctx); }; });
     auto* verify = cmd->add_subcommand(
         "verify", "Check checksum, decompress fully, confirm the dump is complete");
@@ -480,7 +491,8 @@ void bind_backup(CLI::App* cmd, Context& ctx) {
                      "Accept a dump made without ctldb: check only that it is complete");
     verify->callback([&ctx] { ctx.run = [&ctx] { return run_verify(o, ctx); }; });
     auto* prune = cmd->add_subcommand("prune", "Delete old backups by retention rules");
-    prune->add_option("--dir", o.dir, "Backup directory (" + env_and_default("backup_dir") + ")");
+    prune->add_option("--dir", o.dir,
+                      "Backup directory (" + config::env_and_default("backup_dir") + ")");
     prune
         ->add_option("--keep-last", o.keep_last,
                      "Keep this many newest usable backups (default: no count rule)")
@@ -493,4 +505,4 @@ void bind_backup(CLI::App* cmd, Context& ctx) {
     prune->callback([&ctx] { ctx.run = [&ctx] { return run_prune(o, ctx); }; });
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::commands

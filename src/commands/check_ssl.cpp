@@ -17,7 +17,7 @@
 #include "pg/probes.hpp"
 #include "tls/tls_check.hpp"
 
-namespace ctldb {
+namespace ctldb::commands {
 
 ExitCode CheckSslResult::code() const {
     return report.findings.failed() ? ExitCode::failure : ExitCode::ok;
@@ -37,25 +37,25 @@ nlohmann::json CheckSslResult::json() const {
 CheckSslResult run_check_ssl(const CheckSslOptions& o, Context& ctx) {
     if (o.critical_days < 0 || o.warn_days < 0)
         throw usage_error("--warn-days and --critical-days must be >= 0");
-    const Config& cfg = ctx.valid_config(true);
-    ConnectionSettings cs = cfg.connection();
+    const config::Config& cfg = ctx.valid_config(true);
+    config::ConnectionSettings cs = cfg.connection();
     const std::string ca_file = o.ca.empty() ? cs.sslrootcert : o.ca;
     if (!ca_file.empty() && ::access(ca_file.c_str(), R_OK) != 0) {
         throw usage_error("CA file " + ca_file + " is not readable");
     }
     // ctldb verifies the chain and the host names itself, so that every
     // finding is reported even when libpq's verify-full would refuse.
-    ConnectionSettings unverified = cs;
+    config::ConnectionSettings unverified = cs;
     if (unverified.sslmode == "verify-ca" || unverified.sslmode == "verify-full") {
         unverified.sslmode = "require";
         unverified.sslrootcert.clear();
     }
-    auto conn = connect(unverified);
-    probe::bound_reads(*conn);
+    auto conn = pg::connect(unverified);
+    pg::probe::bound_reads(*conn);
     // The host the connection really uses (a service file may name it).
     if (cs.host.empty() && PQhost(conn->raw()) != nullptr) cs.host = PQhost(conn->raw());
 
-    TlsCheckOptions to;
+    tls::TlsCheckOptions to;
     to.warn_days = o.warn_days;
     to.critical_days = o.critical_days;
     to.ca_file = ca_file;
@@ -75,7 +75,7 @@ void bind_check_ssl(CLI::App* cmd, Context& ctx) {
     cmd->add_option("--namespace", o.ns,
                     "Namespace for the service names (default cloudtolocalllm)");
     cmd->add_option("--service", o.service, "Service name (default postgres)");
-    cmd->callback([&ctx] { ctx.run = [&ctx] { return Outcome::of(run_check_ssl(o, ctx)); }; });
+    cmd->callback([&ctx] { ctx.run = [&ctx] { return cli::Outcome::of(run_check_ssl(o, ctx)); }; });
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::commands

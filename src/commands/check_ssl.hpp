@@ -8,7 +8,7 @@
 #include "cli/context.hpp"
 #include "tls/tls_check.hpp"
 
-namespace ctldb {
+namespace ctldb::commands {
 
 struct CheckSslOptions {
     int warn_days = 30;
@@ -21,12 +21,12 @@ struct CheckSslOptions {
 struct CheckSslResult {
     std::string host;
     int port = 0;
-    TlsReport report;
+    tls::TlsReport report;
     ExitCode code() const;
     std::string text(bool color) const;
     nlohmann::json json() const;
 };
 
-CheckSslResult run_check_ssl(const CheckSslOptions& o, Context& ctx);
+CheckSslResult run_check_ssl(const CheckSslOptions& o, cli::Context& ctx);
 
-}  // namespace ctldb
+}  // namespace ctldb::commands

@@ -10,11 +10,11 @@
 #include "cli/outcome.hpp"
 #include "commands/commands.hpp"
 
-namespace ctldb {
+namespace ctldb::commands {
 
 namespace {
 
-Outcome run_help(const CLI::App& root, const std::vector<std::string>& words) {
+cli::Outcome run_help(const CLI::App& root, const std::vector<std::string>& words) {
     const auto all = cli::commands(root);
     const cli::CommandDoc* found = nullptr;
     for (const auto& c : all)
@@ -27,7 +27,7 @@ Outcome run_help(const CLI::App& root, const std::vector<std::string>& words) {
     }
     const CLI::App* app = found->app;
     const std::string name = found->name();
-    return Outcome::lazy(
+    return cli::Outcome::lazy(
         ExitCode::ok,
         [app, name](bool) {
             return app->get_formatter()->make_help(app, name, CLI::AppFormatMode::Normal);
@@ -68,7 +68,7 @@ void bind_completion(CLI::App* cmd, Context& ctx) {
                                        : shell == "zsh" ? cli::zsh_completion(app)
                                                         : cli::fish_completion(app);
             // -o json keeps its promise of one JSON document.
-            return Outcome::done(ExitCode::ok, script, {{"shell", shell}, {"script", script}});
+            return cli::Outcome::done(ExitCode::ok, script, {{"shell", shell}, {"script", script}});
         };
     });
 }
@@ -79,9 +79,9 @@ void bind_man(CLI::App* cmd, Context& ctx) {
         ctx.config_free = true;
         ctx.run = [&app] {
             const std::string page = cli::man_page(app);
-            return Outcome::done(ExitCode::ok, page, {{"roff", page}});
+            return cli::Outcome::done(ExitCode::ok, page, {{"roff", page}});
         };
     });
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::commands

@@ -5,7 +5,7 @@
 #include "cli/cli_tree.hpp"
 #include "cli/command_table.hpp"
 
-namespace ctldb {
+namespace ctldb::commands {
 
 // data table: every command (name, one-line summary, what binds its
 // options), in the order help lists them, as ninja's kTools[] drives its
@@ -57,4 +57,4 @@ void register_commands(CLI::App& app, Context& ctx) {
     cli::decorate(app);
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::commands

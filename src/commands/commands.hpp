@@ -9,13 +9,14 @@ namespace CLI {
 class App;
 }
 
-namespace ctldb {
-
+namespace ctldb::cli {
 class Context;
-
-namespace cli {
 struct CommandRow;
-}
+}  // namespace ctldb::cli
+
+namespace ctldb::commands {
+
+using cli::Context;
 
 void bind_config(CLI::App* cmd, Context& ctx);
 void bind_migrate(CLI::App* cmd, Context& ctx);
@@ -47,4 +48,4 @@ const std::vector<cli::CommandRow>& command_table();
 /// help footers and value names (cli::decorate).
 void register_commands(CLI::App& app, Context& ctx);
 
-}  // namespace ctldb
+}  // namespace ctldb::commands

@@ -18,20 +18,20 @@
 #include "pg/probes.hpp"
 #include "tls/tls_check.hpp"
 
-namespace ctldb {
+namespace ctldb::commands {
 
 namespace {
 
-std::string shown_value(const SettingSpec& s, const Value& v) {
+std::string shown_value(const config::SettingSpec& s, const config::Value& v) {
     if (!v.is_set()) return "(not set)";
-    if (s.kind == SettingKind::secret) return "********";
+    if (s.kind == config::SettingKind::secret) return "********";
     return v.text;
 }
 
 }  // namespace
 
 ConfigShowResult run_config_show(Context& ctx) {
-    const Config& cfg = ctx.config();
+    const config::Config& cfg = ctx.config();
     ConfigShowResult r{&cfg, cfg.problems(false)};
     for (const auto& p : r.problems)
         log::error("invalid configuration: " + p);
@@ -40,12 +40,12 @@ ConfigShowResult run_config_show(Context& ctx) {
 
 nlohmann::json ConfigShowResult::json() const {
     nlohmann::json settings_json = nlohmann::json::object();
-    for (const auto& s : settings()) {
-        const Value& v = config->get(std::string(s.key));
+    for (const auto& s : config::settings()) {
+        const config::Value& v = config->get(std::string(s.key));
         nlohmann::json e = {{"env", s.env},
                             {"origin", origin_name(v.origin)},
                             {"source", v.is_set() ? v.source : ""},
-                            {"secret", s.kind == SettingKind::secret}};
+                            {"secret", s.kind == config::SettingKind::secret}};
         e["value"] = v.is_set() ? nlohmann::json(shown_value(s, v)) : nlohmann::json(nullptr);
         settings_json[std::string(s.key)] = e;
     }
@@ -58,10 +58,10 @@ nlohmann::json ConfigShowResult::json() const {
 
 std::string ConfigShowResult::text(bool) const {
     Table t({"SETTING", "VALUE", "SOURCE"});
-    for (const auto& s : settings()) {
-        const Value& v = config->get(std::string(s.key));
+    for (const auto& s : config::settings()) {
+        const config::Value& v = config->get(std::string(s.key));
         std::string source = v.is_set() ? v.source : "-";
-        if (v.origin != Origin::default_value) {
+        if (v.origin != config::Origin::default_value) {
             source += " (" + std::string(origin_name(v.origin)) + ")";
         }
         t.add_row({std::string(s.key), printable(shown_value(s, v)), printable(source)});
@@ -80,8 +80,8 @@ nlohmann::json ConfigCheckResult::json() const {
 }
 
 ConfigCheckResult run_config_check(const ConfigCheckOptions& opts, Context& ctx) {
-    const Config& cfg = ctx.valid_config(true);
-    const ConnectionSettings cs = cfg.connection();
+    const config::Config& cfg = ctx.valid_config(true);
+    const config::ConnectionSettings cs = cfg.connection();
     ConfigCheckResult r;
     r.findings = config_findings(cfg);
     if (opts.offline) {
@@ -90,14 +90,14 @@ ConfigCheckResult run_config_check(const ConfigCheckOptions& opts, Context& ctx)
     }
     const Stopwatch start;
     try {
-        auto conn = connect(cs);
+        auto conn = pg::connect(cs);
         const auto ms = start.ms();
-        const probe::ServerVersion version = probe::server_version(*conn);
-        const std::string user = probe::current_user(*conn),
-                          database = probe::current_database(*conn);
+        const pg::probe::ServerVersion version = pg::probe::server_version(*conn);
+        const std::string user = pg::probe::current_user(*conn),
+                          database = pg::probe::current_database(*conn);
         r.findings.add("connection", Status::ok, cs.target() + " in " + std::to_string(ms) + " ms");
         r.findings.add("server", Status::ok, "PostgreSQL " + version.text);
-        const TlsInfo ti = tls_info(*conn);
+        const pg::TlsInfo ti = pg::tls_info(*conn);
         if (ti.in_use) {
             r.findings.add(
                 "tls", Status::ok,
@@ -112,7 +112,7 @@ ConfigCheckResult run_config_check(const ConfigCheckOptions& opts, Context& ctx)
                     {"user", user},
                     {"database", database},
                     {"connect_ms", ms}};
-        r.tls = tls_session_json(ti);
+        r.tls = tls::tls_session_json(ti);
     } catch (const Error& e) {
         if (e.code() != ExitCode::connect) throw;
         r.findings.add("connection", Status::fail, e.what(), e.hint());
@@ -127,17 +127,18 @@ void bind_config(CLI::App* cmd, Context& ctx) {
     cmd->callback([cmd, &ctx] {
         ctx.inspecting_config = true;
         if (cmd->get_subcommands().empty())
-            ctx.run = [&ctx] { return Outcome::of(run_config_show(ctx)); };
+            ctx.run = [&ctx] { return cli::Outcome::of(run_config_show(ctx)); };
     });
     auto* show = cmd->add_subcommand("show", "Every setting, its value and where it came from");
-    show->callback([&ctx] { ctx.run = [&ctx] { return Outcome::of(run_config_show(ctx)); }; });
+    show->callback([&ctx] { ctx.run = [&ctx] { return cli::Outcome::of(run_config_show(ctx)); }; });
 
     static ConfigCheckOptions check_opts;
     auto* check = cmd->add_subcommand(
         "check", "Validate the configuration, then connect and report server, TLS and identity");
     check->add_flag("--offline", check_opts.offline, "Validate only; do not connect");
-    check->callback(
-        [&ctx] { ctx.run = [&ctx] { return Outcome::of(run_config_check(check_opts, ctx)); }; });
+    check->callback([&ctx] {
+        ctx.run = [&ctx] { return cli::Outcome::of(run_config_check(check_opts, ctx)); };
+    });
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::commands

@@ -9,11 +9,11 @@
 #include "base/findings.hpp"
 #include "cli/context.hpp"
 
-namespace ctldb {
+namespace ctldb::commands {
 
 /// Every setting with its value (secrets masked) and where it came from.
 struct ConfigShowResult {
-    const Config* config = nullptr;
+    const config::Config* config = nullptr;
     std::vector<std::string> problems;
     ExitCode code() const { return problems.empty() ? ExitCode::ok : ExitCode::usage; }
     std::string text(bool color) const;
@@ -37,4 +37,4 @@ struct ConfigCheckResult {
 };
 ConfigCheckResult run_config_check(const ConfigCheckOptions& o, Context& ctx);
 
-}  // namespace ctldb
+}  // namespace ctldb::commands

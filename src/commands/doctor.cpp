@@ -12,7 +12,7 @@
 #include "commands/commands.hpp"
 #include "doctor/doctor.hpp"
 
-namespace ctldb {
+namespace ctldb::commands {
 
 namespace {
 
@@ -23,17 +23,18 @@ struct DoctorCli {
     std::string max_backup_age = "26h", timeout = "5s";
 };
 
-Outcome run_doctor(DoctorCli& cli, Context& ctx) {
+cli::Outcome run_doctor(DoctorCli& cli, Context& ctx) {
     doctor::Options& o = cli.o;
-    o.only = split_list(cli.checks);
-    o.skip = split_list(cli.skip);
-    o.long_query_s = duration_option("--long-query", cli.long_query);
-    o.idle_in_transaction_s = duration_option("--idle-in-transaction", cli.idle_in_transaction);
-    o.lock_wait_s = duration_option("--lock-wait", cli.lock_wait);
-    o.max_backup_age_s = duration_option("--max-backup-age", cli.max_backup_age);
-    o.timeout_s = duration_option("--timeout", cli.timeout);
+    o.only = cli::split_list(cli.checks);
+    o.skip = cli::split_list(cli.skip);
+    o.long_query_s = cli::duration_option("--long-query", cli.long_query);
+    o.idle_in_transaction_s =
+        cli::duration_option("--idle-in-transaction", cli.idle_in_transaction);
+    o.lock_wait_s = cli::duration_option("--lock-wait", cli.lock_wait);
+    o.max_backup_age_s = cli::duration_option("--max-backup-age", cli.max_backup_age);
+    o.timeout_s = cli::duration_option("--timeout", cli.timeout);
     doctor::validate(o);
-    return Outcome::of(doctor::run(ctx.valid_config(true), o));
+    return cli::Outcome::of(doctor::run(ctx.valid_config(true), o));
 }
 
 }  // namespace
@@ -81,4 +82,4 @@ void bind_doctor(CLI::App* cmd, Context& ctx) {
     cmd->callback([&ctx] { ctx.run = [&ctx] { return run_doctor(cli, ctx); }; });
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::commands

@@ -17,7 +17,7 @@
 #include "commands/commands.hpp"
 #include "tls/tls_check.hpp"
 
-namespace ctldb {
+namespace ctldb::commands {
 
 namespace {
 
@@ -250,7 +250,7 @@ std::string mount_instructions(const GenCertsOptions& o) {
            "  DB_SSL_MODE=verify-full\n  DB_SSL_ROOT_CERT=/etc/ctldb/ca/ca.crt\n";
 }
 
-Outcome run_gen_certs(const GenCertsOptions& o) {
+cli::Outcome run_gen_certs(const GenCertsOptions& o) {
     const Names n = check_inputs(o);
     check_outputs(o);
     const tls::PemPair ca = ca_of(o, n.key_type);
@@ -313,7 +313,7 @@ Outcome run_gen_certs(const GenCertsOptions& o) {
                   " could not be replaced as one directory (a mount point, or it holds "
                   "a subdirectory): the files were moved into place one after the other");
     }
-    return Outcome::done(
+    return cli::Outcome::done(
         ExitCode::ok, text,
         {{"out", o.out},
          {"certificates", written},
@@ -351,4 +351,4 @@ void bind_gen_certs(CLI::App* cmd, Context& ctx) {
     cmd->callback([&ctx] { ctx.run = [] { return run_gen_certs(o); }; });
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::commands

@@ -16,7 +16,7 @@
 #include "pg/connection.hpp"
 #include "pg/probes.hpp"
 
-namespace ctldb {
+namespace ctldb::commands {
 
 namespace {
 
@@ -25,25 +25,25 @@ struct IndexesOptions {
     std::string lock_timeout = "10s";
 };
 
-IndexReport run_check(Context& ctx) {
-    auto conn = connect(ctx.valid_config(true).connection());
-    probe::bound_reads(*conn);
-    return analyse_indexes(*conn);
+checks::IndexReport run_check(Context& ctx) {
+    auto conn = pg::connect(ctx.valid_config(true).connection());
+    pg::probe::bound_reads(*conn);
+    return checks::analyse_indexes(*conn);
 }
 
-Outcome run_ensure(const IndexesOptions& o, Context& ctx) {
-    check_pg_duration("--lock-timeout", o.lock_timeout);
-    auto conn = connect(ctx.valid_config(true).connection());
+cli::Outcome run_ensure(const IndexesOptions& o, Context& ctx) {
+    pg::check_pg_duration("--lock-timeout", o.lock_timeout);
+    auto conn = pg::connect(ctx.valid_config(true).connection());
     // A guide index whose table or column this database does not have is
     // not applicable: never proposed, never created.
-    IndexReport rep = analyse_indexes(*conn);
+    checks::IndexReport rep = checks::analyse_indexes(*conn);
     for (const auto& name : rep.not_applicable)
         log::info(name + " not applicable: this database has no such table or column");
     if (o.dry_run) {
         std::string out;
         for (const auto& s : rep.ensure_sql)
             out += s + ";\n";
-        return Outcome::done(
+        return cli::Outcome::done(
             ExitCode::ok,
             out.empty() ? "nothing to do: every applicable guide index is "
                           "present and valid\n"
@@ -55,9 +55,9 @@ Outcome run_ensure(const IndexesOptions& o, Context& ctx) {
         ensure_indexes(*conn, rep, o.lock_timeout, [&](std::size_t n) { progress.update(n); });
     progress.finish();
     const nlohmann::json done = ran;
-    IndexReport after = analyse_indexes(*conn);
+    checks::IndexReport after = checks::analyse_indexes(*conn);
     const ExitCode code = after.required_problem ? ExitCode::failure : ExitCode::ok;
-    return Outcome::done(
+    return cli::Outcome::done(
         code,
         done.empty()
             ? "nothing to do: every required index is present and valid\n"
@@ -72,11 +72,11 @@ void bind_indexes(CLI::App* cmd, Context& ctx) {
     static IndexesOptions o;
     cmd->callback([cmd, &ctx] {
         if (cmd->get_subcommands().empty())
-            ctx.run = [&ctx] { return Outcome::of(run_check(ctx)); };
+            ctx.run = [&ctx] { return cli::Outcome::of(run_check(ctx)); };
     });
     auto* check =
         cmd->add_subcommand("check", "Report; exit 1 when a required index is missing or invalid");
-    check->callback([&ctx] { ctx.run = [&ctx] { return Outcome::of(run_check(ctx)); }; });
+    check->callback([&ctx] { ctx.run = [&ctx] { return cli::Outcome::of(run_check(ctx)); }; });
     auto* ensure = cmd->add_subcommand(
         "ensure", "Create missing required indexes, rebuild invalid ones, concurrently");
     ensure->add_flag("--dry-run", o.dry_run, "Print the exact SQL; change nothing");
@@ -85,4 +85,4 @@ void bind_indexes(CLI::App* cmd, Context& ctx) {
     ensure->callback([&ctx] { ctx.run = [&ctx] { return run_ensure(o, ctx); }; });
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::commands

@@ -14,7 +14,7 @@
 #include "commands/commands.hpp"
 #include "sandbox/sandbox.hpp"
 
-namespace ctldb {
+namespace ctldb::commands {
 
 namespace {
 
@@ -35,7 +35,7 @@ struct LocalOptions {
     bool yes = false;
 };
 
-std::string resolve_dir(const LocalOptions& o, const EnvLookup& env) {
+std::string resolve_dir(const LocalOptions& o, const config::EnvLookup& env) {
     std::string d = fs::absolute(o.dir.empty() ? default_dir(env) : o.dir);
     while (d.size() > 1 && d.back() == '/')
         d.pop_back();
@@ -46,25 +46,25 @@ std::string dir_flag(const LocalOptions& o, const std::string& dir) {
     return o.dir.empty() ? "" : " --dir " + dir;
 }
 
-Outcome run_local_start(const LocalOptions& o, Context& ctx) {
+cli::Outcome run_local_start(const LocalOptions& o, Context& ctx) {
     const Paths p(resolve_dir(o, ctx.env));
     const auto [info, created] =
         sandbox::start(p, o.port, ctx.env, "ctldb local destroy" + dir_flag(o, p.dir));
     const Proof proof = prove_connection(p, info.port);
-    return Outcome::done(ExitCode::ok,
-                         "sandbox " + std::string(created ? "created and " : "") +
-                             "running: PostgreSQL " + proof.version +
-                             " on localhost:" + std::to_string(info.port) + ", " + proof.tls +
-                             " verified (verify-full)\n" + "  dir      " + p.dir + "\n" +
-                             "  database " + kDatabase + ", user " + kAppUser + "\n" +
-                             "  use it:  eval \"$(ctldb local env" + dir_flag(o, p.dir) + ")\"\n",
-                         {{"dir", p.dir},
-                          {"created", created},
-                          {"port", info.port},
-                          {"server_version", proof.version},
-                          {"tls", proof.tls},
-                          {"database", kDatabase},
-                          {"user", kAppUser}});
+    return cli::Outcome::done(
+        ExitCode::ok,
+        "sandbox " + std::string(created ? "created and " : "") + "running: PostgreSQL " +
+            proof.version + " on localhost:" + std::to_string(info.port) + ", " + proof.tls +
+            " verified (verify-full)\n" + "  dir      " + p.dir + "\n" + "  database " + kDatabase +
+            ", user " + kAppUser + "\n" + "  use it:  eval \"$(ctldb local env" +
+            dir_flag(o, p.dir) + ")\"\n",
+        {{"dir", p.dir},
+         {"created", created},
+         {"port", info.port},
+         {"server_version", proof.version},
+         {"tls", proof.tls},
+         {"database", kDatabase},
+         {"user", kAppUser}});
 }
 
 ExitCode run_local_stop(const LocalOptions& o, Context& ctx) {
@@ -79,7 +79,7 @@ ExitCode run_local_stop(const LocalOptions& o, Context& ctx) {
     return ExitCode::ok;
 }
 
-Outcome run_local_status(const LocalOptions& o, Context& ctx) {
+cli::Outcome run_local_status(const LocalOptions& o, Context& ctx) {
     const Paths p(resolve_dir(o, ctx.env));
     auto info = load_info(p);
     const pid_t pid = info ? running_pid(p) : 0;
@@ -95,10 +95,10 @@ Outcome run_local_status(const LocalOptions& o, Context& ctx) {
     Table t({"DIR", "STATE", "PORT", "PID", "CREATED"});
     t.add_row({p.dir, state, info ? std::to_string(info->port) : "-",
                pid ? std::to_string(pid) : "-", info ? info->created_at : "-"});
-    return Outcome::done(pid != 0 ? ExitCode::ok : ExitCode::failure, t.render(), j);
+    return cli::Outcome::done(pid != 0 ? ExitCode::ok : ExitCode::failure, t.render(), j);
 }
 
-Outcome run_local_env(const LocalOptions& o, Context& ctx) {
+cli::Outcome run_local_env(const LocalOptions& o, Context& ctx) {
     const Paths p(resolve_dir(o, ctx.env));
     const Info info = sandbox::require(p);
     const auto vars = sandbox::environment(p, info);
@@ -109,7 +109,7 @@ Outcome run_local_env(const LocalOptions& o, Context& ctx) {
     std::string out = "unset DB_PASSWORD\n";
     for (const auto& [k, v] : vars)
         out += "export " + k + "=" + shell_quote(v, true) + "\n";
-    return Outcome::done(ExitCode::ok, out, j);
+    return cli::Outcome::done(ExitCode::ok, out, j);
 }
 
 ExitCode run_local_destroy(const LocalOptions& o, Context& ctx) {
@@ -170,4 +170,4 @@ void bind_local(CLI::App* cmd, Context& ctx) {
     destroy->callback([&ctx] { ctx.run = [&ctx] { return run_local_destroy(opts, ctx); }; });
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::commands

@@ -25,7 +25,7 @@
 #include "migrate/migrations.hpp"
 #include "pg/connection.hpp"
 
-namespace ctldb {
+namespace ctldb::commands {
 
 namespace {
 
@@ -38,7 +38,7 @@ struct MetricsCli {
 /// The server connection and the scrape in flight.
 class Collector {
   public:
-    Collector(const Config& cfg, const metrics::Options& o) : cfg_(cfg), o_(o) {}
+    Collector(const config::Config& cfg, const metrics::Options& o) : cfg_(cfg), o_(o) {}
 
     /// A fresh exposition, or the one being collected when this call came.
     std::string page() {
@@ -106,11 +106,11 @@ class Collector {
     }
 
     bool open(std::string& reason) {
-        ConnectionSettings s = cfg_.connection();
+        config::ConnectionSettings s = cfg_.connection();
         s.connect_timeout_ms = std::min(
             s.connect_timeout_ms > 0 ? s.connect_timeout_ms : o_.timeout_ms, o_.timeout_ms);
         try {
-            conn_ = connect(s);
+            conn_ = pg::connect(s);
             conn_->reuse_plans();
             return true;
         } catch (const Error& e) {
@@ -120,9 +120,9 @@ class Collector {
         }
     }
 
-    const Config& cfg_;
+    const config::Config& cfg_;
     metrics::Options o_;
-    std::unique_ptr<Connection> conn_;
+    std::unique_ptr<pg::Connection> conn_;
     std::mutex mutex_;
     std::condition_variable done_;
     bool running_ = false;
@@ -133,21 +133,21 @@ class Collector {
 
 metrics::Options options(MetricsCli& cli) {
     metrics::Options o = cli.o;
-    const double t = duration_option("--timeout", cli.timeout);
+    const double t = cli::duration_option("--timeout", cli.timeout);
     if (t <= 0 || t > 300) throw usage_error("--timeout must be more than 0 and at most 300 s");
-    check_migrations_options(o.migrations_dir, o.layout);
+    migrate::check_migrations_options(o.migrations_dir, o.layout);
     o.timeout_ms = static_cast<int>(t * 1000);
     return o;
 }
 
-Outcome run_once(MetricsCli& cli, Context& ctx) {
+cli::Outcome run_once(MetricsCli& cli, Context& ctx) {
     const metrics::Options o = options(cli);
-    const Config& cfg = ctx.valid_config(true);
+    const config::Config& cfg = ctx.valid_config(true);
     Collector c(cfg, o);
     const std::string page = c.page();
     throw_if_interrupted();
     const ExitCode code = c.up() ? ExitCode::ok : ExitCode::connect;
-    return Outcome::done(code, page, {{"up", c.up()}, {"exposition", page}});
+    return cli::Outcome::done(code, page, {{"up", c.up()}, {"exposition", page}});
 }
 
 ExitCode run_serve(MetricsCli& cli, Context& ctx) {
@@ -163,20 +163,20 @@ ExitCode run_serve(MetricsCli& cli, Context& ctx) {
         nofile.rlim_cur = nofile.rlim_max;
         ::setrlimit(RLIMIT_NOFILE, &nofile);
     }
-    const http::Listen where = http::parse_listen(cli.listen);
-    const Config& cfg = ctx.valid_config(true);
+    const metrics::http::Listen where = metrics::http::parse_listen(cli.listen);
+    const config::Config& cfg = ctx.valid_config(true);
     Collector c(cfg, o);
-    http::ServerOptions so;
+    metrics::http::ServerOptions so;
     so.io_timeout_ms = o.timeout_ms + 5000;
     so.inline_paths = {"/healthz"};
     so.on_listening = [&](int port) {
-        http::Listen actual = where;
+        metrics::http::Listen actual = where;
         actual.port = port;
         log::info("serving http://" + actual.text() + "/metrics (and /healthz)");
     };
-    http::serve(
+    metrics::http::serve(
         where,
-        [&c](const std::string&, const std::string& path) -> http::Response {
+        [&c](const std::string&, const std::string& path) -> metrics::http::Response {
             if (path == "/metrics")
                 return {200, "text/plain; version=0.0.4; charset=utf-8", c.page()};
             if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
@@ -221,4 +221,4 @@ void bind_metrics(CLI::App* cmd, Context& ctx) {
     serve->callback([&ctx] { ctx.run = [&ctx] { return run_serve(cli, ctx); }; });
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::commands

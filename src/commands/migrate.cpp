@@ -30,17 +30,19 @@
 #include "pg/script.hpp"
 #include "pg/sql.hpp"
 
-namespace ctldb::migrate {
+namespace ctldb::commands {
 
-MigrationSet load_set(const MigrateOptions& o, Context& ctx) {
-    const MigrationsFolder folder = migrations_folder(ctx.config(), o.dir, "--dir", o.layout);
-    if (folder.dir.empty()) return embedded_migration_set();
+migrate::MigrationSet load_set(const MigrateOptions& o, Context& ctx) {
+    const migrate::MigrationsFolder folder =
+        migrate::migrations_folder(ctx.config(), o.dir, "--dir", o.layout);
+    if (folder.dir.empty()) return migrate::embedded_migration_set();
     if (!fs::is_dir(folder.dir))
         throw usage_error(folder.source + " " + folder.dir + " is not a directory");
-    MigrationSet set = load_migrations_dir(folder.dir, folder.layout);
-    log::detail(folder.dir + " (" + folder.source + "): " + layout_name(set.layout) + " layout" +
-                (folder.layout == MigrationLayout::automatic ? " (told from the files)" : "") +
-                ", " + std::to_string(set.migrations.size()) + " migration(s)");
+    migrate::MigrationSet set = load_migrations_dir(folder.dir, folder.layout);
+    log::detail(
+        folder.dir + " (" + folder.source + "): " + layout_name(set.layout) + " layout" +
+        (folder.layout == migrate::MigrationLayout::automatic ? " (told from the files)" : "") +
+        ", " + std::to_string(set.migrations.size()) + " migration(s)");
     std::vector<std::string> sql, other;
     for (const auto& f : set.ignored)
         (ends_with(f, ".sql") ? sql : other).push_back(f);
@@ -48,7 +50,7 @@ MigrationSet load_set(const MigrateOptions& o, Context& ctx) {
         // A runner that applies every *.sql would run them: say so.
         log::info(std::to_string(sql.size()) + " .sql file(s) without a version, not run by the " +
                   layout_name(set.layout) + " layout: " + join(sql, ", ") +
-                  (set.layout == MigrationLayout::numbered
+                  (set.layout == migrate::MigrationLayout::numbered
                        ? " (a runner that applies every *.sql in name order: --layout node)"
                        : ""));
     }
@@ -64,9 +66,9 @@ MigrationSet load_set(const MigrateOptions& o, Context& ctx) {
     return set;
 }
 
-const Migration* migration_of(const MigrationSet& set, const std::string& option,
-                              const std::string& text, bool allow_zero) {
-    if (const Migration* m = set.find_label(text)) return m;
+const migrate::Migration* migration_of(const migrate::MigrationSet& set, const std::string& option,
+                                       const std::string& text, bool allow_zero) {
+    if (const migrate::Migration* m = set.find_label(text)) return m;
     if (allow_zero && text.find_first_not_of('0') == std::string::npos && !text.empty())
         return nullptr;
     throw usage_error(option + " " + text + ": no migration with that version in " + set.source,
@@ -81,9 +83,9 @@ struct Applied {
 };
 
 /// The shadowed files an up leaves, with the choices, for JSON.
-nlohmann::json shadowed_json(const std::vector<const Migration*>& left) {
+nlohmann::json shadowed_json(const std::vector<const migrate::Migration*>& left) {
     nlohmann::json arr = nlohmann::json::array();
-    for (const Migration* m : left) {
+    for (const migrate::Migration* m : left) {
         arr.push_back({{"file", m->file},
                        {"key", m->key},
                        {"shadowed_by", m->shadowed_by},
@@ -92,16 +94,18 @@ nlohmann::json shadowed_json(const std::vector<const Migration*>& left) {
     return arr;
 }
 
-RunTimeouts timeouts_of(const MigrateOptions& o) {
+migrate::RunTimeouts timeouts_of(const MigrateOptions& o) {
     return {o.ddl_lock_timeout, o.statement_timeout};
 }
 
-void require_static_checks(const std::vector<const Migration*>& files, bool down,
-                           ParsedFiles& parsed) {
+void require_static_checks(const std::vector<const migrate::Migration*>& files, bool down,
+                           migrate::ParsedFiles& parsed) {
     std::vector<std::string> problems;
-    for (const Migration* m : files) {
-        auto p = down ? check_migration_sql(m->down_file, parsed.down(*m), parsed.outside(*m, true))
-                      : check_migration_sql(m->file, parsed.up(*m), parsed.outside(*m, false));
+    for (const migrate::Migration* m : files) {
+        auto p =
+            down ? migrate::check_migration_sql(m->down_file, parsed.down(*m),
+                                                parsed.outside(*m, true))
+                 : migrate::check_migration_sql(m->file, parsed.up(*m), parsed.outside(*m, false));
         problems.insert(problems.end(), p.begin(), p.end());
     }
     if (problems.empty()) return;
@@ -113,7 +117,7 @@ void require_static_checks(const std::vector<const Migration*>& files, bool down
     throw e;
 }
 
-nlohmann::json status_json(const MigrationStatus& st) {
+nlohmann::json status_json(const migrate::MigrationStatus& st) {
     nlohmann::json j = {
         {"version", st.version},
         {"label", st.file ? nlohmann::json(st.file->label) : nlohmann::json(nullptr)},
@@ -136,16 +140,16 @@ nlohmann::json status_json(const MigrationStatus& st) {
     return j;
 }
 
-Style state_style(MigrationState state) {
+Style state_style(migrate::MigrationState state) {
     switch (state) {
-        case MigrationState::applied:
+        case migrate::MigrationState::applied:
             return Style::green;
-        case MigrationState::pending:
-        case MigrationState::shadowed:
+        case migrate::MigrationState::pending:
+        case migrate::MigrationState::shadowed:
             return Style::yellow;
-        case MigrationState::modified:
-        case MigrationState::missing:
-        case MigrationState::out_of_order:
+        case migrate::MigrationState::modified:
+        case migrate::MigrationState::missing:
+        case migrate::MigrationState::out_of_order:
             return Style::red;
     }
     return Style::none;
@@ -153,8 +157,8 @@ Style state_style(MigrationState state) {
 
 /// A node runner's folder file by file: every file with what the runner
 /// did or will do with it, rollback files beside the file they undo.
-std::string node_status_table(const MigrationSet& set, const std::vector<MigrationStatus>& list,
-                              bool color) {
+std::string node_status_table(const migrate::MigrationSet& set,
+                              const std::vector<migrate::MigrationStatus>& list, bool color) {
     Table t({"FILE", "KEY", "STATE", "APPLIED AT", "BY", "MS", "NOTE"});
     for (const auto& st : list) {
         std::string note;
@@ -185,12 +189,12 @@ std::string node_status_table(const MigrationSet& set, const std::vector<Migrati
 
 /// Rollback files without their migration, said by the commands that do
 /// not list every file (status and validate do).
-void warn_orphans(const MigrationSet& set) {
+void warn_orphans(const migrate::MigrationSet& set) {
     for (const auto& d : set.orphan_downs)
         log::warn(d.describe());
 }
 
-std::string status_table(const std::vector<MigrationStatus>& list, bool color) {
+std::string status_table(const std::vector<migrate::MigrationStatus>& list, bool color) {
     Table t({"VERSION", "NAME", "STATE", "APPLIED AT", "BY", "MS"});
     for (const auto& st : list) {
         t.add_row({st.file ? st.file->label : std::to_string(st.version), st.name,
@@ -203,36 +207,37 @@ std::string status_table(const std::vector<MigrationStatus>& list, bool color) {
 }
 
 /// Drift that up/down refuse to run over.
-std::vector<std::string> drift(const std::vector<MigrationStatus>& list) {
+std::vector<std::string> drift(const std::vector<migrate::MigrationStatus>& list) {
     std::vector<std::string> out;
     for (const auto& st : list) {
-        if (st.state == MigrationState::modified) {
+        if (st.state == migrate::MigrationState::modified) {
             out.push_back(st.file->file + " changed after it was applied (checksum " +
                           st.applied->checksum.substr(0, 12) + "… now " +
                           st.file->checksum.substr(0, 12) + "…)");
-        } else if (st.state == MigrationState::missing) {
+        } else if (st.state == migrate::MigrationState::missing) {
             out.push_back(recorded_label(st) + " is applied but its file is gone");
         }
     }
     return out;
 }
 
-std::unique_ptr<Connection> open(Context& ctx) {
-    auto conn = connect(ctx.valid_config(true).connection());
+std::unique_ptr<pg::Connection> open(Context& ctx) {
+    auto conn = pg::connect(ctx.valid_config(true).connection());
     return conn;
 }
 
 /// Pending migrations up to `to` (null: all), and why they may not run.
 struct UpPlan {
-    std::vector<MigrationStatus> list;
-    std::vector<const Migration*> todo;
+    std::vector<migrate::MigrationStatus> list;
+    std::vector<const migrate::Migration*> todo;
     std::vector<std::string> problems;
     /// node: shadowed files not applied and not named by --include.
-    std::vector<const Migration*> left_shadowed;
+    std::vector<const migrate::Migration*> left_shadowed;
 };
 
-UpPlan plan_up(const MigrationSet& set, const std::vector<AppliedMigration>& history,
-               const Migration* to, const MigrateOptions& o) {
+UpPlan plan_up(const migrate::MigrationSet& set,
+               const std::vector<migrate::AppliedMigration>& history, const migrate::Migration* to,
+               const MigrateOptions& o) {
     UpPlan p;
     p.list = migration_status(set, history);
     p.problems = drift(p.list);
@@ -240,18 +245,18 @@ UpPlan plan_up(const MigrationSet& set, const std::vector<AppliedMigration>& his
     for (const auto& st : p.list) {
         const bool included = st.file != nullptr && std::find(o.include.begin(), o.include.end(),
                                                               st.file->file) != o.include.end();
-        if (st.state == MigrationState::shadowed && !included) {
+        if (st.state == migrate::MigrationState::shadowed && !included) {
             p.left_shadowed.push_back(st.file);
             continue;
         }
-        if (past_to ||
-            (st.state != MigrationState::pending && st.state != MigrationState::out_of_order &&
-             st.state != MigrationState::shadowed)) {
+        if (past_to || (st.state != migrate::MigrationState::pending &&
+                        st.state != migrate::MigrationState::out_of_order &&
+                        st.state != migrate::MigrationState::shadowed)) {
             past_to = past_to || (to != nullptr && st.file == to);
             continue;
         }
         past_to = to != nullptr && st.file == to;
-        if (st.state == MigrationState::out_of_order && !o.allow_out_of_order) {
+        if (st.state == migrate::MigrationState::out_of_order && !o.allow_out_of_order) {
             p.problems.push_back(st.file->file +
                                  " is older than migrations already applied (out of order); pass "
                                  "--allow-out-of-order to apply it anyway");
@@ -263,9 +268,9 @@ UpPlan plan_up(const MigrationSet& set, const std::vector<AppliedMigration>& his
 
 /// --include names files the runner never applies (shadowed): anything
 /// else is a mistake worth stopping for.
-void check_includes(const MigrationSet& set, const MigrateOptions& o) {
+void check_includes(const migrate::MigrationSet& set, const MigrateOptions& o) {
     for (const auto& file : o.include) {
-        const Migration* m = set.find_file(file);
+        const migrate::Migration* m = set.find_file(file);
         if (m == nullptr || m->shadowed_by.empty()) {
             throw usage_error(
                 "--include " + file + ": not a shadowed file of " + set.source,
@@ -279,7 +284,7 @@ void check_includes(const MigrationSet& set, const MigrateOptions& o) {
 
 /// Shadowed files are never left out silently: each with the choices.
 void warn_shadowed(const UpPlan& plan) {
-    for (const Migration* m : plan.left_shadowed) {
+    for (const migrate::Migration* m : plan.left_shadowed) {
         log::warn(m->file + " not applied: its key " + m->key + " is " + m->shadowed_by +
                   "'s, so the node runner never applies it. Apply it under its own name with "
                   "--include " +
@@ -287,10 +292,11 @@ void warn_shadowed(const UpPlan& plan) {
     }
 }
 
-Outcome up_dry_run(const MigrationSet& set, const UpPlan& up, ParsedFiles& parsed) {
+cli::Outcome up_dry_run(const migrate::MigrationSet& set, const UpPlan& up,
+                        migrate::ParsedFiles& parsed) {
     const auto& todo = up.todo;
     nlohmann::json plan = nlohmann::json::array();
-    for (const Migration* m : todo) {
+    for (const migrate::Migration* m : todo) {
         plan.push_back({{"version", m->version},
                         {"key", m->key},
                         {"name", m->name},
@@ -301,38 +307,39 @@ Outcome up_dry_run(const MigrationSet& set, const UpPlan& up, ParsedFiles& parse
     std::string out = todo.empty() ? "nothing to apply: the database is up to date\n"
                                    : "would apply " + std::to_string(todo.size()) +
                                          " migration(s) from " + set.source + ":\n";
-    for (const Migration* m : todo) {
+    for (const migrate::Migration* m : todo) {
         out += "\n-- " + m->file +
                (parsed.outside(*m, false) ? " (no transaction)" : " (one transaction)") + "\n" +
                m->sql;
         if (!m->sql.empty() && m->sql.back() != '\n') out += "\n";
     }
-    return Outcome::done(ExitCode::ok, out,
-                         {{"dry_run", true},
-                          {"source", set.source},
-                          {"plan", plan},
-                          {"shadowed", shadowed_json(up.left_shadowed)}});
+    return cli::Outcome::done(ExitCode::ok, out,
+                              {{"dry_run", true},
+                               {"source", set.source},
+                               {"plan", plan},
+                               {"shadowed", shadowed_json(up.left_shadowed)}});
 }
 
 /// The error of a first migration that fails on objects that exist: a
 /// schema made before ctldb. Says "adopt it" only when it really is this
 /// schema (what some prefix 1..V of the migrations creates).
-Error adopt_hint(Connection& conn, const MigrationSet& set, ParsedFiles& parsed, const Error& e) {
+Error adopt_hint(pg::Connection& conn, const migrate::MigrationSet& set,
+                 migrate::ParsedFiles& parsed, const Error& e) {
     // Another tool's history says what it applied: adopting that is the
     // match, whatever prefix of the files the schema happens to equal.
-    std::optional<ForeignHistory> foreign;
+    std::optional<migrate::ForeignHistory> foreign;
     try {
-        foreign = read_foreign_history(conn, HistoryTool::automatic);
+        foreign = read_foreign_history(conn, migrate::HistoryTool::automatic);
     } catch (const Error&) {
         // None, or not readable: the schema comparison below decides.
     }
     if (foreign && foreign->refusal.empty()) {
-        const AdoptionPlan a = map_history(*foreign, set);
+        const migrate::AdoptionPlan a = map_history(*foreign, set);
         const std::string tool = history_tool_name(foreign->tool);
         std::string how = "ctldb migrate baseline --from " + tool;
         if (set.source != "embedded") how += " --dir " + set.source;
-        if (set.source != "embedded" && foreign->tool == HistoryTool::node &&
-            set.layout != MigrationLayout::node)
+        if (set.source != "embedded" && foreign->tool == migrate::HistoryTool::node &&
+            set.layout != migrate::MigrationLayout::node)
             how += " --layout node";
         const std::string recorded = "the database was migrated by " + tool + ", which recorded " +
                                      std::to_string(foreign->records.size() +
@@ -344,8 +351,8 @@ Error adopt_hint(Connection& conn, const MigrationSet& set, ParsedFiles& parsed,
         const bool wrong_folder = a.items.empty() || set.source == "embedded";
         const std::string point =
             "point ctldb at the folder " + tool + " ran (--dir, or CTLDB_MIGRATIONS_DIR" +
-            (foreign->tool == HistoryTool::node ? " with CTLDB_MIGRATIONS_LAYOUT=node"
-                                                : std::string()) +
+            (foreign->tool == migrate::HistoryTool::node ? " with CTLDB_MIGRATIONS_LAYOUT=node"
+                                                         : std::string()) +
             "), then 'ctldb migrate baseline --from " + tool + "'";
         Error adopt(
             e.code(), e.what(),
@@ -390,14 +397,15 @@ bool already_exists(const Error& e) {
 
 /// Apply `todo` in order, each recorded in its own transaction (or after
 /// it, for a no-transaction file).
-std::vector<Applied> apply_all(Connection& conn, const MigrateOptions& o, const MigrationSet& set,
-                               const UpPlan& plan, ParsedFiles& parsed) {
-    const std::string by = applied_by(conn);
+std::vector<Applied> apply_all(pg::Connection& conn, const MigrateOptions& o,
+                               const migrate::MigrationSet& set, const UpPlan& plan,
+                               migrate::ParsedFiles& parsed) {
+    const std::string by = migrate::applied_by(conn);
     const bool no_history =
         std::none_of(plan.list.begin(), plan.list.end(),
-                     [](const MigrationStatus& st) { return st.applied.has_value(); });
+                     [](const migrate::MigrationStatus& st) { return st.applied.has_value(); });
     std::vector<Applied> applied;
-    for (const Migration* m : plan.todo) {
+    for (const migrate::Migration* m : plan.todo) {
         const bool outside = parsed.outside(*m, false);
         log::info("applying " + m->file + (outside ? " (no transaction)" : ""));
         std::int64_t ms = 0;
@@ -408,7 +416,7 @@ std::vector<Applied> apply_all(Connection& conn, const MigrateOptions& o, const 
                 // In the migration's own transaction: the history table
                 // appears with the first migration that commits, not with a
                 // run that was refused or failed.
-                create_history(conn);
+                migrate::create_history(conn);
                 record_applied(conn, *m, by, ms, outside);
             });
         } catch (Error& e) {
@@ -421,25 +429,25 @@ std::vector<Applied> apply_all(Connection& conn, const MigrateOptions& o, const 
     return applied;
 }
 
-Outcome run_up(const MigrateOptions& o, Context& ctx) {
-    check_pg_duration("--ddl-lock-timeout", o.ddl_lock_timeout);
-    check_pg_duration("--statement-timeout", o.statement_timeout);
-    const MigrationSet set = load_set(o, ctx);
+cli::Outcome run_up(const MigrateOptions& o, Context& ctx) {
+    pg::check_pg_duration("--ddl-lock-timeout", o.ddl_lock_timeout);
+    pg::check_pg_duration("--statement-timeout", o.statement_timeout);
+    const migrate::MigrationSet set = load_set(o, ctx);
     warn_orphans(set);
     check_includes(set, o);
-    const Migration* to = nullptr;  // all
+    const migrate::Migration* to = nullptr;  // all
     if (!o.to.empty()) to = migration_of(set, "--to", o.to);
     auto conn = open(ctx);
     // Plan and parse before taking the lock: reading a big file must not
     // hold other runners up. Under the lock the plan is made again from the
     // history as it is then; only files new to it are parsed there.
-    ParsedFiles parsed;
-    UpPlan plan = plan_up(set, read_history(*conn), to, o);
+    migrate::ParsedFiles parsed;
+    UpPlan plan = plan_up(set, migrate::read_history(*conn), to, o);
     if (plan.problems.empty()) require_static_checks(plan.todo, false, parsed);
-    std::unique_ptr<MigrationLock> lock;
+    std::unique_ptr<migrate::MigrationLock> lock;
     if (!o.dry_run) {
-        lock = std::make_unique<MigrationLock>(*conn, o.lock_timeout_s);
-        plan = plan_up(set, read_history(*conn), to, o);
+        lock = std::make_unique<migrate::MigrationLock>(*conn, o.lock_timeout_s);
+        plan = plan_up(set, migrate::read_history(*conn), to, o);
     }
     if (!plan.problems.empty()) {
         Error e(ExitCode::failure, "refusing to migrate: the database and the files disagree",
@@ -456,28 +464,31 @@ Outcome run_up(const MigrateOptions& o, Context& ctx) {
         arr.push_back(
             {{"version", a.version}, {"name", a.name}, {"file", a.file}, {"execution_ms", a.ms}});
     }
-    return Outcome::done(ExitCode::ok,
-                         applied.empty() ? "database is up to date; nothing applied\n"
-                                         : "applied " + std::to_string(applied.size()) +
-                                               " migration(s); database is up to date\n",
-                         {{"source", set.source},
-                          {"applied", arr},
-                          {"shadowed", shadowed_json(plan.left_shadowed)}});
+    return cli::Outcome::done(ExitCode::ok,
+                              applied.empty() ? "database is up to date; nothing applied\n"
+                                              : "applied " + std::to_string(applied.size()) +
+                                                    " migration(s); database is up to date\n",
+                              {{"source", set.source},
+                               {"applied", arr},
+                               {"shadowed", shadowed_json(plan.left_shadowed)}});
 }
 
-Outcome run_status(const MigrateOptions& o, Context& ctx) {
+cli::Outcome run_status(const MigrateOptions& o, Context& ctx) {
     // The statuses point into the set: the renderings, made when the
     // runner prints, hold both.
-    const auto set = std::make_shared<const MigrationSet>(load_set(o, ctx));
+    const auto set = std::make_shared<const migrate::MigrationSet>(load_set(o, ctx));
     auto conn = open(ctx);
-    const auto list = std::make_shared<const std::vector<MigrationStatus>>(
-        migration_status(*set, read_history(*conn)));
+    const auto list = std::make_shared<const std::vector<migrate::MigrationStatus>>(
+        migration_status(*set, migrate::read_history(*conn)));
     std::size_t pending = 0, bad = 0, shadowed = 0;
     for (const auto& st : *list) {
-        if (st.state == MigrationState::pending || st.state == MigrationState::out_of_order)
+        if (st.state == migrate::MigrationState::pending ||
+            st.state == migrate::MigrationState::out_of_order)
             ++pending;
-        if (st.state == MigrationState::modified || st.state == MigrationState::missing) ++bad;
-        if (st.state == MigrationState::shadowed) ++shadowed;
+        if (st.state == migrate::MigrationState::modified ||
+            st.state == migrate::MigrationState::missing)
+            ++bad;
+        if (st.state == migrate::MigrationState::shadowed) ++shadowed;
     }
     ExitCode code = bad > 0 ? ExitCode::failure : ExitCode::ok;
     if (o.check && (pending > 0 || bad > 0)) code = ExitCode::failure;
@@ -502,50 +513,53 @@ Outcome run_status(const MigrateOptions& o, Context& ctx) {
                        " shadowed (never applied by the runner: migrate up --include FILE "
                        "applies one under its own name)";
         }
-        return (set->layout == MigrationLayout::node ? node_status_table(*set, *list, color)
-                                                     : status_table(*list, color)) +
+        return (set->layout == migrate::MigrationLayout::node
+                    ? node_status_table(*set, *list, color)
+                    : status_table(*list, color)) +
                summary + "\n";
     };
-    return Outcome::lazy(code, text, json);
+    return cli::Outcome::lazy(code, text, json);
 }
 
-Outcome run_lint(const MigrateOptions& o, Context& ctx) {
-    const MigrationSet set = load_set(o, ctx);
+cli::Outcome run_lint(const MigrateOptions& o, Context& ctx) {
+    const migrate::MigrationSet set = load_set(o, ctx);
     warn_orphans(set);
-    ParsedFiles parsed;
+    migrate::ParsedFiles parsed;
     nlohmann::json arr = nlohmann::json::array();
     Table t({"FILE", "LINE", "RULE", "MESSAGE"});
     std::size_t n = 0;
-    std::vector<const Migration*> files;
+    std::vector<const migrate::Migration*> files;
     for (const auto* list : {&set.migrations, &set.shadowed}) {
         for (const auto& m : *list)
             files.push_back(&m);
     }
-    for (const Migration* file : files) {
-        const Migration& m = *file;
-        for (const auto& p : check_migration_sql(m.file, parsed.up(m), parsed.outside(m, false))) {
+    for (const migrate::Migration* file : files) {
+        const migrate::Migration& m = *file;
+        for (const auto& p :
+             migrate::check_migration_sql(m.file, parsed.up(m), parsed.outside(m, false))) {
             arr.push_back(
                 {{"file", m.file}, {"line", nullptr}, {"rule", "invalid"}, {"message", p}});
             t.add_row({m.file, "", "invalid", p});
             ++n;
         }
-        for (const auto& l : sql::lint(parsed.up(m))) {
+        for (const auto& l : pg::sql::lint(parsed.up(m))) {
             arr.push_back(
                 {{"file", m.file}, {"line", l.line}, {"rule", l.rule}, {"message", l.message}});
             t.add_row({m.file, std::to_string(l.line), l.rule, l.message});
             ++n;
         }
     }
-    return Outcome::done(
+    return cli::Outcome::done(
         n == 0 ? ExitCode::ok : ExitCode::failure,
         n == 0 ? "no findings in " + std::to_string(files.size()) + " files\n" : t.render(),
         {{"source", set.source}, {"findings", arr}});
 }
 
-Outcome run_create(const MigrateOptions& o, Context& ctx) {
-    const MigrationsFolder folder = migrations_folder(ctx.config(), o.dir, "--dir", o.layout);
+cli::Outcome run_create(const MigrateOptions& o, Context& ctx) {
+    const migrate::MigrationsFolder folder =
+        migrate::migrations_folder(ctx.config(), o.dir, "--dir", o.layout);
     const std::string dir = folder.dir.empty() ? "migrations" : folder.dir;
-    auto name = normalise_migration_name(o.name);
+    auto name = migrate::normalise_migration_name(o.name);
     if (!name) {
         throw usage_error("'" + o.name + "' is not a usable migration name",
                           "use letters, digits, spaces, - and _ (e.g. add_invoice_table)");
@@ -554,7 +568,7 @@ Outcome run_create(const MigrateOptions& o, Context& ctx) {
         throw usage_error(dir + " is not a directory", "create it, or pass --dir");
     }
     // The folder's own layout, width and separator.
-    const MigrationSet set = load_migrations_dir(dir, folder.layout);
+    const migrate::MigrationSet set = load_migrations_dir(dir, folder.layout);
     const auto files = new_migration_files(set, *name, o.no_transaction, std::time(nullptr));
     nlohmann::json written = nlohmann::json::array();
     std::string text;
@@ -563,18 +577,12 @@ Outcome run_create(const MigrateOptions& o, Context& ctx) {
         written.push_back(dir + "/" + file);
         text += dir + "/" + file + "\n";
     }
-    return Outcome::done(
+    return cli::Outcome::done(
         ExitCode::ok, text,
         {{"file", written[0]}, {"files", written}, {"layout", layout_name(set.layout)}});
 }
 
-}  // namespace ctldb::migrate
-
-namespace ctldb {
-
 namespace {
-
-using namespace migrate;
 
 /// The options every migrate subcommand binds (one command runs).
 MigrateOptions& opts() {
@@ -596,7 +604,7 @@ void add_timeouts(CLI::App* c) {
     c->add_option("--lock-timeout", opts().lock_timeout_s,
                   "How long to wait for another runner's migration lock, then exit 4 "
                   "(default 60s)")
-        ->transform(duration_seconds())
+        ->transform(cli::duration_seconds())
         ->check(CLI::Range(0, 86400));
     c->add_option("--ddl-lock-timeout", opts().ddl_lock_timeout,
                   "lock_timeout of each statement while migrating (default 10s)");
@@ -656,7 +664,7 @@ void register_bookkeeping(CLI::App* cmd, Context& ctx) {
     baseline
         ->add_option("--lock-timeout", o.lock_timeout_s,
                      "How long to wait for the migration lock (default 60s)")
-        ->transform(duration_seconds())
+        ->transform(cli::duration_seconds())
         ->check(CLI::Range(0, 86400));
     baseline->add_flag("--dry-run", o.dry_run,
                        "Compare the schema and show what would be recorded; record nothing");
@@ -710,4 +718,4 @@ void bind_migrate(CLI::App* cmd, Context& ctx) {
     register_down(cmd, ctx);
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::commands

@@ -15,7 +15,7 @@
 #include "migrate/migrations.hpp"
 #include "pg/connection.hpp"
 
-namespace ctldb::migrate {
+namespace ctldb::commands {
 
 struct MigrateOptions {
     std::string dir;
@@ -40,26 +40,26 @@ struct MigrateOptions {
 
 /// The set --dir (else the migrations_dir setting) names, or the one built
 /// into ctldb. Error(usage) for a directory without migration files.
-MigrationSet load_set(const MigrateOptions& o, Context& ctx);
+migrate::MigrationSet load_set(const MigrateOptions& o, cli::Context& ctx);
 /// Rollback files without their migration, as warnings (for the commands
 /// whose output does not list every file).
-void warn_orphans(const MigrationSet& set);
+void warn_orphans(const migrate::MigrationSet& set);
 /// The migration a command line names as the files write its version
 /// ("3", "0003", "1.1") or by its file name. With `allow_zero`, "0" (before
 /// the first migration) too, as null. Error(usage) otherwise.
-const Migration* migration_of(const MigrationSet& set, const std::string& option,
-                              const std::string& text, bool allow_zero = false);
-std::unique_ptr<Connection> open(Context& ctx);
+const migrate::Migration* migration_of(const migrate::MigrationSet& set, const std::string& option,
+                                       const std::string& text, bool allow_zero = false);
+std::unique_ptr<pg::Connection> open(cli::Context& ctx);
 /// Modified and missing files, which up and down refuse to run over.
-std::vector<std::string> drift(const std::vector<MigrationStatus>& list);
+std::vector<std::string> drift(const std::vector<migrate::MigrationStatus>& list);
 /// Error(failure) listing every problem of `files` found without a server.
-void require_static_checks(const std::vector<const Migration*>& files, bool down,
-                           ParsedFiles& parsed);
+void require_static_checks(const std::vector<const migrate::Migration*>& files, bool down,
+                           migrate::ParsedFiles& parsed);
 /// The file runner's timeouts from --ddl-lock-timeout and --statement-timeout.
-RunTimeouts timeouts_of(const MigrateOptions& o);
+migrate::RunTimeouts timeouts_of(const MigrateOptions& o);
 
-Outcome run_validate(const MigrateOptions& o, Context& ctx);
-Outcome run_baseline(const MigrateOptions& o, Context& ctx);
-Outcome run_down(const MigrateOptions& o, Context& ctx);
+cli::Outcome run_validate(const MigrateOptions& o, cli::Context& ctx);
+cli::Outcome run_baseline(const MigrateOptions& o, cli::Context& ctx);
+cli::Outcome run_down(const MigrateOptions& o, cli::Context& ctx);
 
-}  // namespace ctldb::migrate
+}  // namespace ctldb::commands

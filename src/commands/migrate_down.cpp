@@ -12,7 +12,7 @@
 #include "commands/migrate.hpp"
 #include "pg/script.hpp"
 
-namespace ctldb::migrate {
+namespace ctldb::commands {
 
 namespace {
 
@@ -21,7 +21,7 @@ namespace {
 /// whatever the flags; one that drops a table others depend on without
 /// CASCADE would fail half way, after the migrations before it in the plan
 /// were rolled back.
-std::optional<Error> down_refusal(const std::vector<DestroyedTable>& destroyed) {
+std::optional<Error> down_refusal(const std::vector<migrate::DestroyedTable>& destroyed) {
     std::vector<std::string> foreign, failing;
     for (const auto& d : destroyed) {
         if (!d.created_by_up && d.holds_rows()) foreign.push_back(d.down_file + " " + d.describe());
@@ -48,7 +48,7 @@ std::optional<Error> down_refusal(const std::vector<DestroyedTable>& destroyed) 
     return std::nullopt;
 }
 
-nlohmann::json rehearsal_json(const DownRehearsal& r) {
+nlohmann::json rehearsal_json(const migrate::DownRehearsal& r) {
     nlohmann::json arr = nlohmann::json::array();
     for (const auto& v : r.objects) {
         nlohmann::json j = {{"version", v.version},
@@ -69,16 +69,17 @@ nlohmann::json rehearsal_json(const DownRehearsal& r) {
             {"disappears", arr}};
 }
 
-Outcome down_dry_run(const std::vector<const Migration*>& todo,
-                     const std::vector<DestroyedTable>& destroyed,
-                     const std::vector<const VanishingObject*>& vanishing,
-                     const DownRehearsal& rehearsal, const nlohmann::json& destroyed_json,
-                     const std::optional<Error>& refusal) {
+cli::Outcome down_dry_run(const std::vector<const migrate::Migration*>& todo,
+                          const std::vector<migrate::DestroyedTable>& destroyed,
+                          const std::vector<const migrate::VanishingObject*>& vanishing,
+                          const migrate::DownRehearsal& rehearsal,
+                          const nlohmann::json& destroyed_json,
+                          const std::optional<Error>& refusal) {
     // The plan, what it destroys and its SQL; nothing is run and the
     // history is untouched.
     nlohmann::json plan = nlohmann::json::array();
     std::string text;
-    for (const Migration* m : todo) {
+    for (const migrate::Migration* m : todo) {
         plan.push_back({{"version", m->version},
                         {"name", m->name},
                         {"down_file", m->down_file},
@@ -87,7 +88,7 @@ Outcome down_dry_run(const std::vector<const Migration*>& todo,
         for (const auto& d : destroyed) {
             if (d.version == m->version) text += "--   it " + d.describe() + "\n";
         }
-        for (const VanishingObject* v : vanishing) {
+        for (const migrate::VanishingObject* v : vanishing) {
             if (v->version == m->version) text += "--   it " + v->describe() + "\n";
         }
         text += *m->down_sql;
@@ -100,7 +101,7 @@ Outcome down_dry_run(const std::vector<const Migration*>& todo,
                           {"rehearsal", rehearsal_json(rehearsal)}};
     if (refusal) doc["refused"] = {{"error", refusal->what()}, {"details", refusal->details()}};
     if (!rehearsal.not_rehearsed.empty()) text += "-- " + rehearsal.not_rehearsed + "\n";
-    Outcome out = Outcome::done(
+    cli::Outcome out = cli::Outcome::done(
         code, todo.empty() ? "nothing to roll back\n" : text + "-- dry run: nothing was changed\n",
         doc);
     // The real run would stop here: say why on stderr, exit as it would.
@@ -115,18 +116,18 @@ namespace {
 /// The files to roll back, newest first: --to (what comes after that file;
 /// 0 everything) or --steps of the newest. What refuses the rollback (drift,
 /// a file without its down file) goes to `problems`.
-std::vector<const Migration*> files_to_roll_back(const MigrateOptions& o, const MigrationSet& set,
-                                                 const std::vector<MigrationStatus>& list,
-                                                 std::vector<std::string>& problems) {
+std::vector<const migrate::Migration*> files_to_roll_back(
+    const MigrateOptions& o, const migrate::MigrationSet& set,
+    const std::vector<migrate::MigrationStatus>& list, std::vector<std::string>& problems) {
     const bool to_given = !o.to.empty();
-    const Migration* to = nullptr;  // with to_given: null is "0", before the first
+    const migrate::Migration* to = nullptr;  // with to_given: null is "0", before the first
     if (to_given) to = migration_of(set, "--to", o.to, true);
     // Newest last: by version, or for a node runner's folder (where a file
     // that sorts first may be applied last) by when each was applied.
-    std::vector<const MigrationStatus*> order;
+    std::vector<const migrate::MigrationStatus*> order;
     for (const auto& st : list)
         order.push_back(&st);
-    if (set.layout == MigrationLayout::node) {
+    if (set.layout == migrate::MigrationLayout::node) {
         const auto applied = applied_in_order(list);
         if (to_given && to != nullptr &&
             std::none_of(applied.begin(), applied.end(),
@@ -136,9 +137,9 @@ std::vector<const Migration*> files_to_roll_back(const MigrateOptions& o, const 
         }
         order = applied;
     }
-    std::vector<const Migration*> todo;
+    std::vector<const migrate::Migration*> todo;
     for (auto it = order.rbegin(); it != order.rend(); ++it) {
-        const MigrationStatus* st = *it;
+        const migrate::MigrationStatus* st = *it;
         if (to_given && to != nullptr && st->file == to) break;
         if (!st->applied) continue;
         if (!to_given &&
@@ -148,7 +149,7 @@ std::vector<const Migration*> files_to_roll_back(const MigrateOptions& o, const 
         if (st->file && !st->file->down_sql) {
             problems.push_back(
                 st->file->file + " has no down file (" +
-                (set.layout == MigrationLayout::node
+                (set.layout == migrate::MigrationLayout::node
                      ? st->file->file.substr(0, st->file->file.size() - 4) + "_rollback.sql"
                      : std::to_string(st->version) + "_" + st->name + ".down.sql") +
                 ")");
@@ -161,17 +162,17 @@ std::vector<const Migration*> files_to_roll_back(const MigrateOptions& o, const 
 /// What a rollback destroys, found before anything runs: the tables its
 /// down files drop, the rehearsal's catalog differences, and what refuses it.
 struct DownPlan {
-    std::vector<DestroyedTable> destroyed;
+    std::vector<migrate::DestroyedTable> destroyed;
     std::optional<Error> refusal;
-    DownRehearsal rehearsal;
-    std::vector<const VanishingObject*> vanishing;
+    migrate::DownRehearsal rehearsal;
+    std::vector<const migrate::VanishingObject*> vanishing;
     nlohmann::json destroyed_json = nlohmann::json::array();
     std::size_t with_rows = 0;         ///< tables holding rows or depended on
     std::vector<std::string> unnamed;  ///< objects no down file names: asked about
 };
 
-DownPlan plan_down(Connection& conn, const std::vector<const Migration*>& todo,
-                   ParsedFiles& parsed) {
+DownPlan plan_down(pg::Connection& conn, const std::vector<const migrate::Migration*>& todo,
+                   migrate::ParsedFiles& parsed) {
     DownPlan p;
     p.destroyed = destroyed_tables(conn, todo, parsed);
     p.refusal = down_refusal(p.destroyed);
@@ -201,7 +202,7 @@ DownPlan plan_down(Connection& conn, const std::vector<const Migration*>& todo,
              {"dependents", d.dependents}});
         if (d.holds_rows() || (d.cascade && !d.dependents.empty())) ++p.with_rows;
     }
-    for (const VanishingObject* v : p.vanishing) {
+    for (const migrate::VanishingObject* v : p.vanishing) {
         if (v->unnamed) p.unnamed.push_back(v->down_file + " " + v->describe());
     }
     return p;
@@ -209,7 +210,7 @@ DownPlan plan_down(Connection& conn, const std::vector<const Migration*>& todo,
 
 /// Say what goes, then ask when tables with rows or objects no down file
 /// names go with it (off a terminal: --yes). False when the answer is no.
-bool confirm_down(const MigrateOptions& o, const std::vector<const Migration*>& todo,
+bool confirm_down(const MigrateOptions& o, const std::vector<const migrate::Migration*>& todo,
                   const DownPlan& p) {
     for (const auto& d : p.destroyed) {
         const std::string line = d.down_file + " " + d.describe();
@@ -219,7 +220,7 @@ bool confirm_down(const MigrateOptions& o, const std::vector<const Migration*>& 
             log::info(line);
         }
     }
-    for (const VanishingObject* v : p.vanishing) {
+    for (const migrate::VanishingObject* v : p.vanishing) {
         const std::string line = v->down_file + " " + v->describe();
         if (v->unnamed || (v->kind == "table" && v->rows != 0)) {
             log::warn(line);
@@ -254,26 +255,26 @@ bool confirm_down(const MigrateOptions& o, const std::vector<const Migration*>& 
 
 }  // namespace
 
-Outcome run_down(const MigrateOptions& o, Context& ctx) {
-    check_pg_duration("--ddl-lock-timeout", o.ddl_lock_timeout);
-    check_pg_duration("--statement-timeout", o.statement_timeout);
+cli::Outcome run_down(const MigrateOptions& o, cli::Context& ctx) {
+    pg::check_pg_duration("--ddl-lock-timeout", o.ddl_lock_timeout);
+    pg::check_pg_duration("--statement-timeout", o.statement_timeout);
     if (!o.to.empty() && o.steps > 0) throw usage_error("use either --to or --steps, not both");
     const auto& cfg = ctx.valid_config(true);
     if (!o.dry_run) cfg.refuse_in_production("roll back migrations", o.force);
-    const MigrationSet set = load_set(o, ctx);
+    const migrate::MigrationSet set = load_set(o, ctx);
     warn_orphans(set);
     if (!o.to.empty()) migration_of(set, "--to", o.to, true);  // a bad --to before connecting
     auto conn = open(ctx);
-    MigrationLock lock(*conn, o.lock_timeout_s);
-    const auto list = migration_status(set, read_history(*conn));
+    migrate::MigrationLock lock(*conn, o.lock_timeout_s);
+    const auto list = migration_status(set, migrate::read_history(*conn));
     auto problems = drift(list);
-    const std::vector<const Migration*> todo = files_to_roll_back(o, set, list, problems);
+    const std::vector<const migrate::Migration*> todo = files_to_roll_back(o, set, list, problems);
     if (!problems.empty()) {
         Error e(ExitCode::failure, "refusing to roll back; nothing was run");
         e.with_details(problems);
         throw e;
     }
-    ParsedFiles parsed;
+    migrate::ParsedFiles parsed;
     require_static_checks(todo, true, parsed);
     const DownPlan p = plan_down(*conn, todo, parsed);
     if (o.dry_run)
@@ -282,18 +283,18 @@ Outcome run_down(const MigrateOptions& o, Context& ctx) {
     if (p.refusal) throw *p.refusal;
     if (!confirm_down(o, todo, p)) return ExitCode::failure;
     nlohmann::json done = nlohmann::json::array();
-    for (const Migration* m : todo) {
+    for (const migrate::Migration* m : todo) {
         log::info("rolling back " + m->file + " with " + m->down_file);
         const std::int64_t ms = run_migration_file(
             *conn, timeouts_of(o), m->down_file, *m->down_sql, parsed.down(*m),
-            parsed.outside(*m, true), [&] { forget_applied(*conn, m->version); });
+            parsed.outside(*m, true), [&] { migrate::forget_applied(*conn, m->version); });
         done.push_back({{"version", m->version}, {"name", m->name}, {"execution_ms", ms}});
     }
-    return Outcome::done(ExitCode::ok,
-                         "rolled back " + std::to_string(done.size()) + " migration(s)\n",
-                         {{"rolled_back", done},
-                          {"destroyed", p.destroyed_json},
-                          {"rehearsal", rehearsal_json(p.rehearsal)}});
+    return cli::Outcome::done(ExitCode::ok,
+                              "rolled back " + std::to_string(done.size()) + " migration(s)\n",
+                              {{"rolled_back", done},
+                               {"destroyed", p.destroyed_json},
+                               {"rehearsal", rehearsal_json(p.rehearsal)}});
 }
 
-}  // namespace ctldb::migrate
+}  // namespace ctldb::commands

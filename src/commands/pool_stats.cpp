@@ -24,35 +24,35 @@
 #include "pg/connection.hpp"
 #include "pg/probes.hpp"
 
-namespace ctldb {
+namespace ctldb::commands {
 
 namespace {
 
 /// The report, with its Prometheus text for -o prometheus.
-Outcome outcome(const PoolReport& r, bool frame) {
-    Outcome out = frame ? Outcome::frame(r) : Outcome::of(r);
+cli::Outcome outcome(const metrics::PoolReport& r, bool frame) {
+    cli::Outcome out = frame ? cli::Outcome::frame(r) : cli::Outcome::of(r);
     out.with_prometheus(r.prometheus());
     return out;
 }
 
-void warn_hidden(const PoolReport& s, const std::string& user) {
+void warn_hidden(const metrics::PoolReport& s, const std::string& user) {
     log::warn(std::to_string(s.hidden) + " session(s) of other roles are hidden from " + user +
               ": without pg_monitor (or pg_read_all_stats) their state, lock waits and query "
               "times are not visible; they are counted in use and as 'hidden'");
-    log::hint(pool::monitor_grant(user) + "; gives ctldb the whole picture");
+    log::hint(checks::pool::monitor_grant(user) + "; gives ctldb the whole picture");
 }
 
 /// --watch: a snapshot every o.watch seconds until interrupted; the screen
 /// redrawn on a terminal, one JSON document per line with -o json.
 ExitCode watch(const PoolOptions& o, Context& ctx) {
-    const Config& cfg = ctx.valid_config(true);
-    auto conn = connect(cfg.connection());
-    probe::bound_reads(*conn);
+    const config::Config& cfg = ctx.valid_config(true);
+    auto conn = pg::connect(cfg.connection());
+    pg::probe::bound_reads(*conn);
     ctx.start_stream();
     bool warned = false;
     for (;;) {
-        const PoolReport r =
-            pool_report(probe::activity(*conn), cfg.integer("pool_max"), o.pods, o.admin_reserve);
+        const metrics::PoolReport r = metrics::pool_report(
+            pg::probe::activity(*conn), cfg.integer("pool_max"), o.pods, o.admin_reserve);
         if (r.hidden > 0 && !warned) {
             warn_hidden(r, cfg.connection().user);
             warned = true;
@@ -66,20 +66,21 @@ ExitCode watch(const PoolOptions& o, Context& ctx) {
     }
 }
 
-Outcome run(const PoolOptions& o, Context& ctx) {
+cli::Outcome run(const PoolOptions& o, Context& ctx) {
     if (o.watch > 0) return watch(o, ctx);
-    const PoolReport r = run_pool_stats(o, ctx);
+    const metrics::PoolReport r = run_pool_stats(o, ctx);
     if (r.hidden > 0) warn_hidden(r, ctx.valid_config(true).connection().user);
     return outcome(r, false);
 }
 
 }  // namespace
 
-PoolReport run_pool_stats(const PoolOptions& o, Context& ctx) {
-    const Config& cfg = ctx.valid_config(true);
-    auto conn = connect(cfg.connection());
-    probe::bound_reads(*conn);
-    return pool_report(probe::activity(*conn), cfg.integer("pool_max"), o.pods, o.admin_reserve);
+metrics::PoolReport run_pool_stats(const PoolOptions& o, Context& ctx) {
+    const config::Config& cfg = ctx.valid_config(true);
+    auto conn = pg::connect(cfg.connection());
+    pg::probe::bound_reads(*conn);
+    return metrics::pool_report(pg::probe::activity(*conn), cfg.integer("pool_max"), o.pods,
+                                o.admin_reserve);
 }
 
 void bind_pool_stats(CLI::App* cmd, Context& ctx) {
@@ -88,7 +89,7 @@ void bind_pool_stats(CLI::App* cmd, Context& ctx) {
         ->check(CLI::Range(1, 10000));
     cmd->add_option("--watch", o.watch,
                     "Refresh every DURATION (5s, 1m) until interrupted (default: once)")
-        ->transform(duration_seconds())
+        ->transform(cli::duration_seconds())
         ->check(CLI::Range(1, 86400));
     cmd->add_option("--admin-reserve", o.admin_reserve,
                     "Connections kept for admin work (guide: 10-20; default 15)")
@@ -99,4 +100,4 @@ void bind_pool_stats(CLI::App* cmd, Context& ctx) {
     });
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::commands

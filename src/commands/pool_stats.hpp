@@ -5,7 +5,7 @@
 #include "cli/context.hpp"
 #include "metrics/pool_report.hpp"
 
-namespace ctldb {
+namespace ctldb::commands {
 
 struct PoolOptions {
     int pods = 1;
@@ -14,6 +14,6 @@ struct PoolOptions {
 };
 
 /// One snapshot with the configured connection.
-PoolReport run_pool_stats(const PoolOptions& o, Context& ctx);
+metrics::PoolReport run_pool_stats(const PoolOptions& o, Context& ctx);
 
-}  // namespace ctldb
+}  // namespace ctldb::commands

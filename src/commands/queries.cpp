@@ -25,12 +25,12 @@
 #include "pg/connection.hpp"
 #include "pg/probes.hpp"
 
-namespace ctldb {
+namespace ctldb::commands {
 
 namespace {
 
-using probe::Session;
-using queries::State;
+using checks::queries::State;
+using pg::probe::Session;
 
 struct QueriesOptions {
     std::string min_duration = "0";
@@ -47,7 +47,7 @@ struct QueriesOptions {
 };
 
 State state_option(const std::string& value) {
-    const auto s = queries::parse_state(value);
+    const auto s = checks::queries::parse_state(value);
     if (!s) {
         throw usage_error("--state " + value + " is not a session state",
                           "busy (every state but idle), active, idle-in-transaction, idle or all");
@@ -73,7 +73,7 @@ std::string one_line(const std::string& query, std::size_t width) {
 }
 
 std::string duration_text(const Session& s) {
-    const auto d = queries::duration_seconds(s);
+    const auto d = checks::queries::duration_seconds(s);
     return d ? human_duration(*d) : "?";
 }
 
@@ -95,7 +95,7 @@ nlohmann::json session_json(const Session& s) {
             {"backend_start_at", time_json(s.backend_start)},
             {"xact_start_at", time_json(s.xact_start)},
             {"query_start_at", time_json(s.query_start)},
-            {"duration_seconds", opt_json(queries::duration_seconds(s))},
+            {"duration_seconds", opt_json(checks::queries::duration_seconds(s))},
             {"xact_seconds", opt_json(s.xact_seconds)},
             {"blocked_by", s.blocked_by},
             {"query", s.visible ? nlohmann::json(s.query) : nlohmann::json(nullptr)}};
@@ -109,7 +109,7 @@ struct Listing {
     double min_seconds = 0;
     std::vector<Session> sessions;      ///< selected, longest first
     std::vector<Session> all_sessions;  ///< for the lock trees
-    std::vector<probe::LockTree> trees;
+    std::vector<pg::probe::LockTree> trees;
     std::int64_t hidden = 0;
     std::string role;
 
@@ -121,7 +121,7 @@ struct Listing {
         return nullptr;
     }
 
-    void tree_text(const probe::LockTree& t, std::size_t depth, std::string& out) const {
+    void tree_text(const pg::probe::LockTree& t, std::size_t depth, std::string& out) const {
         const Session* s = find(t.pid);
         std::string indent = "  ";
         if (depth > 0) indent += std::string(3 * (depth - 1), ' ') + "└─ ";
@@ -140,7 +140,7 @@ struct Listing {
     std::string text(bool) const {
         std::string out;
         if (sessions.empty()) {
-            out = std::string("no ") + queries::state_name(state) + " session" +
+            out = std::string("no ") + checks::queries::state_name(state) + " session" +
                   (min_seconds > 0 ? " for " + human_duration(min_seconds) + " or longer" : "") +
                   (database.empty() ? "" : " in database " + printable(database)) + "\n";
         } else {
@@ -162,12 +162,12 @@ struct Listing {
         }
         if (hidden > 0) {
             out += std::to_string(hidden) + " session(s) of other roles hidden from " +
-                   printable(role) + " (needs " + probe::kReadAllStatsGrant + ")\n";
+                   printable(role) + " (needs " + pg::probe::kReadAllStatsGrant + ")\n";
         }
         return out;
     }
 
-    nlohmann::json tree_json(const probe::LockTree& t) const {
+    nlohmann::json tree_json(const pg::probe::LockTree& t) const {
         nlohmann::json waiters = nlohmann::json::array();
         for (const auto& w : t.waiters)
             waiters.push_back(tree_json(w));
@@ -187,7 +187,7 @@ struct Listing {
         for (const auto& t : trees)
             trees_json.push_back(tree_json(t));
         return {{"database", database.empty() ? nlohmann::json(nullptr) : nlohmann::json(database)},
-                {"state", queries::state_name(state)},
+                {"state", checks::queries::state_name(state)},
                 {"min_duration_seconds", min_seconds},
                 {"sessions", list},
                 {"lock_trees", trees_json},
@@ -195,32 +195,32 @@ struct Listing {
     }
 };
 
-Listing take_listing(Connection& conn, const QueriesOptions& o, const std::string& database) {
+Listing take_listing(pg::Connection& conn, const QueriesOptions& o, const std::string& database) {
     Listing l;
     l.database = o.all_databases ? "" : database;
     l.state = state_option(o.state);
-    l.min_seconds = duration_option("--min-duration", o.min_duration);
-    const probe::Activity a = probe::activity(conn);
-    l.sessions = queries::select(a.sessions, l.database, l.state, l.min_seconds);
+    l.min_seconds = cli::duration_option("--min-duration", o.min_duration);
+    const pg::probe::Activity a = pg::probe::activity(conn);
+    l.sessions = checks::queries::select(a.sessions, l.database, l.state, l.min_seconds);
     for (const auto& s : a.sessions)
         if (l.database.empty() || s.database == l.database) l.all_sessions.push_back(s);
-    l.trees = probe::lock_trees(l.all_sessions);
+    l.trees = pg::probe::lock_trees(l.all_sessions);
     l.hidden = a.hidden;
     l.role = a.role;
     return l;
 }
 
-Outcome run_list(const QueriesOptions& o, Context& ctx) {
+cli::Outcome run_list(const QueriesOptions& o, Context& ctx) {
     state_option(o.state);
-    duration_option("--min-duration", o.min_duration);
-    const Config& cfg = ctx.valid_config(true);
-    auto conn = connect(cfg.connection());
-    probe::bound_reads(*conn);
-    const std::string db = probe::current_database(*conn);
-    if (o.watch <= 0) return Outcome::of(take_listing(*conn, o, db));
+    cli::duration_option("--min-duration", o.min_duration);
+    const config::Config& cfg = ctx.valid_config(true);
+    auto conn = pg::connect(cfg.connection());
+    pg::probe::bound_reads(*conn);
+    const std::string db = pg::probe::current_database(*conn);
+    if (o.watch <= 0) return cli::Outcome::of(take_listing(*conn, o, db));
     ctx.start_stream();
     for (;;) {
-        ctx.stream(Outcome::frame(take_listing(*conn, o, db))
+        ctx.stream(cli::Outcome::frame(take_listing(*conn, o, db))
                        .with_title(utc_now_iso8601() + "  (every " + std::to_string(o.watch) +
                                    " s, Ctrl-C to stop)"));
         for (int i = 0; i < o.watch * 10; ++i) {
@@ -233,8 +233,8 @@ Outcome run_list(const QueriesOptions& o, Context& ctx) {
 // --- top ------------------------------------------------------------------------------
 
 struct TopReport {
-    queries::Statements s;
-    queries::Order order = queries::Order::total;
+    checks::queries::Statements s;
+    checks::queries::Order order = checks::queries::Order::total;
     std::string role;
 
     ExitCode code() const { return ExitCode::ok; }
@@ -264,7 +264,7 @@ struct TopReport {
                " (pg_stat_statements " + s.version + ")\n";
         if (s.hidden > 0) {
             out += std::to_string(s.hidden) + " statement(s) of other roles hidden from " +
-                   printable(role) + " (needs " + probe::kReadAllStatsGrant + ")\n";
+                   printable(role) + " (needs " + pg::probe::kReadAllStatsGrant + ")\n";
         }
         return out;
     }
@@ -288,26 +288,26 @@ struct TopReport {
                  {"query", r.query}});
         }
         return {{"statements", list},
-                {"order", order == queries::Order::total  ? "total"
-                          : order == queries::Order::mean ? "mean"
-                                                          : "calls"},
+                {"order", order == checks::queries::Order::total  ? "total"
+                          : order == checks::queries::Order::mean ? "mean"
+                                                                  : "calls"},
                 {"stats_reset_at", time_json(s.reset_at)},
                 {"extension_version", s.version},
                 {"hidden", s.hidden}};
     }
 };
 
-Outcome run_top(const QueriesOptions& o, Context& ctx) {
-    const auto order = queries::parse_order(o.order);
+cli::Outcome run_top(const QueriesOptions& o, Context& ctx) {
+    const auto order = checks::queries::parse_order(o.order);
     if (!order)
         throw usage_error("--order " + o.order + " is not an order", "total, mean or calls");
-    auto conn = connect(ctx.valid_config(true).connection());
-    probe::bound_reads(*conn);
+    auto conn = pg::connect(ctx.valid_config(true).connection());
+    pg::probe::bound_reads(*conn);
     TopReport r;
     r.order = *order;
-    r.role = probe::current_user(*conn);
-    r.s = queries::top(*conn, o.limit, *order);
-    return Outcome::of(r);
+    r.role = pg::probe::current_user(*conn);
+    r.s = checks::queries::top(*conn, o.limit, *order);
+    return cli::Outcome::of(r);
 }
 
 // --- cancel / terminate -----------------------------------------------------------------
@@ -315,7 +315,7 @@ Outcome run_top(const QueriesOptions& o, Context& ctx) {
 struct SignalReport {
     bool terminate = false;
     bool dry_run = false;
-    std::vector<queries::SignalTarget> targets;
+    std::vector<checks::queries::SignalTarget> targets;
 
     ExitCode code() const {
         for (const auto& t : targets)
@@ -352,7 +352,7 @@ struct SignalReport {
     }
 };
 
-Outcome run_signal(const QueriesOptions& o, bool terminate, Context& ctx) {
+cli::Outcome run_signal(const QueriesOptions& o, bool terminate, Context& ctx) {
     const bool by_rule = !o.older_than.empty();
     if (by_rule == !o.pids.empty()) {
         throw usage_error(by_rule ? "give PIDs or --older-than, not both"
@@ -360,20 +360,20 @@ Outcome run_signal(const QueriesOptions& o, bool terminate, Context& ctx) {
                           "ctldb queries lists the sessions with their pids");
     }
     const State state = state_option(o.state);
-    const double older = by_rule ? duration_option("--older-than", o.older_than) : 0;
-    const Config& cfg = ctx.valid_config(true);
+    const double older = by_rule ? cli::duration_option("--older-than", o.older_than) : 0;
+    const config::Config& cfg = ctx.valid_config(true);
     const char* verb = terminate ? "terminate" : "cancel";
     if (!o.dry_run) cfg.refuse_in_production(std::string(verb) + " sessions", o.force);
-    auto conn = connect(cfg.connection());
-    probe::bound_reads(*conn);
-    const std::string db = probe::current_database(*conn);
-    const probe::Activity a = probe::activity(*conn);
+    auto conn = pg::connect(cfg.connection());
+    pg::probe::bound_reads(*conn);
+    const std::string db = pg::probe::current_database(*conn);
+    const pg::probe::Activity a = pg::probe::activity(*conn);
     SignalReport report;
     report.terminate = terminate;
     report.dry_run = o.dry_run;
     std::vector<Session> chosen;
     if (by_rule) {
-        chosen = queries::select(a.sessions, db, state, older);
+        chosen = checks::queries::select(a.sessions, db, state, older);
     } else {
         for (std::int64_t pid : o.pids) {
             Session s;
@@ -385,11 +385,11 @@ Outcome run_signal(const QueriesOptions& o, bool terminate, Context& ctx) {
     }
     report.targets.reserve(chosen.size());
     for (const auto& s : chosen) {
-        queries::SignalTarget t;
+        checks::queries::SignalTarget t;
         t.pid = s.pid;
         const bool known = !s.state.empty() || s.self || !s.database.empty();
         t.session = known ? &s : nullptr;
-        const std::string why = queries::refusal(*conn, s.pid, t.session, db);
+        const std::string why = checks::queries::refusal(*conn, s.pid, t.session, db);
         if (!why.empty()) {
             t.outcome = "refused";
             t.detail = why;
@@ -416,11 +416,12 @@ Outcome run_signal(const QueriesOptions& o, bool terminate, Context& ctx) {
                 return ExitCode::failure;
             }
         }
-        const std::string rule = by_rule ? queries::still_matches_sql(state, older) : "true";
+        const std::string rule =
+            by_rule ? checks::queries::still_matches_sql(state, older) : "true";
         for (auto& t : report.targets)
-            if (t.outcome.empty()) queries::signal_one(*conn, t, terminate, rule);
+            if (t.outcome.empty()) checks::queries::signal_one(*conn, t, terminate, rule);
     }
-    return Outcome::of(report);
+    return cli::Outcome::of(report);
 }
 
 }  // namespace
@@ -434,7 +435,7 @@ void bind_queries(CLI::App* cmd, Context& ctx) {
                     "(default busy)");
     cmd->add_option("--watch", o.watch,
                     "Refresh every DURATION (5s, 1m) until interrupted (default: once)")
-        ->transform(duration_seconds())
+        ->transform(cli::duration_seconds())
         ->check(CLI::Range(1, 86400));
     cmd->add_flag("--all-databases", o.all_databases,
                   "Sessions of every database (default: the configured one)");
@@ -471,4 +472,4 @@ void bind_queries(CLI::App* cmd, Context& ctx) {
     }
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::commands

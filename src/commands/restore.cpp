@@ -12,24 +12,26 @@
 #include "commands/commands.hpp"
 #include "config/setting_table.hpp"
 
-namespace ctldb {
+namespace ctldb::commands {
 
 namespace {
 
 std::string g_lock_timeout = "5s";
 
-Outcome run_restore(RestoreOptions o, Context& ctx) {
-    o.lock_timeout_ms = static_cast<int>(duration_option("--lock-timeout", g_lock_timeout) * 1000);
-    return Outcome::of_report(restore_backup(o, ctx.valid_config(true), ctx.env));
+cli::Outcome run_restore(backup::RestoreOptions o, Context& ctx) {
+    o.lock_timeout_ms =
+        static_cast<int>(cli::duration_option("--lock-timeout", g_lock_timeout) * 1000);
+    return cli::Outcome::of_report(restore_backup(o, ctx.valid_config(true), ctx.env));
 }
 
 }  // namespace
 
 void bind_restore(CLI::App* cmd, Context& ctx) {
-    static RestoreOptions o;
+    static backup::RestoreOptions o;
     cmd->add_option("file", o.file, "Backup file, or 'latest' in --dir")->required();
-    cmd->add_option("--dir", o.dir,
-                    "Backup directory for 'latest' (" + env_and_default("backup_dir") + ")");
+    cmd->add_option(
+        "--dir", o.dir,
+        "Backup directory for 'latest' (" + config::env_and_default("backup_dir") + ")");
     cmd->add_option("--target-db", o.target_db, "Database to restore into (default: DB_NAME)");
     cmd->add_flag("--create", o.create, "Create the target database first");
     cmd->add_flag("--clean", o.clean, "Replace the contents of a non-empty target");
@@ -59,4 +61,4 @@ void bind_restore(CLI::App* cmd, Context& ctx) {
     cmd->callback([&ctx] { ctx.run = [&ctx] { return run_restore(o, ctx); }; });
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::commands

@@ -29,7 +29,7 @@
 #include "roles/role_changes.hpp"
 #include "roles/roles.hpp"
 
-namespace ctldb {
+namespace ctldb::commands {
 
 namespace {
 
@@ -116,10 +116,10 @@ struct RolesReport {
     }
 };
 
-Outcome run_list(const RolesOptions& o, Context& ctx) {
-    auto conn = connect(ctx.valid_config(true).connection());
-    probe::bound_reads(*conn);
-    return Outcome::of(RolesReport{roles::list(*conn, o.all)});
+cli::Outcome run_list(const RolesOptions& o, Context& ctx) {
+    auto conn = pg::connect(ctx.valid_config(true).connection());
+    pg::probe::bound_reads(*conn);
+    return cli::Outcome::of(RolesReport{roles::list(*conn, o.all)});
 }
 
 // --- check --------------------------------------------------------------------------------
@@ -131,14 +131,14 @@ struct CheckReport {
     nlohmann::json json() const { return {{"checks", f.to_json()}}; }
 };
 
-Outcome run_check(Context& ctx) {
-    auto conn = connect(ctx.valid_config(true).connection());
-    probe::bound_reads(*conn);
-    const probe::RoleFacts r = probe::role(*conn);
+cli::Outcome run_check(Context& ctx) {
+    auto conn = pg::connect(ctx.valid_config(true).connection());
+    pg::probe::bound_reads(*conn);
+    const pg::probe::RoleFacts r = pg::probe::role(*conn);
     CheckReport c{
         roles::least_privilege(r, roles::rotated_at(*conn, r.name), true, utc_now_iso8601())};
     c.f.sort_by_urgency();
-    return Outcome::of(c);
+    return cli::Outcome::of(c);
 }
 
 // --- SCRAM --------------------------------------------------------------------------------
@@ -175,12 +175,12 @@ struct ReadonlyReport {
     }
 };
 
-Outcome run_create_readonly(const RolesOptions& o, Context& ctx) {
+cli::Outcome run_create_readonly(const RolesOptions& o, Context& ctx) {
     check_role_name("NAME", o.name);
     std::optional<std::string> password;
     if (!o.password_file.empty()) {
         std::string error;
-        password = read_secret_file(o.password_file, error);
+        password = config::read_secret_file(o.password_file, error);
         if (!password) throw usage_error("--password-file " + o.password_file + ": " + error);
         const auto gaps = password_policy_gaps(*password);
         if (!gaps.empty()) {
@@ -189,23 +189,23 @@ Outcome run_create_readonly(const RolesOptions& o, Context& ctx) {
                               "ctldb roles rotate-password generates one that does");
         }
     }
-    auto conn = connect(ctx.valid_config(true).connection());
-    probe::bound_reads(*conn);
+    auto conn = pg::connect(ctx.valid_config(true).connection());
+    pg::probe::bound_reads(*conn);
     roles::ReadonlyPlan plan;
     plan.role = o.name;
     plan.exists = roles::readonly_role_exists(*conn, o.name);
-    const probe::RoleFacts me = probe::role(*conn);
+    const pg::probe::RoleFacts me = pg::probe::role(*conn);
     if (!o.dry_run && !me.superuser && !me.create_role) {
         throw failure("role " + me.name + " may not create or alter roles; nothing was changed",
                       "run it as a role with CREATEROLE (or a superuser); --dry-run shows the SQL");
     }
-    plan.database = probe::current_database(*conn);
+    plan.database = pg::probe::current_database(*conn);
     plan.schemas = roles::readonly_schemas(*conn, o.schemas);
     plan.owners = roles::readonly_owners(*conn, o.owners, plan.schemas);
     if (password) plan.verifier = roles::scram_verifier(*conn, *password, o.name);
     ReadonlyReport report{plan, o.dry_run};
     if (!o.dry_run) roles::apply(*conn, plan);
-    return Outcome::of(report);
+    return cli::Outcome::of(report);
 }
 
 // --- rotate-password ----------------------------------------------------------------------
@@ -332,7 +332,7 @@ void remove_staged(const RotateReport& report) {
 /// ALTER ROLE with the new verifier and COMMIT. Before the COMMIT a failure
 /// leaves the old password (the staged files go); at the COMMIT the outcome
 /// is unknown and the error says where the new one is.
-void set_new_password(Connection& conn, const RolesOptions& o, const std::string& password,
+void set_new_password(pg::Connection& conn, const RolesOptions& o, const std::string& password,
                       bool superuser, const RotateReport& report) {
     // A superuser keeps even the verifier out of the log.
     try {
@@ -356,8 +356,8 @@ void set_new_password(Connection& conn, const RolesOptions& o, const std::string
 
 /// Log in with the new password; when that fails a superuser puts the old
 /// verifier back, anyone else is told where the new one is.
-void prove_new_password(Connection& conn, const ConnectionSettings& cs, const RolesOptions& o,
-                        const std::string& password, bool superuser,
+void prove_new_password(pg::Connection& conn, const config::ConnectionSettings& cs,
+                        const RolesOptions& o, const std::string& password, bool superuser,
                         const std::optional<std::string>& old_verifier,
                         const RotateReport& report) {
     try {
@@ -388,12 +388,12 @@ void move_into_place(const RotateReport& report) {
     }
 }
 
-Outcome run_rotate(const RolesOptions& o, Context& ctx) {
+cli::Outcome run_rotate(const RolesOptions& o, Context& ctx) {
     check_rotate_options(o);
     if (o.length < 16 || o.length > 128) throw usage_error("--length must be 16 to 128");
-    const Config& cfg = ctx.valid_config(true);
-    auto conn = connect(cfg.connection());
-    probe::bound_reads(*conn);
+    const config::Config& cfg = ctx.valid_config(true);
+    auto conn = pg::connect(cfg.connection());
+    pg::probe::bound_reads(*conn);
     roles::check_may_rotate(*conn, o.role);
     RotateReport report;
     report.role = o.role;
@@ -403,19 +403,19 @@ Outcome run_rotate(const RolesOptions& o, Context& ctx) {
         report.files.push_back({o.out_password_file, "password file", password});
     if (!o.out_secret.empty())
         report.files.push_back({o.out_secret, "Secret manifest", secret_manifest(o, password)});
-    if (o.dry_run) return Outcome::of(report);
+    if (o.dry_run) return cli::Outcome::of(report);
     if (!confirm_rotation(o)) return ExitCode::failure;
     // On disk first: from the ALTER ROLE on, the new password is the only
     // one, and a crash must not lose it.
     for (const auto& f : report.files)
         fs::write_new(f.staged(), f.contents, 0600);
-    const bool superuser = probe::role(*conn).superuser;
+    const bool superuser = pg::probe::role(*conn).superuser;
     std::optional<std::string> old_verifier;
     if (superuser) old_verifier = roles::password_verifier(*conn, o.role);
     set_new_password(*conn, o, password, superuser, report);
     prove_new_password(*conn, cfg.connection(), o, password, superuser, old_verifier, report);
     move_into_place(report);
-    const ConnectionSettings& mine = cfg.connection();
+    const config::ConnectionSettings& mine = cfg.connection();
     if (mine.user == o.role && !mine.password.empty()) {
         try {
             roles::prove_login(mine, o.role, mine.password);
@@ -426,7 +426,7 @@ Outcome run_rotate(const RolesOptions& o, Context& ctx) {
     }
     report.record = roles::record_rotation(*conn, o.role);
     report.rotated_at = utc_now_iso8601();
-    return Outcome::of(report);
+    return cli::Outcome::of(report);
 }
 
 }  // namespace
@@ -476,4 +476,4 @@ void bind_roles(CLI::App* cmd, Context& ctx) {
     rot->callback([&ctx] { ctx.run = [&ctx] { return run_rotate(o, ctx); }; });
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::commands

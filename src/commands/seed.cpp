@@ -27,7 +27,7 @@
 
 #include <algorithm>
 
-namespace ctldb {
+namespace ctldb::commands {
 
 namespace {
 
@@ -56,8 +56,9 @@ std::vector<std::pair<std::string, std::string>> seed_files(const SeedOptions& o
     return files;
 }
 
-void require_tables(Connection& conn, const std::vector<std::pair<std::string, std::string>>& files,
-                    const SeedOptions& o, const Config& cfg) {
+void require_tables(pg::Connection& conn,
+                    const std::vector<std::pair<std::string, std::string>>& files,
+                    const SeedOptions& o, const config::Config& cfg) {
     const auto missing = missing_tables(conn, files);
     if (missing.empty()) return;
     const std::string& migrations = cfg.get("migrations_dir").text;
@@ -74,19 +75,19 @@ void require_tables(Connection& conn, const std::vector<std::pair<std::string, s
     throw e;
 }
 
-Outcome run_seed(const SeedOptions& o, Context& ctx) {
-    const Config& cfg = ctx.valid_config(true);
+cli::Outcome run_seed(const SeedOptions& o, Context& ctx) {
+    const config::Config& cfg = ctx.valid_config(true);
     cfg.refuse_in_production("seed the database", o.force);
     const auto files = seed_files(o);
-    auto conn = connect(cfg.connection());
+    auto conn = pg::connect(cfg.connection());
     require_tables(*conn, files, o, cfg);
-    TransactionGuard tx(*conn);
-    RowCounts all;
+    pg::TransactionGuard tx(*conn);
+    pg::RowCounts all;
     nlohmann::json per_file = nlohmann::json::array();
     for (const auto& [name, text] : files) {
         // Rows inserted, updated, deleted or copied: a summary SELECT's
         // rows are read, not seeded.
-        const RowCounts n = run_script(*conn, name, text);
+        const pg::RowCounts n = pg::run_script(*conn, name, text);
         per_file.push_back({{"file", name},
                             {"rows_inserted", n.inserted},
                             {"rows_updated", n.updated},
@@ -105,12 +106,12 @@ Outcome run_seed(const SeedOptions& o, Context& ctx) {
         text =
             "seeded " + std::to_string(files.size()) + " file(s): rows " + join(parts, ", ") + "\n";
     }
-    return Outcome::done(ExitCode::ok, text,
-                         {{"rows_inserted", all.inserted},
-                          {"rows_updated", all.updated},
-                          {"rows_deleted", all.deleted},
-                          {"rows_changed", all.total()},
-                          {"files", per_file}});
+    return cli::Outcome::done(ExitCode::ok, text,
+                              {{"rows_inserted", all.inserted},
+                               {"rows_updated", all.updated},
+                               {"rows_deleted", all.deleted},
+                               {"rows_changed", all.total()},
+                               {"files", per_file}});
 }
 
 // --- seed generate -----------------------------------------------------------
@@ -130,7 +131,7 @@ std::uint64_t parse_seed(const std::string& text) {
     return static_cast<std::uint64_t>(v);
 }
 
-Outcome report_generate(const SeedOptions& o, std::uint64_t seed, const seed::Generated& l) {
+cli::Outcome report_generate(const SeedOptions& o, std::uint64_t seed, const seed::Generated& l) {
     const double mb = static_cast<double>(l.bytes) / 1e6;
     const double secs = l.seconds, rebuild_secs = l.rebuild_seconds;
     char line[240];
@@ -139,29 +140,29 @@ Outcome report_generate(const SeedOptions& o, std::uint64_t seed, const seed::Ge
                   "(load %.2f s, keys and indexes %.2f s)\n",
                   static_cast<long long>(o.users), static_cast<unsigned long long>(l.rows), mb,
                   secs, secs > 0 ? mb / secs : 0.0, secs - rebuild_secs, rebuild_secs);
-    return Outcome::done(ExitCode::ok, line,
-                         {{"users", o.users},
-                          {"random_seed", seed},
-                          {"rows", l.rows},
-                          {"copy_bytes", l.bytes},
-                          {"duration_seconds", secs},
-                          {"load_seconds", secs - rebuild_secs},
-                          {"rebuild_seconds", rebuild_secs},
-                          {"mb_per_second", secs > 0 ? mb / secs : 0.0}});
+    return cli::Outcome::done(ExitCode::ok, line,
+                              {{"users", o.users},
+                               {"random_seed", seed},
+                               {"rows", l.rows},
+                               {"copy_bytes", l.bytes},
+                               {"duration_seconds", secs},
+                               {"load_seconds", secs - rebuild_secs},
+                               {"rebuild_seconds", rebuild_secs},
+                               {"mb_per_second", secs > 0 ? mb / secs : 0.0}});
 }
 
-Outcome run_generate(const SeedOptions& o, Context& ctx) {
-    const Config& cfg = ctx.valid_config(true);
+cli::Outcome run_generate(const SeedOptions& o, Context& ctx) {
+    const config::Config& cfg = ctx.valid_config(true);
     cfg.refuse_in_production("seed the database", o.force);
     if (o.users <= 0) throw usage_error("--users must be a positive number");
-    check_pg_duration("--lock-timeout", o.lock_timeout);
+    pg::check_pg_duration("--lock-timeout", o.lock_timeout);
     seed::GenerateOptions g;
     g.seed = parse_seed(o.random_seed);
     g.users = o.users;
     g.batch = o.batch;
     g.keep_indexes = o.keep_indexes;
     g.lock_timeout = o.lock_timeout;
-    auto conn = connect(cfg.connection());
+    auto conn = pg::connect(cfg.connection());
     const seed::Generated done = seed::generate(*conn, g);
     return report_generate(o, g.seed, done);
 }
@@ -194,4 +195,4 @@ void bind_seed(CLI::App* cmd, Context& ctx) {
     gen->callback([&ctx] { ctx.run = [&ctx] { return run_generate(o, ctx); }; });
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::commands

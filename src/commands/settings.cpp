@@ -26,11 +26,11 @@
 #include "pg/sql.hpp"
 #include "tls/tls.hpp"
 
-namespace ctldb {
+namespace ctldb::commands {
 
 namespace {
 
-using server_settings::Item;
+using checks::server_settings::Item;
 
 struct SettingsCli {
     SettingsOptions o;
@@ -64,7 +64,7 @@ struct SettingsReport {
                              : i.status == Status::fail ? Style::red
                                                         : Style::yellow;
             auto a = applied.find(i.name);
-            t.add_row({i.name, printable(server_settings::shown(i.current)),
+            t.add_row({i.name, printable(checks::server_settings::shown(i.current)),
                        i.current.source.empty() ? "-" : i.current.source,
                        i.want.empty() ? "-" : (i.at_least ? ">= " : "") + printable(i.want),
                        styled(status_name(i.status), st, color),
@@ -100,19 +100,19 @@ struct SettingsReport {
     }
 };
 
-std::vector<Item> read_items(Connection& conn, const SettingsOptions& o) {
-    std::vector<std::string> names = server_settings::names();
+std::vector<Item> read_items(pg::Connection& conn, const SettingsOptions& o) {
+    std::vector<std::string> names = checks::server_settings::names();
     names.emplace_back("superuser_reserved_connections");
-    const auto current = probe::settings(conn, names);
+    const auto current = pg::probe::settings(conn, names);
     const std::int64_t reserved =
         current.back().value ? std::atoll(current.back().value->c_str()) : 3;
-    server_settings::Options so;
+    checks::server_settings::Options so;
     so.pods = o.pods;
     so.admin_reserve = o.admin_reserve;
     so.pool_max = o.pool_max;
     so.ssl_cert_file = o.ssl_cert_file;
     so.ssl_key_file = o.ssl_key_file;
-    auto items = server_settings::evaluate(current, so, reserved);
+    auto items = checks::server_settings::evaluate(current, so, reserved);
     if (!o.only.empty()) {
         std::vector<Item> kept;
         for (auto& i : items)
@@ -124,7 +124,7 @@ std::vector<Item> read_items(Connection& conn, const SettingsOptions& o) {
 }
 
 /// What each applied setting is once the server has reloaded.
-void read_back(Connection& conn, SettingsReport& r, const SettingsOptions& o) {
+void read_back(pg::Connection& conn, SettingsReport& r, const SettingsOptions& o) {
     // pg_reload_conf() only signals the server: wait until this session
     // has the new values (or they wait for a restart), at most 3 s.
     for (int attempt = 0; attempt < 30; ++attempt) {
@@ -141,7 +141,7 @@ void read_back(Connection& conn, SettingsReport& r, const SettingsOptions& o) {
         if (i.current.pending_restart) {
             a->second = "set; takes effect at the next restart";
         } else if (i.differs) {
-            a->second = "failed: still " + server_settings::shown(i.current);
+            a->second = "failed: still " + checks::server_settings::shown(i.current);
         } else {
             a->second = "set and in effect";
         }
@@ -150,40 +150,40 @@ void read_back(Connection& conn, SettingsReport& r, const SettingsOptions& o) {
 
 }  // namespace
 
-Outcome run_settings(const SettingsOptions& o, SettingsMode mode, Context& ctx) {
+cli::Outcome run_settings(const SettingsOptions& o, SettingsMode mode, Context& ctx) {
     for (const auto& n : o.only) {
-        const auto& all = server_settings::names();
+        const auto& all = checks::server_settings::names();
         if (std::find(all.begin(), all.end(), n) == all.end()) {
             throw usage_error("--only " + n + " is not one of the guide's settings",
-                              join(server_settings::names(), ", "));
+                              join(checks::server_settings::names(), ", "));
         }
     }
-    const Config& cfg = ctx.valid_config(true);
+    const config::Config& cfg = ctx.valid_config(true);
     SettingsOptions opts = o;
     opts.pool_max = cfg.integer("pool_max");
-    auto conn = connect(cfg.connection());
-    probe::bound_reads(*conn);
+    auto conn = pg::connect(cfg.connection());
+    pg::probe::bound_reads(*conn);
     SettingsReport r;
     r.items = read_items(*conn, opts);
     r.check = mode == SettingsMode::check;
-    if (mode != SettingsMode::apply) return Outcome::of(r);
+    if (mode != SettingsMode::apply) return cli::Outcome::of(r);
     r.applying = true;
     r.dry_run = o.dry_run;
     std::vector<const Item*> todo;
     for (const auto& i : r.items)
         if (i.differs) todo.push_back(&i);
-    if (todo.empty()) return Outcome::of(r);
+    if (todo.empty()) return cli::Outcome::of(r);
     // TLS on with files the server cannot use stops it at the next start.
     const auto setting = [&](const std::string& name) {
         for (const auto& i : r.items)
             if (i.name == name) return i.differs ? i.want : i.current.value.value_or("");
-        return probe::settings(*conn, {name}).front().value.value_or("");
+        return pg::probe::settings(*conn, {name}).front().value.value_or("");
     };
     const bool touches_tls = std::any_of(todo.begin(), todo.end(), [](const Item* i) {
         return i->name == "ssl" || i->name == "ssl_cert_file" || i->name == "ssl_key_file";
     });
     if (touches_tls && setting("ssl") == "on") {
-        const std::string problem = server_settings::tls_files_problem(
+        const std::string problem = checks::server_settings::tls_files_problem(
             *conn, setting("ssl_cert_file"), setting("ssl_key_file"));
         if (!problem.empty()) {
             throw failure("refusing to turn on TLS with these files: " + problem +
@@ -192,12 +192,12 @@ Outcome run_settings(const SettingsOptions& o, SettingsMode mode, Context& ctx) 
                           "(--ssl-cert-file, --ssl-key-file; ctldb gen-certs makes a pair)");
         }
     }
-    if (!o.dry_run) server_settings::check_may_apply(*conn, todo);
-    const std::string plan = server_settings::apply_plan(todo);
+    if (!o.dry_run) checks::server_settings::check_may_apply(*conn, todo);
+    const std::string plan = checks::server_settings::apply_plan(todo);
     if (o.dry_run) {
         for (const Item* i : todo)
-            r.applied[i->name] = "would run " + server_settings::alter_system(*i);
-        return Outcome::of(r);
+            r.applied[i->name] = "would run " + checks::server_settings::alter_system(*i);
+        return cli::Outcome::of(r);
     }
     if (!o.yes) {
         if (!is_tty(stdin)) {
@@ -210,11 +210,11 @@ Outcome run_settings(const SettingsOptions& o, SettingsMode mode, Context& ctx) 
             return ExitCode::failure;
         }
     }
-    server_settings::apply(*conn, todo);
+    checks::server_settings::apply(*conn, todo);
     for (const Item* i : todo)
         r.applied[i->name] = "";
     read_back(*conn, r, opts);
-    return Outcome::of(r);
+    return cli::Outcome::of(r);
 }
 
 void bind_settings(CLI::App* cmd, Context& ctx) {
@@ -222,7 +222,7 @@ void bind_settings(CLI::App* cmd, Context& ctx) {
     auto add_plan_options = [](CLI::App* c) {
         c->add_option("--only", cli.only,
                       "Only these settings, comma-separated (default: all): " +
-                          join(server_settings::names(), ", "));
+                          join(checks::server_settings::names(), ", "));
         c->add_option("--pods", cli.o.pods,
                       "API pods sharing the server, for max_connections (default 1)")
             ->check(CLI::Range(1, 10000));
@@ -233,7 +233,7 @@ void bind_settings(CLI::App* cmd, Context& ctx) {
     auto run = [&ctx](SettingsMode mode) {
         return [&ctx, mode] {
             ctx.run = [&ctx, mode] {
-                cli.o.only = split_list(cli.only);
+                cli.o.only = cli::split_list(cli.only);
                 return run_settings(cli.o, mode, ctx);
             };
         };
@@ -259,4 +259,4 @@ void bind_settings(CLI::App* cmd, Context& ctx) {
     apply->callback(run(SettingsMode::apply));
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::commands

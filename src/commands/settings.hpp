@@ -8,7 +8,7 @@
 
 #include "cli/context.hpp"
 
-namespace ctldb {
+namespace ctldb::commands {
 
 struct SettingsOptions {
     std::vector<std::string> only;  ///< empty: every guide setting
@@ -21,6 +21,6 @@ struct SettingsOptions {
 
 enum class SettingsMode { show, check, apply };
 
-Outcome run_settings(const SettingsOptions& o, SettingsMode mode, Context& ctx);
+cli::Outcome run_settings(const SettingsOptions& o, SettingsMode mode, Context& ctx);
 
-}  // namespace ctldb
+}  // namespace ctldb::commands

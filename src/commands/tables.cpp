@@ -18,7 +18,7 @@
 #include "pg/connection.hpp"
 #include "pg/probes.hpp"
 
-namespace ctldb {
+namespace ctldb::commands {
 
 namespace {
 
@@ -30,9 +30,9 @@ struct TablesOptions {
 struct TablesReport {
     std::string database;
     std::int64_t database_bytes = 0;
-    std::optional<probe::Volume> volume;
+    std::optional<pg::probe::Volume> volume;
     std::string volume_why_not;
-    std::vector<probe::TableStats> tables;  ///< the ones shown
+    std::vector<pg::probe::TableStats> tables;  ///< the ones shown
     std::size_t total_tables = 0;
     int estimated = 0;  ///< tables whose size is the catalog's estimate
 
@@ -117,26 +117,26 @@ struct TablesReport {
 };
 
 TablesReport run_tables(const TablesOptions& o, Context& ctx) {
-    auto conn = connect(ctx.valid_config(true).connection());
-    probe::bound_reads(*conn);
+    auto conn = pg::connect(ctx.valid_config(true).connection());
+    pg::probe::bound_reads(*conn);
     TablesReport r;
-    r.database = probe::current_database(*conn);
-    r.database_bytes = probe::database_size(*conn);
-    r.volume = probe::data_volume(*conn, r.volume_why_not);
+    r.database = pg::probe::current_database(*conn);
+    r.database_bytes = pg::probe::database_size(*conn);
+    r.volume = pg::probe::data_volume(*conn, r.volume_why_not);
     // Every table's exact size first, then the biggest: the catalog's
     // order may differ from the files' one.
-    r.tables = probe::tables(*conn, 0, o.schema);
+    r.tables = pg::probe::tables(*conn, 0, o.schema);
     r.total_tables = r.tables.size();
-    probe::exact_sizes(*conn, r.tables);
+    pg::probe::exact_sizes(*conn, r.tables);
     std::stable_sort(r.tables.begin(), r.tables.end(),
-                     [](const probe::TableStats& a, const probe::TableStats& b) {
+                     [](const pg::probe::TableStats& a, const pg::probe::TableStats& b) {
                          return a.total_bytes() > b.total_bytes();
                      });
     if (o.limit > 0 && r.tables.size() > static_cast<std::size_t>(o.limit))
         r.tables.resize(static_cast<std::size_t>(o.limit));
-    r.estimated =
-        static_cast<int>(std::count_if(r.tables.begin(), r.tables.end(),
-                                       [](const probe::TableStats& t) { return !t.size_exact; }));
+    r.estimated = static_cast<int>(
+        std::count_if(r.tables.begin(), r.tables.end(),
+                      [](const pg::probe::TableStats& t) { return !t.size_exact; }));
     return r;
 }
 
@@ -148,7 +148,7 @@ void bind_tables(CLI::App* cmd, Context& ctx) {
         ->check(CLI::Range(0, 1000000));
     cmd->add_option("--schema", o.schema,
                     "Only tables of this schema (default: every user schema)");
-    cmd->callback([&ctx] { ctx.run = [&ctx] { return Outcome::of(run_tables(o, ctx)); }; });
+    cmd->callback([&ctx] { ctx.run = [&ctx] { return cli::Outcome::of(run_tables(o, ctx)); }; });
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::commands

@@ -24,7 +24,7 @@
 #include "pg/connection.hpp"
 #include "pg/probes.hpp"
 
-namespace ctldb {
+namespace ctldb::commands {
 
 namespace {
 
@@ -41,7 +41,7 @@ struct VacuumOptions {
 /// Every target over `jobs` connections (the first one given), biggest first,
 /// with a progress line on a terminal.
 std::vector<maintenance::VacuumResult> vacuum_all(
-    std::unique_ptr<Connection> first, const ConnectionSettings& cs,
+    std::unique_ptr<pg::Connection> first, const config::ConnectionSettings& cs,
     const std::vector<maintenance::VacuumTarget>& targets, const std::string& statement,
     bool skip_locked, int jobs, const std::string& label) {
     std::vector<maintenance::VacuumResult> results(targets.size());
@@ -49,7 +49,7 @@ std::vector<maintenance::VacuumResult> vacuum_all(
     std::atomic<int> workers_done{0};
     std::mutex err_mu;
     std::exception_ptr failure_ptr;
-    auto worker = [&](Connection* conn) {
+    auto worker = [&](pg::Connection* conn) {
         for (;;) {
             const std::size_t i = next.fetch_add(1);
             if (i >= targets.size() || interrupted()) break;
@@ -64,10 +64,10 @@ std::vector<maintenance::VacuumResult> vacuum_all(
         }
         ++workers_done;
     };
-    std::vector<std::unique_ptr<Connection>> conns;
+    std::vector<std::unique_ptr<pg::Connection>> conns;
     conns.push_back(std::move(first));
     for (int j = 1; j < jobs; ++j)
-        conns.push_back(connect(cs));
+        conns.push_back(pg::connect(cs));
     Progress progress(label, targets.size(), "tables");
     std::vector<std::thread> threads;
     for (auto& c : conns)
@@ -84,8 +84,8 @@ std::vector<maintenance::VacuumResult> vacuum_all(
     return results;
 }
 
-Outcome report_vacuum(const std::vector<maintenance::VacuumResult>& results, const VacuumOptions& o,
-                      int jobs) {
+cli::Outcome report_vacuum(const std::vector<maintenance::VacuumResult>& results,
+                           const VacuumOptions& o, int jobs) {
     std::size_t failed = 0;
     nlohmann::json arr = nlohmann::json::array();
     Table t({"TABLE", "SECONDS", "DEAD BEFORE", "DEAD AFTER", "RESULT"});
@@ -105,14 +105,14 @@ Outcome report_vacuum(const std::vector<maintenance::VacuumResult>& results, con
              {"error", r.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.error)},
              {"skipped", r.skipped.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.skipped)}});
     }
-    return Outcome::done(
+    return cli::Outcome::done(
         failed == 0 ? ExitCode::ok : ExitCode::failure, t.render(),
         {{"operation", o.analyze_only ? "analyze" : (o.full ? "vacuum full" : "vacuum analyze")},
          {"jobs", jobs},
          {"tables", arr}});
 }
 
-Outcome run_vacuum(const VacuumOptions& o, Context& ctx) {
+cli::Outcome run_vacuum(const VacuumOptions& o, Context& ctx) {
     if (o.full && !o.yes) {
         throw usage_error(
             "VACUUM FULL rewrites each table under an ACCESS EXCLUSIVE lock (no reads or writes)",
@@ -120,8 +120,8 @@ Outcome run_vacuum(const VacuumOptions& o, Context& ctx) {
     }
     if (o.full && o.analyze_only) throw usage_error("--full and --analyze-only do not go together");
     if (o.jobs < 1) throw usage_error("--jobs must be at least 1");
-    const ConnectionSettings cs = ctx.valid_config(true).connection();
-    auto main_conn = connect(cs);
+    const config::ConnectionSettings cs = ctx.valid_config(true).connection();
+    auto main_conn = pg::connect(cs);
     const std::vector<maintenance::VacuumTarget> targets =
         maintenance::resolve_targets(*main_conn, o.tables);
     if (o.full) log::warn("VACUUM FULL locks each table exclusively while it is rewritten");
@@ -135,14 +135,14 @@ Outcome run_vacuum(const VacuumOptions& o, Context& ctx) {
 }
 
 maintenance::StatusReport run_status(Context& ctx) {
-    auto conn = connect(ctx.valid_config(true).connection());
-    probe::bound_reads(*conn);
-    return maintenance::status_report(probe::tables(*conn));
+    auto conn = pg::connect(ctx.valid_config(true).connection());
+    pg::probe::bound_reads(*conn);
+    return maintenance::status_report(pg::probe::tables(*conn));
 }
 
 /// Kept as an alias: ctldb settings [check|apply] --only autovacuum,
 /// autovacuum_naptime (--apply does not ask, as before).
-Outcome run_autovacuum(const VacuumOptions& o, Context& ctx) {
+cli::Outcome run_autovacuum(const VacuumOptions& o, Context& ctx) {
     SettingsOptions s;
     s.only = {"autovacuum", "autovacuum_naptime"};
     s.yes = true;
@@ -165,7 +165,7 @@ void bind_vacuum(CLI::App* cmd, Context& ctx) {
     });
     auto* status =
         cmd->add_subcommand("status", "Dead tuples, last (auto)vacuum/analyze, wraparound age");
-    status->callback([&ctx] { ctx.run = [&ctx] { return Outcome::of(run_status(ctx)); }; });
+    status->callback([&ctx] { ctx.run = [&ctx] { return cli::Outcome::of(run_status(ctx)); }; });
     auto* autovac = cmd->add_subcommand(
         "autovacuum",
         "Alias of settings check --only autovacuum,autovacuum_naptime; --apply: settings apply");
@@ -173,4 +173,4 @@ void bind_vacuum(CLI::App* cmd, Context& ctx) {
     autovac->callback([&ctx] { ctx.run = [&ctx] { return run_autovacuum(o, ctx); }; });
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::commands

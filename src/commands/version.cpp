@@ -10,17 +10,17 @@
 #include "cli/context.hpp"
 #include "commands/commands.hpp"
 
-namespace ctldb {
+namespace ctldb::commands {
 
-Outcome run_version() {
+cli::Outcome run_version() {
     const CpuBudget cpus = available_cpus();
     log::detail("CPUs available: " + std::to_string(cpus.cpus) + " (" + cpus.source + ")");
-    return Outcome::done(ExitCode::ok, version_line() + "\n",
-                         {{"version", version()},
-                          {"libpq", PQlibVersion()},
-                          {"openssl", OpenSSL_version(OPENSSL_VERSION)},
-                          {"cpus", cpus.cpus},
-                          {"cpus_source", cpus.source}});
+    return cli::Outcome::done(ExitCode::ok, version_line() + "\n",
+                              {{"version", version()},
+                               {"libpq", PQlibVersion()},
+                               {"openssl", OpenSSL_version(OPENSSL_VERSION)},
+                               {"cpus", cpus.cpus},
+                               {"cpus_source", cpus.source}});
 }
 
 void bind_version(CLI::App* cmd, Context& ctx) {
@@ -30,4 +30,4 @@ void bind_version(CLI::App* cmd, Context& ctx) {
     });
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::commands

@@ -19,7 +19,7 @@
 #include "pg/connection.hpp"
 #include "pg/probes.hpp"
 
-namespace ctldb {
+namespace ctldb::commands {
 
 namespace {
 
@@ -38,18 +38,18 @@ double since(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-Outcome run_wait(const WaitCli& cli, Context& ctx) {
-    const double timeout = duration_option("--timeout", cli.timeout);
-    const double interval = std::max(0.1, duration_option("--interval", cli.interval));
-    const Config& cfg = ctx.valid_config(true);
-    const ConnectionSettings base = cfg.connection();
+cli::Outcome run_wait(const WaitCli& cli, Context& ctx) {
+    const double timeout = cli::duration_option("--timeout", cli.timeout);
+    const double interval = std::max(0.1, cli::duration_option("--interval", cli.interval));
+    const config::Config& cfg = ctx.valid_config(true);
+    const config::ConnectionSettings base = cfg.connection();
     const auto start = Clock::now();
     int attempts = 0;
     std::string reason;
     std::string last_error;
     for (;;) {
         ++attempts;
-        ConnectionSettings s = base;
+        config::ConnectionSettings s = base;
         // One attempt never outlasts what is left of --timeout (libpq
         // counts connect_timeout in whole seconds, at least 2).
         const double left = timeout - since(start);
@@ -57,17 +57,17 @@ Outcome run_wait(const WaitCli& cli, Context& ctx) {
         s.connect_timeout_ms =
             s.connect_timeout_ms > 0 ? std::min(s.connect_timeout_ms, cap_ms) : cap_ms;
         try {
-            auto conn = connect(s);
-            probe::ping(*conn);
+            auto conn = pg::connect(s);
+            pg::probe::ping(*conn);
             const double waited = since(start);
-            return Outcome::done(ExitCode::ok,
-                                 base.target() + " accepts connections (after " +
-                                     human_duration(waited) + ", " + std::to_string(attempts) +
-                                     (attempts == 1 ? " attempt)\n" : " attempts)\n"),
-                                 {{"ready", true},
-                                  {"target", base.target()},
-                                  {"waited_seconds", waited},
-                                  {"attempts", attempts}});
+            return cli::Outcome::done(ExitCode::ok,
+                                      base.target() + " accepts connections (after " +
+                                          human_duration(waited) + ", " + std::to_string(attempts) +
+                                          (attempts == 1 ? " attempt)\n" : " attempts)\n"),
+                                      {{"ready", true},
+                                       {"target", base.target()},
+                                       {"waited_seconds", waited},
+                                       {"attempts", attempts}});
         } catch (const Error& e) {
             if (e.code() == ExitCode::interrupted || e.code() == ExitCode::usage) throw;
             const std::string now = metrics::failure_reason(e.what());
@@ -92,13 +92,13 @@ Outcome run_wait(const WaitCli& cli, Context& ctx) {
     const double waited = since(start);
     // Scripts get the document of the wait (exit 3); people the error.
     if (ctx.json()) {
-        return Outcome::done(ExitCode::connect, "",
-                             {{"ready", false},
-                              {"target", base.target()},
-                              {"waited_seconds", waited},
-                              {"attempts", attempts},
-                              {"reason", reason},
-                              {"error", last_error}});
+        return cli::Outcome::done(ExitCode::connect, "",
+                                  {{"ready", false},
+                                   {"target", base.target()},
+                                   {"waited_seconds", waited},
+                                   {"attempts", attempts},
+                                   {"reason", reason},
+                                   {"error", last_error}});
     }
     throw Error(ExitCode::connect,
                 base.target() + " did not accept a connection within " +
@@ -119,4 +119,4 @@ void bind_wait(CLI::App* cmd, Context& ctx) {
     cmd->callback([&ctx] { ctx.run = [&ctx] { return run_wait(cli, ctx); }; });
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::commands

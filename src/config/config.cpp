@@ -25,7 +25,7 @@
 #include "base/text.hpp"
 #include "config/setting_table.hpp"
 
-namespace ctldb {
+namespace ctldb::config {
 
 const char* origin_name(Origin origin) {
     switch (origin) {
@@ -520,9 +520,9 @@ ConnectionSettings Config::connection() const {
     return c;
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::config
 
-namespace ctldb {
+namespace ctldb::config {
 
 std::string database_name_problem(const std::string& name) {
     if (name.empty()) return "a database name cannot be empty";
@@ -554,4 +554,4 @@ bool is_cluster_internal_host(const std::string& host) {
            ends_with(h, ".cluster.local");
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::config

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace ctldb {
+namespace ctldb::config {
 
 /// Every key given twice in one YAML mapping of `text`, as "key 'X' is
 /// given twice, on line A and line B". Throws YAML::ParserException on YAML
@@ -170,9 +170,9 @@ constexpr std::size_t kMaxPasswordBytes = 64 * 1024;
 /// trailing garbage). nullopt when not a whole number.
 std::optional<std::int64_t> parse_integer(const std::string& text);
 
-}  // namespace ctldb
+}  // namespace ctldb::config
 
-namespace ctldb {
+namespace ctldb::config {
 
 /// True for hosts inside the Kubernetes cluster or this machine: Unix
 /// sockets, loopback, single-label service names, *.svc[.cluster.local],
@@ -192,4 +192,4 @@ std::string database_name_problem(const std::string& name);
 /// named, never waited on). nullopt with `error` set otherwise.
 std::optional<std::string> read_secret_file(const std::string& path, std::string& error);
 
-}  // namespace ctldb
+}  // namespace ctldb::config

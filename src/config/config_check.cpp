@@ -3,7 +3,7 @@
 #include "base/password.hpp"
 #include "base/text.hpp"
 
-namespace ctldb {
+namespace ctldb::config {
 
 Findings config_findings(const Config& cfg) {
     const ConnectionSettings cs = cfg.connection();
@@ -45,4 +45,4 @@ Findings config_findings(const Config& cfg) {
     return findings;
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::config

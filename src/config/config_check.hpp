@@ -6,9 +6,9 @@
 #include "base/findings.hpp"
 #include "config/config.hpp"
 
-namespace ctldb {
+namespace ctldb::config {
 
 /// Findings "configuration", "password" and "sslmode" for a validated `cfg`.
 Findings config_findings(const Config& cfg);
 
-}  // namespace ctldb
+}  // namespace ctldb::config

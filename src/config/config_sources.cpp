@@ -18,7 +18,7 @@
 #include "config/libpq.hpp"
 #include "config/setting_table.hpp"
 
-namespace ctldb {
+namespace ctldb::config {
 
 namespace {
 
@@ -283,4 +283,4 @@ ConnectionUrl parse_connection_url(const std::string& url) {
     return out;
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::config

@@ -1,6 +1,6 @@
 #include "config/libpq.hpp"
 
-namespace ctldb {
+namespace ctldb::config {
 
 std::string conninfo_quote(std::string_view value) {
     std::string out = "'";
@@ -91,4 +91,4 @@ ChildConnection child_connection(
     return out;
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::config

@@ -12,7 +12,7 @@
 
 #include "config/config.hpp"
 
-namespace ctldb {
+namespace ctldb::config {
 
 /// Quote a value for a libpq conninfo string: 'value' with \ and ' escaped.
 std::string conninfo_quote(std::string_view value);
@@ -58,4 +58,4 @@ ChildConnection child_connection(
 /// up, at least 2 (libpq's own minimum), 0 stays 0 (wait forever).
 int connect_timeout_seconds(int timeout_ms);
 
-}  // namespace ctldb
+}  // namespace ctldb::config

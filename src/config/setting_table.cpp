@@ -1,6 +1,6 @@
 #include "config/setting_table.hpp"
 
-namespace ctldb {
+namespace ctldb::config {
 
 // data table: every setting ctldb reads, one row each.
 const std::vector<SettingSpec>& settings() {
@@ -300,4 +300,4 @@ std::string env_and_default(std::string_view key) {
     return out;
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::config

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-namespace ctldb {
+namespace ctldb::config {
 
 enum class SettingKind {
     text,     ///< free text (host names, database names, ...)
@@ -52,4 +52,4 @@ const SettingSpec* find_setting(std::string_view key);
 /// twice.
 std::string env_and_default(std::string_view key);
 
-}  // namespace ctldb
+}  // namespace ctldb::config

@@ -63,16 +63,16 @@ bool selected(const Options& o, const std::string& name) {
 void run_one(const Entry& entry, Env& env) {
     try {
         entry.fn(env);
-    } catch (const SqlError& err) {
+    } catch (const pg::SqlError& err) {
         const std::string& state = err.server().sqlstate;
-        if (state == sqlstate::insufficient_privilege) {
+        if (state == pg::sqlstate::insufficient_privilege) {
             env.limit(err.server().message, "a grant named in the message");
-        } else if (state == sqlstate::query_canceled) {
+        } else if (state == pg::sqlstate::query_canceled) {
             env.out.add("timeout", Status::warn,
                         "did not finish within " + human_duration(env.o.timeout_s),
                         "run it alone with a longer --timeout: ctldb doctor --checks " + env.check +
                             " --timeout 30s");
-        } else if (state == sqlstate::lock_not_available) {
+        } else if (state == pg::sqlstate::lock_not_available) {
             env.out.add("locked", Status::warn,
                         std::string("waited for a lock another session holds: ") + err.what(),
                         "see the locks check; retry when it is released");
@@ -90,10 +90,10 @@ void run_one(const Entry& entry, Env& env) {
     }
 }
 
-void prepare(Connection& conn, const Options& o) {
+void prepare(pg::Connection& conn, const Options& o) {
     const int ms = static_cast<int>(std::min(o.timeout_s * 1000, 86400e3));
     // Waiting for a lock gives up first, so the finding says "locked".
-    probe::bound_reads(conn, std::max(1, ms), std::max(1, std::min(ms / 2, 2000)));
+    pg::probe::bound_reads(conn, std::max(1, ms), std::max(1, std::min(ms / 2, 2000)));
 }
 
 }  // namespace
@@ -131,7 +131,7 @@ void validate(const Options& o) {
     for (const auto& c : checks())
         chosen += selected(o, c.name) ? 1 : 0;
     if (chosen == 0) throw usage_error("--checks and --skip leave no check to run");
-    check_migrations_options(o.migrations_dir, o.layout);
+    migrate::check_migrations_options(o.migrations_dir, o.layout);
     if (o.jobs < 1 || o.jobs > 16) throw usage_error("--jobs must be 1 to 16");
     if (o.timeout_s <= 0) throw usage_error("--timeout must be more than 0");
 }
@@ -145,7 +145,7 @@ struct Collected {
     std::map<std::string, std::vector<Limitation>> limits;
     std::map<std::string, CheckRun> runs;
 
-    void run(const Entry& e, const Config& cfg, const Options& o, Connection* conn) {
+    void run(const Entry& e, const config::Config& cfg, const Options& o, pg::Connection* conn) {
         const Stopwatch start;
         Findings f;
         f.set_check(e.info.name);
@@ -167,15 +167,16 @@ struct Collected {
 
 /// The server checks over `jobs` connections (the first one given), one
 /// check at a time on each.
-void run_server_checks(std::unique_ptr<Connection> first, const std::vector<const Entry*>& server,
-                       const Config& cfg, const Options& o, Collected& out) {
+void run_server_checks(std::unique_ptr<pg::Connection> first,
+                       const std::vector<const Entry*>& server, const config::Config& cfg,
+                       const Options& o, Collected& out) {
     const int jobs = std::max(1, std::min<int>(o.jobs, static_cast<int>(server.size())));
-    std::vector<std::unique_ptr<Connection>> conns;
+    std::vector<std::unique_ptr<pg::Connection>> conns;
     conns.push_back(std::move(first));
     // More connections only help: at the server's limit, fewer will do.
     for (int j = 1; j < jobs; ++j) {
         try {
-            conns.push_back(connect(cfg.connection()));
+            conns.push_back(pg::connect(cfg.connection()));
         } catch (const Error& e) {
             if (e.code() != ExitCode::connect) throw;
             log::detail(std::string("doctor runs on fewer connections: ") + e.what());
@@ -187,7 +188,7 @@ void run_server_checks(std::unique_ptr<Connection> first, const std::vector<cons
     std::atomic<std::size_t> next{0};
     std::mutex mu;
     std::exception_ptr failure;
-    auto worker = [&](Connection* conn) {
+    auto worker = [&](pg::Connection* conn) {
         for (;;) {
             const std::size_t i = next.fetch_add(1);
             if (i >= server.size() || interrupted()) return;
@@ -211,14 +212,14 @@ void run_server_checks(std::unique_ptr<Connection> first, const std::vector<cons
 }
 
 /// The first connection, or the "connection" finding saying why not.
-std::unique_ptr<Connection> open_first(const Config& cfg, Report& rep, Collected& out) {
-    const ConnectionSettings cs = cfg.connection();
+std::unique_ptr<pg::Connection> open_first(const config::Config& cfg, Report& rep, Collected& out) {
+    const config::ConnectionSettings cs = cfg.connection();
     Findings f;
     f.set_check("connection");
     const Stopwatch c0;
-    std::unique_ptr<Connection> conn;
+    std::unique_ptr<pg::Connection> conn;
     try {
-        conn = connect(cs);
+        conn = pg::connect(cs);
     } catch (const Error& err) {
         if (err.code() != ExitCode::connect) throw;
         f.add("connection", Status::fail, err.what(), err.hint());
@@ -230,15 +231,15 @@ std::unique_ptr<Connection> open_first(const Config& cfg, Report& rep, Collected
     char ms[32];
     std::snprintf(ms, sizeof ms, "%.0f ms", *rep.connect_ms);
     f.add("connection", Status::ok,
-          cs.target() + " as " + probe::current_user(*conn) + " in " + ms + ", PostgreSQL " +
-              probe::server_version(*conn).text);
+          cs.target() + " as " + pg::probe::current_user(*conn) + " in " + ms + ", PostgreSQL " +
+              pg::probe::server_version(*conn).text);
     out.found["connection"] = std::move(f);
     return conn;
 }
 
 }  // namespace
 
-Report run(const Config& cfg, const Options& o) {
+Report run(const config::Config& cfg, const Options& o) {
     const Stopwatch t0;
     Report rep;
     std::vector<const Entry*> server;

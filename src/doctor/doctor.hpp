@@ -33,7 +33,7 @@ struct Options {
     std::string migrations_dir;  ///< "" : the migrations built into ctldb
     std::string layout = "auto";
     std::string backup_dir;  ///< "" : the configured backup_dir
-    TlsCheckOptions tls;
+    tls::TlsCheckOptions tls;
 };
 
 /// Something a check could not read, and the grant (or other
@@ -76,9 +76,9 @@ void validate(const Options& o);
 
 /// Runs every selected check; never throws for what it finds (a refused
 /// connection is the "connection" finding and exit code connect).
-Report run(const Config& cfg, const Options& o);
+Report run(const config::Config& cfg, const Options& o);
 
 /// "100 -> 101 -> 102", branches in braces: a lock tree on one line. Pure.
-std::string render_tree(const probe::LockTree& t);
+std::string render_tree(const pg::probe::LockTree& t);
 
 }  // namespace ctldb::doctor

@@ -10,9 +10,9 @@
 namespace ctldb::doctor {
 
 struct Env {
-    const Config& cfg;
+    const config::Config& cfg;
     const Options& o;
-    Connection* conn;  ///< null for the checks that need no server
+    pg::Connection* conn;  ///< null for the checks that need no server
     Findings& out;
     std::vector<Limitation>& limits;
     std::string check;

@@ -39,9 +39,9 @@ void check_backups(Env& e) {
     // The newest usable backup of this database; a dump of another tool
     // that names no database counts when it is complete. Backups of other
     // databases and backups dated in the future never count.
-    const auto all = list_backups(dir);
+    const auto all = backup::list_backups(dir);
     const std::time_t now = std::time(nullptr);
-    const BackupEntry* pick = newest_backup_of(all, db, now, true);
+    const backup::BackupEntry* pick = backup::newest_backup_of(all, db, now, true);
     std::vector<std::string> future;
     for (const auto& b : all) {
         if (b.in_future(now) && (db.empty() || b.database.empty() || b.database == db))
@@ -83,8 +83,8 @@ void check_backups(Env& e) {
 void check_wraparound(Env& e) {
     using maintenance::wraparound_percent;
     using maintenance::wraparound_status;
-    const probe::Databases dbs = probe::databases(*e.conn);
-    const probe::DatabaseStats* oldest = nullptr;
+    const pg::probe::Databases dbs = pg::probe::databases(*e.conn);
+    const pg::probe::DatabaseStats* oldest = nullptr;
     bool flagged = false;
     char pct[32];
     for (const auto& d : dbs.list) {
@@ -103,7 +103,7 @@ void check_wraparound(Env& e) {
                   "xmin horizon back: long transactions, prepared transactions, replication "
                   "slots");
     }
-    for (const auto& t : probe::tables(*e.conn)) {
+    for (const auto& t : pg::probe::tables(*e.conn)) {
         const Status st = maintenance::table_wraparound(t);
         if (st == Status::ok) continue;
         flagged = true;
@@ -125,13 +125,13 @@ void check_wraparound(Env& e) {
 
 void check_storage(Env& e) {
     const std::string db = e.cfg.connection().dbname;
-    for (const auto& d : probe::databases(*e.conn).list) {
+    for (const auto& d : pg::probe::databases(*e.conn).list) {
         if (d.name != db && !db.empty()) continue;
         if (d.size_bytes)
             e.out.add("database size", Status::info,
                       d.name + ": " + human_bytes(static_cast<double>(*d.size_bytes)));
     }
-    const auto tables = probe::tables(*e.conn);
+    const auto tables = pg::probe::tables(*e.conn);
     std::vector<std::string> biggest;
     for (std::size_t i = 0; i < tables.size() && i < 5; ++i) {
         biggest.push_back(tables[i].name + " " +
@@ -173,12 +173,12 @@ void check_autovacuum(Env& e) {
     std::vector<std::string> names;
     for (const auto& w : maintenance::guide_autovacuum())
         names.emplace_back(w.name);
-    const Findings found = maintenance::autovacuum_findings(probe::settings(*e.conn, names));
+    const Findings found = maintenance::autovacuum_findings(pg::probe::settings(*e.conn, names));
     for (Finding f : found.items()) {
         // Only autovacuum = off fails; another naptime is a choice.
         if (f.name != "autovacuum" && f.status == Status::fail) f.status = Status::warn;
         if (contains(f.message, "not visible")) {
-            e.limit("setting " + f.name + " not visible", probe::kReadAllSettingsGrant);
+            e.limit("setting " + f.name + " not visible", pg::probe::kReadAllSettingsGrant);
             continue;
         }
         f.check = e.check;
@@ -187,7 +187,7 @@ void check_autovacuum(Env& e) {
 }
 
 void check_indexes(Env& e) {
-    const IndexReport rep = analyse_indexes(*e.conn);
+    const checks::IndexReport rep = checks::analyse_indexes(*e.conn);
     std::size_t present = 0;
     const auto& not_applicable = rep.not_applicable;
     const bool stats_old = rep.stats_age_seconds >= 7 * 86400;
@@ -212,8 +212,8 @@ void check_indexes(Env& e) {
     }
     if (present > 0) {
         e.out.add("guide indexes", Status::ok,
-                  std::to_string(present) + " of " + std::to_string(required_indexes().size()) +
-                      " present and valid");
+                  std::to_string(present) + " of " +
+                      std::to_string(checks::required_indexes().size()) + " present and valid");
     }
     if (!stats_old && rep.unused > 0) {
         e.out.add("unused", Status::info,
@@ -224,15 +224,17 @@ void check_indexes(Env& e) {
 }
 
 /// Pending, modified, missing and shadowed files, or all applied.
-void report_states(Env& e, const MigrationSet& set, const std::vector<MigrationStatus>& list) {
+void report_states(Env& e, const migrate::MigrationSet& set,
+                   const std::vector<migrate::MigrationStatus>& list) {
     std::vector<std::string> pending, modified, missing, shadowed;
     for (const auto& st : list) {
         const std::string label = st.file ? st.file->file : recorded_label(st);
-        if (st.state == MigrationState::pending || st.state == MigrationState::out_of_order)
+        if (st.state == migrate::MigrationState::pending ||
+            st.state == migrate::MigrationState::out_of_order)
             pending.push_back(label);
-        if (st.state == MigrationState::shadowed) shadowed.push_back(label);
-        if (st.state == MigrationState::modified) modified.push_back(label);
-        if (st.state == MigrationState::missing) missing.push_back(label);
+        if (st.state == migrate::MigrationState::shadowed) shadowed.push_back(label);
+        if (st.state == migrate::MigrationState::modified) modified.push_back(label);
+        if (st.state == migrate::MigrationState::missing) missing.push_back(label);
     }
     if (!pending.empty()) {
         e.out.add(
@@ -267,26 +269,27 @@ void report_states(Env& e, const MigrationSet& set, const std::vector<MigrationS
 
 /// No ctldb history: everything is pending, and another tool's history
 /// (when there is one) is named with its baseline.
-void report_no_history(Env& e, const MigrationSet& set) {
+void report_no_history(Env& e, const migrate::MigrationSet& set) {
     std::string hint = "ctldb migrate";
     try {
-        const ForeignHistory h = read_foreign_history(*e.conn, HistoryTool::automatic);
+        const migrate::ForeignHistory h =
+            read_foreign_history(*e.conn, migrate::HistoryTool::automatic);
         hint = "another tool's history is here (" + std::string(history_tool_name(h.tool)) + ", " +
                h.table + "): adopt it with ctldb migrate baseline --from " +
                history_tool_name(h.tool);
     } catch (const Error&) {
     }
     e.out.add("pending", Status::fail,
-              "no migration history (" + std::string(kHistoryTable) + "): all " +
+              "no migration history (" + std::string(migrate::kHistoryTable) + "): all " +
                   std::to_string(set.migrations.size()) + " migration(s) of " + set.source +
                   " pending",
               hint);
 }
 
 void check_migrations(Env& e) {
-    const MigrationsFolder folder =
-        migrations_folder(e.cfg, e.o.migrations_dir, "--migrations-dir", e.o.layout);
-    const ComparisonBasis basis =
+    const migrate::MigrationsFolder folder =
+        migrate::migrations_folder(e.cfg, e.o.migrations_dir, "--migrations-dir", e.o.layout);
+    const migrate::ComparisonBasis basis =
         comparison_basis(*e.conn, folder.dir, folder.layout, folder.source);
     if (!basis.set) {
         e.out.add("migrations", Status::info, "not compared: " + basis.not_compared,
@@ -294,16 +297,16 @@ void check_migrations(Env& e) {
                   "CTLDB_MIGRATIONS_LAYOUT=node for a hand-written runner's)");
         return;
     }
-    const MigrationSet& set = *basis.set;
+    const migrate::MigrationSet& set = *basis.set;
     if (!basis.history_table) {
         report_no_history(e, set);
         return;
     }
     const auto list = migration_status(set, basis.history);
     report_states(e, set, list);
-    ParsedFiles parsed;
+    migrate::ParsedFiles parsed;
     Findings schema;
-    const SchemaCheck sc = validate_schema(*e.conn, list, parsed, schema);
+    const migrate::SchemaCheck sc = validate_schema(*e.conn, list, parsed, schema);
     if (!sc.built && contains(sc.why_not, "CREATE")) {
         e.limit("schema drift not compared",
                 "CREATE on the database (a scratch schema, rolled back)");

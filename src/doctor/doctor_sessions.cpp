@@ -20,7 +20,7 @@ constexpr const char* kKillHint =
     "end it with SELECT pg_terminate_backend(PID) (the guide's 'Kill slow query'), or "
     "pg_cancel_backend(PID) to stop only the running statement";
 
-std::string who(const probe::Session& s) {
+std::string who(const pg::probe::Session& s) {
     std::string w = "pid " + std::to_string(s.pid);
     if (!s.user.empty()) w += " (" + s.user;
     if (!s.application.empty()) w += ", " + s.application;
@@ -37,22 +37,22 @@ std::string excerpt(const std::string& q, std::size_t n = 80) {
     return one;
 }
 
-void note_hidden(Env& e, const probe::Activity& a, const std::string& what) {
+void note_hidden(Env& e, const pg::probe::Activity& a, const std::string& what) {
     if (a.hidden > 0) {
         e.limit(std::to_string(a.hidden) + " session(s) of other roles hidden: " + what,
-                probe::kReadAllStatsGrant);
+                pg::probe::kReadAllStatsGrant);
     }
 }
 
 }  // namespace
 
 void check_connections(Env& e) {
-    const probe::Activity a = probe::activity(*e.conn);
-    pool::Capacity c{a.max_connections, a.superuser_reserved, a.reserved,
-                     static_cast<std::int64_t>(a.sessions.size())};
-    const Status st = pool::usage_status(c);
+    const pg::probe::Activity a = pg::probe::activity(*e.conn);
+    checks::pool::Capacity c{a.max_connections, a.superuser_reserved, a.reserved,
+                             static_cast<std::int64_t>(a.sessions.size())};
+    const Status st = checks::pool::usage_status(c);
     e.out.add("in use", st,
-              std::to_string(c.in_use) + " of " + std::to_string(pool::usable(c)) +
+              std::to_string(c.in_use) + " of " + std::to_string(checks::pool::usable(c)) +
                   " connections for ordinary roles (max_connections " +
                   std::to_string(c.max_connections) + ", " + std::to_string(c.superuser_reserved) +
                   " reserved for superusers)",
@@ -60,7 +60,8 @@ void check_connections(Env& e) {
                                : "the guide's 'Too many connections': lower DB_POOL_MAX or raise "
                                  "max_connections (ALTER SYSTEM SET max_connections = 200; needs "
                                  "a restart)");
-    const pool::Sizing z = pool::plan(c, e.cfg.integer("pool_max"), e.o.pods, e.o.admin_reserve);
+    const checks::pool::Sizing z =
+        checks::pool::plan(c, e.cfg.integer("pool_max"), e.o.pods, e.o.admin_reserve);
     e.out.add("pool sizing", z.ok ? Status::ok : Status::fail,
               std::to_string(z.pods) + " pod(s) x DB_POOL_MAX " + std::to_string(z.pool_max) +
                   " = " + std::to_string(z.total) + " of " + std::to_string(z.available) +
@@ -73,7 +74,7 @@ void check_connections(Env& e) {
 }
 
 void check_sessions(Env& e) {
-    const probe::Activity a = probe::activity(*e.conn);
+    const pg::probe::Activity a = pg::probe::activity(*e.conn);
     std::size_t long_queries = 0, idle = 0;
     for (const auto& s : a.sessions) {
         if (s.self || !s.visible) continue;
@@ -111,7 +112,7 @@ void check_sessions(Env& e) {
     note_hidden(e, a, "their queries and transactions are not judged");
 }
 
-std::string render_tree(const probe::LockTree& t) {
+std::string render_tree(const pg::probe::LockTree& t) {
     std::string out = std::to_string(t.pid);
     if (t.waiters.empty()) return out;
     out += " -> ";
@@ -123,15 +124,15 @@ std::string render_tree(const probe::LockTree& t) {
 }
 
 void check_locks(Env& e) {
-    const probe::Activity a = probe::activity(*e.conn);
-    std::map<std::int64_t, const probe::Session*> by_pid;
+    const pg::probe::Activity a = pg::probe::activity(*e.conn);
+    std::map<std::int64_t, const pg::probe::Session*> by_pid;
     for (const auto& s : a.sessions)
         by_pid[s.pid] = &s;
-    const auto trees = probe::lock_trees(a.sessions);
+    const auto trees = pg::probe::lock_trees(a.sessions);
     for (const auto& t : trees) {
         // The longest wait in the tree decides its severity.
         double longest = 0;
-        std::function<void(const probe::LockTree&)> walk = [&](const probe::LockTree& n) {
+        std::function<void(const pg::probe::LockTree&)> walk = [&](const pg::probe::LockTree& n) {
             for (const auto& w : n.waiters) {
                 auto it = by_pid.find(w.pid);
                 if (it != by_pid.end() && it->second->state_seconds)
@@ -143,7 +144,7 @@ void check_locks(Env& e) {
         auto root = by_pid.find(t.pid);
         std::string blocker = "pid " + std::to_string(t.pid);
         if (root != by_pid.end()) {
-            const probe::Session& s = *root->second;
+            const pg::probe::Session& s = *root->second;
             blocker = who(s);
             if (!s.state.empty()) blocker += ", " + s.state;
             if (s.xact_seconds)
@@ -161,21 +162,21 @@ void check_locks(Env& e) {
 }
 
 void check_tls(Env& e) {
-    ConnectionSettings cs = e.cfg.connection();
-    TlsCheckOptions to = e.o.tls;
+    config::ConnectionSettings cs = e.cfg.connection();
+    tls::TlsCheckOptions to = e.o.tls;
     to.warning_fails = false;
     if (to.ca_file.empty()) to.ca_file = cs.sslrootcert;
-    const TlsReport rep = ctldb::check_tls(*e.conn, cs.host, cs.sslmode, to);
+    const tls::TlsReport rep = tls::check_tls(*e.conn, cs.host, cs.sslmode, to);
     // What the role may not read is a limitation, not a finding.
     std::vector<std::string> unreadable;
     for (const auto& st : rep.server) {
         if (st.value) continue;
         unreadable.push_back(st.name == "ssl" ? "server ssl" : "server min protocol");
-        e.limit("setting " + st.name + " not visible", probe::kReadAllSettingsGrant);
+        e.limit("setting " + st.name + " not visible", pg::probe::kReadAllSettingsGrant);
     }
     if (!rep.non_tls.count) {
         unreadable.push_back("non-ssl clients");
-        e.limit("non-TLS clients among other roles' sessions", probe::kReadAllStatsGrant);
+        e.limit("non-TLS clients among other roles' sessions", pg::probe::kReadAllStatsGrant);
     }
     // Over a Unix socket (kubectl exec into the server's pod) TLS does not
     // apply: that is not a failure of the server's TLS.
@@ -190,18 +191,18 @@ void check_tls(Env& e) {
 }
 
 void check_security(Env& e) {
-    const probe::RoleFacts r = probe::role(*e.conn);
+    const pg::probe::RoleFacts r = pg::probe::role(*e.conn);
     Findings f =
         roles::least_privilege(r, roles::rotated_at(*e.conn, r.name), false, utc_now_iso8601());
     for (Finding g : f.items()) {
         g.check = e.check;
         e.out.add(std::move(g));
     }
-    const auto logging = probe::settings(*e.conn, {"log_statement", "log_duration"});
+    const auto logging = pg::probe::settings(*e.conn, {"log_statement", "log_duration"});
     std::vector<std::string> off;
     for (const auto& st : logging) {
         if (!st.value) {
-            e.limit("setting " + st.name + " not visible", probe::kReadAllSettingsGrant);
+            e.limit("setting " + st.name + " not visible", pg::probe::kReadAllSettingsGrant);
             continue;
         }
         const char* want = st.name == "log_statement" ? "all" : "on";
@@ -220,14 +221,14 @@ void check_security(Env& e) {
 }
 
 void check_extensions(Env& e) {
-    const auto v = probe::extension_version(*e.conn, "pg_stat_statements");
+    const auto v = pg::probe::extension_version(*e.conn, "pg_stat_statements");
     if (v) {
         e.out.add("pg_stat_statements", Status::ok, "installed, version " + *v);
         return;
     }
-    const auto preload = probe::settings(*e.conn, {"shared_preload_libraries"});
+    const auto preload = pg::probe::settings(*e.conn, {"shared_preload_libraries"});
     if (!preload[0].value)
-        e.limit("setting shared_preload_libraries not visible", probe::kReadAllSettingsGrant);
+        e.limit("setting shared_preload_libraries not visible", pg::probe::kReadAllSettingsGrant);
     const bool loaded = preload[0].value && contains(*preload[0].value, "pg_stat_statements");
     e.out.add("pg_stat_statements", Status::info,
               std::string("not installed in this database") +

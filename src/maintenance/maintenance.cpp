@@ -22,13 +22,13 @@ Status wraparound_status(std::int64_t age, std::int64_t freeze_max_age) {
     return Status::ok;
 }
 
-Status table_wraparound(const probe::TableStats& t) {
+Status table_wraparound(const pg::probe::TableStats& t) {
     const Status a = wraparound_status(t.xid_age, t.freeze_max_age);
     const Status b = wraparound_status(t.mxid_age, t.multixact_freeze_max_age);
     return urgency(a) >= urgency(b) ? a : b;
 }
 
-bool needs_vacuum(const probe::TableStats& t) {
+bool needs_vacuum(const pg::probe::TableStats& t) {
     return static_cast<double>(t.dead_tuples) > t.vacuum_threshold;
 }
 
@@ -38,12 +38,12 @@ const std::vector<GuideSetting>& guide_autovacuum() {
     return v;
 }
 
-Findings autovacuum_findings(const std::vector<probe::Setting>& current,
+Findings autovacuum_findings(const std::vector<pg::probe::Setting>& current,
                              std::vector<const GuideSetting*>* differs) {
     Findings f;
     for (const auto& w : guide_autovacuum()) {
         auto it = std::find_if(current.begin(), current.end(),
-                               [&](const probe::Setting& s) { return s.name == w.name; });
+                               [&](const pg::probe::Setting& s) { return s.name == w.name; });
         if (it == current.end() || !it->value) {
             f.add(w.name, Status::warn,
                   it == current.end() ? "not read" : std::string(w.name) + " is " + it->unreadable);
@@ -64,13 +64,13 @@ Findings autovacuum_findings(const std::vector<probe::Setting>& current,
 
 namespace {
 
-bool near_wraparound(const probe::TableStats& t) {
+bool near_wraparound(const pg::probe::TableStats& t) {
     return table_wraparound(t) == Status::fail;
 }
 
 }  // namespace
 
-StatusReport status_report(std::vector<probe::TableStats> tables) {
+StatusReport status_report(std::vector<pg::probe::TableStats> tables) {
     std::stable_sort(tables.begin(), tables.end(),
                      [](const auto& a, const auto& b) { return a.dead_tuples > b.dead_tuples; });
     return {std::move(tables)};

@@ -24,10 +24,10 @@ Status wraparound_status(std::int64_t age, std::int64_t freeze_max_age);
 double wraparound_percent(std::int64_t age, std::int64_t freeze_max_age);
 
 /// The worse of the table's XID and multixact status.
-Status table_wraparound(const probe::TableStats& t);
+Status table_wraparound(const pg::probe::TableStats& t);
 
 /// Dead tuples beyond the autovacuum threshold in force for the table.
-bool needs_vacuum(const probe::TableStats& t);
+bool needs_vacuum(const pg::probe::TableStats& t);
 
 /// A setting the guide's "Vacuum and Analyze" section prescribes.
 struct GuideSetting {
@@ -39,19 +39,19 @@ const std::vector<GuideSetting>& guide_autovacuum();
 
 /// One finding per guide setting (fail when it differs, warn when the role
 /// may not read it); `differs` gets the ones that differ.
-Findings autovacuum_findings(const std::vector<probe::Setting>& current,
+Findings autovacuum_findings(const std::vector<pg::probe::Setting>& current,
                              std::vector<const GuideSetting*>* differs = nullptr);
 
 /// vacuum status: every user table with its dead tuples against its
 /// autovacuum threshold, last (auto)vacuum and analyze, and ages; flagged
 /// when it needs vacuum or its age reaches the failing wraparound level.
 struct StatusReport {
-    std::vector<probe::TableStats> tables;  ///< most dead tuples first
+    std::vector<pg::probe::TableStats> tables;  ///< most dead tuples first
     std::size_t flagged() const;
     ExitCode code() const { return flagged() == 0 ? ExitCode::ok : ExitCode::failure; }
     std::string text(bool color) const;
     nlohmann::json json() const;
 };
-StatusReport status_report(std::vector<probe::TableStats> tables);
+StatusReport status_report(std::vector<pg::probe::TableStats> tables);
 
 }  // namespace ctldb::maintenance

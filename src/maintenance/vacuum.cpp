@@ -24,36 +24,37 @@ struct TableStats {
     std::int64_t analyzed = -1;  // analyze_count (+ autoanalyze_count); -1: no statistics row
 };
 
-TableStats table_stats(Connection& conn, std::int64_t oid) {
+TableStats table_stats(pg::Connection& conn, std::int64_t oid) {
     exec(conn, "SELECT pg_stat_clear_snapshot()");
-    QueryResult r = exec(conn,
-                         "SELECT coalesce(n_dead_tup, 0), analyze_count + autoanalyze_count "
-                         "FROM pg_stat_all_tables WHERE relid = $1",
-                         {std::to_string(oid)});
+    pg::QueryResult r = exec(conn,
+                             "SELECT coalesce(n_dead_tup, 0), analyze_count + autoanalyze_count "
+                             "FROM pg_stat_all_tables WHERE relid = $1",
+                             {std::to_string(oid)});
     if (r.rows() == 0) return {};
     return {r.get_int(0, 0), r.get_int(0, 1)};
 }
 
 }  // namespace
 
-std::vector<VacuumTarget> resolve_targets(Connection& conn, const std::vector<std::string>& names) {
+std::vector<VacuumTarget> resolve_targets(pg::Connection& conn,
+                                          const std::vector<std::string>& names) {
     std::vector<VacuumTarget> out;
     if (names.empty()) {
-        QueryResult r = exec(
+        pg::QueryResult r = exec(
             conn, std::string("SELECT format('%I.%I', n.nspname, c.relname), c.oid, "
                               "(c.relpages::bigint + coalesce(t.relpages, 0)) * "
                               "current_setting('block_size')::int, ") +
                       kMayVacuum +
                       " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN "
                       "pg_class t ON t.oid = c.reltoastrelid WHERE c.relkind IN ('r', 'm') AND " +
-                      probe::user_schema("n") + " ORDER BY 3 DESC, 1");
+                      pg::probe::user_schema("n") + " ORDER BY 3 DESC, 1");
         for (int i = 0; i < r.rows(); ++i)
             out.push_back({r.get(i, 0), r.get_int(i, 1), r.get_int(i, 2), r.get(i, 3) == "t"});
         return out;
     }
     std::vector<std::string> unknown;
     for (const auto& n : names) {
-        QueryResult r(nullptr);
+        pg::QueryResult r(nullptr);
         try {
             r = exec(conn,
                      std::string("SELECT format('%I.%I', ns.nspname, c.relname), c.oid, "
@@ -64,7 +65,7 @@ std::vector<VacuumTarget> resolve_targets(Connection& conn, const std::vector<st
                          "LEFT JOIN pg_class t ON t.oid = c.reltoastrelid "
                          "WHERE c.oid = to_regclass($1)",
                      {n});
-        } catch (const SqlError&) {
+        } catch (const pg::SqlError&) {
             unknown.push_back(n);  // not even a valid name
             continue;
         }
@@ -90,8 +91,8 @@ std::vector<VacuumTarget> resolve_targets(Connection& conn, const std::vector<st
     return out;
 }
 
-VacuumResult vacuum_one(Connection& conn, const VacuumTarget& target, const std::string& statement,
-                        bool skip_locked) {
+VacuumResult vacuum_one(pg::Connection& conn, const VacuumTarget& target,
+                        const std::string& statement, bool skip_locked) {
     VacuumResult res;
     res.table = target.name;
     try {
@@ -115,7 +116,7 @@ VacuumResult vacuum_one(Connection& conn, const VacuumTarget& target, const std:
             after.analyzed == before.analyzed) {
             res.skipped = "skipped: locked by another session (--skip-locked)";
         }
-    } catch (const SqlError& e) {
+    } catch (const pg::SqlError& e) {
         res.error = e.what();
     }
     return res;

@@ -32,7 +32,8 @@ struct VacuumResult {
 /// Resolve --table names against the catalog before anything runs (all
 /// user tables, biggest first, when `names` is empty): an unknown or
 /// malformed name is a usage error, and names are used only quoted.
-std::vector<VacuumTarget> resolve_targets(Connection& conn, const std::vector<std::string>& names);
+std::vector<VacuumTarget> resolve_targets(pg::Connection& conn,
+                                          const std::vector<std::string>& names);
 
 /// "VACUUM (ANALYZE)", "VACUUM (FULL, ANALYZE)", "ANALYZE", each with
 /// SKIP_LOCKED when asked.
@@ -40,7 +41,7 @@ std::string vacuum_statement(bool analyze_only, bool full, bool skip_locked);
 
 /// VACUUM or ANALYZE one table (`statement` names the command and its
 /// options), with its dead tuples before and after.
-VacuumResult vacuum_one(Connection& conn, const VacuumTarget& target, const std::string& statement,
-                        bool skip_locked);
+VacuumResult vacuum_one(pg::Connection& conn, const VacuumTarget& target,
+                        const std::string& statement, bool skip_locked);
 
 }  // namespace ctldb::maintenance

@@ -20,7 +20,7 @@
 #include "base/fs.hpp"
 #include "base/signals.hpp"
 
-namespace ctldb::http {
+namespace ctldb::metrics::http {
 
 std::string Listen::text() const {
     const bool v6 = host.find(':') != std::string::npos;
@@ -311,4 +311,4 @@ void serve(const Listen& where, const Handler& handler, const ServerOptions& o) 
     throw_if_interrupted();
 }
 
-}  // namespace ctldb::http
+}  // namespace ctldb::metrics::http

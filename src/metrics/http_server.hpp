@@ -11,7 +11,7 @@
 #include <set>
 #include <string>
 
-namespace ctldb::http {
+namespace ctldb::metrics::http {
 
 struct Response {
     int status = 200;
@@ -59,4 +59,4 @@ void serve(const Listen& where, const Handler& handler, const ServerOptions& o =
 /// not "METHOD SP PATH SP HTTP/1.x". Pure.
 bool parse_request_line(const std::string& head, std::string& method, std::string& path);
 
-}  // namespace ctldb::http
+}  // namespace ctldb::metrics::http

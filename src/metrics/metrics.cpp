@@ -132,13 +132,13 @@ namespace {
 using Labels = Exposition::Labels;
 
 /// The newest usable backup of each database in the backup directory.
-void backup_metrics(Exposition& x, const Config& cfg, const Options& o) {
+void backup_metrics(Exposition& x, const config::Config& cfg, const Options& o) {
     const std::string dir = o.backup_dir.empty() ? cfg.get("backup_dir").text : o.backup_dir;
     bool present = fs::is_dir(dir);
-    std::vector<BackupEntry> all;
+    std::vector<backup::BackupEntry> all;
     if (present) {
         try {
-            all = list_backups(dir);
+            all = backup::list_backups(dir);
         } catch (const Error&) {
             present = false;  // there, but this process may not read it
         }
@@ -146,7 +146,7 @@ void backup_metrics(Exposition& x, const Config& cfg, const Options& o) {
     x.gauge("ctldb_backup_directory_present", "1 when the backup directory exists and is readable",
             present ? 1 : 0, {{"directory", dir}});
     const std::string configured = cfg.connection().dbname;
-    std::map<std::string, const BackupEntry*> newest;
+    std::map<std::string, const backup::BackupEntry*> newest;
     std::map<std::string, int> usable;
     if (!configured.empty()) usable[configured] = 0;
     const std::time_t now = std::time(nullptr);
@@ -188,7 +188,8 @@ void backup_metrics(Exposition& x, const Config& cfg, const Options& o) {
     }
 }
 
-void session_metrics(Exposition& x, const probe::Activity& a, const Config& cfg, const Options& o) {
+void session_metrics(Exposition& x, const pg::probe::Activity& a, const config::Config& cfg,
+                     const Options& o) {
     const PoolReport r = pool_report(a, cfg.integer("pool_max"), o.pods, o.admin_reserve);
     for (const auto& [state, n] : r.states)
         x.gauge("ctldb_connections", "Client connections by state", static_cast<double>(n),
@@ -211,7 +212,7 @@ void session_metrics(Exposition& x, const probe::Activity& a, const Config& cfg,
             r.longest_query_s);
     x.gauge("ctldb_longest_transaction_seconds", "Age of the oldest open transaction",
             r.longest_transaction_s);
-    const pool::Sizing& z = r.sizing;
+    const checks::pool::Sizing& z = r.sizing;
     x.gauge("ctldb_pool_configured_connections", "Pods x DB_POOL_MAX",
             static_cast<double>(z.total));
     x.gauge("ctldb_pool_available_connections",
@@ -219,7 +220,7 @@ void session_metrics(Exposition& x, const probe::Activity& a, const Config& cfg,
             static_cast<double>(z.available));
     x.gauge("ctldb_pool_headroom_connections", "Free connection slots for ordinary roles now",
             static_cast<double>(z.headroom));
-    const double usable = static_cast<double>(pool::usable(r.capacity));
+    const double usable = static_cast<double>(checks::pool::usable(r.capacity));
     x.gauge("ctldb_pool_headroom_ratio", "Free slots for ordinary roles as a share of them",
             usable > 0 ? static_cast<double>(z.headroom) / usable : 0);
     x.gauge("ctldb_pool_sizing_ok", "1 when pods x DB_POOL_MAX fits the available connections",
@@ -228,7 +229,7 @@ void session_metrics(Exposition& x, const probe::Activity& a, const Config& cfg,
     x.gauge("ctldb_connections_hidden",
             "Other roles' sessions this role may not inspect (needs pg_read_all_stats)",
             static_cast<double>(a.hidden));
-    const NonTlsClients plain = non_tls_clients(a);
+    const tls::NonTlsClients plain = tls::non_tls_clients(a);
     if (plain.count)
         x.gauge("ctldb_non_tls_connections", "Client connections without TLS",
                 static_cast<double>(*plain.count));
@@ -264,13 +265,14 @@ void storage_metrics(Exposition& x, const std::string& databases, double freeze_
 
 /// The team's migrations (or ctldb's built-in ones, where the history was
 /// written from them) against the history.
-void migration_metrics(Exposition& x, Connection& conn, const Config& cfg, const Options& o) {
-    const MigrationsFolder folder =
-        migrations_folder(cfg, o.migrations_dir, "--migrations-dir", o.layout);
-    ComparisonBasis basis;
+void migration_metrics(Exposition& x, pg::Connection& conn, const config::Config& cfg,
+                       const Options& o) {
+    const migrate::MigrationsFolder folder =
+        migrate::migrations_folder(cfg, o.migrations_dir, "--migrations-dir", o.layout);
+    migrate::ComparisonBasis basis;
     try {
         basis = comparison_basis(conn, folder.dir, folder.layout, folder.source);
-    } catch (const SqlError&) {
+    } catch (const pg::SqlError&) {
         throw;  // the connection's trouble: the scrape reports it
     } catch (const Error& e) {
         // A folder that cannot be read is a finding, not a failed scrape.
@@ -283,29 +285,30 @@ void migration_metrics(Exposition& x, Connection& conn, const Config& cfg, const
     if (!basis.set) return;
     int pending = 0, modified = 0, missing = 0;
     for (const auto& st : migration_status(*basis.set, basis.history)) {
-        if (st.state == MigrationState::pending || st.state == MigrationState::out_of_order)
+        if (st.state == migrate::MigrationState::pending ||
+            st.state == migrate::MigrationState::out_of_order)
             ++pending;
-        if (st.state == MigrationState::modified) ++modified;
-        if (st.state == MigrationState::missing) ++missing;
+        if (st.state == migrate::MigrationState::modified) ++modified;
+        if (st.state == migrate::MigrationState::missing) ++missing;
     }
     x.gauge("ctldb_migrations_pending", "Migrations of the folder not applied", pending);
     x.gauge("ctldb_migrations_modified", "Applied migrations whose file changed since", modified);
     x.gauge("ctldb_migrations_missing", "Applied migrations without a file", missing);
 }
 
-void statement_metrics(Exposition& x, Connection& conn, const std::string& schema) {
+void statement_metrics(Exposition& x, pg::Connection& conn, const std::string& schema) {
     try {
-        QueryResult s = exec(conn,
-                             "SELECT coalesce(sum(calls), 0)::float8, "
-                             "coalesce(sum(total_exec_time), 0)::float8 / 1000 FROM " +
-                                 schema + ".pg_stat_statements(false)");
+        pg::QueryResult s = exec(conn,
+                                 "SELECT coalesce(sum(calls), 0)::float8, "
+                                 "coalesce(sum(total_exec_time), 0)::float8 / 1000 FROM " +
+                                     schema + ".pg_stat_statements(false)");
         x.counter("ctldb_statements_calls_total",
                   "Statements executed (pg_stat_statements, visible to this role)",
                   std::atof(s.get(0, 0).c_str()));
         x.counter("ctldb_statements_exec_seconds_total",
                   "Time spent executing statements (pg_stat_statements)",
                   std::atof(s.get(0, 1).c_str()));
-    } catch (const SqlError&) {
+    } catch (const pg::SqlError&) {
         // Installed but not preloaded: no totals.
     }
 }
@@ -313,14 +316,15 @@ void statement_metrics(Exposition& x, Connection& conn, const std::string& schem
 /// Everything but the sessions in one round trip: index blocks, replicas,
 /// where pg_stat_statements is, the guide's indexes missing and not
 /// applicable, invalid indexes, databases and tables; then the migrations.
-void server_metrics(Exposition& x, Connection& conn, const Config& cfg, const Options& o) {
+void server_metrics(Exposition& x, pg::Connection& conn, const config::Config& cfg,
+                    const Options& o) {
     std::vector<std::string> names, tables, columns;
-    for (const auto& r : required_indexes()) {
+    for (const auto& r : checks::required_indexes()) {
         names.emplace_back(r.name);
         tables.emplace_back(r.table);
-        columns.push_back(required_column(r));
+        columns.push_back(checks::required_column(r));
     }
-    QueryResult q = exec(
+    pg::QueryResult q = exec(
         conn,
         "SELECT b.hit, b.read, "
         "(SELECT json_agg(json_build_array(coalesce(application_name, ''), "
@@ -337,7 +341,7 @@ void server_metrics(Exposition& x, Connection& conn, const Config& cfg, const Op
         "AND a.attnum > 0 AND NOT a.attisdropped WHERE NOT EXISTS (SELECT 1 FROM pg_class c "
         "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = r.name AND "
         "c.relkind = 'i' AND " +
-            probe::user_schema("n") +
+            pg::probe::user_schema("n") +
             ") AND NOT EXISTS (SELECT 1 FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
             "JOIN pg_am m ON m.oid = i.relam WHERE x.indrelid = a.attrelid AND x.indisvalid AND "
             "x.indnkeyatts = 1 AND x.indkey[0] = a.attnum AND x.indpred IS NULL AND "
@@ -347,7 +351,7 @@ void server_metrics(Exposition& x, Connection& conn, const Config& cfg, const Op
             "r.col AND a.attnum > 0 AND NOT a.attisdropped)), (SELECT count(*) FROM pg_index x "
             "JOIN pg_class i ON i.oid = x.indexrelid JOIN "
             "pg_namespace n ON n.oid = i.relnamespace WHERE NOT x.indisvalid AND " +
-            probe::user_schema("n") +
+            pg::probe::user_schema("n") +
             "), (SELECT json_agg(json_build_array(datname, CASE WHEN datname = "
             "current_database() THEN pg_database_size(oid) END, age(datfrozenxid)) ORDER BY "
             "datname) FROM pg_database WHERE datallowconn), "
@@ -361,7 +365,8 @@ void server_metrics(Exposition& x, Connection& conn, const Config& cfg, const Op
             "t.oid = c.reltoastrelid ORDER BY bytes DESC, name LIMIT 100) t) FROM (SELECT "
             "coalesce(sum(idx_blks_hit), 0) AS hit, coalesce(sum(idx_blks_read), 0) AS read "
             "FROM pg_statio_user_indexes) b",
-        {sql::array_literal(names), sql::array_literal(tables), sql::array_literal(columns)});
+        {pg::sql::array_literal(names), pg::sql::array_literal(tables),
+         pg::sql::array_literal(columns)});
     const double h = static_cast<double>(q.get_int(0, 0)),
                  rd = static_cast<double>(q.get_int(0, 1));
     x.counter("ctldb_index_blocks_hit_total", "Index blocks found in shared buffers", h);
@@ -387,8 +392,8 @@ void server_metrics(Exposition& x, Connection& conn, const Config& cfg, const Op
     if (!q.is_null(0, 3)) statement_metrics(x, conn, q.get(0, 3));
 }
 
-void tls_metrics(Exposition& x, Connection& conn) {
-    const TlsPeer p = tls_peer(conn);
+void tls_metrics(Exposition& x, pg::Connection& conn) {
+    const tls::TlsPeer p = tls::tls_peer(conn);
     x.gauge("ctldb_tls_connection", "1 when ctldb's own connection uses TLS",
             p.session.in_use ? 1 : 0);
     if (p.leaf_pem.empty()) return;
@@ -414,14 +419,15 @@ void tls_metrics(Exposition& x, Connection& conn) {
 
 }  // namespace
 
-std::string scrape(Connection* conn, const Config& cfg, const Options& o,
+std::string scrape(pg::Connection* conn, const config::Config& cfg, const Options& o,
                    const std::string& down_reason) {
     Stopwatch clock;
     Exposition x;
     if (conn != nullptr) {
         x.gauge("ctldb_up", "1 when ctldb reached the server", 1);
-        probe::bound_reads(*conn, o.timeout_ms, std::min(o.timeout_ms, probe::kReadLockTimeoutMs));
-        session_metrics(x, probe::activity(*conn), cfg, o);
+        pg::probe::bound_reads(*conn, o.timeout_ms,
+                               std::min(o.timeout_ms, pg::probe::kReadLockTimeoutMs));
+        session_metrics(x, pg::probe::activity(*conn), cfg, o);
         server_metrics(x, *conn, cfg, o);
         tls_metrics(x, *conn);
     } else {

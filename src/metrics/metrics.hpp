@@ -64,7 +64,7 @@ struct Options {
 /// `down_reason` says why); metrics that need no server (backups) are
 /// there either way. Throws only for a broken connection mid-scrape
 /// (Error(failure)), so the caller can reconnect and report down.
-std::string scrape(Connection* conn, const Config& cfg, const Options& o,
+std::string scrape(pg::Connection* conn, const config::Config& cfg, const Options& o,
                    const std::string& down_reason);
 
 }  // namespace ctldb::metrics

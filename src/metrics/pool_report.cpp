@@ -11,14 +11,14 @@
 #include "base/output.hpp"
 #include "base/text.hpp"
 
-namespace ctldb {
+namespace ctldb::metrics {
 
 namespace {
 
 const char* kStates[] = {"active", "idle", "idle_in_transaction", "idle_in_transaction_aborted",
                          "other"};
 
-std::string state_key(const probe::Session& s) {
+std::string state_key(const pg::probe::Session& s) {
     if (!s.visible) return "hidden";
     if (s.state == "active" || s.state == "idle") return s.state;
     if (s.state == "idle in transaction") return "idle_in_transaction";
@@ -26,7 +26,7 @@ std::string state_key(const probe::Session& s) {
     return "other";
 }
 
-PoolReport snapshot(const probe::Activity& a) {
+PoolReport snapshot(const pg::probe::Activity& a) {
     PoolReport s;
     s.capacity = {a.max_connections, a.superuser_reserved, a.reserved, 0};
     std::map<std::string, std::int64_t> db, user, app, client, db_state;
@@ -73,7 +73,7 @@ PoolReport snapshot(const probe::Activity& a) {
     return s;
 }
 
-std::string prometheus_text(const PoolReport& s, const pool::Sizing& z) {
+std::string prometheus_text(const PoolReport& s, const checks::pool::Sizing& z) {
     // Through the metrics' writer: a family without a sample (no session
     // at all) is left out instead of HELP and TYPE alone.
     metrics::Exposition x;
@@ -127,7 +127,7 @@ std::string pid_list(const nlohmann::json& pids) {
     return join(out, ", ");
 }
 
-std::string text_report(const PoolReport& s, const pool::Sizing& z) {
+std::string text_report(const PoolReport& s, const checks::pool::Sizing& z) {
     std::string out;
     Table states({"STATE", "CONNECTIONS"});
     for (const char* st : kStates)
@@ -173,7 +173,7 @@ std::string text_report(const PoolReport& s, const pool::Sizing& z) {
     return out + line;
 }
 
-nlohmann::json json_report(const PoolReport& s, const pool::Sizing& z) {
+nlohmann::json json_report(const PoolReport& s, const checks::pool::Sizing& z) {
     nlohmann::json j = {
         {"ok", z.ok},
         {"max_connections", s.capacity.max_connections},
@@ -222,12 +222,12 @@ std::string PoolReport::prometheus() const {
     return prometheus_text(*this, sizing);
 }
 
-PoolReport pool_report(const probe::Activity& a, std::int64_t pool_max, int pods,
+PoolReport pool_report(const pg::probe::Activity& a, std::int64_t pool_max, int pods,
                        int admin_reserve) {
     PoolReport r = snapshot(a);
-    r.sizing = pool::plan(r.capacity, pool_max, pods, admin_reserve);
+    r.sizing = checks::pool::plan(r.capacity, pool_max, pods, admin_reserve);
     r.taken_at = utc_now_iso8601();
     return r;
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::metrics

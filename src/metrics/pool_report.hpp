@@ -14,18 +14,18 @@
 #include "checks/pool.hpp"
 #include "pg/probes.hpp"
 
-namespace ctldb {
+namespace ctldb::metrics {
 
 /// Connections by state, database, user, application and client; lock
 /// waits; the longest query and transaction; the guide's pool sizing.
 struct PoolReport {
     std::map<std::string, std::int64_t> states;  ///< active, idle, ...
     std::int64_t hidden = 0;                     ///< other roles' sessions this role may not see
-    pool::Capacity capacity;
+    checks::pool::Capacity capacity;
     nlohmann::json by_database, by_user, by_application, by_client, waiting, by_db_state;
     double longest_query_s = 0, longest_transaction_s = 0;
     std::optional<std::int64_t> longest_query_pid, longest_transaction_pid;
-    pool::Sizing sizing;
+    checks::pool::Sizing sizing;
     std::string taken_at;
 
     ExitCode code() const { return sizing.ok ? ExitCode::ok : ExitCode::failure; }
@@ -35,7 +35,7 @@ struct PoolReport {
 };
 
 /// The report of the sessions in `a`, sized for `pods` x `pool_max`.
-PoolReport pool_report(const probe::Activity& a, std::int64_t pool_max, int pods,
+PoolReport pool_report(const pg::probe::Activity& a, std::int64_t pool_max, int pods,
                        int admin_reserve);
 
-}  // namespace ctldb
+}  // namespace ctldb::metrics

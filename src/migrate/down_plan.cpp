@@ -15,7 +15,7 @@
 #include "pg/sql.hpp"
 #include "pg/sqlstate.hpp"
 
-namespace ctldb {
+namespace ctldb::migrate {
 
 namespace {
 
@@ -26,15 +26,16 @@ std::string thousands(std::int64_t n) {
     return s;
 }
 
-std::string qualified(const sql::TableRef& t) {
-    return t.schema.empty() ? sql::quote_identifier(t.name)
-                            : sql::quote_identifier(t.schema) + "." + sql::quote_identifier(t.name);
+std::string qualified(const pg::sql::TableRef& t) {
+    return t.schema.empty()
+               ? pg::sql::quote_identifier(t.name)
+               : pg::sql::quote_identifier(t.schema) + "." + pg::sql::quote_identifier(t.name);
 }
 
 using Pairs = std::vector<std::pair<std::string, std::string>>;
 
 /// The rows of a two-column result.
-Pairs pairs(const QueryResult& r) {
+Pairs pairs(const pg::QueryResult& r) {
     Pairs out;
     for (int i = 0; i < r.rows(); ++i)
         out.emplace_back(r.get(i, 0), r.get(i, 1));
@@ -43,7 +44,7 @@ Pairs pairs(const QueryResult& r) {
 
 /// The table's oid and printed name as the session resolves `t` (search
 /// path for unqualified names), or oid "" when there is no such table.
-std::pair<std::string, std::string> resolve(Connection& conn, const sql::TableRef& t) {
+std::pair<std::string, std::string> resolve(pg::Connection& conn, const pg::sql::TableRef& t) {
     const Pairs p = pairs(exec(conn,
                                "SELECT c.oid::text, c.oid::regclass::text FROM pg_class c "
                                "WHERE c.oid = to_regclass($1) AND c.relkind IN ('r', 'p')",
@@ -51,7 +52,7 @@ std::pair<std::string, std::string> resolve(Connection& conn, const sql::TableRe
     return p.empty() ? std::make_pair(std::string(), std::string()) : p.front();
 }
 
-Pairs tables_of_schema(Connection& conn, const std::string& schema) {
+Pairs tables_of_schema(pg::Connection& conn, const std::string& schema) {
     return pairs(exec(conn,
                       "SELECT c.oid::text, c.oid::regclass::text FROM pg_class c "
                       "JOIN pg_namespace n ON n.oid = c.relnamespace "
@@ -61,7 +62,7 @@ Pairs tables_of_schema(Connection& conn, const std::string& schema) {
 
 /// Views and foreign keys outside `table` that depend on it, with the oid
 /// of the relation each belongs to.
-Pairs dependents_of(Connection& conn, const std::string& oid) {
+Pairs dependents_of(pg::Connection& conn, const std::string& oid) {
     return pairs(exec(
         conn,
         "SELECT DISTINCT coalesce(v.ev_class, k.conrelid)::text, "
@@ -79,15 +80,15 @@ Pairs dependents_of(Connection& conn, const std::string& oid) {
 
 /// `t.table` is PostgreSQL's own printing of the table's oid (regclass),
 /// quoted as needed: no name from a file is ever read as SQL here.
-void count_rows(Connection& conn, DestroyedTable& t) {
+void count_rows(pg::Connection& conn, DestroyedTable& t) {
     try {
-        QueryResult r = exec(conn, "SELECT count(*) FROM (SELECT 1 FROM " + t.table + " LIMIT " +
-                                       std::to_string(kRowCountCap + 1) + ") s");
+        pg::QueryResult r = exec(conn, "SELECT count(*) FROM (SELECT 1 FROM " + t.table +
+                                           " LIMIT " + std::to_string(kRowCountCap + 1) + ") s");
         t.rows = r.get_int(0, 0);
         t.capped = t.rows > kRowCountCap;
         if (t.capped) t.rows = kRowCountCap;
-    } catch (const SqlError& e) {
-        if (e.server().sqlstate != sqlstate::insufficient_privilege) throw;
+    } catch (const pg::SqlError& e) {
+        if (e.server().sqlstate != pg::sqlstate::insufficient_privilege) throw;
         t.rows = -1;
     }
 }
@@ -145,10 +146,10 @@ struct CatalogKey {
     }
 };
 
-std::set<CatalogKey> catalog(Connection& conn) {
+std::set<CatalogKey> catalog(pg::Connection& conn) {
     std::string q = kCatalogObjects;
-    q.replace(q.find("%USER%"), 6, probe::user_schema("n"));
-    const QueryResult r = exec(conn, q);
+    q.replace(q.find("%USER%"), 6, pg::probe::user_schema("n"));
+    const pg::QueryResult r = exec(conn, q);
     std::set<CatalogKey> out;
     for (int i = 0; i < r.rows(); ++i) {
         // ctldb's own history is not the migrations' to destroy or keep.
@@ -224,8 +225,9 @@ namespace {
 /// Run one down file inside the rehearsal (a savepoint). False when the
 /// rehearsal stops here: a hazard, a lock or the time limit (not_rehearsed),
 /// or the file failing (failure).
-bool rehearse_file(Connection& conn, const Migration& m, ParsedFiles& parsed, DownRehearsal& out) {
-    const std::string hazard = restore_policy::not_undone_by_rollback(*m.down_sql);
+bool rehearse_file(pg::Connection& conn, const Migration& m, ParsedFiles& parsed,
+                   DownRehearsal& out) {
+    const std::string hazard = backup::restore_policy::not_undone_by_rollback(*m.down_sql);
     if (!hazard.empty()) {
         // Running it would do what the rollback cannot take back.
         out.not_rehearsed = m.down_file + " holds " + hazard +
@@ -240,9 +242,9 @@ bool rehearse_file(Connection& conn, const Migration& m, ParsedFiles& parsed, Do
         // Waiting for a lock, or running long, says nothing about the
         // file: the rehearsal stops, the real run decides.
         const std::string state = f->error.server().sqlstate;
-        if (state == sqlstate::lock_not_available || state == sqlstate::query_canceled) {
+        if (state == pg::sqlstate::lock_not_available || state == pg::sqlstate::query_canceled) {
             out.not_rehearsed = m.down_file +
-                                (state == sqlstate::lock_not_available
+                                (state == pg::sqlstate::lock_not_available
                                      ? " waited more than 5 s for a lock another session holds"
                                      : " ran longer than the rehearsal's 30 s") +
                                 ": it and the files after it were not rehearsed, so what they "
@@ -298,11 +300,11 @@ void record_vanished(const Migration& m, const std::set<CatalogKey>& before,
 
 }  // namespace
 
-DownRehearsal rehearse_down(Connection& conn, const std::vector<const Migration*>& todo,
+DownRehearsal rehearse_down(pg::Connection& conn, const std::vector<const Migration*>& todo,
                             ParsedFiles& parsed) {
     DownRehearsal out;
     {
-        TransactionGuard tx(conn);  // rolled back when it goes, never committed
+        pg::TransactionGuard tx(conn);  // rolled back when it goes, never committed
         exec(conn, "SET LOCAL lock_timeout = '5s'");
         // A dry run must stay cheap: a down that rewrites a big table is not
         // run to the end to see what it drops.
@@ -327,15 +329,16 @@ DownRehearsal rehearse_down(Connection& conn, const std::vector<const Migration*
     return out;
 }
 
-std::vector<const VanishingObject*> beyond_destroyed(Connection& conn, const DownRehearsal& r,
+std::vector<const VanishingObject*> beyond_destroyed(pg::Connection& conn, const DownRehearsal& r,
                                                      const std::vector<DestroyedTable>& destroyed) {
     std::set<std::string> listed;  // as the rehearsal names tables: schema.table
     for (const auto& d : destroyed) {
-        const QueryResult q = exec(conn,
-                                   "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c "
-                                   "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = "
-                                   "$1::oid",
-                                   {d.oid});
+        const pg::QueryResult q =
+            exec(conn,
+                 "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c "
+                 "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = "
+                 "$1::oid",
+                 {d.oid});
         if (q.rows() > 0) listed.insert(q.get(0, 0));
     }
     std::vector<const VanishingObject*> out;
@@ -357,17 +360,17 @@ std::string DestroyedTable::describe() const {
     return s;
 }
 
-std::vector<DestroyedTable> destroyed_tables(Connection& conn,
+std::vector<DestroyedTable> destroyed_tables(pg::Connection& conn,
                                              const std::vector<const Migration*>& todo,
                                              ParsedFiles& parsed) {
-    TransactionGuard tx(conn);  // one snapshot; ROLLBACK at the end
+    pg::TransactionGuard tx(conn);  // one snapshot; ROLLBACK at the end
     exec(conn, "SET LOCAL lock_timeout = '5s'");
     std::vector<DestroyedTable> out;
     std::set<std::string> seen;  // oids: a table dropped twice is listed once
     for (const Migration* m : todo) {
         std::set<std::string> created;  // oids of the tables its up creates
         for (const auto& s : parsed.up(*m).statements) {
-            for (const auto& t : sql::table_effects(s).creates) {
+            for (const auto& t : pg::sql::table_effects(s).creates) {
                 const auto [oid, name] = resolve(conn, t);
                 if (!oid.empty()) created.insert(oid);
             }
@@ -387,7 +390,7 @@ std::vector<DestroyedTable> destroyed_tables(Connection& conn,
             out.push_back(std::move(d));
         };
         for (const auto& s : parsed.down(*m).statements) {
-            const sql::TableEffects e = sql::table_effects(s);
+            const pg::sql::TableEffects e = pg::sql::table_effects(s);
             for (const auto& t : e.drops) {
                 const auto [oid, name] = resolve(conn, t);
                 add(oid, name, "drop", e.cascade);
@@ -411,4 +414,4 @@ std::vector<DestroyedTable> destroyed_tables(Connection& conn,
     return out;
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::migrate

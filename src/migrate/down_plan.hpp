@@ -14,7 +14,7 @@
 #include "migrate/migrations.hpp"
 #include "pg/connection.hpp"
 
-namespace ctldb {
+namespace ctldb::migrate {
 
 /// A table a down file drops or empties.
 struct DestroyedTable {
@@ -84,19 +84,19 @@ struct DownRehearsal {
 /// statement cut short stops the rehearsal instead: not_rehearsed). Statements that cannot run in a
 /// transaction run without CONCURRENTLY, or not at all (VACUUM). Holds the locks the down files
 /// take until it rolls back, as the real run would.
-DownRehearsal rehearse_down(Connection& conn, const std::vector<const Migration*>& todo,
+DownRehearsal rehearse_down(pg::Connection& conn, const std::vector<const Migration*>& todo,
                             ParsedFiles& parsed);
 
 /// The rehearsal's objects beyond the tables `destroyed` already lists
 /// (matched by schema-qualified name), in the rehearsal's order.
-std::vector<const VanishingObject*> beyond_destroyed(Connection& conn, const DownRehearsal& r,
+std::vector<const VanishingObject*> beyond_destroyed(pg::Connection& conn, const DownRehearsal& r,
                                                      const std::vector<DestroyedTable>& destroyed);
 
 /// The tables that rolling back `todo` (newest first) would drop or empty,
 /// as they are in the database now. Tables that do not exist (IF EXISTS)
 /// are left out. Reads only; waits at most 5 s for a lock.
-std::vector<DestroyedTable> destroyed_tables(Connection& conn,
+std::vector<DestroyedTable> destroyed_tables(pg::Connection& conn,
                                              const std::vector<const Migration*>& todo,
                                              ParsedFiles& parsed);
 
-}  // namespace ctldb
+}  // namespace ctldb::migrate

@@ -13,12 +13,12 @@ namespace ctldb::migrate {
 
 namespace {
 
-void set_timeouts(Connection& conn, const RunTimeouts& t, bool local) {
+void set_timeouts(pg::Connection& conn, const RunTimeouts& t, bool local) {
     set_timeout(conn, "lock_timeout", t.lock, local);
     set_timeout(conn, "statement_timeout", t.statement, local);
 }
 
-void reset_timeouts(Connection& conn) {
+void reset_timeouts(pg::Connection& conn) {
     try {
         exec(conn, "RESET lock_timeout");
         exec(conn, "RESET statement_timeout");
@@ -28,13 +28,13 @@ void reset_timeouts(Connection& conn) {
 }
 
 /// Invalid indexes (a failed CREATE INDEX CONCURRENTLY leaves one).
-std::vector<std::string> invalid_indexes(Connection& conn) {
-    QueryResult r = exec(conn,
-                         "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_index i "
-                         "JOIN pg_class c ON c.oid = i.indexrelid "
-                         "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                         "WHERE NOT i.indisvalid AND " +
-                             probe::user_schema("n") + " ORDER BY 1");
+std::vector<std::string> invalid_indexes(pg::Connection& conn) {
+    pg::QueryResult r = exec(conn,
+                             "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_index i "
+                             "JOIN pg_class c ON c.oid = i.indexrelid "
+                             "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                             "WHERE NOT i.indisvalid AND " +
+                                 pg::probe::user_schema("n") + " ORDER BY 1");
     std::vector<std::string> out;
     for (int i = 0; i < r.rows(); ++i)
         out.push_back(r.get(i, 0));
@@ -43,12 +43,12 @@ std::vector<std::string> invalid_indexes(Connection& conn) {
 
 }  // namespace
 
-std::int64_t run_migration_file(Connection& conn, const RunTimeouts& t, const std::string& file,
-                                const std::string& text, const sql::Parsed& parsed,
+std::int64_t run_migration_file(pg::Connection& conn, const RunTimeouts& t, const std::string& file,
+                                const std::string& text, const pg::sql::Parsed& parsed,
                                 bool no_transaction, const std::function<void()>& record) {
     const Stopwatch start;
     if (!no_transaction) {
-        TransactionGuard tx(conn);
+        pg::TransactionGuard tx(conn);
         set_timeouts(conn, t, true);
         // Many statements per round trip; the first failure is exact.
         if (auto f = exec_pipelined(conn, parsed.statements)) {
@@ -68,12 +68,13 @@ std::int64_t run_migration_file(Connection& conn, const RunTimeouts& t, const st
         if (!s.concurrent_index.empty()) {
             // A build that failed earlier leaves an invalid index, and
             // IF NOT EXISTS would then skip it for ever: drop it first.
-            QueryResult r = exec(conn,
-                                 "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c "
-                                 "JOIN pg_index i ON i.indexrelid = c.oid JOIN pg_namespace n ON "
-                                 "n.oid = c.relnamespace WHERE c.relname = $1 AND NOT i.indisvalid "
-                                 "AND pg_catalog.pg_table_is_visible(c.oid)",
-                                 {s.concurrent_index});
+            pg::QueryResult r =
+                exec(conn,
+                     "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c "
+                     "JOIN pg_index i ON i.indexrelid = c.oid JOIN pg_namespace n ON "
+                     "n.oid = c.relnamespace WHERE c.relname = $1 AND NOT i.indisvalid "
+                     "AND pg_catalog.pg_table_is_visible(c.oid)",
+                     {s.concurrent_index});
             if (r.rows() > 0) {
                 log::warn("dropping invalid index " + r.get(0, 0) +
                           " left by an earlier failed build, then building it again");
@@ -82,7 +83,7 @@ std::int64_t run_migration_file(Connection& conn, const RunTimeouts& t, const st
         }
         try {
             exec(conn, s.text);
-        } catch (const SqlError& e) {
+        } catch (const pg::SqlError& e) {
             std::vector<std::string> extra;
             extra.push_back("statement " + std::to_string(done + 1) + " of " +
                             std::to_string(parsed.statements.size()) +
@@ -90,7 +91,7 @@ std::int64_t run_migration_file(Connection& conn, const RunTimeouts& t, const st
                             std::to_string(done) + " before it stay applied");
             for (std::size_t i = 0; i < done; ++i) {
                 extra.push_back("  already ran: line " + std::to_string(parsed.statements[i].line) +
-                                ": " + first_line(parsed.statements[i].text));
+                                ": " + pg::first_line(parsed.statements[i].text));
             }
             try {
                 for (const auto& idx : invalid_indexes(conn)) {
@@ -105,7 +106,7 @@ std::int64_t run_migration_file(Connection& conn, const RunTimeouts& t, const st
         ++done;
     }
     reset_timeouts(conn);
-    TransactionGuard tx(conn);
+    pg::TransactionGuard tx(conn);
     record();
     tx.commit();
     return start.ms();

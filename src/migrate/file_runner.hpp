@@ -24,8 +24,8 @@ struct RunTimeouts {
 /// first), then record in a transaction of its own. A failure is thrown
 /// with the statement, its line and what stays applied. Returns the
 /// milliseconds.
-std::int64_t run_migration_file(Connection& conn, const RunTimeouts& t, const std::string& file,
-                                const std::string& text, const sql::Parsed& parsed,
+std::int64_t run_migration_file(pg::Connection& conn, const RunTimeouts& t, const std::string& file,
+                                const std::string& text, const pg::sql::Parsed& parsed,
                                 bool no_transaction, const std::function<void()>& record);
 
 }  // namespace ctldb::migrate

@@ -11,7 +11,7 @@
 #include "pg/sql.hpp"
 #include "pg/sqlstate.hpp"
 
-namespace ctldb {
+namespace ctldb::migrate {
 
 namespace {
 
@@ -23,24 +23,24 @@ std::string iso(const std::string& column) {
 
 /// The columns of `table` (visible on the search_path), lower-case name ->
 /// type; empty when there is no such table.
-std::map<std::string, std::string> columns_of(Connection& conn, const std::string& table) {
-    QueryResult r = exec(conn,
-                         "SELECT a.attname, format_type(a.atttypid, a.atttypmod) "
-                         "FROM pg_attribute a WHERE a.attrelid = to_regclass($1) "
-                         "AND a.attnum > 0 AND NOT a.attisdropped",
-                         {table});
+std::map<std::string, std::string> columns_of(pg::Connection& conn, const std::string& table) {
+    pg::QueryResult r = exec(conn,
+                             "SELECT a.attname, format_type(a.atttypid, a.atttypmod) "
+                             "FROM pg_attribute a WHERE a.attrelid = to_regclass($1) "
+                             "AND a.attnum > 0 AND NOT a.attisdropped",
+                             {table});
     std::map<std::string, std::string> out;
     for (int i = 0; i < r.rows(); ++i)
         out[r.get(i, 0)] = r.get(i, 1);
     return out;
 }
 
-QueryResult read_table(Connection& conn, const std::string& sql, const std::string& table) {
+pg::QueryResult read_table(pg::Connection& conn, const std::string& sql, const std::string& table) {
     try {
         return exec(conn, sql);
-    } catch (const SqlError& e) {
-        if (e.server().sqlstate != sqlstate::insufficient_privilege) throw;
-        const std::string role = probe::current_user(conn);
+    } catch (const pg::SqlError& e) {
+        if (e.server().sqlstate != pg::sqlstate::insufficient_privilege) throw;
+        const std::string role = pg::probe::current_user(conn);
         throw Error(ExitCode::failure, "role " + role + " may not read " + table + ": " + e.what(),
                     "GRANT SELECT ON " + table + " TO " + role + ", or adopt it as its owner");
     }
@@ -55,11 +55,12 @@ bool is_dbmate(const std::map<std::string, std::string>& cols) {
     return cols.size() == 1 && cols.count("version");
 }
 
-ForeignHistory read_golang(Connection& conn) {
+ForeignHistory read_golang(pg::Connection& conn) {
     ForeignHistory h;
     h.tool = HistoryTool::golang_migrate;
     h.table = "schema_migrations";
-    QueryResult r = read_table(conn, "SELECT version::text, dirty FROM schema_migrations", h.table);
+    pg::QueryResult r =
+        read_table(conn, "SELECT version::text, dirty FROM schema_migrations", h.table);
     if (r.rows() == 0) {
         h.notes.push_back("schema_migrations is empty: golang-migrate applied nothing");
         return h;
@@ -74,27 +75,27 @@ ForeignHistory read_golang(Connection& conn) {
     return h;
 }
 
-ForeignHistory read_dbmate(Connection& conn) {
+ForeignHistory read_dbmate(pg::Connection& conn) {
     ForeignHistory h;
     h.tool = HistoryTool::dbmate;
     h.table = "schema_migrations";
-    QueryResult r =
+    pg::QueryResult r =
         read_table(conn, "SELECT version::text FROM schema_migrations ORDER BY 1", h.table);
     for (int i = 0; i < r.rows(); ++i)
         h.records.push_back({r.get(i, 0), "", ""});
     return h;
 }
 
-ForeignHistory read_flyway(Connection& conn) {
+ForeignHistory read_flyway(pg::Connection& conn) {
     ForeignHistory h;
     h.tool = HistoryTool::flyway;
     h.table = "flyway_schema_history";
-    QueryResult r = read_table(conn,
-                               "SELECT coalesce(version, ''), coalesce(description, ''), type, "
-                               "coalesce(script, ''), " +
-                                   iso("installed_on") +
-                                   ", success FROM flyway_schema_history ORDER BY installed_rank",
-                               h.table);
+    pg::QueryResult r = read_table(
+        conn,
+        "SELECT coalesce(version, ''), coalesce(description, ''), type, "
+        "coalesce(script, ''), " +
+            iso("installed_on") + ", success FROM flyway_schema_history ORDER BY installed_rank",
+        h.table);
     std::map<std::string, ForeignRecord> applied;  // by version
     for (int i = 0; i < r.rows(); ++i) {
         const std::string version = r.get(i, 0), type = r.get(i, 2), script = r.get(i, 3);
@@ -123,7 +124,7 @@ ForeignHistory read_flyway(Connection& conn) {
 /// runner's key in `version` first, else a file name), maybe another the
 /// time, maybe a `success` flag whose false rows are failures the runner
 /// recorded (left out, and named). All found by name.
-ForeignHistory read_node(Connection& conn, const std::map<std::string, std::string>& cols) {
+ForeignHistory read_node(pg::Connection& conn, const std::map<std::string, std::string>& cols) {
     ForeignHistory h;
     h.tool = HistoryTool::node;
     h.table = "schema_migrations";
@@ -159,14 +160,14 @@ ForeignHistory read_node(Connection& conn, const std::map<std::string, std::stri
                     "wrote it with --from");
     }
     const bool has_success = cols.count("success") && cols.at("success") == "boolean";
-    const std::string time = time_col.empty() ? "''" : iso(sql::quote_identifier(time_col));
+    const std::string time = time_col.empty() ? "''" : iso(pg::sql::quote_identifier(time_col));
     const std::string file =
-        file_col.empty() ? "''" : "coalesce(" + sql::quote_identifier(file_col) + "::text, '')";
-    QueryResult r = read_table(
+        file_col.empty() ? "''" : "coalesce(" + pg::sql::quote_identifier(file_col) + "::text, '')";
+    pg::QueryResult r = read_table(
         conn,
-        "SELECT " + sql::quote_identifier(key_col) + "::text, " + time + ", " + file + ", " +
+        "SELECT " + pg::sql::quote_identifier(key_col) + "::text, " + time + ", " + file + ", " +
             (has_success ? "coalesce(success, true)" : "true") + " FROM schema_migrations WHERE " +
-            sql::quote_identifier(key_col) + " IS NOT NULL ORDER BY 1, 2",
+            pg::sql::quote_identifier(key_col) + " IS NOT NULL ORDER BY 1, 2",
         h.table);
     std::map<std::string, ForeignRecord> ok;
     std::vector<ForeignRecord> failed;
@@ -243,7 +244,7 @@ std::optional<HistoryTool> parse_history_tool(const std::string& name) {
     return std::nullopt;
 }
 
-ForeignHistory read_foreign_history(Connection& conn, HistoryTool tool) {
+ForeignHistory read_foreign_history(pg::Connection& conn, HistoryTool tool) {
     const auto flyway = columns_of(conn, "flyway_schema_history");
     const auto sm = columns_of(conn, "schema_migrations");
     if (tool == HistoryTool::automatic) {
@@ -324,4 +325,4 @@ AdoptionPlan map_history(const ForeignHistory& history, const MigrationSet& set)
     return plan;
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::migrate

@@ -12,7 +12,7 @@
 #include "migrate/migrations.hpp"
 #include "pg/connection.hpp"
 
-namespace ctldb {
+namespace ctldb::migrate {
 
 enum class HistoryTool { automatic, node, golang_migrate, dbmate, flyway };
 const char* history_tool_name(HistoryTool tool);
@@ -44,7 +44,7 @@ struct ForeignHistory {
 /// Read the history `tool` keeps (automatic: told from the tables present).
 /// Throws Error(failure) naming what was looked for when there is none,
 /// and which grant is missing when the role may not read it.
-ForeignHistory read_foreign_history(Connection& conn, HistoryTool tool);
+ForeignHistory read_foreign_history(pg::Connection& conn, HistoryTool tool);
 
 /// The history mapped to the files of `set`.
 struct AdoptionPlan {
@@ -59,4 +59,4 @@ struct AdoptionPlan {
 };
 AdoptionPlan map_history(const ForeignHistory& history, const MigrationSet& set);
 
-}  // namespace ctldb
+}  // namespace ctldb::migrate

@@ -14,22 +14,22 @@
 #include "base/log.hpp"
 #include "base/signals.hpp"
 
-namespace ctldb {
+namespace ctldb::migrate {
 
 namespace {
 
 /// Who holds the migration lock, for the waiting message.
-std::string lock_holder(Connection& conn) {
-    QueryResult r = exec(conn,
-                         "SELECT a.pid, coalesce(nullif(a.application_name, ''), '?'), "
-                         "coalesce(host(a.client_addr), 'local socket'), "
-                         "coalesce(to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS'), '?') "
-                         "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-                         "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
-                         "AND l.database = (SELECT oid FROM pg_database WHERE datname = "
-                         "current_database()) AND l.classid = ($1::bigint >> 32)::oid "
-                         "AND l.objid = ($1::bigint & 4294967295)::oid",
-                         {std::to_string(kMigrationLockKey)});
+std::string lock_holder(pg::Connection& conn) {
+    pg::QueryResult r = exec(conn,
+                             "SELECT a.pid, coalesce(nullif(a.application_name, ''), '?'), "
+                             "coalesce(host(a.client_addr), 'local socket'), "
+                             "coalesce(to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS'), '?') "
+                             "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                             "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+                             "AND l.database = (SELECT oid FROM pg_database WHERE datname = "
+                             "current_database()) AND l.classid = ($1::bigint >> 32)::oid "
+                             "AND l.objid = ($1::bigint & 4294967295)::oid",
+                             {std::to_string(kMigrationLockKey)});
     if (r.rows() == 0) return "another session (not visible to this role)";
     return "pid " + r.get(0, 0) + " (" + r.get(0, 1) + ", " + r.get(0, 2) + ", connected since " +
            r.get(0, 3) + ")";
@@ -37,15 +37,15 @@ std::string lock_holder(Connection& conn) {
 
 }  // namespace
 
-bool history_exists(Connection& conn) {
+bool history_exists(pg::Connection& conn) {
     return exec(conn, "SELECT to_regclass($1) IS NOT NULL", {std::string(kHistoryTable)})
                .get(0, 0) == "t";
 }
 
-std::vector<AppliedMigration> read_history(Connection& conn) {
+std::vector<AppliedMigration> read_history(pg::Connection& conn) {
     std::vector<AppliedMigration> out;
     if (!history_exists(conn)) return out;
-    QueryResult r =
+    pg::QueryResult r =
         exec(conn,
              "SELECT version, name, checksum, "
              "to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
@@ -57,7 +57,7 @@ std::vector<AppliedMigration> read_history(Connection& conn) {
     return out;
 }
 
-void create_history(Connection& conn) {
+void create_history(pg::Connection& conn) {
     exec(conn,
          "CREATE TABLE IF NOT EXISTS ctldb_schema_migrations ("
          " version bigint PRIMARY KEY,"
@@ -69,8 +69,8 @@ void create_history(Connection& conn) {
          " no_transaction boolean NOT NULL DEFAULT false)");
 }
 
-void record_applied(Connection& conn, const Migration& m, const std::string& by, std::int64_t ms,
-                    bool no_transaction) {
+void record_applied(pg::Connection& conn, const Migration& m, const std::string& by,
+                    std::int64_t ms, bool no_transaction) {
     exec(conn,
          "INSERT INTO ctldb_schema_migrations (version, name, checksum, applied_by, "
          "execution_ms, no_transaction) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -78,7 +78,7 @@ void record_applied(Connection& conn, const Migration& m, const std::string& by,
           std::string(no_transaction ? "true" : "false")});
 }
 
-void record_adopted(Connection& conn, const Migration& m, const std::string& applied_at,
+void record_adopted(pg::Connection& conn, const Migration& m, const std::string& applied_at,
                     const std::string& by, bool no_transaction) {
     exec(conn,
          "INSERT INTO ctldb_schema_migrations (version, name, checksum, applied_at, "
@@ -89,14 +89,14 @@ void record_adopted(Connection& conn, const Migration& m, const std::string& app
           std::string(no_transaction ? "true" : "false")});
 }
 
-void forget_applied(Connection& conn, std::int64_t version) {
+void forget_applied(pg::Connection& conn, std::int64_t version) {
     exec(conn, "DELETE FROM ctldb_schema_migrations WHERE version = $1", {std::to_string(version)});
 }
 
-MigrationsFolder migrations_folder(const Config& cfg, const std::string& flag,
+MigrationsFolder migrations_folder(const config::Config& cfg, const std::string& flag,
                                    const std::string& flag_name, const std::string& layout_flag) {
     MigrationsFolder out;
-    const Value& dir = cfg.get("migrations_dir");
+    const config::Value& dir = cfg.get("migrations_dir");
     if (!flag.empty()) {
         out.dir = flag;
         out.source = flag_name;
@@ -104,7 +104,7 @@ MigrationsFolder migrations_folder(const Config& cfg, const std::string& flag,
         out.dir = dir.text;
         out.source = dir.source;
     }
-    const Value& layout = cfg.get("migrations_layout");
+    const config::Value& layout = cfg.get("migrations_layout");
     const std::string text = layout_flag != "auto" || !layout.is_set() ? layout_flag : layout.text;
     const auto parsed = parse_layout(text);
     if (!parsed) {
@@ -115,8 +115,8 @@ MigrationsFolder migrations_folder(const Config& cfg, const std::string& flag,
     return out;
 }
 
-ComparisonBasis comparison_basis(Connection& conn, const std::string& dir, MigrationLayout layout,
-                                 const std::string& dir_source) {
+ComparisonBasis comparison_basis(pg::Connection& conn, const std::string& dir,
+                                 MigrationLayout layout, const std::string& dir_source) {
     ComparisonBasis out;
     // One read of the history, kept for the caller (metrics scrape often).
     out.history_table = history_exists(conn);
@@ -151,12 +151,12 @@ ComparisonBasis comparison_basis(Connection& conn, const std::string& dir, Migra
     }
     // No ctldb history: another tool's, or objects made without one, mean
     // this is not ctldb's built-in schema waiting to be built.
-    const QueryResult r =
+    const pg::QueryResult r =
         exec(conn,
              "SELECT coalesce(to_regclass('flyway_schema_history')::text, "
              "to_regclass('schema_migrations')::text, ''), (SELECT count(*) FROM pg_class c JOIN "
              "pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND " +
-                 probe::user_schema("n") + ")");
+                 pg::probe::user_schema("n") + ")");
     if (!r.get(0, 0).empty()) {
         out.not_compared =
             "migrated by another tool (its history is " + r.get(0, 0) + ")" + hint_tail;
@@ -168,11 +168,11 @@ ComparisonBasis comparison_basis(Connection& conn, const std::string& dir, Migra
     return out;
 }
 
-std::string applied_by(Connection& conn) {
-    return probe::current_user(conn) + "@" + host_name();
+std::string applied_by(pg::Connection& conn) {
+    return pg::probe::current_user(conn) + "@" + host_name();
 }
 
-MigrationLock::MigrationLock(Connection& conn, int timeout_s) : conn_(conn) {
+MigrationLock::MigrationLock(pg::Connection& conn, int timeout_s) : conn_(conn) {
     const Stopwatch start;
     bool announced = false;
     for (;;) {
@@ -208,20 +208,20 @@ MigrationLock::~MigrationLock() {
     }
 }
 
-const sql::Parsed& ParsedFiles::get(const Migration& m, bool down) {
+const pg::sql::Parsed& ParsedFiles::get(const Migration& m, bool down) {
     auto key = std::make_pair(m.version, down);
     auto it = parsed_.find(key);
     if (it == parsed_.end()) {
         log::detail("parsing " + (down ? m.down_file : m.file));
-        sql::Parsed parsed = sql::parse(down ? *m.down_sql : m.sql);
-        if (sql::unwrap_transaction(parsed))
+        pg::sql::Parsed parsed = pg::sql::parse(down ? *m.down_sql : m.sql);
+        if (pg::sql::unwrap_transaction(parsed))
             log::detail((down ? m.down_file : m.file) + ": its own BEGIN/COMMIT left to ctldb");
         it = parsed_.emplace(key, std::move(parsed)).first;
     }
     return it->second;
 }
 
-SchemaCheck check_schema(Connection& conn, const std::vector<const Migration*>& files,
+SchemaCheck check_schema(pg::Connection& conn, const std::vector<const Migration*>& files,
                          ParsedFiles& parsed) {
     SchemaCheck out;
     try {
@@ -241,7 +241,7 @@ SchemaCheck check_schema(Connection& conn, const std::vector<const Migration*>& 
     return out;
 }
 
-std::optional<std::int64_t> matching_version(Connection& conn, const MigrationSet& set,
+std::optional<std::int64_t> matching_version(pg::Connection& conn, const MigrationSet& set,
                                              ParsedFiles& parsed) {
     std::optional<std::int64_t> best;
     try {
@@ -271,7 +271,7 @@ std::vector<std::string> difference_lines(const schema::Comparison& c, std::size
     return out;
 }
 
-SchemaCheck validate_schema(Connection& conn, const std::vector<MigrationStatus>& list,
+SchemaCheck validate_schema(pg::Connection& conn, const std::vector<MigrationStatus>& list,
                             ParsedFiles& parsed, Findings& f) {
     SchemaCheck sc;
     // Built in the order they were applied (a node runner applies a file
@@ -315,4 +315,4 @@ SchemaCheck validate_schema(Connection& conn, const std::vector<MigrationStatus>
     return sc;
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::migrate

@@ -19,27 +19,27 @@
 #include "pg/connection.hpp"
 #include "pg/sql.hpp"
 
-namespace ctldb {
+namespace ctldb::migrate {
 
 /// "ctldb-mg" as a big-endian 64-bit number: the advisory lock key.
 constexpr std::int64_t kMigrationLockKey = 0x63746c64622d6d67;
 constexpr const char* kHistoryTable = "ctldb_schema_migrations";
 
-bool history_exists(Connection& conn);
+bool history_exists(pg::Connection& conn);
 /// Every row, ascending by version; empty when the table does not exist.
-std::vector<AppliedMigration> read_history(Connection& conn);
-void create_history(Connection& conn);
+std::vector<AppliedMigration> read_history(pg::Connection& conn);
+void create_history(pg::Connection& conn);
 /// The history's row for `m`, applied now by `by` in `ms`.
-void record_applied(Connection& conn, const Migration& m, const std::string& by, std::int64_t ms,
-                    bool no_transaction);
+void record_applied(pg::Connection& conn, const Migration& m, const std::string& by,
+                    std::int64_t ms, bool no_transaction);
 /// The row for `m` adopted from another tool's history or a baseline:
 /// applied at `applied_at` (ISO; "" now), execution_ms 0.
-void record_adopted(Connection& conn, const Migration& m, const std::string& applied_at,
+void record_adopted(pg::Connection& conn, const Migration& m, const std::string& applied_at,
                     const std::string& by, bool no_transaction);
 /// Remove `version`'s row (a rolled-back migration).
-void forget_applied(Connection& conn, std::int64_t version);
+void forget_applied(pg::Connection& conn, std::int64_t version);
 /// "role@host" for the applied_by column.
-std::string applied_by(Connection& conn);
+std::string applied_by(pg::Connection& conn);
 
 /// The team's migrations folder as a command sees it: its own flag (--dir,
 /// --migrations-dir), else the migrations_dir setting; the layout from
@@ -50,7 +50,7 @@ struct MigrationsFolder {
     std::string source;  ///< "--migrations-dir", "CTLDB_MIGRATIONS_DIR", "f.yaml: migrations.dir"
     MigrationLayout layout = MigrationLayout::automatic;
 };
-MigrationsFolder migrations_folder(const Config& cfg, const std::string& flag,
+MigrationsFolder migrations_folder(const config::Config& cfg, const std::string& flag,
                                    const std::string& flag_name, const std::string& layout_flag);
 
 /// What doctor and metrics judge the database's migrations by.
@@ -68,20 +68,20 @@ struct ComparisonBasis {
 /// `ctldb migrate` builds); a database another tool migrated, or whose
 /// history names migrations ctldb does not ship, is not compared, with
 /// the reason (never "pending" against a schema it never had).
-ComparisonBasis comparison_basis(Connection& conn, const std::string& dir, MigrationLayout layout,
-                                 const std::string& dir_source);
+ComparisonBasis comparison_basis(pg::Connection& conn, const std::string& dir,
+                                 MigrationLayout layout, const std::string& dir_source);
 
 /// Holds the session advisory lock that serialises runners; waits up to
 /// `timeout_s` (saying who holds it), then throws Error(lock).
 class MigrationLock {
   public:
-    MigrationLock(Connection& conn, int timeout_s);
+    MigrationLock(pg::Connection& conn, int timeout_s);
     ~MigrationLock();
     MigrationLock(const MigrationLock&) = delete;
     MigrationLock& operator=(const MigrationLock&) = delete;
 
   private:
-    Connection& conn_;
+    pg::Connection& conn_;
     bool held_ = false;
 };
 
@@ -93,16 +93,16 @@ class ParsedFiles {
     /// The statements of the up (down) file. A file that wraps all of
     /// itself in BEGIN ... COMMIT (as golang-migrate files do) comes
     /// without them: ctldb's own transaction does the same.
-    const sql::Parsed& up(const Migration& m) { return get(m, false); }
-    const sql::Parsed& down(const Migration& m) { return get(m, true); }
+    const pg::sql::Parsed& up(const Migration& m) { return get(m, false); }
+    const pg::sql::Parsed& down(const Migration& m) { return get(m, true); }
     /// runs_outside_transaction() on the parsed file.
     bool outside(const Migration& m, bool down) {
         return runs_outside_transaction(m, get(m, down), down);
     }
 
   private:
-    const sql::Parsed& get(const Migration& m, bool down);
-    std::map<std::pair<std::int64_t, bool>, sql::Parsed> parsed_;
+    const pg::sql::Parsed& get(const Migration& m, bool down);
+    std::map<std::pair<std::int64_t, bool>, pg::sql::Parsed> parsed_;
 };
 
 /// What `files` (applied in order) create, compared with the database.
@@ -114,7 +114,7 @@ struct SchemaCheck {
 
 /// Build `files` in a scratch schema (rolled back) and compare it with the
 /// live schema; ctldb's history table is left out. Never changes anything.
-SchemaCheck check_schema(Connection& conn, const std::vector<const Migration*>& files,
+SchemaCheck check_schema(pg::Connection& conn, const std::vector<const Migration*>& files,
                          ParsedFiles& parsed);
 
 /// Up to `limit` lines, one per difference of `c`.
@@ -123,12 +123,12 @@ std::vector<std::string> difference_lines(const schema::Comparison& c, std::size
 /// The schema proof for the applied migrations of `list`: a "schema"
 /// finding (ok, or why it could not be made) or a "schema drift" finding
 /// per difference. Shared by migrate validate and doctor.
-SchemaCheck validate_schema(Connection& conn, const std::vector<MigrationStatus>& list,
+SchemaCheck validate_schema(pg::Connection& conn, const std::vector<MigrationStatus>& list,
                             ParsedFiles& parsed, Findings& f);
 
 /// The last migration of `set` whose schema (1..V together) the database
 /// holds exactly, or nullopt: the V that `migrate baseline V` may adopt.
-std::optional<std::int64_t> matching_version(Connection& conn, const MigrationSet& set,
+std::optional<std::int64_t> matching_version(pg::Connection& conn, const MigrationSet& set,
                                              ParsedFiles& parsed);
 
-}  // namespace ctldb
+}  // namespace ctldb::migrate

@@ -10,7 +10,7 @@
 #include "base/text.hpp"
 #include "migrate/migrations.hpp"
 
-namespace ctldb {
+namespace ctldb::migrate {
 
 namespace {
 
@@ -414,4 +414,4 @@ std::int64_t node_version(const std::string& key) {
     return -1 - static_cast<std::int64_t>(std::stoull(h, nullptr, 16));
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::migrate

@@ -11,7 +11,7 @@
 #include "base/fs.hpp"
 #include "base/text.hpp"
 
-namespace ctldb {
+namespace ctldb::migrate {
 
 void check_migrations_options(const std::string& dir, const std::string& layout) {
     if (!dir.empty() && !fs::is_dir(dir))
@@ -92,7 +92,7 @@ const Migration* MigrationSet::find_file(const std::string& file) const {
     return nullptr;
 }
 
-bool runs_outside_transaction(const Migration& m, const sql::Parsed& parsed, bool down) {
+bool runs_outside_transaction(const Migration& m, const pg::sql::Parsed& parsed, bool down) {
     if (down ? m.down_no_transaction : m.no_transaction) return true;
     return m.auto_no_transaction && parsed.statements.size() == 1 &&
            !parsed.statements[0].no_transaction_reason.empty();
@@ -403,11 +403,11 @@ MigrationSet embedded_migration_set() {
     return load_migration_files(files, "embedded", MigrationLayout::numbered);
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::migrate
 
 #include "pg/sql.hpp"
 
-namespace ctldb {
+namespace ctldb::migrate {
 
 const char* migration_state_name(MigrationState s) {
     switch (s) {
@@ -530,10 +530,10 @@ std::string recorded_label(const MigrationStatus& st) {
 
 std::vector<std::string> check_migration_sql(const std::string& file, const std::string& sql,
                                              bool no_transaction) {
-    return check_migration_sql(file, sql::parse(sql), no_transaction);
+    return check_migration_sql(file, pg::sql::parse(sql), no_transaction);
 }
 
-std::vector<std::string> check_migration_sql(const std::string& file, const sql::Parsed& parsed,
+std::vector<std::string> check_migration_sql(const std::string& file, const pg::sql::Parsed& parsed,
                                              bool no_transaction) {
     std::vector<std::string> problems;
     if (parsed.error) {
@@ -565,4 +565,4 @@ std::vector<std::string> check_migration_sql(const std::string& file, const sql:
     return problems;
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::migrate

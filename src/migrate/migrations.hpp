@@ -19,7 +19,7 @@
 
 #include "pg/sql.hpp"
 
-namespace ctldb {
+namespace ctldb::migrate {
 
 enum class MigrationLayout { automatic, numbered, golang_migrate, flyway, dbmate, node };
 
@@ -62,7 +62,7 @@ struct Migration {
 /// Whether the up (or down) file runs statement by statement outside a
 /// transaction: its marker, its tool's flag, or (golang-migrate) a single
 /// statement that cannot run in one.
-bool runs_outside_transaction(const Migration& m, const sql::Parsed& parsed, bool down);
+bool runs_outside_transaction(const Migration& m, const pg::sql::Parsed& parsed, bool down);
 
 struct MigrationSet {
     std::string source;  ///< "embedded" or the directory
@@ -168,9 +168,9 @@ std::string accepted_forms(MigrationLayout layout);
 /// Lower-case snake_case name for `migrate create`: letters, digits and _.
 std::optional<std::string> normalise_migration_name(const std::string& name);
 
-}  // namespace ctldb
+}  // namespace ctldb::migrate
 
-namespace ctldb {
+namespace ctldb::migrate {
 
 /// A row of ctldb_schema_migrations.
 struct AppliedMigration {
@@ -219,7 +219,7 @@ std::string recorded_label(const MigrationStatus& st);
 std::vector<std::string> check_migration_sql(const std::string& file, const std::string& sql,
                                              bool no_transaction);
 /// The same, for a file already parsed (migrate parses each file once).
-std::vector<std::string> check_migration_sql(const std::string& file, const sql::Parsed& parsed,
+std::vector<std::string> check_migration_sql(const std::string& file, const pg::sql::Parsed& parsed,
                                              bool no_transaction);
 
-}  // namespace ctldb
+}  // namespace ctldb::migrate

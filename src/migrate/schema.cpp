@@ -15,7 +15,7 @@
 #include "pg/script.hpp"
 #include "pg/sqlstate.hpp"
 
-namespace ctldb::schema {
+namespace ctldb::migrate::schema {
 
 namespace {
 
@@ -25,7 +25,8 @@ constexpr const char* kNotExtensionMember =
 
 // Deparsing a table's parts opens the table: those of a table another
 // session holds in ACCESS EXCLUSIVE mode are not read (Snapshot::locked).
-const std::string kNotLocked = std::string(" AND c.oid NOT IN (") + probe::kExclusivelyLocked + ")";
+const std::string kNotLocked =
+    std::string(" AND c.oid NOT IN (") + pg::probe::kExclusivelyLocked + ")";
 
 std::string not_extension(const std::string& oid) {
     std::string s = kNotExtensionMember;
@@ -112,7 +113,7 @@ const std::vector<KindQuery>& kind_queries() {
 /// `text` with every "schema." qualifier of `schema` removed, so that the
 /// same object reads the same from a scratch schema as from the live one.
 std::string unqualified(std::string text, const std::string& schema) {
-    for (const std::string& q : {sql::quote_identifier(schema) + ".", schema + "."}) {
+    for (const std::string& q : {pg::sql::quote_identifier(schema) + ".", schema + "."}) {
         for (std::size_t at = text.find(q); at != std::string::npos; at = text.find(q, at)) {
             // Only a whole name: not the tail of another identifier.
             const bool word_start =
@@ -163,25 +164,26 @@ void Snapshot::add(Object o) {
     objects[k] = std::move(o);
 }
 
-Snapshot read(Connection& conn, const std::string& schema, const std::string& also_visible) {
-    std::string path = sql::quote_identifier(schema);
+Snapshot read(pg::Connection& conn, const std::string& schema, const std::string& also_visible) {
+    std::string path = pg::sql::quote_identifier(schema);
     if (!also_visible.empty() && also_visible != schema)
-        path += ", " + sql::quote_identifier(also_visible);
+        path += ", " + pg::sql::quote_identifier(also_visible);
     // The search_path is the session's again afterwards (set_config with
     // is_local: it ends with the transaction as SET LOCAL does).
     const std::string saved = exec(conn, "SELECT current_setting('search_path')").get(0, 0);
     exec(conn, "SET LOCAL search_path = " + path);
     Snapshot snap;
-    const QueryResult locked = exec(conn,
-                                    std::string("SELECT c.relname FROM pg_class c JOIN "
-                                                "pg_namespace n ON n.oid = c.relnamespace WHERE "
-                                                "n.nspname = $1 AND c.oid IN (") +
-                                        probe::kExclusivelyLocked + ")",
-                                    {schema});
+    const pg::QueryResult locked =
+        exec(conn,
+             std::string("SELECT c.relname FROM pg_class c JOIN "
+                         "pg_namespace n ON n.oid = c.relnamespace WHERE "
+                         "n.nspname = $1 AND c.oid IN (") +
+                 pg::probe::kExclusivelyLocked + ")",
+             {schema});
     for (int i = 0; i < locked.rows(); ++i)
         snap.locked.insert(locked.get(i, 0));
     for (const auto& q : kind_queries()) {
-        QueryResult r = exec(conn, q.sql, {schema});
+        pg::QueryResult r = exec(conn, q.sql, {schema});
         for (int i = 0; i < r.rows(); ++i) {
             // Both schemas' qualifiers go: a scratch object calling
             // public.f() means the live schema's f(), which the live side
@@ -299,18 +301,18 @@ Comparison compare(const Snapshot& expected, const Snapshot& found,
     return out;
 }
 
-ScratchBuild::ScratchBuild(Connection& conn, const std::string& live_schema)
+ScratchBuild::ScratchBuild(pg::Connection& conn, const std::string& live_schema)
     : conn_(conn), live_(live_schema) {
     scratch_ = "ctldb_scratch_" + std::to_string(::getpid()) + "_" + random_suffix();
-    const std::string who = probe::current_user(conn_);
+    const std::string who = pg::probe::current_user(conn_);
     exec(conn_, "BEGIN");
     try {
         exec(conn_, "SET LOCAL lock_timeout = '5s'");
         exec(conn_, "SET LOCAL statement_timeout = '5min'");
         try {
-            exec(conn_, "CREATE SCHEMA " + sql::quote_identifier(scratch_));
-        } catch (const SqlError& e) {
-            if (e.server().sqlstate != sqlstate::insufficient_privilege) throw;
+            exec(conn_, "CREATE SCHEMA " + pg::sql::quote_identifier(scratch_));
+        } catch (const pg::SqlError& e) {
+            if (e.server().sqlstate != pg::sqlstate::insufficient_privilege) throw;
             throw Error(ExitCode::failure,
                         "cannot compare the schema: role " + who +
                             " may not create the scratch schema the migrations are built in "
@@ -320,8 +322,8 @@ ScratchBuild::ScratchBuild(Connection& conn, const std::string& live_schema)
         }
         // Unqualified CREATEs land in the scratch schema; names from the
         // live schema (extensions' types and functions) still resolve.
-        exec(conn_, "SET LOCAL search_path = " + sql::quote_identifier(scratch_) + ", " +
-                        sql::quote_identifier(live_));
+        exec(conn_, "SET LOCAL search_path = " + pg::sql::quote_identifier(scratch_) + ", " +
+                        pg::sql::quote_identifier(live_));
     } catch (...) {
         try {
             exec(conn_, "ROLLBACK");
@@ -339,8 +341,8 @@ ScratchBuild::~ScratchBuild() {
     }
 }
 
-std::vector<sql::Statement> runnable_in_transaction(const sql::Parsed& parsed) {
-    std::vector<sql::Statement> runnable;
+std::vector<pg::sql::Statement> runnable_in_transaction(const pg::sql::Parsed& parsed) {
+    std::vector<pg::sql::Statement> runnable;
     for (const auto& s : parsed.statements) {
         if (s.transaction_control) {
             // BEGIN/COMMIT/SAVEPOINT of a no-transaction file: a COMMIT
@@ -352,7 +354,7 @@ std::vector<sql::Statement> runnable_in_transaction(const sql::Parsed& parsed) {
             runnable.push_back(s);
         } else if (s.no_transaction_reason == "CREATE INDEX CONCURRENTLY" ||
                    s.no_transaction_reason == "DROP INDEX CONCURRENTLY") {
-            sql::Statement plain = s;
+            pg::sql::Statement plain = s;
             plain.text = without_concurrently(s.text);
             runnable.push_back(std::move(plain));
         }
@@ -361,8 +363,8 @@ std::vector<sql::Statement> runnable_in_transaction(const sql::Parsed& parsed) {
 }
 
 void ScratchBuild::apply(const std::string& file, const std::string& text,
-                         const sql::Parsed& parsed) {
-    const std::vector<sql::Statement> runnable = runnable_in_transaction(parsed);
+                         const pg::sql::Parsed& parsed) {
+    const std::vector<pg::sql::Statement> runnable = runnable_in_transaction(parsed);
     // A savepoint per file: a failure is reported, and the transaction
     // stays usable for the caller to read what was built before it.
     exec(conn_, "SAVEPOINT ctldb_scratch_file");
@@ -394,9 +396,9 @@ Snapshot ScratchBuild::live() {
     return read(conn_, live_);
 }
 
-std::string current_schema(Connection& conn) {
-    QueryResult r = exec(conn, "SELECT coalesce(current_schema(), 'public')");
+std::string current_schema(pg::Connection& conn) {
+    pg::QueryResult r = exec(conn, "SELECT coalesce(current_schema(), 'public')");
     return r.get(0, 0);
 }
 
-}  // namespace ctldb::schema
+}  // namespace ctldb::migrate::schema

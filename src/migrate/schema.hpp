@@ -18,7 +18,7 @@
 #include "pg/connection.hpp"
 #include "pg/sql.hpp"
 
-namespace ctldb::schema {
+namespace ctldb::migrate::schema {
 
 /// One object. `table` is the table it belongs to (columns, constraints,
 /// indexes, triggers) or "" for tables, views, functions and types.
@@ -53,7 +53,8 @@ struct Snapshot {
 /// (a type from an extension in public reads the same from a scratch
 /// schema as from public itself). Runs inside the caller's transaction and
 /// leaves its search_path as it found it.
-Snapshot read(Connection& conn, const std::string& schema, const std::string& also_visible = {});
+Snapshot read(pg::Connection& conn, const std::string& schema,
+              const std::string& also_visible = {});
 
 struct Difference {
     std::string kind;
@@ -87,7 +88,7 @@ Comparison compare(const Snapshot& expected, const Snapshot& found,
 /// run rolls back: BEGIN/COMMIT left out (a COMMIT would make it all
 /// permanent), CREATE/DROP INDEX CONCURRENTLY without CONCURRENTLY, other
 /// statements that cannot run in one (VACUUM, ALTER SYSTEM) left out.
-std::vector<sql::Statement> runnable_in_transaction(const sql::Parsed& parsed);
+std::vector<pg::sql::Statement> runnable_in_transaction(const pg::sql::Parsed& parsed);
 
 /// Runs migration files in a scratch schema of the connected database,
 /// inside a transaction that is rolled back when this object goes (or the
@@ -96,7 +97,7 @@ std::vector<sql::Statement> runnable_in_transaction(const sql::Parsed& parsed);
 /// a role without it gets Error(failure) saying so.
 class ScratchBuild {
   public:
-    ScratchBuild(Connection& conn, const std::string& live_schema);
+    ScratchBuild(pg::Connection& conn, const std::string& live_schema);
     ~ScratchBuild();
     ScratchBuild(const ScratchBuild&) = delete;
     ScratchBuild& operator=(const ScratchBuild&) = delete;
@@ -106,7 +107,7 @@ class ScratchBuild {
     /// else uses it); other statements that cannot run in a transaction
     /// (VACUUM, ALTER SYSTEM, ...) create nothing and are skipped. Throws
     /// Error naming the file, line and statement when one fails.
-    void apply(const std::string& file, const std::string& text, const sql::Parsed& parsed);
+    void apply(const std::string& file, const std::string& text, const pg::sql::Parsed& parsed);
 
     /// What the files applied so far created.
     Snapshot snapshot();
@@ -116,13 +117,13 @@ class ScratchBuild {
     const std::string& scratch_name() const { return scratch_; }
 
   private:
-    Connection& conn_;
+    pg::Connection& conn_;
     std::string live_;
     std::string scratch_;
 };
 
 /// The schema where unqualified CREATE statements of the connected session
 /// land (current_schema()), usually public.
-std::string current_schema(Connection& conn);
+std::string current_schema(pg::Connection& conn);
 
-}  // namespace ctldb::schema
+}  // namespace ctldb::migrate::schema

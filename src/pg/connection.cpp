@@ -17,7 +17,7 @@
 #include <libpq-fe.h>
 #include <pqxx/except>
 
-namespace ctldb {
+namespace ctldb::pg {
 
 namespace {
 
@@ -105,7 +105,7 @@ void Connection::cancel_on_signal() {
     cancel_ = std::make_unique<CancelOnSignal>(raw());
 }
 
-Error connection_error(const std::string& libpq_message, const ConnectionSettings& s) {
+Error connection_error(const std::string& libpq_message, const config::ConnectionSettings& s) {
     const std::string m = first_lines(libpq_message);
     const std::string target = s.target();
     std::string what = "cannot connect to " + target + " as " + s.user + ": " + m;
@@ -166,7 +166,7 @@ Error connection_error(const std::string& libpq_message, const ConnectionSetting
     return Error(ExitCode::connect, what, hint);
 }
 
-std::unique_ptr<Connection> connect(const ConnectionSettings& settings) {
+std::unique_ptr<Connection> connect(const config::ConnectionSettings& settings) {
     throw_if_interrupted();
     // libpq 15 takes the service file only from the environment.
     if (!settings.service_file.empty()) ::setenv("PGSERVICEFILE", settings.service_file.c_str(), 1);
@@ -194,7 +194,7 @@ std::unique_ptr<Connection> connect(const ConnectionSettings& settings) {
     }
 }
 
-void complete_from(ConnectionSettings& s, const Connection& conn) {
+void complete_from(config::ConnectionSettings& s, const Connection& conn) {
     PGconn* pg = conn.raw();
     auto fill = [](std::string& field, const char* value) {
         if (field.empty() && value != nullptr) field = value;
@@ -220,12 +220,12 @@ TlsInfo tls_info(const Connection& conn) {
     return info;
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::pg
 
 #include "base/log.hpp"
 #include "pg/sqlstate.hpp"
 
-namespace ctldb {
+namespace ctldb::pg {
 
 namespace {
 Error make_sql_error_base(const ServerError& e) {
@@ -476,4 +476,4 @@ void set_timeout(Connection& conn, const char* setting, const std::string& value
                    "ms'");
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::pg

@@ -27,7 +27,7 @@ struct pg_result;
 #include "config/config.hpp"
 #include "config/libpq.hpp"
 
-namespace ctldb {
+namespace ctldb::pg {
 
 /// Connection policy for libpqxx 6.4: asynchronous connect with a deadline
 /// in milliseconds and interruption by signals.
@@ -68,14 +68,15 @@ class Connection : public pqxx::basic_connection_base<TimedConnectPolicy> {
 
 /// Open a connection; throws Error(connect) with a hint on failure and
 /// Error(interrupted) on a signal.
-std::unique_ptr<Connection> connect(const ConnectionSettings& settings);
+std::unique_ptr<Connection> connect(const config::ConnectionSettings& settings);
 
 /// Fill what `s` leaves open (a libpq service names it, or libpq's
 /// defaults) from the open connection: database, user, host and port.
-void complete_from(ConnectionSettings& s, const Connection& conn);
+void complete_from(config::ConnectionSettings& s, const Connection& conn);
 
 /// Classify a libpq connection failure message. Exposed for tests.
-Error connection_error(const std::string& libpq_message, const ConnectionSettings& settings);
+Error connection_error(const std::string& libpq_message,
+                       const config::ConnectionSettings& settings);
 
 /// TLS facts about an open connection.
 struct TlsInfo {
@@ -86,9 +87,9 @@ struct TlsInfo {
 };
 TlsInfo tls_info(const Connection& conn);
 
-}  // namespace ctldb
+}  // namespace ctldb::pg
 
-namespace ctldb {
+namespace ctldb::pg {
 
 /// PostgreSQL's error fields for a failed statement.
 struct ServerError {
@@ -201,4 +202,4 @@ std::int64_t copy_from(Connection& conn, const std::string& copy_statement,
 /// Route server notices (NOTICE, WARNING) to ctldb's log at debug level.
 void log_notices(Connection& conn);
 
-}  // namespace ctldb
+}  // namespace ctldb::pg

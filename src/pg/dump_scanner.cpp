@@ -4,7 +4,7 @@
 
 #include "base/error.hpp"
 
-namespace ctldb {
+namespace ctldb::pg {
 
 namespace {
 
@@ -523,4 +523,4 @@ void DumpScanner::finish() {
     }
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::pg

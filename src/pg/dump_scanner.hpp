@@ -15,7 +15,7 @@
 #include <string>
 #include <string_view>
 
-namespace ctldb {
+namespace ctldb::pg {
 
 class DumpHandler {
   public:
@@ -124,4 +124,4 @@ class DumpScanner {
     bool finished_ = false;
 };
 
-}  // namespace ctldb
+}  // namespace ctldb::pg

@@ -10,7 +10,7 @@
 #include "base/error.hpp"
 #include "base/process.hpp"
 
-namespace ctldb {
+namespace ctldb::pg {
 
 namespace {
 
@@ -20,7 +20,7 @@ constexpr std::string_view kDebianPrefix = "/usr/lib/postgresql/";
 int debian_major(const std::string& dir) {
     if (dir.rfind(kDebianPrefix, 0) != 0) return 0;
     const std::size_t start = kDebianPrefix.size();
-    const auto v = parse_integer(dir.substr(start, dir.find('/', start) - start));
+    const auto v = config::parse_integer(dir.substr(start, dir.find('/', start) - start));
     return v ? static_cast<int>(*v) : 0;
 }
 
@@ -52,7 +52,7 @@ bool has_server_binaries(const std::string& bindir) {
 
 }  // namespace
 
-std::string find_pg_bindir(const EnvLookup& env) {
+std::string find_pg_bindir(const config::EnvLookup& env) {
     if (auto d = env("CTLDB_PG_BINDIR")) {
         if (has_server_binaries(*d)) return *d;
         throw usage_error("CTLDB_PG_BINDIR=" + *d + " has no initdb, pg_ctl and postgres");
@@ -69,7 +69,7 @@ std::string find_pg_bindir(const EnvLookup& env) {
                       "install them (apt-get install postgresql-15) or set CTLDB_PG_BINDIR");
 }
 
-std::string find_pg_tool(const std::string& name, const EnvLookup& env, int server_major) {
+std::string find_pg_tool(const std::string& name, const config::EnvLookup& env, int server_major) {
     if (auto d = env("CTLDB_PG_BINDIR")) {
         if (::access((*d + "/" + name).c_str(), X_OK) == 0) return *d + "/" + name;
         throw usage_error(name + " not found in CTLDB_PG_BINDIR=" + *d);
@@ -111,4 +111,4 @@ int pg_tool_major_version(const std::string& path, std::string* full_version) {
     return std::atoi(v.c_str());
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::pg

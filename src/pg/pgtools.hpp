@@ -6,12 +6,12 @@
 
 #include "config/config.hpp"
 
-namespace ctldb {
+namespace ctldb::pg {
 
 /// The directory with the server programs: CTLDB_PG_BINDIR, else the
 /// newest /usr/lib/postgresql/N/bin, else the directory of `initdb` on PATH.
 /// Throws Error(usage) with the package to install when none is found.
-std::string find_pg_bindir(const EnvLookup& env);
+std::string find_pg_bindir(const config::EnvLookup& env);
 
 /// Full path of a client program (pg_dump, pg_restore, psql): CTLDB_PG_BINDIR;
 /// else /usr/lib/postgresql/<server_major>/bin (Debian's layout, not the
@@ -19,10 +19,11 @@ std::string find_pg_bindir(const EnvLookup& env);
 /// not older than the server; else PATH (images without that layout).
 /// `server_major` 0: unknown, the newest. Throws Error(usage) naming the
 /// package to install.
-std::string find_pg_tool(const std::string& name, const EnvLookup& env, int server_major = 0);
+std::string find_pg_tool(const std::string& name, const config::EnvLookup& env,
+                         int server_major = 0);
 
 /// Major version of a PostgreSQL program from `prog --version`
 /// ("pg_dump (PostgreSQL) 15.18" -> 15), 0 when unknown.
 int pg_tool_major_version(const std::string& path, std::string* full_version = nullptr);
 
-}  // namespace ctldb
+}  // namespace ctldb::pg

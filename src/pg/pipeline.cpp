@@ -9,7 +9,7 @@
 
 #include "base/signals.hpp"
 
-namespace ctldb {
+namespace ctldb::pg {
 
 void RowCounts::add(const std::string& tag) {
     // The count is the tag's last word ("INSERT 0 5": 5, "UPDATE 2": 2).
@@ -158,4 +158,4 @@ std::optional<StatementFailure> exec_pipelined(Connection& conn,
     return std::nullopt;
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::pg

@@ -17,7 +17,7 @@
 #include "pg/connection.hpp"
 #include "pg/sql.hpp"
 
-namespace ctldb {
+namespace ctldb::pg {
 
 /// The statement that failed, by index into the list given.
 struct StatementFailure {
@@ -53,4 +53,4 @@ std::optional<StatementFailure> exec_pipelined(Connection& conn,
                                                const std::vector<sql::Statement>& statements,
                                                RowCounts* affected = nullptr);
 
-}  // namespace ctldb
+}  // namespace ctldb::pg

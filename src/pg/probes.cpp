@@ -5,7 +5,7 @@
 
 #include "pg/sql.hpp"
 
-namespace ctldb::probe {
+namespace ctldb::pg::probe {
 
 void bound_reads(Connection& conn, int statement_ms, int lock_ms) {
     exec(conn, "SET statement_timeout = " + std::to_string(statement_ms) +
@@ -170,9 +170,9 @@ std::int64_t exact_rows(Connection& conn, const std::string& quoted_table) {
     return exec(conn, "SELECT count(*) FROM ONLY " + quoted_table).get_int(0, 0);
 }
 
-}  // namespace ctldb::probe
+}  // namespace ctldb::pg::probe
 
-namespace ctldb::probe {
+namespace ctldb::pg::probe {
 
 std::vector<std::string> exclusively_locked(Connection& conn) {
     const QueryResult r = exec(conn,
@@ -216,4 +216,4 @@ void ping(Connection& conn) {
     exec(conn, "SELECT 1");
 }
 
-}  // namespace ctldb::probe
+}  // namespace ctldb::pg::probe

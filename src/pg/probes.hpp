@@ -16,7 +16,7 @@
 
 #include "pg/connection.hpp"
 
-namespace ctldb::probe {
+namespace ctldb::pg::probe {
 
 /// The grant that lets a role read every setting.
 constexpr const char* kReadAllSettingsGrant = "pg_read_all_settings (or pg_monitor)";
@@ -259,4 +259,4 @@ std::int64_t exact_rows(Connection& conn, const std::string& quoted_table);
 /// "{1,2}" (a PostgreSQL int array's text) as numbers. Pure.
 std::vector<std::int64_t> parse_int_array(const std::string& text);
 
-}  // namespace ctldb::probe
+}  // namespace ctldb::pg::probe

@@ -7,7 +7,7 @@
 
 #include "pg/probes.hpp"
 
-namespace ctldb::probe {
+namespace ctldb::pg::probe {
 
 namespace {
 
@@ -152,4 +152,4 @@ std::vector<LockTree> lock_trees(const std::vector<Session>& sessions) {
     return out;
 }
 
-}  // namespace ctldb::probe
+}  // namespace ctldb::pg::probe

@@ -11,7 +11,7 @@
 #include "pg/probes.hpp"
 #include "pg/sqlstate.hpp"
 
-namespace ctldb::probe {
+namespace ctldb::pg::probe {
 
 std::int64_t bloat_estimate(std::int64_t heap_pages, double rows, double row_width, int fillfactor,
                             int block_size) {
@@ -226,4 +226,4 @@ std::optional<Volume> data_volume(Connection& conn, std::string& why_not) {
     return out;
 }
 
-}  // namespace ctldb::probe
+}  // namespace ctldb::pg::probe

@@ -7,7 +7,7 @@
 #include "pg/pipeline.hpp"
 #include "pg/sqlstate.hpp"
 
-namespace ctldb {
+namespace ctldb::pg {
 
 TransactionGuard::TransactionGuard(Connection& conn) : conn_(conn) {
     exec(conn_, "BEGIN");
@@ -141,4 +141,4 @@ std::vector<std::string> missing_tables(
     return missing;
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::pg

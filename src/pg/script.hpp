@@ -11,7 +11,7 @@
 #include "pg/pipeline.hpp"
 #include "pg/sql.hpp"
 
-namespace ctldb {
+namespace ctldb::pg {
 
 /// BEGIN now; ROLLBACK on destruction unless commit() ran. An exception or
 /// a signal therefore leaves nothing of the transaction behind.
@@ -50,4 +50,4 @@ RowCounts run_script(Connection& conn, const std::string& file, const std::strin
 std::vector<std::string> missing_tables(
     Connection& conn, const std::vector<std::pair<std::string, std::string>>& files);
 
-}  // namespace ctldb
+}  // namespace ctldb::pg

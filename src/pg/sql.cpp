@@ -13,7 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace ctldb::sql {
+namespace ctldb::pg::sql {
 
 using nlohmann::json;
 
@@ -640,4 +640,4 @@ std::vector<LintFinding> lint(const Parsed& parsed) {
     return out;
 }
 
-}  // namespace ctldb::sql
+}  // namespace ctldb::pg::sql

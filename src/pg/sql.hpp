@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-namespace ctldb::sql {
+namespace ctldb::pg::sql {
 
 struct Statement {
     std::size_t offset = 0;  ///< byte offset in the source text
@@ -105,4 +105,4 @@ std::vector<LintFinding> lint(const std::string& text);
 /// The same for a script already parsed.
 std::vector<LintFinding> lint(const Parsed& parsed);
 
-}  // namespace ctldb::sql
+}  // namespace ctldb::pg::sql

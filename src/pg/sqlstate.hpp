@@ -2,7 +2,7 @@
 // "PostgreSQL Error Codes"), so that no code compares against a literal.
 #pragma once
 
-namespace ctldb::sqlstate {
+namespace ctldb::pg::sqlstate {
 
 constexpr const char* insufficient_privilege = "42501";
 constexpr const char* undefined_object = "42704";
@@ -10,4 +10,4 @@ constexpr const char* lock_not_available = "55P03";
 constexpr const char* object_not_in_prerequisite_state = "55000";
 constexpr const char* query_canceled = "57014";  ///< statement_timeout or a cancel
 
-}  // namespace ctldb::sqlstate
+}  // namespace ctldb::pg::sqlstate

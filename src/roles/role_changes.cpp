@@ -11,7 +11,8 @@
 
 namespace ctldb::roles {
 
-std::string scram_verifier(Connection& conn, const std::string& password, const std::string& role) {
+std::string scram_verifier(pg::Connection& conn, const std::string& password,
+                           const std::string& role) {
     char* v = PQencryptPasswordConn(conn.raw(), password.c_str(), role.c_str(), "scram-sha-256");
     if (v == nullptr) {
         throw failure("cannot compute the SCRAM verifier: " +
@@ -22,11 +23,12 @@ std::string scram_verifier(Connection& conn, const std::string& password, const 
     return out;
 }
 
-bool readonly_role_exists(Connection& conn, const std::string& role) {
-    QueryResult ex = exec(conn,
-                          "SELECT rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication OR "
-                          "rolbypassrls FROM pg_roles WHERE rolname = $1",
-                          {role});
+bool readonly_role_exists(pg::Connection& conn, const std::string& role) {
+    pg::QueryResult ex =
+        exec(conn,
+             "SELECT rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication OR "
+             "rolbypassrls FROM pg_roles WHERE rolname = $1",
+             {role});
     if (ex.rows() > 0 && ex.get(0, 0) == "t") {
         throw failure("role " + printable(role) +
                           " exists and has SUPERUSER, CREATEROLE, CREATEDB, REPLICATION or "
@@ -36,7 +38,8 @@ bool readonly_role_exists(Connection& conn, const std::string& role) {
     return ex.rows() > 0;
 }
 
-std::vector<std::string> readonly_schemas(Connection& conn, const std::vector<std::string>& given) {
+std::vector<std::string> readonly_schemas(pg::Connection& conn,
+                                          const std::vector<std::string>& given) {
     if (!given.empty()) {
         for (const auto& s : given) {
             if (exec(conn, "SELECT 1 FROM pg_namespace WHERE nspname = $1", {s}).rows() == 0)
@@ -44,24 +47,26 @@ std::vector<std::string> readonly_schemas(Connection& conn, const std::vector<st
         }
         return given;
     }
-    QueryResult r = exec(conn, "SELECT n.nspname FROM pg_namespace n WHERE " +
-                                   probe::user_schema("n") + " ORDER BY 1");
+    pg::QueryResult r = exec(conn, "SELECT n.nspname FROM pg_namespace n WHERE " +
+                                       pg::probe::user_schema("n") + " ORDER BY 1");
     std::vector<std::string> out;
     for (int i = 0; i < r.rows(); ++i)
         out.push_back(r.get(i, 0));
     return out;
 }
 
-std::vector<std::string> readonly_owners(Connection& conn, const std::vector<std::string>& given,
+std::vector<std::string> readonly_owners(pg::Connection& conn,
+                                         const std::vector<std::string>& given,
                                          const std::vector<std::string>& schemas) {
     if (!given.empty()) return given;
-    QueryResult r = exec(conn,
-                         "SELECT DISTINCT o.rolname, pg_has_role(o.oid, 'MEMBER') FROM pg_roles o "
-                         "WHERE o.oid = (SELECT datdba FROM pg_database WHERE datname = "
-                         "current_database()) OR o.oid IN (SELECT c.relowner FROM pg_class c JOIN "
-                         "pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p', "
-                         "'v', 'm', 'S') AND n.nspname = ANY($1::text[])) ORDER BY 1",
-                         {sql::array_literal(schemas)});
+    pg::QueryResult r =
+        exec(conn,
+             "SELECT DISTINCT o.rolname, pg_has_role(o.oid, 'MEMBER') FROM pg_roles o "
+             "WHERE o.oid = (SELECT datdba FROM pg_database WHERE datname = "
+             "current_database()) OR o.oid IN (SELECT c.relowner FROM pg_class c JOIN "
+             "pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p', "
+             "'v', 'm', 'S') AND n.nspname = ANY($1::text[])) ORDER BY 1",
+             {pg::sql::array_literal(schemas)});
     std::vector<std::string> out;
     for (int i = 0; i < r.rows(); ++i) {
         if (r.get(i, 1) == "t") {
@@ -75,20 +80,20 @@ std::vector<std::string> readonly_owners(Connection& conn, const std::vector<std
     return out;
 }
 
-void apply(Connection& conn, const ReadonlyPlan& plan) {
-    TransactionGuard t(conn);
+void apply(pg::Connection& conn, const ReadonlyPlan& plan) {
+    pg::TransactionGuard t(conn);
     for (const auto& s : plan.sql(false))
         exec(conn, s);
     t.commit();
 }
 
-void check_may_rotate(Connection& conn, const std::string& role) {
-    QueryResult r = exec(conn,
-                         "SELECT r.rolcanlogin, r.rolsuper, r.rolname = current_user, "
-                         "me.rolsuper, me.rolcreaterole, has_database_privilege(r.oid, "
-                         "current_database(), 'CONNECT') FROM pg_roles r, pg_roles me WHERE "
-                         "r.rolname = $1 AND me.rolname = current_user",
-                         {role});
+void check_may_rotate(pg::Connection& conn, const std::string& role) {
+    pg::QueryResult r = exec(conn,
+                             "SELECT r.rolcanlogin, r.rolsuper, r.rolname = current_user, "
+                             "me.rolsuper, me.rolcreaterole, has_database_privilege(r.oid, "
+                             "current_database(), 'CONNECT') FROM pg_roles r, pg_roles me WHERE "
+                             "r.rolname = $1 AND me.rolname = current_user",
+                             {role});
     if (r.rows() == 0) throw failure("role " + printable(role) + " does not exist");
     if (r.get(0, 0) != "t") {
         throw failure("role " + printable(role) +
@@ -109,40 +114,40 @@ void check_may_rotate(Connection& conn, const std::string& role) {
     }
 }
 
-std::optional<std::string> password_verifier(Connection& conn, const std::string& role) {
+std::optional<std::string> password_verifier(pg::Connection& conn, const std::string& role) {
     return exec(conn, "SELECT rolpassword FROM pg_authid WHERE rolname = $1", {role})
         .get_optional(0, 0);
 }
 
-void begin_password_change(Connection& conn, const std::string& role, const std::string& verifier,
-                           bool quiet_log) {
+void begin_password_change(pg::Connection& conn, const std::string& role,
+                           const std::string& verifier, bool quiet_log) {
     exec(conn, "BEGIN");
     if (quiet_log) exec(conn, "SET LOCAL log_statement = 'none'");
-    exec(conn,
-         "ALTER ROLE " + sql::quote_identifier(role) + " PASSWORD " + sql::quote_literal(verifier));
+    exec(conn, "ALTER ROLE " + pg::sql::quote_identifier(role) + " PASSWORD " +
+                   pg::sql::quote_literal(verifier));
 }
 
-void commit(Connection& conn) {
+void commit(pg::Connection& conn) {
     exec(conn, "COMMIT");
 }
 
-void prove_login(const ConnectionSettings& base, const std::string& role,
+void prove_login(const config::ConnectionSettings& base, const std::string& role,
                  const std::string& password) {
-    ConnectionSettings s = base;
+    config::ConnectionSettings s = base;
     s.user = role;
     s.password = password;  // given, so neither a service file nor .pgpass decides it
-    auto c = connect(s);
-    probe::ping(*c);
+    auto c = pg::connect(s);
+    pg::probe::ping(*c);
 }
 
-void undo_rotation(Connection& conn, const std::string& role,
+void undo_rotation(pg::Connection& conn, const std::string& role,
                    const std::optional<std::string>& old_verifier) {
     exec(conn, "SET log_statement = 'none'");
-    exec(conn, "ALTER ROLE " + sql::quote_identifier(role) + " PASSWORD " +
-                   (old_verifier ? sql::quote_literal(*old_verifier) : std::string("NULL")));
+    exec(conn, "ALTER ROLE " + pg::sql::quote_identifier(role) + " PASSWORD " +
+                   (old_verifier ? pg::sql::quote_literal(*old_verifier) : std::string("NULL")));
 }
 
-std::string record_rotation(Connection& conn, const std::string& role) {
+std::string record_rotation(pg::Connection& conn, const std::string& role) {
     try {
         exec(conn, "BEGIN");
         exec(conn, std::string("CREATE TABLE IF NOT EXISTS ") + kRotationTable +
@@ -155,7 +160,7 @@ std::string record_rotation(Connection& conn, const std::string& role) {
              {role});
         exec(conn, "COMMIT");
         return "";
-    } catch (const SqlError& e) {
+    } catch (const pg::SqlError& e) {
         exec(conn, "ROLLBACK");
         log::warn("the rotation is not recorded (" + e.server().message +
                   "): roles check cannot tell the password's age");

@@ -8,7 +8,7 @@
 
 namespace ctldb::roles {
 
-using sql::quote_identifier;
+using pg::sql::quote_identifier;
 
 namespace {
 
@@ -32,7 +32,7 @@ std::optional<std::time_t> parse_iso(const std::string& s) {
 }
 
 /// The rotation record exists and this role may read it.
-bool rotations_readable(Connection& conn) {
+bool rotations_readable(pg::Connection& conn) {
     // By oid: a missing table is NULL there, never an error.
     return exec(conn, std::string("SELECT coalesce(has_table_privilege(to_regclass('") +
                           kRotationTable + "')::oid, 'SELECT'), false)")
@@ -47,26 +47,26 @@ std::optional<double> days_between(const std::string& a, const std::string& b) {
     return std::difftime(*tb, *ta) / 86400.0;
 }
 
-std::optional<std::string> rotated_at(Connection& conn, const std::string& role) {
+std::optional<std::string> rotated_at(pg::Connection& conn, const std::string& role) {
     if (!rotations_readable(conn)) return std::nullopt;
-    QueryResult r = exec(conn,
-                         "SELECT " + probe::iso_utc("rotated_at") + " FROM " + kRotationTable +
-                             " WHERE role_name = $1",
-                         {role});
+    pg::QueryResult r = exec(conn,
+                             "SELECT " + pg::probe::iso_utc("rotated_at") + " FROM " +
+                                 kRotationTable + " WHERE role_name = $1",
+                             {role});
     if (r.rows() == 0) return std::nullopt;
     return r.get_optional(0, 0);
 }
 
-RoleList list(Connection& conn, bool include_system) {
+RoleList list(pg::Connection& conn, bool include_system) {
     const std::string tables =
         "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', "
         "'p') AND " +
-        probe::user_schema("n") + " AND c.relname <> '" + kRotationTable + "'";
-    QueryResult r = exec(
+        pg::probe::user_schema("n") + " AND c.relname <> '" + kRotationTable + "'";
+    pg::QueryResult r = exec(
         conn,
         "SELECT r.rolname, r.rolcanlogin, r.rolsuper, r.rolcreaterole, r.rolcreatedb, "
         "r.rolreplication, r.rolbypassrls, r.rolconnlimit, " +
-            probe::iso_utc("r.rolvaliduntil") +
+            pg::probe::iso_utc("r.rolvaliduntil") +
             ", array_to_string(ARRAY(SELECT b.rolname FROM pg_auth_members m JOIN pg_roles b ON "
             "b.oid = m.roleid WHERE m.member = r.oid ORDER BY 1), chr(31)), d.datdba = r.oid, "
             "has_database_privilege(r.oid, d.oid, 'CONNECT'), "
@@ -83,7 +83,7 @@ RoleList list(Connection& conn, bool include_system) {
     RoleList out;
     for (int i = 0; i < r.rows(); ++i) {
         RoleInfo x;
-        Row row(r, i);
+        pg::Row row(r, i);
         x.name = row.text();
         x.login = row.flag();
         x.superuser = row.flag();
@@ -104,10 +104,10 @@ RoleList list(Connection& conn, bool include_system) {
         out.database = row.text();
         out.roles.push_back(std::move(x));
     }
-    if (out.database.empty()) out.database = probe::current_database(conn);
+    if (out.database.empty()) out.database = pg::probe::current_database(conn);
     if (rotations_readable(conn)) {
-        QueryResult rot = exec(
-            conn, "SELECT role_name, " + probe::iso_utc("rotated_at") + " FROM " + kRotationTable);
+        pg::QueryResult rot = exec(conn, "SELECT role_name, " + pg::probe::iso_utc("rotated_at") +
+                                             " FROM " + kRotationTable);
         std::map<std::string, std::string> when;
         for (int i = 0; i < rot.rows(); ++i)
             if (!rot.is_null(i, 1)) when[rot.get(i, 0)] = rot.get(i, 1);
@@ -119,7 +119,7 @@ RoleList list(Connection& conn, bool include_system) {
     return out;
 }
 
-Findings least_privilege(const probe::RoleFacts& r, const std::optional<std::string>& rotated,
+Findings least_privilege(const pg::probe::RoleFacts& r, const std::optional<std::string>& rotated,
                          bool strict, const std::string& now) {
     Findings out;
     const std::string least = "the guide's 'Least Privilege'";
@@ -201,7 +201,7 @@ Findings least_privilege(const probe::RoleFacts& r, const std::optional<std::str
 std::vector<std::string> ReadonlyPlan::sql(bool redact) const {
     const std::string r = quote_identifier(role);
     const std::string pw = verifier ? " PASSWORD " + (redact ? std::string("'********'")
-                                                             : sql::quote_literal(*verifier))
+                                                             : pg::sql::quote_literal(*verifier))
                                     : "";
     std::vector<std::string> out;
     if (!exists) {

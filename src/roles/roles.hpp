@@ -44,19 +44,20 @@ struct RoleList {
 };
 
 /// Every role (the predefined pg_* ones only with `include_system`).
-RoleList list(Connection& conn, bool include_system);
+RoleList list(pg::Connection& conn, bool include_system);
 
 /// When `role`'s password was last rotated by ctldb, if recorded and
 /// readable.
-std::optional<std::string> rotated_at(Connection& conn, const std::string& role);
+std::optional<std::string> rotated_at(pg::Connection& conn, const std::string& role);
 
 /// The least-privilege findings for the application role `r`: superuser
 /// fails; CREATEROLE and CREATEDB fail when `strict` (roles check, the
 /// gate), warn otherwise (doctor); PUBLIC's CREATE on schema public; an
 /// expired password fails, one expiring within kExpiryWarnDays or rotated
 /// more than kRotateDays ago warns. `now` is ISO UTC. Pure.
-Findings least_privilege(const probe::RoleFacts& r, const std::optional<std::string>& rotated_at,
-                         bool strict, const std::string& now);
+Findings least_privilege(const pg::probe::RoleFacts& r,
+                         const std::optional<std::string>& rotated_at, bool strict,
+                         const std::string& now);
 
 /// Days between two ISO UTC times (b - a), or nullopt when one is not one.
 std::optional<double> days_between(const std::string& a, const std::string& b);

@@ -31,7 +31,7 @@
 
 namespace ctldb::sandbox {
 
-std::string default_dir(const EnvLookup& env) {
+std::string default_dir(const config::EnvLookup& env) {
     if (auto d = env("CTLDB_SANDBOX_DIR")) return *d;
     // As root the server runs as another user, who must reach the directory:
     // /root is closed to it, so root's sandbox lives under /var/lib.
@@ -65,7 +65,7 @@ void save_info(const Paths& p, const Info& i) {
     fs::write_atomic(p.marker, j.dump(2) + "\n", 0644);
 }
 
-UserAccount server_account(const EnvLookup& env) {
+UserAccount server_account(const config::EnvLookup& env) {
     if (::geteuid() != 0) return current_user();
     std::string name = env("CTLDB_SANDBOX_USER").value_or("postgres");
     auto u = lookup_user(name);
@@ -140,7 +140,7 @@ pid_t running_pid(const Paths& p) {
     } catch (const Error&) {
         return 0;
     }
-    auto pid = parse_integer(text.substr(0, text.find('\n')));
+    auto pid = config::parse_integer(text.substr(0, text.find('\n')));
     if (!pid || *pid <= 0) return 0;
     if (::kill(static_cast<pid_t>(*pid), 0) != 0 && errno == ESRCH) return 0;
     return static_cast<pid_t>(*pid);
@@ -223,8 +223,8 @@ constexpr const char* kHba =
     "hostssl all  all  127.0.0.1/32   scram-sha-256\n"
     "host    all  all  127.0.0.1/32   scram-sha-256\n";
 
-ConnectionSettings superuser_settings(const Paths& p, int port) {
-    ConnectionSettings s;
+config::ConnectionSettings superuser_settings(const Paths& p, int port) {
+    config::ConnectionSettings s;
     s.host = p.socket;
     s.port = port;
     s.dbname = "postgres";
@@ -234,8 +234,8 @@ ConnectionSettings superuser_settings(const Paths& p, int port) {
     return s;
 }
 
-ConnectionSettings app_settings(const Paths& p, int port) {
-    ConnectionSettings s;
+config::ConnectionSettings app_settings(const Paths& p, int port) {
+    config::ConnectionSettings s;
     s.host = "localhost";
     s.port = port;
     s.dbname = kDatabase;
@@ -290,20 +290,20 @@ void stop_server(const Paths& p, const Info& info, bool cleanup) {
 /// sent as a SCRAM verifier computed here, so not even the server log can
 /// see it.
 void create_role_and_database(const Paths& p, int port) {
-    auto conn = connect(superuser_settings(p, port));
+    auto conn = pg::connect(superuser_settings(p, port));
     const std::string pw = fs::read_file(p.password);
     char* verifier = PQencryptPasswordConn(conn->raw(), pw.c_str(), kAppUser, "scram-sha-256");
     if (verifier == nullptr) throw failure("cannot compute the SCRAM verifier");
     std::string v(verifier);
     PQfreemem(verifier);
-    exec(*conn, std::string("CREATE ROLE ") + kAppUser + " LOGIN CREATEDB PASSWORD " +
-                    sql::quote_literal(v));
+    pg::exec(*conn, std::string("CREATE ROLE ") + kAppUser + " LOGIN CREATEDB PASSWORD " +
+                        pg::sql::quote_literal(v));
     // pg_monitor lets pool-stats and check-ssl see every session.
-    exec(*conn, std::string("GRANT pg_monitor TO ") + kAppUser);
-    exec(*conn, std::string("CREATE DATABASE ") + kDatabase + " OWNER " + kAppUser);
-    ConnectionSettings app_db = superuser_settings(p, port);
+    pg::exec(*conn, std::string("GRANT pg_monitor TO ") + kAppUser);
+    pg::exec(*conn, std::string("CREATE DATABASE ") + kDatabase + " OWNER " + kAppUser);
+    config::ConnectionSettings app_db = superuser_settings(p, port);
     app_db.dbname = kDatabase;
-    auto db = connect(app_db);
+    auto db = pg::connect(app_db);
     // Loaded by the server when it has the library (has_pg_stat_statements).
     exec(*db,
          "DO $$ BEGIN IF current_setting('shared_preload_libraries') ~ "
@@ -349,15 +349,15 @@ void create_sandbox(const Paths& p, Info& info, const UserAccount& server) {
 /// Connect as the application would (TCP, verify-full) and report what
 /// the server says.
 Proof prove_connection(const Paths& p, int port) {
-    auto conn = connect(app_settings(p, port));
+    auto conn = pg::connect(app_settings(p, port));
     Proof proof;
-    proof.version = probe::server_version(*conn).text;
-    const TlsInfo t = tls_info(*conn);
+    proof.version = pg::probe::server_version(*conn).text;
+    const pg::TlsInfo t = pg::tls_info(*conn);
     proof.tls = t.in_use ? t.protocol : "off";
     return proof;
 }
 
-std::pair<Info, bool> start(const Paths& p, int port, const EnvLookup& env,
+std::pair<Info, bool> start(const Paths& p, int port, const config::EnvLookup& env,
                             const std::string& destroy_hint) {
     std::optional<Info> existing = load_info(p);
     Info info;
@@ -386,7 +386,7 @@ std::pair<Info, bool> start(const Paths& p, int port, const EnvLookup& env,
                               "it was not made by ctldb; choose another --dir");
         }
         const UserAccount server = server_account(env);
-        info.bindir = find_pg_bindir(env);
+        info.bindir = pg::find_pg_bindir(env);
         info.server_user = server.name;
         info.port = check_port(port >= 0 ? port : kDefaultPort);
         info.state = "creating";

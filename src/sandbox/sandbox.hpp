@@ -51,7 +51,7 @@ struct Proof {
 };
 
 /// The default directory: $XDG_STATE_HOME/ctldb/sandbox or its fallbacks.
-std::string default_dir(const EnvLookup& env);
+std::string default_dir(const config::EnvLookup& env);
 
 /// sandbox.json, if there is one; an unreadable one is an error.
 std::optional<Info> load_info(const Paths& p);
@@ -64,7 +64,7 @@ pid_t running_pid(const Paths& p);
 /// creation leaves nothing behind. `destroy_hint` is the command that
 /// removes a half-made sandbox. Returns the sandbox and whether it was
 /// created now.
-std::pair<Info, bool> start(const Paths& p, int port, const EnvLookup& env,
+std::pair<Info, bool> start(const Paths& p, int port, const config::EnvLookup& env,
                             const std::string& destroy_hint);
 
 /// Connect as the application would (TCP, verify-full).

@@ -33,9 +33,9 @@ std::string table_array() {
 
 }  // namespace
 
-void require_schema(Connection& conn) {
-    QueryResult r = exec(conn, "SELECT count(*) FROM unnest(ARRAY['" + join(kTables, "', '") +
-                                   "']) t WHERE to_regclass(t) IS NULL");
+void require_schema(pg::Connection& conn) {
+    pg::QueryResult r = exec(conn, "SELECT count(*) FROM unnest(ARRAY['" + join(kTables, "', '") +
+                                       "']) t WHERE to_regclass(t) IS NULL");
     if (r.get_int(0, 0) != 0) {
         throw failure("the Admin Center schema is not there (or not complete)",
                       "run 'ctldb migrate' first");
@@ -52,35 +52,38 @@ struct Detached {
     std::vector<std::string> restore;  // in order
 };
 
-Detached detach_constraints(Connection& conn) {
+Detached detach_constraints(pg::Connection& conn) {
     Detached d;
     std::vector<std::string> drops, fks, keys, indexes;
     const std::string targets = table_array();
-    QueryResult fk = exec(conn,
-                          "SELECT format('%s', conrelid::regclass), quote_ident(conname), "
-                          "pg_get_constraintdef(oid) FROM pg_constraint WHERE contype = 'f' AND "
-                          "(conrelid = ANY(" +
-                              targets + ") OR confrelid = ANY(" + targets + ")) ORDER BY 1, 2");
+    pg::QueryResult fk =
+        exec(conn,
+             "SELECT format('%s', conrelid::regclass), quote_ident(conname), "
+             "pg_get_constraintdef(oid) FROM pg_constraint WHERE contype = 'f' AND "
+             "(conrelid = ANY(" +
+                 targets + ") OR confrelid = ANY(" + targets + ")) ORDER BY 1, 2");
     for (int i = 0; i < fk.rows(); ++i) {
         drops.push_back("ALTER TABLE " + fk.get(i, 0) + " DROP CONSTRAINT " + fk.get(i, 1));
         fks.push_back("ALTER TABLE " + fk.get(i, 0) + " ADD CONSTRAINT " + fk.get(i, 1) + " " +
                       fk.get(i, 2));
     }
-    QueryResult idx = exec(conn,
-                           "SELECT format('%s', i.indexrelid::regclass), "
-                           "pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid = ANY(" +
-                               targets +
-                               ") AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid "
-                               "= i.indexrelid) ORDER BY 1");
+    pg::QueryResult idx =
+        exec(conn,
+             "SELECT format('%s', i.indexrelid::regclass), "
+             "pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid = ANY(" +
+                 targets +
+                 ") AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid "
+                 "= i.indexrelid) ORDER BY 1");
     for (int i = 0; i < idx.rows(); ++i) {
         drops.push_back("DROP INDEX " + idx.get(i, 0));
         indexes.push_back(idx.get(i, 1));
     }
-    QueryResult key = exec(conn,
-                           "SELECT format('%s', conrelid::regclass), quote_ident(conname), "
-                           "pg_get_constraintdef(oid) FROM pg_constraint WHERE contype IN ('p', "
-                           "'u') AND conrelid = ANY(" +
-                               targets + ") ORDER BY 1, 2");
+    pg::QueryResult key =
+        exec(conn,
+             "SELECT format('%s', conrelid::regclass), quote_ident(conname), "
+             "pg_get_constraintdef(oid) FROM pg_constraint WHERE contype IN ('p', "
+             "'u') AND conrelid = ANY(" +
+                 targets + ") ORDER BY 1, 2");
     for (int i = 0; i < key.rows(); ++i) {
         drops.push_back("ALTER TABLE " + key.get(i, 0) + " DROP CONSTRAINT " + key.get(i, 1));
         keys.push_back("ALTER TABLE " + key.get(i, 0) + " ADD CONSTRAINT " + key.get(i, 1) + " " +
@@ -96,7 +99,7 @@ Detached detach_constraints(Connection& conn) {
 
 /// True when the current role owns every table seed generate writes to
 /// (needed to take constraints off for the load).
-bool owns_tables(Connection& conn) {
+bool owns_tables(pg::Connection& conn) {
     return exec(conn, std::string("SELECT bool_and(pg_has_role(c.relowner, 'USAGE')) FROM "
                                   "pg_class c WHERE c.oid = ANY(") +
                           table_array() + ")")
@@ -107,11 +110,11 @@ bool owns_tables(Connection& conn) {
 /// ACCESS EXCLUSIVE request queued behind a long transaction would otherwise
 /// stall every other query on the tables while it waits. Taking constraints
 /// off also locks the tables that reference these ones.
-void lock_tables(Connection& conn, bool exclusive, const std::string& timeout) {
+void lock_tables(pg::Connection& conn, bool exclusive, const std::string& timeout) {
     set_timeout(conn, "lock_timeout", timeout, true);
     std::string tables = table_list();
     if (exclusive) {
-        const QueryResult others = exec(
+        const pg::QueryResult others = exec(
             conn, std::string("SELECT DISTINCT format('%s', conrelid::regclass) FROM "
                               "pg_constraint WHERE contype = 'f' AND confrelid = ANY(") +
                       table_array() + ") AND NOT conrelid = ANY(" + table_array() + ") ORDER BY 1");
@@ -121,7 +124,7 @@ void lock_tables(Connection& conn, bool exclusive, const std::string& timeout) {
     try {
         exec(conn, "LOCK TABLE " + tables + " IN " +
                        (exclusive ? "ACCESS EXCLUSIVE" : "ROW EXCLUSIVE") + " MODE");
-    } catch (const SqlError& e) {
+    } catch (const pg::SqlError& e) {
         if (e.code() != ExitCode::lock) throw;
         throw Error(ExitCode::lock,
                     "the tables are in use: could not lock them within --lock-timeout " + timeout +
@@ -139,7 +142,7 @@ struct Loaded {
 
 /// Generate and COPY every user in batches; the next batch is generated on
 /// another core while this one is copied.
-Loaded load_users(Connection& conn, const GenerateOptions& o) {
+Loaded load_users(pg::Connection& conn, const GenerateOptions& o) {
     const std::uint64_t seed = o.seed;
     Progress progress("seed generate", static_cast<std::uint64_t>(o.users), "users");
     auto generate_batch = [&o, seed](std::int64_t first, Buffers& out) {
@@ -174,7 +177,7 @@ Loaded load_users(Connection& conn, const GenerateOptions& o) {
 }
 
 /// Put back what detach_constraints took off, each statement timed at -vv.
-void rebuild(Connection& conn, const Detached& detached) {
+void rebuild(pg::Connection& conn, const Detached& detached) {
     if (detached.restore.empty()) return;
     log::info("rebuilding " + std::to_string(detached.restore.size()) + " constraints and indexes");
     for (const auto& sql : detached.restore) {
@@ -189,7 +192,7 @@ void rebuild(Connection& conn, const Detached& detached) {
 
 }  // namespace
 
-Generated generate(Connection& conn, const GenerateOptions& o) {
+Generated generate(pg::Connection& conn, const GenerateOptions& o) {
     require_schema(conn);
     if (exec(conn, "SELECT count(*) FROM users WHERE id = $1::uuid", {admin_id_text(o.seed, 0)})
             .get_int(0, 0) > 0) {
@@ -200,7 +203,7 @@ Generated generate(Connection& conn, const GenerateOptions& o) {
     const Stopwatch start;
     // One transaction: a failure or a signal leaves no half-generated data,
     // and constraints taken off for the load are back whatever happens.
-    TransactionGuard tx(conn);
+    pg::TransactionGuard tx(conn);
     exec(conn, "SET LOCAL maintenance_work_mem = '256MB'");
     const bool detach = !o.keep_indexes && owns_tables(conn);
     if (!o.keep_indexes && !detach) {

@@ -25,10 +25,10 @@ struct Generated {
 };
 
 /// Throws when the Admin Center's tables are not all there.
-void require_schema(Connection& conn);
+void require_schema(pg::Connection& conn);
 
 /// Generate and load `o.users` users; refused when data of the same seed is
 /// there already, or the tables stay locked beyond `o.lock_timeout`.
-Generated generate(Connection& conn, const GenerateOptions& o);
+Generated generate(pg::Connection& conn, const GenerateOptions& o);
 
 }  // namespace ctldb::seed

@@ -596,7 +596,7 @@ void generate_user(std::uint64_t seed, std::uint64_t i, Buffers& b) {
     b.rows += 2 + static_cast<std::uint64_t>(cards.n + n_tx + n_audit);
 }
 
-std::uint64_t flush(Connection& conn, Buffers& b) {
+std::uint64_t flush(pg::Connection& conn, Buffers& b) {
     struct Target {
         const char* copy;
         std::string* data;

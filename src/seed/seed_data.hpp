@@ -27,6 +27,6 @@ void generate_admins(std::uint64_t seed, Buffers& b);
 void generate_user(std::uint64_t seed, std::uint64_t i, Buffers& b);
 
 /// COPY every buffer into its table and empty it; returns the bytes sent.
-std::uint64_t flush(Connection& conn, Buffers& b);
+std::uint64_t flush(pg::Connection& conn, Buffers& b);
 
 }  // namespace ctldb::seed

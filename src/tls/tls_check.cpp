@@ -8,9 +8,7 @@
 
 #include "base/text.hpp"
 
-namespace ctldb {
-
-namespace tls {
+namespace ctldb::tls {
 
 Expiry classify_expiry(long days_left, int warn_days, int critical_days) {
     if (days_left < 0) return Expiry::expired;
@@ -35,9 +33,7 @@ nlohmann::json cert_json(const CertSummary& s) {
             {"is_ca", s.is_ca}};
 }
 
-}  // namespace tls
-
-nlohmann::json tls_session_json(const TlsInfo& t) {
+nlohmann::json tls_session_json(const pg::TlsInfo& t) {
     if (!t.in_use)
         return {
             {"in_use", false}, {"protocol", nullptr}, {"cipher", nullptr}, {"key_bits", nullptr}};
@@ -45,7 +41,7 @@ nlohmann::json tls_session_json(const TlsInfo& t) {
         {"in_use", true}, {"protocol", t.protocol}, {"cipher", t.cipher}, {"key_bits", t.key_bits}};
 }
 
-TlsPeer tls_peer(const Connection& conn) {
+TlsPeer tls_peer(const pg::Connection& conn) {
     TlsPeer p;
     p.session = tls_info(conn);
     if (!p.session.in_use) return p;
@@ -62,7 +58,7 @@ TlsPeer tls_peer(const Connection& conn) {
     return p;
 }
 
-NonTlsClients non_tls_clients(const probe::Activity& a) {
+NonTlsClients non_tls_clients(const pg::probe::Activity& a) {
     // Client backends over TCP without TLS, this one included. Unix-socket
     // sessions never cross a network and are not counted.
     NonTlsClients n;
@@ -148,8 +144,8 @@ void check_certificate(Findings& f, const TlsPeer& peer, const tls::CertSummary&
               (unmatched.empty() ? "" : "; no match: " + join(unmatched, ", ")));
 }
 
-void check_server_settings(TlsReport& rep, Connection& conn) {
-    rep.server = probe::settings(conn, {"ssl", "ssl_min_protocol_version"});
+void check_server_settings(TlsReport& rep, pg::Connection& conn) {
+    rep.server = pg::probe::settings(conn, {"ssl", "ssl_min_protocol_version"});
     for (const auto& st : rep.server) {
         const std::string label = st.name == "ssl" ? "server ssl" : "server min protocol";
         if (!st.value) {
@@ -169,8 +165,8 @@ void check_server_settings(TlsReport& rep, Connection& conn) {
     }
 }
 
-void check_clients(TlsReport& rep, Connection& conn) {
-    rep.non_tls = non_tls_clients(probe::activity(conn));
+void check_clients(TlsReport& rep, pg::Connection& conn) {
+    rep.non_tls = non_tls_clients(pg::probe::activity(conn));
     const auto& n = rep.non_tls;
     const std::string hidden_note =
         std::to_string(n.hidden) + " sessions of other roles not visible (needs pg_read_all_stats)";
@@ -194,13 +190,13 @@ void check_clients(TlsReport& rep, Connection& conn) {
 
 }  // namespace
 
-TlsReport check_tls(Connection& conn, const std::string& host, const std::string& sslmode,
+TlsReport check_tls(pg::Connection& conn, const std::string& host, const std::string& sslmode,
                     const TlsCheckOptions& o) {
     TlsReport rep;
     Findings& f = rep.findings;
     const TlsPeer peer = tls_peer(conn);
     rep.session = peer.session;
-    const TlsInfo& ti = peer.session;
+    const pg::TlsInfo& ti = peer.session;
     if (!ti.in_use && !host.empty() && host[0] == '/') {
         f.add("tls", Status::fail,
               "connected over the Unix socket in " + host + ", where TLS does not apply",
@@ -244,4 +240,4 @@ nlohmann::json TlsReport::to_json() const {
             {"checks", findings.to_json()}};
 }
 
-}  // namespace ctldb
+}  // namespace ctldb::tls

@@ -15,9 +15,7 @@
 #include "pg/probes.hpp"
 #include "tls/tls.hpp"
 
-namespace ctldb {
-
-namespace tls {
+namespace ctldb::tls {
 
 /// How close a certificate is to its end.
 enum class Expiry { ok, warning, critical, expired };
@@ -28,18 +26,16 @@ Expiry classify_expiry(long days_left, int warn_days, int critical_days);
 /// The same object wherever a certificate appears in JSON.
 nlohmann::json cert_json(const CertSummary& s);
 
-}  // namespace tls
-
 /// The same object wherever a TLS session appears in JSON.
-nlohmann::json tls_session_json(const TlsInfo& t);
+nlohmann::json tls_session_json(const pg::TlsInfo& t);
 
 /// The peer's certificates on an open TLS connection.
 struct TlsPeer {
-    TlsInfo session;
+    pg::TlsInfo session;
     std::string leaf_pem;           ///< "" when none was sent
     std::string intermediates_pem;  ///< the rest of the chain the server sent
 };
-TlsPeer tls_peer(const Connection& conn);
+TlsPeer tls_peer(const pg::Connection& conn);
 
 struct TlsCheckOptions {
     int warn_days = 30;
@@ -56,20 +52,20 @@ struct NonTlsClients {
     std::int64_t hidden = 0;
     bool self = false;  ///< ctldb's own connection is one of them
 };
-NonTlsClients non_tls_clients(const probe::Activity& a);
+NonTlsClients non_tls_clients(const pg::probe::Activity& a);
 
 struct TlsReport {
     Findings findings;
-    TlsInfo session;
+    pg::TlsInfo session;
     std::optional<tls::CertSummary> certificate;
-    std::vector<probe::Setting> server;
+    std::vector<pg::probe::Setting> server;
     NonTlsClients non_tls;
     nlohmann::json to_json() const;  ///< tls, certificate, server, non_ssl_connections
 };
 
 /// Every TLS finding about the server `conn` is connected to (`host` as the
 /// client named it, or a socket directory).
-TlsReport check_tls(Connection& conn, const std::string& host, const std::string& sslmode,
+TlsReport check_tls(pg::Connection& conn, const std::string& host, const std::string& sslmode,
                     const TlsCheckOptions& o);
 
-}  // namespace ctldb
+}  // namespace ctldb::tls

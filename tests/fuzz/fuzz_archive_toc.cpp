@@ -18,10 +18,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         return 0;
     }
     try {
-        const ctldb::ArchiveToc toc = ctldb::read_archive_toc(fd, "fuzz");
-        (void)ctldb::check_archive_toc(toc, "fuzz");
+        const ctldb::backup::ArchiveToc toc = ctldb::backup::read_archive_toc(fd, "fuzz");
+        (void)ctldb::backup::check_archive_toc(toc, "fuzz");
         for (const auto& e : toc.entries)
-            (void)ctldb::never_run_by_restore(e);
+            (void)ctldb::backup::never_run_by_restore(e);
     } catch (const ctldb::Error&) {
         // Refused input is fine; crashes and sanitizer reports are not.
     }

@@ -13,6 +13,7 @@
 #include "base/text.hpp"
 
 using namespace ctldb;
+using namespace ctldb::backup;
 
 namespace {
 

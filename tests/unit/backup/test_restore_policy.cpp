@@ -8,12 +8,13 @@
 #include "backup/restore_policy.hpp"
 
 using namespace ctldb;
-using restore_policy::Action;
+using namespace ctldb::backup;
+using backup::restore_policy::Action;
 
 namespace {
 
 Action action(const std::string& sql) {
-    return restore_policy::check(sql).action;
+    return backup::restore_policy::check(sql).action;
 }
 
 }  // namespace
@@ -53,7 +54,7 @@ TEST_CASE("pg_dump's own statements pass") {
              "-- a comment alone",
          }) {
         CAPTURE(sql);
-        const auto v = restore_policy::check(sql);
+        const auto v = backup::restore_policy::check(sql);
         CHECK(v.action != Action::refuse);
         CHECK(v.reason.empty());
     }
@@ -62,11 +63,12 @@ TEST_CASE("pg_dump's own statements pass") {
     CHECK(action("COMMIT") == Action::transaction);
     CHECK(action("CREATE EXTENSION IF NOT EXISTS pg_stat_statements WITH SCHEMA public") ==
           Action::extension);
-    CHECK(restore_policy::check("COMMENT ON EXTENSION pg_stat_statements IS 'x'").comment);
-    const auto owner = restore_policy::check("ALTER TABLE public.users OWNER TO \"App User\"");
+    CHECK(backup::restore_policy::check("COMMENT ON EXTENSION pg_stat_statements IS 'x'").comment);
+    const auto owner =
+        backup::restore_policy::check("ALTER TABLE public.users OWNER TO \"App User\"");
     CHECK(owner.action == Action::ownership);
     CHECK(owner.new_owner == "App User");
-    CHECK(restore_policy::check("ALTER FUNCTION public.f() OWNER TO x").new_owner == "x");
+    CHECK(backup::restore_policy::check("ALTER FUNCTION public.f() OWNER TO x").new_owner == "x");
 }
 
 TEST_CASE("what reaches past the target database is refused") {
@@ -125,22 +127,22 @@ TEST_CASE("what reaches past the target database is refused") {
              "SELECT 1; SELECT 2",
          }) {
         CAPTURE(sql);
-        const auto v = restore_policy::check(sql);
+        const auto v = backup::restore_policy::check(sql);
         CHECK(v.action == Action::refuse);
         CHECK_FALSE(v.reason.empty());
     }
 }
 
 TEST_CASE("dangerous functions by any spelling") {
-    CHECK(restore_policy::dangerous_function("pg_catalog.LO_EXPORT"));
-    CHECK(restore_policy::dangerous_function("dblink_exec"));
-    CHECK(restore_policy::dangerous_function("binary_upgrade_set_next_pg_type_oid"));
-    CHECK_FALSE(restore_policy::dangerous_function("lowrite"));
-    CHECK_FALSE(restore_policy::dangerous_function("nextval"));
+    CHECK(backup::restore_policy::dangerous_function("pg_catalog.LO_EXPORT"));
+    CHECK(backup::restore_policy::dangerous_function("dblink_exec"));
+    CHECK(backup::restore_policy::dangerous_function("binary_upgrade_set_next_pg_type_oid"));
+    CHECK_FALSE(backup::restore_policy::dangerous_function("lowrite"));
+    CHECK_FALSE(backup::restore_policy::dangerous_function("nextval"));
 }
 
 TEST_CASE("what a rollback would not undo, for rehearsing down files") {
-    using restore_policy::not_undone_by_rollback;
+    using backup::restore_policy::not_undone_by_rollback;
     CHECK(not_undone_by_rollback("DROP TABLE payments; DROP FUNCTION f() CASCADE;").empty());
     CHECK(not_undone_by_rollback("CREATE FUNCTION f() RETURNS void LANGUAGE sql AS $$ SELECT "
                                  "nextval('s') $$")

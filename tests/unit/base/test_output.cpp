@@ -12,6 +12,7 @@
 #include "pg/connection.hpp"
 
 using namespace ctldb;
+using namespace ctldb::pg;
 
 TEST_CASE("tables align columns and ignore colour codes") {
     Table t({"NAME", "STATUS"});

@@ -5,6 +5,7 @@
 #include "checks/index_check.hpp"
 
 using namespace ctldb;
+using namespace ctldb::checks;
 
 namespace {
 IndexInfo index(std::string name, std::string keys, bool unique = false) {

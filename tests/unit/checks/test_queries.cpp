@@ -6,10 +6,12 @@
 #include "pg/probes.hpp"
 
 using namespace ctldb;
+using namespace ctldb::checks;
+using namespace ctldb::pg;
 
 TEST_CASE("queries: which sessions a listing or a rule selects, longest first") {
     auto session = [](std::int64_t pid, const char* state, double q, double st) {
-        probe::Session s;
+        pg::probe::Session s;
         s.pid = pid;
         s.database = "app";
         s.state = state;
@@ -17,7 +19,7 @@ TEST_CASE("queries: which sessions a listing or a rule selects, longest first") 
         s.state_seconds = st;
         return s;
     };
-    std::vector<probe::Session> all = {
+    std::vector<pg::probe::Session> all = {
         session(1, "active", 5, 5),                   // running 5 s
         session(2, "idle in transaction", 900, 600),  // idle for 10 min
         session(3, "idle", 3000, 3000),
@@ -25,38 +27,41 @@ TEST_CASE("queries: which sessions a listing or a rule selects, longest first") 
         session(5, "active", 100, 100),
     };
     all[4].self = true;  // ctldb's own: never listed, never selected
-    probe::Session other = session(6, "active", 1000, 1000);
+    pg::probe::Session other = session(6, "active", 1000, 1000);
     other.database = "another";
     all.push_back(other);
-    probe::Session hidden;
+    pg::probe::Session hidden;
     hidden.pid = 7;
     hidden.database = "app";
     hidden.visible = false;
     all.push_back(hidden);
 
-    auto pids = [](const std::vector<probe::Session>& v) {
+    auto pids = [](const std::vector<pg::probe::Session>& v) {
         std::vector<std::int64_t> out;
         for (const auto& s : v)
             out.push_back(s.pid);
         return out;
     };
-    using queries::State;
+    using checks::queries::State;
     // Busy: all but idle; an idle transaction counts from its state change.
-    CHECK(pids(queries::select(all, "app", State::busy, 0)) == std::vector<std::int64_t>{2, 4, 1});
-    CHECK(pids(queries::select(all, "app", State::active, 10)) == std::vector<std::int64_t>{4});
-    CHECK(pids(queries::select(all, "app", State::idle_in_transaction, 601)).empty());
-    CHECK(pids(queries::select(all, "", State::active, 0)) == std::vector<std::int64_t>{6, 4, 1});
+    CHECK(pids(checks::queries::select(all, "app", State::busy, 0)) ==
+          std::vector<std::int64_t>{2, 4, 1});
+    CHECK(pids(checks::queries::select(all, "app", State::active, 10)) ==
+          std::vector<std::int64_t>{4});
+    CHECK(pids(checks::queries::select(all, "app", State::idle_in_transaction, 601)).empty());
+    CHECK(pids(checks::queries::select(all, "", State::active, 0)) ==
+          std::vector<std::int64_t>{6, 4, 1});
     // all includes hidden sessions, last.
-    CHECK(pids(queries::select(all, "app", State::all, 0)) ==
+    CHECK(pids(checks::queries::select(all, "app", State::all, 0)) ==
           std::vector<std::int64_t>{3, 2, 4, 1, 7});
 
-    CHECK(queries::parse_state("idle-in-transaction") == State::idle_in_transaction);
-    CHECK(queries::parse_state("idle in transaction") == State::idle_in_transaction);
-    CHECK_FALSE(queries::parse_state("running"));
-    CHECK_FALSE(queries::parse_order("fastest"));
+    CHECK(checks::queries::parse_state("idle-in-transaction") == State::idle_in_transaction);
+    CHECK(checks::queries::parse_state("idle in transaction") == State::idle_in_transaction);
+    CHECK_FALSE(checks::queries::parse_state("running"));
+    CHECK_FALSE(checks::queries::parse_order("fastest"));
     // The rule is checked again when signalling, with the same clock.
-    const std::string rule = queries::still_matches_sql(State::idle_in_transaction, 600);
+    const std::string rule = checks::queries::still_matches_sql(State::idle_in_transaction, 600);
     CHECK(rule.find("a.state = 'idle in transaction'") != std::string::npos);
     CHECK(rule.find(">= 600.000") != std::string::npos);
-    CHECK(queries::still_matches_sql(State::all, 0) == "true");
+    CHECK(checks::queries::still_matches_sql(State::all, 0) == "true");
 }

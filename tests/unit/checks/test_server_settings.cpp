@@ -5,18 +5,19 @@
 #include "checks/server_settings.hpp"
 
 using namespace ctldb;
+using namespace ctldb::checks;
 
 TEST_CASE("settings: the guide's values, minimums, hidden ones and pending restarts") {
     auto set = [](const char* name, const char* value, const char* unit = "",
                   const char* context = "sighup") {
-        probe::Setting s;
+        pg::probe::Setting s;
         s.name = name;
         s.value = value;
         s.unit = unit;
         s.context = context;
         return s;
     };
-    std::vector<probe::Setting> cur = {
+    std::vector<pg::probe::Setting> cur = {
         set("ssl", "off"),
         set("ssl_cert_file", "server.crt"),
         set("ssl_min_protocol_version", "TLSv1.3"),
@@ -27,14 +28,14 @@ TEST_CASE("settings: the guide's values, minimums, hidden ones and pending resta
         set("log_duration", "on", "", "superuser"),
         set("password_encryption", "md5", "", "user"),
     };
-    probe::Setting hidden;
+    pg::probe::Setting hidden;
     hidden.name = "ssl_key_file";
     hidden.unreadable = "not visible to role app: needs pg_read_all_settings (or pg_monitor)";
     cur.push_back(hidden);
-    server_settings::Options o;
+    checks::server_settings::Options o;
     o.pods = 3;
-    auto items = server_settings::evaluate(cur, o, 3);
-    REQUIRE(items.size() == server_settings::names().size());
+    auto items = checks::server_settings::evaluate(cur, o, 3);
+    REQUIRE(items.size() == checks::server_settings::names().size());
     auto get = [&](const std::string& n) {
         for (const auto& i : items)
             if (i.name == n) return i;
@@ -58,7 +59,7 @@ TEST_CASE("settings: the guide's values, minimums, hidden ones and pending resta
     o.ssl_cert_file = "new.crt";
     cur[5].value = "200";
     cur[5].pending_restart = true;
-    items = server_settings::evaluate(cur, o, 3);
+    items = checks::server_settings::evaluate(cur, o, 3);
     CHECK(get("ssl_cert_file").differs);
     CHECK_FALSE(get("max_connections").differs);
     CHECK(get("max_connections").status == Status::warn);  // waiting for a restart

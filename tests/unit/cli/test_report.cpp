@@ -7,6 +7,7 @@
 #include "cli/report.hpp"
 
 using namespace ctldb;
+using namespace ctldb::cli;
 
 namespace {
 int run_with(std::function<Outcome()> fn) {

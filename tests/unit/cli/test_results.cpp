@@ -15,6 +15,7 @@
 #include "cli/report.hpp"
 
 using namespace ctldb;
+using namespace ctldb::cli;
 
 namespace {
 

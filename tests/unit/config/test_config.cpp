@@ -13,6 +13,7 @@
 #include "config/config.hpp"
 
 using namespace ctldb;
+using namespace ctldb::config;
 
 namespace {
 

@@ -17,6 +17,8 @@
 #include "pg/connection.hpp"
 
 using namespace ctldb;
+using namespace ctldb::config;
+using namespace ctldb::pg;
 
 namespace {
 

@@ -9,6 +9,7 @@
 #include "config/setting_table.hpp"
 
 using namespace ctldb;
+using namespace ctldb::config;
 
 TEST_CASE("settings table: names are unique and complete") {
     std::set<std::string_view> keys, envs, flags, file_keys;

@@ -5,6 +5,7 @@
 #include "doctor/doctor.hpp"
 
 using namespace ctldb;
+using namespace ctldb::doctor;
 
 TEST_CASE("doctor refuses names that are not checks") {
     doctor::Options o;

@@ -6,6 +6,7 @@
 #include "maintenance/maintenance.hpp"
 
 using namespace ctldb;
+using namespace ctldb::maintenance;
 
 TEST_CASE("wraparound: warn from 50 %, fail from 75 % of the freeze limit in force") {
     using maintenance::wraparound_status;
@@ -17,7 +18,7 @@ TEST_CASE("wraparound: warn from 50 %, fail from 75 % of the freeze limit in for
     // A table's own, lower autovacuum_freeze_max_age moves its thresholds.
     CHECK(wraparound_status(60'000'000, 100'000'000) == Status::warn);
     CHECK(wraparound_status(0, 0) == Status::ok);
-    probe::TableStats t;
+    pg::probe::TableStats t;
     t.freeze_max_age = 200'000'000;
     t.multixact_freeze_max_age = 400'000'000;
     t.xid_age = 10;
@@ -31,7 +32,7 @@ TEST_CASE("wraparound: warn from 50 %, fail from 75 % of the freeze limit in for
 }
 
 TEST_CASE("autovacuum settings against the guide's") {
-    std::vector<probe::Setting> cur(2);
+    std::vector<pg::probe::Setting> cur(2);
     cur[0].name = "autovacuum";
     cur[0].value = "off";
     cur[1].name = "autovacuum_naptime";
@@ -51,7 +52,7 @@ TEST_CASE("autovacuum settings against the guide's") {
 }
 
 TEST_CASE("vacuum status: most dead tuples first, flagged tables fail, times ISO or null") {
-    probe::TableStats a, b;
+    pg::probe::TableStats a, b;
     a.name = "public.small";
     a.dead_tuples = 10;
     a.vacuum_threshold = 50;

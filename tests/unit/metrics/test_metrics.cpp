@@ -6,6 +6,7 @@
 #include "metrics/metrics.hpp"
 
 using namespace ctldb;
+using namespace ctldb::metrics;
 
 TEST_CASE("metrics: HELP and TYPE once per family, only with samples, labels escaped") {
     metrics::Exposition x;
@@ -37,17 +38,17 @@ TEST_CASE("metrics: the reason a connection failed, as a label") {
 }
 
 TEST_CASE("metrics serve: --listen and request lines") {
-    CHECK(http::parse_listen("127.0.0.1:9187").port == 9187);
-    CHECK(http::parse_listen("[::1]:0").host == "::1");
-    CHECK(http::parse_listen("[::1]:80").text() == "[::1]:80");
+    CHECK(metrics::http::parse_listen("127.0.0.1:9187").port == 9187);
+    CHECK(metrics::http::parse_listen("[::1]:0").host == "::1");
+    CHECK(metrics::http::parse_listen("[::1]:80").text() == "[::1]:80");
     for (const char* bad : {"9187", "localhost:9187", "127.0.0.1:", "127.0.0.1:99999", ":9187",
                             "127.0.0.1:9187:1", "[::1]9187", "127.0.0.1:-1"})
-        CHECK_THROWS_AS(http::parse_listen(bad), Error);
+        CHECK_THROWS_AS(metrics::http::parse_listen(bad), Error);
     std::string m, p;
-    CHECK(http::parse_request_line("GET /metrics?x=1 HTTP/1.1\r\nHost: a\r\n\r\n", m, p));
+    CHECK(metrics::http::parse_request_line("GET /metrics?x=1 HTTP/1.1\r\nHost: a\r\n\r\n", m, p));
     CHECK(m == "GET");
     CHECK(p == "/metrics");
-    CHECK_FALSE(http::parse_request_line("GET /metrics\r\n\r\n", m, p));
-    CHECK_FALSE(http::parse_request_line("GET  HTTP/1.1\r\n\r\n", m, p));
-    CHECK_FALSE(http::parse_request_line("GET / HTTP/2.0\r\n\r\n", m, p));
+    CHECK_FALSE(metrics::http::parse_request_line("GET /metrics\r\n\r\n", m, p));
+    CHECK_FALSE(metrics::http::parse_request_line("GET  HTTP/1.1\r\n\r\n", m, p));
+    CHECK_FALSE(metrics::http::parse_request_line("GET / HTTP/2.0\r\n\r\n", m, p));
 }

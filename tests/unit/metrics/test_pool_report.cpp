@@ -7,12 +7,14 @@
 #include "metrics/pool_report.hpp"
 
 using namespace ctldb;
+using namespace ctldb::checks;
+using namespace ctldb::metrics;
 
 TEST_CASE("pool-stats' report renders as text, JSON and Prometheus text without a server") {
-    probe::Activity a;
+    pg::probe::Activity a;
     a.max_connections = 20;
     a.superuser_reserved = 3;
-    probe::Session self, active, idle_tx, waiting, hidden;
+    pg::probe::Session self, active, idle_tx, waiting, hidden;
     self.pid = 1;
     self.self = true;
     self.state = "active";

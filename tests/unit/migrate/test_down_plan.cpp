@@ -4,6 +4,7 @@
 #include "migrate/down_plan.hpp"
 
 using namespace ctldb;
+using namespace ctldb::migrate;
 
 TEST_CASE("a destroyed table says what goes with it") {
     DestroyedTable d;

@@ -4,6 +4,7 @@
 #include "migrate/foreign_history.hpp"
 
 using namespace ctldb;
+using namespace ctldb::migrate;
 
 namespace {
 

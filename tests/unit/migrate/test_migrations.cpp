@@ -5,6 +5,7 @@
 #include "migrate/migrations.hpp"
 
 using namespace ctldb;
+using namespace ctldb::migrate;
 
 namespace {
 using Files = std::vector<std::pair<std::string, std::string>>;
@@ -186,12 +187,12 @@ TEST_CASE("golang-migrate: up and down files, BEGIN/COMMIT left to ctldb") {
     CHECK(set.layout == MigrationLayout::golang_migrate);
     REQUIRE(set.migrations.size() == 2);
     CHECK(set.migrations[0].down_sql == std::optional<std::string>("DROP TABLE a;"));
-    auto init = sql::parse(set.migrations[0].sql);
-    CHECK(sql::unwrap_transaction(init));
+    auto init = pg::sql::parse(set.migrations[0].sql);
+    CHECK(pg::sql::unwrap_transaction(init));
     CHECK(init.statements.size() == 1);
     CHECK(check_migration_sql("x", init, false).empty());
     // One statement that cannot run in a transaction runs alone, as there.
-    auto idx = sql::parse(set.migrations[1].sql);
+    auto idx = pg::sql::parse(set.migrations[1].sql);
     CHECK(runs_outside_transaction(set.migrations[1], idx, false));
     auto files = new_migration_files(set, "add_col", false, 0);
     REQUIRE(files.size() == 2);

@@ -4,8 +4,9 @@
 #include "migrate/schema.hpp"
 
 using namespace ctldb;
-using schema::Object;
-using schema::Snapshot;
+using namespace ctldb::migrate;
+using migrate::schema::Object;
+using migrate::schema::Snapshot;
 
 namespace {
 
@@ -16,7 +17,7 @@ Snapshot snap(std::initializer_list<Object> objects) {
     return s;
 }
 
-std::vector<std::string> described(const schema::Comparison& c) {
+std::vector<std::string> described(const migrate::schema::Comparison& c) {
     std::vector<std::string> out;
     for (const auto& d : c.differences)
         out.push_back(d.describe());
@@ -30,7 +31,7 @@ TEST_CASE("the same objects with the same definitions match") {
                              {"column", "users", "email", "text NOT NULL"},
                              {"index", "users", "idx_users_email",
                               "CREATE UNIQUE INDEX idx_users_email ON users USING btree (email)"}});
-    CHECK(schema::compare(a, a, {}).matches());
+    CHECK(migrate::schema::compare(a, a, {}).matches());
 }
 
 TEST_CASE("missing, different and extra objects on the migrations' tables are differences") {
@@ -44,7 +45,7 @@ TEST_CASE("missing, different and extra objects on the migrations' tables are di
               {"column", "users", "jwt_id", "text"},
               {"column", "users", "email", "character varying(100) NOT NULL"},
               {"trigger", "users", "update_users_updated_at", "CREATE TRIGGER u"}});
-    const auto c = schema::compare(expected, found, {});
+    const auto c = migrate::schema::compare(expected, found, {});
     REQUIRE(c.differences.size() == 5);
     const auto d = described(c);
     CHECK(std::find(d.begin(), d.end(),
@@ -68,13 +69,13 @@ TEST_CASE("the database's own tables, functions and ctldb's history are not diff
               {"function", "", "audit()", "RETURNS trigger LANGUAGE plpgsql x"},
               {"table", "", "ctldb_schema_migrations", "table"},
               {"column", "ctldb_schema_migrations", "version", "bigint NOT NULL"}});
-    const auto c = schema::compare(expected, found, {"ctldb_schema_migrations"});
+    const auto c = migrate::schema::compare(expected, found, {"ctldb_schema_migrations"});
     CHECK(c.matches());
     CHECK(c.others == std::vector<std::string>{"function audit()", "table app_sessions"});
 }
 
 TEST_CASE("long definitions are shortened to one line in messages") {
-    schema::Difference d{
+    migrate::schema::Difference d{
         "function", "function f()",
         "RETURNS trigger LANGUAGE plpgsql\nBEGIN\n    " + std::string(300, 'x') + "\nEND", ""};
     const std::string text = d.describe();
@@ -90,7 +91,7 @@ TEST_CASE("a table missing altogether is one difference that counts its parts") 
                                     {"index", "users", "idx_users_email", "CREATE INDEX ..."},
                                     {"table", "", "refunds", "table"}});
     const Snapshot found = snap({{"table", "", "refunds", "table"}});
-    const auto c = schema::compare(expected, found, {});
+    const auto c = migrate::schema::compare(expected, found, {});
     REQUIRE(c.differences.size() == 1);
     CHECK(c.differences[0].describe() ==
           "table users: missing (the migrations create: table with 2 columns, 1 index)");
@@ -100,8 +101,9 @@ TEST_CASE("two long definitions that differ late are shown from where they diffe
     const std::string head =
         "CREATE TRIGGER update_payments_updated_at BEFORE UPDATE ON payments "
         "FOR EACH ROW EXECUTE FUNCTION ";
-    schema::Difference d{"trigger", "trigger payments.t", head + "update_updated_at_column()",
-                         head + "audit.update_updated_at_column()"};
+    migrate::schema::Difference d{"trigger", "trigger payments.t",
+                                  head + "update_updated_at_column()",
+                                  head + "audit.update_updated_at_column()"};
     const std::string text = d.describe();
     const auto expected =
         text.substr(text.find("expected: "), text.find("; found: ") - text.find("expected: "));

@@ -10,6 +10,8 @@
 #include "pg/connection.hpp"
 
 using namespace ctldb;
+using namespace ctldb::config;
+using namespace ctldb::pg;
 
 namespace {
 
@@ -25,7 +27,7 @@ std::map<std::string, std::string> parse(const std::string& conninfo) {
     return out;
 }
 
-ConnectionSettings sample() {
+config::ConnectionSettings sample() {
     ConnectionSettings s;
     s.host = "db.example";
     s.port = 5433;

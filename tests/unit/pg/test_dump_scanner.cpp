@@ -12,6 +12,7 @@
 #include "pg/dump_scanner.hpp"
 
 using namespace ctldb;
+using namespace ctldb::pg;
 
 namespace {
 

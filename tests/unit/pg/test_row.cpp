@@ -8,6 +8,7 @@
 #include "pg/connection.hpp"
 
 using namespace ctldb;
+using namespace ctldb::pg;
 
 namespace {
 

@@ -5,6 +5,7 @@
 #include "pg/sql.hpp"
 
 using namespace ctldb;
+using namespace ctldb::pg;
 
 TEST_CASE("split: dollar quotes, E-strings, nested comments, BEGIN ATOMIC") {
     const std::string text =
@@ -14,7 +15,7 @@ TEST_CASE("split: dollar quotes, E-strings, nested comments, BEGIN ATOMIC") {
         "/* outer /* nested; */ still comment; */ SELECT 2;\n"
         "CREATE FUNCTION g() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END;\n"
         "SELECT 'semi;colon'";
-    auto p = sql::parse(text);
+    auto p = pg::sql::parse(text);
     REQUIRE_FALSE(p.error);
     REQUIRE(p.statements.size() == 5);
     CHECK(p.statements[0].kind == "CreateFunctionStmt");
@@ -29,7 +30,7 @@ TEST_CASE("split: dollar quotes, E-strings, nested comments, BEGIN ATOMIC") {
 }
 
 TEST_CASE("syntax errors carry line and column") {
-    auto p = sql::parse("SELECT 1;\n  SELEC 2;\n");
+    auto p = pg::sql::parse("SELECT 1;\n  SELEC 2;\n");
     REQUIRE(p.error);
     CHECK(p.error->line == 2);
     CHECK(p.error->column == 3);
@@ -51,26 +52,26 @@ TEST_CASE("statements that cannot run in a transaction are recognised") {
         {"ALTER SYSTEM SET work_mem = '8MB'", "ALTER SYSTEM"},
     };
     for (const auto& c : cases) {
-        auto p = sql::parse(c.sql);
+        auto p = pg::sql::parse(c.sql);
         REQUIRE_MESSAGE(p.statements.size() == 1, c.sql);
         CHECK_MESSAGE(p.statements[0].no_transaction_reason == c.reason, c.sql);
     }
     for (const char* ok : {"CREATE INDEX i ON t (a)", "ANALYZE t", "REINDEX INDEX i",
                            "CREATE TABLE t (a int)", "REFRESH MATERIALIZED VIEW CONCURRENTLY v"}) {
-        auto p = sql::parse(ok);
+        auto p = pg::sql::parse(ok);
         REQUIRE(p.statements.size() == 1);
         CHECK_MESSAGE(p.statements[0].no_transaction_reason.empty(), ok);
     }
-    auto idx = sql::parse("CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_x ON t (a)");
+    auto idx = pg::sql::parse("CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_x ON t (a)");
     CHECK(idx.statements[0].concurrent_index == "idx_x");
-    CHECK(sql::parse("BEGIN").statements[0].transaction_control);
-    CHECK(sql::parse("COMMIT").statements[0].transaction_control);
+    CHECK(pg::sql::parse("BEGIN").statements[0].transaction_control);
+    CHECK(pg::sql::parse("COMMIT").statements[0].transaction_control);
 }
 
 TEST_CASE("lint: risky statements on existing tables, not on new ones") {
     auto rules = [](const std::string& text) {
         std::vector<std::string> out;
-        for (const auto& f : sql::lint(text))
+        for (const auto& f : pg::sql::lint(text))
             out.push_back(f.rule);
         return out;
     };
@@ -94,21 +95,21 @@ TEST_CASE("lint: risky statements on existing tables, not on new ones") {
     CHECK(rules("ALTER TABLE users VALIDATE CONSTRAINT c").empty());
     CHECK(rules("ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (u) REFERENCES users (id)") ==
           std::vector<std::string>{"constraint-validated-at-once"});
-    auto f = sql::lint("SELECT 1;\n\n-- comment\nCREATE INDEX i ON users (email);");
+    auto f = pg::sql::lint("SELECT 1;\n\n-- comment\nCREATE INDEX i ON users (email);");
     REQUIRE(f.size() == 1);
     CHECK(f[0].line == 4);
 }
 
 TEST_CASE("line_column counts characters, not bytes") {
     const std::string t = "ab\ncé d";
-    CHECK(sql::line_column(t, 0) == std::make_pair(1, 1));
-    CHECK(sql::line_column(t, 3) == std::make_pair(2, 1));
-    CHECK(sql::line_column(t, t.find('d')) == std::make_pair(2, 4));
+    CHECK(pg::sql::line_column(t, 0) == std::make_pair(1, 1));
+    CHECK(pg::sql::line_column(t, 3) == std::make_pair(2, 1));
+    CHECK(pg::sql::line_column(t, t.find('d')) == std::make_pair(2, 4));
 }
 
 TEST_CASE("invalid UTF-8 is named with its byte offset, not mistaken for an empty file") {
     const std::string text = "SELECT 1;\nSELECT 'caf\xc3\xa9';\nSELECT '\xff';\n";
-    auto p = sql::parse(text);
+    auto p = pg::sql::parse(text);
     REQUIRE(p.error);
     CHECK(p.error->message.find("invalid UTF-8: byte 0xFF at byte offset 34") == 0);
     CHECK(p.error->offset == 34);
@@ -118,16 +119,16 @@ TEST_CASE("invalid UTF-8 is named with its byte offset, not mistaken for an empt
     // Overlong forms and surrogates are invalid too; a truncated sequence at the end.
     for (const std::string bad :
          {"SELECT '\xc0\xaf'", "SELECT '\xed\xa0\x80'", "SELECT 1 -- \xe2\x82"}) {
-        auto q = sql::parse(bad);
+        auto q = pg::sql::parse(bad);
         REQUIRE_MESSAGE(q.error, bad);
         CHECK(q.error->message.find("invalid UTF-8") == 0);
     }
-    CHECK_FALSE(sql::parse("SELECT '\xf0\x9f\x90\x98 \xe2\x82\xac'").error);
+    CHECK_FALSE(pg::sql::parse("SELECT '\xf0\x9f\x90\x98 \xe2\x82\xac'").error);
 }
 
 TEST_CASE("syntax error columns count characters, not bytes") {
     // PostgreSQL's cursor position is in characters: 'éééé' is 8 bytes, 4 characters.
-    auto p = sql::parse("SELECT 1;\nSELECT '\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9' FRM x;\n");
+    auto p = pg::sql::parse("SELECT 1;\nSELECT '\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9' FRM x;\n");
     REQUIRE(p.error);
     CHECK(p.error->line == 2);
     CHECK(p.error->column == 19);
@@ -137,29 +138,29 @@ TEST_CASE("syntax error columns count characters, not bytes") {
 TEST_CASE(
     "script edges: no final semicolon, empty statements, unclosed quotes and comments, psql "
     "meta-commands") {
-    auto p = sql::parse("SELECT 1;;\n;\nSELECT 2 -- the end, no semicolon\n");
+    auto p = pg::sql::parse("SELECT 1;;\n;\nSELECT 2 -- the end, no semicolon\n");
     REQUIRE_FALSE(p.error);
     REQUIRE(p.statements.size() == 2);
     CHECK(p.statements[1].text == "SELECT 2 -- the end, no semicolon");
     CHECK(p.statements[1].line == 3);
     CHECK(p.statements[1].offset == 13);
 
-    auto q = sql::parse("SELECT 1;\nSELECT 'never closed;\n");
+    auto q = pg::sql::parse("SELECT 1;\nSELECT 'never closed;\n");
     REQUIRE(q.error);
     CHECK(q.error->line == 2);
     CHECK(q.error->message.find("unterminated quoted string") != std::string::npos);
 
-    auto c = sql::parse("SELECT 1;\n/* never closed\n");
+    auto c = pg::sql::parse("SELECT 1;\n/* never closed\n");
     REQUIRE(c.error);
     CHECK(c.error->message.find("unterminated /* comment") != std::string::npos);
 
-    auto m = sql::parse("SELECT 1;\n\\i other.sql\nSELECT 2;\n");
+    auto m = pg::sql::parse("SELECT 1;\n\\i other.sql\nSELECT 2;\n");
     REQUIRE(m.error);
     CHECK(m.error->line == 2);
     CHECK(m.error->column == 1);
     CHECK(m.error->message.find("psql meta-command '\\i' is not SQL") == 0);
 
-    CHECK(sql::parse("-- only a comment\n/* and another */\n").statements.empty());
+    CHECK(pg::sql::parse("-- only a comment\n/* and another */\n").statements.empty());
 }
 
 TEST_CASE("a large script is split in one pass with the parser's verdict per statement") {
@@ -170,7 +171,7 @@ TEST_CASE("a large script is split in one pass with the parser's verdict per sta
             text +=
                 "CREATE INDEX CONCURRENTLY IF NOT EXISTS i" + std::to_string(i) + " ON t (a);\n";
     }
-    auto p = sql::parse(text);
+    auto p = pg::sql::parse(text);
     REQUIRE_FALSE(p.error);
     REQUIRE(p.statements.size() == 20020);
     CHECK(p.statements.back().line == 20020);
@@ -182,9 +183,9 @@ TEST_CASE("a large script is split in one pass with the parser's verdict per sta
 
 TEST_CASE("table effects: what a statement creates, drops and empties") {
     auto effects = [](const std::string& text) {
-        auto p = sql::parse(text);
+        auto p = pg::sql::parse(text);
         REQUIRE(p.statements.size() == 1);
-        return sql::table_effects(p.statements[0]);
+        return pg::sql::table_effects(p.statements[0]);
     };
     auto drop = effects("DROP TABLE IF EXISTS a, s.\"B c\" CASCADE");
     REQUIRE(drop.drops.size() == 2);
@@ -205,18 +206,18 @@ TEST_CASE("table effects: what a statement creates, drops and empties") {
 }
 
 TEST_CASE("array literals quote every element, \" and \\ escaped") {
-    CHECK(ctldb::sql::array_literal({}) == "{}");
-    CHECK(ctldb::sql::array_literal({"a", "b"}) == "{\"a\",\"b\"}");
-    CHECK(ctldb::sql::array_literal({"we\"ird", "back\\slash", "x,y}"}) ==
+    CHECK(ctldb::pg::sql::array_literal({}) == "{}");
+    CHECK(ctldb::pg::sql::array_literal({"a", "b"}) == "{\"a\",\"b\"}");
+    CHECK(ctldb::pg::sql::array_literal({"we\"ird", "back\\slash", "x,y}"}) ==
           "{\"we\\\"ird\",\"back\\\\slash\",\"x,y}\"}");
 }
 
 TEST_CASE("the tables a statement names, wherever they appear") {
     auto names = [](const std::string& text) {
-        const auto parsed = sql::parse(text);
+        const auto parsed = pg::sql::parse(text);
         REQUIRE(parsed.statements.size() == 1);
         std::vector<std::string> out;
-        for (const auto& t : sql::referenced_tables(parsed.statements[0]))
+        for (const auto& t : pg::sql::referenced_tables(parsed.statements[0]))
             out.push_back(t.schema.empty() ? t.name : t.schema + "." + t.name);
         return out;
     };

@@ -5,9 +5,10 @@
 #include "roles/roles.hpp"
 
 using namespace ctldb;
+using namespace ctldb::roles;
 
 TEST_CASE("roles: least privilege is strict in roles check, a warning in doctor") {
-    probe::RoleFacts r;
+    pg::probe::RoleFacts r;
     r.name = "app";
     r.create_db = true;
     const std::string now = "2026-12-02T10:00:00Z";

@@ -14,6 +14,7 @@
 #include "tls/tls.hpp"
 
 using namespace ctldb;
+using namespace ctldb::tls;
 
 namespace {
 X509* load(const std::string& pem) {

@@ -5,6 +5,7 @@
 #include "tls/tls_check.hpp"
 
 using namespace ctldb;
+using namespace ctldb::tls;
 
 TEST_CASE("certificate expiry is classified against both thresholds") {
     using tls::Expiry;
@@ -17,8 +18,8 @@ TEST_CASE("certificate expiry is classified against both thresholds") {
 }
 
 TEST_CASE("non-TLS clients: counted when visible, unknown when only others' are hidden") {
-    probe::Activity a;
-    probe::Session local, plain, tls, hidden;
+    pg::probe::Activity a;
+    pg::probe::Session local, plain, tls, hidden;
     local.client = "local";
     local.ssl = false;
     plain.client = "10.0.0.5";
