@@ -110,15 +110,5 @@ bool looks_like_pg_dump(const std::string& path, DumpKind& kind);
 /// when the name holds none.
 std::optional<std::time_t> time_in_name(const std::string& file_name);
 
-/// Which backups retention deletes, per database (the one in each manifest):
-/// the newest `keep_last` usable backups of a database and its usable ones
-/// younger than `keep_days` (0: that rule is off) stay. Only files whose own
-/// manifest names them are candidates; anything else (a dump made without
-/// ctldb, a manifest that is missing or names another file) is never counted
-/// and never deleted. With `protect` (the backup just made), only its
-/// database is pruned and only backups older than it. Returns the paths.
-std::vector<std::string> backups_to_prune(const std::vector<BackupEntry>& entries, int keep_last,
-                                          int keep_days, std::time_t now,
-                                          const std::string& protect);
 
 }  // namespace ctldb::backup

@@ -4,6 +4,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -16,6 +17,7 @@
 #include "backup/backup_slot.hpp"
 #include "backup/backup_verify.hpp"
 #include "backup/compress.hpp"
+#include "backup/retention.hpp"
 #include "backup/snapshot.hpp"
 #include "base/cpus.hpp"
 #include "base/findings.hpp"
@@ -43,8 +45,7 @@ struct BackupOptions {
     std::string compression = "gzip";
     int level = -1;  // -1: format's default
     int jobs = 0;    // 0: every core
-    int keep_last = 0;
-    int keep_days = 0;
+    backup::Retention keep;
     std::string file;
     bool dry_run = false;
     bool no_space_check = false;
@@ -199,9 +200,9 @@ void dump_plain(const std::vector<std::string>& argv, const ProcessOptions& po, 
 std::vector<std::string> prune_after(const BackupOptions& o, const std::string& dir,
                                      const std::string& just_made) {
     std::vector<std::string> pruned;
-    if (o.keep_last <= 0 && o.keep_days <= 0) return pruned;
-    pruned = backup::backups_to_prune(backup::list_backups(dir), o.keep_last, o.keep_days,
-                                      std::time(nullptr), just_made);
+    if (!o.keep.any()) return pruned;
+    pruned =
+        backup::backups_to_prune(backup::list_backups(dir), o.keep, std::time(nullptr), just_made);
     for (const auto& p : pruned) {
         ::unlink(p.c_str());
         ::unlink(backup::manifest_path_for(p).c_str());
@@ -423,9 +424,26 @@ cli::Outcome run_verify(const BackupOptions& o, Context& ctx) {
                                {"tables", m.row_counts.size()}});
 }
 
+/// What prune says: each deletion, and with --dry-run each backup kept,
+/// with the rules that decide.
+std::string prune_text(const std::vector<backup::RetentionDecision>& plan, bool dry_run,
+                       std::size_t kept) {
+    std::string out;
+    for (const auto& d : plan) {
+        if (d.keep && !dry_run) continue;
+        out += std::string(d.keep    ? "keep "
+                           : dry_run ? "would delete "
+                                     : "deleted ") +
+               d.path + ": " + join(d.reasons, ", ") + "\n";
+    }
+    return out + std::to_string(kept) + " backup(s) kept\n";
+}
+
 cli::Outcome run_prune(const BackupOptions& o, Context& ctx) {
-    if (o.keep_last <= 0 && o.keep_days <= 0) {
-        throw usage_error("backup prune needs --keep-last N and/or --keep-days N");
+    if (!o.keep.any()) {
+        throw usage_error(
+            "backup prune needs a rule: --keep-last, --keep-days, --keep-daily, "
+            "--keep-weekly or --keep-monthly");
     }
     const std::string dir = backup_dir(o, ctx);
     if (!o.dry_run) {
@@ -433,21 +451,43 @@ cli::Outcome run_prune(const BackupOptions& o, Context& ctx) {
             log::info("removed " + p + ", left by a run that no longer exists");
     }
     const auto entries = backup::list_backups(dir);
-    const auto doomed =
-        backup::backups_to_prune(entries, o.keep_last, o.keep_days, std::time(nullptr), "");
+    const auto plan = backup::retention_plan(entries, o.keep, std::time(nullptr), "");
+    nlohmann::json doomed = nlohmann::json::array(), decisions = nlohmann::json::array();
+    for (const auto& d : plan) {
+        if (!d.keep) doomed.push_back(d.path);
+        decisions.push_back({{"path", d.path},
+                             {"database", d.database},
+                             {"taken_at", utc_iso8601(d.taken_at)},
+                             {"keep", d.keep},
+                             {"reasons", d.reasons}});
+    }
     if (!o.dry_run) {
-        for (const auto& p : doomed) {
-            ::unlink(p.c_str());
-            ::unlink(backup::manifest_path_for(p).c_str());
+        for (const auto& d : plan) {
+            if (d.keep) continue;
+            ::unlink(d.path.c_str());
+            ::unlink(backup::manifest_path_for(d.path).c_str());
         }
     }
-    std::string out;
-    for (const auto& p : doomed)
-        out += (o.dry_run ? "would delete " : "deleted ") + p + "\n";
-    out += std::to_string(entries.size() - doomed.size()) + " backup(s) kept\n";
+    const std::size_t kept = entries.size() - doomed.size();
     return cli::Outcome::done(
-        ExitCode::ok, out,
-        {{"dry_run", o.dry_run}, {"deleted", doomed}, {"kept", entries.size() - doomed.size()}});
+        ExitCode::ok, prune_text(plan, o.dry_run, kept),
+        {{"dry_run", o.dry_run}, {"deleted", doomed}, {"kept", kept}, {"decisions", decisions}});
+}
+
+/// The retention rules of `backup` (after the backup) and `backup prune`.
+void add_retention(CLI::App* c, BackupOptions& o, const std::string& when) {
+    const auto rule = [&](const char* flag, int& n, std::string what) {
+        if (when.empty()) what[0] = static_cast<char>(std::toupper(what[0]));
+        c->add_option(flag, n, when + what + " (default: rule off)")->check(CLI::Range(1, 100000));
+    };
+    rule("--keep-last", o.keep.keep_last, "keep this many newest usable backups");
+    rule("--keep-days", o.keep.keep_days, "keep backups younger than this many days");
+    rule("--keep-daily", o.keep.keep_daily,
+         "keep the newest backup of each of the last N days that have one (UTC)");
+    rule("--keep-weekly", o.keep.keep_weekly,
+         "keep the newest backup of each of the last N ISO weeks that have one");
+    rule("--keep-monthly", o.keep.keep_monthly,
+         "keep the newest backup of each of the last N months that have one");
 }
 
 }  // namespace
@@ -469,12 +509,7 @@ void bind_backup(CLI::App* cmd, Context& ctx) {
                     "Compression threads (default: the CPUs available, a pod's CPU limit "
                     "included)")
         ->check(CLI::Range(1, 256));
-    cmd->add_option("--keep-last", o.keep_last,
-                    "After the backup, keep this many newest ones (default: keep all)")
-        ->check(CLI::Range(1, 100000));
-    cmd->add_option("--keep-days", o.keep_days,
-                    "After the backup, keep those younger than this many days (default: keep all)")
-        ->check(CLI::Range(1, 100000));
+    add_retention(cmd, o, "After the backup, ");
     cmd->add_flag("--no-space-check", o.no_space_check,
                   "Start even when the volume looks too small for the backup");
     cmd->callback([cmd, &ctx] {
@@ -493,14 +528,7 @@ void bind_backup(CLI::App* cmd, Context& ctx) {
     auto* prune = cmd->add_subcommand("prune", "Delete old backups by retention rules");
     prune->add_option("--dir", o.dir,
                       "Backup directory (" + config::env_and_default("backup_dir") + ")");
-    prune
-        ->add_option("--keep-last", o.keep_last,
-                     "Keep this many newest usable backups (default: no count rule)")
-        ->check(CLI::Range(1, 100000));
-    prune
-        ->add_option("--keep-days", o.keep_days,
-                     "Keep backups younger than this many days (default: no age rule)")
-        ->check(CLI::Range(1, 100000));
+    add_retention(prune, o, "");
     prune->add_flag("--dry-run", o.dry_run, "Only say what would be deleted");
     prune->callback([&ctx] { ctx.run = [&ctx] { return run_prune(o, ctx); }; });
 }

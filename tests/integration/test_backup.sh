@@ -176,6 +176,30 @@ expect_rc 0 "backup list names each backup's database" "$CTLDB" backup list --di
 check "database column, and the way to restore the manifest-less one" bash -c "grep -q 'it_runbook' '$OUT' && grep -q 'it_backup' '$OUT' && grep -q 'restore --no-manifest can take it' '$OUT'"
 expect_rc 2 "prune needs a rule" "$CTLDB" backup prune --dir "$R"
 
+# Calendar retention over 400 simulated days (copies of one real backup,
+# each named by its time with a manifest naming it; gaps, second backups of
+# a day, one damaged, one dated in the future, one without a manifest): the
+# set kept is exactly what calendar_backups.py computes on its own.
+CAL="$IT_TMP/calendar"
+mkdir -p "$CAL"
+DAMAGED=$(python3 "$(dirname "$0")/calendar_backups.py" make "$CAL" "$JUST_MADE" "${JUST_MADE%.sql.gz}.json")
+ALL=$(ls "$CAL"/*.sql.gz | wc -l)
+RULES=(--keep-last 2 --keep-daily 7 --keep-weekly 5 --keep-monthly 13)
+python3 "$(dirname "$0")/calendar_backups.py" expect "$CAL" 2 7 5 13 >"$IT_TMP/cal.expected"
+expect_rc 0 "prune by calendar --dry-run" "$CTLDB" backup prune --dir "$CAL" "${RULES[@]}" --dry-run -o json
+check "dry run: nothing deleted" test "$(ls "$CAL"/*.sql.gz | wc -l)" = "$ALL"
+check "dry run: as many to delete as the independent count" test "$("$CTLDB_JSON_TOOL" get /deleted <"$OUT" | grep -o "sql.gz" | wc -l)" = "$((ALL - $(wc -l <"$IT_TMP/cal.expected")))"
+check "dry run: the damaged one goes, saying so" bash -c "grep -q '$DAMAGED' '$OUT' && grep -q 'damaged (size differs' '$OUT'"
+expect_rc 0 "prune by calendar, text" "$CTLDB" backup prune --dir "$CAL" "${RULES[@]}" --dry-run
+check "text says which rule keeps each" bash -c "grep -q '^keep .*: newest usable, last 2, daily ' '$OUT' && grep -q 'monthly ' '$OUT' && grep -q '^would delete .*kept by no rule (--keep-last 2 --keep-daily 7 --keep-weekly 5 --keep-monthly 13)' '$OUT'"
+expect_rc 0 "prune by calendar" "$CTLDB" backup prune --dir "$CAL" "${RULES[@]}"
+ls "$CAL"/*.sql.gz | sort >"$IT_TMP/cal.kept"
+check "exactly the expected set kept ($(wc -l <"$IT_TMP/cal.expected") of $ALL)" diff "$IT_TMP/cal.expected" "$IT_TMP/cal.kept"
+check "no manifest left without its backup" bash -c "for m in '$CAL'/*.json; do test -f \"\${m%.json}.sql.gz\" || exit 1; done"
+check "the future-dated and the manifest-less ones untouched" bash -c "ls '$CAL' | grep -q 20200101 && test \$(ls '$CAL'/*.sql.gz | awk -F/ '{print \$NF}' | sort | tail -1) '>' backup-\$(date -u +%Y%m%d)"
+expect_rc 0 "prune again: nothing more goes" "$CTLDB" backup prune --dir "$CAL" "${RULES[@]}" -o json
+check "second run deletes nothing" test "$("$CTLDB_JSON_TOOL" get /deleted <"$OUT")" = "[]"
+
 # Other formats.
 expect_rc 0 "custom format" "$CTLDB" backup --dir "$D" --format custom -o json
 C=$(json_get /path)

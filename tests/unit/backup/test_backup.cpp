@@ -9,6 +9,7 @@
 
 #include "backup/backup.hpp"
 #include "backup/compress.hpp"
+#include "backup/retention.hpp"
 #include "base/error.hpp"
 #include "base/text.hpp"
 
@@ -109,9 +110,9 @@ namespace {
 
 /// A listed backup: with a manifest of database `db` naming it (usable or
 /// damaged), or with no manifest at all (db empty).
-BackupEntry listed(const char* name, std::time_t t, const char* db, bool usable = true) {
+BackupEntry listed(const std::string& name, std::time_t t, const char* db, bool usable = true) {
     BackupEntry e;
-    e.path = std::string("/b/") + name;
+    e.path = "/b/" + name;
     e.taken_at = t;
     if (*db == '\0') {
         e.problem = "no manifest";
@@ -125,6 +126,13 @@ BackupEntry listed(const char* name, std::time_t t, const char* db, bool usable 
     return e;
 }
 
+Retention rules(int last, int days) {
+    Retention r;
+    r.keep_last = last;
+    r.keep_days = days;
+    return r;
+}
+
 }  // namespace
 
 TEST_CASE("retention keeps the newest usable backups and never the one just made") {
@@ -136,14 +144,17 @@ TEST_CASE("retention keeps the newest usable backups and never the one just made
         listed("d", now - 3 * day, "app"),
         listed("e", now - 40 * day, "app"),
     };
-    auto doomed = backups_to_prune(entries, 2, 0, now, "/b/new");
+    auto doomed = backups_to_prune(entries, rules(2, 0), now, "/b/new");
     CHECK(doomed == std::vector<std::string>{"/b/b", "/b/d", "/b/e"});
-    doomed = backups_to_prune(entries, 0, 7, now, "/b/new");
+    doomed = backups_to_prune(entries, rules(0, 7), now, "/b/new");
     CHECK(doomed == std::vector<std::string>{"/b/e"});
-    doomed = backups_to_prune(entries, 1, 0, now, "/b/new");
+    // Only an age rule, every backup older: the newest usable one stays.
+    doomed = backups_to_prune({entries[3], entries[4]}, rules(0, 1), now, "");
+    CHECK(doomed == std::vector<std::string>{"/b/e"});
+    doomed = backups_to_prune(entries, rules(1, 0), now, "/b/new");
     CHECK(doomed == std::vector<std::string>{"/b/b", "/b/c", "/b/d", "/b/e"});
     // Without a protected backup, keep-last counts from the newest usable one.
-    doomed = backups_to_prune(entries, 1, 0, now, "");
+    doomed = backups_to_prune(entries, rules(1, 0), now, "");
     CHECK(doomed == std::vector<std::string>{"/b/b", "/b/c", "/b/d", "/b/e"});
 }
 
@@ -157,16 +168,16 @@ TEST_CASE("retention counts and deletes per database, and never what it cannot i
     };
     // After a backup of app: only app's older backups go; billing's and the
     // manifest-less dumps stay whatever their age.
-    CHECK(backups_to_prune(entries, 1, 0, now, "/b/new") ==
+    CHECK(backups_to_prune(entries, rules(1, 0), now, "/b/new") ==
           std::vector<std::string>{"/b/a2", "/b/a3"});
     // prune: each database keeps its own newest one.
-    CHECK(backups_to_prune(entries, 1, 0, now, "") ==
+    CHECK(backups_to_prune(entries, rules(1, 0), now, "") ==
           std::vector<std::string>{"/b/a2", "/b/other2", "/b/a3"});
     // A manifest that names another file does not identify this one.
     BackupEntry stray = listed("x", now - 50 * day, "app");
     stray.manifest->file = "y";
     stray.problem = "manifest names another file";
-    CHECK(backups_to_prune({stray}, 1, 0, now, "").empty());
+    CHECK(backups_to_prune({stray}, rules(1, 0), now, "").empty());
 }
 
 TEST_CASE("manifest JSON round trip and rejection") {
@@ -201,4 +212,57 @@ TEST_CASE("the time in a dump's name, in the forms other tools write") {
     CHECK(at("build-123456789012.sql") == "none");  // a long number is not a date
     CHECK(at("v20251399-000000.sql") == "none");    // no month 13
     CHECK(at("x-20251116-250000.sql") == "none");   // no hour 25: not a time to trust
+}
+
+TEST_CASE("calendar retention keeps the newest backup of each of the last N days, weeks, months") {
+    // Two backups a day (02:00 and 14:00 UTC) from 2026-01-01 to 2026-03-31.
+    std::tm start{};
+    start.tm_year = 126;
+    start.tm_mon = 0;
+    start.tm_mday = 1;
+    const std::time_t jan1 = ::timegm(&start), day = 86400;
+    std::vector<BackupEntry> entries;
+    for (int d = 89; d >= 0; --d) {  // newest first
+        for (int h : {14, 2}) {
+            const std::time_t t = jan1 + d * day + h * 3600;
+            entries.push_back(listed(day_bucket(t) + "-" + std::to_string(h), t, "app"));
+        }
+    }
+    const std::time_t now = jan1 + 90 * day;
+    Retention r;
+    r.keep_daily = 3;
+    r.keep_weekly = 2;
+    r.keep_monthly = 2;
+    std::vector<std::string> kept;
+    for (const auto& d : retention_plan(entries, r, now, ""))
+        if (d.keep) kept.push_back(d.path.substr(3) + " " + join(d.reasons, ","));
+    CHECK(kept ==
+          std::vector<std::string>{
+              // 2026-03-31 is a Tuesday of ISO week 14; March 29 ends week 13.
+              "2026-03-31-14 newest usable,daily 2026-03-31,weekly 2026-W14,monthly 2026-03",
+              "2026-03-30-14 daily 2026-03-30",
+              "2026-03-29-14 daily 2026-03-29,weekly 2026-W13",
+              "2026-02-28-14 monthly 2026-02",
+          });
+    CHECK(week_bucket(jan1) == "2026-W01");  // Thursday 2026-01-01
+    CHECK(week_bucket(jan1 - 4 * day) == "2025-W52");
+    CHECK(month_bucket(jan1 - 1) == "2025-12");
+}
+
+TEST_CASE("retention says why: each rule that keeps a backup, and why one goes") {
+    const std::time_t day = 86400, now = 100 * day;
+    std::vector<BackupEntry> entries = {listed("a", now - day, "app"),
+                                        listed("b", now - 2 * day, "app", false),
+                                        listed("c", now - 3 * day, "app")};
+    Retention r = rules(1, 0);
+    const auto plan = retention_plan(entries, r, now, "");
+    REQUIRE(plan.size() == 3);
+    CHECK(plan[0].keep);
+    CHECK(plan[0].reasons == std::vector<std::string>{"newest usable", "last 1"});
+    CHECK_FALSE(plan[1].keep);
+    CHECK(plan[1].reasons.front().rfind("damaged (", 0) == 0);
+    CHECK_FALSE(plan[2].keep);
+    CHECK(plan[2].reasons == std::vector<std::string>{"kept by no rule (--keep-last 1)"});
+    CHECK(r.describe() == "--keep-last 1");
+    CHECK_FALSE(Retention{}.any());
 }
