@@ -7,7 +7,9 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <exception>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -435,6 +437,130 @@ ReadResult read_compressed_fd(int fd, const std::string& path, Compression compr
     }
     d.finish();
     result.sha256 = sha.hex();
+    return result;
+}
+
+namespace {
+
+/// Chunks of content handed from the reading thread to the consuming one:
+/// at most `depth` of them in flight, so memory stays bounded whatever the
+/// file's size; a chunk is filled to `size` before it is handed over.
+class ChunkQueue {
+  public:
+    ChunkQueue(std::size_t depth, std::size_t size) : size_(size) {
+        for (std::size_t i = 0; i < depth; ++i)
+            free_.emplace_back().reserve(size);
+    }
+
+    /// Producer: append `n` bytes; blocks while every chunk is in flight.
+    /// False once the consumer has given up.
+    bool write(const char* data, std::size_t n) {
+        while (n > 0) {
+            if (!filling_ && !take_free()) return false;
+            const std::size_t take = std::min(n, size_ - filling_->size());
+            filling_->insert(filling_->end(), data, data + take);
+            data += take;
+            n -= take;
+            if (filling_->size() == size_) hand_over();
+        }
+        return true;
+    }
+
+    /// Producer: no more content (after an error too).
+    void close() {
+        if (filling_ && !filling_->empty()) hand_over();
+        std::lock_guard<std::mutex> lock(mutex_);
+        closed_ = true;
+        changed_.notify_all();
+    }
+
+    /// Consumer: the next chunk, or false at the end.
+    bool next(std::vector<char>& chunk) {
+        std::unique_lock<std::mutex> lock(mutex_);
+        changed_.wait(lock, [&] { return !full_.empty() || closed_; });
+        if (full_.empty()) return false;
+        chunk.swap(full_.front());
+        full_.pop_front();
+        return true;
+    }
+
+    /// Consumer: a chunk it has used, back to the producer.
+    void give_back(std::vector<char>& chunk) {
+        chunk.clear();
+        std::lock_guard<std::mutex> lock(mutex_);
+        free_.push_back(std::move(chunk));
+        chunk = std::vector<char>();
+        changed_.notify_all();
+    }
+
+    /// Consumer: stop; the producer's next write returns false.
+    void cancel() {
+        std::lock_guard<std::mutex> lock(mutex_);
+        cancelled_ = true;
+        changed_.notify_all();
+    }
+
+  private:
+    bool take_free() {
+        std::unique_lock<std::mutex> lock(mutex_);
+        changed_.wait(lock, [&] { return !free_.empty() || cancelled_; });
+        if (cancelled_) return false;
+        filling_ = std::move(free_.front());
+        free_.pop_front();
+        return true;
+    }
+
+    void hand_over() {
+        std::lock_guard<std::mutex> lock(mutex_);
+        full_.push_back(std::move(*filling_));
+        filling_.reset();
+        changed_.notify_all();
+    }
+
+    const std::size_t size_;
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::deque<std::vector<char>> free_, full_;
+    std::optional<std::vector<char>> filling_;  // the producer's own
+    bool closed_ = false;
+    bool cancelled_ = false;
+};
+
+/// Thrown in the reading thread when the consumer has stopped.
+struct ConsumerStopped {};
+
+}  // namespace
+
+ReadResult read_compressed_fd_ahead(int fd, const std::string& path, Compression compression,
+                                    const std::function<void(const char*, std::size_t)>& out) {
+    ChunkQueue queue(4, 1 << 20);
+    ReadResult result;
+    std::exception_ptr failed;
+    std::thread reader([&] {
+        try {
+            result = read_compressed_fd(fd, path, compression, [&](const char* d, std::size_t n) {
+                if (!queue.write(d, n)) throw ConsumerStopped{};
+            });
+        } catch (const ConsumerStopped&) {
+            // the consumer's own error is the one to report
+        } catch (...) {
+            failed = std::current_exception();
+        }
+        queue.close();
+    });
+    try {
+        std::vector<char> chunk;
+        while (queue.next(chunk)) {
+            out(chunk.data(), chunk.size());
+            queue.give_back(chunk);
+        }
+    } catch (...) {
+        queue.cancel();
+        reader.join();
+        throw;
+    }
+    reader.join();
+    if (failed) std::rethrow_exception(failed);
     return result;
 }
 

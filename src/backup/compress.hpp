@@ -61,6 +61,13 @@ ReadResult read_compressed(const std::string& path, Compression compression,
 /// (`path` names it in messages): what is checked is what is read.
 ReadResult read_compressed_fd(int fd, const std::string& path, Compression compression,
                               const std::function<void(const char*, std::size_t)>& out);
+/// The same with the reading, checksumming and decompressing on a thread of
+/// its own, one to four 1 MiB chunks ahead of `out` (which runs on the
+/// calling thread): a restore's parsing and sending overlap the
+/// decompression. Damage found by the reader is thrown here, after `out`
+/// has had every byte before it; an exception from `out` stops the reader.
+ReadResult read_compressed_fd_ahead(int fd, const std::string& path, Compression compression,
+                                    const std::function<void(const char*, std::size_t)>& out);
 
 /// Up to `max` bytes from the start of `path`, decompressed with
 /// `compression`: enough to tell what a file holds without reading it all.

@@ -46,7 +46,7 @@ void run_plain(int fd, const VerifiedBackup& v, DumpRunner& runner) {
     const std::uint64_t total = fd_size(fd);
     Progress progress("restore", total, "bytes read");
     const ReadResult r =
-        read_compressed_fd(fd, v.path, v.compression, [&](const char* d, std::size_t n) {
+        read_compressed_fd_ahead(fd, v.path, v.compression, [&](const char* d, std::size_t n) {
             runner.feed(d, n);
             const off_t at = ::lseek(fd, 0, SEEK_CUR);
             if (at > 0) progress.update(static_cast<std::uint64_t>(at), runner.stats().bytes);

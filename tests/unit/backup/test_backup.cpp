@@ -4,8 +4,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "backup/backup.hpp"
 #include "backup/compress.hpp"
@@ -89,6 +92,85 @@ TEST_CASE("a truncated or corrupted gzip stream is detected") {
     ::close(fd);
     CHECK_THROWS_AS(read_compressed(path, Compression::gzip, nullptr), Error);
     ::unlink(path);
+}
+
+namespace {
+
+/// A gzip file of `data` at a new temporary path.
+std::string gzip_file(const std::string& data) {
+    char path[] = "/tmp/ctldb-unit-ahead-XXXXXX";
+    const int fd = ::mkstemp(path);
+    REQUIRE(fd >= 0);
+    {
+        HashingFileSink sink(fd, path);
+        auto comp = make_gzip_compressor(sink, 1, 2);
+        comp->write(data.data(), data.size());
+        comp->finish();
+    }
+    ::close(fd);
+    return path;
+}
+
+struct OpenFile {
+    int fd;
+    explicit OpenFile(const std::string& path) : fd(::open(path.c_str(), O_RDONLY)) {}
+    ~OpenFile() { ::close(fd); }
+};
+
+}  // namespace
+
+TEST_CASE("reading ahead on a thread hands over every byte, in order, and the same checksum") {
+    const std::string data = random_text(9'000'000, 21);  // more chunks than the queue holds
+    const std::string path = gzip_file(data);
+    OpenFile a(path), b(path);
+    std::string one, ahead;
+    const ReadResult r1 = read_compressed_fd(
+        a.fd, path, Compression::gzip, [&](const char* p, std::size_t n) { one.append(p, n); });
+    const ReadResult r2 =
+        read_compressed_fd_ahead(b.fd, path, Compression::gzip, [&](const char* p, std::size_t n) {
+            ahead.append(p, n);
+            if (ahead.size() < 3'000'000)
+                std::this_thread::sleep_for(std::chrono::microseconds(50));
+        });
+    CHECK(one == data);
+    CHECK(ahead == data);
+    CHECK(r2.sha256 == r1.sha256);
+    CHECK(r2.content_bytes == data.size());
+    CHECK(r2.tail == r1.tail);
+    ::unlink(path.c_str());
+}
+
+TEST_CASE(
+    "reading ahead: damage is thrown after the bytes before it, a consumer's error stops "
+    "the reader") {
+    const std::string data = random_text(6'000'000, 22);
+    const std::string path = gzip_file(data);
+    {
+        const int fd = ::open(path.c_str(), O_WRONLY);
+        ::ftruncate(fd, ::lseek(fd, 0, SEEK_END) / 2);
+        ::close(fd);
+    }
+    std::string got;
+    {
+        OpenFile f(path);
+        CHECK_THROWS_AS(
+            read_compressed_fd_ahead(f.fd, path, Compression::gzip,
+                                     [&](const char* p, std::size_t n) { got.append(p, n); }),
+            Error);
+    }
+    CHECK(!got.empty());
+    CHECK(data.compare(0, got.size(), got) == 0);  // a prefix, never garbage
+    // The consumer fails at its second chunk: its error, not the reader's.
+    int calls = 0;
+    OpenFile f(path);
+    CHECK_THROWS_WITH(read_compressed_fd_ahead(f.fd, path, Compression::gzip,
+                                               [&](const char*, std::size_t) {
+                                                   if (++calls == 2)
+                                                       throw std::runtime_error("runner");
+                                               }),
+                      "runner");
+    CHECK(calls == 2);
+    ::unlink(path.c_str());
 }
 
 TEST_CASE("backup names and times") {
