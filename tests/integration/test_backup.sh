@@ -92,12 +92,15 @@ check "no backup written" test -z "$(ls "$B" | grep -v 20200101 || true)"
 # one thread, so it can be interrupted and cut off midway.
 sql "CREATE TABLE bulk AS SELECT g AS id, md5(g::text) || repeat('y', 300) AS pad FROM generate_series(1, 400000) g" >/dev/null
 sql "ALTER TABLE bulk OWNER TO appuser" >/dev/null
-dump_pid() { pgrep -x pg_dump | head -1; }
+# This run's pg_dump, the child of its ctldb (other suites and benchmarks on
+# the machine run pg_dump too); gone_pid PID: that process has ended.
+dump_child() { pgrep -x -P "$1" pg_dump | head -1; }
+gone_pid() { [[ -n "$1" ]] && wait_for bash -c "! kill -0 $1 2>/dev/null"; }
 set +e
 "$CTLDB" backup --dir "$B" --compress-level 9 --jobs 1 >"$OUT" 2>"$ERR" &
 BPID=$!
-wait_for bash -c "pgrep -x pg_dump >/dev/null"
-DUMP_PID=$(dump_pid)
+wait_for bash -c "pgrep -x -P $BPID pg_dump >/dev/null"
+DUMP_PID=$(dump_child $BPID)
 sleep 0.5
 kill -TERM $BPID
 wait $BPID
@@ -105,13 +108,14 @@ RC=$?
 set -e
 check "SIGTERM mid-backup exits 130 (got $RC)" test "$RC" = 130
 check "pg_dump was running (pid $DUMP_PID)" test -n "$DUMP_PID"
-check "pg_dump stopped too" wait_for bash -c "! kill -0 $DUMP_PID 2>/dev/null"
+check "pg_dump stopped too" gone_pid "$DUMP_PID"
 check "no final file and no partial" test -z "$(ls "$B" | grep -v 20200101 || true)"
 
 set +e
 "$CTLDB" backup --dir "$B" --compress-level 9 --jobs 1 >"$OUT" 2>"$ERR" &
 BPID=$!
 wait_for bash -c "[[ \$(SUPERUSER_DB=it_backup superuser_psql -c \"SELECT count(*) FROM pg_stat_activity WHERE application_name = 'ctldb backup' AND query LIKE 'COPY%'\") -ge 1 ]]"
+DUMP_PID=$(dump_child $BPID)
 SUPERUSER_DB=it_backup superuser_psql -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'ctldb backup'" >/dev/null
 wait $BPID
 RC=$?
@@ -119,7 +123,7 @@ set -e
 check "connection lost mid-dump exits 1 (got $RC)" test "$RC" = 1
 check "pg_dump's error reported" stderr_has "pg_dump failed"
 check "still no backup files" test -z "$(ls "$B" | grep -v 20200101 || true)"
-check "no pg_dump left running" test -z "$(dump_pid)"
+check "no pg_dump left running" gone_pid "$DUMP_PID"
 sql "DROP TABLE bulk" >/dev/null
 
 # The server itself stopped mid-dump (fast shutdown of a sandbox of our own).
@@ -134,7 +138,8 @@ SB2="$IT_TMP/sb-stop"
     set +e
     "$CTLDB" backup --dir "$B" --compress-level 9 --jobs 1 >"$OUT" 2>"$ERR" &
     BPID=$!
-    wait_for bash -c "pgrep -x pg_dump >/dev/null"
+    wait_for bash -c "pgrep -x -P $BPID pg_dump >/dev/null"
+    dump_child $BPID >"$IT_TMP/stop.dump_pid"
     sleep 0.5
     "$CTLDB" local stop --dir "$SB2" >/dev/null 2>&1
     wait $BPID
@@ -145,7 +150,7 @@ SB2="$IT_TMP/sb-stop"
 check "server stopped mid-dump exits 1 (got $(cat "$IT_TMP/stop.rc"))" test "$(cat "$IT_TMP/stop.rc")" = 1
 check "pg_dump's failure reported" stderr_has "pg_dump failed"
 check "no backup file after the server stopped" test -z "$(ls "$B" | grep -v 20200101 || true)"
-check "no pg_dump left" test -z "$(dump_pid)"
+check "no pg_dump left" gone_pid "$(cat "$IT_TMP/stop.dump_pid")"
 
 # Retention, per database: the newest N usable backups of the database stay;
 # damaged ones never count; files ctldb cannot identify (no manifest, like
