@@ -18,20 +18,21 @@ fail=0
 # states it. Keep the two in step.
 declare -A USES=(
     [base]=""
+    [crypto]="base"
     [config]="base"
     [pg]="config base"
     [tls]="pg config base"
     [maintenance]="pg config base"
     [checks]="maintenance tls pg config base"
-    [backup]="pg config base"
-    [migrate]="backup pg config base"
+    [backup]="pg config crypto base"
+    [migrate]="backup pg config crypto base"
     [seed]="pg config base"
     [roles]="pg config base"
     [sandbox]="tls pg config base"
-    [doctor]="checks maintenance roles tls migrate backup pg config base"
-    [metrics]="checks maintenance tls migrate backup pg config base"
-    [cli]="migrate backup pg config base"
-    [commands]="cli doctor metrics seed roles sandbox checks maintenance tls migrate backup pg config base"
+    [doctor]="checks maintenance roles tls migrate backup pg config crypto base"
+    [metrics]="checks maintenance tls migrate backup pg config crypto base"
+    [cli]="migrate backup pg config crypto base"
+    [commands]="cli doctor metrics seed roles sandbox checks maintenance tls migrate backup pg config crypto base"
 )
 
 out=$(cmake --build "$build" --target layering_probe_forbidden 2>&1)
