@@ -38,11 +38,11 @@ _ctldb_options() {
         'migrate down') REPLY='--help -h --dir= --migrations-dir= --layout= --lock-timeout= --ddl-lock-timeout= --statement-timeout= --to= --steps= --force --dry-run --yes -y' ;;
         'seed') REPLY='--help -h --dir= --force' ;;
         'seed generate') REPLY='--help -h --users= --random-seed= --batch-users= --keep-indexes --lock-timeout= --force' ;;
-        'backup') REPLY='--help -h --dir= --format= --compression= --compress-level= --jobs= --keep-last= --keep-days= --keep-daily= --keep-weekly= --keep-monthly= --no-space-check' ;;
+        'backup') REPLY='--help -h --dir= --format= --compression= --compress-level= --jobs= --keep-last= --keep-days= --keep-daily= --keep-weekly= --keep-monthly= --encrypt-to= --no-space-check' ;;
         'backup list') REPLY='--help -h --dir=' ;;
-        'backup verify') REPLY='--help -h --no-manifest' ;;
+        'backup verify') REPLY='--help -h --identity= --no-manifest' ;;
         'backup prune') REPLY='--help -h --dir= --keep-last= --keep-days= --keep-daily= --keep-weekly= --keep-monthly= --dry-run' ;;
-        'restore') REPLY='--help -h --dir= --target-db= --create --clean --jobs= --yes -y --force --drop-previous --role= --as-superuser --lock-timeout= --no-manifest' ;;
+        'restore') REPLY='--help -h --dir= --target-db= --create --clean --jobs= --yes -y --force --drop-previous --role= --as-superuser --lock-timeout= --identity= --no-manifest' ;;
         'gen-certs') REPLY='--help -h --out= --cn= --san= --ip= --days= --ca-days= --key-type= --client= --ca-cert= --ca-key= --k8s-secret= --namespace= --service= --force' ;;
         'check-ssl') REPLY='--help -h --warn-days= --critical-days= --ca= --namespace= --service=' ;;
         'indexes') REPLY='--help -h' ;;

@@ -19,24 +19,28 @@
 namespace ctldb::backup {
 
 std::string BackupManifest::to_json() const {
-    nlohmann::json j = {{"manifest_version", 1},
-                        {"file", file},
-                        {"format", format},
-                        {"compression", compression},
-                        {"size_bytes", size_bytes},
-                        {"sha256", sha256},
-                        {"dump_bytes", dump_bytes},
-                        {"database", database},
-                        {"server_version", server_version},
-                        {"pg_dump_version", pg_dump_version},
-                        {"ctldb_version", ctldb_version},
-                        {"started_at", started_at},
-                        {"finished_at", finished_at},
-                        {"duration_ms", duration_ms},
-                        {"snapshot", snapshot},
-                        {"row_counts", row_counts},
-                        {"verified_at", verified_at.empty() ? nlohmann::json(nullptr)
-                                                            : nlohmann::json(verified_at)}};
+    nlohmann::json j = {
+        {"manifest_version", 1},
+        {"file", file},
+        {"format", format},
+        {"compression", compression},
+        {"size_bytes", size_bytes},
+        {"sha256", sha256},
+        {"dump_bytes", dump_bytes},
+        {"database", database},
+        {"server_version", server_version},
+        {"pg_dump_version", pg_dump_version},
+        {"ctldb_version", ctldb_version},
+        {"started_at", started_at},
+        {"finished_at", finished_at},
+        {"duration_ms", duration_ms},
+        {"snapshot", snapshot},
+        {"row_counts", row_counts},
+        {"encryption", encrypted_to.empty()
+                           ? nlohmann::json(nullptr)
+                           : nlohmann::json{{"format", "age"}, {"recipients", encrypted_to}}},
+        {"verified_at",
+         verified_at.empty() ? nlohmann::json(nullptr) : nlohmann::json(verified_at)}};
     return j.dump(2) + "\n";
 }
 
@@ -59,6 +63,12 @@ BackupManifest BackupManifest::from_json(const std::string& text, const std::str
         m.duration_ms = j.value("duration_ms", std::int64_t{0});
         m.snapshot = j.value("snapshot", "");
         m.row_counts = j.at("row_counts").get<std::map<std::string, std::int64_t>>();
+        if (j.contains("encryption") && j["encryption"].is_object()) {
+            if (j["encryption"].value("format", "") != "age")
+                throw failure("an encryption other than age");
+            m.encrypted_to = j["encryption"].at("recipients").get<std::vector<std::string>>();
+            if (m.encrypted_to.empty()) throw failure("encrypted to no recipient");
+        }
         if (j.contains("verified_at") && j["verified_at"].is_string()) {
             m.verified_at = j["verified_at"].get<std::string>();
         }
@@ -81,7 +91,9 @@ std::optional<std::time_t> parse_backup_time(const std::string& name) {
         return std::nullopt;
     }
     const std::string ext = name.substr(22);
-    if (ext != ".sql.gz" && ext != ".sql.zst" && ext != ".dump") return std::nullopt;
+    if (ext != ".sql.gz" && ext != ".sql.zst" && ext != ".dump" && ext != ".sql.gz.age" &&
+        ext != ".sql.zst.age")
+        return std::nullopt;
     std::tm tm{};
     for (std::size_t i : {7u, 8u, 9u, 10u, 11u, 12u, 13u, 14u, 16u, 17u, 18u, 19u, 20u, 21u}) {
         if (name[i] < '0' || name[i] > '9') return std::nullopt;
@@ -96,20 +108,35 @@ std::optional<std::time_t> parse_backup_time(const std::string& name) {
     return timegm(&tm);
 }
 
-Compression compression_of(const std::string& name) {
+std::string without_age(const std::string& name) {
+    return encrypted_name(name) ? name.substr(0, name.size() - 4) : name;
+}
+
+bool encrypted_name(const std::string& name) {
+    return ends_with(name, ".age");
+}
+
+Compression compression_of(const std::string& file_name) {
+    const std::string name = without_age(file_name);
     if (ends_with(name, ".sql.gz")) return Compression::gzip;
     if (ends_with(name, ".sql.zst")) return Compression::zstd;
     return Compression::none;
 }
 
 DumpKind sniff_dump_kind(const std::string& path) {
-    unsigned char head[5] = {};
+    unsigned char head[22] = {};
     if (std::string why = fs::input_problem(path, UINT64_MAX); !why.empty()) return {};
     if (std::FILE* f = std::fopen(path.c_str(), "rbe")) {
         const std::size_t n = std::fread(head, 1, sizeof head, f);
         std::fclose(f);
         DumpKind k;
-        if (n >= 5 && std::memcmp(head, "PGDMP", 5) == 0) {
+        if (n >= 22 && std::memcmp(head, "age-encryption.org/v1\n", 22) == 0) {
+            // What it holds is unseen without an identity: its name says.
+            const std::string name = without_age(path.substr(path.rfind('/') + 1));
+            k.encrypted = true;
+            k.custom = ends_with(name, ".dump");
+            k.compression = compression_of(name);
+        } else if (n >= 5 && std::memcmp(head, "PGDMP", 5) == 0) {
             k.custom = true;
         } else if (n >= 2 && head[0] == 0x1f && head[1] == 0x8b) {
             k.compression = Compression::gzip;
@@ -123,14 +150,20 @@ DumpKind sniff_dump_kind(const std::string& path) {
 }
 
 std::string DumpKind::describe() const {
-    if (custom) return "custom archive";
-    if (compression == Compression::gzip) return "gzip-compressed SQL dump";
-    if (compression == Compression::zstd) return "zstd-compressed SQL dump";
-    return "SQL dump";
+    const std::string age = encrypted ? ", age-encrypted" : "";
+    if (custom) return "custom archive" + age;
+    if (compression == Compression::gzip) return "gzip-compressed SQL dump" + age;
+    if (compression == Compression::zstd) return "zstd-compressed SQL dump" + age;
+    return "SQL dump" + age;
 }
 
 bool looks_like_pg_dump(const std::string& path, DumpKind& kind) {
     kind = sniff_dump_kind(path);
+    if (kind.encrypted) {
+        // Unseen content: a dump by its name (age -r of a dump keeps it).
+        const std::string name = without_age(path.substr(path.rfind('/') + 1));
+        return kind.custom || kind.compression != Compression::none || ends_with(name, ".sql");
+    }
     if (kind.custom) return true;
     const std::string head = decompressed_head(path, kind.compression, 8192);
     // pg_dump's header comment, or (with --no-comments) the line every dump
@@ -217,13 +250,14 @@ std::optional<std::time_t> time_in_name(const std::string& name) {
     return std::nullopt;
 }
 
-std::string manifest_path_for(const std::string& data_path) {
+std::string manifest_path_for(const std::string& encrypted_or_not) {
+    const std::string data_path = without_age(encrypted_or_not);
     for (const char* ext : {".sql.gz", ".sql.zst", ".dump"}) {
         if (ends_with(data_path, ext)) {
             return data_path.substr(0, data_path.size() - std::string(ext).size()) + ".json";
         }
     }
-    return data_path + ".json";
+    return encrypted_or_not + ".json";
 }
 
 namespace {
@@ -238,11 +272,11 @@ BackupEntry own_backup(const std::string& path, const std::string& name, std::ti
     b.size = static_cast<std::uint64_t>(st.st_size);
     // What ctldb wrote says what it is by its name; a file of that name
     // without a manifest (the guide's CronJob) is read to be sure.
-    b.kind = DumpKind{ends_with(name, ".dump"), compression_of(name)};
+    b.kind = DumpKind{ends_with(name, ".dump"), compression_of(name), encrypted_name(name)};
     if (!fs::exists(b.manifest_path)) {
         b.kind = sniff_dump_kind(path);
         b.problem = "no manifest";
-        if (b.kind.custom) b.database = archive_database(path);
+        if (b.kind.custom && !b.kind.encrypted) b.database = archive_database(path);
         return b;
     }
     try {
@@ -291,8 +325,8 @@ std::optional<BackupEntry> foreign_dump(const std::string& path, const std::stri
     b.time_from_name = when.has_value();
     b.taken_at = when ? *when : st.st_mtime;
     b.problem = "no manifest";
-    if (b.kind.custom) b.database = archive_database(path);
-    if (!b.kind.custom && b.kind.compression == Compression::none &&
+    if (b.kind.custom && !b.kind.encrypted) b.database = archive_database(path);
+    if (!b.kind.custom && !b.kind.encrypted && b.kind.compression == Compression::none &&
         !plain_dump_complete(path, b.size)) {
         b.problem = "incomplete: no closing marker (still being written, or cut short)";
     }

@@ -30,6 +30,9 @@ struct BackupManifest {
     std::int64_t duration_ms = 0;
     std::string snapshot;
     std::map<std::string, std::int64_t> row_counts;  ///< "schema.table" -> rows
+    /// The age recipients the file is encrypted to ("age1..."); empty when
+    /// it is not encrypted. Public keys only, never an identity.
+    std::vector<std::string> encrypted_to;
     std::string verified_at;  ///< last successful `backup verify`, may be empty
 
     std::string to_json() const;
@@ -43,6 +46,7 @@ struct BackupManifest {
 struct DumpKind {
     bool custom = false;
     Compression compression = Compression::none;
+    bool encrypted = false;  ///< an age file (".age"): its content unseen without an identity
     /// "custom archive", "gzip-compressed SQL dump", ...
     std::string describe() const;
 };
@@ -84,8 +88,12 @@ std::string backup_stem(std::time_t t);
 /// Parse the time from a backup file name; nullopt for other files.
 std::optional<std::time_t> parse_backup_time(const std::string& file_name);
 
-/// The compression of a backup file from its name.
+/// The compression of a backup file from its name (".age" aside).
 Compression compression_of(const std::string& file_name);
+/// The name without a trailing ".age": what the encrypted file holds.
+std::string without_age(const std::string& file_name);
+/// An age-encrypted file by its name.
+bool encrypted_name(const std::string& file_name);
 
 /// Every backup in `dir`, newest first: ctldb's own by name, and dumps of
 /// other tools by content, whatever their names (`foreign`, problem "no
@@ -109,6 +117,5 @@ bool looks_like_pg_dump(const std::string& path, DumpKind& kind);
 /// YYYY-mm-dd[T_ -]HH[-:]MM[-:]SS, or a date alone (midnight). nullopt
 /// when the name holds none.
 std::optional<std::time_t> time_in_name(const std::string& file_name);
-
 
 }  // namespace ctldb::backup

@@ -22,6 +22,15 @@ namespace ctldb::backup {
 
 namespace {
 
+/// pg_restore reads an archive from the file itself: an encrypted one
+/// would need a decrypted copy, which a backup is never turned into.
+void refuse_encrypted_archive(const VerifiedBackup& v) {
+    if (v.encrypted && v.custom) {
+        throw usage_error(v.path + " is an encrypted custom archive, which ctldb does not read",
+                          "decrypt it with age -d first, or use plain backups with --encrypt-to");
+    }
+}
+
 constexpr const char* kNoManifestHint =
     "for a dump made without ctldb (the guide's CronJob or pg_dump by hand), pass "
     "--no-manifest: it is then checked for completeness only";
@@ -61,6 +70,8 @@ VerifiedBackup describe_backup(const std::string& path, bool allow_no_manifest) 
         const DumpKind kind = sniff_dump_kind(path);
         v.custom = kind.custom;
         v.compression = kind.compression;
+        v.encrypted = kind.encrypted;
+        refuse_encrypted_archive(v);
         return v;
     }
     v.manifest = BackupManifest::from_json(fs::read_file(mpath, fs::kMaxManifest), mpath);
@@ -70,7 +81,33 @@ VerifiedBackup describe_backup(const std::string& path, bool allow_no_manifest) 
     }
     v.custom = v.manifest.format == "custom";
     v.compression = v.custom ? Compression::none : compression_of(name);
+    v.encrypted = encrypted_name(name);
+    if (v.encrypted == v.manifest.encrypted_to.empty()) {
+        throw failure(mpath + (v.encrypted ? " does not say that " + name + " is encrypted"
+                                           : " says that " + name + " is encrypted"),
+                      "the manifest and the file disagree; use another backup");
+    }
+    refuse_encrypted_archive(v);
     return v;
+}
+
+void open_encrypted(VerifiedBackup& v, const std::string& identity_file) {
+    if (!v.encrypted) return;
+    if (identity_file.empty()) {
+        throw usage_error(v.path + " is encrypted (age); nothing was changed",
+                          "pass --identity FILE (or set CTLDB_AGE_IDENTITY_FILE) with the "
+                          "identity of one of its recipients");
+    }
+    v.identities = crypto::read_identity_file(identity_file);
+    // Its header, opened now: a wrong identity is said before anything is
+    // touched, not after a database was created.
+    const fs::UniqueFd fd = open_backup(v.path);
+    std::vector<char> head(64 * 1024);
+    const ssize_t n = ::read(fd.get(), head.data(), head.size());
+    if (n <= 0) throw failure(v.path + " is empty", "use another backup");
+    crypto::Decryptor probe(
+        v.identities, [](const char*, std::size_t) {}, v.path);
+    probe.feed(head.data(), static_cast<std::size_t>(n));
 }
 
 void check_size_against_manifest(const VerifiedBackup& v, std::uint64_t size) {
@@ -183,8 +220,24 @@ void as_restore_would(const std::string& path, Fn&& fn) {
 }  // namespace
 
 VerifiedBackup verify_backup(const std::string& path, const config::EnvLookup& env,
-                             bool allow_no_manifest) {
+                             bool allow_no_manifest, const std::string& identity_file) {
     VerifiedBackup v = describe_backup(path, allow_no_manifest);
+    if (v.encrypted && identity_file.empty()) {
+        // The backup job holds no identity: it can still prove the stored
+        // bytes are the ones it wrote.
+        if (!v.has_manifest) {
+            throw usage_error(path +
+                              " is encrypted and has no manifest: nothing to check "
+                              "without --identity");
+        }
+        const fs::UniqueFd fd = open_backup(path);
+        const ReadResult r = read_compressed_fd(fd.get(), path, Compression::none, nullptr);
+        check_against_manifest(v, r);
+        v.content_checked = false;
+        v.content_bytes = r.file_bytes;
+        return v;
+    }
+    open_encrypted(v, identity_file);
     const fs::UniqueFd fd = open_backup(path);
     if (v.custom) {
         const ReadResult r = read_compressed_fd(fd.get(), path, Compression::none, nullptr);
@@ -205,8 +258,9 @@ VerifiedBackup verify_backup(const std::string& path, const config::EnvLookup& e
     DumpRunner check(nullptr, "", path);
     ReadResult r;
     as_restore_would(path, [&] {
-        r = read_compressed_fd(fd.get(), path, v.compression,
-                               [&](const char* d, std::size_t n) { check.feed(d, n); });
+        r = read_compressed_fd(
+            fd.get(), path, v.compression, [&](const char* d, std::size_t n) { check.feed(d, n); },
+            v.decrypt_with());
     });
     check_against_manifest(v, r);
     as_restore_would(path, [&] { check.finish(); });

@@ -2,6 +2,10 @@
 // (its manifest's state) doctor and metrics.
 #pragma once
 
+#include <vector>
+
+#include "crypto/age.hpp"
+
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -20,7 +24,23 @@ struct VerifiedBackup {
     bool custom = false;      ///< pg_dump custom archive (else plain SQL)
     Compression compression = Compression::none;
     std::uint64_t content_bytes = 0;
+    /// An age file: read through `identities` (open_encrypted()).
+    bool encrypted = false;
+    std::vector<crypto::Identity> identities;
+    /// verify of an encrypted backup without an identity checks the stored
+    /// bytes (size, checksum) only.
+    bool content_checked = true;
+    /// What read_compressed_fd() decrypts with: null unless encrypted.
+    const std::vector<crypto::Identity>* decrypt_with() const {
+        return encrypted ? &identities : nullptr;
+    }
 };
+
+/// An encrypted backup: load the identities of `identity_file` and prove
+/// one of them opens its header, before anything else is done. Error(usage)
+/// without a file or when none opens it; nothing for a backup that is not
+/// encrypted.
+void open_encrypted(VerifiedBackup& v, const std::string& identity_file);
 
 /// What `path` is, before reading it: its manifest (required unless
 /// `allow_no_manifest`, for dumps made without ctldb: any name, the kind
@@ -55,7 +75,9 @@ fs::UniqueFd open_backup(const std::string& path);
 /// statement and backslash command passes restore's policy and pg_dump's
 /// closing marker ends the text; custom archives are read completely by
 /// pg_restore. Throws Error(failure) on any problem.
+/// An encrypted backup is read through `identity_file`; without one only
+/// its stored bytes are checked (content_checked false).
 VerifiedBackup verify_backup(const std::string& path, const config::EnvLookup& env,
-                             bool allow_no_manifest = false);
+                             bool allow_no_manifest = false, const std::string& identity_file = "");
 
 }  // namespace ctldb::backup

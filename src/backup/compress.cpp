@@ -35,7 +35,20 @@ HashingFileSink::HashingFileSink(int fd, std::string path)
 
 HashingFileSink::~HashingFileSink() = default;
 
+void HashingFileSink::encrypt_to(const std::vector<crypto::Recipient>& recipients) {
+    encryptor_ = std::make_unique<crypto::Encryptor>(
+        recipients, [this](const char* p, std::size_t n) { write_stored(p, n); });
+}
+
 void HashingFileSink::write(const void* data, std::size_t size) {
+    if (encryptor_) {
+        encryptor_->write(static_cast<const char*>(data), size);
+    } else {
+        write_stored(data, size);
+    }
+}
+
+void HashingFileSink::write_stored(const void* data, std::size_t size) {
     EVP_DigestUpdate(digest_->ctx, data, size);
     const char* p = static_cast<const char*>(data);
     while (size > 0) {
@@ -52,6 +65,7 @@ void HashingFileSink::write(const void* data, std::size_t size) {
 }
 
 std::string HashingFileSink::finish_sha256() {
+    if (encryptor_) encryptor_->finish();
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned len = 0;
     EVP_DigestFinal_ex(digest_->ctx, md, &len);
@@ -418,11 +432,19 @@ class Sha256 {
 }  // namespace
 
 ReadResult read_compressed_fd(int fd, const std::string& path, Compression compression,
-                              const std::function<void(const char*, std::size_t)>& out) {
+                              const std::function<void(const char*, std::size_t)>& out,
+                              const std::vector<crypto::Identity>* decrypt_with) {
     ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     ReadResult result;
     Sha256 sha;
     Decompressor d(path, compression, out, result);
+    std::unique_ptr<crypto::Decryptor> age;
+    if (decrypt_with != nullptr) {
+        // zlib and zstd only read their input: the const goes for their API.
+        age = std::make_unique<crypto::Decryptor>(
+            *decrypt_with, [&d](const char* p, std::size_t n) { d.feed(const_cast<char*>(p), n); },
+            path);
+    }
     std::vector<char> in(1 << 20);
     for (;;) {
         throw_if_interrupted();
@@ -433,8 +455,13 @@ ReadResult read_compressed_fd(int fd, const std::string& path, Compression compr
         if (n == 0) break;
         sha.update(in.data(), static_cast<std::size_t>(n));
         result.file_bytes += static_cast<std::uint64_t>(n);
-        d.feed(in.data(), static_cast<std::size_t>(n));
+        if (age) {
+            age->feed(in.data(), static_cast<std::size_t>(n));
+        } else {
+            d.feed(in.data(), static_cast<std::size_t>(n));
+        }
     }
+    if (age) age->finish();
     d.finish();
     result.sha256 = sha.hex();
     return result;
@@ -532,15 +559,19 @@ struct ConsumerStopped {};
 }  // namespace
 
 ReadResult read_compressed_fd_ahead(int fd, const std::string& path, Compression compression,
-                                    const std::function<void(const char*, std::size_t)>& out) {
+                                    const std::function<void(const char*, std::size_t)>& out,
+                                    const std::vector<crypto::Identity>* decrypt_with) {
     ChunkQueue queue(4, 1 << 20);
     ReadResult result;
     std::exception_ptr failed;
     std::thread reader([&] {
         try {
-            result = read_compressed_fd(fd, path, compression, [&](const char* d, std::size_t n) {
-                if (!queue.write(d, n)) throw ConsumerStopped{};
-            });
+            result = read_compressed_fd(
+                fd, path, compression,
+                [&](const char* d, std::size_t n) {
+                    if (!queue.write(d, n)) throw ConsumerStopped{};
+                },
+                decrypt_with);
         } catch (const ConsumerStopped&) {
             // the consumer's own error is the one to report
         } catch (...) {

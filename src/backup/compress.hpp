@@ -8,6 +8,9 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
+
+#include "crypto/age.hpp"
 
 namespace ctldb::backup {
 
@@ -19,15 +22,22 @@ class HashingFileSink {
     explicit HashingFileSink(int fd, std::string path);
     ~HashingFileSink();
     void write(const void* data, std::size_t size);
-    /// Hex SHA-256 of everything written; call once, at the end.
+    /// From now on what is written is encrypted to `recipients` (the age
+    /// format) before it reaches the file: the checksum and the byte count
+    /// are of the file as stored. Call before the first write.
+    void encrypt_to(const std::vector<crypto::Recipient>& recipients);
+    /// Hex SHA-256 of everything written (the encryption's last chunk
+    /// first); call once, at the end.
     std::string finish_sha256();
     std::uint64_t bytes() const { return bytes_; }
     HashingFileSink(const HashingFileSink&) = delete;
     HashingFileSink& operator=(const HashingFileSink&) = delete;
 
   private:
+    void write_stored(const void* data, std::size_t size);
     int fd_;
     std::string path_;
+    std::unique_ptr<crypto::Encryptor> encryptor_;
     struct Digest;
     std::unique_ptr<Digest> digest_;
     std::uint64_t bytes_ = 0;
@@ -59,15 +69,19 @@ ReadResult read_compressed(const std::string& path, Compression compression,
                            const std::function<void(const char*, std::size_t)>& out);
 /// The same from an open file, read from its current offset to its end
 /// (`path` names it in messages): what is checked is what is read.
+/// `decrypt_with`: the file is age-encrypted and these identities open it
+/// (Error(usage) when none does); the checksum is of the stored bytes.
 ReadResult read_compressed_fd(int fd, const std::string& path, Compression compression,
-                              const std::function<void(const char*, std::size_t)>& out);
+                              const std::function<void(const char*, std::size_t)>& out,
+                              const std::vector<crypto::Identity>* decrypt_with = nullptr);
 /// The same with the reading, checksumming and decompressing on a thread of
 /// its own, one to four 1 MiB chunks ahead of `out` (which runs on the
 /// calling thread): a restore's parsing and sending overlap the
 /// decompression. Damage found by the reader is thrown here, after `out`
 /// has had every byte before it; an exception from `out` stops the reader.
 ReadResult read_compressed_fd_ahead(int fd, const std::string& path, Compression compression,
-                                    const std::function<void(const char*, std::size_t)>& out);
+                                    const std::function<void(const char*, std::size_t)>& out,
+                                    const std::vector<crypto::Identity>* decrypt_with = nullptr);
 
 /// Up to `max` bytes from the start of `path`, decompressed with
 /// `compression`: enough to tell what a file holds without reading it all.

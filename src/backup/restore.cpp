@@ -45,12 +45,14 @@ using namespace restore_steps;
 void run_plain(int fd, const VerifiedBackup& v, DumpRunner& runner) {
     const std::uint64_t total = fd_size(fd);
     Progress progress("restore", total, "bytes read");
-    const ReadResult r =
-        read_compressed_fd_ahead(fd, v.path, v.compression, [&](const char* d, std::size_t n) {
+    const ReadResult r = read_compressed_fd_ahead(
+        fd, v.path, v.compression,
+        [&](const char* d, std::size_t n) {
             runner.feed(d, n);
             const off_t at = ::lseek(fd, 0, SEEK_CUR);
             if (at > 0) progress.update(static_cast<std::uint64_t>(at), runner.stats().bytes);
-        });
+        },
+        v.decrypt_with());
     progress.finish();
     check_against_manifest(v, r);
     runner.finish();
@@ -237,7 +239,8 @@ RestoreReport restore_backup(const RestoreOptions& o, const config::Config& cfg,
     const std::string source =
         cfg.connection().dbname.empty() ? cs.dbname : cfg.connection().dbname;
     const std::string path = resolve_file(o, cfg, source);
-    const VerifiedBackup v = describe_backup(path, o.no_manifest);
+    VerifiedBackup v = describe_backup(path, o.no_manifest);
+    open_encrypted(v, o.identity_file);
     if (!v.has_manifest) {
         log::warn(path +
                   " has no ctldb manifest: it is checked for completeness while it is restored; "

@@ -31,6 +31,7 @@
 #include "cli/context.hpp"
 #include "commands/commands.hpp"
 #include "config/setting_table.hpp"
+#include "crypto/age.hpp"
 #include "pg/connection.hpp"
 #include "pg/pgtools.hpp"
 #include "pg/probes.hpp"
@@ -50,7 +51,15 @@ struct BackupOptions {
     bool dry_run = false;
     bool no_space_check = false;
     bool no_manifest = false;
+    std::vector<std::string> encrypt_to;  ///< recipients, or files of them
+    std::string identity;                 ///< verify: an identity file
 };
+
+/// --identity, else CTLDB_AGE_IDENTITY_FILE: a path, never a key.
+std::string identity_file(const std::string& given, const config::EnvLookup& env) {
+    if (!given.empty()) return given;
+    return env("CTLDB_AGE_IDENTITY_FILE").value_or("");
+}
 
 std::string backup_dir(const BackupOptions& o, Context& ctx) {
     std::string d = o.dir.empty() ? ctx.config().get("backup_dir").text : o.dir;
@@ -118,6 +127,14 @@ DumpPlan plan_dump(const BackupOptions& o) {
     }
     d.ext =
         d.custom ? ".dump" : (d.compression == backup::Compression::zstd ? ".sql.zst" : ".sql.gz");
+    if (!o.encrypt_to.empty()) {
+        if (d.custom) {
+            throw usage_error("--encrypt-to works with plain backups (.sql.gz, .sql.zst)",
+                              "pg_restore reads a custom archive from its file, which would "
+                              "have to be decrypted to disk first");
+        }
+        d.ext += ".age";
+    }
     return d;
 }
 
@@ -159,12 +176,26 @@ void dump_custom(std::vector<std::string> argv, const ProcessOptions& po, const 
     }
 }
 
+/// Every recipient of --encrypt-to (keys, or files of them), read before
+/// anything is dumped: a bad one is a usage error with nothing written.
+std::vector<crypto::Recipient> recipients_of(const BackupOptions& o) {
+    std::vector<crypto::Recipient> all;
+    for (const auto& value : o.encrypt_to) {
+        for (auto& r : crypto::recipients_from(value))
+            all.push_back(std::move(r));
+    }
+    return all;
+}
+
 /// pg_dump's plain SQL, compressed in parallel into `fd` as it streams;
 /// size and SHA-256 in `m`, the dump's own bytes in m.dump_bytes.
 void dump_plain(const std::vector<std::string>& argv, const ProcessOptions& po, const DumpPlan& d,
                 int fd, const std::string& partial, std::uint64_t expected,
-                backup::BackupManifest& m) {
+                const std::vector<crypto::Recipient>& recipients, backup::BackupManifest& m) {
     backup::HashingFileSink sink(fd, partial);
+    if (!recipients.empty()) sink.encrypt_to(recipients);
+    for (const auto& r : recipients)
+        m.encrypted_to.push_back(r.text);
     auto compressor = d.compression == backup::Compression::zstd
                           ? make_zstd_compressor(sink, d.level, d.jobs)
                           : make_gzip_compressor(sink, d.level, d.jobs);
@@ -242,6 +273,7 @@ cli::Outcome run_backup(const BackupOptions& o, Context& ctx) {
     }
     if (::access(dir.c_str(), W_OK) != 0) throw usage_error("cannot write to " + dir);
     const DumpPlan d = plan_dump(o);
+    const std::vector<crypto::Recipient> recipients = recipients_of(o);
 
     // Fail early when there is no pg_dump at all; the one matching the
     // server's major version is picked once it is known.
@@ -291,7 +323,8 @@ cli::Outcome run_backup(const BackupOptions& o, Context& ctx) {
         fd.reset();
         dump_custom(argv, po, d, slot.data_partial(), m);
     } else {
-        dump_plain(argv, po, d, fd.get(), slot.data_partial(), backup::data_estimate(*conn), m);
+        dump_plain(argv, po, d, fd.get(), slot.data_partial(), backup::data_estimate(*conn),
+                   recipients, m);
     }
     backup::end_dump_snapshot(*conn);
 
@@ -386,9 +419,10 @@ cli::Outcome run_list(const BackupOptions& o, Context& ctx) {
 }
 
 cli::Outcome run_verify(const BackupOptions& o, Context& ctx) {
-    const backup::VerifiedBackup v = backup::verify_backup(o.file, ctx.env, o.no_manifest);
+    const backup::VerifiedBackup v =
+        backup::verify_backup(o.file, ctx.env, o.no_manifest, identity_file(o.identity, ctx.env));
     if (!v.has_manifest) {
-        const std::string kind = backup::DumpKind{v.custom, v.compression}.describe();
+        const std::string kind = backup::DumpKind{v.custom, v.compression, v.encrypted}.describe();
         return cli::Outcome::done(ExitCode::ok,
                                   "backup " + v.path + " is a complete " + kind + " (" +
                                       human_bytes(v.content_bytes) +
@@ -401,6 +435,19 @@ cli::Outcome run_verify(const BackupOptions& o, Context& ctx) {
     // Remember the verification in the manifest.
     // The data's verdict stands on its own: a read-only mount (a restore
     // drill's volume) cannot take the stamp, which is said, not failed.
+    if (!v.content_checked) {
+        return cli::Outcome::done(
+            ExitCode::ok,
+            "backup " + v.path + ": the stored bytes are intact (sha256 " +
+                v.manifest.sha256.substr(0, 16) +
+                "…); it is encrypted, and its content was not read without --identity\n",
+            {{"path", v.path},
+             {"manifest", true},
+             {"encrypted", true},
+             {"content_checked", false},
+             {"sha256", v.manifest.sha256},
+             {"size_bytes", v.manifest.size_bytes}});
+    }
     backup::BackupManifest m = v.manifest;
     m.verified_at = utc_now_iso8601();
     std::string stamp_error;
@@ -418,6 +465,8 @@ cli::Outcome run_verify(const BackupOptions& o, Context& ctx) {
                               {{"path", v.path},
                                {"verified_recorded", stamp_error.empty()},
                                {"manifest", true},
+                               {"encrypted", v.encrypted},
+                               {"content_checked", true},
                                {"sha256", m.sha256},
                                {"size_bytes", m.size_bytes},
                                {"content_bytes", v.content_bytes},
@@ -510,6 +559,12 @@ void bind_backup(CLI::App* cmd, Context& ctx) {
                     "included)")
         ->check(CLI::Range(1, 256));
     add_retention(cmd, o, "After the backup, ");
+    cmd->add_option(
+           "--encrypt-to", o.encrypt_to,
+           "Encrypt the backup (age format) to this recipient: an age1... public key or "
+           "a file of them; repeatable. Plain format only; the job needs no secret (default: "
+           "not encrypted)")
+        ->type_name("RECIPIENT");
     cmd->add_flag("--no-space-check", o.no_space_check,
                   "Start even when the volume looks too small for the backup");
     cmd->callback([cmd, &ctx] {
@@ -522,6 +577,11 @@ void bind_backup(CLI::App* cmd, Context& ctx) {
     auto* verify = cmd->add_subcommand(
         "verify", "Check checksum, decompress fully, confirm the dump is complete");
     verify->add_option("file", o.file, "Backup file")->required();
+    verify
+        ->add_option("--identity", o.identity,
+                     "age identity file to read an encrypted backup (env "
+                     "CTLDB_AGE_IDENTITY_FILE; default: none, only its stored bytes are checked)")
+        ->type_name("FILE");
     verify->add_flag("--no-manifest", o.no_manifest,
                      "Accept a dump made without ctldb: check only that it is complete");
     verify->callback([&ctx] { ctx.run = [&ctx] { return run_verify(o, ctx); }; });

@@ -21,6 +21,7 @@ std::string g_lock_timeout = "5s";
 cli::Outcome run_restore(backup::RestoreOptions o, Context& ctx) {
     o.lock_timeout_ms =
         static_cast<int>(cli::duration_option("--lock-timeout", g_lock_timeout) * 1000);
+    if (o.identity_file.empty()) o.identity_file = ctx.env("CTLDB_AGE_IDENTITY_FILE").value_or("");
     return cli::Outcome::of_report(restore_backup(o, ctx.valid_config(true), ctx.env));
 }
 
@@ -55,6 +56,10 @@ void bind_restore(CLI::App* cmd, Context& ctx) {
     cmd->add_option("--lock-timeout", g_lock_timeout,
                     "How long --clean, --create and the --jobs swap wait for a lock before "
                     "giving up with exit 4, nothing changed (default 5s)");
+    cmd->add_option("--identity", o.identity_file,
+                    "age identity file for an encrypted backup (env CTLDB_AGE_IDENTITY_FILE; "
+                    "default: none)")
+        ->type_name("FILE");
     cmd->add_flag("--no-manifest", o.no_manifest,
                   "Accept a dump made without ctldb (any name, no manifest): checked for "
                   "completeness only, row counts not compared");

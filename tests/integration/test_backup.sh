@@ -38,6 +38,48 @@ check "runbook restore: gunzip -c f | psql" bash -c "gunzip -c '$F' | '$BIN/psql
 check "runbook restore has every user" test "$(count_in it_runbook users)" = "$USERS"
 
 expect_rc 0 "verify" "$CTLDB" backup verify "$F"
+
+# Encrypted backups (age): the job holds public keys only; the age tool and
+# ctldb read each other's files; without the identity nothing is touched.
+AK="$IT_TMP/age"
+E="$IT_TMP/encrypted"
+mkdir -p "$AK" "$E"
+age-keygen -o "$AK/one.key" 2>/dev/null
+age-keygen -o "$AK/two.key" 2>/dev/null
+age-keygen -o "$AK/other.key" 2>/dev/null
+R1=$(age-keygen -y "$AK/one.key")
+age-keygen -y "$AK/two.key" >"$AK/recipients"
+not_created() { test "$(SUPERUSER_DB=postgres superuser_psql -c "SELECT count(*) FROM pg_database WHERE datname = '$1'")" = 0; }
+expect_rc 0 "backup encrypted to two recipients" "$CTLDB" backup --dir "$E" --encrypt-to "$R1" --encrypt-to "$AK/recipients" -o json
+EF=$(json_get /path)
+EM="${EF%.sql.gz.age}.json"
+check "named .sql.gz.age, with its manifest" bash -c "[[ '$EF' == *.sql.gz.age && -f '$EM' ]]"
+check "no dump text in the stored bytes" bash -c "! grep -qa 'PostgreSQL database dump' '$EF' && ! grep -qa 'COPY public' '$EF'"
+check "the manifest names both recipients and holds no key" bash -c "grep -q '$R1' '$EM' && grep -q \"\$(cat '$AK/recipients')\" '$EM' && ! grep -qi 'secret-key' '$EM'"
+check "age -d with the first identity gives the complete dump" bash -c "age -d -i '$AK/one.key' '$EF' | gunzip -c | tail -c 200 | grep -q 'PostgreSQL database dump complete'"
+check "age -d with the second identity too" bash -c "age -d -i '$AK/two.key' '$EF' | gunzip -t"
+expect_rc 0 "verify without an identity: the stored bytes" "$CTLDB" backup verify "$EF" -o json
+check "said so: content not checked" json_is /content_checked false
+expect_rc 0 "verify with an identity" "$CTLDB" backup verify "$EF" --identity "$AK/two.key" -o json
+check "content checked" json_is /content_checked true
+expect_rc 0 "backup list shows it" "$CTLDB" backup list --dir "$E" -o json
+check "listed as an age-encrypted gzip dump, usable" bash -c "grep -q 'age-encrypted' '$OUT' && grep -q '\"usable\": true' '$OUT'"
+SUPERUSER_DB=postgres superuser_psql -c "DROP DATABASE IF EXISTS it_enc WITH (FORCE)" >/dev/null 2>&1
+expect_rc 2 "restore without an identity: exit 2" "$CTLDB" restore "$EF" --target-db it_enc --create --yes
+check "the hint names --identity" stderr_has "--identity"
+check "nothing created" not_created it_enc
+expect_rc 2 "restore with another identity: exit 2" "$CTLDB" restore "$EF" --target-db it_enc --create --yes --identity "$AK/other.key"
+check "still nothing created" not_created it_enc
+check "no key in any message" bash -c "! grep -qi 'AGE-SECRET-KEY' '$ERR' '$OUT'"
+expect_rc 0 "restore with the identity from CTLDB_AGE_IDENTITY_FILE" env CTLDB_AGE_IDENTITY_FILE="$AK/one.key" "$CTLDB" restore "$EF" --target-db it_enc --create --yes
+check "every user restored from the encrypted backup" test "$(count_in it_enc users)" = "$USERS"
+age -r "$R1" -o "$E/cron.sql.gz.age" "$F"
+SUPERUSER_DB=postgres superuser_psql -c "DROP DATABASE IF EXISTS it_enc2 WITH (FORCE)" >/dev/null 2>&1
+expect_rc 0 "a file age -r wrote restores (--no-manifest --identity)" "$CTLDB" restore "$E/cron.sql.gz.age" --target-db it_enc2 --create --yes --no-manifest --identity "$AK/one.key"
+check "every user restored from age's file" test "$(count_in it_enc2 users)" = "$USERS"
+expect_rc 2 "--encrypt-to with --format custom" "$CTLDB" backup --dir "$E" --format custom --encrypt-to "$R1"
+expect_rc 2 "--encrypt-to a bad recipient" "$CTLDB" backup --dir "$E" --encrypt-to age1notakey
+check "nothing more written" test "$(ls "$E" | wc -l)" = 3
 expect_rc 0 "list" "$CTLDB" backup list --dir "$D" -o json
 check "listed as usable and verified" bash -c "'$CTLDB_JSON_TOOL' get /backups/0/verified_at <'$OUT' | grep -q T"
 

@@ -151,6 +151,10 @@ expect_rc 0 "a name with = and quotes restores literally" "$CTLDB" restore "$F" 
 check "into the database of that very name" test "$(su_sql "SELECT count(*) FROM pg_database WHERE datname = 'it''s=odd'")" = 1
 su_sql "DROP DATABASE \"it's=odd\" WITH (FORCE)" >/dev/null
 
+# running PID: the process exists and is not a zombie (an orphan whose
+# parent was killed waits for init to reap it, which here may not be soon).
+running() { [[ -r /proc/$1/stat ]] && [[ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)" != Z ]]; }
+
 # SIGKILL at random points: complete or exactly as before; no child left.
 kill_restore() {
     local label=$1 delay=$2
@@ -159,6 +163,10 @@ kill_restore() {
     "$CTLDB" -q restore "$@" --target-db it_target --clean --yes >/dev/null 2>&1 &
     local pid=$!
     sleep "$delay"
+    # This run's pg_restore (its child), not another checkout's or a
+    # benchmark's on the same machine.
+    local kids
+    kids=$(pgrep -x -P "$pid" pg_restore | tr '\n' ' ' || true)
     kill -KILL "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
     local state
@@ -169,13 +177,15 @@ kill_restore() {
         fail "SIGKILL $label after ${delay}s: target $state"
     fi
     # PR_SET_PDEATHSIG kills it at once; allow the kernel a moment.
-    local _
+    local _ k alive
     for _ in 1 2 3 4 5; do
-        pgrep -f "pg_restore.*(it_target|--file=-|/dev/stdin)" >/dev/null || break
+        alive=""
+        for k in $kids; do running "$k" && alive="$alive $k"; done
+        [[ -z "$alive" ]] && break
         sleep 0.1
     done
-    if pgrep -f "pg_restore.*(it_target|--file=-|/dev/stdin)" >/dev/null; then
-        fail "SIGKILL $label: a pg_restore outlived ctldb"
+    if [[ -n "$alive" ]]; then
+        fail "SIGKILL $label: a pg_restore outlived ctldb (pid$alive)"
     fi
 }
 # How long one restore takes, to spread the kill points over it.

@@ -186,6 +186,18 @@ TEST_CASE("backup names and times") {
     CHECK(manifest_path_for("/b/backup-20251116-020000.sql.gz") ==
           "/b/backup-20251116-020000.json");
     CHECK(compression_of("x.sql.zst") == Compression::zstd);
+    // Encrypted (age): the name says what the file holds.
+    CHECK(parse_backup_time("backup-20251116-020000.sql.gz.age"));
+    CHECK(parse_backup_time("backup-20251116-020000.sql.zst.age"));
+    CHECK_FALSE(parse_backup_time("backup-20251116-020000.dump.age"));
+    CHECK_FALSE(parse_backup_time("backup-20251116-020000.age"));
+    CHECK(compression_of("backup-20251116-020000.sql.gz.age") == Compression::gzip);
+    CHECK(manifest_path_for("/b/backup-20251116-020000.sql.zst.age") ==
+          "/b/backup-20251116-020000.json");
+    CHECK(encrypted_name("x.sql.gz.age"));
+    CHECK(without_age("x.sql.gz.age") == "x.sql.gz");
+    CHECK(DumpKind{false, Compression::gzip, true}.describe() ==
+          "gzip-compressed SQL dump, age-encrypted");
 }
 
 namespace {
