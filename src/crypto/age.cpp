@@ -294,7 +294,15 @@ std::string wrap64(const std::string& b64) {
 Recipient parse_recipient(const std::string& text) {
     Recipient r;
     if (!bech32_decode(text, "age", r.public_key) || text.rfind("age1", 0) != 0) {
-        throw usage_error("'" + printable(text.substr(0, 80)) + "' is not an age recipient",
+        std::string upper = text;
+        std::transform(upper.begin(), upper.end(), upper.begin(),
+                       [](char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 32) : c; });
+        // An identity given by mistake is a secret: never repeated.
+        const bool secret = upper.find("SECRET-KEY") != std::string::npos;
+        throw usage_error(secret
+                              ? "an age identity (a secret key) was given where a recipient "
+                                "belongs; it is not repeated here"
+                              : "'" + printable(text.substr(0, 80)) + "' is not an age recipient",
                           "an X25519 public key: age1 followed by 58 characters "
                           "(age-keygen -y IDENTITY_FILE prints it)");
     }

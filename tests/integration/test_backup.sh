@@ -79,6 +79,8 @@ expect_rc 0 "a file age -r wrote restores (--no-manifest --identity)" "$CTLDB" r
 check "every user restored from age's file" test "$(count_in it_enc2 users)" = "$USERS"
 expect_rc 2 "--encrypt-to with --format custom" "$CTLDB" backup --dir "$E" --format custom --encrypt-to "$R1"
 expect_rc 2 "--encrypt-to a bad recipient" "$CTLDB" backup --dir "$E" --encrypt-to age1notakey
+expect_rc 2 "--encrypt-to an identity file by mistake" "$CTLDB" backup --dir "$E" --encrypt-to "$AK/one.key"
+check "its secret key is not repeated" bash -c "! grep -q 'AGE-SECRET-KEY' '$ERR' '$OUT'"
 check "nothing more written" test "$(ls "$E" | wc -l)" = 3
 expect_rc 0 "list" "$CTLDB" backup list --dir "$D" -o json
 check "listed as usable and verified" bash -c "'$CTLDB_JSON_TOOL' get /backups/0/verified_at <'$OUT' | grep -q T"

@@ -69,6 +69,13 @@ TEST_CASE("keys: identities and recipients in their Bech32 forms, parsed back") 
     CHECK(code_of([&] { parse_recipient(typo); }) == ExitCode::usage);  // the checksum
     CHECK(code_of([&] { parse_recipient("age1"); }) == ExitCode::usage);
     CHECK(code_of([&] { parse_recipient(secret); }) == ExitCode::usage);
+    // An identity where a recipient belongs: refused, and never echoed.
+    try {
+        parse_recipient(secret);
+    } catch (const Error& e) {
+        CHECK(std::string(e.what()).find(secret.substr(16, 20)) == std::string::npos);
+        CHECK(std::string(e.what()).find("secret key") != std::string::npos);
+    }
 }
 
 TEST_CASE("round trip over the 64 KiB chunk boundaries, to two recipients, in any pieces") {
