@@ -318,7 +318,7 @@ std::vector<Recipient> recipients_from(const std::string& value) {
                           "age-keygen -y IDENTITY_FILE prints the recipient of an identity");
     }
     std::vector<Recipient> out;
-    for (std::string line : split(fs::read_file(value, 1 << 20), '\n')) {
+    for (std::string line : split(fs::read_file(value, 1 << 20, ExitCode::usage), '\n')) {
         line = trim(line);
         if (line.empty() || line[0] == '#') continue;
         out.push_back(parse_recipient(line));
@@ -330,7 +330,7 @@ std::vector<Recipient> recipients_from(const std::string& value) {
 std::vector<Identity> read_identity_file(const std::string& path) {
     std::vector<Identity> out;
     int line_no = 0;
-    for (std::string line : split(fs::read_file(path, 1 << 20), '\n')) {
+    for (std::string line : split(fs::read_file(path, 1 << 20, ExitCode::usage), '\n')) {
         ++line_no;
         line = trim(line);
         if (line.empty() || line[0] == '#') continue;

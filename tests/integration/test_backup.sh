@@ -70,6 +70,9 @@ check "the hint names --identity" stderr_has "--identity"
 check "nothing created" not_created it_enc
 expect_rc 2 "restore with another identity: exit 2" "$CTLDB" restore "$EF" --target-db it_enc --create --yes --identity "$AK/other.key"
 check "still nothing created" not_created it_enc
+expect_rc 2 "restore with an identity file that is not there: exit 2" "$CTLDB" restore "$EF" --target-db it_enc --create --yes --identity "$AK/missing.key"
+check "and a FIFO as the identity: exit 2, no hang" bash -c "mkfifo '$AK/fifo.key' && timeout 10 '$CTLDB' restore '$EF' --target-db it_enc --create --yes --identity '$AK/fifo.key' 2>/dev/null; test \$? = 2"
+check "nothing created by either" not_created it_enc
 check "no key in any message" bash -c "! grep -qi 'AGE-SECRET-KEY' '$ERR' '$OUT'"
 expect_rc 0 "restore with the identity from CTLDB_AGE_IDENTITY_FILE" env CTLDB_AGE_IDENTITY_FILE="$AK/one.key" "$CTLDB" restore "$EF" --target-db it_enc --create --yes
 check "every user restored from the encrypted backup" test "$(count_in it_enc users)" = "$USERS"
