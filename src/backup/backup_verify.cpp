@@ -91,8 +91,14 @@ VerifiedBackup describe_backup(const std::string& path, bool allow_no_manifest) 
     return v;
 }
 
-void open_encrypted(VerifiedBackup& v, const std::string& identity_file) {
+std::string identity_file_of(const std::string& given, const config::EnvLookup& env) {
+    if (!given.empty()) return given;
+    return env("CTLDB_AGE_IDENTITY_FILE").value_or("");
+}
+
+void open_encrypted(VerifiedBackup& v, const std::string& given, const config::EnvLookup& env) {
     if (!v.encrypted) return;
+    const std::string identity_file = identity_file_of(given, env);
     if (identity_file.empty()) {
         throw usage_error(v.path + " is encrypted (age); nothing was changed",
                           "pass --identity FILE (or set CTLDB_AGE_IDENTITY_FILE) with the "
@@ -220,9 +226,9 @@ void as_restore_would(const std::string& path, Fn&& fn) {
 }  // namespace
 
 VerifiedBackup verify_backup(const std::string& path, const config::EnvLookup& env,
-                             bool allow_no_manifest, const std::string& identity_file) {
+                             bool allow_no_manifest, const std::string& identity) {
     VerifiedBackup v = describe_backup(path, allow_no_manifest);
-    if (v.encrypted && identity_file.empty()) {
+    if (v.encrypted && identity_file_of(identity, env).empty()) {
         // The backup job holds no identity: it can still prove the stored
         // bytes are the ones it wrote.
         if (!v.has_manifest) {
@@ -237,7 +243,7 @@ VerifiedBackup verify_backup(const std::string& path, const config::EnvLookup& e
         v.content_bytes = r.file_bytes;
         return v;
     }
-    open_encrypted(v, identity_file);
+    open_encrypted(v, identity, env);
     const fs::UniqueFd fd = open_backup(path);
     if (v.custom) {
         const ReadResult r = read_compressed_fd(fd.get(), path, Compression::none, nullptr);

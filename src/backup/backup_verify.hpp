@@ -36,11 +36,15 @@ struct VerifiedBackup {
     }
 };
 
-/// An encrypted backup: load the identities of `identity_file` and prove
-/// one of them opens its header, before anything else is done. Error(usage)
-/// without a file or when none opens it; nothing for a backup that is not
-/// encrypted.
-void open_encrypted(VerifiedBackup& v, const std::string& identity_file);
+/// The identity file to use: `given` (--identity), else
+/// CTLDB_AGE_IDENTITY_FILE; empty when neither. A path, never a key.
+std::string identity_file_of(const std::string& given, const config::EnvLookup& env);
+
+/// An encrypted backup: load the identities of identity_file_of(given, env)
+/// and prove one of them opens its header, before anything else is done.
+/// Error(usage) without a file or when none opens it; nothing for a backup
+/// that is not encrypted.
+void open_encrypted(VerifiedBackup& v, const std::string& given, const config::EnvLookup& env);
 
 /// What `path` is, before reading it: its manifest (required unless
 /// `allow_no_manifest`, for dumps made without ctldb: any name, the kind
@@ -75,8 +79,9 @@ fs::UniqueFd open_backup(const std::string& path);
 /// statement and backslash command passes restore's policy and pg_dump's
 /// closing marker ends the text; custom archives are read completely by
 /// pg_restore. Throws Error(failure) on any problem.
-/// An encrypted backup is read through `identity_file`; without one only
-/// its stored bytes are checked (content_checked false).
+/// An encrypted backup is read through identity_file_of(identity_file,
+/// env); without one only its stored bytes are checked (content_checked
+/// false).
 VerifiedBackup verify_backup(const std::string& path, const config::EnvLookup& env,
                              bool allow_no_manifest = false, const std::string& identity_file = "");
 

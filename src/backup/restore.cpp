@@ -240,7 +240,7 @@ RestoreReport restore_backup(const RestoreOptions& o, const config::Config& cfg,
         cfg.connection().dbname.empty() ? cs.dbname : cfg.connection().dbname;
     const std::string path = resolve_file(o, cfg, source);
     VerifiedBackup v = describe_backup(path, o.no_manifest);
-    open_encrypted(v, o.identity_file);
+    open_encrypted(v, o.identity_file, env);
     if (!v.has_manifest) {
         log::warn(path +
                   " has no ctldb manifest: it is checked for completeness while it is restored; "

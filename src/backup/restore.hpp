@@ -28,8 +28,8 @@ struct RestoreOptions {
     std::string role;
     bool as_superuser = false;
     int lock_timeout_ms = 5000;  ///< --lock-timeout
-    /// The age identities of an encrypted backup (--identity, else
-    /// CTLDB_AGE_IDENTITY_FILE): a path, never a key.
+    /// The age identities of an encrypted backup (--identity; restore
+    /// falls back to CTLDB_AGE_IDENTITY_FILE): a path, never a key.
     std::string identity_file;
 };
 

@@ -3,16 +3,11 @@
 #include <map>
 #include <set>
 
+#include "base/text.hpp"
+
 namespace ctldb::backup {
 
 namespace {
-
-std::string utc_format(std::time_t t, const char* format) {
-    std::tm tm{};
-    ::gmtime_r(&t, &tm);
-    char buf[32];
-    return std::string(buf, std::strftime(buf, sizeof buf, format, &tm));
-}
 
 /// A file ctldb can identify: its own manifest parses and names it.
 bool identified(const BackupEntry& e) {

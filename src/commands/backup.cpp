@@ -55,12 +55,6 @@ struct BackupOptions {
     std::string identity;                 ///< verify: an identity file
 };
 
-/// --identity, else CTLDB_AGE_IDENTITY_FILE: a path, never a key.
-std::string identity_file(const std::string& given, const config::EnvLookup& env) {
-    if (!given.empty()) return given;
-    return env("CTLDB_AGE_IDENTITY_FILE").value_or("");
-}
-
 std::string backup_dir(const BackupOptions& o, Context& ctx) {
     std::string d = o.dir.empty() ? ctx.config().get("backup_dir").text : o.dir;
     while (d.size() > 1 && d.back() == '/')
@@ -420,7 +414,7 @@ cli::Outcome run_list(const BackupOptions& o, Context& ctx) {
 
 cli::Outcome run_verify(const BackupOptions& o, Context& ctx) {
     const backup::VerifiedBackup v =
-        backup::verify_backup(o.file, ctx.env, o.no_manifest, identity_file(o.identity, ctx.env));
+        backup::verify_backup(o.file, ctx.env, o.no_manifest, o.identity);
     if (!v.has_manifest) {
         const std::string kind = backup::DumpKind{v.custom, v.compression, v.encrypted}.describe();
         return cli::Outcome::done(ExitCode::ok,

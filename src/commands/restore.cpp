@@ -21,7 +21,6 @@ std::string g_lock_timeout = "5s";
 cli::Outcome run_restore(backup::RestoreOptions o, Context& ctx) {
     o.lock_timeout_ms =
         static_cast<int>(cli::duration_option("--lock-timeout", g_lock_timeout) * 1000);
-    if (o.identity_file.empty()) o.identity_file = ctx.env("CTLDB_AGE_IDENTITY_FILE").value_or("");
     return cli::Outcome::of_report(restore_backup(o, ctx.valid_config(true), ctx.env));
 }
 

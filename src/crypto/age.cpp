@@ -29,6 +29,14 @@ std::string trim(const std::string& s) {
     return s.substr(b, s.find_last_not_of(" \t\r") - b + 1);
 }
 
+/// ASCII case, as Bech32 has it (one case throughout, either one).
+std::string ascii_case(std::string s, bool upper) {
+    const char from = upper ? 'a' : 'A';
+    for (char& c : s)
+        if (c >= from && c <= from + 25) c = static_cast<char>(upper ? c - 32 : c + 32);
+    return s;
+}
+
 Error damaged(const std::string& what, const std::string& why) {
     return Error(ExitCode::failure, what + " is damaged: " + why,
                  "the backup cannot be trusted; use another one");
@@ -142,8 +150,7 @@ bool bech32_decode(std::string text, const std::string& hrp, Key32& key) {
     const bool lower =
         std::any_of(text.begin(), text.end(), [](char c) { return c >= 'a' && c <= 'z'; });
     if (upper && lower) return false;
-    std::transform(text.begin(), text.end(), text.begin(),
-                   [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; });
+    text = ascii_case(text, false);
     const std::size_t sep = text.rfind('1');
     if (sep == std::string::npos || text.substr(0, sep) != hrp || text.size() < sep + 7)
         return false;
@@ -294,11 +301,8 @@ std::string wrap64(const std::string& b64) {
 Recipient parse_recipient(const std::string& text) {
     Recipient r;
     if (!bech32_decode(text, "age", r.public_key) || text.rfind("age1", 0) != 0) {
-        std::string upper = text;
-        std::transform(upper.begin(), upper.end(), upper.begin(),
-                       [](char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 32) : c; });
         // An identity given by mistake is a secret: never repeated.
-        const bool secret = upper.find("SECRET-KEY") != std::string::npos;
+        const bool secret = ascii_case(text, true).find("SECRET-KEY") != std::string::npos;
         throw usage_error(secret
                               ? "an age identity (a secret key) was given where a recipient "
                                 "belongs; it is not repeated here"
@@ -360,10 +364,7 @@ Identity generate_identity() {
 }
 
 std::string identity_text(const Identity& id) {
-    std::string s = bech32_encode("age-secret-key-", id.secret);
-    std::transform(s.begin(), s.end(), s.begin(),
-                   [](char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 32) : c; });
-    return s;
+    return ascii_case(bech32_encode("age-secret-key-", id.secret), true);
 }
 
 std::string recipient_text(const Key32& public_key) {

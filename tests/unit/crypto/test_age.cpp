@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "base/error.hpp"
+#include "base/fs.hpp"
 #include "crypto/age.hpp"
 
 using namespace ctldb;
@@ -131,28 +132,6 @@ TEST_CASE("a changed, cut or extended file is refused, and nothing unauthenticat
           ExitCode::failure);
 }
 
-namespace {
-
-std::string read_all(const std::string& path) {
-    std::string out;
-    if (std::FILE* f = std::fopen(path.c_str(), "rb")) {
-        char buf[65536];
-        for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;)
-            out.append(buf, n);
-        std::fclose(f);
-    }
-    return out;
-}
-
-void write_all(const std::string& path, const std::string& data) {
-    std::FILE* f = std::fopen(path.c_str(), "wb");
-    REQUIRE(f != nullptr);
-    std::fwrite(data.data(), 1, data.size(), f);
-    std::fclose(f);
-}
-
-}  // namespace
-
 // Interoperability is the test of "no home-made format": the age tool
 // (Debian's age 1.1, installed by scripts/install-deps) reads what ctldb
 // writes, and ctldb reads what age writes, with keys from age-keygen.
@@ -169,34 +148,35 @@ TEST_CASE("the age tool decrypts what ctldb encrypts, and ctldb what age encrypt
                     .c_str()) == 0);
     const auto one = read_identity_file(key1), two = read_identity_file(key2);
     const std::string plain = text_of(300000);
-    write_all(d + "/plain", plain);
+    fs::write_atomic(d + "/plain", plain, 0600);
 
     // ctldb -> age, to both recipients; either identity opens it.
     const std::string ours = encrypt(plain,
                                      {parse_recipient(recipient_text(one[0].public_key)),
                                       parse_recipient(recipient_text(two[0].public_key))},
                                      12345);
-    write_all(d + "/ours.age", ours);
+    fs::write_atomic(d + "/ours.age", ours, 0600);
     for (const std::string& k : {key1, key2}) {
         REQUIRE(std::system(("age -d -i " + k + " -o " + d + "/back " + d + "/ours.age").c_str()) ==
                 0);
-        CHECK(read_all(d + "/back") == plain);
+        CHECK(fs::read_file(d + "/back") == plain);
     }
     // age -> ctldb: the recipient as age-keygen -y prints it, and from a file (-R).
     REQUIRE(std::system(
                 ("age -r \"$(age-keygen -y " + key1 + ")\" -o " + d + "/theirs.age " + d + "/plain")
                     .c_str()) == 0);
-    CHECK(decrypt(read_all(d + "/theirs.age"), one, 5000) == plain);
-    CHECK(code_of([&] { decrypt(read_all(d + "/theirs.age"), two, 5000); }) == ExitCode::usage);
+    CHECK(decrypt(fs::read_file(d + "/theirs.age"), one, 5000) == plain);
+    CHECK(code_of([&] { decrypt(fs::read_file(d + "/theirs.age"), two, 5000); }) ==
+          ExitCode::usage);
     REQUIRE(std::system(("age-keygen -y " + key2 + " > " + d + "/recipients").c_str()) == 0);
     const auto listed = recipients_from(d + "/recipients");
     REQUIRE(listed.size() == 1);
     CHECK(listed[0].public_key == two[0].public_key);
     // An empty stream, both ways.
-    write_all(d + "/empty", "");
+    fs::write_atomic(d + "/empty", "", 0600);
     REQUIRE(std::system(
                 ("age -r \"$(age-keygen -y " + key1 + ")\" -o " + d + "/empty.age " + d + "/empty")
                     .c_str()) == 0);
-    CHECK(decrypt(read_all(d + "/empty.age"), one, 7).empty());
+    CHECK(decrypt(fs::read_file(d + "/empty.age"), one, 7).empty());
     REQUIRE(std::system(("rm -rf " + d).c_str()) == 0);
 }
