@@ -5,6 +5,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -40,7 +41,7 @@ bool locked_by_someone(const std::string& path) {
 /// that name: create a private file, lock it, hard-link it to `name`
 /// (fails if `name` exists). Returns the fd, or -1 when `name` exists.
 int create_locked(const std::string& dir, const std::string& name) {
-    static unsigned counter = 0;
+    static std::atomic<unsigned> counter{0};
     const std::string tmp = dir + "/" + name + "." + std::to_string(::getpid()) + "-" +
                             std::to_string(++counter) + ".partial";
     const int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -62,6 +63,15 @@ int create_locked(const std::string& dir, const std::string& name) {
     return fd;
 }
 
+/// Give `from` the name `to` unless `to` exists (then fail, never replace):
+/// a link and an unlink, so a backup of another run that took the same
+/// name is never overwritten. A crash between the two leaves both names;
+/// the `.partial` one is then stale and remove_stale_partials() clears it.
+void publish_name(const std::string& from, const std::string& to) {
+    if (::link(from.c_str(), to.c_str()) != 0) fail("cannot publish " + from + " as", to);
+    ::unlink(from.c_str());
+}
+
 /// Test hook for the fault suite: CTLDB_TEST_KILL_PUBLISH=N kills this
 /// process with SIGKILL after publishing step N (1: manifest written,
 /// 2: manifest renamed, 3: data renamed), as a crash there would.
@@ -71,6 +81,22 @@ void crash_point(int step) {
 }
 
 }  // namespace
+
+int reserve_stem(const std::string& dir, const std::string& stem, const std::string& ext) {
+    const std::string reservation = stem + ".json.partial";
+    const int fd = create_locked(dir, reservation);
+    if (fd < 0) return -1;
+    // Another run may have published this stem between the caller's look
+    // and our link: its reservation became its manifest, which freed the
+    // reservation's name. Looking again now that we hold the name closes
+    // that window (a run publishing later would need our reservation).
+    if (fs::exists(dir + "/" + stem + ext) || fs::exists(dir + "/" + stem + ".json")) {
+        ::unlink((dir + "/" + reservation).c_str());
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
 
 BackupSlot::BackupSlot(const std::string& dir, const std::string& ext) : dir_(dir), ext_(ext) {
     for (int attempt = 0;; ++attempt) {
@@ -84,12 +110,12 @@ BackupSlot::BackupSlot(const std::string& dir, const std::string& ext) : dir_(di
         stem_ = backup_stem(time_);
         const bool taken = fs::exists(final_path()) || fs::exists(manifest_path());
         if (!taken) {
-            const std::string reservation = stem_ + ".json.partial";
-            lock_fd_ = create_locked(dir_, reservation);
+            lock_fd_ = reserve_stem(dir_, stem_, ext_);
             if (lock_fd_ >= 0) break;
             // Held by a live run: wait for the next second. Left by a dead
             // one: clear it and try again at once.
-            if (!locked_by_someone(dir_ + "/" + reservation) &&
+            const std::string reservation = dir_ + "/" + stem_ + ".json.partial";
+            if (fs::exists(reservation) && !locked_by_someone(reservation) &&
                 !remove_stale_partials(dir_).empty()) {
                 continue;
             }
@@ -129,14 +155,10 @@ void BackupSlot::publish(const std::string& manifest) {
     if (::fsync(lock_fd_) != 0) fail("cannot fsync the manifest", reservation);
     throw_if_interrupted();
     crash_point(1);
-    if (::rename(reservation.c_str(), manifest_path().c_str()) != 0) {
-        fail("cannot rename the manifest to", manifest_path());
-    }
+    publish_name(reservation, manifest_path());
     manifest_published_ = true;
     crash_point(2);
-    if (::rename(data_partial().c_str(), final_path().c_str()) != 0) {
-        fail("cannot rename the backup to", final_path());
-    }
+    publish_name(data_partial(), final_path());
     published_ = true;
     crash_point(3);
     fs::sync_parent_dir(final_path());

@@ -4,11 +4,11 @@
 // A run reserves its name (stem) with `STEM.json.partial`, which it holds
 // under flock(2) for its whole life: the lock says "a live ctldb owns this
 // stem", and dies with the process, SIGKILL included. The data goes to
-// `STEM.EXT.partial`. Publishing: manifest written and fsynced, renamed to
-// `STEM.json`, then the data renamed to `STEM.EXT`, then the directory
-// fsynced. A kill between any two steps leaves either only partials or a
-// manifest whose data is still `.partial`; never a data file without its
-// manifest. remove_stale_partials() clears what dead runs left.
+// `STEM.EXT.partial`. Publishing: manifest written and fsynced, linked as
+// `STEM.json`, then the data linked as `STEM.EXT` (a link never replaces
+// another run's file), then the directory fsynced. A kill between any two steps leaves either only
+// partials or a manifest whose data is still `.partial`; never a data file without its manifest.
+// remove_stale_partials() clears what dead runs left.
 #pragma once
 
 #include <ctime>
@@ -47,6 +47,12 @@ class BackupSlot {
     bool manifest_published_ = false;
     bool published_ = false;
 };
+
+/// One attempt at reserving `stem` in `dir` for data ending in `ext`: the
+/// locked reservation's fd, or -1 when a live run holds the stem or a
+/// manifest or data file of that stem exists (checked again once the
+/// reservation is ours). BackupSlot's constructor loops over this.
+int reserve_stem(const std::string& dir, const std::string& stem, const std::string& ext);
 
 /// `.partial` files in `dir` that no live ctldb owns (their stem's lock is
 /// free), and manifests whose data never got its final name: removed.

@@ -188,6 +188,7 @@ std::vector<std::string> list_files(const std::string& dir, const std::string& s
     std::vector<std::string> names;
     while (dirent* e = ::readdir(d)) {
         const std::string n = e->d_name;
+        if (n == "." || n == "..") continue;
         if (n.size() >= suffix.size() &&
             n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0) {
             names.push_back(n);

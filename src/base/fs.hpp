@@ -89,8 +89,8 @@ void remove_tree(const std::string& path);
 /// Absolute, normalised form of `path` (need not exist).
 std::string absolute(const std::string& path);
 
-/// Names (not paths) of the regular files in `dir` ending in `suffix`,
-/// sorted; throws Error(usage) when `dir` cannot be read.
+/// Names (not paths) of the entries in `dir` ending in `suffix`, sorted
+/// (any type: a caller judges a FIFO or directory under a file's name); throws Error(usage) when `dir` cannot be read.
 std::vector<std::string> list_files(const std::string& dir, const std::string& suffix);
 
 /// fsync the directory holding `path`.

@@ -26,7 +26,7 @@ every_data_file_has_its_manifest() {
 }
 no_partials() { [[ -z "$(ls "$1" | grep '\.partial$' || true)" ]]; }
 
-for n in 2 4; do
+for n in 2 4 8; do
     D="$IT_TMP/concurrent-$n"
     mkdir -p "$D"
     pids=()

@@ -11,9 +11,11 @@
 #include <thread>
 
 #include "backup/backup.hpp"
+#include "backup/backup_slot.hpp"
 #include "backup/compress.hpp"
 #include "backup/retention.hpp"
 #include "base/error.hpp"
+#include "base/fs.hpp"
 #include "base/text.hpp"
 
 using namespace ctldb;
@@ -359,4 +361,53 @@ TEST_CASE("retention says why: each rule that keeps a backup, and why one goes")
     CHECK(plan[2].reasons == std::vector<std::string>{"kept by no rule (--keep-last 1)"});
     CHECK(r.describe() == "--keep-last 1");
     CHECK_FALSE(Retention{}.any());
+}
+
+namespace {
+void put(const std::string& path, const std::string& text) {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+    REQUIRE(fd >= 0);
+    REQUIRE(::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+    ::close(fd);
+}
+}  // namespace
+
+TEST_CASE(
+    "a stem another run published meanwhile is never reserved, and publishing never replaces") {
+    char tmpl[] = "/tmp/ctldb-unit-slot-XXXXXX";
+    REQUIRE(::mkdtemp(tmpl) != nullptr);
+    const std::string dir = tmpl;
+    const std::string stem = backup_stem(std::time(nullptr) + 3600);
+
+    // Another run reserved the stem, saw it free, and published it after
+    // our look: its reservation's name is free again, its manifest is not.
+    put(dir + "/" + stem + ".json", "{}");
+    CHECK(reserve_stem(dir, stem, ".sql.gz") == -1);
+    CHECK_FALSE(fs::exists(dir + "/" + stem + ".json.partial"));
+    CHECK(fs::read_file(dir + "/" + stem + ".json", 100) == "{}");
+    ::unlink((dir + "/" + stem + ".json").c_str());
+    // The same for a data file of that stem.
+    put(dir + "/" + stem + ".sql.gz", "x");
+    CHECK(reserve_stem(dir, stem, ".sql.gz") == -1);
+    ::unlink((dir + "/" + stem + ".sql.gz").c_str());
+    // Free: reserved, and held.
+    const int fd = reserve_stem(dir, stem, ".sql.gz");
+    CHECK(fd >= 0);
+    CHECK(reserve_stem(dir, stem, ".dump") == -1);
+    ::close(fd);
+    ::unlink((dir + "/" + stem + ".json.partial").c_str());
+
+    // A slot whose manifest name is taken after it reserved (by a tool
+    // that ignores reservations) fails to publish and leaves that file.
+    {
+        BackupSlot slot(dir, ".sql.gz");
+        ::close(slot.create_data());
+        put(slot.manifest_path(), "theirs");
+        CHECK_THROWS_AS(slot.publish("{\"ours\": true}"), Error);
+        CHECK(fs::read_file(slot.manifest_path(), 100) == "theirs");
+        CHECK_FALSE(fs::exists(slot.final_path()));
+        ::unlink(slot.manifest_path().c_str());
+    }
+    for (const auto& n : fs::list_files(dir, "")) FAIL_CHECK("left: " << n);
+    ::rmdir(dir.c_str());
 }
