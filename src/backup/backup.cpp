@@ -1,9 +1,11 @@
 #include "backup/backup.hpp"
+#include "backup/remote.hpp"
 
 #include "backup/archive_toc.hpp"
 
 #include <dirent.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -123,28 +125,33 @@ Compression compression_of(const std::string& file_name) {
     return Compression::none;
 }
 
+DumpKind kind_of_head(std::string_view head, const std::string& name) {
+    const auto* b = reinterpret_cast<const unsigned char*>(head.data());
+    const std::size_t n = head.size();
+    DumpKind k;
+    if (n >= 22 && head.substr(0, 22) == "age-encryption.org/v1\n") {
+        // What it holds is unseen without an identity: its name says.
+        const std::string inner = without_age(name.substr(name.rfind('/') + 1));
+        k.encrypted = true;
+        k.custom = ends_with(inner, ".dump");
+        k.compression = compression_of(inner);
+    } else if (n >= 5 && head.substr(0, 5) == "PGDMP") {
+        k.custom = true;
+    } else if (n >= 2 && b[0] == 0x1f && b[1] == 0x8b) {
+        k.compression = Compression::gzip;
+    } else if (n >= 4 && b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd) {
+        k.compression = Compression::zstd;
+    }
+    return k;
+}
+
 DumpKind sniff_dump_kind(const std::string& path) {
-    unsigned char head[22] = {};
+    char head[22] = {};
     if (std::string why = fs::input_problem(path, UINT64_MAX); !why.empty()) return {};
     if (std::FILE* f = std::fopen(path.c_str(), "rbe")) {
         const std::size_t n = std::fread(head, 1, sizeof head, f);
         std::fclose(f);
-        DumpKind k;
-        if (n >= 22 && std::memcmp(head, "age-encryption.org/v1\n", 22) == 0) {
-            // What it holds is unseen without an identity: its name says.
-            const std::string name = without_age(path.substr(path.rfind('/') + 1));
-            k.encrypted = true;
-            k.custom = ends_with(name, ".dump");
-            k.compression = compression_of(name);
-        } else if (n >= 5 && std::memcmp(head, "PGDMP", 5) == 0) {
-            k.custom = true;
-        } else if (n >= 2 && head[0] == 0x1f && head[1] == 0x8b) {
-            k.compression = Compression::gzip;
-        } else if (n >= 4 && head[0] == 0x28 && head[1] == 0xb5 && head[2] == 0x2f &&
-                   head[3] == 0xfd) {
-            k.compression = Compression::zstd;
-        }
-        return k;
+        return kind_of_head(std::string_view(head, n), path);
     }
     return {};
 }
@@ -335,7 +342,19 @@ std::optional<BackupEntry> foreign_dump(const std::string& path, const std::stri
 
 }  // namespace
 
+void remove_backup(const std::string& path) {
+    if (is_remote(path)) return remove_remote_backup(path);
+    ::unlink(path.c_str());
+    ::unlink(manifest_path_for(path).c_str());
+}
+
+void record_manifest(const std::string& path, const BackupManifest& m) {
+    if (is_remote(path)) return put_remote_manifest(path, m);
+    fs::write_atomic(manifest_path_for(path), m.to_json(), 0600);
+}
+
 std::vector<BackupEntry> list_backups(const std::string& dir) {
+    if (is_remote(dir)) return list_remote_backups(dir);
     std::vector<BackupEntry> out;
     DIR* d = ::opendir(dir.c_str());
     if (d == nullptr) {

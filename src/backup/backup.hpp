@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "backup/compress.hpp"
@@ -103,10 +104,20 @@ bool encrypted_name(const std::string& file_name);
 /// the time in the name, else the modification time.
 std::vector<BackupEntry> list_backups(const std::string& dir);
 
+/// Deletes a backup (a file or an s3:// object) and then its manifest: a
+/// crash between leaves a manifest without data, which is never listed.
+void remove_backup(const std::string& path);
+
+/// Writes `m` as the manifest of the backup `path` (atomically in a
+/// directory; one PUT in object storage).
+void record_manifest(const std::string& path, const BackupManifest& m);
+
 /// The manifest path of a data file: same stem, ".json".
 std::string manifest_path_for(const std::string& data_path);
 
 DumpKind sniff_dump_kind(const std::string& path);
+/// The same from a file's first 22 bytes (or fewer) and its name.
+DumpKind kind_of_head(std::string_view head, const std::string& name);
 
 /// Whether `path` holds a pg_dump of one database, by its content: a custom
 /// archive, or SQL (plain, gzip or zstd) whose first 8 KiB carry pg_dump's

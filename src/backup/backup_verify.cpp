@@ -1,6 +1,7 @@
 #include "backup/backup_verify.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,6 +12,7 @@
 
 #include "backup/archive_toc.hpp"
 #include "backup/dump_runner.hpp"
+#include "backup/remote.hpp"
 #include "base/error.hpp"
 #include "base/fs.hpp"
 #include "base/process.hpp"
@@ -35,13 +37,103 @@ constexpr const char* kNoManifestHint =
     "for a dump made without ctldb (the guide's CronJob or pg_dump by hand), pass "
     "--no-manifest: it is then checked for completeness only";
 
-}  // namespace
-
-fs::UniqueFd open_backup(const std::string& path) {
-    return fs::open_input(path, "backup");
+Error no_manifest_error(const std::string& path, const std::string& mpath) {
+    return failure(path + " has no manifest (" + mpath + "): it cannot be verified",
+                   std::string("a ctldb backup without its manifest may be incomplete; "
+                               "use another one, or ") +
+                       kNoManifestHint);
 }
 
+/// A backup without a manifest: what it is, from its first bytes.
+void take_kind(VerifiedBackup& v, const DumpKind& kind) {
+    v.has_manifest = false;
+    v.custom = kind.custom;
+    v.compression = kind.compression;
+    v.encrypted = kind.encrypted;
+}
+
+/// A backup with its manifest `m` (at `mpath`), named `name`: the two agree.
+void take_manifest(VerifiedBackup& v, BackupManifest m, const std::string& name,
+                   const std::string& mpath) {
+    v.manifest = std::move(m);
+    if (v.manifest.file != name) {
+        throw failure(mpath + " describes " + v.manifest.file + ", not " + name,
+                      "the manifest belongs to another backup; use another one");
+    }
+    v.custom = v.manifest.format == "custom";
+    v.compression = v.custom ? Compression::none : compression_of(name);
+    v.encrypted = encrypted_name(name);
+    if (v.encrypted == v.manifest.encrypted_to.empty()) {
+        throw failure(mpath + (v.encrypted ? " does not say that " + name + " is encrypted"
+                                           : " says that " + name + " is encrypted"),
+                      "the manifest and the file disagree; use another backup");
+    }
+}
+
+}  // namespace
+
+BackupInput::BackupInput(std::unique_ptr<storage::ObjectDownload> download, std::uint64_t size)
+    : download_(std::move(download)), size_(size) {}
+BackupInput::~BackupInput() = default;
+BackupInput::BackupInput(BackupInput&&) noexcept = default;
+
+int BackupInput::get() const {
+    return download_ ? download_->fd() : fd_.get();
+}
+
+void BackupInput::rethrow_transfer_error() {
+    if (download_) download_->rethrow_error();
+}
+
+BackupInput open_backup(const std::string& path) {
+    if (is_remote(path)) {
+        const RemoteObject o = remote_object(path);
+        storage::S3Client client(object_storage(), o.dir.bucket);
+        const auto info = client.head(o.key());
+        if (!info) throw failure("no such backup: " + path);
+        return BackupInput(std::make_unique<storage::ObjectDownload>(
+                               object_storage(), o.dir.bucket, o.key(), info->size, info->etag),
+                           info->size);
+    }
+    fs::UniqueFd fd = fs::open_input(path, "backup");
+    struct stat st {};
+    const std::uint64_t size =
+        ::fstat(fd.get(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+    return BackupInput(std::move(fd), size);
+}
+
+namespace {
+
+/// describe_backup() of an s3:// backup: its manifest object, else (with
+/// `allow_no_manifest`) its kind from its first bytes. Custom archives are
+/// read by pg_restore from a file, so they are not restored from there.
+VerifiedBackup describe_remote(const std::string& path, bool allow_no_manifest) {
+    const RemoteObject o = remote_object(path);
+    if (!storage::S3Client(object_storage(), o.dir.bucket).head(o.key())) {
+        throw failure("no such backup: " + path);
+    }
+    VerifiedBackup v;
+    v.path = path;
+    const auto m = parse_backup_time(o.name) ? remote_manifest(path) : std::nullopt;
+    if (!m) {
+        if (!allow_no_manifest) throw no_manifest_error(path, manifest_path_for(path));
+        take_kind(v, remote_kind(path));
+    } else {
+        take_manifest(v, *m, o.name, manifest_path_for(path));
+    }
+    if (v.custom) {
+        throw usage_error(path +
+                              " is a custom archive in object storage, which ctldb does not "
+                              "read from there",
+                          "copy it to a file first; ctldb writes plain backups to s3://");
+    }
+    return v;
+}
+
+}  // namespace
+
 VerifiedBackup describe_backup(const std::string& path, bool allow_no_manifest) {
+    if (is_remote(path)) return describe_remote(path, allow_no_manifest);
     if (!fs::exists(path)) throw failure("no such backup: " + path);
     if (fs::is_dir(path)) throw failure(path + " is a directory, not a backup");
     VerifiedBackup v;
@@ -61,32 +153,14 @@ VerifiedBackup describe_backup(const std::string& path, bool allow_no_manifest) 
                               "ctldb backups are named backup-YYYYmmdd-HHMMSS.sql.gz, .sql.zst "
                               "or .dump; other dumps are recognised by pg_dump's header");
             }
-            throw failure(path + " has no manifest (" + mpath + "): it cannot be verified",
-                          std::string("a ctldb backup without its manifest may be incomplete; "
-                                      "use another one, or ") +
-                              kNoManifestHint);
+            throw no_manifest_error(path, mpath);
         }
-        v.has_manifest = false;
-        const DumpKind kind = sniff_dump_kind(path);
-        v.custom = kind.custom;
-        v.compression = kind.compression;
-        v.encrypted = kind.encrypted;
+        take_kind(v, sniff_dump_kind(path));
         refuse_encrypted_archive(v);
         return v;
     }
-    v.manifest = BackupManifest::from_json(fs::read_file(mpath, fs::kMaxManifest), mpath);
-    if (v.manifest.file != name) {
-        throw failure(mpath + " describes " + v.manifest.file + ", not " + name,
-                      "the manifest belongs to another backup; use another one");
-    }
-    v.custom = v.manifest.format == "custom";
-    v.compression = v.custom ? Compression::none : compression_of(name);
-    v.encrypted = encrypted_name(name);
-    if (v.encrypted == v.manifest.encrypted_to.empty()) {
-        throw failure(mpath + (v.encrypted ? " does not say that " + name + " is encrypted"
-                                           : " says that " + name + " is encrypted"),
-                      "the manifest and the file disagree; use another backup");
-    }
+    take_manifest(v, BackupManifest::from_json(fs::read_file(mpath, fs::kMaxManifest), mpath), name,
+                  mpath);
     refuse_encrypted_archive(v);
     return v;
 }
@@ -107,9 +181,16 @@ void open_encrypted(VerifiedBackup& v, const std::string& given, const config::E
     v.identities = crypto::read_identity_file(identity_file);
     // Its header, opened now: a wrong identity is said before anything is
     // touched, not after a database was created.
-    const fs::UniqueFd fd = open_backup(v.path);
+    const BackupInput fd = open_backup(v.path);
     std::vector<char> head(64 * 1024);
-    const ssize_t n = ::read(fd.get(), head.data(), head.size());
+    ssize_t n = 0;
+    while (n < static_cast<ssize_t>(head.size())) {  // a pipe gives it in pieces
+        const ssize_t r =
+            ::read(fd.get(), head.data() + n, head.size() - static_cast<std::size_t>(n));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        n += r;
+    }
     if (n <= 0) throw failure(v.path + " is empty", "use another backup");
     crypto::Decryptor probe(
         v.identities, [](const char*, std::size_t) {}, v.path);
@@ -236,15 +317,16 @@ VerifiedBackup verify_backup(const std::string& path, const config::EnvLookup& e
                               " is encrypted and has no manifest: nothing to check "
                               "without --identity");
         }
-        const fs::UniqueFd fd = open_backup(path);
-        const ReadResult r = read_compressed_fd(fd.get(), path, Compression::none, nullptr);
+        BackupInput fd = open_backup(path);
+        const ReadResult r = reading(
+            fd, [&] { return read_compressed_fd(fd.get(), path, Compression::none, nullptr); });
         check_against_manifest(v, r);
         v.content_checked = false;
         v.content_bytes = r.file_bytes;
         return v;
     }
     open_encrypted(v, identity, env);
-    const fs::UniqueFd fd = open_backup(path);
+    BackupInput fd = open_backup(path);
     if (v.custom) {
         const ReadResult r = read_compressed_fd(fd.get(), path, Compression::none, nullptr);
         check_against_manifest(v, r);
@@ -264,9 +346,11 @@ VerifiedBackup verify_backup(const std::string& path, const config::EnvLookup& e
     DumpRunner check(nullptr, "", path);
     ReadResult r;
     as_restore_would(path, [&] {
-        r = read_compressed_fd(
-            fd.get(), path, v.compression, [&](const char* d, std::size_t n) { check.feed(d, n); },
-            v.decrypt_with());
+        r = reading(fd, [&] {
+            return read_compressed_fd(
+                fd.get(), path, v.compression,
+                [&](const char* d, std::size_t n) { check.feed(d, n); }, v.decrypt_with());
+        });
     });
     check_against_manifest(v, r);
     as_restore_would(path, [&] { check.finish(); });

@@ -8,12 +8,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "backup/backup.hpp"
 #include "backup/compress.hpp"
 #include "base/fs.hpp"
 #include "config/config.hpp"
+#include "storage/transfer.hpp"
 
 namespace ctldb::backup {
 
@@ -71,8 +73,43 @@ void archive_as_sql(int fd, const std::string& pg_restore, const std::string& pa
 /// position is back at the start afterwards. Throws Error(failure).
 void check_archive_as_sql(int fd, const std::string& pg_restore, const std::string& path);
 
-/// A read-only descriptor of `path`, for reading it exactly once.
-fs::UniqueFd open_backup(const std::string& path);
+/// A backup open for reading it exactly once: a file's descriptor, or for
+/// an s3:// backup the reading end of its download.
+class BackupInput {
+  public:
+    BackupInput(fs::UniqueFd fd, std::uint64_t size) : fd_(std::move(fd)), size_(size) {}
+    explicit BackupInput(std::unique_ptr<storage::ObjectDownload> download, std::uint64_t size);
+    ~BackupInput();
+    BackupInput(BackupInput&&) noexcept;
+    int get() const;
+    std::uint64_t size() const { return size_; }
+    bool seekable() const { return download_ == nullptr; }
+    /// After reading (or failing to): a download's own error (the service
+    /// went away, the object changed) is thrown, as it explains a short read.
+    void rethrow_transfer_error();
+
+  private:
+    fs::UniqueFd fd_;
+    std::unique_ptr<storage::ObjectDownload> download_;
+    std::uint64_t size_ = 0;
+};
+
+/// `path` (a file or an s3:// backup) open for reading it exactly once.
+BackupInput open_backup(const std::string& path);
+
+/// Runs `read` over `in`; when it throws, a transfer error of `in` is
+/// thrown instead (it is the cause).
+template <typename Fn>
+auto reading(BackupInput& in, Fn&& read) -> decltype(read()) {
+    try {
+        auto r = read();
+        in.rethrow_transfer_error();
+        return r;
+    } catch (...) {
+        in.rethrow_transfer_error();
+        throw;
+    }
+}
 
 /// Checks `path` against its manifest (size, SHA-256), decompresses all of
 /// it and confirms pg_dump finished writing it: for plain dumps every

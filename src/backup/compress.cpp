@@ -33,6 +33,12 @@ HashingFileSink::HashingFileSink(int fd, std::string path)
     EVP_DigestInit_ex(digest_->ctx, EVP_sha256(), nullptr);
 }
 
+HashingFileSink::HashingFileSink(std::function<void(const char*, std::size_t)> out,
+                                 std::string name)
+    : out_(std::move(out)), path_(std::move(name)), digest_(std::make_unique<Digest>()) {
+    EVP_DigestInit_ex(digest_->ctx, EVP_sha256(), nullptr);
+}
+
 HashingFileSink::~HashingFileSink() = default;
 
 void HashingFileSink::encrypt_to(const std::vector<crypto::Recipient>& recipients) {
@@ -51,6 +57,11 @@ void HashingFileSink::write(const void* data, std::size_t size) {
 void HashingFileSink::write_stored(const void* data, std::size_t size) {
     EVP_DigestUpdate(digest_->ctx, data, size);
     const char* p = static_cast<const char*>(data);
+    if (out_) {
+        out_(p, size);
+        bytes_ += size;
+        return;
+    }
     while (size > 0) {
         ssize_t n = ::write(fd_, p, size);
         if (n < 0 && errno == EINTR) continue;

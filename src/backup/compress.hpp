@@ -16,10 +16,13 @@ namespace ctldb::backup {
 
 enum class Compression { gzip, zstd, none };
 
-/// Writes to a file descriptor, hashing (SHA-256) and counting what it writes.
+/// Writes to a file descriptor (or hands on to a function: an object
+/// storage upload), hashing (SHA-256) and counting what it writes.
 class HashingFileSink {
   public:
     explicit HashingFileSink(int fd, std::string path);
+    /// What is stored goes to `out` instead of a file; `name` for messages.
+    HashingFileSink(std::function<void(const char*, std::size_t)> out, std::string name);
     ~HashingFileSink();
     void write(const void* data, std::size_t size);
     /// From now on what is written is encrypted to `recipients` (the age
@@ -35,7 +38,8 @@ class HashingFileSink {
 
   private:
     void write_stored(const void* data, std::size_t size);
-    int fd_;
+    int fd_ = -1;
+    std::function<void(const char*, std::size_t)> out_;
     std::string path_;
     std::unique_ptr<crypto::Encryptor> encryptor_;
     struct Digest;

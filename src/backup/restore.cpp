@@ -42,17 +42,20 @@ using namespace restore_steps;
 /// Feed the plain dump in `fd` to `runner`, checking every byte as it
 /// passes: one read of one open file is both the verification and the
 /// restore.
-void run_plain(int fd, const VerifiedBackup& v, DumpRunner& runner) {
-    const std::uint64_t total = fd_size(fd);
-    Progress progress("restore", total, "bytes read");
-    const ReadResult r = read_compressed_fd_ahead(
-        fd, v.path, v.compression,
-        [&](const char* d, std::size_t n) {
-            runner.feed(d, n);
-            const off_t at = ::lseek(fd, 0, SEEK_CUR);
-            if (at > 0) progress.update(static_cast<std::uint64_t>(at), runner.stats().bytes);
-        },
-        v.decrypt_with());
+void run_plain(BackupInput& in, const VerifiedBackup& v, DumpRunner& runner) {
+    const int fd = in.get();
+    Progress progress("restore", in.seekable() ? in.size() : 0, "bytes read");
+    const ReadResult r = reading(in, [&] {
+        return read_compressed_fd_ahead(
+            fd, v.path, v.compression,
+            [&](const char* d, std::size_t n) {
+                runner.feed(d, n);
+                const off_t at = in.seekable() ? ::lseek(fd, 0, SEEK_CUR) : 0;
+                progress.update(at > 0 ? static_cast<std::uint64_t>(at) : runner.stats().bytes,
+                                runner.stats().bytes);
+            },
+            v.decrypt_with());
+    });
     progress.finish();
     check_against_manifest(v, r);
     runner.finish();
@@ -121,9 +124,9 @@ struct RestoreOutcome {
 /// connected role and within --lock-timeout; the dump runs as `rr.role`.
 RestoreOutcome restore_in_one_transaction(pg::Connection& conn,
                                           const config::ConnectionSettings& cs,
-                                          const std::string& path, int fd, const VerifiedBackup& v,
-                                          const std::string& pg_restore, bool clean_first,
-                                          const RestoreRole& rr, int lock_ms) {
+                                          const std::string& path, BackupInput& in,
+                                          const VerifiedBackup& v, const std::string& pg_restore,
+                                          bool clean_first, const RestoreRole& rr, int lock_ms) {
     RestoreOutcome out;
     set_lock_timeout(conn, lock_ms);
     exec(conn, "BEGIN");
@@ -141,9 +144,9 @@ RestoreOutcome restore_in_one_transaction(pg::Connection& conn,
     runner.set_role(rr.set_role ? rr.role : "", rr.session_superuser);
     try {
         if (v.custom) {
-            run_custom(fd, v, pg_restore, runner);
+            run_custom(in.get(), v, pg_restore, runner);
         } else {
-            run_plain(fd, v, runner);
+            run_plain(in, v, runner);
         }
     } catch (const Error& e) {
         const auto& d = e.details();
@@ -254,10 +257,10 @@ RestoreReport restore_backup(const RestoreOptions& o, const config::Config& cfg,
             "transaction by one session");
     }
     if (v.custom) pg::find_pg_tool("pg_restore", env);  // there is one at all
-    const fs::UniqueFd file = open_backup(path);
+    BackupInput file = open_backup(path);
     // A file of the wrong size is refused before anything is touched (not
     // even --create); the checksum can only be known after the one read.
-    check_size_against_manifest(v, fd_size(file.get()));
+    check_size_against_manifest(v, file.size());
 
     const Stopwatch t0;
     const std::string where = cs.dbname + " on " + cs.target();
@@ -282,8 +285,8 @@ RestoreReport restore_backup(const RestoreOptions& o, const config::Config& cfg,
         const std::string pg_restore =
             v.custom ? pg::find_pg_tool("pg_restore", env, PQserverVersion(conn->raw()) / 10000)
                      : "";
-        outcome = restore_in_one_transaction(*conn, cs, path, file.get(), v, pg_restore,
-                                             existing > 0, rr, lock_ms);
+        outcome = restore_in_one_transaction(*conn, cs, path, file, v, pg_restore, existing > 0, rr,
+                                             lock_ms);
     } catch (...) {
         if (created) drop_created_database(cs);
         throw;

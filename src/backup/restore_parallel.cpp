@@ -385,7 +385,7 @@ ParallelOutcome restore_into(pg::Connection& admin, const RestoreOptions& o,
 RestoreReport run_restore_parallel(const RestoreOptions& o, const config::EnvLookup& env,
                                    const config::ConnectionSettings& cs, const std::string& source,
                                    const VerifiedBackup& v) {
-    const fs::UniqueFd file = open_backup(v.path);
+    const BackupInput file = open_backup(v.path);
     check_against_manifest(v, read_compressed_fd(file.get(), v.path, Compression::none, nullptr));
     const ArchiveToc toc = read_archive_toc(file.get(), v.path);
     RestoreTarget t{v, check_archive_toc(toc, v.path), {}, {}, {}};

@@ -17,6 +17,7 @@
 #include "backup/backup_slot.hpp"
 #include "backup/backup_verify.hpp"
 #include "backup/compress.hpp"
+#include "backup/remote.hpp"
 #include "backup/retention.hpp"
 #include "backup/snapshot.hpp"
 #include "base/cpus.hpp"
@@ -35,6 +36,7 @@
 #include "pg/connection.hpp"
 #include "pg/pgtools.hpp"
 #include "pg/probes.hpp"
+#include "storage/s3.hpp"
 
 namespace ctldb::commands {
 
@@ -181,12 +183,11 @@ std::vector<crypto::Recipient> recipients_of(const BackupOptions& o) {
     return all;
 }
 
-/// pg_dump's plain SQL, compressed in parallel into `fd` as it streams;
+/// pg_dump's plain SQL, compressed in parallel into `sink` as it streams;
 /// size and SHA-256 in `m`, the dump's own bytes in m.dump_bytes.
 void dump_plain(const std::vector<std::string>& argv, const ProcessOptions& po, const DumpPlan& d,
-                int fd, const std::string& partial, std::uint64_t expected,
+                backup::HashingFileSink& sink, std::uint64_t expected,
                 const std::vector<crypto::Recipient>& recipients, backup::BackupManifest& m) {
-    backup::HashingFileSink sink(fd, partial);
     if (!recipients.empty()) sink.encrypt_to(recipients);
     for (const auto& r : recipients)
         m.encrypted_to.push_back(r.text);
@@ -218,7 +219,6 @@ void dump_plain(const std::vector<std::string>& argv, const ProcessOptions& po, 
     m.sha256 = sink.finish_sha256();
     m.size_bytes = sink.bytes();
     m.dump_bytes = dump_bytes;
-    if (::fsync(fd) != 0) throw failure("cannot fsync " + partial + ": " + std::strerror(errno));
 }
 
 /// Retention after a backup: only its database, only older backups.
@@ -229,8 +229,7 @@ std::vector<std::string> prune_after(const BackupOptions& o, const std::string& 
     pruned =
         backup::backups_to_prune(backup::list_backups(dir), o.keep, std::time(nullptr), just_made);
     for (const auto& p : pruned) {
-        ::unlink(p.c_str());
-        ::unlink(backup::manifest_path_for(p).c_str());
+        backup::remove_backup(p);
         log::info("pruned " + p);
     }
     return pruned;
@@ -257,16 +256,99 @@ cli::Outcome report_backup(const backup::BackupManifest& m, const DumpPlan& d,
                                {"pruned", pruned}});
 }
 
-cli::Outcome run_backup(const BackupOptions& o, Context& ctx) {
-    const config::Config& cfg = ctx.valid_config(true);
-    config::ConnectionSettings cs = cfg.connection();
-    const std::string dir = backup_dir(o, ctx);
+/// What dead runs left where backups go: `.partial` files in a directory,
+/// incomplete uploads in object storage.
+void clear_dead_runs(const std::string& dir) {
+    if (backup::is_remote(dir)) {
+        for (const auto& k : backup::abort_stale_uploads(dir, std::time(nullptr)))
+            log::info("aborted the incomplete upload of " + k + ", left by a run that ended");
+        return;
+    }
+    for (const auto& p : backup::remove_stale_partials(dir))
+        log::info("removed " + p + ", left by a run that no longer exists");
+}
+
+/// Where the backup being made goes: a slot in a directory (the name held
+/// by a lock that dies with this process) or an upload to object storage
+/// (nothing visible before publish). Either waits for a free second.
+class Destination {
+  public:
+    Destination(const std::string& dir, const DumpPlan& d) {
+        clear_dead_runs(dir);
+        if (backup::is_remote(dir)) {
+            remote_ = std::make_unique<backup::RemoteBackup>(dir, d.ext);
+        } else {
+            slot_ = std::make_unique<backup::BackupSlot>(dir, d.ext);
+        }
+    }
+    std::time_t time() const { return remote_ ? remote_->time() : slot_->time(); }
+    std::string stem() const { return remote_ ? remote_->stem() : slot_->stem(); }
+    std::string final_path() const { return remote_ ? remote_->final_url() : slot_->final_path(); }
+
+    void dump(const std::vector<std::string>& argv, const ProcessOptions& po, const DumpPlan& d,
+              std::uint64_t expected, const std::vector<crypto::Recipient>& recipients,
+              backup::BackupManifest& m) {
+        if (remote_) {
+            backup::HashingFileSink sink(
+                [this](const char* p, std::size_t n) { remote_->write(p, n); },
+                remote_->final_url());
+            dump_plain(argv, po, d, sink, expected, recipients, m);
+            return;
+        }
+        fs::UniqueFd fd(slot_->create_data());
+        const std::string partial = slot_->data_partial();
+        if (d.custom) {
+            fd.reset();
+            dump_custom(argv, po, d, partial, m);
+            return;
+        }
+        backup::HashingFileSink sink(fd.get(), partial);
+        dump_plain(argv, po, d, sink, expected, recipients, m);
+        if (::fsync(fd.get()) != 0) {
+            throw failure("cannot fsync " + partial + ": " + std::strerror(errno));
+        }
+    }
+
+    void publish(const std::string& manifest) {
+        if (remote_) {
+            remote_->publish(manifest);
+        } else {
+            slot_->publish(manifest);
+        }
+    }
+
+  private:
+    std::unique_ptr<backup::BackupSlot> slot_;
+    std::unique_ptr<backup::RemoteBackup> remote_;
+};
+
+/// The backup location can take a backup: a writable directory, or an
+/// s3:// location (plain format only) whose credentials are readable.
+void check_destination(const std::string& dir, const DumpPlan& d) {
+    if (backup::is_remote(dir)) {
+        if (d.custom) {
+            throw usage_error("backups to object storage are plain (--format plain)",
+                              "pg_restore reads a custom archive from a file, which a backup "
+                              "streamed to s3:// never is");
+        }
+        storage::parse_s3_url(dir);
+        backup::object_storage();  // credentials and endpoint now, not after the dump
+        return;
+    }
     if (!fs::is_dir(dir)) {
         throw usage_error("backup directory " + dir + " does not exist",
                           "mount the backup volume there, create it, or pass --dir");
     }
     if (::access(dir.c_str(), W_OK) != 0) throw usage_error("cannot write to " + dir);
+}
+
+cli::Outcome run_backup(const BackupOptions& o, Context& ctx) {
+    const config::Config& cfg = ctx.valid_config(true);
+    backup::use_object_storage(cfg, ctx.env);
+    config::ConnectionSettings cs = cfg.connection();
+    const std::string dir = backup_dir(o, ctx);
     const DumpPlan d = plan_dump(o);
+    check_destination(dir, d);
     const std::vector<crypto::Recipient> recipients = recipients_of(o);
 
     // Fail early when there is no pg_dump at all; the one matching the
@@ -276,18 +358,15 @@ cli::Outcome run_backup(const BackupOptions& o, Context& ctx) {
     pg::complete_from(cs, *conn);  // a service file may name the database
     backup::BackupManifest m;
     const std::string pg_dump = matching_pg_dump(*conn, ctx.env, m);
-    if (!o.no_space_check) {
+    if (!o.no_space_check && !backup::is_remote(dir)) {
         const std::int64_t db_size = pg::probe::database_size(*conn);
         check_free_space(dir, space_estimate(dir, cs.dbname, d.ext, db_size));
     }
 
-    // One second per name, shared by the formats' manifest: the slot waits
-    // for a free one and holds it (a lock that dies with this process)
-    // against concurrent runs; what dead runs left is cleared first.
-    for (const auto& p : backup::remove_stale_partials(dir))
-        log::info("removed " + p + ", left by a run that no longer exists");
-    backup::BackupSlot slot(dir, d.ext);
-    const std::time_t started = slot.time();
+    // One second per name, shared by the formats' manifest; what dead runs
+    // left is cleared first.
+    Destination dest(dir, d);
+    const std::time_t started = dest.time();
     const Stopwatch t0;
 
     // One snapshot for the counts and the dump: the manifest describes
@@ -312,17 +391,10 @@ cli::Outcome run_backup(const BackupOptions& o, Context& ctx) {
     log::debug("running " + pg_dump + " (" + child.conninfo + ")");
     const std::vector<std::string> argv = {pg_dump, "--no-password", "--snapshot=" + m.snapshot,
                                            "--dbname=" + child.conninfo};
-    fs::UniqueFd fd(slot.create_data());
-    if (d.custom) {
-        fd.reset();
-        dump_custom(argv, po, d, slot.data_partial(), m);
-    } else {
-        dump_plain(argv, po, d, fd.get(), slot.data_partial(), backup::data_estimate(*conn),
-                   recipients, m);
-    }
+    dest.dump(argv, po, d, backup::data_estimate(*conn), recipients, m);
     backup::end_dump_snapshot(*conn);
 
-    m.file = slot.stem() + d.ext;
+    m.file = dest.stem() + d.ext;
     m.format = d.custom ? "custom" : "plain";
     m.compression =
         d.custom ? "custom" : (d.compression == backup::Compression::zstd ? "zstd" : "gzip");
@@ -331,9 +403,9 @@ cli::Outcome run_backup(const BackupOptions& o, Context& ctx) {
     m.started_at = utc_iso8601(started);
     m.finished_at = utc_now_iso8601();
     m.duration_ms = t0.ms();
-    slot.publish(m.to_json());
-    const auto pruned = prune_after(o, dir, slot.final_path());
-    return report_backup(m, d, slot.final_path(), pruned);
+    dest.publish(m.to_json());
+    const auto pruned = prune_after(o, dir, dest.final_path());
+    return report_backup(m, d, dest.final_path(), pruned);
 }
 
 std::string age(std::time_t t, std::time_t now) {
@@ -405,6 +477,7 @@ std::string list_text(const std::vector<backup::BackupEntry>& entries, const std
 }
 
 cli::Outcome run_list(const BackupOptions& o, Context& ctx) {
+    backup::use_object_storage(ctx.config(), ctx.env);
     const std::string dir = backup_dir(o, ctx);
     const auto entries = backup::list_backups(dir);
     const std::time_t now = std::time(nullptr);
@@ -413,6 +486,7 @@ cli::Outcome run_list(const BackupOptions& o, Context& ctx) {
 }
 
 cli::Outcome run_verify(const BackupOptions& o, Context& ctx) {
+    backup::use_object_storage(ctx.config(), ctx.env);
     const backup::VerifiedBackup v =
         backup::verify_backup(o.file, ctx.env, o.no_manifest, o.identity);
     if (!v.has_manifest) {
@@ -446,7 +520,7 @@ cli::Outcome run_verify(const BackupOptions& o, Context& ctx) {
     m.verified_at = utc_now_iso8601();
     std::string stamp_error;
     try {
-        fs::write_atomic(backup::manifest_path_for(v.path), m.to_json(), 0600);
+        backup::record_manifest(v.path, m);
     } catch (const Error& e) {
         stamp_error = e.what();
         log::warn("the backup is intact, but its manifest could not record the verification: " +
@@ -483,16 +557,14 @@ std::string prune_text(const std::vector<backup::RetentionDecision>& plan, bool 
 }
 
 cli::Outcome run_prune(const BackupOptions& o, Context& ctx) {
+    backup::use_object_storage(ctx.config(), ctx.env);
     if (!o.keep.any()) {
         throw usage_error(
             "backup prune needs a rule: --keep-last, --keep-days, --keep-daily, "
             "--keep-weekly or --keep-monthly");
     }
     const std::string dir = backup_dir(o, ctx);
-    if (!o.dry_run) {
-        for (const auto& p : backup::remove_stale_partials(dir))
-            log::info("removed " + p + ", left by a run that no longer exists");
-    }
+    if (!o.dry_run) clear_dead_runs(dir);
     const auto entries = backup::list_backups(dir);
     const auto plan = backup::retention_plan(entries, o.keep, std::time(nullptr), "");
     nlohmann::json doomed = nlohmann::json::array(), decisions = nlohmann::json::array();
@@ -506,9 +578,7 @@ cli::Outcome run_prune(const BackupOptions& o, Context& ctx) {
     }
     if (!o.dry_run) {
         for (const auto& d : plan) {
-            if (d.keep) continue;
-            ::unlink(d.path.c_str());
-            ::unlink(backup::manifest_path_for(d.path).c_str());
+            if (!d.keep) backup::remove_backup(d.path);
         }
     }
     const std::size_t kept = entries.size() - doomed.size();

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "backup/remote.hpp"
 #include "base/output.hpp"
 #include "base/text.hpp"
 #include "cli/cli_values.hpp"
@@ -34,7 +35,9 @@ cli::Outcome run_doctor(DoctorCli& cli, Context& ctx) {
     o.max_backup_age_s = cli::duration_option("--max-backup-age", cli.max_backup_age);
     o.timeout_s = cli::duration_option("--timeout", cli.timeout);
     doctor::validate(o);
-    return cli::Outcome::of(doctor::run(ctx.valid_config(true), o));
+    const config::Config& cfg = ctx.valid_config(true);
+    backup::use_object_storage(cfg, ctx.env);
+    return cli::Outcome::of(doctor::run(cfg, o));
 }
 
 }  // namespace

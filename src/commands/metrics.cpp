@@ -14,6 +14,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "backup/remote.hpp"
 #include "base/log.hpp"
 #include "base/output.hpp"
 #include "base/signals.hpp"
@@ -143,6 +144,7 @@ metrics::Options options(MetricsCli& cli) {
 cli::Outcome run_once(MetricsCli& cli, Context& ctx) {
     const metrics::Options o = options(cli);
     const config::Config& cfg = ctx.valid_config(true);
+    backup::use_object_storage(cfg, ctx.env);
     Collector c(cfg, o);
     const std::string page = c.page();
     throw_if_interrupted();
@@ -165,6 +167,7 @@ ExitCode run_serve(MetricsCli& cli, Context& ctx) {
     }
     const metrics::http::Listen where = metrics::http::parse_listen(cli.listen);
     const config::Config& cfg = ctx.valid_config(true);
+    backup::use_object_storage(cfg, ctx.env);
     Collector c(cfg, o);
     metrics::http::ServerOptions so;
     so.io_timeout_ms = o.timeout_ms + 5000;

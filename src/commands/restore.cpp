@@ -5,6 +5,7 @@
 // backup/restore.cpp; see docs/backup.md for why psql is not used.
 #include <CLI/CLI.hpp>
 
+#include "backup/remote.hpp"
 #include "backup/restore.hpp"
 #include "cli/cli_values.hpp"
 #include "cli/context.hpp"
@@ -21,7 +22,9 @@ std::string g_lock_timeout = "5s";
 cli::Outcome run_restore(backup::RestoreOptions o, Context& ctx) {
     o.lock_timeout_ms =
         static_cast<int>(cli::duration_option("--lock-timeout", g_lock_timeout) * 1000);
-    return cli::Outcome::of_report(restore_backup(o, ctx.valid_config(true), ctx.env));
+    const config::Config& cfg = ctx.valid_config(true);
+    backup::use_object_storage(cfg, ctx.env);
+    return cli::Outcome::of_report(restore_backup(o, cfg, ctx.env));
 }
 
 }  // namespace

@@ -194,3 +194,116 @@ hold_session() {
         </dev/null >/dev/null 2>&1 &
     IT_BG+=($!)
 }
+
+# --- object storage -----------------------------------------------------------
+# start_radosgw: a throwaway Ceph cluster (one monitor, one memstore OSD,
+# radosgw on 127.0.0.1 over HTTP and HTTPS) in $IT_TMP/ceph, an S3 user and
+# the bucket $S3_BUCKET. Sets S3_HTTP (http://127.0.0.1:PORT), S3_HTTPS
+# (https://127.0.0.1:PORT, certificate from ctldb gen-certs, CA in S3_CA)
+# and exports AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY. Skips the suite (77)
+# when Ceph is not installed. stop_radosgw/start_rgw_again pause radosgw.
+have_radosgw() { command -v radosgw >/dev/null && command -v ceph-mon >/dev/null && command -v ceph-osd >/dev/null; }
+ports_free() {  # ports_free FIRST COUNT
+    python3 - "$1" "$2" <<'PY'
+import socket, sys
+first, count = int(sys.argv[1]), int(sys.argv[2])
+for p in range(first, first + count):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        sys.exit(1)
+    finally:
+        s.close()
+PY
+}
+start_radosgw() {
+    have_radosgw || { echo "skip: radosgw, ceph-mon and ceph-osd are not installed (scripts/install-deps)"; exit 77; }
+    local d="$IT_TMP/ceph" base fsid i
+    for i in $(seq 20); do
+        base=$((20000 + (RANDOM % 4000) * 10))
+        ports_free "$base" 50 && break
+    done
+    rm -rf "$d"
+    mkdir -p "$d"/{run,log,crash,mon,osd/ceph-0,rgw,certs}
+    fsid=$(cat /proc/sys/kernel/random/uuid)
+    S3_HTTP="http://127.0.0.1:$((base + 1))"
+    S3_HTTPS="https://127.0.0.1:$((base + 2))"
+    "$CTLDB" -q gen-certs --out "$d/certs" --cn 127.0.0.1 --ip 127.0.0.1 >/dev/null
+    S3_CA="$d/certs/ca.crt"
+    cat >"$d/ceph.conf" <<CONF
+[global]
+fsid = $fsid
+mon host = v2:127.0.0.1:$base
+mon initial members = a
+auth cluster required = none
+auth service required = none
+auth client required = none
+ms bind msgr1 = false
+ms bind port min = $((base + 10))
+ms bind port max = $((base + 49))
+ms mon client mode = crc
+public addr = 127.0.0.1
+osd objectstore = memstore
+memstore device bytes = 2147483648
+osd pool default size = 1
+osd pool default min size = 1
+osd pool default pg num = 8
+osd pool default pgp num = 8
+mon max pg per osd = 1000
+osd crush chooseleaf type = 0
+paxos propose interval = 0.05
+paxos min wait = 0.01
+run dir = $d/run
+admin socket = $d/run/\$name.asok
+log file = $d/log/\$name.log
+mon cluster log file = $d/log/cluster.log
+crash dir = $d/crash
+mon data = $d/mon/\$cluster-\$id
+osd data = $d/osd/\$cluster-\$id
+keyring = $d/keyring
+rgw data = $d/rgw
+pid file = $d/run/\$name.pid
+[client.rgw.a]
+rgw frontends = beast endpoint=127.0.0.1:$((base + 1)) ssl_endpoint=127.0.0.1:$((base + 2)) ssl_certificate=$d/certs/server.crt ssl_private_key=$d/certs/server.key
+CONF
+    CEPH_CONF="$d/ceph.conf"
+    at_exit "stop_ceph"
+    monmaptool --create --addv a "[v2:127.0.0.1:$base]" --fsid "$fsid" "$d/monmap" >/dev/null
+    ceph-mon -c "$CEPH_CONF" --mkfs -i a --monmap "$d/monmap" 2>>"$d/log/setup.log"
+    ceph-mon -c "$CEPH_CONF" -i a 2>>"$d/log/setup.log"
+    ceph -c "$CEPH_CONF" osd create >/dev/null 2>>"$d/log/setup.log"
+    ceph-osd -c "$CEPH_CONF" -i 0 --mkfs 2>>"$d/log/setup.log"
+    ceph-osd -c "$CEPH_CONF" -i 0 2>>"$d/log/setup.log"
+    radosgw -c "$CEPH_CONF" -n client.rgw.a 2>>"$d/log/setup.log"
+    for i in $(seq 200); do
+        curl -s -o /dev/null "$S3_HTTP/" && break
+        sleep 0.1
+    done
+    export AWS_ACCESS_KEY_ID=CTLDBTESTACCESSKEY AWS_SECRET_ACCESS_KEY="ctldb-test-secret-$RANDOM$RANDOM"
+    radosgw-admin -c "$CEPH_CONF" user create --uid ctldb --display-name ctldb \
+        --access-key "$AWS_ACCESS_KEY_ID" --secret "$AWS_SECRET_ACCESS_KEY" >/dev/null 2>>"$d/log/setup.log"
+    S3_BUCKET=ctldb-it
+    s3_curl -X PUT "$S3_HTTP/$S3_BUCKET" >/dev/null
+}
+# s3_curl ARGS: curl signing with the test user's keys (never on argv:
+# the keys come from a file curl reads).
+s3_curl() {
+    local cfg="$IT_TMP/ceph/curl.cfg"
+    printf 'user = "%s:%s"\n' "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" >"$cfg"
+    chmod 600 "$cfg"
+    curl -sS -K "$cfg" --aws-sigv4 "aws:amz:us-east-1:s3" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$@"
+}
+# The keys under a prefix of the bucket (one per line), and the incomplete
+# uploads (their ids). Query values are encoded as SigV4 signs them.
+s3_keys() { s3_curl "$S3_HTTP/$S3_BUCKET?list-type=2&prefix=$(s3_enc "${1:-}")" | grep -o '<Key>[^<]*</Key>' | sed 's/<[^>]*>//g' || true; }
+s3_uploads() { s3_curl "$S3_HTTP/$S3_BUCKET?prefix=$(s3_enc "${1:-}")&uploads=" | grep -o '<UploadId>[^<]*</UploadId>' | sed 's/<[^>]*>//g' || true; }
+s3_enc() { printf '%s' "$1" | sed 's|/|%2F|g'; }
+rgw_pid() { cat "$IT_TMP/ceph/run/client.rgw.a.pid" 2>/dev/null; }
+stop_ceph() {
+    local f
+    for f in "$IT_TMP"/ceph/run/*.pid; do [[ -e "$f" ]] && kill "$(cat "$f")" 2>/dev/null; done
+    sleep 0.2
+    for f in "$IT_TMP"/ceph/run/*.pid; do [[ -e "$f" ]] && kill -9 "$(cat "$f")" 2>/dev/null; done
+    return 0
+}

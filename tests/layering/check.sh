@@ -24,15 +24,16 @@ declare -A USES=(
     [tls]="pg config base"
     [maintenance]="pg config base"
     [checks]="maintenance tls pg config base"
-    [backup]="pg config crypto base"
-    [migrate]="backup pg config crypto base"
+    [storage]="config base"
+    [backup]="pg config crypto storage base"
+    [migrate]="backup pg config crypto storage base"
     [seed]="pg config base"
     [roles]="pg config base"
     [sandbox]="tls pg config base"
-    [doctor]="checks maintenance roles tls migrate backup pg config crypto base"
-    [metrics]="checks maintenance tls migrate backup pg config crypto base"
-    [cli]="migrate backup pg config crypto base"
-    [commands]="cli doctor metrics seed roles sandbox checks maintenance tls migrate backup pg config crypto base"
+    [doctor]="checks maintenance roles tls migrate backup pg config crypto storage base"
+    [metrics]="checks maintenance tls migrate backup pg config crypto storage base"
+    [cli]="migrate backup pg config crypto storage base"
+    [commands]="cli doctor metrics seed roles sandbox checks maintenance tls migrate backup pg config crypto storage base"
 )
 
 out=$(cmake --build "$build" --target layering_probe_forbidden 2>&1)

@@ -1,0 +1,222 @@
+#include "backup/remote.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <thread>
+
+#include "base/error.hpp"
+#include "base/fs.hpp"
+#include "base/log.hpp"
+#include "base/signals.hpp"
+#include "base/text.hpp"
+
+namespace ctldb::backup {
+
+namespace {
+
+/// How to resolve the settings, and the settings once resolved.
+std::function<storage::S3Settings()>& resolver() {
+    static std::function<storage::S3Settings()> r;
+    return r;
+}
+std::optional<storage::S3Settings>& resolved() {
+    static std::optional<storage::S3Settings> s;
+    return s;
+}
+
+storage::S3Client client_for(const storage::S3Location& dir) {
+    return storage::S3Client(object_storage(), dir.bucket);
+}
+
+/// A dump by its name alone (no manifest to go by).
+bool dump_name(const std::string& name) {
+    const std::string n = without_age(name);
+    for (const char* ext : {".sql", ".sql.gz", ".sql.zst", ".dump"}) {
+        if (ends_with(n, ext)) return true;
+    }
+    return false;
+}
+
+/// The entry of a data object, its manifest looked up in `objects`.
+BackupEntry remote_entry(const RemoteObject& o, const storage::ObjectInfo& info,
+                         const std::map<std::string, storage::ObjectInfo>& objects,
+                         storage::S3Client& client) {
+    BackupEntry b;
+    b.path = o.url();
+    b.manifest_path = manifest_path_for(b.path);
+    b.mtime = info.modified;
+    b.size = info.size;
+    b.kind = DumpKind{ends_with(without_age(o.name), ".dump"), compression_of(o.name),
+                      encrypted_name(o.name)};
+    const auto when = parse_backup_time(o.name);
+    const std::string manifest_name = manifest_path_for(o.name);
+    if (!when || objects.count(manifest_name) == 0) {
+        const auto t = when ? when : time_in_name(o.name);
+        b.foreign = !when;
+        b.time_from_name = t.has_value();
+        b.taken_at = t ? *t : info.modified;
+        b.problem = "no manifest";
+        return b;
+    }
+    b.taken_at = *when;
+    try {
+        const std::string key = o.dir.key(manifest_name);
+        b.manifest = BackupManifest::from_json(client.get(key, fs::kMaxManifest), b.manifest_path);
+        b.database = b.manifest->database;
+        if (b.manifest->size_bytes != b.size) {
+            b.problem = "size differs from the manifest";
+        } else if (b.manifest->file != o.name) {
+            b.problem = "manifest names another file";
+        }
+    } catch (const Error& e) {
+        if (e.code() != ExitCode::failure) throw;  // refused, unreachable: not the backup's fault
+        b.problem = "bad manifest";
+    }
+    return b;
+}
+
+}  // namespace
+
+void use_object_storage(const config::Config& cfg, const config::EnvLookup& env) {
+    resolved().reset();
+    // Copies: the settings are resolved only when an s3:// location is used.
+    resolver() = [&cfg, env] { return storage::s3_settings(cfg, env); };
+}
+
+bool is_remote(const std::string& location) {
+    return storage::is_s3_url(location);
+}
+
+const storage::S3Settings& object_storage() {
+    if (!resolved()) {
+        if (!resolver()) throw failure("object storage is not set up for this command");
+        resolved() = resolver()();
+    }
+    return *resolved();
+}
+
+RemoteObject remote_object(const std::string& url) {
+    const auto slash = url.rfind('/');
+    if (!is_remote(url) || slash < 5 || slash + 1 >= url.size()) {
+        throw usage_error("not a backup in object storage: " + url,
+                          "name one as s3://bucket/prefix/backup-YYYYmmdd-HHMMSS.sql.gz");
+    }
+    RemoteObject o;
+    o.name = url.substr(slash + 1);
+    o.dir = storage::parse_s3_url(url.substr(0, slash));
+    if (o.dir.bucket.empty() || url.find('/', 5) == std::string::npos) {
+        throw usage_error("not a backup in object storage: " + url);
+    }
+    return o;
+}
+
+std::vector<BackupEntry> list_remote_backups(const std::string& url) {
+    const storage::S3Location dir = storage::parse_s3_url(url);
+    storage::S3Client client = client_for(dir);
+    const std::string prefix = dir.prefix.empty() ? "" : dir.prefix + "/";
+    std::map<std::string, storage::ObjectInfo> objects;  // direct children by name
+    for (auto& o : client.list(prefix)) {
+        const std::string name = o.key.substr(prefix.size());
+        if (name.empty() || name.find('/') != std::string::npos) continue;
+        objects.emplace(name, std::move(o));
+    }
+    std::vector<BackupEntry> out;
+    for (const auto& [name, info] : objects) {
+        if (name[0] == '.' || ends_with(name, ".json") || !dump_name(name)) continue;
+        out.push_back(remote_entry(RemoteObject{dir, name}, info, objects, client));
+    }
+    std::sort(out.begin(), out.end(), [](const BackupEntry& a, const BackupEntry& b) {
+        if (a.taken_at != b.taken_at) return a.taken_at > b.taken_at;
+        return a.path > b.path;
+    });
+    return out;
+}
+
+std::optional<BackupManifest> remote_manifest(const std::string& data_url) {
+    const RemoteObject o = remote_object(data_url);
+    storage::S3Client client = client_for(o.dir);
+    const std::string key = o.dir.key(manifest_path_for(o.name));
+    if (!client.head(key)) return std::nullopt;
+    return BackupManifest::from_json(client.get(key, fs::kMaxManifest),
+                                     manifest_path_for(data_url));
+}
+
+DumpKind remote_kind(const std::string& data_url) {
+    const RemoteObject o = remote_object(data_url);
+    storage::S3Client client = client_for(o.dir);
+    std::string head;
+    try {
+        client.get_range(o.key(), 0, 22, [&](const char* p, std::size_t n) { head.append(p, n); });
+    } catch (const storage::TransportError& e) {
+        throw Error(ExitCode::connect, "cannot read " + data_url + ": " + e.what());
+    }
+    return kind_of_head(head, o.name);
+}
+
+void remove_remote_backup(const std::string& data_url) {
+    const RemoteObject o = remote_object(data_url);
+    storage::S3Client client = client_for(o.dir);
+    client.remove(o.key());
+    client.remove(o.dir.key(manifest_path_for(o.name)));
+}
+
+void put_remote_manifest(const std::string& data_url, const BackupManifest& manifest) {
+    const RemoteObject o = remote_object(data_url);
+    client_for(o.dir).put(o.dir.key(manifest_path_for(o.name)), manifest.to_json(),
+                          "application/json");
+}
+
+std::vector<std::string> abort_stale_uploads(const std::string& url, std::time_t before) {
+    const storage::S3Location dir = storage::parse_s3_url(url);
+    storage::S3Client client = client_for(dir);
+    const std::string prefix = dir.prefix.empty() ? "" : dir.prefix + "/";
+    std::vector<std::string> aborted;
+    for (const auto& u : client.list_multipart(prefix)) {
+        const std::string name = u.key.substr(std::min(prefix.size(), u.key.size()));
+        if (name.find('/') != std::string::npos || !parse_backup_time(name)) continue;
+        if (u.initiated >= before) continue;  // a run of now: maybe alive
+        client.abort_multipart(u.key, u.upload_id);
+        aborted.push_back("s3://" + dir.bucket + "/" + u.key);
+    }
+    return aborted;
+}
+
+RemoteBackup::RemoteBackup(const std::string& url, const std::string& ext)
+    : dir_(storage::parse_s3_url(url)), ext_(ext) {
+    storage::S3Client client = client_for(dir_);
+    for (int attempt = 0;; ++attempt) {
+        throw_if_interrupted();
+        time_ = std::time(nullptr);
+        stem_ = backup_stem(time_);
+        if (!client.head(dir_.key(stem_ + ext_)) && !client.head(dir_.key(stem_ + ".json"))) break;
+        if (attempt == 100) throw failure("no free backup name in " + url + " for 100 seconds");
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+    upload_ = std::make_unique<storage::ObjectUpload>(object_storage(), dir_.bucket,
+                                                      dir_.key(stem_ + ext_));
+}
+
+void RemoteBackup::publish(const std::string& manifest_json) {
+    upload_->finish();
+    throw_if_interrupted();
+    storage::S3Client client = client_for(dir_);
+    try {
+        client.put(dir_.key(stem_ + ".json"), manifest_json, "application/json");
+    } catch (...) {
+        // The data without its manifest would never be listed as usable;
+        // it is still not left behind.
+        try {
+            storage::S3Client cleanup(storage::for_cleanup(object_storage()), dir_.bucket);
+            cleanup.remove(dir_.key(stem_ + ext_));
+        } catch (const std::exception& e) {
+            log::warn("could not delete " + final_url() +
+                      " after its manifest failed: " + e.what());
+        }
+        throw;
+    }
+}
+
+}  // namespace ctldb::backup

@@ -1,0 +1,130 @@
+// S3-compatible object storage (AWS S3, MinIO, Ceph radosgw, R2, ...):
+// where a backup location `s3://bucket/prefix` lives. Requests are signed
+// with SigV4 and retried with backoff on timeouts, broken connections,
+// 5xx and throttling; a refusal (403, 404, 400) is not retried. See
+// docs/backup.md, "Object storage".
+#pragma once
+
+#include <cstdint>
+#include <ctime>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "storage/http.hpp"
+#include "storage/sigv4.hpp"
+
+namespace ctldb::storage {
+
+/// s3://bucket/prefix: the prefix has no leading or trailing '/'.
+struct S3Location {
+    std::string bucket;
+    std::string prefix;
+    /// "s3://bucket/prefix"
+    std::string url() const;
+    /// The key of `name` under the prefix ("prefix/name").
+    std::string key(const std::string& name) const;
+};
+
+bool is_s3_url(const std::string& s);
+/// Throws Error(usage) for anything but s3://bucket[/prefix].
+S3Location parse_s3_url(const std::string& url);
+
+/// Where and how to reach the service, and as whom.
+struct S3Settings {
+    Endpoint endpoint;
+    std::string region;
+    bool path_style = true;
+    HttpOptions http;
+    Credentials credentials;
+    int attempts = 6;      ///< per request: the first and five retries
+    int backoff_ms = 250;  ///< the first retry's wait, doubled each time
+};
+
+/// The settings from ctldb's (s3_endpoint, s3_region, s3_addressing,
+/// s3_ca_file) and the credentials from the environment: AWS_ACCESS_KEY_ID,
+/// AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, their _FILE variants (a
+/// Kubernetes Secret mounted as files), else the shared credentials file
+/// (AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials, profile AWS_PROFILE
+/// or "default"). Throws Error(usage) naming what is missing or unreadable;
+/// a secret is never part of a message.
+S3Settings s3_settings(const config::Config& cfg, const config::EnvLookup& env);
+
+struct ObjectInfo {
+    std::string key;
+    std::uint64_t size = 0;
+    std::time_t modified = 0;
+    std::string etag;
+};
+
+struct MultipartInfo {
+    std::string key;
+    std::string upload_id;
+    std::time_t initiated = 0;
+};
+
+class S3Client {
+  public:
+    S3Client(S3Settings settings, std::string bucket);
+    const S3Settings& settings() const { return settings_; }
+    const std::string& bucket() const { return bucket_; }
+
+    /// Objects whose keys start with `prefix` (every page), in key order.
+    std::vector<ObjectInfo> list(const std::string& prefix);
+    /// nullopt when there is no such object.
+    std::optional<ObjectInfo> head(const std::string& key);
+    /// A small object whole (manifests): at most `max` bytes.
+    std::string get(const std::string& key, std::size_t max);
+    /// Bytes [from, from + count) of `key` (count 0: to the end) to `out`.
+    /// Returns how many came; a broken transfer throws TransportError.
+    /// With `if_match` (an ETag) a replaced object is refused.
+    std::uint64_t get_range(const std::string& key, std::uint64_t from, std::uint64_t count,
+                            const std::function<void(const char*, std::size_t)>& out,
+                            const std::string& if_match = "");
+    void put(const std::string& key, const std::string& body,
+             const std::string& content_type = "application/octet-stream");
+    void remove(const std::string& key);
+
+    std::string create_multipart(const std::string& key);
+    /// The part's ETag.
+    std::string upload_part(const std::string& key, const std::string& upload_id, int number,
+                            const char* data, std::size_t size);
+    void complete_multipart(const std::string& key, const std::string& upload_id,
+                            const std::vector<std::string>& etags);
+    void abort_multipart(const std::string& key, const std::string& upload_id);
+    std::vector<MultipartInfo> list_multipart(const std::string& prefix);
+
+    /// One request, signed, retried as the header says; `ok` tells which
+    /// statuses are an answer (others throw Error naming S3's error code).
+    HttpResponse request(const std::string& method, const std::string& key,
+                         std::vector<std::pair<std::string, std::string>> query, const char* body,
+                         std::size_t body_size, const std::function<bool(int)>& ok,
+                         const std::function<void(const char*, std::size_t)>& on_body = nullptr,
+                         std::vector<std::pair<std::string, std::string>> headers = {});
+
+  private:
+    HttpResponse once(const std::string& method, const std::string& key,
+                      const std::vector<std::pair<std::string, std::string>>& query,
+                      const char* body, std::size_t body_size,
+                      const std::function<void(const char*, std::size_t)>& on_body,
+                      const std::vector<std::pair<std::string, std::string>>& headers);
+    S3Settings settings_;
+    std::string bucket_;
+    Endpoint host_;  ///< the endpoint, or bucket.endpoint when virtual-hosted
+    HttpClient http_;
+};
+
+/// Values of every <tag>...</tag> in `xml`, entities decoded (S3's small
+/// responses; not a general XML parser).
+std::vector<std::string> xml_values(const std::string& xml, const std::string& tag);
+/// The inner text of each <tag>...</tag> block, undecoded.
+std::vector<std::string> xml_blocks(const std::string& xml, const std::string& tag);
+
+/// "20261203T192000Z" of a time; and the time of an ISO 8601 timestamp
+/// as S3 lists them ("2026-12-03T19:20:00.000Z"), 0 when unreadable.
+std::string amz_date(std::time_t t);
+std::time_t parse_iso_time(const std::string& s);
+
+}  // namespace ctldb::storage
