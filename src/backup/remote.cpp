@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "base/error.hpp"
@@ -173,15 +174,39 @@ std::vector<std::string> abort_stale_uploads(const std::string& url, std::time_t
     const storage::S3Location dir = storage::parse_s3_url(url);
     storage::S3Client client = client_for(dir);
     const std::string prefix = dir.prefix.empty() ? "" : dir.prefix + "/";
-    std::vector<std::string> aborted;
+    std::vector<std::string> cleared;
+    std::set<std::string> uploading;
     for (const auto& u : client.list_multipart(prefix)) {
         const std::string name = u.key.substr(std::min(prefix.size(), u.key.size()));
         if (name.find('/') != std::string::npos || !parse_backup_time(name)) continue;
-        if (u.initiated >= before) continue;  // a run of now: maybe alive
+        // Begun in this second or later: maybe a live run's (S3 gives no
+        // way to tell a live upload from a dead one; see docs/backup.md).
+        if (u.initiated > before) {
+            uploading.insert(name);
+            continue;
+        }
         client.abort_multipart(u.key, u.upload_id);
-        aborted.push_back("s3://" + dir.bucket + "/" + u.key);
+        cleared.push_back("s3://" + dir.bucket + "/" + u.key + " (incomplete upload)");
     }
-    return aborted;
+    // Manifests of uploads that never completed: a killed run's.
+    std::set<std::string> names;
+    for (const auto& o : client.list(prefix))
+        names.insert(o.key.substr(prefix.size()));
+    for (const auto& name : names) {
+        if (!ends_with(name, ".json") || name.find('/') != std::string::npos ||
+            !parse_backup_time(name)) {
+            continue;
+        }
+        const std::string stem = name.substr(0, name.size() - 5);
+        bool has_data = false;
+        for (const char* ext : {".sql.gz", ".sql.zst", ".dump", ".sql.gz.age", ".sql.zst.age"}) {
+            if (names.count(stem + ext) || uploading.count(stem + ext)) has_data = true;
+        }
+        if (has_data) continue;
+        client.remove(dir.key(name));
+        cleared.push_back("s3://" + dir.bucket + "/" + dir.key(name) + " (manifest without data)");
+    }
+    return cleared;
 }
 
 RemoteBackup::RemoteBackup(const std::string& url, const std::string& ext)
@@ -200,20 +225,24 @@ RemoteBackup::RemoteBackup(const std::string& url, const std::string& ext)
 }
 
 void RemoteBackup::publish(const std::string& manifest_json) {
-    upload_->finish();
-    throw_if_interrupted();
+    // Every part confirmed, then the manifest, then the data object appears
+    // (the completion): a data object never exists without its manifest. A
+    // kill before the completion leaves a manifest without data (never
+    // listed) and an incomplete upload; the next run clears both.
+    upload_->send_rest();
     storage::S3Client client = client_for(dir_);
+    const std::string manifest_key = dir_.key(stem_ + ".json");
+    client.put(manifest_key, manifest_json, "application/json");
     try {
-        client.put(dir_.key(stem_ + ".json"), manifest_json, "application/json");
+        throw_if_interrupted();
+        upload_->complete();
     } catch (...) {
-        // The data without its manifest would never be listed as usable;
-        // it is still not left behind.
         try {
             storage::S3Client cleanup(storage::for_cleanup(object_storage()), dir_.bucket);
             cleanup.remove(dir_.key(stem_ + ext_));
+            cleanup.remove(manifest_key);
         } catch (const std::exception& e) {
-            log::warn("could not delete " + final_url() +
-                      " after its manifest failed: " + e.what());
+            log::warn("could not delete what is left of " + final_url() + ": " + e.what());
         }
         throw;
     }

@@ -57,8 +57,9 @@ void remove_remote_backup(const std::string& data_url);
 /// Puts `manifest` as the manifest of `data_url` (a verification stamp).
 void put_remote_manifest(const std::string& data_url, const BackupManifest& manifest);
 
-/// Aborts the incomplete uploads of ctldb's backup names under `url` that
-/// began before `before` (killed runs'); returns their keys.
+/// What killed runs left under `url`: incomplete uploads of ctldb's backup
+/// names begun at or before `before` (aborted), and manifests whose data
+/// object neither exists nor is being uploaded (deleted). Returns them.
 std::vector<std::string> abort_stale_uploads(const std::string& url, std::time_t before);
 
 /// A backup being written to object storage. The name is the first second
@@ -72,8 +73,8 @@ class RemoteBackup {
     std::string stem() const { return stem_; }
     std::string final_url() const { return dir_.url() + "/" + stem_ + ext_; }
     void write(const char* data, std::size_t size) { upload_->write(data, size); }
-    /// Completes the data object, then puts the manifest; when the
-    /// manifest cannot be put, the data object is deleted again.
+    /// Confirms every part, puts the manifest, then completes the data
+    /// object; on any failure both are deleted again.
     void publish(const std::string& manifest_json);
 
   private:

@@ -261,7 +261,7 @@ cli::Outcome report_backup(const backup::BackupManifest& m, const DumpPlan& d,
 void clear_dead_runs(const std::string& dir) {
     if (backup::is_remote(dir)) {
         for (const auto& k : backup::abort_stale_uploads(dir, std::time(nullptr)))
-            log::info("aborted the incomplete upload of " + k + ", left by a run that ended");
+            log::info("cleared " + k + ", left by a run that ended");
         return;
     }
     for (const auto& p : backup::remove_stale_partials(dir))

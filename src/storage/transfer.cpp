@@ -114,7 +114,7 @@ void ObjectUpload::write(const char* data, std::size_t size) {
     }
 }
 
-std::uint64_t ObjectUpload::finish() {
+std::uint64_t ObjectUpload::send_rest() {
     if (!filling_.empty() || shared_->etags.empty()) hand_over();
     Shared& s = *shared_;
     {
@@ -127,8 +127,13 @@ std::uint64_t ObjectUpload::finish() {
     sender_.join();
     if (s.error) std::rethrow_exception(s.error);
     throw_if_interrupted();
+    return bytes_;
+}
+
+void ObjectUpload::complete() {
     S3Client client(settings_, bucket_);
-    client.complete_multipart(key_, upload_id_, s.etags);
+    client.complete_multipart(key_, upload_id_, shared_->etags);
+    finished_ = true;  // from here on the object exists: no abort
     // The completed object, as S3 now holds it (radosgw's answer to the
     // completion carries no ETag; its HEAD does).
     const auto info = client.head(key_);
@@ -137,8 +142,6 @@ std::uint64_t ObjectUpload::finish() {
                       (info ? std::to_string(info->size) + " bytes" : std::string("missing")) +
                       " after its upload of " + std::to_string(bytes_) + " bytes");
     }
-    finished_ = true;
-    return bytes_;
 }
 
 void ObjectUpload::abort() noexcept {

@@ -21,7 +21,7 @@ S3Settings for_cleanup(S3Settings s);
 
 /// One object written as a multipart upload. At most two parts are in
 /// memory (one filling, one being sent). Nothing is visible under `key`
-/// until finish() returns; destroyed unfinished (an error, a signal), the
+/// before complete(); destroyed unfinished (an error, a signal), the
 /// upload is aborted.
 class ObjectUpload {
   public:
@@ -32,8 +32,12 @@ class ObjectUpload {
     ObjectUpload& operator=(const ObjectUpload&) = delete;
 
     void write(const char* data, std::size_t size);
-    /// Sends the last part and completes the upload; the object's size.
-    std::uint64_t finish();
+    /// Sends the last part and waits until every part is confirmed; the
+    /// object's size. Nothing is visible yet.
+    std::uint64_t send_rest();
+    /// Completes the upload: the object appears under its key, whole.
+    /// Throws when S3 then holds another size.
+    void complete();
     /// Aborts the upload (also on destruction when not finished).
     void abort() noexcept;
     const std::string& upload_id() const { return upload_id_; }

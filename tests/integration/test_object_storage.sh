@@ -35,4 +35,82 @@ expect_rc 0 "restore latest from s3://" env DB_NAME=it_s3 "$CTLDB" restore lates
 check "the restored database has every row" test "$(superuser_psql -Atc 'SELECT count(*) FROM users')" = "$users"
 export DB_NAME=it_s3 SUPERUSER_DB=it_s3
 
+# --- what a half backup leaves is never usable ------------------------------------
+H="s3://$S3_BUCKET/half"
+expect_rc 0 "a backup to take apart" "$CTLDB" -q backup --dir "$H"
+key=$(s3_keys half/ | grep '\.sql\.gz$')
+s3_curl -X DELETE "$S3_HTTP/$S3_BUCKET/$key" >/dev/null
+s3_curl -X PUT --data-binary "not a dump" "$S3_HTTP/$S3_BUCKET/half/backup-20200101-000000.sql.gz" >/dev/null
+run "$CTLDB" -o json backup list --dir "$H"
+check "a manifest without its data is not listed" test "$(json_get /backups/0/path)" = "s3://$S3_BUCKET/half/backup-20200101-000000.sql.gz"
+check "data without its manifest is not usable" json_is /backups/0/usable false
+check "and there is nothing else" test "$(json_get /backups/1/path 2>/dev/null || echo none)" = none
+expect_rc 1 "restore latest finds no usable backup there" "$CTLDB" restore latest --dir "$H" --target-db it_s3_never --create --yes
+check "and creates nothing" test -z "$(SUPERUSER_DB=postgres superuser_psql -Atc "SELECT 1 FROM pg_database WHERE datname = 'it_s3_never'")"
+
+# --- refused credentials, an untrusted certificate ----------------------------------
+run env AWS_SECRET_ACCESS_KEY=wrong-secret-value "$CTLDB" backup --dir "$S3"
+check "a wrong secret: exit 3 (got $RC)" test "$RC" = 3
+check "the S3 error code is said" stderr_has "SignatureDoesNotMatch"
+check "no secret in any output" output_lacks "wrong-secret-value"
+check "and no secret of the real key either" output_lacks "$AWS_SECRET_ACCESS_KEY"
+run env CTLDB_S3_CA_FILE= "$CTLDB" backup list --dir "$S3"
+check "a certificate the system does not trust: exit 3 (got $RC)" test "$RC" = 3
+check "it says so" stderr_has "not trusted"
+run env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY HOME="$IT_TMP" "$CTLDB" backup list --dir "$S3"
+check "no credentials at all: exit 2 (got $RC)" test "$RC" = 2
+printf '%s' "$AWS_SECRET_ACCESS_KEY" >"$IT_TMP/secret"
+run env -u AWS_SECRET_ACCESS_KEY AWS_SECRET_ACCESS_KEY_FILE="$IT_TMP/secret" "$CTLDB" backup list --dir "$S3"
+check "the secret from a mounted file (exit $RC)" test "$RC" = 0
+run "$CTLDB" backup --dir "s3://$S3_BUCKET/x" --format custom
+check "a custom archive to s3:// is refused (exit $RC)" test "$RC" = 2
+
+# --- killed, stopped, the service gone ----------------------------------------------
+# A table of 21 MB of text: a compressed dump of several 8 MiB parts.
+app_psql it_s3 -c "CREATE TABLE blob AS SELECT g, md5(g::text) || md5((g * 7)::text) AS t FROM generate_series(1, 300000) g" >/dev/null
+K="s3://$S3_BUCKET/faults"
+every_listed_backup_verifies() {
+    local p ok=0
+    "$CTLDB" -o json backup list --dir "$K" >"$IT_TMP/list.json" || return 1
+    for p in $("$CTLDB_JSON_TOOL" get /backups <"$IT_TMP/list.json" | grep -o '"path": *"[^"]*"' | sed 's/.*"\(s3:[^"]*\)"/\1/'); do
+        "$CTLDB" -q backup verify "$p" >/dev/null 2>&1 || { echo "unusable: $p" >&2; ok=1; }
+    done
+    return $ok
+}
+for sig in KILL TERM; do
+    bad=0
+    for i in $(seq 10); do
+        "$CTLDB" -q backup --dir "$K" --compress-level 1 >/dev/null 2>&1 &
+        pid=$!
+        sleep "0.$((RANDOM % 9 + 1))$((RANDOM % 10))"
+        kill "-$sig" "$pid" 2>/dev/null || true  # it may have finished
+        set +e
+        wait "$pid"
+        RC=$?
+        set -e
+        if [[ $sig == TERM && $RC != 130 && $RC != 0 ]]; then echo "SIGTERM gave $RC" >&2; bad=1; fi
+        # SIGTERM: the run aborts its own upload before it exits.
+        if [[ $sig == TERM && -n "$(s3_uploads faults/)" ]]; then echo "SIGTERM left an upload" >&2; bad=1; fi
+        every_listed_backup_verifies || bad=1
+    done
+    check "SIG$sig at random points of 10 uploads: every listed backup is whole" test "$bad" = 0
+    expect_rc 0 "after SIG$sig, the next backup" "$CTLDB" -q backup --dir "$K" --compress-level 1
+    check "after SIG$sig and the next run, no incomplete upload is left" test -z "$(s3_uploads faults/)"
+done
+
+# radosgw gone for 3 seconds in the middle of an upload: retried, completed.
+"$CTLDB" backup --dir "$K" --compress-level 1 >"$OUT" 2>"$ERR" &
+pid=$!
+sleep 0.7
+kill "$(rgw_pid)"
+sleep 3
+radosgw -c "$CEPH_CONF" -n client.rgw.a 2>>"$IT_TMP/ceph/log/setup.log"
+set +e
+wait "$pid"
+RC=$?
+set -e
+check "radosgw stopped for 3 s mid-upload: the backup completes (exit $RC)" test "$RC" = 0
+check "every listed backup is whole afterwards" every_listed_backup_verifies
+app_psql it_s3 -c "DROP TABLE blob" >/dev/null
+
 finish
