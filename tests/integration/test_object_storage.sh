@@ -35,6 +35,38 @@ expect_rc 0 "restore latest from s3://" env DB_NAME=it_s3 "$CTLDB" restore lates
 check "the restored database has every row" test "$(superuser_psql -Atc 'SELECT count(*) FROM users')" = "$users"
 export DB_NAME=it_s3 SUPERUSER_DB=it_s3
 
+# --- encrypted in the bucket ---------------------------------------------------------
+E="s3://$S3_BUCKET/enc"
+AK="$IT_TMP/keys"
+mkdir -p "$AK"
+age-keygen -o "$AK/one.key" 2>/dev/null
+age-keygen -o "$AK/two.key" 2>/dev/null
+expect_rc 0 "an encrypted backup to two recipients in the bucket" "$CTLDB" -q backup --dir "$E" \
+    --encrypt-to "$(age-keygen -y "$AK/one.key")" --encrypt-to "$(age-keygen -y "$AK/two.key")"
+ekey=$(s3_keys enc/ | grep '\.age$')
+s3_curl -o "$IT_TMP/stored.age" "$S3_HTTP/$S3_BUCKET/$ekey"
+check "the bytes in the bucket are an age file" test "$(head -c 21 "$IT_TMP/stored.age")" = "age-encryption.org/v1"
+check "and hold no dump text, compressed or not" bash -c "! gunzip -c <'$IT_TMP/stored.age' 2>/dev/null | grep -q 'PostgreSQL database dump' && ! grep -aq 'CREATE TABLE' '$IT_TMP/stored.age'"
+for k in one two; do
+    check "age -d -i ($k's identity) opens what is in the bucket" bash -c "age -d -i '$AK/$k.key' <'$IT_TMP/stored.age' | gunzip | grep -q 'PostgreSQL database dump complete'"
+done
+fresh_database it_s3_enc
+run env DB_NAME=it_s3 "$CTLDB" restore latest --dir "$E" --target-db it_s3_enc --yes
+check "without an identity, restore from the bucket exits 2 (got $RC)" test "$RC" = 2
+check "before touching the target" test "$(superuser_psql -Atc "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")" = 0
+expect_rc 0 "with either identity, ctldb restores it" env DB_NAME=it_s3 "$CTLDB" restore latest --dir "$E" --target-db it_s3_enc --yes --identity "$AK/two.key"
+check "every row is back" test "$(superuser_psql -Atc 'SELECT count(*) FROM users')" = "$users"
+# A file the age tool made, put in the bucket by another tool.
+export DB_NAME=it_s3 SUPERUSER_DB=it_s3
+"$CTLDB" -q backup --dir "$IT_TMP" >/dev/null
+plain=$(ls "$IT_TMP"/backup-*.sql.gz | head -1)
+age -r "$(age-keygen -y "$AK/one.key")" <"$plain" >"$IT_TMP/nightly.sql.gz.age"
+s3_curl -X PUT --data-binary "@$IT_TMP/nightly.sql.gz.age" "$S3_HTTP/$S3_BUCKET/foreign/nightly.sql.gz.age" >/dev/null
+fresh_database it_s3_foreign
+expect_rc 0 "a file age -r wrote, in the bucket, restores with ctldb" env DB_NAME=it_s3_foreign "$CTLDB" restore "s3://$S3_BUCKET/foreign/nightly.sql.gz.age" --no-manifest --identity "$AK/one.key" --yes
+check "every row of it" test "$(superuser_psql -Atc 'SELECT count(*) FROM users')" = "$users"
+export DB_NAME=it_s3 SUPERUSER_DB=it_s3
+
 # --- what a half backup leaves is never usable ------------------------------------
 H="s3://$S3_BUCKET/half"
 expect_rc 0 "a backup to take apart" "$CTLDB" -q backup --dir "$H"
@@ -112,5 +144,30 @@ set -e
 check "radosgw stopped for 3 s mid-upload: the backup completes (exit $RC)" test "$RC" = 0
 check "every listed backup is whole afterwards" every_listed_backup_verifies
 app_psql it_s3 -c "DROP TABLE blob" >/dev/null
+
+# --- over 100 MB of dump text, streamed: nothing written locally ---------------------
+# The working directory is read-only and TMPDIR a 2 MiB tmpfs: a backup
+# that staged its dump in either would fail.
+fresh_database it_s3_big
+app_psql it_s3_big -c "CREATE TABLE big AS SELECT g, md5(g::text) || md5((g * 3)::text) AS t FROM generate_series(1, 1450000) g" >/dev/null
+B="s3://$S3_BUCKET/big"
+wrap=()
+if [[ $EUID == 0 ]] && mkdir -p "$IT_TMP/ro" "$IT_TMP/smalltmp" &&
+    mount -t tmpfs -o size=2m tmpfs "$IT_TMP/smalltmp" 2>/dev/null; then
+    at_exit "umount '$IT_TMP/smalltmp'"
+    mount -t tmpfs -o ro,size=1m tmpfs "$IT_TMP/ro" && at_exit "umount '$IT_TMP/ro'"
+    wrap=(env TMPDIR="$IT_TMP/smalltmp")
+    cd "$IT_TMP/ro"
+else
+    echo "# not root or no tmpfs: the 100 MB backup runs without the read-only directory"
+fi
+run "${wrap[@]}" "$CTLDB" -o json backup --dir "$B" --compress-level 1
+cd "$IT_TMP"
+check "a backup of over 100 MB of dump text to s3:// (exit $RC)" test "$RC" = 0
+check "it was over 100 MB of dump text" test "$(json_get /dump_bytes)" -gt 100000000
+check "nothing was written in TMPDIR" test -z "$(ls -A "$IT_TMP/smalltmp" 2>/dev/null)"
+fresh_database it_s3_big_back
+expect_rc 0 "restored from the bucket" env DB_NAME=it_s3_big "$CTLDB" -q restore latest --dir "$B" --target-db it_s3_big_back --yes
+check "every row of it" test "$(superuser_psql -Atc 'SELECT count(*) FROM big')" = 1450000
 
 finish
