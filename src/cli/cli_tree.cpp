@@ -714,6 +714,16 @@ The YAML config file: ctldb's own, or the guide's ConfigMap as is (same as \fB\-
 The backup directory (default )SH"
       << backup_dir << R"SH().
 .TP
+.B AWS_ACCESS_KEY_ID\fR, \fBAWS_SECRET_ACCESS_KEY\fR, \fBAWS_SESSION_TOKEN
+S3 credentials for s3:// backup locations; each may instead be read from the file its
+\fB_FILE\fR variant names (\fBAWS_ACCESS_KEY_ID_FILE\fR, \fBAWS_SECRET_ACCESS_KEY_FILE\fR,
+\fBAWS_SESSION_TOKEN_FILE\fR: a mounted Secret). Without them, the shared credentials file
+\fBAWS_SHARED_CREDENTIALS_FILE\fR (default ~/.aws/credentials), profile \fBAWS_PROFILE\fR
+(default default). Never printed.
+.TP
+.B AWS_REGION\fR, \fBAWS_DEFAULT_REGION
+The region signed into S3 requests when CTLDB_S3_REGION is not set (default us-east-1).
+.TP
 .B CTLDB_PG_BINDIR
 Where pg_dump, pg_restore and psql are looked for first.
 .TP

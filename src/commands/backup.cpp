@@ -607,8 +607,9 @@ void add_retention(CLI::App* c, BackupOptions& o, const std::string& when) {
 
 void bind_backup(CLI::App* cmd, Context& ctx) {
     static BackupOptions o;
-    cmd->add_option("--dir", o.dir,
-                    "Backup directory (" + config::env_and_default("backup_dir") + ")");
+    cmd->add_option(
+        "--dir", o.dir,
+        "Backup directory or s3://bucket/prefix (" + config::env_and_default("backup_dir") + ")");
     cmd->add_option(
            "--format", o.format,
            "plain: .sql.gz for gunzip | psql; custom: .dump for pg_restore (default plain)")
@@ -635,8 +636,9 @@ void bind_backup(CLI::App* cmd, Context& ctx) {
         if (cmd->get_subcommands().empty()) ctx.run = [&ctx] { return run_backup(o, ctx); };
     });
     auto* list = cmd->add_subcommand("list", "Backups with size, age and state");
-    list->add_option("--dir", o.dir,
-                     "Backup directory (" + config::env_and_default("backup_dir") + ")");
+    list->add_option(
+        "--dir", o.dir,
+        "Backup directory or s3://bucket/prefix (" + config::env_and_default("backup_dir") + ")");
     list->callback([&ctx] { ctx.run = [&ctx] { return run_list(o, ctx); }; });
     auto* verify = cmd->add_subcommand(
         "verify", "Check checksum, decompress fully, confirm the dump is complete");
@@ -650,8 +652,9 @@ void bind_backup(CLI::App* cmd, Context& ctx) {
                      "Accept a dump made without ctldb: check only that it is complete");
     verify->callback([&ctx] { ctx.run = [&ctx] { return run_verify(o, ctx); }; });
     auto* prune = cmd->add_subcommand("prune", "Delete old backups by retention rules");
-    prune->add_option("--dir", o.dir,
-                      "Backup directory (" + config::env_and_default("backup_dir") + ")");
+    prune->add_option(
+        "--dir", o.dir,
+        "Backup directory or s3://bucket/prefix (" + config::env_and_default("backup_dir") + ")");
     add_retention(prune, o, "");
     prune->add_flag("--dry-run", o.dry_run, "Only say what would be deleted");
     prune->callback([&ctx] { ctx.run = [&ctx] { return run_prune(o, ctx); }; });

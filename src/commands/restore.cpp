@@ -32,9 +32,9 @@ cli::Outcome run_restore(backup::RestoreOptions o, Context& ctx) {
 void bind_restore(CLI::App* cmd, Context& ctx) {
     static backup::RestoreOptions o;
     cmd->add_option("file", o.file, "Backup file, or 'latest' in --dir")->required();
-    cmd->add_option(
-        "--dir", o.dir,
-        "Backup directory for 'latest' (" + config::env_and_default("backup_dir") + ")");
+    cmd->add_option("--dir", o.dir,
+                    "Backup directory or s3://bucket/prefix for 'latest' (" +
+                        config::env_and_default("backup_dir") + ")");
     cmd->add_option("--target-db", o.target_db, "Database to restore into (default: DB_NAME)");
     cmd->add_flag("--create", o.create, "Create the target database first");
     cmd->add_flag("--clean", o.clean, "Replace the contents of a non-empty target");

@@ -310,7 +310,7 @@ const std::vector<SettingSpec>& settings() {
          "CTLDB_AGE_IDENTITY_FILE",
          "",
          "",
-         "backup.age_identity_file",
+         "",
          SettingKind::text,
          "",
          {},
@@ -318,7 +318,7 @@ const std::vector<SettingSpec>& settings() {
          0,
          false,
          "age identities that decrypt encrypted backups for restore and verify (a file; never "
-         "needed to write them)"},
+         "needed to write them; environment only, as --identity)"},
         {"migrations_dir",
          "CTLDB_MIGRATIONS_DIR",
          "",

@@ -39,8 +39,8 @@ cmds = {tuple(c["path"]): c for c in [doc] + doc["commands"]}
 root_opts = {n: o for o in doc["options"] for n in o["names"]}
 page = open(man).read()
 env_section = page.split(".SH ENVIRONMENT", 1)[1].split(".SH ", 1)[0]
-ctldb_env = set(re.findall(r"^\.B ([A-Z_]+)", env_section, re.M))
-ctldb_env |= set(re.findall(r"\\fB([A-Z_]+)", env_section))
+ctldb_env = set(re.findall(r"^\.B ([A-Z0-9_]+)", env_section, re.M))
+ctldb_env |= set(re.findall(r"\\fB([A-Z0-9_]+)", env_section))
 check({"DB_HOST", "DB_PASSWORD_FILE", "CTLDB_BACKUP_DIR", "DB_SSL_ROOT_CERT"} <= ctldb_env,
       "the man page lists the environment ctldb reads")
 version = subprocess.run([ctldb, "version", "-o", "json"], capture_output=True, text=True)
@@ -155,7 +155,7 @@ for f in files:
                               f"{cw}: {e['name']} is key {key} of Secret {sec['secretName']}, which exists")
                         check(sec.get("defaultMode", 0o644) & 0o040,
                               f"{cw}: Secret {sec['secretName']} readable by the pod's group (fsGroup)")
-                    if e["name"] == "CTLDB_BACKUP_DIR":
+                    if e["name"] == "CTLDB_BACKUP_DIR" and not e["value"].startswith("s3://"):
                         m = mounts.get(e["value"])
                         check(m is not None, f"{cw}: the backup directory {e['value']} is mounted")
                         if m:
