@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "backup/backup.hpp"
+#include "backup/remote.hpp"
 #include "base/fs.hpp"
 #include "base/text.hpp"
 #include "checks/index_check.hpp"
@@ -29,7 +30,7 @@ void check_config(Env& e) {
 void check_backups(Env& e) {
     const std::string dir = e.o.backup_dir.empty() ? e.cfg.get("backup_dir").text : e.o.backup_dir;
     const std::string db = e.cfg.connection().dbname;
-    if (!fs::is_dir(dir)) {
+    if (!backup::is_remote(dir) && !fs::is_dir(dir)) {
         e.out.add("newest backup", Status::fail, "no backup directory " + dir,
                   "mount the backup volume and set CTLDB_BACKUP_DIR (backup.dir), where the "
                   "guide's 'Automated Backups' CronJob writes; where no backups are kept "

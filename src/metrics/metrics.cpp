@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "backup/backup.hpp"
+#include "backup/remote.hpp"
 #include "base/fs.hpp"
 #include "base/stopwatch.hpp"
 #include "base/text.hpp"
@@ -134,7 +135,7 @@ using Labels = Exposition::Labels;
 /// The newest usable backup of each database in the backup directory.
 void backup_metrics(Exposition& x, const config::Config& cfg, const Options& o) {
     const std::string dir = o.backup_dir.empty() ? cfg.get("backup_dir").text : o.backup_dir;
-    bool present = fs::is_dir(dir);
+    bool present = backup::is_remote(dir) || fs::is_dir(dir);
     std::vector<backup::BackupEntry> all;
     if (present) {
         try {

@@ -51,8 +51,15 @@ ObjectUpload::ObjectUpload(const S3Settings& settings, std::string bucket, std::
       key_(std::move(key)),
       part_size_(part_size),
       shared_(std::make_unique<Shared>()) {
-    S3Client client(settings_, bucket_);
-    upload_id_ = client.create_multipart(key_);
+    // Started even while a signal arrives (a request answered but not read
+    // would leave an upload nobody knows of), then given up at once.
+    S3Settings quiet = settings_;
+    quiet.http.ignore_signals = true;
+    upload_id_ = S3Client(quiet, bucket_).create_multipart(key_);
+    if (interrupted()) {
+        abort();
+        throw interruption_error();
+    }
     filling_.reserve(part_size_);
     sender_ = std::thread([this] {
         S3Client sender(settings_, bucket_);

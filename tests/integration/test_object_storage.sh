@@ -34,6 +34,12 @@ fresh_database it_s3_restored
 expect_rc 0 "restore latest from s3://" env DB_NAME=it_s3 "$CTLDB" restore latest --dir "$S3" --target-db it_s3_restored --yes
 check "the restored database has every row" test "$(superuser_psql -Atc 'SELECT count(*) FROM users')" = "$users"
 export DB_NAME=it_s3 SUPERUSER_DB=it_s3
+run "$CTLDB" doctor --checks backups --backup-dir "$S3"
+check "doctor finds the newest backup in the bucket (exit $RC)" test "$RC" = 0
+check "and names it" stdout_has "backup-"
+run "$CTLDB" metrics --backup-dir "$S3"
+check "metrics read the bucket (exit $RC)" test "$RC" = 0
+check "and report the backup's age" stdout_has "ctldb_backup_newest_age_seconds{.*database=\"it_s3\""
 
 # --- encrypted in the bucket ---------------------------------------------------------
 E="s3://$S3_BUCKET/enc"
