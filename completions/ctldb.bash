@@ -42,7 +42,7 @@ _ctldb_options() {
         'backup list') REPLY='--help -h --dir=' ;;
         'backup verify') REPLY='--help -h --identity= --no-manifest' ;;
         'backup prune') REPLY='--help -h --dir= --keep-last= --keep-days= --keep-daily= --keep-weekly= --keep-monthly= --dry-run' ;;
-        'restore') REPLY='--help -h --dir= --target-db= --create --clean --jobs= --yes -y --force --drop-previous --role= --as-superuser --lock-timeout= --identity= --no-manifest' ;;
+        'restore') REPLY='--help -h --dir= --target-db= --create --drill --clean --jobs= --yes -y --force --drop-previous --role= --as-superuser --lock-timeout= --identity= --no-manifest' ;;
         'gen-certs') REPLY='--help -h --out= --cn= --san= --ip= --days= --ca-days= --key-type= --client= --ca-cert= --ca-key= --k8s-secret= --namespace= --service= --force' ;;
         'check-ssl') REPLY='--help -h --warn-days= --critical-days= --ca= --namespace= --service=' ;;
         'indexes') REPLY='--help -h' ;;

@@ -46,6 +46,30 @@ std::string BackupManifest::to_json() const {
     return j.dump(2) + "\n";
 }
 
+std::string DrillRecord::to_json() const {
+    return nlohmann::json{{"drill_version", 1},         {"drilled_at", drilled_at},
+                          {"duration_ms", duration_ms}, {"rows", rows},
+                          {"tables", tables},           {"ctldb_version", ctldb_version}}
+               .dump(2) +
+           "\n";
+}
+
+std::optional<DrillRecord> DrillRecord::from_json(const std::string& text) {
+    try {
+        const auto j = nlohmann::json::parse(text);
+        DrillRecord d;
+        d.drilled_at = j.at("drilled_at").get<std::string>();
+        d.duration_ms = j.at("duration_ms").get<std::int64_t>();
+        d.rows = j.at("rows").get<std::int64_t>();
+        d.tables = j.at("tables").get<std::size_t>();
+        d.ctldb_version = j.value("ctldb_version", "");
+        if (parse_utc_iso8601(d.drilled_at) == 0) return std::nullopt;
+        return d;
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+}
+
 BackupManifest BackupManifest::from_json(const std::string& text, const std::string& path) {
     try {
         auto j = nlohmann::json::parse(text);
@@ -286,6 +310,10 @@ BackupEntry own_backup(const std::string& path, const std::string& name, std::ti
         if (b.kind.custom && !b.kind.encrypted) b.database = archive_database(path);
         return b;
     }
+    if (const std::string drill = drill_path_for(path);
+        fs::input_problem(drill, fs::kMaxSmallFile).empty()) {
+        b.drill = DrillRecord::from_json(fs::read_file(drill, fs::kMaxSmallFile));
+    }
     try {
         b.manifest = BackupManifest::from_json(fs::read_file(b.manifest_path, fs::kMaxManifest),
                                                b.manifest_path);
@@ -346,6 +374,30 @@ void remove_backup(const std::string& path) {
     if (is_remote(path)) return remove_remote_backup(path);
     ::unlink(path.c_str());
     ::unlink(manifest_path_for(path).c_str());
+    ::unlink(drill_path_for(path).c_str());
+}
+
+std::string drill_path_for(const std::string& data_path) {
+    const std::string m = manifest_path_for(data_path);
+    return m.substr(0, m.size() - 5) + ".drill.json";
+}
+
+void record_drill(const std::string& path, const DrillRecord& d) {
+    if (is_remote(path)) return put_remote_drill(path, d);
+    fs::write_atomic(drill_path_for(path), d.to_json(), 0600);
+}
+
+const BackupEntry* last_drilled(const std::vector<BackupEntry>& entries,
+                                const std::string& database) {
+    const BackupEntry* pick = nullptr;
+    for (const auto& b : entries) {
+        if (!b.drill || (!database.empty() && b.database != database)) continue;
+        if (pick == nullptr ||
+            parse_utc_iso8601(b.drill->drilled_at) > parse_utc_iso8601(pick->drill->drilled_at)) {
+            pick = &b;
+        }
+    }
+    return pick;
 }
 
 void record_manifest(const std::string& path, const BackupManifest& m) {

@@ -41,6 +41,19 @@ struct BackupManifest {
     static BackupManifest from_json(const std::string& text, const std::string& path);
 };
 
+/// A successful restore drill of a backup (`restore --drill`), kept in the
+/// sidecar `backup-YYYYmmdd-HHMMSS.drill.json` next to its manifest.
+struct DrillRecord {
+    std::string drilled_at;  ///< ISO 8601, UTC
+    std::int64_t duration_ms = 0;
+    std::int64_t rows = 0;  ///< rows restored and compared with the manifest
+    std::size_t tables = 0;
+    std::string ctldb_version;
+    std::string to_json() const;
+    /// nullopt when `text` is not a drill record.
+    static std::optional<DrillRecord> from_json(const std::string& text);
+};
+
 /// What a dump file is, from its first bytes rather than its name (for dumps
 /// made without ctldb): a pg_dump custom archive ("PGDMP"), or plain SQL,
 /// gzip- or zstd-compressed or not.
@@ -65,7 +78,8 @@ struct BackupEntry {
     bool time_from_name = true;
     DumpKind kind;
     std::optional<BackupManifest> manifest;
-    std::string problem;  ///< why it does not count as a usable backup
+    std::optional<DrillRecord> drill;  ///< its last successful restore drill
+    std::string problem;               ///< why it does not count as a usable backup
     /// The database it is a backup of: its manifest's, else what a custom
     /// archive's header says; empty when unknown (a plain dump of another
     /// tool says nothing of it).
@@ -111,6 +125,17 @@ void remove_backup(const std::string& path);
 /// Writes `m` as the manifest of the backup `path` (atomically in a
 /// directory; one PUT in object storage).
 void record_manifest(const std::string& path, const BackupManifest& m);
+
+/// Records `d` as the last successful drill of the backup `path`.
+void record_drill(const std::string& path, const DrillRecord& d);
+
+/// The drill sidecar of a data file: same stem, ".drill.json".
+std::string drill_path_for(const std::string& data_path);
+
+/// The newest successful drill among the backups of `database` in
+/// `entries` (any database when empty); nullptr when none was drilled.
+const BackupEntry* last_drilled(const std::vector<BackupEntry>& entries,
+                                const std::string& database);
 
 /// The manifest path of a data file: same stem, ".json".
 std::string manifest_path_for(const std::string& data_path);

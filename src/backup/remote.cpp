@@ -63,6 +63,14 @@ BackupEntry remote_entry(const RemoteObject& o, const storage::ObjectInfo& info,
         return b;
     }
     b.taken_at = *when;
+    const std::string drill_name = drill_path_for(o.name);
+    if (objects.count(drill_name) != 0) {
+        try {
+            b.drill = DrillRecord::from_json(client.get(o.dir.key(drill_name), fs::kMaxSmallFile));
+        } catch (const Error& e) {
+            if (e.code() != ExitCode::failure) throw;
+        }
+    }
     try {
         const std::string key = o.dir.key(manifest_name);
         b.manifest = BackupManifest::from_json(client.get(key, fs::kMaxManifest), b.manifest_path);
@@ -162,6 +170,12 @@ void remove_remote_backup(const std::string& data_url) {
     storage::S3Client client = client_for(o.dir);
     client.remove(o.key());
     client.remove(o.dir.key(manifest_path_for(o.name)));
+    client.remove(o.dir.key(drill_path_for(o.name)));
+}
+
+void put_remote_drill(const std::string& data_url, const DrillRecord& d) {
+    const RemoteObject o = remote_object(data_url);
+    client_for(o.dir).put(o.dir.key(drill_path_for(o.name)), d.to_json(), "application/json");
 }
 
 void put_remote_manifest(const std::string& data_url, const BackupManifest& manifest) {
@@ -193,18 +207,19 @@ std::vector<std::string> abort_stale_uploads(const std::string& url, std::time_t
     for (const auto& o : client.list(prefix))
         names.insert(o.key.substr(prefix.size()));
     for (const auto& name : names) {
-        if (!ends_with(name, ".json") || name.find('/') != std::string::npos ||
-            !parse_backup_time(name)) {
-            continue;
-        }
-        const std::string stem = name.substr(0, name.size() - 5);
+        // backup-YYYYmmdd-HHMMSS.json (a manifest) or .drill.json (its drill)
+        const bool manifest = name.size() == 27 && ends_with(name, ".json");
+        const bool drill = name.size() == 33 && ends_with(name, ".drill.json");
+        if (!(manifest || drill) || !parse_backup_time(name.substr(0, 22) + ".dump")) continue;
+        const std::string stem = name.substr(0, 22);
         bool has_data = false;
         for (const char* ext : {".sql.gz", ".sql.zst", ".dump", ".sql.gz.age", ".sql.zst.age"}) {
             if (names.count(stem + ext) || uploading.count(stem + ext)) has_data = true;
         }
         if (has_data) continue;
         client.remove(dir.key(name));
-        cleared.push_back("s3://" + dir.bucket + "/" + dir.key(name) + " (manifest without data)");
+        cleared.push_back("s3://" + dir.bucket + "/" + dir.key(name) +
+                          (manifest ? " (manifest without data)" : " (drill record without data)"));
     }
     return cleared;
 }

@@ -54,6 +54,9 @@ DumpKind remote_kind(const std::string& data_url);
 /// a manifest without data, which is never listed).
 void remove_remote_backup(const std::string& data_url);
 
+/// Puts `d` as the drill sidecar of `data_url`.
+void put_remote_drill(const std::string& data_url, const DrillRecord& d);
+
 /// Puts `manifest` as the manifest of `data_url` (a verification stamp).
 void put_remote_manifest(const std::string& data_url, const BackupManifest& manifest);
 

@@ -27,6 +27,7 @@
 #include "base/signals.hpp"
 #include "base/stopwatch.hpp"
 #include "base/text.hpp"
+#include "base/version.hpp"
 #include "pg/connection.hpp"
 #include "pg/pgtools.hpp"
 #include "pg/probes.hpp"
@@ -292,6 +293,52 @@ RestoreReport restore_backup(const RestoreOptions& o, const config::Config& cfg,
         throw;
     }
     return report_restore(path, where, cs.dbname, source, v, outcome, rr, t0.ms());
+}
+
+}  // namespace ctldb::backup
+
+namespace ctldb::backup {
+
+RestoreReport drill_backup(const RestoreOptions& o, const config::Config& cfg,
+                           const config::EnvLookup& env) {
+    if (!o.target_db.empty() || o.clean || o.no_manifest) {
+        throw usage_error(
+            "--drill restores into a new database of its own and compares row "
+            "counts with the manifest: no --target-db, --clean or --no-manifest");
+    }
+    const std::string source = cfg.connection().dbname;
+    RestoreOptions d = o;
+    d.file = restore_steps::resolve_file(o, cfg, source);
+    d.target_db = "ctldb_drill_" + random_suffix(10);
+    d.create = true;
+    d.yes = true;
+    const config::ConnectionSettings cs = restore_target(d, cfg);
+    log::info("drill: restoring " + d.file + " into " + d.target_db + ", dropped afterwards");
+    RestoreReport r;
+    try {
+        r = restore_backup(d, cfg, env);
+    } catch (...) {
+        restore_steps::drop_database_quietly(cs, d.target_db);
+        throw;
+    }
+    restore_steps::drop_database_quietly(cs, d.target_db);
+    if (r.code != ExitCode::ok || r.json.is_null()) return r;
+    const VerifiedBackup v = describe_backup(d.file, false);
+    DrillRecord rec;
+    rec.drilled_at = utc_now_iso8601();
+    rec.duration_ms = r.json.value("duration_ms", std::int64_t{0});
+    for (const auto& [table, rows] : v.manifest.row_counts)
+        rec.rows += rows;
+    rec.tables = v.manifest.row_counts.size();
+    rec.ctldb_version = version();
+    record_drill(d.file, rec);
+    r.json["drill"] = nlohmann::json::parse(rec.to_json());
+    r.text = "drill of " + d.file + ": restored into " + d.target_db + " in " +
+             human_duration(static_cast<double>(rec.duration_ms) / 1000.0) + ", " +
+             std::to_string(rec.tables) + " tables and " + std::to_string(rec.rows) +
+             " rows match the manifest; dropped again, recorded in " + drill_path_for(d.file) +
+             "\n";
+    return r;
 }
 
 }  // namespace ctldb::backup

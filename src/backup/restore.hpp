@@ -31,6 +31,9 @@ struct RestoreOptions {
     /// The age identities of an encrypted backup (--identity; restore
     /// falls back to CTLDB_AGE_IDENTITY_FILE): a path, never a key.
     std::string identity_file;
+    /// --drill: restore into a new database of its own, compare the row
+    /// counts with the manifest, drop it, record the drill by the backup.
+    bool drill = false;
 };
 
 /// The outcome: the exit code, and the result as text and as JSON (null
@@ -41,6 +44,13 @@ struct RestoreReport {
     nlohmann::json json;
     static RestoreReport nothing_done() { return {ExitCode::failure, {}, nullptr}; }
 };
+
+/// A restore drill (o.drill): o.file restored into a new database named
+/// ctldb_drill_<random>, which is dropped whatever happens; on success the
+/// result (time, duration, rows, tables) is recorded in the backup's drill
+/// sidecar. Needs a manifest (its row counts are the check).
+RestoreReport drill_backup(const RestoreOptions& o, const config::Config& cfg,
+                           const config::EnvLookup& env);
 
 /// Restore `o.file` (or the newest usable backup of the configured database
 /// in `o.dir`, else backup_dir) into the target database. Errors are thrown

@@ -157,4 +157,15 @@ std::optional<bool> parse_bool(std::string_view s) {
     return std::nullopt;
 }
 
+std::time_t parse_utc_iso8601(const std::string& s) {
+    std::tm tm{};
+    if (std::sscanf(s.c_str(), "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                    &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6) {
+        return 0;
+    }
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return ::timegm(&tm);
+}
+
 }  // namespace ctldb

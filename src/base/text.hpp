@@ -73,6 +73,10 @@ std::string random_suffix(int n = 8);
 /// "512 B", "8.0 KiB", "1.2 MiB", "3.4 GiB".
 std::string human_bytes(double bytes);
 
+/// The time of "2026-12-03T19:20:00Z" (fractions and the zone letter
+/// ignored: UTC, as ctldb and S3 write them); 0 when unreadable.
+std::time_t parse_utc_iso8601(const std::string& s);
+
 inline std::string utc_now_iso8601() {
     return utc_iso8601(std::time(nullptr));
 }

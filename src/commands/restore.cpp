@@ -24,6 +24,7 @@ cli::Outcome run_restore(backup::RestoreOptions o, Context& ctx) {
         static_cast<int>(cli::duration_option("--lock-timeout", g_lock_timeout) * 1000);
     const config::Config& cfg = ctx.valid_config(true);
     backup::use_object_storage(cfg, ctx.env);
+    if (o.drill) return cli::Outcome::of_report(backup::drill_backup(o, cfg, ctx.env));
     return cli::Outcome::of_report(restore_backup(o, cfg, ctx.env));
 }
 
@@ -37,6 +38,10 @@ void bind_restore(CLI::App* cmd, Context& ctx) {
                         config::env_and_default("backup_dir") + ")");
     cmd->add_option("--target-db", o.target_db, "Database to restore into (default: DB_NAME)");
     cmd->add_flag("--create", o.create, "Create the target database first");
+    cmd->add_flag("--drill", o.drill,
+                  "A restore drill: into a new database of its own, row counts compared with "
+                  "the manifest, dropped again, the result recorded by the backup (for doctor "
+                  "and metrics)");
     cmd->add_flag("--clean", o.clean, "Replace the contents of a non-empty target");
     cmd->add_option("--jobs", o.jobs,
                     "Custom archives: pg_restore -j N into a new database, swapped in by renaming "

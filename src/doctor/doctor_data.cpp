@@ -27,6 +27,28 @@ void check_config(Env& e) {
     }
 }
 
+/// The last successful restore drill of the database's backups: a week and
+/// a day old at most (the drill CronJob runs weekly).
+void check_drill(Env& e, const std::vector<backup::BackupEntry>& all, const std::string& db,
+                 const std::string& dir) {
+    constexpr double kMaxDrillAge = 8 * 86400.0;
+    const backup::BackupEntry* d = backup::last_drilled(all, db);
+    if (d == nullptr) {
+        e.out.add(
+            "restore drill", Status::info, "no restore drill recorded for the backups in " + dir,
+            "ctldb restore latest --drill (weekly: docs/kubernetes/restore-drill-cronjob.yaml)");
+        return;
+    }
+    const double age = std::difftime(std::time(nullptr), parse_utc_iso8601(d->drill->drilled_at));
+    e.out.add("restore drill", age > kMaxDrillAge ? Status::warn : Status::ok,
+              "last drill " + d->drill->drilled_at + " (" + human_duration(age) +
+                  " ago): " + d->path.substr(d->path.rfind('/') + 1) + " restored, " +
+                  std::to_string(d->drill->rows) + " rows matched its manifest",
+              age > kMaxDrillAge
+                  ? "the weekly drill did not run or failed: ctldb restore latest --drill"
+                  : "");
+}
+
 void check_backups(Env& e) {
     const std::string dir = e.o.backup_dir.empty() ? e.cfg.get("backup_dir").text : e.o.backup_dir;
     const std::string db = e.cfg.connection().dbname;
@@ -79,6 +101,7 @@ void check_backups(Env& e) {
                   name + " has never been verified (a backup is proven only by reading it whole)",
                   "ctldb backup verify " + shell_quote(pick->path));
     }
+    check_drill(e, all, db, dir);
 }
 
 void check_wraparound(Env& e) {

@@ -187,6 +187,17 @@ void backup_metrics(Exposition& x, const config::Config& cfg, const Options& o) 
                 "1 when the newest usable backup was verified by reading it whole (backup verify)",
                 b->manifest && !b->manifest->verified_at.empty() ? 1 : 0, l);
     }
+    for (const auto& [db, b] : newest) {
+        const backup::BackupEntry* d = backup::last_drilled(all, db);
+        if (d == nullptr) continue;
+        const std::time_t at = parse_utc_iso8601(d->drill->drilled_at);
+        x.gauge("ctldb_backup_last_drill_age_seconds",
+                "Age of the last successful restore drill (restore --drill) of the database's "
+                "backups",
+                std::difftime(now, at), {{"database", db}});
+        x.gauge("ctldb_backup_last_drill_rows", "Rows the last successful restore drill compared",
+                static_cast<double>(d->drill->rows), {{"database", db}});
+    }
 }
 
 void session_metrics(Exposition& x, const pg::probe::Activity& a, const config::Config& cfg,

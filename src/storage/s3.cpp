@@ -262,17 +262,6 @@ std::string amz_date(std::time_t t) {
     return buf;
 }
 
-std::time_t parse_iso_time(const std::string& s) {
-    std::tm tm{};
-    if (std::sscanf(s.c_str(), "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                    &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6) {
-        return 0;
-    }
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    return ::timegm(&tm);
-}
-
 // --- requests -------------------------------------------------------------------
 
 S3Client::S3Client(S3Settings settings, std::string bucket)
@@ -402,7 +391,7 @@ std::vector<ObjectInfo> S3Client::list(const std::string& prefix) {
             const auto size = xml_values(block, "Size");
             if (!size.empty()) o.size = std::strtoull(size[0].c_str(), nullptr, 10);
             const auto mod = xml_values(block, "LastModified");
-            if (!mod.empty()) o.modified = parse_iso_time(mod[0]);
+            if (!mod.empty()) o.modified = parse_utc_iso8601(mod[0]);
             const auto etag = xml_values(block, "ETag");
             if (!etag.empty()) o.etag = etag[0];
             out.push_back(std::move(o));
@@ -543,7 +532,7 @@ std::vector<MultipartInfo> S3Client::list_multipart(const std::string& prefix) {
             m.key = key[0];
             m.upload_id = id[0];
             const auto when = xml_values(block, "Initiated");
-            if (!when.empty()) m.initiated = parse_iso_time(when[0]);
+            if (!when.empty()) m.initiated = parse_utc_iso8601(when[0]);
             out.push_back(std::move(m));
         }
         const auto truncated = xml_values(r.body, "IsTruncated");

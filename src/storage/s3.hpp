@@ -122,9 +122,7 @@ std::vector<std::string> xml_values(const std::string& xml, const std::string& t
 /// The inner text of each <tag>...</tag> block, undecoded.
 std::vector<std::string> xml_blocks(const std::string& xml, const std::string& tag);
 
-/// "20261203T192000Z" of a time; and the time of an ISO 8601 timestamp
-/// as S3 lists them ("2026-12-03T19:20:00.000Z"), 0 when unreadable.
+/// "20261203T192000Z" of a time.
 std::string amz_date(std::time_t t);
-std::time_t parse_iso_time(const std::string& s);
 
 }  // namespace ctldb::storage

@@ -34,12 +34,26 @@ fresh_database it_s3_restored
 expect_rc 0 "restore latest from s3://" env DB_NAME=it_s3 "$CTLDB" restore latest --dir "$S3" --target-db it_s3_restored --yes
 check "the restored database has every row" test "$(superuser_psql -Atc 'SELECT count(*) FROM users')" = "$users"
 export DB_NAME=it_s3 SUPERUSER_DB=it_s3
+# --- restore drills ---------------------------------------------------------------------
+drill_dbs() { SUPERUSER_DB=postgres superuser_psql -Atc "SELECT count(*) FROM pg_database WHERE datname LIKE 'ctldb_drill_%'"; }
+run "$CTLDB" doctor --checks backups --backup-dir "$S3"
+check "before any drill, doctor says none is recorded" stdout_has "no restore drill recorded"
+run "$CTLDB" -o json restore latest --drill --dir "$S3"
+check "a restore drill of the newest backup in the bucket (exit $RC)" test "$RC" = 0
+check "it compared every row" test "$(json_get /drill/rows)" -ge "$users"
+check "the drill's database is gone again" test "$(drill_dbs)" = 0
+drill_object() { s3_keys prod/db/ | grep -q '\.drill\.json$'; }
+check "the drill is recorded by the backup, in the bucket" drill_object
+run "$CTLDB" restore latest --drill --dir "$S3" --target-db elsewhere
+check "--drill with --target-db: exit 2 (got $RC)" test "$RC" = 2
 run "$CTLDB" doctor --checks backups --backup-dir "$S3"
 check "doctor finds the newest backup in the bucket (exit $RC)" test "$RC" = 0
 check "and names it" stdout_has "backup-"
+check "doctor shows the last drill" stdout_has "rows matched its manifest"
 run "$CTLDB" metrics --backup-dir "$S3"
 check "metrics read the bucket (exit $RC)" test "$RC" = 0
 check "and report the backup's age" stdout_has "ctldb_backup_newest_age_seconds{.*database=\"it_s3\""
+check "and the last drill's age" stdout_has "ctldb_backup_last_drill_age_seconds{.*database=\"it_s3\""
 
 # --- encrypted in the bucket ---------------------------------------------------------
 E="s3://$S3_BUCKET/enc"
@@ -59,6 +73,8 @@ done
 fresh_database it_s3_enc
 run env DB_NAME=it_s3 "$CTLDB" restore latest --dir "$E" --target-db it_s3_enc --yes
 check "without an identity, restore from the bucket exits 2 (got $RC)" test "$RC" = 2
+run env DB_NAME=it_s3 "$CTLDB" restore latest --dir "$E" --drill
+check "a drill without the identity: exit 2 (got $RC), nothing left" test "$RC" = 2 -a "$(drill_dbs)" = 0
 check "before touching the target" test "$(superuser_psql -Atc "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")" = 0
 expect_rc 0 "with either identity, ctldb restores it" env DB_NAME=it_s3 "$CTLDB" restore latest --dir "$E" --target-db it_s3_enc --yes --identity "$AK/two.key"
 check "every row is back" test "$(superuser_psql -Atc 'SELECT count(*) FROM users')" = "$users"
@@ -66,6 +82,8 @@ check "every row is back" test "$(superuser_psql -Atc 'SELECT count(*) FROM user
 export DB_NAME=it_s3 SUPERUSER_DB=it_s3
 "$CTLDB" -q backup --dir "$IT_TMP" >/dev/null
 plain=$(ls "$IT_TMP"/backup-*.sql.gz | head -1)
+expect_rc 0 "a drill of a backup in a directory" "$CTLDB" -q restore latest --drill --dir "$IT_TMP"
+check "recorded next to its manifest" test -s "${plain%.sql.gz}.drill.json"
 age -r "$(age-keygen -y "$AK/one.key")" <"$plain" >"$IT_TMP/nightly.sql.gz.age"
 s3_curl -X PUT --data-binary "@$IT_TMP/nightly.sql.gz.age" "$S3_HTTP/$S3_BUCKET/foreign/nightly.sql.gz.age" >/dev/null
 fresh_database it_s3_foreign

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "base/error.hpp"
+#include "base/text.hpp"
 #include "storage/http.hpp"
 #include "storage/s3.hpp"
 #include "storage/sigv4.hpp"
@@ -96,8 +97,8 @@ TEST_CASE("S3's XML: values decoded, blocks kept apart, times read") {
     CHECK(xml_values(blocks[1], "Key") == std::vector<std::string>{"c<d"});
     CHECK(xml_values(xml, "NextContinuationToken")[0] == "t\"1");
     CHECK(xml_values(xml, "Missing").empty());
-    CHECK(parse_iso_time("2026-12-03T19:20:00.000Z") == 1796325600);
-    CHECK(parse_iso_time("yesterday") == 0);
+    CHECK(parse_utc_iso8601("2026-12-03T19:20:00.000Z") == 1796325600);
+    CHECK(parse_utc_iso8601("yesterday") == 0);
     CHECK(amz_date(1796325600) == "20261203T192000Z");
 }
 
