@@ -34,6 +34,14 @@ fresh_database it_s3_restored
 expect_rc 0 "restore latest from s3://" env DB_NAME=it_s3 "$CTLDB" restore latest --dir "$S3" --target-db it_s3_restored --yes
 check "the restored database has every row" test "$(superuser_psql -Atc 'SELECT count(*) FROM users')" = "$users"
 export DB_NAME=it_s3 SUPERUSER_DB=it_s3
+# A prefix with a space, '=', a quote and non-ASCII: signed and listed as named.
+Q="s3://$S3_BUCKET/we ird=pre'fix/é"
+expect_rc 0 "a backup under a prefix with a space, '=', a quote and é" "$CTLDB" -q backup --dir "$Q"
+run "$CTLDB" -o json backup list --dir "$Q"
+check "listed under that prefix, usable" json_is /backups/0/usable true
+run "$CTLDB" backup list --dir "s3://$S3_BUCKET/we ird=pre'fix"
+check "and not one level up" stdout_lacks "backup-"
+
 # --- restore drills ---------------------------------------------------------------------
 drill_dbs() { SUPERUSER_DB=postgres superuser_psql -Atc "SELECT count(*) FROM pg_database WHERE datname LIKE 'ctldb_drill_%'"; }
 run "$CTLDB" doctor --checks backups --backup-dir "$S3"
@@ -54,6 +62,13 @@ run "$CTLDB" metrics --backup-dir "$S3"
 check "metrics read the bucket (exit $RC)" test "$RC" = 0
 check "and report the backup's age" stdout_has "ctldb_backup_newest_age_seconds{.*database=\"it_s3\""
 check "and the last drill's age" stdout_has "ctldb_backup_last_drill_age_seconds{.*database=\"it_s3\""
+sleep 1
+expect_rc 0 "a second backup" "$CTLDB" -q backup --dir "$S3"
+run "$CTLDB" -o json backup prune --dir "$S3" --keep-last 1 --dry-run
+check "prune --dry-run in the bucket would delete the older one (exit $RC)" test "$(json_get /deleted/0)" != null
+check "and deletes nothing" test "$(s3_keys prod/db/ | wc -l)" = 5
+expect_rc 0 "prune --keep-last 1 in the bucket" "$CTLDB" -q backup prune --dir "$S3" --keep-last 1
+check "one backup left: its data and manifest; the drilled one went with its drill record" test "$(s3_keys prod/db/ | wc -l)" = 2
 
 # --- encrypted in the bucket ---------------------------------------------------------
 E="s3://$S3_BUCKET/enc"
