@@ -104,13 +104,14 @@ void ObjectUpload::hand_over() {
     s.has_pending = true;
     s.cv.notify_all();
     lk.unlock();
+    ++parts_handed_;
     filling_ = std::string();
-    filling_.reserve(part_size_for(part_size_, s.etags.size() + 1));
+    filling_.reserve(part_size_for(part_size_, parts_handed_));
 }
 
 void ObjectUpload::write(const char* data, std::size_t size) {
     while (size > 0) {
-        const std::size_t target = part_size_for(part_size_, shared_->etags.size() + 1);
+        const std::size_t target = part_size_for(part_size_, parts_handed_);
         const std::size_t room = target > filling_.size() ? target - filling_.size() : 0;
         const std::size_t take = std::min(room, size);
         filling_.append(data, take);
@@ -122,7 +123,7 @@ void ObjectUpload::write(const char* data, std::size_t size) {
 }
 
 std::uint64_t ObjectUpload::send_rest() {
-    if (!filling_.empty() || shared_->etags.empty()) hand_over();
+    if (!filling_.empty() || parts_handed_ == 0) hand_over();
     Shared& s = *shared_;
     {
         std::unique_lock<std::mutex> lk(s.mu);

@@ -50,6 +50,7 @@ class ObjectUpload {
     std::size_t part_size_;
     std::string filling_;
     std::uint64_t bytes_ = 0;
+    std::size_t parts_handed_ = 0;  ///< to the sender (this thread's count)
     std::unique_ptr<Shared> shared_;
     std::thread sender_;
     bool finished_ = false;
