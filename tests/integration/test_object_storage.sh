@@ -170,9 +170,12 @@ for sig in KILL TERM; do
 done
 
 # radosgw gone for 3 seconds in the middle of an upload: retried, completed.
-"$CTLDB" backup --dir "$K" --compress-level 1 >"$OUT" 2>"$ERR" &
+# The dump is made slower than the network (gzip level 9 on one thread), so
+# the upload is under way, parts still to come, when radosgw goes.
+"$CTLDB" -v backup --dir "$K" --compress-level 9 --jobs 1 >"$OUT" 2>"$ERR" &
 pid=$!
-sleep 0.7
+upload_started() { [[ -n "$(s3_uploads faults/)" ]]; }
+wait_for upload_started
 kill "$(rgw_pid)"
 sleep 3
 radosgw -c "$CEPH_CONF" -n client.rgw.a 2>>"$IT_TMP/ceph/log/setup.log"
@@ -181,6 +184,7 @@ wait "$pid"
 RC=$?
 set -e
 check "radosgw stopped for 3 s mid-upload: the backup completes (exit $RC)" test "$RC" = 0
+check "by retrying" stderr_has "retrying"
 check "every listed backup is whole afterwards" every_listed_backup_verifies
 app_psql it_s3 -c "DROP TABLE blob" >/dev/null
 
