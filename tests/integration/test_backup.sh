@@ -80,6 +80,20 @@ age -r "$R1" -o "$E/cron.sql.gz.age" "$F"
 SUPERUSER_DB=postgres superuser_psql -c "DROP DATABASE IF EXISTS it_enc2 WITH (FORCE)" >/dev/null 2>&1
 expect_rc 0 "a file age -r wrote restores (--no-manifest --identity)" "$CTLDB" restore "$E/cron.sql.gz.age" --target-db it_enc2 --create --yes --no-manifest --identity "$AK/one.key"
 check "every user restored from age's file" test "$(count_in it_enc2 users)" = "$USERS"
+# An age file edited in the middle (one byte of the payload): its chunk's tag
+# fails; nothing of it is committed, with or without a manifest.
+size=$(stat -c %s "$E/cron.sql.gz.age")
+cp "$E/cron.sql.gz.age" "$IT_TMP/edited.sql.gz.age"
+printf 'X' | dd of="$IT_TMP/edited.sql.gz.age" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+SUPERUSER_DB=postgres superuser_psql -c "DROP DATABASE IF EXISTS it_enc3 WITH (FORCE)" >/dev/null 2>&1
+expect_rc 1 "an edited age file is refused" "$CTLDB" restore "$IT_TMP/edited.sql.gz.age" --target-db it_enc3 --create --yes --no-manifest --identity "$AK/one.key"
+check "nothing of it is left (the created database dropped again)" not_created it_enc3
+cp "$EF" "$IT_TMP/keep.age"
+size=$(stat -c %s "$EF")
+printf 'X' | dd of="$EF" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+expect_rc 1 "verify of an edited encrypted backup without an identity: the checksum fails" "$CTLDB" backup verify "$EF"
+expect_rc 1 "and with one" "$CTLDB" backup verify "$EF" --identity "$AK/one.key"
+cp "$IT_TMP/keep.age" "$EF"
 expect_rc 2 "--encrypt-to with --format custom" "$CTLDB" backup --dir "$E" --format custom --encrypt-to "$R1"
 expect_rc 2 "--encrypt-to a bad recipient" "$CTLDB" backup --dir "$E" --encrypt-to age1notakey
 expect_rc 2 "--encrypt-to an identity file by mistake" "$CTLDB" backup --dir "$E" --encrypt-to "$AK/one.key"
