@@ -210,7 +210,20 @@ check "a backup of over 100 MB of dump text to s3:// (exit $RC)" test "$RC" = 0
 check "it was over 100 MB of dump text" test "$(json_get /dump_bytes)" -gt 100000000
 check "nothing was written in TMPDIR" test -z "$(ls -A "$IT_TMP/smalltmp" 2>/dev/null)"
 fresh_database it_s3_big_back
-expect_rc 0 "restored from the bucket" env DB_NAME=it_s3_big "$CTLDB" -q restore latest --dir "$B" --target-db it_s3_big_back --yes
+# radosgw gone for 3 s while the restore reads: it resumes where it stopped.
+env DB_NAME=it_s3_big "$CTLDB" -v restore latest --dir "$B" --target-db it_s3_big_back --yes >"$OUT" 2>"$ERR" &
+pid=$!
+copying() { [[ "$(SUPERUSER_DB=postgres superuser_psql -Atc "SELECT count(*) FROM pg_stat_activity WHERE datname = 'it_s3_big_back' AND query LIKE 'COPY%'")" != 0 ]]; }
+wait_for copying
+kill "$(rgw_pid)"
+sleep 3
+radosgw -c "$CEPH_CONF" -n client.rgw.a 2>>"$IT_TMP/ceph/log/setup.log"
+set +e
+wait "$pid"
+RC=$?
+set -e
+check "restored from the bucket with radosgw gone for 3 s mid-read (exit $RC)" test "$RC" = 0
+check "the read resumed where it broke off" stderr_has "resuming at byte"
 check "every row of it" test "$(superuser_psql -Atc 'SELECT count(*) FROM big')" = 1450000
 
 finish
