@@ -245,10 +245,9 @@ void RemoteBackup::publish(const std::string& manifest_json) {
     // kill before the completion leaves a manifest without data (never
     // listed) and an incomplete upload; the next run clears both.
     upload_->send_rest();
-    storage::S3Client client = client_for(dir_);
     const std::string manifest_key = dir_.key(stem_ + ".json");
-    client.put(manifest_key, manifest_json, "application/json");
     try {
+        client_for(dir_).put(manifest_key, manifest_json, "application/json");
         throw_if_interrupted();
         upload_->complete();
     } catch (...) {
