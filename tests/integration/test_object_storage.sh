@@ -133,6 +133,36 @@ check "no credentials at all: exit 2 (got $RC)" test "$RC" = 2
 printf '%s' "$AWS_SECRET_ACCESS_KEY" >"$IT_TMP/secret"
 run env -u AWS_SECRET_ACCESS_KEY AWS_SECRET_ACCESS_KEY_FILE="$IT_TMP/secret" "$CTLDB" backup list --dir "$S3"
 check "the secret from a mounted file (exit $RC)" test "$RC" = 0
+# An endpoint nobody listens on, and one that answers with something that
+# is not HTTP: retried, then exit 3 with what went wrong, nothing written.
+closed=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+run env CTLDB_S3_ENDPOINT="http://127.0.0.1:$closed" "$CTLDB" backup --dir "$S3"
+check "an endpoint nobody listens on: exit 3 (got $RC)" test "$RC" = 3
+check "it says it could not connect, after retrying" stderr_has "after 6 attempts"
+python3 - "$IT_TMP/junk.port" <<'PY' &
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 0))
+s.listen(16)
+open(sys.argv[1], "w").write(str(s.getsockname()[1]))
+s.settimeout(30)
+try:
+    while True:
+        c, _ = s.accept()
+        c.recv(65536)
+        c.sendall(b"SSH-2.0-not-http\r\n\r\n")
+        c.close()
+except OSError:
+    pass
+PY
+junk=$!
+at_exit "kill $junk 2>/dev/null"
+wait_for test -s "$IT_TMP/junk.port"
+run env CTLDB_S3_ENDPOINT="http://127.0.0.1:$(cat "$IT_TMP/junk.port")" "$CTLDB" backup list --dir "$S3"
+check "an endpoint that is not HTTP: exit 3 (got $RC)" test "$RC" = 3
+check "it says so" stderr_has "not an HTTP response"
+kill "$junk" 2>/dev/null || true
 run "$CTLDB" backup --dir "s3://$S3_BUCKET/x" --format custom
 check "a custom archive to s3:// is refused (exit $RC)" test "$RC" = 2
 
