@@ -62,7 +62,17 @@ void check_backups(Env& e) {
     // The newest usable backup of this database; a dump of another tool
     // that names no database counts when it is complete. Backups of other
     // databases and backups dated in the future never count.
-    const auto all = backup::list_backups(dir);
+    std::vector<backup::BackupEntry> all;
+    try {
+        all = backup::list_backups(dir);
+    } catch (const Error& err) {
+        if (!backup::is_remote(dir)) throw;
+        // Backups that cannot be reached are no backups to count on.
+        e.out.add(
+            "newest backup", Status::fail, "cannot list " + dir + ": " + err.what(),
+            err.hint().empty() ? "check CTLDB_S3_ENDPOINT and the S3 credentials" : err.hint());
+        return;
+    }
     const std::time_t now = std::time(nullptr);
     const backup::BackupEntry* pick = backup::newest_backup_of(all, db, now, true);
     std::vector<std::string> future;

@@ -139,6 +139,11 @@ closed=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0));
 run env CTLDB_S3_ENDPOINT="http://127.0.0.1:$closed" "$CTLDB" backup --dir "$S3"
 check "an endpoint nobody listens on: exit 3 (got $RC)" test "$RC" = 3
 check "it says it could not connect, after retrying" stderr_has "after 6 attempts"
+run env CTLDB_S3_ENDPOINT="http://127.0.0.1:$closed" "$CTLDB" doctor --checks backups --backup-dir "$S3"
+check "doctor: backups it cannot reach fail the check (exit $RC)" test "$RC" = 1
+check "and it says why" stdout_has "cannot list"
+run env CTLDB_S3_ENDPOINT="http://127.0.0.1:$closed" "$CTLDB" metrics --backup-dir "$S3"
+check "metrics: the location is reported absent" stdout_has "ctldb_backup_directory_present{.*} 0"
 python3 - "$IT_TMP/junk.port" <<'PY' &
 import socket, sys
 s = socket.socket()
