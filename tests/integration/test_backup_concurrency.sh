@@ -50,6 +50,35 @@ for n in 2 4 8; do
     check "$n concurrent backups: every one verifies" test "$allok" = 0
 done
 
+# Encrypted backups at once, and one killed while it encrypts: each one
+# complete, opening with the identity, or not there at all.
+D="$IT_TMP/concurrent-age"
+mkdir -p "$D"
+age-keygen -o "$IT_TMP/age.key" 2>/dev/null
+R=$(age-keygen -y "$IT_TMP/age.key")
+pids=()
+for i in 1 2 3; do
+    "$CTLDB" -q backup --dir "$D" --encrypt-to "$R" >"$IT_TMP/age-$i.out" 2>&1 &
+    pids+=($!)
+done
+"$CTLDB" -q backup --dir "$D" --encrypt-to "$R" --compress-level 9 --jobs 1 >/dev/null 2>&1 &
+victim=$!
+sleep 0.3
+kill -KILL "$victim" 2>/dev/null || true
+wait "$victim" 2>/dev/null || true
+failed=0
+for p in "${pids[@]}"; do wait "$p" || failed=$((failed + 1)); done
+check "3 concurrent encrypted backups all succeed" test "$failed" = 0
+allok=0
+n=0
+for f in "$D"/backup-*.sql.gz.age; do
+    n=$((n + 1))
+    "$CTLDB" -q backup verify "$f" --identity "$IT_TMP/age.key" >/dev/null 2>&1 || allok=1
+done
+check "each published one opens and verifies with the identity ($n of them)" test "$allok" = 0 -a "$n" -ge 3
+expect_rc 0 "after the killed one, the next backup" "$CTLDB" -q backup --dir "$D" --encrypt-to "$R"
+check "and nothing partial is left" no_partials "$D"
+
 # Leftovers: a dead run's partials go, a live run's and other tools' stay.
 D="$IT_TMP/leftovers"
 mkdir -p "$D"
