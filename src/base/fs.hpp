@@ -90,7 +90,8 @@ void remove_tree(const std::string& path);
 std::string absolute(const std::string& path);
 
 /// Names (not paths) of the entries in `dir` ending in `suffix`, sorted
-/// (any type: a caller judges a FIFO or directory under a file's name); throws Error(usage) when `dir` cannot be read.
+/// (any type: a caller judges a FIFO or directory under a file's name); throws Error(usage) when
+/// `dir` cannot be read.
 std::vector<std::string> list_files(const std::string& dir, const std::string& suffix);
 
 /// fsync the directory holding `path`.

@@ -148,10 +148,21 @@ std::vector<std::string> split(std::string_view s, char sep) {
     }
 }
 
+std::string trim_blanks(std::string_view s) {
+    const auto b = s.find_first_not_of(" \t\r");
+    if (b == std::string_view::npos) return "";
+    return std::string(s.substr(b, s.find_last_not_of(" \t\r") - b + 1));
+}
+
+std::string ascii_lower(std::string_view s) {
+    std::string out(s);
+    for (char& c : out)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+    return out;
+}
+
 std::optional<bool> parse_bool(std::string_view s) {
-    std::string lower;
-    for (char c : s)
-        lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const std::string lower = ascii_lower(s);
     if (lower == "true" || lower == "1" || lower == "yes" || lower == "on") return true;
     if (lower == "false" || lower == "0" || lower == "no" || lower == "off") return false;
     return std::nullopt;

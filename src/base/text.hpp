@@ -24,6 +24,12 @@ inline bool contains(std::string_view haystack, std::string_view needle) {
     return haystack.find(needle) != std::string_view::npos;
 }
 
+/// `s` without leading and trailing spaces, tabs and carriage returns.
+std::string trim_blanks(std::string_view s);
+
+/// `s` with A-Z made a-z (other bytes as they are).
+std::string ascii_lower(std::string_view s);
+
 inline bool starts_with(std::string_view s, std::string_view prefix) {
     return s.substr(0, prefix.size()) == prefix;
 }

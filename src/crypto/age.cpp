@@ -23,12 +23,6 @@ constexpr std::size_t kChunk = 64 * 1024;
 constexpr std::size_t kTag = 16;
 constexpr std::size_t kMaxHeader = 64 * 1024;  // far more than any stanza list we accept
 
-std::string trim(const std::string& s) {
-    const auto b = s.find_first_not_of(" \t\r");
-    if (b == std::string::npos) return "";
-    return s.substr(b, s.find_last_not_of(" \t\r") - b + 1);
-}
-
 /// ASCII case, as Bech32 has it (one case throughout, either one).
 std::string ascii_case(std::string s, bool upper) {
     const char from = upper ? 'a' : 'A';
@@ -323,7 +317,7 @@ std::vector<Recipient> recipients_from(const std::string& value) {
     }
     std::vector<Recipient> out;
     for (std::string line : split(fs::read_file(value, 1 << 20, ExitCode::usage), '\n')) {
-        line = trim(line);
+        line = trim_blanks(line);
         if (line.empty() || line[0] == '#') continue;
         out.push_back(parse_recipient(line));
     }
@@ -336,7 +330,7 @@ std::vector<Identity> read_identity_file(const std::string& path) {
     int line_no = 0;
     for (std::string line : split(fs::read_file(path, 1 << 20, ExitCode::usage), '\n')) {
         ++line_no;
-        line = trim(line);
+        line = trim_blanks(line);
         if (line.empty() || line[0] == '#') continue;
         Identity id;
         if (line.rfind("AGE-SECRET-KEY-1", 0) != 0 ||

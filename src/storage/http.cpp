@@ -9,7 +9,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -29,18 +28,6 @@ namespace ctldb::storage {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return s;
-}
-
-std::string trim(const std::string& s) {
-    const auto b = s.find_first_not_of(" \t");
-    if (b == std::string::npos) return "";
-    return s.substr(b, s.find_last_not_of(" \t\r") + 1 - b);
-}
 
 bool is_ip_literal(const std::string& host) {
     unsigned char buf[sizeof(in6_addr)];
@@ -380,7 +367,7 @@ HttpResponse HttpClient::read_response(Conn& c, const HttpRequest& req,
         if (header_bytes > 256 * 1024) throw TransportError("response headers too long");
         const auto colon = l.find(':');
         if (colon == std::string::npos) continue;
-        resp.headers[lower(l.substr(0, colon))] = trim(l.substr(colon + 1));
+        resp.headers[ascii_lower(l.substr(0, colon))] = trim_blanks(l.substr(colon + 1));
     }
     const bool ok = resp.status / 100 == 2;
     auto deliver = [&](const char* p, std::size_t n) {
@@ -391,10 +378,10 @@ HttpResponse HttpClient::read_response(Conn& c, const HttpRequest& req,
         }
         resp.body.append(p, n);
     };
-    reusable = lower(resp.header("connection")) != "close";
+    reusable = ascii_lower(resp.header("connection")) != "close";
     if (req.method == "HEAD" || resp.status == 204 || resp.status == 304) {
         // no body
-    } else if (lower(resp.header("transfer-encoding")).find("chunked") != std::string::npos) {
+    } else if (ascii_lower(resp.header("transfer-encoding")).find("chunked") != std::string::npos) {
         for (;;) {
             const std::string size_line = c.line(1024);
             char* end = nullptr;

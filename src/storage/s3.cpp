@@ -58,15 +58,14 @@ std::string decode_entities(const std::string& s) {
     return out;
 }
 
-/// A file's contents as one secret value (trailing newline dropped):
-/// Error(usage) when it cannot be read; the value is never shown.
+/// The secret in the file `path` names (as DB_PASSWORD_FILE is read: a
+/// regular file, bounded, one trailing newline dropped); Error(usage)
+/// naming `var` and the file, never the value.
 std::string secret_file(const std::string& var, const std::string& path) {
-    const std::string problem = fs::input_problem(path, 64 * 1024);
-    if (!problem.empty()) throw usage_error(var + " names " + path + ", which " + problem);
-    std::string v = fs::read_file(path, 64 * 1024, ExitCode::usage);
-    while (!v.empty() && (v.back() == '\n' || v.back() == '\r'))
-        v.pop_back();
-    return v;
+    std::string error;
+    auto value = config::read_secret_file(path, error);
+    if (!value) throw usage_error(var + "=" + path + ": " + error);
+    return std::move(*value);
 }
 
 /// The value of `name` from the environment or from the file its _FILE
@@ -92,12 +91,8 @@ Credentials shared_credentials(const std::string& path, const std::string& profi
     const std::string text = fs::read_file(path, 1u << 20, ExitCode::usage);
     std::string section;
     for (const auto& raw : split(text, '\n')) {
-        std::string line = raw;
-        const auto b = line.find_first_not_of(" \t");
-        if (b == std::string::npos || line[b] == '#' || line[b] == ';') continue;
-        line = line.substr(b);
-        while (!line.empty() && (line.back() == ' ' || line.back() == '\t' || line.back() == '\r'))
-            line.pop_back();
+        const std::string line = trim_blanks(raw);
+        if (line.empty() || line[0] == '#' || line[0] == ';') continue;
         if (line.front() == '[' && line.back() == ']') {
             section = line.substr(1, line.size() - 2);
             if (starts_with(section, "profile ")) section = section.substr(8);
@@ -106,11 +101,8 @@ Credentials shared_credentials(const std::string& path, const std::string& profi
         if (section != profile) continue;
         const auto eq = line.find('=');
         if (eq == std::string::npos) continue;
-        std::string k = line.substr(0, eq), v = line.substr(eq + 1);
-        while (!k.empty() && (k.back() == ' ' || k.back() == '\t'))
-            k.pop_back();
-        const auto vb = v.find_first_not_of(" \t");
-        v = vb == std::string::npos ? "" : v.substr(vb);
+        const std::string k = trim_blanks(line.substr(0, eq));
+        const std::string v = trim_blanks(line.substr(eq + 1));
         if (k == "aws_access_key_id") c.access_key = v;
         if (k == "aws_secret_access_key") c.secret_key = v;
         if (k == "aws_session_token") c.session_token = v;

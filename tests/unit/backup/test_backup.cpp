@@ -408,6 +408,7 @@ TEST_CASE(
         CHECK_FALSE(fs::exists(slot.final_path()));
         ::unlink(slot.manifest_path().c_str());
     }
-    for (const auto& n : fs::list_files(dir, "")) FAIL_CHECK("left: " << n);
+    for (const auto& n : fs::list_files(dir, ""))
+        FAIL_CHECK("left: " << n);
     ::rmdir(dir.c_str());
 }
