@@ -125,7 +125,7 @@ RemoteObject remote_object(const std::string& url) {
 std::vector<BackupEntry> list_remote_backups(const std::string& url) {
     const storage::S3Location dir = storage::parse_s3_url(url);
     storage::S3Client client = client_for(dir);
-    const std::string prefix = dir.prefix.empty() ? "" : dir.prefix + "/";
+    const std::string prefix = dir.children();
     std::map<std::string, storage::ObjectInfo> objects;  // direct children by name
     for (auto& o : client.list(prefix)) {
         const std::string name = o.key.substr(prefix.size());
@@ -147,10 +147,9 @@ std::vector<BackupEntry> list_remote_backups(const std::string& url) {
 std::optional<BackupManifest> remote_manifest(const std::string& data_url) {
     const RemoteObject o = remote_object(data_url);
     storage::S3Client client = client_for(o.dir);
-    const std::string key = o.dir.key(manifest_path_for(o.name));
-    if (!client.head(key)) return std::nullopt;
-    return BackupManifest::from_json(client.get(key, fs::kMaxManifest),
-                                     manifest_path_for(data_url));
+    const auto text = client.get_if_exists(o.dir.key(manifest_path_for(o.name)), fs::kMaxManifest);
+    if (!text) return std::nullopt;
+    return BackupManifest::from_json(*text, manifest_path_for(data_url));
 }
 
 DumpKind remote_kind(const std::string& data_url) {
@@ -187,36 +186,38 @@ void put_remote_manifest(const std::string& data_url, const BackupManifest& mani
 std::vector<std::string> abort_stale_uploads(const std::string& url, std::time_t before) {
     const storage::S3Location dir = storage::parse_s3_url(url);
     storage::S3Client client = client_for(dir);
-    const std::string prefix = dir.prefix.empty() ? "" : dir.prefix + "/";
+    const std::string prefix = dir.children();
     std::vector<std::string> cleared;
-    std::set<std::string> uploading;
+    // The manifests whose data exists or is being uploaded.
+    std::set<std::string> with_data;
     for (const auto& u : client.list_multipart(prefix)) {
         const std::string name = u.key.substr(std::min(prefix.size(), u.key.size()));
         if (name.find('/') != std::string::npos || !parse_backup_time(name)) continue;
         // Begun in this second or later: maybe a live run's (S3 gives no
         // way to tell a live upload from a dead one; see docs/backup.md).
         if (u.initiated > before) {
-            uploading.insert(name);
+            with_data.insert(manifest_path_for(name));
             continue;
         }
         client.abort_multipart(u.key, u.upload_id);
         cleared.push_back("s3://" + dir.bucket + "/" + u.key + " (incomplete upload)");
     }
-    // Manifests of uploads that never completed: a killed run's.
-    std::set<std::string> names;
-    for (const auto& o : client.list(prefix))
-        names.insert(o.key.substr(prefix.size()));
-    for (const auto& name : names) {
+    // Manifests (and drill records) of uploads that never completed: a
+    // killed run's.
+    std::vector<std::string> records;
+    for (const auto& o : client.list(prefix)) {
+        const std::string name = o.key.substr(prefix.size());
+        if (name.find('/') != std::string::npos) continue;
+        if (dump_name(name)) with_data.insert(manifest_path_for(name));
         // backup-YYYYmmdd-HHMMSS.json (a manifest) or .drill.json (its drill)
-        const bool manifest = name.size() == 27 && ends_with(name, ".json");
-        const bool drill = name.size() == 33 && ends_with(name, ".drill.json");
-        if (!(manifest || drill) || !parse_backup_time(name.substr(0, 22) + ".dump")) continue;
-        const std::string stem = name.substr(0, 22);
-        bool has_data = false;
-        for (const char* ext : {".sql.gz", ".sql.zst", ".dump", ".sql.gz.age", ".sql.zst.age"}) {
-            if (names.count(stem + ext) || uploading.count(stem + ext)) has_data = true;
+        if ((name.size() == 27 && ends_with(name, ".json")) ||
+            (name.size() == 33 && ends_with(name, ".drill.json"))) {
+            if (parse_backup_time(name.substr(0, 22) + ".dump")) records.push_back(name);
         }
-        if (has_data) continue;
+    }
+    for (const auto& name : records) {
+        const bool manifest = name.size() == 27;
+        if (with_data.count(name.substr(0, 22) + ".json") != 0) continue;
         client.remove(dir.key(name));
         cleared.push_back("s3://" + dir.bucket + "/" + dir.key(name) +
                           (manifest ? " (manifest without data)" : " (drill record without data)"));

@@ -155,6 +155,14 @@ bool transient_status(int status) {
 
 }  // namespace
 
+void wait_before_retry(int& wait_ms, bool ignore_signals) {
+    for (int slept = 0; slept < wait_ms; slept += 50) {
+        if (!ignore_signals) throw_if_interrupted();
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    wait_ms = std::min(wait_ms * 2, 8000);
+}
+
 // --- locations and settings -------------------------------------------------
 
 std::string S3Location::url() const {
@@ -300,6 +308,34 @@ HttpResponse S3Client::once(const std::string& method, const std::string& key,
     return http_.send(req, on_body);
 }
 
+std::string S3Client::describe(const HttpResponse& r) {
+    const auto code = xml_values(r.body, "Code");
+    const auto message = xml_values(r.body, "Message");
+    return "HTTP " + std::to_string(r.status) + (code.empty() ? "" : " " + printable(code[0])) +
+           (message.empty() || message[0].empty() ? "" : ": " + printable(message[0]));
+}
+
+Error S3Client::refused(const HttpResponse& r, const std::string& what,
+                        const std::string& said) const {
+    const auto code = xml_values(r.body, "Code");
+    const std::string c = code.empty() ? "" : code[0];
+    if (r.status == 403 || c == "InvalidAccessKeyId" || c == "SignatureDoesNotMatch") {
+        return Error(ExitCode::connect,
+                     "S3 refused " + what + " (" + said + ") for the credentials of " +
+                         settings_.credentials.source,
+                     "check the access key, the secret and what the key may do");
+    }
+    if (c == "NoSuchBucket") {
+        return usage_error("S3 bucket " + bucket_ + " does not exist at " + host_.url(),
+                           "create it, or fix the s3:// location or CTLDB_S3_ENDPOINT");
+    }
+    if (c == "RequestTimeTooSkewed") {
+        return Error(ExitCode::connect, "S3 refused " + what + ": " + said,
+                     "this machine's clock is off; S3 allows 15 minutes");
+    }
+    return failure("S3 " + what + " failed: " + said);
+}
+
 HttpResponse S3Client::request(const std::string& method, const std::string& key,
                                std::vector<std::pair<std::string, std::string>> query,
                                const char* body, std::size_t body_size,
@@ -317,34 +353,12 @@ HttpResponse S3Client::request(const std::string& method, const std::string& key
             r = once(method, key, query, body, body_size, on_body, headers);
             if (ok(r.status)) return r;
             transient = transient_status(r.status);
-            const auto code = xml_values(r.body, "Code");
-            const auto message = xml_values(r.body, "Message");
-            last = "HTTP " + std::to_string(r.status) +
-                   (code.empty() ? "" : " " + printable(code[0])) +
-                   (message.empty() || message[0].empty() ? "" : ": " + printable(message[0]));
+            last = describe(r);
         } catch (const TransportError& e) {
             transient = true;
             last = e.what();
         }
-        if (!transient) {
-            const auto code = xml_values(r.body, "Code");
-            const std::string c = code.empty() ? "" : code[0];
-            if (r.status == 403 || c == "InvalidAccessKeyId" || c == "SignatureDoesNotMatch") {
-                throw Error(ExitCode::connect,
-                            "S3 refused " + what + " (" + last + ") for the credentials of " +
-                                settings_.credentials.source,
-                            "check the access key, the secret and what the key may do");
-            }
-            if (c == "NoSuchBucket") {
-                throw usage_error("S3 bucket " + bucket_ + " does not exist at " + host_.url(),
-                                  "create it, or fix the s3:// location or CTLDB_S3_ENDPOINT");
-            }
-            if (c == "RequestTimeTooSkewed") {
-                throw Error(ExitCode::connect, "S3 refused " + what + ": " + last,
-                            "this machine's clock is off; S3 allows 15 minutes");
-            }
-            throw failure("S3 " + what + " failed: " + last);
-        }
+        if (!transient) throw refused(r, what, last);
         if (attempt >= settings_.attempts) {
             throw Error(
                 r.status == 0 ? ExitCode::connect : ExitCode::failure,
@@ -353,11 +367,7 @@ HttpResponse S3Client::request(const std::string& method, const std::string& key
         }
         log::detail("S3 " + what + ": " + last + "; retrying in " + std::to_string(wait_ms) +
                     " ms");
-        for (int slept = 0; slept < wait_ms; slept += 50) {
-            if (!settings_.http.ignore_signals) throw_if_interrupted();
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        }
-        wait_ms = std::min(wait_ms * 2, 8000);
+        wait_before_retry(wait_ms, settings_.http.ignore_signals);
     }
 }
 
@@ -408,7 +418,21 @@ std::optional<ObjectInfo> S3Client::head(const std::string& key) {
 }
 
 std::string S3Client::get(const std::string& key, std::size_t max) {
-    HttpResponse r = request("GET", key, {}, nullptr, 0, is_2xx);
+    auto body = get_if_exists(key, max);
+    if (!body) throw failure("S3 GET s3://" + bucket_ + "/" + key + " failed: no such object");
+    return std::move(*body);
+}
+
+std::optional<std::string> S3Client::get_if_exists(const std::string& key, std::size_t max) {
+    HttpResponse r =
+        request("GET", key, {}, nullptr, 0, [](int st) { return is_2xx(st) || st == 404; });
+    if (r.status == 404) {
+        const auto code = xml_values(r.body, "Code");
+        if (!code.empty() && code[0] == "NoSuchBucket") {
+            throw refused(r, "GET s3://" + bucket_ + "/" + key, describe(r));
+        }
+        return std::nullopt;
+    }
     if (r.body.size() > max) {
         throw failure("s3://" + bucket_ + "/" + key + " is larger than " + std::to_string(max) +
                       " bytes");
@@ -432,21 +456,14 @@ std::uint64_t S3Client::get_range(const std::string& key, std::uint64_t from, st
         if_match.empty() ? std::vector<std::pair<std::string, std::string>>{{"range", range}}
                          : std::vector<std::pair<std::string, std::string>>{{"if-match", if_match},
                                                                             {"range", range}});
-    if (r.status == 416) return 0;
+    if (r.status == 416) return 0;  // nothing at or after `from`
     if (r.status == 412) {
         throw failure("s3://" + bucket_ + "/" + key + " changed while it was read",
                       "another run replaced it; read it again");
-    }  // nothing at or after `from`
+    }
     if (!is_2xx(r.status)) {
-        const auto code = xml_values(r.body, "Code");
-        const std::string c = code.empty() ? "HTTP " + std::to_string(r.status) : code[0];
-        if (transient_status(r.status)) throw TransportError("S3 answered " + c);
-        if (r.status == 403) {
-            throw Error(ExitCode::connect, "S3 refused GET s3://" + bucket_ + "/" + key + " (" +
-                                               printable(c) + ") for the credentials of " +
-                                               settings_.credentials.source);
-        }
-        throw failure("S3 GET s3://" + bucket_ + "/" + key + " failed: " + printable(c));
+        if (transient_status(r.status)) throw TransportError("S3 answered " + describe(r));
+        throw refused(r, "GET s3://" + bucket_ + "/" + key, describe(r));
     }
     if (from > 0 && r.status != 206) {
         throw failure("S3 ignored the range of GET s3://" + bucket_ + "/" + key);

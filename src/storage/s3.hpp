@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "base/error.hpp"
 #include "config/config.hpp"
 #include "storage/http.hpp"
 #include "storage/sigv4.hpp"
@@ -26,6 +27,9 @@ struct S3Location {
     std::string url() const;
     /// The key of `name` under the prefix ("prefix/name").
     std::string key(const std::string& name) const;
+    /// What the keys of the objects directly under it start with:
+    /// "prefix/", or "" for a whole bucket.
+    std::string children() const { return prefix.empty() ? "" : prefix + "/"; }
 };
 
 bool is_s3_url(const std::string& s);
@@ -77,6 +81,8 @@ class S3Client {
     std::optional<ObjectInfo> head(const std::string& key);
     /// A small object whole (manifests): at most `max` bytes.
     std::string get(const std::string& key, std::size_t max);
+    /// The same, nullopt when there is no such object.
+    std::optional<std::string> get_if_exists(const std::string& key, std::size_t max);
     /// Bytes [from, from + count) of `key` (count 0: to the end) to `out`.
     /// Returns how many came; a broken transfer throws TransportError.
     /// With `if_match` (an ETag) a replaced object is refused.
@@ -105,6 +111,11 @@ class S3Client {
                          std::vector<std::pair<std::string, std::string>> headers = {});
 
   private:
+    /// "HTTP 403 AccessDenied: message" of a response.
+    static std::string describe(const HttpResponse& r);
+    /// The error a refusal (a 4xx) means: 403 and signature errors exit 3,
+    /// a missing bucket 2, a skewed clock 3, anything else 1.
+    Error refused(const HttpResponse& r, const std::string& what, const std::string& said) const;
     HttpResponse once(const std::string& method, const std::string& key,
                       const std::vector<std::pair<std::string, std::string>>& query,
                       const char* body, std::size_t body_size,
@@ -115,6 +126,10 @@ class S3Client {
     Endpoint host_;  ///< the endpoint, or bucket.endpoint when virtual-hosted
     HttpClient http_;
 };
+
+/// Sleeps `wait_ms` before a retry (stopping for a signal unless
+/// `ignore_signals`), then doubles it up to 8 s.
+void wait_before_retry(int& wait_ms, bool ignore_signals);
 
 /// Values of every <tag>...</tag> in `xml`, entities decoded (S3's small
 /// responses; not a general XML parser).

@@ -93,12 +93,16 @@ ObjectUpload::~ObjectUpload() {
     if (!finished_) abort();
 }
 
+void ObjectUpload::wait_until_sent(std::unique_lock<std::mutex>& lk) {
+    Shared& s = *shared_;
+    while (s.has_pending && !s.error)
+        s.cv.wait_for(lk, std::chrono::milliseconds(200));
+}
+
 void ObjectUpload::hand_over() {
     Shared& s = *shared_;
     std::unique_lock<std::mutex> lk(s.mu);
-    while (s.has_pending && !s.error) {
-        s.cv.wait_for(lk, std::chrono::milliseconds(200));
-    }
+    wait_until_sent(lk);
     if (s.error) std::rethrow_exception(s.error);
     s.pending = std::move(filling_);
     s.has_pending = true;
@@ -127,8 +131,7 @@ std::uint64_t ObjectUpload::send_rest() {
     Shared& s = *shared_;
     {
         std::unique_lock<std::mutex> lk(s.mu);
-        while (s.has_pending && !s.error)
-            s.cv.wait_for(lk, std::chrono::milliseconds(200));
+        wait_until_sent(lk);
         s.stop = true;
         s.cv.notify_all();
     }
@@ -235,11 +238,7 @@ void ObjectDownload::run() {
                 }
                 log::detail("reading s3://" + bucket_ + "/" + key_ + ": " + e.what() +
                             "; resuming at byte " + std::to_string(at));
-                for (int slept = 0; slept < wait_ms; slept += 50) {
-                    throw_if_interrupted();
-                    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-                }
-                wait_ms = std::min(wait_ms * 2, 8000);
+                wait_before_retry(wait_ms, false);
             }
         }
     } catch (const ReaderGone&) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <exception>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -44,6 +45,9 @@ class ObjectUpload {
 
   private:
     struct Shared;
+    /// Waits (holding `lk`, of Shared's mutex) until the part handed over
+    /// last is sent or the sender failed.
+    void wait_until_sent(std::unique_lock<std::mutex>& lk);
     void hand_over();
     S3Settings settings_;
     std::string bucket_, key_, upload_id_;
