@@ -201,7 +201,7 @@ hold_session() {
 # the bucket $S3_BUCKET. Sets S3_HTTP (http://127.0.0.1:PORT), S3_HTTPS
 # (https://127.0.0.1:PORT, certificate from ctldb gen-certs, CA in S3_CA)
 # and exports AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY. Skips the suite (77)
-# when Ceph is not installed. stop_radosgw/start_rgw_again pause radosgw.
+# when Ceph is not installed. radosgw_gone_while takes radosgw away for 3 s.
 have_radosgw() { command -v radosgw >/dev/null && command -v ceph-mon >/dev/null && command -v ceph-osd >/dev/null; }
 ports_free() {  # ports_free FIRST COUNT
     python3 - "$1" "$2" <<'PY'
@@ -300,6 +300,17 @@ s3_keys() { s3_curl "$S3_HTTP/$S3_BUCKET?list-type=2&prefix=$(s3_enc "${1:-}")" 
 s3_uploads() { s3_curl "$S3_HTTP/$S3_BUCKET?prefix=$(s3_enc "${1:-}")&uploads=" | grep -o '<UploadId>[^<]*</UploadId>' | sed 's/<[^>]*>//g' || true; }
 s3_enc() { printf '%s' "$1" | sed 's|/|%2F|g'; }
 rgw_pid() { cat "$IT_TMP/ceph/run/client.rgw.a.pid" 2>/dev/null; }
+# radosgw_gone_while PID: radosgw killed now and started again 3 s later,
+# then PID (a ctldb in the background) waited for; RC is its exit code.
+radosgw_gone_while() {
+    kill "$(rgw_pid)"
+    sleep 3
+    radosgw -c "$CEPH_CONF" -n client.rgw.a 2>>"$IT_TMP/ceph/log/setup.log"
+    set +e
+    wait "$1"
+    RC=$?
+    set -e
+}
 stop_ceph() {
     local f
     for f in "$IT_TMP"/ceph/run/*.pid; do [[ -e "$f" ]] && kill "$(cat "$f")" 2>/dev/null; done

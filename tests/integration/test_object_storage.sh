@@ -211,13 +211,7 @@ done
 pid=$!
 upload_started() { [[ -n "$(s3_uploads faults/)" ]]; }
 wait_for upload_started || echo "# the upload was never seen under way"
-kill "$(rgw_pid)"
-sleep 3
-radosgw -c "$CEPH_CONF" -n client.rgw.a 2>>"$IT_TMP/ceph/log/setup.log"
-set +e
-wait "$pid"
-RC=$?
-set -e
+radosgw_gone_while "$pid"
 check "radosgw stopped for 3 s mid-upload: the backup completes (exit $RC)" test "$RC" = 0
 check "by retrying" stderr_has "retrying"
 check "every listed backup is whole afterwards" every_listed_backup_verifies
@@ -250,13 +244,7 @@ env DB_NAME=it_s3_big "$CTLDB" -v restore latest --dir "$B" --target-db it_s3_bi
 pid=$!
 copying() { [[ "$(SUPERUSER_DB=postgres superuser_psql -Atc "SELECT count(*) FROM pg_stat_activity WHERE datname = 'it_s3_big_back' AND query LIKE 'COPY%'")" != 0 ]]; }
 wait_for copying || echo "# the restore was never seen copying"
-kill "$(rgw_pid)"
-sleep 3
-radosgw -c "$CEPH_CONF" -n client.rgw.a 2>>"$IT_TMP/ceph/log/setup.log"
-set +e
-wait "$pid"
-RC=$?
-set -e
+radosgw_gone_while "$pid"
 check "restored from the bucket with radosgw gone for 3 s mid-read (exit $RC)" test "$RC" = 0
 check "the read resumed where it broke off" stderr_has "resuming at byte"
 check "every row of it" test "$(superuser_psql -Atc 'SELECT count(*) FROM big')" = 1450000

@@ -363,15 +363,6 @@ TEST_CASE("retention says why: each rule that keeps a backup, and why one goes")
     CHECK_FALSE(Retention{}.any());
 }
 
-namespace {
-void put(const std::string& path, const std::string& text) {
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
-    REQUIRE(fd >= 0);
-    REQUIRE(::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
-    ::close(fd);
-}
-}  // namespace
-
 TEST_CASE(
     "a stem another run published meanwhile is never reserved, and publishing never replaces") {
     char tmpl[] = "/tmp/ctldb-unit-slot-XXXXXX";
@@ -381,13 +372,13 @@ TEST_CASE(
 
     // Another run reserved the stem, saw it free, and published it after
     // our look: its reservation's name is free again, its manifest is not.
-    put(dir + "/" + stem + ".json", "{}");
+    fs::write_atomic(dir + "/" + stem + ".json", "{}", 0600);
     CHECK(reserve_stem(dir, stem, ".sql.gz") == -1);
     CHECK_FALSE(fs::exists(dir + "/" + stem + ".json.partial"));
     CHECK(fs::read_file(dir + "/" + stem + ".json", 100) == "{}");
     ::unlink((dir + "/" + stem + ".json").c_str());
     // The same for a data file of that stem.
-    put(dir + "/" + stem + ".sql.gz", "x");
+    fs::write_atomic(dir + "/" + stem + ".sql.gz", "x", 0600);
     CHECK(reserve_stem(dir, stem, ".sql.gz") == -1);
     ::unlink((dir + "/" + stem + ".sql.gz").c_str());
     // Free: reserved, and held.
@@ -402,7 +393,7 @@ TEST_CASE(
     {
         BackupSlot slot(dir, ".sql.gz");
         ::close(slot.create_data());
-        put(slot.manifest_path(), "theirs");
+        fs::write_atomic(slot.manifest_path(), "theirs", 0600);
         CHECK_THROWS_AS(slot.publish("{\"ours\": true}"), Error);
         CHECK(fs::read_file(slot.manifest_path(), 100) == "theirs");
         CHECK_FALSE(fs::exists(slot.final_path()));

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "base/error.hpp"
+#include "base/fs.hpp"
 #include "base/text.hpp"
 #include "storage/http.hpp"
 #include "storage/s3.hpp"
@@ -138,11 +139,7 @@ TEST_CASE("S3 credentials: variables, _FILE variants, the shared file; never a s
     char dir[] = "/tmp/ctldb-unit-s3-XXXXXX";
     REQUIRE(::mkdtemp(dir) != nullptr);
     const std::string secret_file = std::string(dir) + "/secret";
-    {
-        std::FILE* f = std::fopen(secret_file.c_str(), "w");
-        std::fputs("s3cr3t-value\n", f);
-        std::fclose(f);
-    }
+    fs::write_atomic(secret_file, "s3cr3t-value\n", 0600);
     env.vars["AWS_SECRET_ACCESS_KEY_FILE"] = secret_file;
     S3Settings s = s3_settings(cfg, env.lookup());
     CHECK(s.credentials.secret_key == "s3cr3t-value");
@@ -161,14 +158,10 @@ TEST_CASE("S3 credentials: variables, _FILE variants, the shared file; never a s
     env.vars.erase("AWS_ACCESS_KEY_ID");
     env.vars.erase("AWS_SECRET_ACCESS_KEY_FILE");
     const std::string shared = std::string(dir) + "/credentials";
-    {
-        std::FILE* f = std::fopen(shared.c_str(), "w");
-        std::fputs(
-            "[default]\naws_access_key_id = DEF\naws_secret_access_key = defsecret\n"
-            "[profile backup]\naws_access_key_id=BAK\naws_secret_access_key=baksecret\n",
-            f);
-        std::fclose(f);
-    }
+    fs::write_atomic(shared,
+                     "[default]\naws_access_key_id = DEF\naws_secret_access_key = defsecret\n"
+                     "[profile backup]\naws_access_key_id=BAK\naws_secret_access_key=baksecret\n",
+                     0600);
     env.vars["AWS_SHARED_CREDENTIALS_FILE"] = shared;
     CHECK(s3_settings(cfg, env.lookup()).credentials.access_key == "DEF");
     env.vars["AWS_PROFILE"] = "backup";
