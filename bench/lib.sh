@@ -25,3 +25,27 @@ bench_restore_data() {
     echo "generating $1 users..."
     CTLDB_NO_PROGRESS=1 "$CTLDB" -q seed generate --users "$1" --random-seed 1 >/dev/null
 }
+
+# bench_pg_env: psql and the anchors' tools connect as ctldb does (the
+# sandbox's host, port, user, verify-full TLS).
+bench_pg_env() {
+    export PGHOST=$DB_HOST PGPORT=$DB_PORT PGUSER=$DB_USER PGSSLMODE=verify-full \
+        PGSSLROOTCERT=$DB_SSL_ROOT_CERT
+}
+
+# su_psql ARGS: psql as the sandbox's superuser over its socket.
+su_psql() { runuser -u postgres -- "$BIN/psql" -X -q -h "$SB/socket" -p "$DB_PORT" -d postgres "$@"; }
+# fresh DB: an empty database DB owned by appuser.
+fresh() { su_psql -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1 OWNER appuser"; }
+now() { date +%s.%N; }
+# timed NAME CMD...: CMD's seconds appended to $W/NAME.s and its peak RSS
+# (KB) to $W/NAME.rss (one line per run: medians over rounds).
+timed() {
+    local name=$1 t0
+    shift
+    sync
+    t0=$(now)
+    /usr/bin/time -f %M -o "$W/rss.tmp" "$@" >/dev/null
+    echo "$(now) - $t0" | bc -l >>"$W/$name.s"
+    cat "$W/rss.tmp" >>"$W/$name.rss"
+}

@@ -13,8 +13,7 @@ W=/tmp/ctldb-bench-restore-files
 BENCH_CLEANUP='rm -rf "$W"'
 source bench/lib.sh
 bench_sandbox /tmp/ctldb-bench-restore
-export PGHOST=$DB_HOST PGPORT=$DB_PORT PGUSER=$DB_USER PGSSLMODE=verify-full \
-    PGSSLROOTCERT=$DB_SSL_ROOT_CERT
+bench_pg_env
 rm -rf "$W" && mkdir -p "$W"
 bench_restore_data "$USERS"
 "$CTLDB" -q backup --dir "$W" >/dev/null
@@ -30,17 +29,6 @@ printf 'dump text: %.0f MB (gzip %.0f MB, zstd %.0f MB, custom %.0f MB)\n' "$(ec
     "$(echo "$(stat -c %s "$GZ") / 1000000" | bc -l)" "$(echo "$(stat -c %s "$ZS") / 1000000" | bc -l)" \
     "$(echo "$(stat -c %s "$CU") / 1000000" | bc -l)"
 
-su_psql() { runuser -u postgres -- "$BIN/psql" -X -q -h "$SB/socket" -p "$DB_PORT" -d postgres "$@"; }
-fresh() { su_psql -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1 OWNER appuser"; }
-now() { date +%s.%N; }
-timed() {  # timed NAME CMD...: seconds in $W/NAME.s, peak RSS (KB) in $W/NAME.rss
-    local name=$1 t0
-    shift
-    sync
-    t0=$(now)
-    /usr/bin/time -f %M -o "$W/$name.rss" "$@" >/dev/null
-    echo "$(now) - $t0" | bc -l >"$W/$name.s"
-}
 fresh r_guide
 timed guide bash -c "gunzip -c '$GZ' | '$BIN/psql' -X -q -v ON_ERROR_STOP=1 --single-transaction -d r_guide"
 fresh r_gz

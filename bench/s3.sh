@@ -19,8 +19,7 @@ source tests/integration/lib.sh  # start_radosgw, s3_curl (its EXIT trap is repl
 BENCH_CLEANUP='run_cleanups; rm -rf "$W" "$IT_TMP"'
 source bench/lib.sh
 bench_sandbox /tmp/ctldb-bench-s3
-export PGHOST=$DB_HOST PGPORT=$DB_PORT PGUSER=$DB_USER PGSSLMODE=verify-full \
-    PGSSLROOTCERT=$DB_SSL_ROOT_CERT
+bench_pg_env
 rm -rf "$W" && mkdir -p "$W"
 bench_restore_data "$USERS"
 start_radosgw
@@ -29,17 +28,6 @@ aws_s3() { "$AWS" --endpoint-url "$S3_HTTPS" --ca-bundle "$S3_CA" s3 "$@"; }
 age-keygen -o "$W/key" 2>/dev/null
 RCPT=$(age-keygen -y "$W/key")
 
-su_psql() { runuser -u postgres -- "$BIN/psql" -X -q -h "$SB/socket" -p "$DB_PORT" -d postgres "$@"; }
-fresh() { su_psql -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1 OWNER appuser"; }
-now() { date +%s.%N; }
-timed() {  # timed NAME CMD...: seconds appended to $W/NAME.s, peak RSS (KB) to $W/NAME.rss
-    local name=$1 t0
-    shift
-    t0=$(now)
-    /usr/bin/time -f %M -o "$W/rss.tmp" "$@" >/dev/null
-    echo "$(now) - $t0" | bc -l >>"$W/$name.s"
-    cat "$W/rss.tmp" >>"$W/$name.rss"
-}
 backup_anchor() {
     timed anchor_backup bash -c "set -o pipefail; '$BIN/pg_dump' -d '$DB_NAME' | gzip | $AWS --endpoint-url '$S3_HTTPS' --ca-bundle '$S3_CA' s3 cp - s3://$S3_BUCKET/anchor/dump-\$RANDOM.sql.gz"
 }
