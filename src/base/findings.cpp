@@ -4,22 +4,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/enum_names.hpp"
 #include "base/output.hpp"
 
 namespace ctldb {
 
 const char* status_name(Status s) {
-    switch (s) {
-        case Status::ok:
-            return "ok";
-        case Status::warn:
-            return "warn";
-        case Status::fail:
-            return "fail";
-        case Status::info:
-            return "info";
-    }
-    return "info";
+    static constexpr EnumName<Status> kNames[] = {
+        {Status::ok, "ok"}, {Status::warn, "warn"}, {Status::fail, "fail"}, {Status::info, "info"}};
+    return name_of(kNames, s, "info");
 }
 
 int urgency(Status s) {

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/enum_names.hpp"
 #include "base/output.hpp"
 #include "base/text.hpp"
 
@@ -16,19 +17,12 @@ Format g_format = Format::text;
 Level g_threshold = Level::info;
 
 const char* level_name(Level level) {
-    switch (level) {
-        case Level::error:
-            return "error";
-        case Level::warn:
-            return "warning";
-        case Level::info:
-            return "info";
-        case Level::detail:
-            return "detail";
-        case Level::debug:
-            return "debug";
-    }
-    return "info";
+    static constexpr EnumName<Level> kNames[] = {{Level::error, "error"},
+                                                 {Level::warn, "warning"},
+                                                 {Level::info, "info"},
+                                                 {Level::detail, "detail"},
+                                                 {Level::debug, "debug"}};
+    return name_of(kNames, level, "info");
 }
 
 }  // namespace

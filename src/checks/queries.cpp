@@ -7,36 +7,28 @@
 #include <chrono>
 #include <thread>
 
+#include "base/enum_names.hpp"
 #include "base/output.hpp"
 #include "base/text.hpp"
 #include "pg/sqlstate.hpp"
 
 namespace ctldb::checks::queries {
 
+namespace {
+constexpr EnumName<State> kStateNames[] = {{State::busy, "busy"},
+                                           {State::active, "active"},
+                                           {State::idle_in_transaction, "idle-in-transaction"},
+                                           {State::idle, "idle"},
+                                           {State::all, "all"}};
+}  // namespace
+
 std::optional<State> parse_state(const std::string& text) {
-    if (text == "busy") return State::busy;
-    if (text == "active") return State::active;
-    if (text == "idle-in-transaction" || text == "idle in transaction")
-        return State::idle_in_transaction;
-    if (text == "idle") return State::idle;
-    if (text == "all") return State::all;
-    return std::nullopt;
+    if (text == "idle in transaction") return State::idle_in_transaction;
+    return value_of(kStateNames, text);
 }
 
 const char* state_name(State s) {
-    switch (s) {
-        case State::busy:
-            return "busy";
-        case State::active:
-            return "active";
-        case State::idle_in_transaction:
-            return "idle-in-transaction";
-        case State::idle:
-            return "idle";
-        case State::all:
-            return "all";
-    }
-    return "?";
+    return name_of(kStateNames, s, "?");
 }
 
 std::optional<double> duration_seconds(const pg::probe::Session& s) {

@@ -21,6 +21,7 @@
 #include <libpq-fe.h>
 #include <yaml-cpp/yaml.h>
 
+#include "base/enum_names.hpp"
 #include "base/error.hpp"
 #include "base/text.hpp"
 #include "config/setting_table.hpp"
@@ -28,21 +29,13 @@
 namespace ctldb::config {
 
 const char* origin_name(Origin origin) {
-    switch (origin) {
-        case Origin::unset:
-            return "unset";
-        case Origin::default_value:
-            return "default";
-        case Origin::config_file:
-            return "config file";
-        case Origin::libpq_environment:
-            return "environment, libpq";
-        case Origin::environment:
-            return "environment";
-        case Origin::flag:
-            return "flag";
-    }
-    return "unknown";
+    static constexpr EnumName<Origin> kNames[] = {{Origin::unset, "unset"},
+                                                  {Origin::default_value, "default"},
+                                                  {Origin::config_file, "config file"},
+                                                  {Origin::libpq_environment, "environment, libpq"},
+                                                  {Origin::environment, "environment"},
+                                                  {Origin::flag, "flag"}};
+    return name_of(kNames, origin, "unknown");
 }
 
 EnvLookup process_env() {

@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "base/enum_names.hpp"
 #include "base/error.hpp"
 #include "base/text.hpp"
 #include "pg/probes.hpp"
@@ -220,28 +221,20 @@ const Migration* file_for(const MigrationSet& set, const std::string& recorded) 
 
 }  // namespace
 
+namespace {
+constexpr EnumName<HistoryTool> kToolNames[] = {{HistoryTool::automatic, "auto"},
+                                                {HistoryTool::node, "node"},
+                                                {HistoryTool::golang_migrate, "golang-migrate"},
+                                                {HistoryTool::dbmate, "dbmate"},
+                                                {HistoryTool::flyway, "flyway"}};
+}  // namespace
+
 const char* history_tool_name(HistoryTool tool) {
-    switch (tool) {
-        case HistoryTool::automatic:
-            return "auto";
-        case HistoryTool::node:
-            return "node";
-        case HistoryTool::golang_migrate:
-            return "golang-migrate";
-        case HistoryTool::dbmate:
-            return "dbmate";
-        case HistoryTool::flyway:
-            return "flyway";
-    }
-    return "auto";
+    return name_of(kToolNames, tool, "auto");
 }
 
 std::optional<HistoryTool> parse_history_tool(const std::string& name) {
-    for (auto t : {HistoryTool::automatic, HistoryTool::node, HistoryTool::golang_migrate,
-                   HistoryTool::dbmate, HistoryTool::flyway}) {
-        if (name == history_tool_name(t)) return t;
-    }
-    return std::nullopt;
+    return value_of(kToolNames, name);
 }
 
 ForeignHistory read_foreign_history(pg::Connection& conn, HistoryTool tool) {

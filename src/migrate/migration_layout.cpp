@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cstdio>
 #include <set>
+#include "base/enum_names.hpp"
 
 #include "base/error.hpp"
 #include "base/text.hpp"
@@ -197,32 +198,23 @@ std::string timestamp(std::time_t t) {
 
 }  // namespace
 
+namespace {
+constexpr EnumName<MigrationLayout> kLayoutNames[] = {
+    {MigrationLayout::automatic, "auto"},
+    {MigrationLayout::numbered, "numbered"},
+    {MigrationLayout::golang_migrate, "golang-migrate"},
+    {MigrationLayout::flyway, "flyway"},
+    {MigrationLayout::dbmate, "dbmate"},
+    {MigrationLayout::node, "node"}};
+}  // namespace
+
 const char* layout_name(MigrationLayout layout) {
-    switch (layout) {
-        case MigrationLayout::automatic:
-            return "auto";
-        case MigrationLayout::numbered:
-            return "numbered";
-        case MigrationLayout::golang_migrate:
-            return "golang-migrate";
-        case MigrationLayout::flyway:
-            return "flyway";
-        case MigrationLayout::dbmate:
-            return "dbmate";
-        case MigrationLayout::node:
-            return "node";
-    }
-    return "numbered";
+    return name_of(kLayoutNames, layout, "numbered");
 }
 
 std::optional<MigrationLayout> parse_layout(const std::string& name) {
-    for (auto l :
-         {MigrationLayout::automatic, MigrationLayout::numbered, MigrationLayout::golang_migrate,
-          MigrationLayout::flyway, MigrationLayout::dbmate, MigrationLayout::node}) {
-        if (name == layout_name(l)) return l;
-    }
     if (name == "ctldb") return MigrationLayout::numbered;
-    return std::nullopt;
+    return value_of(kLayoutNames, name);
 }
 
 std::optional<MigrationFileName> parse_migration_file_name(const std::string& file) {

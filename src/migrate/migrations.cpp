@@ -7,6 +7,7 @@
 #include <map>
 
 #include "base/embedded.hpp"
+#include "base/enum_names.hpp"
 #include "base/error.hpp"
 #include "base/fs.hpp"
 #include "base/text.hpp"
@@ -410,21 +411,11 @@ MigrationSet embedded_migration_set() {
 namespace ctldb::migrate {
 
 const char* migration_state_name(MigrationState s) {
-    switch (s) {
-        case MigrationState::applied:
-            return "applied";
-        case MigrationState::pending:
-            return "pending";
-        case MigrationState::out_of_order:
-            return "out-of-order";
-        case MigrationState::modified:
-            return "modified";
-        case MigrationState::missing:
-            return "missing";
-        case MigrationState::shadowed:
-            return "shadowed";
-    }
-    return "?";
+    static constexpr EnumName<MigrationState> kNames[] = {
+        {MigrationState::applied, "applied"},           {MigrationState::pending, "pending"},
+        {MigrationState::out_of_order, "out-of-order"}, {MigrationState::modified, "modified"},
+        {MigrationState::missing, "missing"},           {MigrationState::shadowed, "shadowed"}};
+    return name_of(kNames, s, "?");
 }
 
 namespace {
