@@ -7,10 +7,12 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 
 #include <openssl/err.h>
@@ -242,6 +244,36 @@ struct HttpClient::Conn {
     }
 };
 
+namespace {
+
+/// Where OpenSSL looks for the system's CAs, when neither holds anything
+/// ("" when either does): the file (SSL_CERT_FILE or the built-in path) is
+/// missing or empty, and the directory (SSL_CERT_DIR or the built-in one)
+/// is missing or has no entries.
+std::string missing_system_cas() {
+    auto chosen = [](const char* env, const char* built_in) {
+        const char* v = std::getenv(env);
+        return std::string(v != nullptr && *v != '\0' ? v : built_in);
+    };
+    const std::string file =
+        chosen(::X509_get_default_cert_file_env(), ::X509_get_default_cert_file());
+    const std::string dir =
+        chosen(::X509_get_default_cert_dir_env(), ::X509_get_default_cert_dir());
+    struct stat st {};
+    if (::stat(file.c_str(), &st) == 0 && st.st_size > 0) return "";
+    // SSL_CERT_DIR may list several directories, as OpenSSL reads it.
+    for (const auto& d : split(dir, ':')) {
+        try {
+            if (!fs::list_files(d, "").empty()) return "";
+        } catch (const Error&) {
+            // missing or unreadable: no CAs there
+        }
+    }
+    return file + " and " + dir + " hold none";
+}
+
+}  // namespace
+
 HttpClient::HttpClient(Endpoint endpoint, HttpOptions options)
     : endpoint_(std::move(endpoint)), options_(std::move(options)) {
     if (!options_.ca_file.empty()) {
@@ -286,10 +318,16 @@ void HttpClient::start_tls(Conn& conn) {
         if (rc == 1) break;
         const long verify = ::SSL_get_verify_result(c->ssl);
         if (verify != X509_V_OK) {
+            const std::string none =
+                options_.ca_file.empty() ? missing_system_cas() : std::string();
             throw Error(ExitCode::connect,
                         "the certificate of " + endpoint_.url() +
                             " is not trusted: " + ::X509_verify_cert_error_string(verify),
-                        "give its CA with CTLDB_S3_CA_FILE");
+                        none.empty() ? "give its CA with CTLDB_S3_CA_FILE"
+                                     : "this system has no CA certificates (" + none +
+                                           "; the stock postgres image has none): install the "
+                                           "ca-certificates package, or give the CA bundle with "
+                                           "CTLDB_S3_CA_FILE");
         }
         c->ssl_wait(rc, "in the TLS handshake");
     }

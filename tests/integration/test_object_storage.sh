@@ -128,6 +128,15 @@ check "and no secret of the real key either" output_lacks "$AWS_SECRET_ACCESS_KE
 run env CTLDB_S3_CA_FILE= "$CTLDB" backup list --dir "$S3"
 check "a certificate the system does not trust: exit 3 (got $RC)" test "$RC" = 3
 check "it says so" stderr_has "not trusted"
+check "and names CTLDB_S3_CA_FILE, the system having CAs" stderr_has "give its CA with CTLDB_S3_CA_FILE"
+# A system without any CA certificates (the stock postgres image has no
+# ca-certificates package): the hint says that, not only "give its CA".
+mkdir -p "$IT_TMP/no-cas"
+run env CTLDB_S3_CA_FILE= SSL_CERT_FILE="$IT_TMP/no-cas/none.pem" SSL_CERT_DIR="$IT_TMP/no-cas" \
+    "$CTLDB" backup list --dir "$S3"
+check "no CA certificates on the system: exit 3 (got $RC)" test "$RC" = 3
+check "it says the system has none and how to get them" stderr_has "this system has no CA certificates"
+check "naming the package and the setting" stderr_has "install the ca-certificates package, or give the CA bundle with CTLDB_S3_CA_FILE"
 run env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY HOME="$IT_TMP" "$CTLDB" backup list --dir "$S3"
 check "no credentials at all: exit 2 (got $RC)" test "$RC" = 2
 printf '%s' "$AWS_SECRET_ACCESS_KEY" >"$IT_TMP/secret"
