@@ -247,8 +247,18 @@ void RemoteBackup::publish(const std::string& manifest_json) {
     // listed) and an incomplete upload; the next run clears both.
     upload_->send_rest();
     const std::string manifest_key = dir_.key(stem_ + ".json");
+    // The manifest is created only where none is (If-None-Match): a second
+    // run that took the same name meanwhile owns it, and this run steps
+    // back without touching what is that run's.
+    if (!client_for(dir_).put_new(manifest_key, manifest_json, "application/json")) {
+        upload_->abort();
+        throw failure("another backup run published " + final_url() +
+                          " while this one ran; this run's upload was aborted and that "
+                          "backup was left as it is",
+                      "run one backup at a time into a prefix (a CronJob's "
+                      "concurrencyPolicy: Forbid), or give each its own --dir");
+    }
     try {
-        client_for(dir_).put(manifest_key, manifest_json, "application/json");
         throw_if_interrupted();
         upload_->complete();
     } catch (...) {

@@ -77,7 +77,9 @@ class RemoteBackup {
     std::string final_url() const { return dir_.url() + "/" + stem_ + ext_; }
     void write(const char* data, std::size_t size) { upload_->write(data, size); }
     /// Confirms every part, puts the manifest, then completes the data
-    /// object; on any failure both are deleted again.
+    /// object; on any failure both are deleted again. Where another run
+    /// published the same name first, this run's upload is aborted and
+    /// that run's backup is left alone (a failure).
     void publish(const std::string& manifest_json);
 
   private:

@@ -477,6 +477,17 @@ void S3Client::put(const std::string& key, const std::string& body,
             {{"content-type", content_type}});
 }
 
+bool S3Client::put_new(const std::string& key, const std::string& body,
+                       const std::string& content_type) {
+    constexpr int kPreconditionFailed = 412;
+    const HttpResponse r =
+        request("PUT", key, {}, body.data(), body.size(),
+                [](int s) { return is_2xx(s) || s == kPreconditionFailed; }, nullptr,
+                {{"content-type", content_type}, {"if-none-match", "*"}});
+    if (is_2xx(r.status)) return true;
+    return get_if_exists(key, body.size() + 1) == body;
+}
+
 void S3Client::remove(const std::string& key) {
     request("DELETE", key, {}, nullptr, 0, [](int s) { return is_2xx(s) || s == 404; });
 }

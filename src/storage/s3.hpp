@@ -91,6 +91,12 @@ class S3Client {
                             const std::string& if_match = "");
     void put(const std::string& key, const std::string& body,
              const std::string& content_type = "application/octet-stream");
+    /// Creates `key` only where no object has that name (If-None-Match: *).
+    /// False when another writer's object is there; an object equal to
+    /// `body` counts as this call's own (a retried PUT whose first answer
+    /// was lost). A service that ignores the condition replaces the object.
+    bool put_new(const std::string& key, const std::string& body,
+                 const std::string& content_type = "application/octet-stream");
     void remove(const std::string& key);
 
     std::string create_multipart(const std::string& key);

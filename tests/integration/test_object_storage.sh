@@ -186,7 +186,7 @@ app_psql it_s3 -c "CREATE TABLE blob AS SELECT g, md5(g::text) || md5((g * 7)::t
 K="s3://$S3_BUCKET/faults"
 every_listed_backup_verifies() {
     local p ok=0
-    "$CTLDB" -o json backup list --dir "$K" >"$IT_TMP/list.json" || return 1
+    "$CTLDB" -o json backup list --dir "${1:-$K}" >"$IT_TMP/list.json" || return 1
     for p in $("$CTLDB_JSON_TOOL" get /backups <"$IT_TMP/list.json" | grep -o '"path": *"[^"]*"' | sed 's/.*"\(s3:[^"]*\)"/\1/'); do
         "$CTLDB" -q backup verify "$p" >/dev/null 2>&1 || { echo "unusable: $p" >&2; ok=1; }
     done
@@ -224,6 +224,55 @@ radosgw_gone_while "$pid"
 check "radosgw stopped for 3 s mid-upload: the backup completes (exit $RC)" test "$RC" = 0
 check "by retrying" stderr_has "retrying"
 check "every listed backup is whole afterwards" every_listed_backup_verifies
+
+# --- two runs into one prefix under one name -------------------------------------------
+# S3 has no exclusive create of a multipart object, so two runs that began in
+# the same second upload under the same name. The manifest decides: it is
+# created only where none is (If-None-Match), and the run that finds another
+# run's manifest steps back. Here "the other run" is a manifest put while the
+# upload is under way: the run must fail, abort its upload and leave that
+# manifest as it is, never replace it.
+R="s3://$S3_BUCKET/race"
+"$CTLDB" backup --dir "$R" --compress-level 9 --jobs 1 >"$OUT" 2>"$ERR" &
+pid=$!
+race_upload() { [[ -n "$(s3_uploads race/)" ]]; }
+wait_for race_upload || echo "# the upload was never seen under way"
+key=$(s3_curl "$S3_HTTP/$S3_BUCKET?prefix=race%2F&uploads=" | grep -o '<Key>[^<]*</Key>' | sed 's/<[^>]*>//g' | head -1)
+stem=${key%.sql.gz}
+printf '{"other":"run"}' >"$IT_TMP/other.json"
+s3_curl -X PUT --data-binary @"$IT_TMP/other.json" "$S3_HTTP/$S3_BUCKET/$stem.json" >/dev/null
+set +e
+wait "$pid"
+RC=$?
+set -e
+check "a run whose name another run published meanwhile fails (exit $RC)" test "$RC" = 1
+check "it says why" stderr_has "another backup run published"
+check "the other run's manifest is left as it was" test "$(s3_curl "$S3_HTTP/$S3_BUCKET/$stem.json")" = '{"other":"run"}'
+check "this run's upload is aborted" test -z "$(s3_uploads race/)"
+check "and no data object appeared under that name" test -z "$(s3_keys "$key")"
+s3_curl -X DELETE "$S3_HTTP/$S3_BUCKET/$stem.json" >/dev/null
+# Four runs at once into one prefix: whatever each says, a run that said
+# "made" has its backup listed and whole, and every listed backup is whole.
+pids=()
+for i in 1 2 3 4; do
+    "$CTLDB" -o json backup --dir "$R" --compress-level 1 >"$IT_TMP/race$i.json" 2>"$IT_TMP/race$i.err" &
+    pids+=("$!")
+done
+made=0 lost=0
+for i in 1 2 3 4; do
+    set +e
+    wait "${pids[$((i - 1))]}"
+    rc=$?
+    set -e
+    [[ $rc == 0 ]] || continue
+    made=$((made + 1))
+    p=$("$CTLDB_JSON_TOOL" get /path <"$IT_TMP/race$i.json")
+    "$CTLDB" -q backup verify "$p" >/dev/null 2>&1 || { echo "reported made, not whole: $p" >&2; lost=1; }
+done
+check "four runs at once: every backup reported made is there and whole ($made made)" test "$lost" = 0
+check "every listed backup of the race is whole" every_listed_backup_verifies "$R"
+expect_rc 0 "the next run into that prefix" "$CTLDB" -q backup --dir "$R" --compress-level 1
+check "and no incomplete upload is left" test -z "$(s3_uploads race/)"
 app_psql it_s3 -c "DROP TABLE blob" >/dev/null
 
 # --- over 100 MB of dump text, streamed: nothing written locally ---------------------
