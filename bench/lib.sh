@@ -49,3 +49,8 @@ timed() {
     echo "$(now) - $t0" | bc -l >>"$W/$name.s"
     cat "$W/rss.tmp" >>"$W/$name.rss"
 }
+
+# median FILE / max FILE: of the numbers in $W/FILE, one per line (timed's
+# rounds).
+median() { sort -g "$W/$1" | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+max() { sort -g "$W/$1" | tail -1; }

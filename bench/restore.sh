@@ -4,10 +4,12 @@
 # Bars (restore issue): plain gzip restore with all verification <= 1.0 x
 # (gunzip -c | psql --single-transaction) (moonshot 0.9), zstd <= 0.95 x;
 # restore --jobs 2 of a custom archive <= 0.8 x the runbook and <= 1.1 x
-# pg_restore -j 2 (not atomic); peak RSS of restore < 64 MB.
+# pg_restore -j 2 (not atomic); peak RSS of restore < 64 MB. ROUNDS rounds
+# (default 1), medians.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 USERS=${USERS:-450000}
+ROUNDS=${ROUNDS:-1}
 for p in time bc; do dpkg -s "$p" >/dev/null 2>&1 || apt-get install -y -qq "$p" >/dev/null; done
 W=/tmp/ctldb-bench-restore-files
 BENCH_CLEANUP='rm -rf "$W"'
@@ -29,21 +31,31 @@ printf 'dump text: %.0f MB (gzip %.0f MB, zstd %.0f MB, custom %.0f MB)\n' "$(ec
     "$(echo "$(stat -c %s "$GZ") / 1000000" | bc -l)" "$(echo "$(stat -c %s "$ZS") / 1000000" | bc -l)" \
     "$(echo "$(stat -c %s "$CU") / 1000000" | bc -l)"
 
-fresh r_guide
-timed guide bash -c "gunzip -c '$GZ' | '$BIN/psql' -X -q -v ON_ERROR_STOP=1 --single-transaction -d r_guide"
-fresh r_gz
-timed ctldb_gz "$CTLDB" -q restore "$GZ" --target-db r_gz --yes
-fresh r_zst
-timed ctldb_zst "$CTLDB" -q restore "$ZS" --target-db r_zst --yes
-fresh r_pgr
-timed pg_restore_j2 "$BIN/pg_restore" -j 2 --exit-on-error -d r_pgr "$CU"
-su_psql -c "DROP DATABASE IF EXISTS r_jobs"
-timed ctldb_j2 "$CTLDB" -q restore "$CU" --target-db r_jobs --create --yes --jobs 2
-fresh r_cu1
-timed ctldb_custom1 "$CTLDB" -q restore "$CU" --target-db r_cu1 --yes
+guide() {
+    fresh r_guide
+    timed guide bash -c "gunzip -c '$GZ' | '$BIN/psql' -X -q -v ON_ERROR_STOP=1 --single-transaction -d r_guide"
+}
+ctldb_gz() {
+    fresh r_gz
+    timed ctldb_gz "$CTLDB" -q restore "$GZ" --target-db r_gz --yes
+}
+# ROUNDS rounds, the runbook and the gzip restore alternating which goes
+# first (the machine's drift between runs is larger than the gap measured).
+for r in $(seq "$ROUNDS"); do
+    if ((r % 2)); then guide; ctldb_gz; else ctldb_gz; guide; fi
+    fresh r_zst
+    timed ctldb_zst "$CTLDB" -q restore "$ZS" --target-db r_zst --yes
+    fresh r_pgr
+    timed pg_restore_j2 "$BIN/pg_restore" -j 2 --exit-on-error -d r_pgr "$CU"
+    su_psql -c "DROP DATABASE IF EXISTS r_jobs"
+    timed ctldb_j2 "$CTLDB" -q restore "$CU" --target-db r_jobs --create --yes --jobs 2
+    fresh r_cu1
+    timed ctldb_custom1 "$CTLDB" -q restore "$CU" --target-db r_cu1 --yes
+done
+echo "$ROUNDS round(s), medians"
 
-s() { cat "$W/$1.s"; }
-mb() { echo "$(cat "$W/$1.rss") / 1024" | bc -l; }
+s() { median "$1.s"; }
+mb() { echo "$(max "$1.rss") / 1024" | bc -l; }
 awk -v g="$(s guide)" -v gz="$(s ctldb_gz)" -v zs="$(s ctldb_zst)" -v pr="$(s pg_restore_j2)" \
     -v j2="$(s ctldb_j2)" -v c1="$(s ctldb_custom1)" -v rgz="$(mb ctldb_gz)" -v rzs="$(mb ctldb_zst)" \
     -v rj2="$(mb ctldb_j2)" -v rc1="$(mb ctldb_custom1)" 'BEGIN {

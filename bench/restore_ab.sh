@@ -49,7 +49,6 @@ for r in $(seq "$ROUNDS"); do
         one base_jobs "$BASELINE" "$CU" --jobs 2
     fi
 done
-median() { sort -n "$W/$1" | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 for k in gz jobs; do
     printf '%-5s baseline: %s   this build: %s   ratio %.3f\n' "$k" \
         "$(tr '\n' ' ' <"$W/base_$k")" "$(tr '\n' ' ' <"$W/new_$k")" \

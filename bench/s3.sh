@@ -50,8 +50,6 @@ for r in $(seq "$ROUNDS"); do
     if ((r % 2)); then restore_anchor; restore_ctldb; else restore_ctldb; restore_anchor; fi
 done
 
-median() { sort -g "$W/$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-max() { sort -g "$W/$1" | tail -1; }
 printf 'dump text: %.0f MB; %s rounds, medians\n' "$(echo "$text / 1000000" | bc -l)" "$ROUNDS"
 awk -v ab="$(median anchor_backup.s)" -v cb="$(median ctldb_backup.s)" \
     -v ar="$(median anchor_restore.s)" -v cr="$(median ctldb_restore.s)" \
