@@ -4,24 +4,18 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <functional>
 #include <set>
 
 #include <nlohmann/json.hpp>
+
+#include "base/text.hpp"
 
 namespace ctldb::backup::restore_policy {
 
 using nlohmann::json;
 
 namespace {
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
 
 std::string str(const json& obj, const char* key) {
     auto it = obj.find(key);
@@ -156,7 +150,7 @@ std::string function_name(const json& call) {
     auto it = call.find("funcname");
     if (it == call.end() || !it->is_array() || it->empty()) return {};
     const json& last = it->back();
-    if (last.contains("String")) return lower(str(last["String"], "sval"));
+    if (last.contains("String")) return ascii_lower(str(last["String"], "sval"));
     return {};
 }
 
@@ -306,7 +300,7 @@ Verdict check_transaction(const json& body) {
 }
 
 Verdict check_set(const json& body) {
-    const std::string name = lower(str(body, "name"));
+    const std::string name = ascii_lower(str(body, "name"));
     const std::string k = str(body, "kind");
     if (name == "role" || name == "session_authorization")
         return refuse("it changes the role the restore runs as");
@@ -319,7 +313,7 @@ Verdict check_set(const json& body) {
     // backslash before a quote, a quote byte inside a multibyte character).
     // pg_dump of 9.1 and later always writes on, and the database's
     // (server) encoding.
-    const std::string value = lower(set_value(body));
+    const std::string value = ascii_lower(set_value(body));
     if (name == "standard_conforming_strings" && value != "on" && value != "true" && value != "1" &&
         k != "VAR_SET_DEFAULT")
         return refuse(
@@ -425,7 +419,7 @@ Verdict check_tree(const std::string& kind, const json& body) {
 }  // namespace
 
 bool dangerous_function(std::string_view name_in) {
-    std::string name = lower(name_in);
+    std::string name = ascii_lower(name_in);
     if (auto dot = name.rfind('.'); dot != std::string::npos) name = name.substr(dot + 1);
     static const std::set<std::string, std::less<>> names = {
         // server files and programs

@@ -8,6 +8,7 @@
 #include <libpq-fe.h>
 
 #include "backup/restore_policy.hpp"
+#include "base/text.hpp"
 #include "migrate/schema.hpp"
 #include "pg/pipeline.hpp"
 #include "pg/probes.hpp"
@@ -177,9 +178,7 @@ std::string bare_name(const std::string& name) {
 /// Whether `text` names `word` as a whole identifier (case-insensitive).
 bool names(const std::string& text, const std::string& word) {
     if (word.empty()) return false;
-    std::string lower;
-    for (char c : text)
-        lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const std::string lower = ascii_lower(text);
     const auto ident = [](char c) {
         return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$';
     };

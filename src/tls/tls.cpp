@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 
-#include <cctype>
 #include <cstring>
 #include <ctime>
 #include <memory>
@@ -18,6 +17,7 @@
 
 #include "base/error.hpp"
 #include "base/fs.hpp"
+#include "base/text.hpp"
 
 namespace ctldb::tls {
 
@@ -359,17 +359,12 @@ std::string verify_chain(const std::string& leaf_pem, const std::string& interme
 }
 
 namespace {
-std::string lower(std::string s) {
-    for (auto& ch : s)
-        ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    return s;
-}
 
 /// libpq's wildcard rule: "*." only as the whole first label, matching
 /// exactly one label of the host.
 bool name_matches(std::string pattern, std::string host) {
-    pattern = lower(pattern);
-    host = lower(host);
+    pattern = ascii_lower(pattern);
+    host = ascii_lower(host);
     if (!host.empty() && host.back() == '.') host.pop_back();
     if (pattern.size() > 2 && pattern.compare(0, 2, "*.") == 0) {
         const std::size_t dot = host.find('.');
@@ -403,7 +398,7 @@ bool host_matches(const std::string& cert_pem, const std::string& host) {
     if ((ip_len == 0 && has_dns) || (ip_len > 0 && has_ip)) return false;
     const std::string cn = common_name(cert.get());
     if (cn.empty()) return false;
-    return ip_len > 0 ? lower(cn) == lower(host) : name_matches(cn, host);
+    return ip_len > 0 ? ascii_lower(cn) == ascii_lower(host) : name_matches(cn, host);
 }
 
 }  // namespace ctldb::tls
