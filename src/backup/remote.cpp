@@ -11,6 +11,7 @@
 #include "base/error.hpp"
 #include "base/fs.hpp"
 #include "base/log.hpp"
+#include "base/output.hpp"
 #include "base/signals.hpp"
 #include "base/text.hpp"
 
@@ -96,7 +97,13 @@ void use_object_storage(const config::Config& cfg, const config::EnvLookup& env)
 }
 
 bool is_remote(const std::string& location) {
-    return storage::is_s3_url(location);
+    if (storage::is_s3_url(location)) return true;
+    const auto scheme_end = location.find("://");
+    if (scheme_end != std::string::npos && scheme_end > 0 && location.find('/') == scheme_end + 1) {
+        throw usage_error(printable(location) + " is neither a directory nor an s3:// location",
+                          "object storage is written s3://bucket/prefix, in lower case");
+    }
+    return false;
 }
 
 const storage::S3Settings& object_storage() {

@@ -23,7 +23,9 @@ namespace ctldb::backup {
 /// a backup location call this once before using it.
 void use_object_storage(const config::Config& cfg, const config::EnvLookup& env);
 
-/// An s3:// location or backup rather than a path.
+/// An s3:// location or backup rather than a path. Any other "scheme://"
+/// (S3://, gs://, https://) is refused (usage error): taken as a path it
+/// would name a local directory where an offsite copy was meant.
 bool is_remote(const std::string& location);
 
 /// The settings given to use_object_storage(), resolved.

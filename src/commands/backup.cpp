@@ -59,6 +59,7 @@ struct BackupOptions {
 
 std::string backup_dir(const BackupOptions& o, Context& ctx) {
     std::string d = o.dir.empty() ? ctx.config().get("backup_dir").text : o.dir;
+    if (backup::is_remote(d)) return d;  // s3://: the location's parser reads the slashes
     while (d.size() > 1 && d.back() == '/')
         d.pop_back();
     return d;

@@ -52,7 +52,14 @@ void check_drill(Env& e, const std::vector<backup::BackupEntry>& all, const std:
 void check_backups(Env& e) {
     const std::string dir = e.o.backup_dir.empty() ? e.cfg.get("backup_dir").text : e.o.backup_dir;
     const std::string db = e.cfg.connection().dbname;
-    if (!backup::is_remote(dir) && !fs::is_dir(dir)) {
+    bool remote = false;
+    try {
+        remote = backup::is_remote(dir);
+    } catch (const Error& err) {  // S3://, gs://: not a location ctldb writes
+        e.out.add("newest backup", Status::fail, err.what(), err.hint());
+        return;
+    }
+    if (!remote && !fs::is_dir(dir)) {
         e.out.add("newest backup", Status::fail, "no backup directory " + dir,
                   "mount the backup volume and set CTLDB_BACKUP_DIR (backup.dir), where the "
                   "guide's 'Automated Backups' CronJob writes; where no backups are kept "
@@ -66,7 +73,7 @@ void check_backups(Env& e) {
     try {
         all = backup::list_backups(dir);
     } catch (const Error& err) {
-        if (!backup::is_remote(dir)) throw;
+        if (!remote) throw;
         // Backups that cannot be reached are no backups to count on.
         e.out.add(
             "newest backup", Status::fail, "cannot list " + dir + ": " + err.what(),

@@ -135,7 +135,11 @@ using Labels = Exposition::Labels;
 /// The newest usable backup of each database in the backup directory.
 void backup_metrics(Exposition& x, const config::Config& cfg, const Options& o) {
     const std::string dir = o.backup_dir.empty() ? cfg.get("backup_dir").text : o.backup_dir;
-    bool present = backup::is_remote(dir) || fs::is_dir(dir);
+    bool present = false;
+    try {
+        present = backup::is_remote(dir) || fs::is_dir(dir);
+    } catch (const Error&) {  // S3://, gs://: not a location ctldb reads
+    }
     std::vector<backup::BackupEntry> all;
     if (present) {
         try {

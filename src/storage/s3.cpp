@@ -207,6 +207,13 @@ S3Location parse_s3_url(const std::string& url) {
     if (l.prefix.find("//") != std::string::npos || starts_with(l.prefix, "/")) {
         throw usage_error("the prefix of " + printable(url) + " has an empty part ('//')");
     }
+    // S3 keeps "." and ".." as names, but a proxy or service that normalises
+    // the request path would take them as steps: another prefix, or bucket.
+    const std::string parts = "/" + l.prefix + "/";
+    if (parts.find("/./") != std::string::npos || parts.find("/../") != std::string::npos) {
+        throw usage_error("the prefix of " + printable(url) + " has a '.' or '..' part",
+                          "name the prefix as it is stored, without '.' or '..' steps");
+    }
     return l;
 }
 

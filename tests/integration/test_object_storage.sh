@@ -119,6 +119,18 @@ check "and there is nothing else" test "$(json_get /backups/1/path 2>/dev/null |
 expect_rc 1 "restore latest finds no usable backup there" "$CTLDB" restore latest --dir "$H" --target-db it_s3_never --create --yes
 check "and creates nothing" test -z "$(SUPERUSER_DB=postgres superuser_psql -Atc "SELECT 1 FROM pg_database WHERE datname = 'it_s3_never'")"
 
+# --- locations that are not what they look like -----------------------------------
+# "S3://" or "gs://" taken as a path would be a local directory where an
+# offsite copy was meant; "." and ".." would be steps to a proxy.
+run "$CTLDB" backup --dir "S3://$S3_BUCKET/prod/db"
+check "S3:// in upper case: exit 2 (got $RC)" test "$RC" = 2
+check "naming how object storage is written" stderr_has "s3://bucket/prefix, in lower case"
+run "$CTLDB" doctor --checks backups --backup-dir "gs://$S3_BUCKET/prod/db"
+check "doctor fails the backups check for gs:// (exit $RC)" test "$RC" = 1
+run "$CTLDB" restore latest --dir "s3://$S3_BUCKET/prod/../prod/db" --yes
+check "a '..' step in the prefix: exit 2 (got $RC)" test "$RC" = 2
+check "said as such" stderr_has "has a '.' or '..' part"
+
 # --- refused credentials, an untrusted certificate ----------------------------------
 run env AWS_SECRET_ACCESS_KEY=wrong-secret-value "$CTLDB" backup --dir "$S3"
 check "a wrong secret: exit 3 (got $RC)" test "$RC" = 3

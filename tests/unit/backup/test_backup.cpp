@@ -13,6 +13,7 @@
 #include "backup/backup.hpp"
 #include "backup/backup_slot.hpp"
 #include "backup/compress.hpp"
+#include "backup/remote.hpp"
 #include "backup/retention.hpp"
 #include "base/error.hpp"
 #include "base/fs.hpp"
@@ -402,4 +403,16 @@ TEST_CASE(
     for (const auto& n : fs::list_files(dir, ""))
         FAIL_CHECK("left: " << n);
     ::rmdir(dir.c_str());
+}
+
+TEST_CASE("a location with another scheme is refused, never taken as a local directory") {
+    using ctldb::backup::is_remote;
+    CHECK(is_remote("s3://bucket/prefix"));
+    CHECK_FALSE(is_remote("/backups"));
+    CHECK_FALSE(is_remote("relative/dir"));
+    CHECK_FALSE(is_remote("/srv/odd://name"));  // "://" after a slash: a path
+    for (const char* other : {"S3://bucket/x", "gs://bucket/x", "https://host/x", "file:///x"}) {
+        CAPTURE(other);
+        CHECK_THROWS_AS(is_remote(other), ctldb::Error);
+    }
 }

@@ -63,8 +63,10 @@ TEST_CASE("s3:// locations and endpoints: what is taken and what is refused") {
     CHECK(l.url() == "s3://my-bucket/prod/db");
     CHECK(parse_s3_url("s3://bkt").prefix.empty());
     CHECK(parse_s3_url("s3://bkt").key("x") == "x");
+    CHECK(parse_s3_url("s3://bkt/..a/b..").prefix == "..a/b..");  // names, not steps
     for (const char* bad : {"s3://", "s3://AB", "s3://ab", "s3://bu_cket/x", "s3://bucket//x",
-                            "s3://bucket/a\nb", "/backups", "https://bucket/x"}) {
+                            "s3://bucket/a\nb", "/backups", "https://bucket/x", "s3://bucket/..",
+                            "s3://bucket/../other", "s3://bucket/a/./b", "s3://bucket/a/.."}) {
         CAPTURE(bad);
         CHECK_THROWS_AS(parse_s3_url(bad), Error);
     }
