@@ -100,7 +100,8 @@ bool is_remote(const std::string& location) {
     if (storage::is_s3_url(location)) return true;
     const auto scheme_end = location.find("://");
     if (scheme_end != std::string::npos && scheme_end > 0 && location.find('/') == scheme_end + 1) {
-        throw usage_error(printable(location) + " is neither a directory nor an s3:// location",
+        throw usage_error(printable(hide_url_credentials(location)) +
+                              " is neither a directory nor an s3:// location",
                           "object storage is written s3://bucket/prefix, in lower case");
     }
     return false;

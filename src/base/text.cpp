@@ -1,5 +1,6 @@
 #include "base/text.hpp"
 
+#include <algorithm>
 #include <random>
 
 #include <openssl/evp.h>
@@ -159,6 +160,16 @@ std::string ascii_lower(std::string_view s) {
     for (char& c : out)
         if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
     return out;
+}
+
+std::string hide_url_credentials(std::string_view s) {
+    const auto scheme_end = s.find("://");
+    if (scheme_end == std::string_view::npos) return std::string(s);
+    const auto host = scheme_end + 3;
+    const auto authority_end = std::min(s.find_first_of("/?#", host), s.size());
+    const auto at = s.substr(host, authority_end - host).rfind('@');
+    if (at == std::string_view::npos) return std::string(s);
+    return std::string(s.substr(0, host)) + "***" + std::string(s.substr(host + at));
 }
 
 std::optional<bool> parse_bool(std::string_view s) {

@@ -30,6 +30,11 @@ std::string trim_blanks(std::string_view s);
 /// `s` with A-Z made a-z (other bytes as they are).
 std::string ascii_lower(std::string_view s);
 
+/// `s` with the user information of a URL ("scheme://user:password@host")
+/// replaced by "***", so that a value or an error may show it; other text
+/// as it is.
+std::string hide_url_credentials(std::string_view s);
+
 inline bool starts_with(std::string_view s, std::string_view prefix) {
     return s.substr(0, prefix.size()) == prefix;
 }

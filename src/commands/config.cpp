@@ -25,7 +25,7 @@ namespace {
 std::string shown_value(const config::SettingSpec& s, const config::Value& v) {
     if (!v.is_set()) return "(not set)";
     if (s.kind == config::SettingKind::secret) return "********";
-    return v.text;
+    return hide_url_credentials(v.text);  // s3_endpoint=https://key:secret@host
 }
 
 }  // namespace

@@ -460,6 +460,12 @@ void Config::combination_problems(bool for_connection, std::vector<std::string>&
                       (cert.is_set() ? "DB_SSL_KEY" : "DB_SSL_CERT") +
                       " is not: a client certificate needs both the certificate and its key");
     }
+    if (const Value& ep = get("s3_endpoint");
+        ep.is_set() && hide_url_credentials(ep.text) != ep.text) {
+        out.push_back(ep.source + " (" + origin_name(ep.origin) +
+                      ") holds user information (user:password@): the S3 keys are given as "
+                      "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or their _FILE variants)");
+    }
     const std::string mode = get("sslmode").text;
     if (for_connection && (mode == "verify-ca" || mode == "verify-full") &&
         !get("sslrootcert").is_set()) {

@@ -76,7 +76,8 @@ void check_backups(Env& e) {
         if (!remote) throw;
         // Backups that cannot be reached are no backups to count on.
         e.out.add(
-            "newest backup", Status::fail, "cannot list " + dir + ": " + err.what(),
+            "newest backup", Status::fail,
+            "cannot list " + hide_url_credentials(dir) + ": " + err.what(),
             err.hint().empty() ? "check CTLDB_S3_ENDPOINT and the S3 credentials" : err.hint());
         return;
     }

@@ -149,7 +149,7 @@ void backup_metrics(Exposition& x, const config::Config& cfg, const Options& o) 
         }
     }
     x.gauge("ctldb_backup_directory_present", "1 when the backup directory exists and is readable",
-            present ? 1 : 0, {{"directory", dir}});
+            present ? 1 : 0, {{"directory", hide_url_credentials(dir)}});
     const std::string configured = cfg.connection().dbname;
     std::map<std::string, const backup::BackupEntry*> newest;
     std::map<std::string, int> usable;

@@ -62,6 +62,7 @@ std::string Endpoint::host_header() const {
 Endpoint parse_endpoint(const std::string& url, const std::string& what) {
     Endpoint e;
     std::string rest;
+    const std::string shown = printable(hide_url_credentials(url));  // never a password
     if (starts_with(url, "https://")) {
         rest = url.substr(8);
     } else if (starts_with(url, "http://")) {
@@ -69,21 +70,25 @@ Endpoint parse_endpoint(const std::string& url, const std::string& what) {
         e.port = 80;
         rest = url.substr(7);
     } else {
-        throw usage_error(what + " must start with https:// or http://: " + printable(url));
+        throw usage_error(what + " must start with https:// or http://: " + shown);
     }
     while (!rest.empty() && rest.back() == '/')
         rest.pop_back();
+    if (rest.substr(0, rest.find_first_of("/?#")).find('@') != std::string::npos) {
+        throw usage_error(what + " holds user information (user:password@): " + shown,
+                          "give the keys as AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or "
+                          "their _FILE variants), never in the endpoint");
+    }
     if (rest.empty() || rest.find_first_of("/?#@ \t\r\n") != std::string::npos) {
-        throw usage_error(what +
-                          " must be scheme://host[:port], without a path: " + printable(url));
+        throw usage_error(what + " must be scheme://host[:port], without a path: " + shown);
     }
     std::string port;
     if (rest.front() == '[') {  // [v6]:port
         const auto close = rest.find(']');
-        if (close == std::string::npos) throw usage_error(what + ": unclosed [ in " + url);
+        if (close == std::string::npos) throw usage_error(what + ": unclosed [ in " + shown);
         e.host = rest.substr(1, close - 1);
         if (close + 1 < rest.size()) {
-            if (rest[close + 1] != ':') throw usage_error(what + ": bad port in " + url);
+            if (rest[close + 1] != ':') throw usage_error(what + ": bad port in " + shown);
             port = rest.substr(close + 2);
         }
     } else {
@@ -95,11 +100,11 @@ Endpoint parse_endpoint(const std::string& url, const std::string& what) {
         char* end = nullptr;
         const long p = std::strtol(port.c_str(), &end, 10);
         if (*end != '\0' || p < 1 || p > 65535) {
-            throw usage_error(what + ": the port must be 1 to 65535: " + printable(url));
+            throw usage_error(what + ": the port must be 1 to 65535: " + shown);
         }
         e.port = static_cast<int>(p);
     }
-    if (e.host.empty()) throw usage_error(what + " names no host: " + printable(url));
+    if (e.host.empty()) throw usage_error(what + " names no host: " + shown);
     return e;
 }
 

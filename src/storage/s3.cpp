@@ -178,7 +178,8 @@ bool is_s3_url(const std::string& s) {
 }
 
 S3Location parse_s3_url(const std::string& url) {
-    if (!is_s3_url(url)) throw usage_error("not an s3:// location: " + printable(url));
+    const std::string shown = printable(hide_url_credentials(url));  // never a password
+    if (!is_s3_url(url)) throw usage_error("not an s3:// location: " + shown);
     std::string rest = url.substr(5);
     S3Location l;
     const auto slash = rest.find('/');
@@ -194,24 +195,24 @@ S3Location parse_s3_url(const std::string& url) {
         }
     }
     if (!bucket_ok) {
-        throw usage_error("the bucket of " + printable(url) +
+        throw usage_error("the bucket of " + shown +
                               " is not a valid bucket name (3 to 63 characters: a-z, 0-9, "
                               "'-', '.')",
                           "write s3://bucket/prefix");
     }
     for (const char c : l.prefix) {
         if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-            throw usage_error("the prefix of " + printable(url) + " holds a control character");
+            throw usage_error("the prefix of " + shown + " holds a control character");
         }
     }
     if (l.prefix.find("//") != std::string::npos || starts_with(l.prefix, "/")) {
-        throw usage_error("the prefix of " + printable(url) + " has an empty part ('//')");
+        throw usage_error("the prefix of " + shown + " has an empty part ('//')");
     }
     // S3 keeps "." and ".." as names, but a proxy or service that normalises
     // the request path would take them as steps: another prefix, or bucket.
     const std::string parts = "/" + l.prefix + "/";
     if (parts.find("/./") != std::string::npos || parts.find("/../") != std::string::npos) {
-        throw usage_error("the prefix of " + printable(url) + " has a '.' or '..' part",
+        throw usage_error("the prefix of " + shown + " has a '.' or '..' part",
                           "name the prefix as it is stored, without '.' or '..' steps");
     }
     return l;

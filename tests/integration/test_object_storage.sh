@@ -127,6 +127,15 @@ check "S3:// in upper case: exit 2 (got $RC)" test "$RC" = 2
 check "naming how object storage is written" stderr_has "s3://bucket/prefix, in lower case"
 run "$CTLDB" doctor --checks backups --backup-dir "gs://$S3_BUCKET/prod/db"
 check "doctor fails the backups check for gs:// (exit $RC)" test "$RC" = 1
+# Keys written into the endpoint, as some MinIO examples do: refused, and
+# the secret never shown, not even by config show or in the metrics.
+run env CTLDB_S3_ENDPOINT="https://$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY@${S3_HTTPS#https://}" "$CTLDB" backup --dir "$S3"
+check "keys in CTLDB_S3_ENDPOINT: exit 2 (got $RC)" test "$RC" = 2
+check "the secret is in no output" output_lacks "$AWS_SECRET_ACCESS_KEY"
+run env CTLDB_S3_ENDPOINT="https://$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY@${S3_HTTPS#https://}" "$CTLDB" config show
+check "config show hides it" output_lacks "$AWS_SECRET_ACCESS_KEY"
+run "$CTLDB" metrics --backup-dir "s3://$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY@$S3_BUCKET/x"
+check "a location with keys in it: the metrics hide them" output_lacks "$AWS_SECRET_ACCESS_KEY"
 run "$CTLDB" restore latest --dir "s3://$S3_BUCKET/prod/../prod/db" --yes
 check "a '..' step in the prefix: exit 2 (got $RC)" test "$RC" = 2
 check "said as such" stderr_has "has a '.' or '..' part"

@@ -26,3 +26,12 @@ TEST_CASE("one duration syntax for every timeout option") {
     CHECK(human_bytes(8192) == "8.0 KiB");
     CHECK(human_bytes(3.5 * 1024 * 1024 * 1024) == "3.5 GiB");
 }
+
+TEST_CASE("a URL's user information is hidden, other text kept") {
+    CHECK(hide_url_credentials("https://key:secret@host:9000/p") == "https://***@host:9000/p");
+    CHECK(hide_url_credentials("s3://user@bucket") == "s3://***@bucket");
+    CHECK(hide_url_credentials("https://host/a@b") == "https://host/a@b");  // in the path
+    CHECK(hide_url_credentials("https://host?x=a@b") == "https://host?x=a@b");
+    CHECK(hide_url_credentials("/backups/a@b") == "/backups/a@b");
+    CHECK(hide_url_credentials("") == "");
+}

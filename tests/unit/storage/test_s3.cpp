@@ -87,6 +87,30 @@ TEST_CASE("s3:// locations and endpoints: what is taken and what is refused") {
     }
 }
 
+TEST_CASE("a password written into an endpoint or a location is never in the refusal") {
+    const auto refusal = [](auto&& parse) {
+        try {
+            parse();
+        } catch (const Error& e) {
+            return std::string(e.what()) + "\n" + e.hint();
+        }
+        return std::string("accepted");
+    };
+    for (const char* url : {"https://AKIA:hunter22@127.0.0.1:9000", "ftp://AKIA:hunter22@h",
+                            "https://AKIA:hunter22@h/path", "http://AKIA:hunter22@[::1"}) {
+        CAPTURE(url);
+        const std::string said = refusal([&] { parse_endpoint(url, "CTLDB_S3_ENDPOINT"); });
+        CHECK(said != "accepted");
+        CHECK_FALSE(contains(said, "hunter22"));
+    }
+    for (const char* url : {"s3://AKIA:hunter22@bucket/x", "s3://AKIA:hunter22@bucket/a//b"}) {
+        CAPTURE(url);
+        const std::string said = refusal([&] { parse_s3_url(url); });
+        CHECK(said != "accepted");
+        CHECK_FALSE(contains(said, "hunter22"));
+    }
+}
+
 TEST_CASE("S3's XML: values decoded, blocks kept apart, times read") {
     const std::string xml =
         "<ListBucketResult><IsTruncated>true</IsTruncated>"
