@@ -325,10 +325,34 @@ std::vector<Recipient> recipients_from(const std::string& value) {
     return out;
 }
 
+namespace {
+
+/// Identity files that age reads but ctldb does not: named, so the refusal
+/// says what to do instead of "not an identity".
+void refuse_other_identity_kinds(const std::string& path, const std::string& text) {
+    if (text.rfind("age-encryption.org/v1\n", 0) == 0 ||
+        text.rfind("-----BEGIN AGE ENCRYPTED FILE-----", 0) == 0) {
+        throw usage_error("the identity file " + printable(path) +
+                              " is itself encrypted (a passphrase-protected identity); ctldb "
+                              "does not ask for passphrases",
+                          "decrypt it where the restore runs (age -d -o KEY " + printable(path) +
+                              ") or mount the plain identity from a Secret");
+    }
+    if (text.rfind("-----BEGIN OPENSSH PRIVATE KEY-----", 0) == 0) {
+        throw usage_error("the identity file " + printable(path) +
+                              " is an SSH key; ctldb reads X25519 age identities only",
+                          "age-keygen makes one; encrypt to its age1... recipient");
+    }
+}
+
+}  // namespace
+
 std::vector<Identity> read_identity_file(const std::string& path) {
     std::vector<Identity> out;
     int line_no = 0;
-    for (std::string line : split(fs::read_file(path, 1 << 20, ExitCode::usage), '\n')) {
+    const std::string text = fs::read_file(path, 1 << 20, ExitCode::usage);
+    refuse_other_identity_kinds(path, text);
+    for (std::string line : split(text, '\n')) {
         ++line_no;
         line = trim_blanks(line);
         if (line.empty() || line[0] == '#') continue;

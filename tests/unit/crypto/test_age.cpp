@@ -178,5 +178,22 @@ TEST_CASE("the age tool decrypts what ctldb encrypts, and ctldb what age encrypt
                 ("age -r \"$(age-keygen -y " + key1 + ")\" -o " + d + "/empty.age " + d + "/empty")
                     .c_str()) == 0);
     CHECK(decrypt(fs::read_file(d + "/empty.age"), one, 7).empty());
+    // An identity file that is itself encrypted (age -p, or to another key,
+    // armored or not): refused as such, exit 2, the text saying what it is.
+    REQUIRE(
+        std::system(("age -r \"$(age-keygen -y " + key2 + ")\" -o " + d + "/key.age " + key1 +
+                     " && age -a -r \"$(age-keygen -y " + key2 + ")\" -o " + d + "/key.asc " + key1)
+                        .c_str()) == 0);
+    for (const std::string& k : {d + "/key.age", d + "/key.asc"}) {
+        CAPTURE(k);
+        std::string said;
+        try {
+            read_identity_file(k);
+        } catch (const Error& e) {
+            said = e.what();
+            CHECK(e.code() == ExitCode::usage);
+        }
+        CHECK(said.find("is itself encrypted") != std::string::npos);
+    }
     REQUIRE(std::system(("rm -rf " + d).c_str()) == 0);
 }
