@@ -464,8 +464,13 @@ HttpResponse HttpClient::send(const HttpRequest& req,
         try {
             std::string head = req.method + " " + req.target +
                                " HTTP/1.1\r\nHost: " + endpoint_.host_header() + "\r\n";
-            for (const auto& [k, v] : req.headers)
+            for (const auto& [k, v] : req.headers) {
+                if ((k + v).find_first_of("\r\n") != std::string::npos) {
+                    throw failure("the HTTP header " + printable(k) +
+                                  " holds a line break; the request was not sent");
+                }
                 head += k + ": " + v + "\r\n";
+            }
             if (req.method == "PUT" || req.method == "POST" || req.body_size > 0) {
                 head += "Content-Length: " + std::to_string(req.body_size) + "\r\n";
             }

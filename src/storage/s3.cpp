@@ -1,5 +1,10 @@
 #include "storage/s3.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -110,6 +115,27 @@ Credentials shared_credentials(const std::string& path, const std::string& profi
     return c;
 }
 
+/// The access key and the session token travel in request headers: a line
+/// break or other control character (a Secret written with `echo -e`, a
+/// pasted token) would end the header. Named by where it came from, never
+/// shown. The secret key is only hashed, and may hold anything.
+const Credentials& checked(const Credentials& c, const std::string& token_source) {
+    const auto bad = [](const std::string& v) {
+        return std::any_of(v.begin(), v.end(), [](char ch) {
+            return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f;
+        });
+    };
+    if (bad(c.access_key) || bad(c.session_token)) {
+        throw usage_error("S3 credentials: " +
+                              (bad(c.access_key) ? "the access key id from " + c.source
+                                                 : "the session token from " + token_source) +
+                              " holds a line break or another control character",
+                          "write the value without it (a mounted Secret may hold one trailing "
+                          "newline, no more)");
+    }
+    return c;
+}
+
 Credentials credentials_from(const config::EnvLookup& env) {
     Credentials c;
     std::string key_source, secret_source, token_source;
@@ -118,7 +144,7 @@ Credentials credentials_from(const config::EnvLookup& env) {
     c.session_token = env_or_file(env, "AWS_SESSION_TOKEN", token_source);
     if (!c.access_key.empty() && !c.secret_key.empty()) {
         c.source = key_source + " and " + secret_source;
-        return c;
+        return checked(c, token_source);
     }
     if (!c.access_key.empty() || !c.secret_key.empty()) {
         throw usage_error(std::string("S3 credentials: ") +
@@ -138,7 +164,8 @@ Credentials credentials_from(const config::EnvLookup& env) {
         const std::string problem = fs::input_problem(path, 1u << 20);
         if (!problem.empty()) throw usage_error("cannot read " + path + ": " + problem);
         Credentials shared = shared_credentials(path, profile);
-        if (!shared.access_key.empty() && !shared.secret_key.empty()) return shared;
+        if (!shared.access_key.empty() && !shared.secret_key.empty())
+            return checked(shared, shared.source);
         throw usage_error("S3 credentials: " + path + " has no aws_access_key_id and " +
                           "aws_secret_access_key for profile " + printable(profile));
     }
@@ -218,20 +245,57 @@ S3Location parse_s3_url(const std::string& url) {
     return l;
 }
 
+namespace {
+
+/// A region is signed into every request's credential scope and, on AWS,
+/// named in the host: letters, digits, '-', '_' and '.' only, so that it can
+/// never end a header or change the host.
+void check_region(const std::string& region) {
+    const bool ok =
+        region.size() <= 64 && std::all_of(region.begin(), region.end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+        });
+    if (!ok) {
+        throw usage_error("the S3 region " + printable(region) +
+                              " is not a region name (letters, digits, '-', '_', '.')",
+                          "set CTLDB_S3_REGION (or AWS_REGION) to the service's region, e.g. "
+                          "us-east-1");
+    }
+}
+
+bool is_ip_literal(const std::string& host) {
+    unsigned char buf[sizeof(in6_addr)];
+    return ::inet_pton(AF_INET, host.c_str(), buf) == 1 ||
+           ::inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
+
+}  // namespace
+
 S3Settings s3_settings(const config::Config& cfg, const config::EnvLookup& env) {
     S3Settings s;
     s.region = cfg.get("s3_region").text;
     if (s.region.empty()) s.region = env("AWS_REGION").value_or("");
     if (s.region.empty()) s.region = env("AWS_DEFAULT_REGION").value_or("");
     if (s.region.empty()) s.region = "us-east-1";
+    check_region(s.region);
     const std::string endpoint = cfg.get("s3_endpoint").text;
     const std::string addressing = cfg.get("s3_addressing").text;
+    if (addressing != "auto" && addressing != "path" && addressing != "virtual") {
+        throw usage_error("CTLDB_S3_ADDRESSING must be auto, path or virtual, not " +
+                          printable(addressing));
+    }
     if (endpoint.empty()) {
         s.endpoint = parse_endpoint("https://s3." + s.region + ".amazonaws.com", "the S3 endpoint");
         s.path_style = addressing == "path";
+        s.path_for_dotted_buckets = addressing == "auto";
     } else {
         s.endpoint = parse_endpoint(endpoint, "CTLDB_S3_ENDPOINT");
         s.path_style = addressing != "virtual";
+    }
+    if (!s.path_style && is_ip_literal(s.endpoint.host)) {
+        throw usage_error("virtual-hosted addressing puts the bucket in the host name, and " +
+                              s.endpoint.url() + " is an IP address",
+                          "set CTLDB_S3_ADDRESSING=path (or auto), or give the endpoint by name");
     }
     s.http.ca_file = cfg.get("s3_ca_file").text;
     s.credentials = credentials_from(env);
@@ -275,9 +339,13 @@ std::string amz_date(std::time_t t) {
 S3Client::S3Client(S3Settings settings, std::string bucket)
     : settings_(std::move(settings)),
       bucket_(std::move(bucket)),
+      path_style_(settings_.path_style ||
+                  // *.s3.REGION.amazonaws.com cannot match a dotted bucket's host name
+                  (settings_.path_for_dotted_buckets && settings_.endpoint.tls &&
+                   bucket_.find('.') != std::string::npos)),
       host_([&] {
           Endpoint e = settings_.endpoint;
-          if (!settings_.path_style) e.host = bucket_ + "." + e.host;
+          if (!path_style_) e.host = bucket_ + "." + e.host;
           return e;
       }()),
       http_(host_, settings_.http) {}
@@ -287,8 +355,8 @@ HttpResponse S3Client::once(const std::string& method, const std::string& key,
                             const char* body, std::size_t body_size,
                             const std::function<void(const char*, std::size_t)>& on_body,
                             const std::vector<std::pair<std::string, std::string>>& headers) {
-    std::string uri = settings_.path_style ? "/" + bucket_ : "";
-    if (!key.empty() || !settings_.path_style) uri += "/" + uri_encode(key, true);
+    std::string uri = path_style_ ? "/" + bucket_ : "";
+    if (!key.empty() || !path_style_) uri += "/" + uri_encode(key, true);
     SigningInput in;
     in.method = method;
     in.canonical_uri = uri;

@@ -41,6 +41,9 @@ struct S3Settings {
     Endpoint endpoint;
     std::string region;
     bool path_style = true;
+    /// auto on AWS: virtual-hosted, but path-style for a bucket with a dot
+    /// in its name (over HTTPS the wildcard certificate cannot match it).
+    bool path_for_dotted_buckets = false;
     HttpOptions http;
     Credentials credentials;
     int attempts = 6;      ///< per request: the first and five retries
@@ -74,6 +77,8 @@ class S3Client {
     S3Client(S3Settings settings, std::string bucket);
     const S3Settings& settings() const { return settings_; }
     const std::string& bucket() const { return bucket_; }
+    /// The bucket goes in the path (else in the host name).
+    bool path_style() const { return path_style_; }
 
     /// Objects whose keys start with `prefix` (every page), in key order.
     std::vector<ObjectInfo> list(const std::string& prefix);
@@ -129,7 +134,8 @@ class S3Client {
                       const std::vector<std::pair<std::string, std::string>>& headers);
     S3Settings settings_;
     std::string bucket_;
-    Endpoint host_;  ///< the endpoint, or bucket.endpoint when virtual-hosted
+    bool path_style_;  ///< the bucket in the path (else in the host name)
+    Endpoint host_;    ///< the endpoint, or bucket.endpoint when virtual-hosted
     HttpClient http_;
 };
 

@@ -173,6 +173,47 @@ TEST_CASE("S3 credentials: variables, _FILE variants, the shared file; never a s
     CHECK(s.region == "us-east-1");
     CHECK(s.endpoint.host == "s3.us-east-1.amazonaws.com");
     CHECK_FALSE(s.path_style);  // AWS: virtual-hosted
+    CHECK_FALSE(S3Client(s, "plain-bucket").path_style());
+    CHECK(S3Client(s, "dotted.bucket").path_style());  // no wildcard certificate matches it
+
+    // What goes into a request's headers holds no line break; a region is a
+    // name; virtual-hosted addressing needs a host name.
+    const auto refused = [&](const char* what) {
+        CAPTURE(what);
+        try {
+            s3_settings(cfg, env.lookup());
+        } catch (const Error& e) {
+            CHECK(e.code() == ExitCode::usage);
+            CHECK(std::string(e.what()).find("s3cr3t") == std::string::npos);
+            return;
+        }
+        FAIL("accepted");
+    };
+    env.vars["AWS_SESSION_TOKEN"] = "token\r\nX-Injected: 1";
+    refused("a session token with a line break");
+    env.vars.erase("AWS_SESSION_TOKEN");
+    env.vars["AWS_ACCESS_KEY_ID"] = "AKID\n";
+    refused("an access key with a line break");
+    env.vars["AWS_ACCESS_KEY_ID"] = "AKID";
+    env.vars["AWS_REGION"] = "us-east-1\nHost: elsewhere";
+    refused("a region with a line break");
+    env.vars["AWS_REGION"] = "evil.example/x";
+    refused("a region with a slash");
+    env.vars.erase("AWS_REGION");
+    {
+        config::ConfigInputs virt;
+        virt.env = [](const std::string& k) -> std::optional<std::string> {
+            if (k == "CTLDB_S3_ENDPOINT") return std::string("https://127.0.0.1:7480");
+            if (k == "CTLDB_S3_ADDRESSING") return std::string("virtual");
+            return std::nullopt;
+        };
+        CHECK_THROWS_AS(s3_settings(config::resolve_config(virt), env.lookup()), Error);
+        virt.env = [](const std::string& k) -> std::optional<std::string> {
+            if (k == "CTLDB_S3_ADDRESSING") return std::string("bogus");
+            return std::nullopt;
+        };
+        CHECK_THROWS_AS(s3_settings(config::resolve_config(virt), env.lookup()), Error);
+    }
 
     // A FIFO where the secret file should be: refused at once, not waited on.
     const std::string fifo = std::string(dir) + "/fifo";
