@@ -107,6 +107,15 @@ bool is_remote(const std::string& location) {
     return false;
 }
 
+std::string location_problem(const std::string& location) {
+    try {
+        if (is_remote(location)) storage::parse_s3_url(location);
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return "";
+}
+
 const storage::S3Settings& object_storage() {
     if (!resolved()) {
         if (!resolver()) throw failure("object storage is not set up for this command");

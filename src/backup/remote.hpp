@@ -28,6 +28,10 @@ void use_object_storage(const config::Config& cfg, const config::EnvLookup& env)
 /// would name a local directory where an offsite copy was meant.
 bool is_remote(const std::string& location);
 
+/// What is wrong with `location` as a backup location, from its text alone
+/// (no request sent, no directory opened); "" when nothing is.
+std::string location_problem(const std::string& location);
+
 /// The settings given to use_object_storage(), resolved.
 const storage::S3Settings& object_storage();
 

@@ -4,6 +4,8 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "backup/remote.hpp"
+#include "base/error.hpp"
 #include "base/findings.hpp"
 #include "base/log.hpp"
 #include "base/stopwatch.hpp"
@@ -81,6 +83,16 @@ nlohmann::json ConfigCheckResult::json() const {
 
 ConfigCheckResult run_config_check(const ConfigCheckOptions& opts, Context& ctx) {
     const config::Config& cfg = ctx.valid_config(true);
+    // Checked here, not by the config layer (which cannot read s3:// URLs),
+    // so that a CronJob's location is refused before the night it runs.
+    if (const config::Value& dir = cfg.get("backup_dir");
+        dir.origin != config::Origin::default_value) {
+        if (const std::string p = backup::location_problem(dir.text); !p.empty()) {
+            throw usage_error("invalid configuration: " + dir.source + ": " + p,
+                              "object storage is written s3://bucket/prefix; a directory as a "
+                              "path");
+        }
+    }
     const config::ConnectionSettings cs = cfg.connection();
     ConfigCheckResult r;
     r.findings = config_findings(cfg);

@@ -177,4 +177,13 @@ check "the overlay wins" json_is /settings/host/value localhost
 expect_rc 2 "a missing overlay stops every command" env -u DB_HOST "$CTLDB" --config "$IT_TMP/base.yaml" --config "$IT_TMP/nope.yaml" tables
 check "names it" stderr_has "nope.yaml: cannot read config file"
 
+# The backup CronJob's location, checked before the night it runs: S3:// (a
+# local path in disguise), a bucket that cannot exist, a '..' step.
+for bad in "S3://acme-backups/prod" "s3://Acme_Backups/prod" "s3://acme-backups/../prod"; do
+    run env CTLDB_BACKUP_DIR="$bad" "$CTLDB" config check --offline
+    check "config check refuses CTLDB_BACKUP_DIR=$bad (exit $RC)" test "$RC" = 2
+    check "naming the setting" stderr_has "invalid configuration: CTLDB_BACKUP_DIR"
+done
+expect_rc 0 "a well-formed s3:// location passes (nothing is contacted)" env CTLDB_BACKUP_DIR=s3://acme-backups/prod "$CTLDB" config check --offline
+
 finish
