@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "base/log.hpp"
+#include "base/output.hpp"
 #include "base/signals.hpp"
 
 namespace ctldb::migrate {
@@ -105,10 +106,12 @@ MigrationsFolder migrations_folder(const config::Config& cfg, const std::string&
         out.source = dir.source;
     }
     const config::Value& layout = cfg.get("migrations_layout");
-    const std::string text = layout_flag != "auto" || !layout.is_set() ? layout_flag : layout.text;
+    const bool from_flag = layout_flag != "auto" || !layout.is_set();
+    const std::string text = from_flag ? layout_flag : layout.text;
     const auto parsed = parse_layout(text);
     if (!parsed) {
-        throw usage_error("--layout " + text + " is not a layout ctldb reads",
+        throw usage_error((from_flag ? std::string("--layout") : layout.source) + " " +
+                              printable(text) + " is not a layout ctldb reads",
                           "auto, numbered, golang-migrate, flyway, dbmate or node");
     }
     out.layout = *parsed;

@@ -150,6 +150,10 @@ expect_rc 1 "records without a file are refused" "$CTLDB" migrate baseline --fro
 check "lists them" stderr_has "20240101000000"
 check "nothing recorded" no_history
 expect_rc 2 "a layout that does not exist" "$CTLDB" migrate status --dir "$B" --layout liquibase
+check "named as the flag" stderr_has "^ctldb: error: --layout liquibase is not a layout"
+run env CTLDB_MIGRATIONS_LAYOUT=liquibase "$CTLDB" migrate status --dir "$B"
+check "from the environment: exit 2 (got $RC)" test "$RC" = 2
+check "named as the variable, not as a flag never given" stderr_has "^ctldb: error: CTLDB_MIGRATIONS_LAYOUT liquibase is not a layout"
 expect_rc 2 "a tool that does not exist" "$CTLDB" migrate baseline --from liquibase --dir "$B"
 expect_rc 2 "both a version and --from" "$CTLDB" migrate baseline 1 --from auto --dir "$N"
 
