@@ -104,13 +104,31 @@ BackupInput open_backup(const std::string& path) {
 
 namespace {
 
+/// A backup's manifest or drill record named where its data belongs
+/// (restore, verify): said as such, instead of "it has no manifest".
+void refuse_sidecar(const std::string& path) {
+    const std::string name = path.substr(path.rfind('/') + 1);
+    if (!ends_with(name, ".json")) return;
+    const std::size_t suffix = ends_with(name, ".drill.json") ? 11 : 5;
+    const std::string stem = path.substr(0, path.size() - suffix);
+    if (!parse_backup_time(name.substr(0, name.size() - suffix) + ".sql.gz")) return;
+    throw usage_error(path + " is the " +
+                          (ends_with(name, ".drill.json") ? "drill record" : "manifest") +
+                          " of a backup, not the backup",
+                      "name its data: " + stem +
+                          ".sql.gz (or .sql.zst, .dump; .age when "
+                          "encrypted), or restore latest --dir with its location");
+}
+
 /// describe_backup() of an s3:// backup: its manifest object, else (with
 /// `allow_no_manifest`) its kind from its first bytes. Custom archives are
 /// read by pg_restore from a file, so they are not restored from there.
 VerifiedBackup describe_remote(const std::string& path, bool allow_no_manifest) {
     const RemoteObject o = remote_object(path);
     if (!storage::S3Client(object_storage(), o.dir.bucket).head(o.key())) {
-        throw failure("no such backup: " + path);
+        throw failure("no such backup: " + path,
+                      "a location is not a backup; the newest backup under one: restore latest "
+                      "--dir s3://bucket/prefix");
     }
     VerifiedBackup v;
     v.path = path;
@@ -133,9 +151,13 @@ VerifiedBackup describe_remote(const std::string& path, bool allow_no_manifest) 
 }  // namespace
 
 VerifiedBackup describe_backup(const std::string& path, bool allow_no_manifest) {
+    refuse_sidecar(path);
     if (is_remote(path)) return describe_remote(path, allow_no_manifest);
     if (!fs::exists(path)) throw failure("no such backup: " + path);
-    if (fs::is_dir(path)) throw failure(path + " is a directory, not a backup");
+    if (fs::is_dir(path)) {
+        throw failure(path + " is a directory, not a backup",
+                      "the newest backup in it: restore latest --dir " + path);
+    }
     VerifiedBackup v;
     v.path = path;
     const std::string name = path.substr(path.rfind('/') + 1);

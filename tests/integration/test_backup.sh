@@ -38,6 +38,10 @@ check "runbook restore: gunzip -c f | psql" bash -c "gunzip -c '$F' | '$BIN/psql
 check "runbook restore has every user" test "$(count_in it_runbook users)" = "$USERS"
 
 expect_rc 0 "verify" "$CTLDB" backup verify "$F"
+run "$CTLDB" restore "${F%.sql.gz}.json" --target-db it_never --create --yes
+check "restore of a backup's manifest instead of its data: exit 2 (got $RC)" test "$RC" = 2
+check "said as such, naming the data file" stderr_has "is the manifest of a backup, not the backup"
+check "and nothing created" test -z "$(SUPERUSER_DB=postgres superuser_psql -Atc "SELECT 1 FROM pg_database WHERE datname = 'it_never'")"
 
 # Encrypted backups (age): the job holds public keys only; the age tool and
 # ctldb read each other's files; without the identity nothing is touched.

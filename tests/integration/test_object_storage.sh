@@ -27,6 +27,9 @@ check "the backup is listed as usable" json_is /backups/0/usable true
 data=$(json_get /backups/0/path)
 expect_rc 0 "backup verify reads it from the bucket" "$CTLDB" backup verify "$data"
 check "verify checked the content" stdout_has "complete and intact"
+run "$CTLDB" backup verify "${data%.sql.gz}.json"
+check "verify of the manifest object instead of the data: exit 2 (got $RC)" test "$RC" = 2
+check "said as such" stderr_has "is the manifest of a backup, not the backup"
 run "$CTLDB" -o json backup list --dir "$S3"
 check "the verification is recorded in the bucket's manifest" test "$(json_get /backups/0/verified_at)" != null
 
