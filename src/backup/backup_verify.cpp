@@ -109,15 +109,15 @@ namespace {
 void refuse_sidecar(const std::string& path) {
     const std::string name = path.substr(path.rfind('/') + 1);
     if (!ends_with(name, ".json")) return;
-    const std::size_t suffix = ends_with(name, ".drill.json") ? 11 : 5;
+    const bool drill = ends_with(name, ".drill.json");
+    const std::size_t suffix = std::string_view(drill ? ".drill.json" : ".json").size();
     const std::string stem = path.substr(0, path.size() - suffix);
     if (!parse_backup_time(name.substr(0, name.size() - suffix) + ".sql.gz")) return;
-    throw usage_error(path + " is the " +
-                          (ends_with(name, ".drill.json") ? "drill record" : "manifest") +
-                          " of a backup, not the backup",
-                      "name its data: " + stem +
-                          ".sql.gz (or .sql.zst, .dump; .age when "
-                          "encrypted), or restore latest --dir with its location");
+    throw usage_error(
+        path + " is the " + (drill ? "drill record" : "manifest") + " of a backup, not the backup",
+        "name its data: " + stem +
+            ".sql.gz (or .sql.zst, .dump; .age when "
+            "encrypted), or restore latest --dir with its location");
 }
 
 /// describe_backup() of an s3:// backup: its manifest object, else (with

@@ -30,6 +30,13 @@ std::string trim_blanks(std::string_view s);
 /// `s` with A-Z made a-z (other bytes as they are).
 std::string ascii_lower(std::string_view s);
 
+/// Whether `s` holds a byte below 0x20 or DEL (a line break, a tab, an
+/// escape): what may not end up in a header, a name or a key.
+bool has_control_char(std::string_view s);
+
+/// Whether `s` is a numeric IPv4 or IPv6 address (no brackets, no port).
+bool is_ip_address(const std::string& s);
+
 /// `s` with the user information of a URL ("scheme://user:password@host")
 /// replaced by "***", so that a value or an error may show it; other text
 /// as it is.

@@ -1,7 +1,6 @@
 // ctldb gen-certs: a CA and server (and client) certificates that
 // PostgreSQL and libpq verify-full accept, replacing the guide's one-off
 // self-signed `openssl req -x509`.
-#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -37,11 +36,6 @@ struct GenCertsOptions {
     std::string service = "postgres";
     bool force = false;
 };
-
-bool is_ip(const std::string& s) {
-    unsigned char buf[16];
-    return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
-}
 
 /// RFC 1123 host names (letters, digits, hyphens, dots), optionally with a
 /// "*." wildcard label in front.
@@ -137,7 +131,7 @@ Names check_inputs(const GenCertsOptions& o) {
     const std::string full = o.service + "." + o.ns + ".svc.cluster.local";
     n.dns = {o.service, o.service + "." + o.ns, o.service + "." + o.ns + ".svc", full};
     for (const auto& s : o.sans) {
-        if (is_ip(s)) {
+        if (is_ip_address(s)) {
             n.ips.push_back(s);  // an address is an iPAddress SAN, never a DNS one
         } else if (valid_dns_name(s)) {
             if (std::find(n.dns.begin(), n.dns.end(), s) == n.dns.end()) n.dns.push_back(s);
@@ -146,7 +140,7 @@ Names check_inputs(const GenCertsOptions& o) {
         }
     }
     for (const auto& ip : o.ips) {
-        if (!is_ip(ip)) throw usage_error("--ip '" + ip + "' is not an IP address");
+        if (!is_ip_address(ip)) throw usage_error("--ip '" + ip + "' is not an IP address");
         n.ips.push_back(ip);
     }
     for (const auto& c : o.clients) {

@@ -1,9 +1,6 @@
 #include "config/config.hpp"
 #include "config/libpq.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include "base/fs.hpp"
 
 #include <fcntl.h>
@@ -433,18 +430,22 @@ std::vector<std::string> Config::problems(bool for_connection) const {
                 out.push_back(how_to_set(s));
             continue;
         }
-        const std::string p = value_problem(s, v, v.source + " (" + origin_name(v.origin) + ")");
-        if (!p.empty()) out.push_back(p);
+        if (std::string p = problem_of(std::string(s.key)); !p.empty()) out.push_back(std::move(p));
     }
     combination_problems(for_connection, out);
     return out;
 }
 
+std::string Config::problem_of(const std::string& key) const {
+    const SettingSpec* s = find_setting(key);
+    const Value& v = get(key);
+    if (s == nullptr || !v.is_set()) return "";
+    return value_problem(*s, v, v.source + " (" + origin_name(v.origin) + ")");
+}
+
 void Config::combination_problems(bool for_connection, std::vector<std::string>& out) const {
     if (const Value& a = get("hostaddr"); a.is_set()) {
-        unsigned char buf[sizeof(in6_addr)];
-        if (::inet_pton(AF_INET, a.text.c_str(), buf) != 1 &&
-            ::inet_pton(AF_INET6, a.text.c_str(), buf) != 1) {
+        if (!is_ip_address(a.text)) {
             out.push_back(a.source + " (" + origin_name(a.origin) + "): invalid hostaddr '" +
                           a.text + "': expected a numeric IPv4 or IPv6 address");
         }
@@ -529,10 +530,8 @@ std::string database_name_problem(const std::string& name) {
         return "'" + name.substr(0, 63) + "...' is " + std::to_string(name.size()) +
                " bytes; PostgreSQL's names are at most 63";
     }
-    for (unsigned char ch : name) {
-        if (ch < 0x20 || ch == 0x7f) {
-            return "a database name cannot hold control characters (newline, tab, ...)";
-        }
+    if (has_control_char(name)) {
+        return "a database name cannot hold control characters (newline, tab, ...)";
     }
     return {};
 }

@@ -93,6 +93,11 @@ class Config {
     /// checks that only matter when a command connects.
     std::vector<std::string> problems(bool for_connection) const;
 
+    /// What is wrong with the value of the one setting `key` ("" nothing),
+    /// in problems()' words: for commands that read a few settings without
+    /// validating the whole configuration.
+    std::string problem_of(const std::string& key) const;
+
     /// Non-fatal observations made while resolving (unknown keys, ...).
     const std::vector<std::string>& warnings() const { return warnings_; }
     void add_warning(std::string w) { warnings_.push_back(std::move(w)); }

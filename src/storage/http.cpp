@@ -1,6 +1,5 @@
 #include "storage/http.hpp"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -30,12 +29,6 @@ namespace ctldb::storage {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-bool is_ip_literal(const std::string& host) {
-    unsigned char buf[sizeof(in6_addr)];
-    return ::inet_pton(AF_INET, host.c_str(), buf) == 1 ||
-           ::inet_pton(AF_INET6, host.c_str(), buf) == 1;
-}
 
 std::string openssl_error() {
     const unsigned long e = ::ERR_get_error();
@@ -311,7 +304,7 @@ void HttpClient::start_tls(Conn& conn) {
     }
     c->ssl = ::SSL_new(c->ctx);
     ::SSL_set_fd(c->ssl, c->fd);
-    if (is_ip_literal(endpoint_.host)) {
+    if (is_ip_address(endpoint_.host)) {
         ::X509_VERIFY_PARAM_set1_ip_asc(::SSL_get0_param(c->ssl), endpoint_.host.c_str());
     } else {
         ::SSL_set_tlsext_host_name(c->ssl, endpoint_.host.c_str());

@@ -1,8 +1,5 @@
 #include "storage/s3.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <algorithm>
 #include <cctype>
 #include <chrono>
@@ -120,18 +117,14 @@ Credentials shared_credentials(const std::string& path, const std::string& profi
 /// pasted token) would end the header. Named by where it came from, never
 /// shown. The secret key is only hashed, and may hold anything.
 const Credentials& checked(const Credentials& c, const std::string& token_source) {
-    const auto bad = [](const std::string& v) {
-        return std::any_of(v.begin(), v.end(), [](char ch) {
-            return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f;
-        });
-    };
-    if (bad(c.access_key) || bad(c.session_token)) {
-        throw usage_error("S3 credentials: " +
-                              (bad(c.access_key) ? "the access key id from " + c.source
-                                                 : "the session token from " + token_source) +
-                              " holds a line break or another control character",
-                          "write the value without it (a mounted Secret may hold one trailing "
-                          "newline, no more)");
+    if (has_control_char(c.access_key) || has_control_char(c.session_token)) {
+        throw usage_error(
+            "S3 credentials: " +
+                (has_control_char(c.access_key) ? "the access key id from " + c.source
+                                                : "the session token from " + token_source) +
+                " holds a line break or another control character",
+            "write the value without it (a mounted Secret may hold one trailing "
+            "newline, no more)");
     }
     return c;
 }
@@ -227,10 +220,8 @@ S3Location parse_s3_url(const std::string& url) {
                               "'-', '.')",
                           "write s3://bucket/prefix");
     }
-    for (const char c : l.prefix) {
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-            throw usage_error("the prefix of " + shown + " holds a control character");
-        }
+    if (has_control_char(l.prefix)) {
+        throw usage_error("the prefix of " + shown + " holds a control character");
     }
     if (l.prefix.find("//") != std::string::npos || starts_with(l.prefix, "/")) {
         throw usage_error("the prefix of " + shown + " has an empty part ('//')");
@@ -263,12 +254,6 @@ void check_region(const std::string& region) {
     }
 }
 
-bool is_ip_literal(const std::string& host) {
-    unsigned char buf[sizeof(in6_addr)];
-    return ::inet_pton(AF_INET, host.c_str(), buf) == 1 ||
-           ::inet_pton(AF_INET6, host.c_str(), buf) == 1;
-}
-
 }  // namespace
 
 S3Settings s3_settings(const config::Config& cfg, const config::EnvLookup& env) {
@@ -280,10 +265,9 @@ S3Settings s3_settings(const config::Config& cfg, const config::EnvLookup& env) 
     check_region(s.region);
     const std::string endpoint = cfg.get("s3_endpoint").text;
     const std::string addressing = cfg.get("s3_addressing").text;
-    if (addressing != "auto" && addressing != "path" && addressing != "virtual") {
-        throw usage_error("CTLDB_S3_ADDRESSING must be auto, path or virtual, not " +
-                          printable(addressing));
-    }
+    // Commands that only read backups validate no more than what they use.
+    if (const std::string p = cfg.problem_of("s3_addressing"); !p.empty())
+        throw usage_error("invalid configuration: " + p);
     if (endpoint.empty()) {
         s.endpoint = parse_endpoint("https://s3." + s.region + ".amazonaws.com", "the S3 endpoint");
         s.path_style = addressing == "path";
@@ -292,7 +276,7 @@ S3Settings s3_settings(const config::Config& cfg, const config::EnvLookup& env) 
         s.endpoint = parse_endpoint(endpoint, "CTLDB_S3_ENDPOINT");
         s.path_style = addressing != "virtual";
     }
-    if (!s.path_style && is_ip_literal(s.endpoint.host)) {
+    if (!s.path_style && is_ip_address(s.endpoint.host)) {
         throw usage_error("virtual-hosted addressing puts the bucket in the host name, and " +
                               s.endpoint.url() + " is an IP address",
                           "set CTLDB_S3_ADDRESSING=path (or auto), or give the endpoint by name");

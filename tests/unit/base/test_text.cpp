@@ -35,3 +35,15 @@ TEST_CASE("a URL's user information is hidden, other text kept") {
     CHECK(hide_url_credentials("/backups/a@b") == "/backups/a@b");
     CHECK(hide_url_credentials("") == "");
 }
+
+TEST_CASE("control characters and IP addresses, as headers, names and hosts need them") {
+    CHECK(has_control_char("a\nb"));
+    CHECK(has_control_char(std::string("a\x7f", 2)));
+    CHECK(has_control_char("\t"));
+    CHECK_FALSE(has_control_char("we ird=pre'fix/\xc3\xa9"));
+    CHECK(is_ip_address("127.0.0.1"));
+    CHECK(is_ip_address("::1"));
+    CHECK_FALSE(is_ip_address("[::1]"));
+    CHECK_FALSE(is_ip_address("s3.amazonaws.com"));
+    CHECK_FALSE(is_ip_address("127.0.0.1:9000"));
+}
